@@ -1,0 +1,117 @@
+// The validated, complete configuration the rest of the program reads (SPEC §4).
+// The raw YAML shape (all optional, with defaults) lives in schema.ts; this is what it becomes.
+// All durations are milliseconds.
+
+export type ReconnectMode = 'link' | 'qr' | 'off';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** The `defaults` cascade resolved for one account or device. */
+export interface Policy {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+  /** 0 turns reminders off. */
+  readonly repeatIntervalMs: number;
+  readonly sendResolved: boolean;
+  readonly flapThreshold: number;
+  readonly flapWindowMs: number;
+  readonly reconnect: ReconnectMode;
+}
+
+export interface DeviceConfig {
+  /** Digits only (a leading `+` stripped), unique within its account. */
+  readonly number: string;
+  /** Defaults to the number when not configured. */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Overrides routing when set. */
+  readonly channels: readonly string[] | null;
+  readonly policy: Policy;
+}
+
+export interface AccountConfig {
+  readonly name: string;
+  /** Without trailing slash, e.g. `https://acme.whatsgate.net/api` or `http://127.0.0.1:8080/api`. */
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly concurrency: number;
+  /** API calls this monitor may spend in any 60 s window (`30/min` → 30). */
+  readonly rateLimitPerMinute: number;
+  readonly policy: Policy;
+  readonly devices: readonly DeviceConfig[];
+}
+
+export interface SmtpSettings {
+  /** `smtp://user:pass@host:587` or `smtps://…`; when set, host/port/secure/user/password are not. */
+  readonly url: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly secure: boolean;
+  readonly user: string | null;
+  readonly password: string | null;
+}
+
+export interface EmailChannelConfig {
+  readonly type: 'email';
+  readonly name: string;
+  readonly smtp: SmtpSettings;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface WebhookChannelConfig {
+  readonly type: 'webhook';
+  readonly name: string;
+  readonly url: string;
+  readonly secret: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export interface AlertmanagerChannelConfig {
+  readonly type: 'alertmanager';
+  readonly name: string;
+  readonly urls: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export type ChannelConfig = EmailChannelConfig | WebhookChannelConfig | AlertmanagerChannelConfig;
+
+export interface RouteConfig {
+  readonly match: Readonly<Record<string, string>>;
+  readonly channels: readonly string[];
+}
+
+export interface MaintenanceWindow {
+  /** `all` or device numbers (normalised). */
+  readonly devices: 'all' | readonly string[];
+  /** node-cron expression of the window's start. */
+  readonly schedule: string;
+  readonly durationMs: number;
+}
+
+export interface Config {
+  readonly stateDir: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly timezone: string;
+  readonly schedule: string;
+  readonly publicUrl: string | null;
+  readonly logLevel: LogLevel;
+  readonly defaults: Policy;
+  readonly accounts: readonly AccountConfig[];
+  readonly notify: {
+    readonly default: readonly string[];
+    readonly routes: readonly RouteConfig[];
+    readonly channels: Readonly<Record<string, ChannelConfig>>;
+  };
+  readonly audit: {
+    readonly schedule: string | null;
+    readonly channels: readonly string[];
+    readonly staleAfterMs: number;
+  };
+  readonly maintenance: readonly MaintenanceWindow[];
+  readonly retentionMs: number;
+  readonly web: { readonly basicAuth: { readonly user: string; readonly passwordHash: string } | null };
+}
