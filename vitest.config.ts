@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Type errors fail the run too: tests are type-checked before they run (npm run typecheck covers them).
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
   },
 });
