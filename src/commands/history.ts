@@ -1,8 +1,49 @@
-import { EXIT_FAILURE, type Command } from './command.js';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../config/duration.js';
+import { historyReport } from '../report/devices.js';
+import { EXIT_OK, UsageError, type Command } from './command.js';
+import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
+import { renderTable } from './table.js';
 
-// Placeholder until this command is built; owned by whoever builds it.
-const command: Command = (_args, io) => {
-  io.stderr('history: not built yet\n');
-  return Promise.resolve(EXIT_FAILURE);
-};
-export default command;
+const history: Command = (args, io) =>
+  withExit(io, async () => {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { config: { type: 'string' }, since: { type: 'string' }, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('usage: history DEVICE [--since 7d] [--json]');
+    let since: number | undefined;
+    if (values.since !== undefined) {
+      const ms = parseDuration(values.since);
+      if (ms === null) throw new UsageError(`--since: expected a duration such as 7d, got "${values.since}"`);
+      since = Date.now() - ms;
+    }
+    const config = await loadCommandConfig(values.config, io);
+    const refs = findDevices(config, positionals[0] ?? '');
+    const store = openStore(config, 'read');
+    const rows = refs.flatMap((ref) =>
+      store === null
+        ? []
+        : store.history(ref.account, ref.device.number, since === undefined ? {} : { since }),
+    );
+    store?.close();
+    const report = historyReport(rows, config.timezone);
+    if (values.json === true) {
+      io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    const title = refs.map((r) => `${r.device.name} (${r.device.number}, account ${r.account})`).join(', ');
+    io.stdout(`${title}\n`);
+    if (report.length === 0) io.stdout('no status changes recorded\n');
+    else
+      io.stdout(
+        renderTable(
+          ['AT', 'FROM', 'TO'],
+          report.map((r) => [r.at, r.from ?? '-', r.to]),
+        ),
+      );
+    return EXIT_OK;
+  });
+export default history;

@@ -1,8 +1,85 @@
-import { EXIT_FAILURE, type Command } from './command.js';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
+import { Daemon } from '../daemon.js';
+import { createLogger } from '../log.js';
+import { systemClock } from '../monitor/clock.js';
+import { LogAlertSink } from '../notify/log-sink.js';
+import { StoreError } from '../store/errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, resolveConfigPath, type Command } from './command.js';
 
-// Placeholder until this command is built; owned by whoever builds it.
-const command: Command = (_args, io) => {
-  io.stderr('run: not built yet\n');
-  return Promise.resolve(EXIT_FAILURE);
+// SPEC §9: SIGTERM/SIGINT finish checks in flight within 10 s; past that we exit anyway.
+const HARD_STOP_MS = 10_000;
+
+const run: Command = async (args, io) => {
+  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true });
+  const path = resolveConfigPath(values.config, io.env);
+  let config: Config;
+  try {
+    config = await loadConfig(path, io.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`${path}: invalid configuration\n${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ config, log, clock: systemClock, sink: new LogAlertSink(log) });
+  } catch (err) {
+    const message = err instanceof StoreError || err instanceof Error ? err.message : String(err);
+    log.fatal({ component: 'daemon' }, message);
+    log.flush();
+    io.stderr(`whatsgate-monitor run: ${message}\n`);
+    return EXIT_FAILURE;
+  }
+
+  return await new Promise<number>((resolve) => {
+    let reloading = Promise.resolve();
+    const onHup = (): void => {
+      reloading = reloading.then(async () => {
+        log.info({ component: 'daemon', config: path }, 'SIGHUP: reloading configuration');
+        try {
+          await daemon.reload(await loadConfig(path, io.env));
+        } catch (err) {
+          // A bad new config must not take the daemon down: keep running on the old one.
+          log.error(
+            { component: 'daemon', config: path, err: err instanceof Error ? err.message : String(err) },
+            'reload failed; keeping the previous configuration',
+          );
+        }
+      });
+    };
+    const onStop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+      process.off('SIGHUP', onHup);
+      log.info({ component: 'daemon', signal }, 'stopping');
+      const hard = setTimeout(() => {
+        log.error({ component: 'daemon' }, 'checks did not finish in time; exiting');
+        log.flush();
+        resolve(EXIT_FAILURE);
+      }, HARD_STOP_MS);
+      hard.unref();
+      daemon
+        .stop()
+        .then(() => EXIT_OK)
+        .catch((err: unknown) => {
+          log.error({ component: 'daemon', err }, 'error while stopping');
+          return EXIT_FAILURE;
+        })
+        .then((code) => {
+          clearTimeout(hard);
+          log.flush();
+          resolve(code);
+        }, resolve);
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', onHup);
+  });
 };
-export default command;
+export default run;

@@ -1,8 +1,58 @@
-import { EXIT_FAILURE, type Command } from './command.js';
+import { parseArgs } from 'node:util';
+import { formatDuration, parseDuration } from '../config/duration.js';
+import { isoWithOffset } from '../report/time.js';
+import { EXIT_OK, UsageError, type Command } from './command.js';
+import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
 
-// Placeholder until this command is built; owned by whoever builds it.
-const command: Command = (_args, io) => {
-  io.stderr('silence: not built yet\n');
-  return Promise.resolve(EXIT_FAILURE);
-};
-export default command;
+const silence: Command = (args, io) =>
+  withExit(io, async () => {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { config: { type: 'string' }, for: { type: 'string' }, reason: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const usage = 'usage: silence DEVICE|all --for 2h [--reason TEXT]';
+    if (positionals.length !== 1 || values.for === undefined) throw new UsageError(usage);
+    const ms = parseDuration(values.for);
+    if (ms === null || ms <= 0)
+      throw new UsageError(`--for: expected a duration such as 2h, got "${values.for}"`);
+    const config = await loadCommandConfig(values.config, io);
+    const target = positionals[0] ?? '';
+    const refs = target === 'all' ? null : findDevices(config, target);
+    const store = openStore(config, 'write');
+    const now = Date.now();
+    const until = now + ms;
+    try {
+      if (refs === null) {
+        store?.addSilence({
+          account: null,
+          device: null,
+          until,
+          reason: values.reason ?? null,
+          createdAt: now,
+        });
+      } else {
+        for (const ref of refs) {
+          store?.addSilence({
+            account: ref.account,
+            device: ref.device.number,
+            until,
+            reason: values.reason ?? null,
+            createdAt: now,
+          });
+        }
+      }
+    } finally {
+      store?.close();
+    }
+    const what =
+      refs === null ? 'all devices' : refs.map((r) => `${r.device.name} (${r.device.number})`).join(', ');
+    io.stdout(
+      `silenced ${what} for ${formatDuration(ms)}, until ${isoWithOffset(until, config.timezone)}` +
+        `${values.reason === undefined ? '' : ` — ${values.reason}`}\n` +
+        'checks, history and metrics go on; only notifications are muted.\n',
+    );
+    return EXIT_OK;
+  });
+export default silence;

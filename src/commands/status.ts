@@ -1,8 +1,123 @@
-import { EXIT_FAILURE, type Command } from './command.js';
+import { parseArgs } from 'node:util';
+import { createGatewayClient } from '../gateway/client.js';
+import { deviceReport, type DeviceReport } from '../report/devices.js';
+import { silenceMatches, type DeviceRow, type Silence } from '../store/store.js';
+import { VERSION } from '../version.js';
+import { EXIT_OK, type Command } from './command.js';
+import { loadCommandConfig, openStore, withExit } from './context.js';
+import { renderTable } from './table.js';
 
-// Placeholder until this command is built; owned by whoever builds it.
-const command: Command = (_args, io) => {
-  io.stderr('status: not built yet\n');
-  return Promise.resolve(EXIT_FAILURE);
-};
-export default command;
+const status: Command = (args, io) =>
+  withExit(io, async () => {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { config: { type: 'string' }, live: { type: 'boolean' }, json: { type: 'boolean' } },
+      strict: true,
+    });
+    const config = await loadCommandConfig(values.config, io);
+    const now = Date.now();
+    const store = openStore(config, 'read');
+    let rows = new Map<string, DeviceRow>();
+    let silences: Silence[] = [];
+    try {
+      if (store !== null) {
+        rows = new Map(store.getDevices().map((r) => [`${r.account}\0${r.device}`, r]));
+        silences = store.activeSilences(now);
+      }
+    } finally {
+      store?.close();
+    }
+
+    // --live asks the gateway now, one call per device, at most `concurrency` at a time. These
+    // calls come out of the same per-minute budget the daemon spends.
+    const live = new Map<string, Awaited<ReturnType<ReturnType<typeof createGatewayClient>['status']>>>();
+    if (values.live === true) {
+      await Promise.all(
+        config.accounts.map(async (account) => {
+          const client = createGatewayClient({
+            baseUrl: account.baseUrl,
+            token: account.token,
+            timeoutMs: account.policy.timeoutMs,
+            connections: account.concurrency,
+            userAgent: `whatsgate-monitor/${VERSION}`,
+          });
+          try {
+            const queue = [...account.devices];
+            const worker = async (): Promise<void> => {
+              for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+                live.set(`${account.name}\0${d.number}`, await client.status(d.number));
+              }
+            };
+            await Promise.all(Array.from({ length: account.concurrency }, worker));
+          } finally {
+            await client.close();
+          }
+        }),
+      );
+    }
+
+    const reports: DeviceReport[] = [];
+    for (const account of config.accounts) {
+      for (const d of account.devices) {
+        const key = `${account.name}\0${d.number}`;
+        const row = rows.get(key);
+        const until = silences
+          .filter((s) => silenceMatches(s, account.name, d.number))
+          .reduce<number | null>((m, s) => (m === null || s.until > m ? s.until : m), null);
+        const obs = live.get(key);
+        const liveStatus = obs?.kind === 'status' ? obs.status : undefined;
+        const liveError = obs?.kind === 'probe_error' ? `${obs.reason}: ${obs.message}` : undefined;
+        reports.push(
+          deviceReport(
+            {
+              account: account.name,
+              device: d.number,
+              name: d.name,
+              status: liveStatus ?? row?.status ?? null,
+              health: row?.health ?? 'UP',
+              statusSince:
+                liveStatus !== undefined && liveStatus !== row?.status ? null : (row?.statusSince ?? null),
+              lastCheckAt: obs !== undefined ? now : (row?.lastCheckAt ?? null),
+              probeError: obs !== undefined ? (liveError ?? null) : (row?.probeError ?? null),
+              silencedUntil: until,
+            },
+            config.timezone,
+          ),
+        );
+      }
+    }
+
+    if (values.json === true) {
+      io.stdout(`${JSON.stringify(reports, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    if (store === null) io.stderr('note: no data yet — the daemon has not written its database.\n');
+    io.stdout(
+      renderTable(
+        [
+          'ACCOUNT',
+          'DEVICE',
+          'NAME',
+          'STATUS',
+          'STATE',
+          'SINCE',
+          'LAST CHECK',
+          'SILENCED UNTIL',
+          'PROBE ERROR',
+        ],
+        reports.map((r) => [
+          r.account,
+          r.device,
+          r.name,
+          r.status ?? '-',
+          r.state,
+          r.since ?? '-',
+          r.last_check ?? 'never',
+          r.silenced_until ?? '-',
+          r.probe_error ?? '',
+        ]),
+      ),
+    );
+    return EXIT_OK;
+  });
+export default status;

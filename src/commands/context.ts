@@ -1,0 +1,85 @@
+// What the read/write CLI commands share: the config they name, and the daemon's database.
+
+import { join } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import type { Config, DeviceConfig } from '../config/types.js';
+import { DB_FILE } from '../daemon.js';
+import { StoreError } from '../store/errors.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { EXIT_FAILURE, EXIT_USAGE, UsageError, resolveConfigPath, type CommandIo } from './command.js';
+
+/** Ends a command with an exit code and a message for stderr. */
+export class CommandExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function loadCommandConfig(flag: string | undefined, io: CommandIo): Promise<Config> {
+  const path = resolveConfigPath(flag, io.env);
+  try {
+    return await loadConfig(path, io.env);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new CommandExit(EXIT_USAGE, `${path}: invalid configuration\n${err.message}`);
+    throw err;
+  }
+}
+
+export function dbPath(config: Config): string {
+  return join(config.stateDir, DB_FILE);
+}
+
+/**
+ * Opens the daemon's database. Readers never create it: `null` when it does not exist yet
+ * (the daemon has not run), so they can still list the configured devices.
+ */
+export function openStore(config: Config, mode: 'read' | 'write'): Store | null {
+  try {
+    return openSqliteStore(dbPath(config), { readonly: mode === 'read' });
+  } catch (err) {
+    if (err instanceof StoreError) {
+      if (mode === 'read' && err.reason === 'missing_file') return null;
+      throw new CommandExit(EXIT_FAILURE, err.message);
+    }
+    throw err;
+  }
+}
+
+export interface DeviceRef {
+  readonly account: string;
+  readonly device: DeviceConfig;
+}
+
+/** Finds a configured device by number (`+` and spaces allowed) or by name. */
+export function findDevices(config: Config, query: string): DeviceRef[] {
+  const digits = query.replace(/[\s+-]/g, '');
+  const refs: DeviceRef[] = [];
+  for (const account of config.accounts) {
+    for (const device of account.devices) {
+      if (device.number === digits || device.name === query) refs.push({ account: account.name, device });
+    }
+  }
+  if (refs.length === 0) {
+    throw new UsageError(`device "${query}" is not in the configuration (give its number or name)`);
+  }
+  return refs;
+}
+
+/** Runs a command body, turning CommandExit into its message and code. */
+export async function withExit(io: CommandIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof CommandExit) {
+      io.stderr(`${err.message}\n`);
+      return err.code;
+    }
+    throw err;
+  }
+}

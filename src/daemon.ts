@@ -1,0 +1,356 @@
+// The daemon: builds every part from the config, runs the poll loop on the node-cron tick, serves
+// HTTP, reloads on demand and stops cleanly. The only place that constructs and wires objects.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTask, type ScheduledTask } from 'node-cron';
+import type { AccountConfig, Config } from './config/types.js';
+import { createGatewayClient, type GatewayClient } from './gateway/client.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics/metrics.js';
+import type { AccountMetricsView, DeviceMetricsView, MetricsSource } from './metrics/source.js';
+import type { Clock } from './monitor/clock.js';
+import { MaintenanceCalendar } from './monitor/maintenance.js';
+import { Mutes } from './monitor/mutes.js';
+import { AccountPoller } from './monitor/poller.js';
+import { PollLoop, type CycleReport } from './monitor/scheduler.js';
+import type { AlertSink } from './notify/events.js';
+import { deviceReport, historyReport, type DeviceReport } from './report/devices.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+import { VERSION } from './version.js';
+
+export const DB_FILE = 'monitor.db';
+const STOP_GRACE_MS = 8_000;
+const RETENTION_SCHEDULE = '17 3 * * *';
+
+export interface DaemonOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly sink: AlertSink;
+}
+
+function clientFor(account: AccountConfig): GatewayClient {
+  return createGatewayClient({
+    baseUrl: account.baseUrl,
+    token: account.token,
+    timeoutMs: account.policy.timeoutMs,
+    connections: account.concurrency,
+    userAgent: `whatsgate-monitor/${VERSION}`,
+  });
+}
+
+function sameConnection(a: AccountConfig, b: AccountConfig): boolean {
+  return (
+    a.baseUrl === b.baseUrl &&
+    a.token === b.token &&
+    a.concurrency === b.concurrency &&
+    a.policy.timeoutMs === b.policy.timeoutMs
+  );
+}
+
+export class Daemon implements MetricsSource {
+  #config: Config;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #store: Store;
+  readonly #metrics: Metrics;
+  readonly #loop: PollLoop;
+  readonly #pollers = new Map<string, AccountPoller>();
+  #calendar: MaintenanceCalendar;
+  readonly #mutes: Mutes;
+  #http: HttpServer | null = null;
+  #ticker: ScheduledTask | null = null;
+  #retention: ScheduledTask | null = null;
+  #ready = false;
+  #stopping = false;
+  readonly #ticks = new Set<Promise<void>>();
+
+  private constructor(options: DaemonOptions, store: Store) {
+    this.#config = options.config;
+    this.#log = options.log;
+    this.#clock = options.clock;
+    this.#store = store;
+    this.#calendar = new MaintenanceCalendar(options.config.maintenance, options.config.timezone);
+    this.#mutes = new Mutes(this.#calendar);
+    this.#metrics = new Metrics({
+      source: this,
+      version: VERSION,
+      channels: Object.keys(options.config.notify.channels),
+    });
+    this.#loop = new PollLoop({
+      clock: options.clock,
+      onCycle: (report) => this.#onCycle(report),
+      onError: (account, err) => this.#log.error({ component: 'poller', account, err }, 'poll cycle failed'),
+    });
+    const deps = {
+      store,
+      clock: options.clock,
+      log: options.log,
+      mutes: this.#mutes,
+      sink: options.sink,
+      recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
+    };
+    for (const account of options.config.accounts) {
+      const poller = new AccountPoller(account, clientFor(account), deps);
+      this.#pollers.set(account.name, poller);
+      this.#loop.add(poller.scheduler);
+    }
+    this.#pollerDeps = deps;
+  }
+
+  readonly #pollerDeps: ConstructorParameters<typeof AccountPoller>[2];
+
+  /** Opens the database (a clear StoreError if it cannot), then starts HTTP and the tick. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    mkdirSync(options.config.stateDir, { recursive: true });
+    const store = openSqliteStore(join(options.config.stateDir, DB_FILE));
+    const daemon = new Daemon(options, store);
+    try {
+      await daemon.#startHttp();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    daemon.#startSchedules();
+    daemon.#log.info(
+      {
+        component: 'daemon',
+        version: VERSION,
+        accounts: options.config.accounts.length,
+        devices: options.config.accounts.reduce((n, a) => n + a.devices.length, 0),
+        listen: daemon.#http?.url,
+      },
+      'whatsgate-monitor started',
+    );
+    return daemon;
+  }
+
+  get url(): string | null {
+    return this.#http?.url ?? null;
+  }
+
+  /** One tick by hand (tests, `status --live` in-process); the cron tick calls the same. */
+  async tick(): Promise<void> {
+    if (this.#stopping) return;
+    const now = this.#clock.now();
+    try {
+      this.#mutes.refresh(this.#store.activeSilences(now), now);
+    } catch (err) {
+      this.#log.error({ component: 'daemon', err }, 'could not read silences');
+    }
+    const next = this.#ticker?.getNextRun()?.getTime();
+    await this.#loop.tick(next);
+    if (!this.#ready) {
+      this.#ready = true;
+      this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
+    }
+  }
+
+  /** SIGHUP: the new config replaces the old one; the caller keeps the old one if it failed to load. */
+  async reload(config: Config): Promise<void> {
+    const old = this.#config;
+    if (
+      config.stateDir !== old.stateDir ||
+      config.listen.host !== old.listen.host ||
+      config.listen.port !== old.listen.port
+    ) {
+      this.#log.warn({ component: 'daemon' }, 'state_dir and listen take effect only after a restart');
+    }
+    const wanted = new Set(config.accounts.map((a) => a.name));
+    for (const [name, poller] of this.#pollers) {
+      if (wanted.has(name)) continue;
+      this.#pollers.delete(name);
+      await this.#loop.remove(name);
+      await poller.client.close();
+      this.#metrics.forgetAccount(name);
+    }
+    for (const account of config.accounts) {
+      const poller = this.#pollers.get(account.name);
+      if (poller === undefined) {
+        const created = new AccountPoller(account, clientFor(account), this.#pollerDeps);
+        this.#pollers.set(account.name, created);
+        this.#loop.add(created.scheduler);
+      } else if (sameConnection(poller.config, account)) {
+        poller.update(account, poller.client);
+      } else {
+        const oldClient = poller.client;
+        poller.update(account, clientFor(account));
+        void oldClient.close();
+      }
+    }
+    this.#calendar.close();
+    this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
+    this.#mutes.setCalendar(this.#calendar);
+    this.#metrics.setChannels(Object.keys(config.notify.channels));
+    const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
+    this.#config = config;
+    if (scheduleChanged) {
+      await this.#ticker?.destroy();
+      this.#startTicker();
+    }
+    this.#log.info({ component: 'daemon', accounts: config.accounts.length }, 'configuration reloaded');
+  }
+
+  /** Stops ticking, lets checks in flight finish (bounded), closes HTTP, clients and the DB. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await this.#ticker?.destroy();
+    await this.#retention?.destroy();
+    await this.#loop.stop({ graceMs: STOP_GRACE_MS });
+    await Promise.allSettled([...this.#ticks]);
+    await this.#http?.close();
+    await Promise.allSettled([...this.#pollers.values()].map((p) => p.client.close()));
+    this.#calendar.close();
+    this.#store.close();
+    this.#log.info({ component: 'daemon' }, 'stopped');
+  }
+
+  // --- views -----------------------------------------------------------------------------
+
+  devicesReport(): DeviceReport[] {
+    const out: DeviceReport[] = [];
+    for (const poller of this.#pollers.values()) {
+      for (const rt of poller.devices.values()) {
+        const s = rt.state;
+        out.push(
+          deviceReport(
+            {
+              account: poller.name,
+              device: rt.config.number,
+              name: rt.config.name,
+              status: s.status,
+              health: s.health,
+              statusSince: s.statusSince,
+              lastCheckAt: s.lastCheckAt,
+              probeError:
+                s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
+              silencedUntil: this.#mutes.mutedUntil(poller.name, rt.config.number),
+            },
+            this.#config.timezone,
+          ),
+        );
+      }
+    }
+    return out;
+  }
+
+  *devices(): Iterable<DeviceMetricsView> {
+    for (const poller of this.#pollers.values()) {
+      for (const rt of poller.devices.values()) {
+        const s = rt.state;
+        yield {
+          account: poller.name,
+          device: rt.config.number,
+          name: rt.config.name,
+          labels: rt.config.labels,
+          status: s.status,
+          up: s.health === 'UP',
+          probeSuccess: s.lastCheckAt === null ? null : s.lastProbeError === null,
+          lastCheckAt: s.lastCheckAt,
+          statusSince: s.statusSince,
+          transitions: s.transitions,
+          silenced: this.#mutes.isMuted(poller.name, rt.config.number),
+        };
+      }
+    }
+  }
+
+  *accounts(): Iterable<AccountMetricsView> {
+    for (const poller of this.#pollers.values()) {
+      yield {
+        account: poller.name,
+        reachable: poller.accountState.reachable,
+        intervalMs: poller.config.policy.intervalMs,
+        effectiveIntervalMs: poller.scheduler.effectiveIntervalMs,
+        lastCycleDurationMs: poller.scheduler.lastCycleDurationMs ?? null,
+      };
+    }
+  }
+
+  notificationsPending(): Iterable<{ channel: string; pending: number }> {
+    return [];
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  #onCycle(report: CycleReport): void {
+    if (report.skipped) {
+      this.#metrics.recordSkippedCycle(report.account);
+      this.#log.warn(
+        { component: 'poller', account: report.account },
+        'tick skipped: the previous cycle still runs',
+      );
+    }
+    this.#pollers.get(report.account)?.endCycle(report);
+  }
+
+  #history(device: string, since: number | null): unknown[] | null {
+    const owners = [...this.#pollers.values()].filter((p) => p.devices.has(device));
+    if (owners.length === 0) return null;
+    return owners.flatMap((p) =>
+      historyReport(
+        this.#store.history(p.name, device, since === null ? {} : { since }),
+        this.#config.timezone,
+      ).map((r) => (owners.length > 1 ? { account: p.name, ...r } : r)),
+    );
+  }
+
+  async #startHttp(): Promise<void> {
+    this.#http = await startHttpServer({
+      host: this.#config.listen.host,
+      port: this.#config.listen.port,
+      log: this.#log.child({ component: 'http' }),
+      handlers: {
+        ready: () => this.#ready && !this.#stopping,
+        metrics: async () => ({ contentType: this.#metrics.contentType, body: await this.#metrics.render() }),
+        devices: () => this.devicesReport(),
+        history: (device, since) => this.#history(device, since),
+      },
+    });
+  }
+
+  #startSchedules(): void {
+    this.#startTicker();
+    this.#retention = createTask(RETENTION_SCHEDULE, () => this.#prune(), {
+      timezone: this.#config.timezone,
+    });
+    void this.#retention.start();
+    // Prune once at start as well: a daemon restarted daily might otherwise never reach 03:17.
+    this.#prune();
+  }
+
+  #startTicker(): void {
+    this.#ticker = createTask(
+      this.#config.schedule,
+      () => {
+        // Never awaited by node-cron: overlapping ticks are the scheduler's business (it skips
+        // and counts them), so the tick must return at once.
+        const run = this.tick().catch((err: unknown) =>
+          this.#log.error({ component: 'daemon', err }, 'tick failed'),
+        );
+        this.#ticks.add(run);
+        void run.finally(() => this.#ticks.delete(run));
+      },
+      { timezone: this.#config.timezone, name: 'poll-tick' },
+    );
+    void this.#ticker.start();
+    // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
+    this.#ticker
+      .execute()
+      .catch((err: unknown) => this.#log.error({ component: 'daemon', err }, 'tick failed'));
+  }
+
+  #prune(): void {
+    const cutoff = this.#clock.now() - this.#config.retentionMs;
+    try {
+      const result = this.#store.prune(cutoff);
+      this.#log.info({ component: 'store', ...result }, 'retention pruning done');
+    } catch (err) {
+      this.#log.error({ component: 'store', err }, 'retention pruning failed');
+    }
+  }
+}

@@ -1,0 +1,296 @@
+// One account's side of a poll cycle: runs a check through the gateway client, feeds the pure
+// state machine, persists what changed, and hands the decisions of the cycle to the alert sink.
+// Errors inside a check are caught here: a failing store or sink never stops the loop.
+
+import type { AccountConfig, DeviceConfig } from '../config/types.js';
+import type { GatewayClient } from '../gateway/client.js';
+import type { Logger } from '../log.js';
+import type { CheckOutcome } from '../metrics/metrics.js';
+import type { AlertSink, MonitorAlert } from '../notify/events.js';
+import type { DeviceRow, Store } from '../store/store.js';
+import { initialAccountState, observeAccountCycle, type AccountState } from './account-state.js';
+import type { Clock } from './clock.js';
+import {
+  initialDeviceState,
+  needsConfirmation,
+  observeDevice,
+  tickDevice,
+  type DeviceState,
+  type DeviceStep,
+} from './device-state.js';
+import type { ProbeErrorReason } from './model.js';
+import type { Mutes } from './mutes.js';
+import { AccountScheduler, type CheckResult, type CycleReport } from './scheduler.js';
+
+export interface DeviceRuntime {
+  config: DeviceConfig;
+  state: DeviceState;
+}
+
+export interface PollerDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly mutes: Mutes;
+  readonly sink: AlertSink;
+  readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
+}
+
+interface CycleTally {
+  checks: number;
+  validAnswers: number;
+  unauthorized: boolean;
+  lastError: { reason: ProbeErrorReason; message: string } | null;
+  alerts: MonitorAlert[];
+}
+
+function emptyTally(): CycleTally {
+  return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, alerts: [] };
+}
+
+/** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
+function restoreDeviceState(value: unknown): DeviceState {
+  const init = initialDeviceState();
+  if (typeof value !== 'object' || value === null) return init;
+  const v = value as Partial<DeviceState>;
+  if (v.health !== 'UP' && v.health !== 'DOWN') return init;
+  return { ...init, ...v };
+}
+
+function restoreAccountState(value: unknown): AccountState {
+  const init = initialAccountState();
+  if (typeof value !== 'object' || value === null) return init;
+  const v = value as Partial<AccountState>;
+  if (typeof v.reachable !== 'boolean') return init;
+  return { ...init, ...v };
+}
+
+export class AccountPoller {
+  readonly scheduler: AccountScheduler;
+  readonly devices = new Map<string, DeviceRuntime>();
+  #config: AccountConfig;
+  #client: GatewayClient;
+  #accountState: AccountState;
+  #tally = emptyTally();
+  readonly #log: Logger;
+
+  constructor(
+    config: AccountConfig,
+    client: GatewayClient,
+    private readonly deps: PollerDeps,
+  ) {
+    this.#config = config;
+    this.#client = client;
+    this.#log = deps.log.child({ component: 'poller', account: config.name });
+    const stored = deps.store.getAccounts().find((a) => a.account === config.name);
+    this.#accountState = restoreAccountState(stored?.state);
+    this.#setDevices(config.devices);
+    this.scheduler = new AccountScheduler({
+      account: config.name,
+      devices: this.#scheduled(),
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      concurrency: config.concurrency,
+      clock: deps.clock,
+      check: (device, signal) => this.check(device, signal),
+      onWarn: (message) => this.#log.warn(message),
+    });
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+  get config(): AccountConfig {
+    return this.#config;
+  }
+  get client(): GatewayClient {
+    return this.#client;
+  }
+  get accountState(): AccountState {
+    return this.#accountState;
+  }
+
+  /** A reload: new device list and limits; a new client when the connection settings changed. */
+  update(config: AccountConfig, client: GatewayClient): void {
+    this.#config = config;
+    this.#client = client;
+    this.#setDevices(config.devices);
+    this.scheduler.update({
+      devices: this.#scheduled(),
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      concurrency: config.concurrency,
+    });
+  }
+
+  async check(device: string, signal: AbortSignal): Promise<CheckResult> {
+    const rt = this.devices.get(device);
+    const timeoutMs = rt?.config.policy.timeoutMs ?? this.#config.policy.timeoutMs;
+    const started = performance.now();
+    const observation = await this.#client.status(device, { signal, timeoutMs });
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.recordCheck(
+      this.#config.name,
+      seconds,
+      observation.kind === 'status' ? 'ok' : observation.reason,
+    );
+    const t = this.#tally;
+    t.checks++;
+    if (observation.kind === 'status') t.validAnswers++;
+    else {
+      if (observation.reason === 'unauthorized') t.unauthorized = true;
+      t.lastError = { reason: observation.reason, message: observation.message };
+    }
+    // A device removed by a reload while its check was in flight: nothing to record.
+    if (rt === undefined) return { observation, recheckSoon: false };
+    const muted = this.deps.mutes.isMuted(this.#config.name, device);
+    const step = observeDevice(rt.state, observation, {
+      now: this.deps.clock.now(),
+      policy: rt.config.policy,
+      muted,
+    });
+    this.#apply(rt, step);
+    if (step.change !== null) {
+      this.#log.info(
+        { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
+        'status changed',
+      );
+    }
+    if (observation.kind === 'probe_error') {
+      this.#log.debug({ device, reason: observation.reason, err: observation.message }, 'probe error');
+    }
+    return { observation, recheckSoon: needsConfirmation(step.state) };
+  }
+
+  /** After the account's cycle: account-level verdict, time-driven device events, then publish. */
+  endCycle(report: CycleReport): void {
+    const now = this.deps.clock.now();
+    const t = this.#tally;
+    this.#tally = emptyTally();
+    if (!report.skipped) {
+      const step = observeAccountCycle(
+        this.#accountState,
+        {
+          now,
+          checks: t.checks,
+          validAnswers: t.validAnswers,
+          unauthorized: t.unauthorized,
+          lastError: t.lastError,
+        },
+        {
+          failureThreshold: this.#config.policy.failureThreshold,
+          muted: this.deps.mutes.isAccountMuted(this.name),
+        },
+      );
+      if (step.state !== this.#accountState) {
+        this.#accountState = step.state;
+        this.#saveAccount();
+      }
+      for (const event of step.events) {
+        this.#log.warn({ event: event.type, reason: event.reason, err: event.message }, event.type);
+        t.alerts.push({ kind: 'account', account: this.name, event });
+      }
+    }
+    for (const rt of this.devices.values()) {
+      const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+      const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
+      if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t.alerts);
+    }
+    if (t.alerts.length > 0) {
+      try {
+        this.deps.sink.publish(t.alerts);
+      } catch (err) {
+        this.#log.error({ err }, 'could not hand alerts to the notifier');
+      }
+    }
+  }
+
+  /** Rows for every configured device, in config order (status page, API, metrics). */
+  rows(): DeviceRow[] {
+    return [...this.devices.values()].map((rt) => this.#row(rt));
+  }
+
+  #apply(rt: DeviceRuntime, step: DeviceStep, alerts: MonitorAlert[] = this.#tally.alerts): void {
+    rt.state = step.state;
+    const row = this.#row(rt);
+    const change =
+      step.change === null
+        ? null
+        : {
+            account: this.name,
+            device: rt.config.number,
+            at: step.change.at,
+            from: step.change.from,
+            to: step.change.to,
+            raw: step.change.raw,
+          };
+    try {
+      this.deps.store.saveDevices([{ row, change }]);
+    } catch (err) {
+      this.#log.error({ err, device: rt.config.number }, 'could not save the device state');
+    }
+    for (const event of step.events) {
+      this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
+      alerts.push({
+        kind: 'device',
+        account: this.name,
+        device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
+        channels: rt.config.channels,
+        event,
+      });
+    }
+  }
+
+  #row(rt: DeviceRuntime): DeviceRow {
+    const s = rt.state;
+    return {
+      account: this.name,
+      device: rt.config.number,
+      status: s.status,
+      statusRaw: s.statusRaw,
+      health: s.health,
+      statusSince: s.statusSince,
+      lastCheckAt: s.lastCheckAt,
+      probeError:
+        s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
+      transitions: s.transitions,
+      state: s,
+    };
+  }
+
+  #saveAccount(): void {
+    try {
+      this.deps.store.saveAccount({
+        account: this.name,
+        reachable: this.#accountState.reachable,
+        state: this.#accountState,
+      });
+    } catch (err) {
+      this.#log.error({ err }, 'could not save the account state');
+    }
+  }
+
+  #setDevices(devices: readonly DeviceConfig[]): void {
+    const keep = new Set(devices.map((d) => d.number));
+    for (const number of this.devices.keys()) if (!keep.has(number)) this.devices.delete(number);
+    for (const config of devices) {
+      const existing = this.devices.get(config.number);
+      if (existing !== undefined) {
+        existing.config = config;
+        continue;
+      }
+      const row = this.deps.store.getDevice(this.#config.name, config.number);
+      this.devices.set(config.number, { config, state: restoreDeviceState(row?.state) });
+    }
+  }
+
+  #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
+    return [...this.devices.values()].map((rt) =>
+      rt.state.lastCheckAt === null
+        ? { number: rt.config.number, intervalMs: rt.config.policy.intervalMs }
+        : {
+            number: rt.config.number,
+            intervalMs: rt.config.policy.intervalMs,
+            lastCheckAt: rt.state.lastCheckAt,
+          },
+    );
+  }
+}

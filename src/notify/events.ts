@@ -1,0 +1,32 @@
+import type { AccountEvent } from '../monitor/account-state.js';
+import type { DeviceEvent } from '../monitor/device-state.js';
+
+/** A device event with the identity receivers need (SPEC §8 `device: {number, name, labels}`). */
+export interface DeviceAlert {
+  readonly kind: 'device';
+  readonly account: string;
+  readonly device: {
+    readonly number: string;
+    readonly name: string;
+    readonly labels: Readonly<Record<string, string>>;
+  };
+  /** The device's own `channels`, overriding routing, when configured. */
+  readonly channels: readonly string[] | null;
+  readonly event: DeviceEvent;
+}
+
+export interface AccountAlert {
+  readonly kind: 'account';
+  readonly account: string;
+  readonly event: AccountEvent;
+}
+
+export type MonitorAlert = DeviceAlert | AccountAlert;
+
+/**
+ * Where the decisions of one poll cycle go: one call per account cycle, so the notification
+ * layer can group them into one message per channel (SPEC §8).
+ */
+export interface AlertSink {
+  publish(alerts: readonly MonitorAlert[]): void;
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreError } from './errors.js';
+import { APPLICATION_ID, MIGRATIONS, runMigrations, SCHEMA_VERSION, userVersion } from './migrations.js';
+import type { Migration } from './migrations.js';
+import { openSqliteStore } from './sqlite-store.js';
+import { device, thrown } from './test-support/store-contract.js';
+
+const dirs: string[] = [];
+function newFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wgm-migrations-'));
+  dirs.push(dir);
+  return join(dir, 'monitor.db');
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function inspect<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+function tables(db: Database.Database): string[] {
+  return db
+    .prepare<[], { name: string }>(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all()
+    .map((r) => r.name);
+}
+
+function openError(file: string, options: { readonly?: boolean } = {}): StoreError {
+  const err = thrown(() => openSqliteStore(file, options).close());
+  expect(err).toBeInstanceOf(StoreError);
+  expect((err as Error).message).not.toContain('\n');
+  return err as StoreError;
+}
+
+describe('schema migrations', () => {
+  it('a fresh database gets the whole schema, the current user_version and our application_id', () => {
+    const file = newFile();
+    openSqliteStore(file).close();
+    inspect(file, (db) => {
+      expect(userVersion(db)).toBe(SCHEMA_VERSION);
+      expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+      expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+      expect(tables(db)).toEqual(['accounts', 'devices', 'history', 'meta', 'silences']);
+    });
+  });
+
+  it('an empty (0-byte) file is initialised like a new one', () => {
+    const file = newFile();
+    writeFileSync(file, '');
+    openSqliteStore(file).close();
+    inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION));
+  });
+
+  it('re-opening keeps the data and the user_version, and runs nothing', () => {
+    const file = newFile();
+    const store = openSqliteStore(file);
+    store.saveDevices([{ row: device('main', '1'), change: null }]);
+    store.close();
+    inspect(file, (db) => expect(runMigrations(db)).toBe(0));
+    const again = openSqliteStore(file);
+    expect(again.getDevices()).toHaveLength(1);
+    again.close();
+    inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION));
+  });
+
+  it('a database from a newer version is refused, for writing and for reading, and left alone', () => {
+    const file = newFile();
+    openSqliteStore(file).close();
+    inspect(file, (db) => db.pragma(`user_version = ${SCHEMA_VERSION + 5}`));
+    for (const readonly of [false, true]) {
+      const err = openError(file, { readonly });
+      expect(err.reason).toBe('too_new');
+      expect(err.message).toContain(`schema version ${SCHEMA_VERSION + 5}, newer than this build knows`);
+      expect(err.message).toContain('upgrade');
+    }
+    inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION + 5));
+  });
+
+  it('a reader refuses a database older than the code, and leaves the upgrade to a writer', () => {
+    const file = newFile();
+    new Database(file).close();
+    expect(openError(file, { readonly: true }).reason).toBe('too_old');
+    openSqliteStore(file).close();
+    openSqliteStore(file, { readonly: true }).close();
+  });
+
+  it('refuses a SQLite database of another application (tables, user_version 0)', () => {
+    const file = newFile();
+    inspect(file, (db) => db.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)'));
+    const err = openError(file);
+    expect(err.reason).toBe('not_ours');
+    inspect(file, (db) => expect(tables(db)).toEqual(['invoices']));
+  });
+
+  it('refuses a database with another application_id', () => {
+    const file = newFile();
+    inspect(file, (db) => db.pragma('application_id = 1234'));
+    expect(openError(file).reason).toBe('not_ours');
+  });
+
+  describe('runMigrations', () => {
+    const create = (name: string): Migration => ({
+      description: `create ${name}`,
+      up: (db) => db.exec(`CREATE TABLE ${name} (x)`),
+    });
+
+    it('applies the migrations in order and counts them', () => {
+      const db = new Database(':memory:');
+      expect(runMigrations(db, [create('a'), create('b')])).toBe(2);
+      expect(userVersion(db)).toBe(2);
+      expect(tables(db)).toEqual(['a', 'b']);
+      db.close();
+    });
+
+    it('applies only the ones appended since the last run (how later issues add tables)', () => {
+      const file = newFile();
+      const store = openSqliteStore(file);
+      store.setMeta('kept', 'yes');
+      store.close();
+      inspect(file, (db) => {
+        expect(runMigrations(db, [...MIGRATIONS, create('outbox')])).toBe(1);
+        expect(userVersion(db)).toBe(SCHEMA_VERSION + 1);
+        expect(tables(db)).toContain('outbox');
+      });
+    });
+
+    it('rolls a failing migration back whole, keeping the ones before it', () => {
+      const db = new Database(':memory:');
+      const failing: Migration = {
+        description: 'half-done',
+        up: (d) => {
+          d.exec('CREATE TABLE half (x)');
+          throw new Error('oops');
+        },
+      };
+      expect(() => runMigrations(db, [create('a'), failing, create('c')])).toThrow(
+        'migration 2 (half-done) failed: oops',
+      );
+      expect(userVersion(db)).toBe(1);
+      expect(tables(db)).toEqual(['a']);
+      db.close();
+    });
+
+    it('refuses to run on a database newer than the list', () => {
+      const db = new Database(':memory:');
+      db.pragma('user_version = 3');
+      expect(thrown(() => runMigrations(db, [create('a')]))).toMatchObject({ reason: 'too_new' });
+      db.close();
+    });
+  });
+});

@@ -1,0 +1,123 @@
+// Schema versions, tracked in `PRAGMA user_version`: version N means the first N migrations
+// have run. A migration is never edited once released (databases in the field already ran
+// it); a schema change is a new migration appended to the list, nothing else.
+
+import type { Database } from 'better-sqlite3';
+import { storeError } from './errors.js';
+
+export interface Migration {
+  /** Shown in errors when the migration fails. */
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+/** Marks our databases (`PRAGMA application_id`), so we never migrate someone else's file. ('WGmo') */
+export const APPLICATION_ID = 0x57476d6f;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'devices, history, accounts, silences, meta',
+    up(db) {
+      // Value lists are spelled out rather than taken from model.ts: this SQL must stay what
+      // it was when released, whatever the code's lists become.
+      db.exec(`
+        CREATE TABLE devices (
+          account       TEXT    NOT NULL,
+          device        TEXT    NOT NULL,
+          status        TEXT    CHECK (status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'unknown')),
+          status_raw    TEXT,
+          health        TEXT    NOT NULL CHECK (health IN ('UP', 'DOWN')),
+          status_since  INTEGER,
+          last_check_at INTEGER,
+          probe_error   TEXT,
+          transitions   INTEGER NOT NULL DEFAULT 0,
+          state         TEXT    NOT NULL,
+          PRIMARY KEY (account, device)
+        ); -- not WITHOUT ROWID: rows carry the JSON state, too big for that to pay (measured)
+
+        CREATE TABLE history (
+          id          INTEGER PRIMARY KEY,
+          account     TEXT    NOT NULL,
+          device      TEXT    NOT NULL,
+          at          INTEGER NOT NULL,
+          from_status TEXT    CHECK (from_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'unknown')),
+          to_status   TEXT    NOT NULL CHECK (to_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'unknown', 'deleted')),
+          raw         TEXT
+        );
+        -- per-device range queries (history, the status before a period, prune's "newer row" test)
+        CREATE INDEX history_by_device ON history (account, device, at);
+        -- period queries across devices (audit) and prune's cutoff
+        CREATE INDEX history_by_time ON history (at);
+
+        CREATE TABLE accounts (
+          account   TEXT    PRIMARY KEY NOT NULL,
+          reachable INTEGER NOT NULL CHECK (reachable IN (0, 1)),
+          state     TEXT    NOT NULL
+        ) WITHOUT ROWID;
+
+        -- AUTOINCREMENT: an id shown to an operator is never reused for another silence
+        CREATE TABLE silences (
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          account    TEXT,
+          device     TEXT,
+          until_at   INTEGER NOT NULL,
+          reason     TEXT,
+          created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE meta (
+          key   TEXT PRIMARY KEY NOT NULL,
+          value TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+    },
+  },
+];
+
+/** The version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function userVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings the database up to `migrations.length`, one transaction per migration so a failure
+ * leaves the database at the last version that completed. Returns how many ran.
+ * IMMEDIATE transactions, re-reading the version inside, make two processes opening the same
+ * file at once apply each migration exactly once.
+ */
+export function runMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  let applied = 0;
+  const step = db.transaction((): boolean => {
+    const version = userVersion(db);
+    if (version > migrations.length) throw tooNew(db.name, version, migrations.length);
+    const next = migrations[version];
+    if (next === undefined) return false;
+    try {
+      next.up(db);
+    } catch (err) {
+      if (err instanceof Error && !('code' in err)) {
+        // A bug in the migration itself, not a database condition: say which one.
+        throw new Error(`migration ${version + 1} (${next.description}) failed: ${err.message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) applied++;
+  return applied;
+}
+
+export function tooNew(file: string, version: number, known: number) {
+  return storeError(
+    'cannot open',
+    file,
+    'too_new',
+    `the database has schema version ${version}, newer than this build knows (${known}) — it was written by a newer whatsgate-monitor: upgrade, or move the file aside to start fresh`,
+  );
+}

@@ -1,0 +1,481 @@
+// The Store on SQLite (better-sqlite3, synchronous). One file, WAL: the daemon writes while
+// CLI processes (`status`, `history`, `silence`) read or write the same file beside it.
+
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { fromSqliteError, StoreError, storeError } from './errors.js';
+import { APPLICATION_ID, runMigrations, SCHEMA_VERSION, tooNew, userVersion } from './migrations.js';
+import type {
+  AccountRow,
+  DeviceRow,
+  DeviceSave,
+  HistoryRow,
+  NewSilence,
+  PruneResult,
+  Silence,
+  SilenceTarget,
+  Store,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
+  readonly readonly?: boolean;
+  /** How long to wait for another process's write lock before giving up. Default 5000. */
+  readonly busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens (creating and migrating when needed) the database at `file`; `:memory:` for tests.
+ * Every failure is a StoreError whose one-line message names the file and what to do.
+ */
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const readonly = options.readonly === true;
+  const inMemory = file === ':memory:' || file === '';
+  if (!inMemory) checkPath(file, readonly);
+
+  let db: Database.Database;
+  try {
+    db = new Database(file, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw (
+      fromSqliteError(err, 'cannot open', file) ?? storeError('cannot open', file, 'other', String(err), err)
+    );
+  }
+  try {
+    prepareConnection(db, file, readonly);
+    return new SqliteStore(db, file);
+  } catch (err) {
+    db.close();
+    throw fromSqliteError(err, 'cannot open', file, { openedReadonly: readonly }) ?? err;
+  }
+}
+
+/** Node sees these problems before SQLite does, and can say more precisely which one it is. */
+function checkPath(file: string, readonly: boolean): void {
+  const dir = dirname(file);
+  const fail = (reason: 'missing_dir' | 'missing_file' | 'permission' | 'readonly', what: string) =>
+    storeError('cannot open', file, reason, what);
+  let dirStat;
+  try {
+    dirStat = statSync(dir);
+  } catch {
+    throw fail('missing_dir', `the directory ${dir} does not exist — create it (or set state_dir)`);
+  }
+  if (!dirStat.isDirectory()) throw fail('missing_dir', `${dir} is not a directory — check state_dir`);
+  const exists = existsSync(file);
+  if (readonly && !exists) {
+    throw fail(
+      'missing_file',
+      'the file does not exist — has the daemon run yet with this state_dir? (it creates the file)',
+    );
+  }
+  if (!readonly) {
+    try {
+      // WAL keeps two files beside the database (-wal, -shm), created on demand.
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch {
+      throw fail(
+        'permission',
+        `the directory ${dir} is not writable by this user (SQLite keeps its -wal and -shm files there) — fix its owner or mode`,
+      );
+    }
+  }
+  if (exists) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      throw fail('permission', 'the file is not readable by this user — fix its owner or mode');
+    }
+    if (!readonly) {
+      try {
+        accessSync(file, constants.W_OK);
+      } catch {
+        throw fail(
+          'readonly',
+          'the file is read-only for this user — give the service user write access to it',
+        );
+      }
+    }
+  }
+}
+
+function prepareConnection(db: Database.Database, file: string, readonly: boolean): void {
+  if (!readonly) {
+    // Persistent in the file: readers opened read-only later find it in WAL mode already.
+    db.pragma('journal_mode = WAL');
+  }
+  // NORMAL in WAL mode is durable across application crashes; a power loss may lose the last
+  // transactions but never corrupts. Good enough for monitoring state.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+
+  // Reading the header and schema is also what exposes a file that is not a database, or one
+  // truncated (SQLite compares the header's page count with the file size). A full
+  // `PRAGMA quick_check` reads every page: too slow to run at each start on a big history.
+  const version = userVersion(db);
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const tables = db
+    .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
+    .get()!.n;
+  if (applicationId !== APPLICATION_ID && (applicationId !== 0 || version !== 0 || tables !== 0)) {
+    throw storeError(
+      'cannot open',
+      file,
+      'not_ours',
+      'the file is a SQLite database of another application, not of whatsgate-monitor — point state_dir elsewhere, or move the file aside',
+    );
+  }
+  if (version > SCHEMA_VERSION) throw tooNew(file, version, SCHEMA_VERSION);
+
+  if (readonly) {
+    if (version < SCHEMA_VERSION) {
+      throw storeError(
+        'cannot open',
+        file,
+        'too_old',
+        `the database has schema version ${version}, older than this build's ${SCHEMA_VERSION} — start the daemon (or any writing command) once to upgrade it`,
+      );
+    }
+    return;
+  }
+
+  // A write that is rolled back: the one way to learn now, rather than at the first save,
+  // that the file cannot be written (read-only mount, SQLite's silent read-only fallback) or
+  // that another process holds the write lock.
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.pragma(`user_version = ${version}`);
+  } finally {
+    db.exec('ROLLBACK');
+  }
+  runMigrations(db);
+  // Keeps the planner's statistics current (SQLite's advice for long-lived connections);
+  // the limit bounds the cost on a big file. Without them historyAll scans the whole index.
+  db.pragma('analysis_limit = 1000');
+  db.pragma('optimize = 0x10002');
+}
+
+interface DeviceRecord {
+  account: string;
+  device: string;
+  status: DeviceRow['status'];
+  statusRaw: string | null;
+  health: DeviceRow['health'];
+  statusSince: number | null;
+  lastCheckAt: number | null;
+  probeError: string | null;
+  transitions: number;
+  state: string;
+}
+
+interface HistoryRecord {
+  id: number;
+  account: string;
+  device: string;
+  at: number;
+  from: HistoryRow['from'];
+  to: HistoryRow['to'];
+  raw: string | null;
+}
+
+interface AccountRecord {
+  account: string;
+  reachable: 0 | 1;
+  state: string;
+}
+
+type SilenceRecord = Silence;
+
+// Aliased to the TypeScript names; the CHECK constraints guarantee the string unions.
+const DEVICE_COLUMNS = `account, device, status, status_raw AS statusRaw, health, status_since AS statusSince,
+  last_check_at AS lastCheckAt, probe_error AS probeError, transitions, state`;
+const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
+const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS createdAt';
+
+type Run<P extends unknown[] | object> = Statement<P, never>;
+
+export class SqliteStore implements Store {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private closed = false;
+
+  private readonly stmts: {
+    getDevices: Statement<[], DeviceRecord>;
+    getDevice: Statement<[string, string], DeviceRecord>;
+    upsertDevice: Run<
+      [
+        string,
+        string,
+        string | null,
+        string | null,
+        string,
+        number | null,
+        number | null,
+        string | null,
+        number,
+        string,
+      ]
+    >;
+    removeDevice: Run<[string, string]>;
+    insertHistory: Run<[string, string, number, string | null, string, string | null]>;
+    history: Statement<[string, string, number], HistoryRecord>;
+    historyAll: Statement<{ since: number }, HistoryRecord>;
+    getAccounts: Statement<[], AccountRecord>;
+    upsertAccount: Run<[string, 0 | 1, string]>;
+    insertSilence: Statement<[string | null, string | null, number, string | null, number], SilenceRecord>;
+    activeSilences: Statement<[number], SilenceRecord>;
+    pruneHistory: Run<{ before: number }>;
+    pruneSilences: Run<[number]>;
+    getMeta: Statement<[string], { value: string }>;
+    setMeta: Run<[string, string]>;
+  };
+
+  /** Use openSqliteStore: it checks, configures and migrates the connection first. */
+  constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.file = file;
+    this.stmts = {
+      getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`),
+      getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = ? AND device = ?`),
+      upsertDevice: db.prepare(`
+        INSERT INTO devices (account, device, status, status_raw, health, status_since, last_check_at,
+                             probe_error, transitions, state)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account, device) DO UPDATE SET
+          status = excluded.status, status_raw = excluded.status_raw, health = excluded.health,
+          status_since = excluded.status_since, last_check_at = excluded.last_check_at,
+          probe_error = excluded.probe_error, transitions = excluded.transitions, state = excluded.state`),
+      removeDevice: db.prepare('DELETE FROM devices WHERE account = ? AND device = ?'),
+      insertHistory: db.prepare(
+        'INSERT INTO history (account, device, at, from_status, to_status, raw) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      history: db.prepare(
+        `SELECT ${HISTORY_COLUMNS} FROM history WHERE account = ? AND device = ? AND at >= ? ORDER BY at, id`,
+      ),
+      historyAll: db.prepare(`
+        SELECT ${HISTORY_COLUMNS} FROM history WHERE at >= @since
+        UNION ALL
+        SELECT ${HISTORY_COLUMNS} FROM history WHERE id IN (
+          SELECT (SELECT p.id FROM history AS p
+                  WHERE p.account = d.account AND p.device = d.device AND p.at < @since
+                  ORDER BY p.at DESC, p.id DESC LIMIT 1)
+          FROM (SELECT DISTINCT account, device FROM history) AS d)
+        ORDER BY account, device, at, id`),
+      getAccounts: db.prepare('SELECT account, reachable, state FROM accounts ORDER BY account'),
+      upsertAccount: db.prepare(`
+        INSERT INTO accounts (account, reachable, state) VALUES (?, ?, ?)
+        ON CONFLICT (account) DO UPDATE SET reachable = excluded.reachable, state = excluded.state`),
+      insertSilence: db.prepare(`
+        INSERT INTO silences (account, device, until_at, reason, created_at) VALUES (?, ?, ?, ?, ?)
+        RETURNING ${SILENCE_COLUMNS}`),
+      activeSilences: db.prepare(`SELECT ${SILENCE_COLUMNS} FROM silences WHERE until_at > ? ORDER BY id`),
+      // Keeps each device's newest row before the cutoff: the status it had at the cutoff.
+      pruneHistory: db.prepare(`
+        DELETE FROM history WHERE at < @before AND EXISTS (
+          SELECT 1 FROM history AS newer
+          WHERE newer.account = history.account AND newer.device = history.device AND newer.at < @before
+            AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`),
+      pruneSilences: db.prepare('DELETE FROM silences WHERE until_at < ?'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ),
+    };
+  }
+
+  getDevices(): DeviceRow[] {
+    return this.guard('cannot read devices from', () => this.stmts.getDevices.all().map(toDeviceRow));
+  }
+
+  getDevice(account: string, device: string): DeviceRow | null {
+    return this.guard('cannot read devices from', () => {
+      const record = this.stmts.getDevice.get(account, device);
+      return record === undefined ? null : toDeviceRow(record);
+    });
+  }
+
+  saveDevices(batch: readonly DeviceSave[]): void {
+    if (batch.length === 0) return;
+    this.guard('cannot save devices to', () => {
+      this.db
+        .transaction(() => {
+          for (const { row, change } of batch) {
+            this.stmts.upsertDevice.run(
+              row.account,
+              row.device,
+              row.status,
+              row.statusRaw,
+              row.health,
+              row.statusSince,
+              row.lastCheckAt,
+              row.probeError,
+              row.transitions,
+              encodeState(row.state, `device ${row.account}/${row.device}`),
+            );
+            if (change !== null) this.insertHistory(change);
+          }
+        })
+        .immediate();
+    });
+  }
+
+  removeDevice(account: string, device: string): boolean {
+    return this.guard(
+      'cannot remove a device from',
+      () => this.stmts.removeDevice.run(account, device).changes > 0,
+    );
+  }
+
+  appendHistory(row: HistoryRow): void {
+    this.guard('cannot save history to', () => this.insertHistory(row));
+  }
+
+  history(account: string, device: string, options: { readonly since?: number } = {}): HistoryRow[] {
+    return this.guard('cannot read history from', () =>
+      this.stmts.history.all(account, device, options.since ?? Number.MIN_SAFE_INTEGER).map(toHistoryRow),
+    );
+  }
+
+  historyAll(since: number): HistoryRow[] {
+    return this.guard('cannot read history from', () =>
+      this.stmts.historyAll.all({ since }).map(toHistoryRow),
+    );
+  }
+
+  getAccounts(): AccountRow[] {
+    return this.guard('cannot read accounts from', () =>
+      this.stmts.getAccounts.all().map((r) => ({
+        account: r.account,
+        reachable: r.reachable === 1,
+        state: JSON.parse(r.state) as unknown,
+      })),
+    );
+  }
+
+  saveAccount(row: AccountRow): void {
+    this.guard('cannot save an account to', () => {
+      this.stmts.upsertAccount.run(
+        row.account,
+        row.reachable ? 1 : 0,
+        encodeState(row.state, `account ${row.account}`),
+      );
+    });
+  }
+
+  addSilence(silence: NewSilence): Silence {
+    return this.guard('cannot save a silence to', () => {
+      const { account, device, until, reason, createdAt } = silence;
+      return this.stmts.insertSilence.get(account, device, until, reason, createdAt)!;
+    });
+  }
+
+  removeSilences(target: SilenceTarget): number {
+    if (target !== 'all' && target.account === undefined && target.device === undefined) {
+      // Almost certainly a caller's bug; "remove everything" has its own spelling.
+      throw new TypeError("removeSilences: empty target (pass 'all' to remove every silence)");
+    }
+    return this.guard('cannot remove silences from', () => {
+      if (target === 'all') return this.db.prepare('DELETE FROM silences').run().changes;
+      const where: string[] = [];
+      const params: string[] = [];
+      if (target.account !== undefined) {
+        where.push('account = ?');
+        params.push(target.account);
+      }
+      if (target.device !== undefined) {
+        where.push('device = ?');
+        params.push(target.device);
+      }
+      return this.db.prepare(`DELETE FROM silences WHERE ${where.join(' AND ')}`).run(...params).changes;
+    });
+  }
+
+  activeSilences(now: number): Silence[] {
+    return this.guard('cannot read silences from', () => this.stmts.activeSilences.all(now));
+  }
+
+  prune(before: number): PruneResult {
+    return this.guard('cannot prune', () => {
+      const result = this.db
+        .transaction(() => ({
+          history: this.stmts.pruneHistory.run({ before }).changes,
+          silences: this.stmts.pruneSilences.run(before).changes,
+        }))
+        .immediate();
+      // The daemon prunes about daily: the moment to refresh the statistics a long run needs.
+      this.db.pragma('optimize');
+      return result;
+    });
+  }
+
+  getMeta(key: string): string | null {
+    return this.guard('cannot read', () => this.stmts.getMeta.get(key)?.value ?? null);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.guard('cannot write to', () => {
+      this.stmts.setMeta.run(key, value);
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    // writes can fail at once with SQLITE_BUSY when another process wrote in between.
+    return this.guard('cannot write to', () => this.db.transaction(fn).immediate());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private insertHistory(row: HistoryRow): void {
+    this.stmts.insertHistory.run(row.account, row.device, row.at, row.from, row.to, row.raw);
+  }
+
+  /** Database failures become StoreErrors naming the file; a caller's own errors pass unchanged. */
+  private guard<T>(doing: string, fn: () => T): T {
+    if (this.closed) throw storeError(doing, this.file, 'closed', 'the store is closed');
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw fromSqliteError(err, doing, this.file, { openedReadonly: this.db.readonly }) ?? err;
+    }
+  }
+}
+
+function toDeviceRow(r: DeviceRecord): DeviceRow {
+  return {
+    account: r.account,
+    device: r.device,
+    status: r.status,
+    statusRaw: r.statusRaw,
+    health: r.health,
+    statusSince: r.statusSince,
+    lastCheckAt: r.lastCheckAt,
+    probeError: r.probeError,
+    transitions: r.transitions,
+    state: JSON.parse(r.state) as unknown,
+  };
+}
+
+function toHistoryRow(r: HistoryRecord): HistoryRow {
+  return { account: r.account, device: r.device, at: r.at, from: r.from, to: r.to, raw: r.raw };
+}
+
+function encodeState(state: unknown, what: string): string {
+  const text = JSON.stringify(state);
+  // undefined, a function or a symbol: nothing that JSON.parse could give back.
+  if (text === undefined) throw new TypeError(`${what}: state is not JSON-serialisable`);
+  return text;
+}

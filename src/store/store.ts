@@ -1,0 +1,133 @@
+// What the daemon, the CLI and the HTTP API persist, independent of the database behind it.
+// The monitor's per-device and per-account states are opaque here (JSON-serialisable values,
+// stored as given); the few columns beside them exist so readers need not understand them.
+// Times are epoch milliseconds.
+
+import type { DeviceStatus, Health } from '../monitor/model.js';
+
+/** The current picture of one device, keyed by (account, device). */
+export interface DeviceRow {
+  readonly account: string;
+  /** The number, digits only. */
+  readonly device: string;
+  /** Null until the first valid answer. */
+  readonly status: DeviceStatus | null;
+  /** The gateway's text for `status`, verbatim (telling apart the texts behind `unknown`). */
+  readonly statusRaw: string | null;
+  readonly health: Health;
+  readonly statusSince: number | null;
+  readonly lastCheckAt: number | null;
+  /** The last check's probe error, null when it got a valid answer. */
+  readonly probeError: string | null;
+  readonly transitions: number;
+  /** The monitor's state for this device; must survive `JSON.stringify`/`JSON.parse`. */
+  readonly state: unknown;
+}
+
+/** `deleted` marks a device deleted at the gateway (`delete` command, SPEC §5). */
+export type HistoryStatus = DeviceStatus | 'deleted';
+
+/** One status change. */
+export interface HistoryRow {
+  readonly account: string;
+  readonly device: string;
+  readonly at: number;
+  /** Null for the first status ever seen. */
+  readonly from: DeviceStatus | null;
+  readonly to: HistoryStatus;
+  readonly raw: string | null;
+}
+
+/** One device's row to save, with the status change it went through in this cycle, if any. */
+export interface DeviceSave {
+  readonly row: DeviceRow;
+  readonly change: HistoryRow | null;
+}
+
+export interface AccountRow {
+  readonly account: string;
+  readonly reachable: boolean;
+  /** The monitor's state for this account; must survive `JSON.stringify`/`JSON.parse`. */
+  readonly state: unknown;
+}
+
+export interface Silence {
+  readonly id: number;
+  /** Null: every account. */
+  readonly account: string | null;
+  /** Null: every device (of `account`, or of all accounts). */
+  readonly device: string | null;
+  /** Exclusive: the silence holds while `now < until`. */
+  readonly until: number;
+  readonly reason: string | null;
+  readonly createdAt: number;
+}
+
+export type NewSilence = Omit<Silence, 'id'>;
+
+/**
+ * Which silences `removeSilences` deletes: `all`, or those whose `account` and/or `device`
+ * equal the given values (an omitted field matches any value, null included).
+ */
+export type SilenceTarget = { readonly account?: string; readonly device?: string } | 'all';
+
+export interface PruneResult {
+  readonly history: number;
+  readonly silences: number;
+}
+
+export interface Store {
+  /** Every device row, ordered by account then device. */
+  getDevices(): DeviceRow[];
+  getDevice(account: string, device: string): DeviceRow | null;
+  /** Upserts every row and appends every change, all in one transaction. */
+  saveDevices(batch: readonly DeviceSave[]): void;
+  /** Forgets the current row of a device (its history stays). False when there was none. */
+  removeDevice(account: string, device: string): boolean;
+
+  appendHistory(row: HistoryRow): void;
+  /** The device's changes at or after `since`, oldest first (ties in the order recorded). */
+  history(account: string, device: string, options?: { readonly since?: number }): HistoryRow[];
+  /**
+   * Every change at or after `since`, plus, for each device, its last change before `since`
+   * (so a period starts with a known status). Ordered by account, device, then time.
+   */
+  historyAll(since: number): HistoryRow[];
+
+  /** Every account row, ordered by account. */
+  getAccounts(): AccountRow[];
+  saveAccount(row: AccountRow): void;
+
+  addSilence(silence: NewSilence): Silence;
+  /** Deletes the matching silences, active or expired; returns how many. */
+  removeSilences(target: SilenceTarget): number;
+  /** Silences with `now < until`, oldest first. */
+  activeSilences(now: number): Silence[];
+
+  /**
+   * Deletes history older than `before` — except each device's last change before it, which
+   * is the status the device had at `before` (so its last known status is never lost) — and
+   * silences that ended before `before`.
+   */
+  prune(before: number): PruneResult;
+
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+
+  /**
+   * Runs `fn` in one transaction (nested calls become savepoints): everything it saves is
+   * kept together, or nothing if it throws. Its error is rethrown unchanged.
+   */
+  transaction<T>(fn: () => T): T;
+
+  /** Idempotent. Later calls throw a StoreError with reason `closed`. */
+  close(): void;
+}
+
+/** True when `silence` covers the device. */
+export function silenceMatches(silence: Silence, account: string, device: string): boolean {
+  return (
+    (silence.account === null || silence.account === account) &&
+    (silence.device === null || silence.device === device)
+  );
+}
