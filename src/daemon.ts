@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTask, type ScheduledTask } from 'node-cron';
+import { Ticker } from './monitor/ticker.js';
 import type { AccountConfig, Config } from './config/types.js';
 import { createGatewayClient, type GatewayClient } from './gateway/client.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
@@ -62,7 +63,7 @@ export class Daemon implements MetricsSource {
   #calendar: MaintenanceCalendar;
   readonly #mutes: Mutes;
   #http: HttpServer | null = null;
-  #ticker: ScheduledTask | null = null;
+  #ticker: Ticker | null = null;
   #retention: ScheduledTask | null = null;
   #ready = false;
   #stopping = false;
@@ -133,7 +134,7 @@ export class Daemon implements MetricsSource {
   }
 
   /** One tick by hand (tests, `status --live` in-process); the cron tick calls the same. */
-  async tick(): Promise<void> {
+  async tick(nextTickAt?: number): Promise<void> {
     if (this.#stopping) return;
     const now = this.#clock.now();
     try {
@@ -141,8 +142,7 @@ export class Daemon implements MetricsSource {
     } catch (err) {
       this.#log.error({ component: 'daemon', err }, 'could not read silences');
     }
-    const next = this.#ticker?.getNextRun()?.getTime();
-    await this.#loop.tick(next);
+    await this.#loop.tick(nextTickAt);
     if (!this.#ready) {
       this.#ready = true;
       this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
@@ -188,7 +188,7 @@ export class Daemon implements MetricsSource {
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     this.#config = config;
     if (scheduleChanged) {
-      await this.#ticker?.destroy();
+      await this.#ticker?.stop();
       this.#startTicker();
     }
     this.#log.info({ component: 'daemon', accounts: config.accounts.length }, 'configuration reloaded');
@@ -198,7 +198,7 @@ export class Daemon implements MetricsSource {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await this.#ticker?.destroy();
+    await this.#ticker?.stop();
     await this.#retention?.destroy();
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await Promise.allSettled([...this.#ticks]);
@@ -306,7 +306,7 @@ export class Daemon implements MetricsSource {
       log: this.#log.child({ component: 'http' }),
       handlers: {
         ready: () => this.#ready && !this.#stopping,
-        metrics: async () => ({ contentType: this.#metrics.contentType, body: await this.#metrics.render() }),
+        metrics: (send) => this.#metrics.withExposition((bytes) => send(this.#metrics.contentType, bytes)),
         devices: () => this.devicesReport(),
         history: (device, since) => this.#history(device, since),
       },
@@ -324,24 +324,33 @@ export class Daemon implements MetricsSource {
   }
 
   #startTicker(): void {
-    this.#ticker = createTask(
+    const log = this.#log.child({ component: 'scheduler' });
+    this.#ticker = new Ticker(
       this.#config.schedule,
-      () => {
-        // Never awaited by node-cron: overlapping ticks are the scheduler's business (it skips
-        // and counts them), so the tick must return at once.
-        const run = this.tick().catch((err: unknown) =>
-          this.#log.error({ component: 'daemon', err }, 'tick failed'),
-        );
-        this.#ticks.add(run);
-        void run.finally(() => this.#ticks.delete(run));
+      // Never awaited by node-cron: overlapping ticks are the scheduler's business (it skips and
+      // counts them), so the callback must return at once.
+      (tick) => this.#runTick(tick.nextAt ?? undefined),
+      {
+        timezone: this.#config.timezone,
+        logger: {
+          info: (m) => log.info(m),
+          warn: (m) => log.warn(m),
+          error: (m) => log.error(m instanceof Error ? { err: m } : {}, String(m)),
+          debug: (m) => log.debug(String(m)),
+        },
       },
-      { timezone: this.#config.timezone, name: 'poll-tick' },
     );
-    void this.#ticker.start();
+    this.#ticker.start();
     // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
-    this.#ticker
-      .execute()
-      .catch((err: unknown) => this.#log.error({ component: 'daemon', err }, 'tick failed'));
+    this.#runTick(undefined);
+  }
+
+  #runTick(nextAt: number | undefined): void {
+    const run = this.tick(nextAt).catch((err: unknown) =>
+      this.#log.error({ component: 'daemon', err }, 'tick failed'),
+    );
+    this.#ticks.add(run);
+    void run.finally(() => this.#ticks.delete(run));
   }
 
   #prune(): void {

@@ -15,7 +15,7 @@ describe('HTTP server', () => {
   async function start(overrides: Partial<HttpHandlers> = {}): Promise<string> {
     const handlers: HttpHandlers = {
       ready: () => true,
-      metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'x 1\n' }),
+      metrics: (send) => send('text/plain; version=0.0.4', new TextEncoder().encode('x 1\n')),
       devices: () => [{ device: '1' }],
       history: (device, since) => (device === '1' ? [{ since }] : null),
       ...overrides,

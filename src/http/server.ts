@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 export interface HttpHandlers {
   /** Config loaded, DB open, first cycle finished (SPEC §6). */
   ready(): boolean;
-  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
+  metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
   devices(): unknown[];
   /** `null` when no configured device has that number. */
   history(device: string, since: number | null): unknown[] | null;
@@ -63,8 +64,18 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: HttpHa
     return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
   }
   if (path === '/metrics') {
-    const m = await handlers.metrics();
-    return send(res, 200, m.contentType, m.body);
+    return handlers.metrics(
+      (contentType, body) =>
+        new Promise<void>((done) => {
+          res.writeHead(200, {
+            'content-type': contentType,
+            'content-length': body.length,
+            'cache-control': 'no-store',
+          });
+          res.once('close', done);
+          res.end(body, done);
+        }),
+    );
   }
   if (path === '/api/v1/devices') return sendJson(res, 200, handlers.devices());
   const h = HISTORY_PATH.exec(path);

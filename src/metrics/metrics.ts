@@ -1,0 +1,304 @@
+// The exporter: per-device families are pulled from the daemon and written as text
+// (device-block.ts); everything else is ordinary prom-client metrics in a registry of our own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PrometheusContentType } from 'prom-client';
+import { PROBE_ERROR_REASONS } from '../monitor/model.js';
+import type { ProbeErrorReason } from '../monitor/model.js';
+import { DeviceBlockRenderer } from './device-block.js';
+import { PROMETHEUS_CONTENT_TYPE } from './exposition.js';
+import { TextWriter } from './text-writer.js';
+import type { MetricsSource } from './source.js';
+
+export type CheckOutcome = 'ok' | ProbeErrorReason;
+
+/**
+ * `sent` and `failed` are delivery attempts; `dropped` is the outbox giving up on a message
+ * (it counts no attempt, since the failed attempts before it were already recorded).
+ */
+export type NotificationOutcome = 'sent' | 'failed' | 'dropped';
+
+export interface MetricsOptions {
+  readonly source: MetricsSource;
+  readonly version: string;
+  /** Configured notification channels: their series exist at 0 from the start. */
+  readonly channels?: readonly string[];
+  /** Defaults to a new registry; never prom-client's global one. */
+  readonly registry?: Registry<PrometheusContentType>;
+  /** prom-client's process and Node.js metrics; default `true`. */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * Sized for one HTTP call under a 10 s timeout: fine steps where healthy calls land, `10` as
+ * "finished within the default timeout", and timeouts (just over 10 s) in the buckets above.
+ */
+export const CHECK_DURATION_BUCKETS: readonly number[] = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+
+/**
+ * prom-client registers these as gauges with a `_total` suffix, which `promtool check metrics`
+ * rejects (the suffix is reserved for counters). They are dropped rather than renamed: each is
+ * `sum(...)` of its per-type sibling (`nodejs_active_handles{type}` etc.), which stays.
+ */
+const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
+export class Metrics {
+  readonly registry: Registry<PrometheusContentType>;
+  /** The `Content-Type` of `render()`'s text. */
+  readonly contentType: string = PROMETHEUS_CONTENT_TYPE;
+
+  readonly #source: MetricsSource;
+  readonly #devices = new DeviceBlockRenderer();
+  /** Idle output buffers, reused across scrapes: the text is megabytes at 10,000 devices. */
+  readonly #writers: TextWriter[] = [];
+  /** Accounts whose counters are initialised, so each is set up (and forgotten) exactly once. */
+  readonly #accounts = new Set<string>();
+  #channels: ReadonlySet<string>;
+
+  readonly #checks: Counter<'account'>;
+  readonly #checkErrors: Counter<'account' | 'reason'>;
+  readonly #checkDuration: Histogram<'account'>;
+  readonly #cyclesSkipped: Counter<'account'>;
+  readonly #reachable: Gauge<'account'>;
+  readonly #interval: Gauge<'account'>;
+  readonly #effectiveInterval: Gauge<'account'>;
+  readonly #cycleDuration: Gauge<'account'>;
+  readonly #notifications: Counter<'channel'>;
+  readonly #notificationFailures: Counter<'channel'>;
+  readonly #notificationsDropped: Counter<'channel'>;
+  readonly #notificationsPending: Gauge<'channel'>;
+
+  constructor(options: MetricsOptions) {
+    this.#source = options.source;
+    const registry = options.registry ?? new Registry();
+    this.registry = registry;
+    // The device block is appended as 0.0.4 text; an OpenMetrics registry would mix formats.
+    // The type already says so; this catches callers without types (widened to string for that).
+    const contentType: string = registry.contentType;
+    if (contentType !== PROMETHEUS_CONTENT_TYPE) {
+      throw new TypeError(`Metrics needs a registry in ${PROMETHEUS_CONTENT_TYPE}, got ${contentType}`);
+    }
+    const registers = [registry];
+
+    this.#checks = new Counter({
+      name: 'whatsgate_checks_total',
+      help: 'Calls made to the WhatsGate API (status and connect).',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#checkErrors = new Counter({
+      name: 'whatsgate_check_errors_total',
+      help: 'API calls that produced no status, by reason.',
+      labelNames: ['account', 'reason'],
+      registers,
+    });
+    this.#checkDuration = new Histogram({
+      name: 'whatsgate_check_duration_seconds',
+      help: 'Duration of one WhatsGate API call.',
+      labelNames: ['account'],
+      buckets: [...CHECK_DURATION_BUCKETS],
+      registers,
+    });
+    this.#cyclesSkipped = new Counter({
+      name: 'whatsgate_poll_cycles_skipped_total',
+      help: 'Scheduler ticks skipped because the previous poll cycle was still running.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#reachable = new Gauge({
+      name: 'whatsgate_account_reachable',
+      help: '0 while account.unreachable holds (the monitor cannot see the devices), else 1.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#interval = new Gauge({
+      name: 'whatsgate_account_interval_seconds',
+      help: 'How often the configuration asks for each device of the account to be checked.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#effectiveInterval = new Gauge({
+      name: 'whatsgate_account_effective_interval_seconds',
+      help: 'How often each device of the account is really checked, given the API budget.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#cycleDuration = new Gauge({
+      name: 'whatsgate_poll_cycle_duration_seconds',
+      help: 'Duration of the last full poll cycle of the account.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#notifications = new Counter({
+      name: 'whatsgate_notifications_total',
+      help: 'Notification delivery attempts.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notificationFailures = new Counter({
+      name: 'whatsgate_notification_failures_total',
+      help: 'Notification delivery attempts that failed (retried later unless given up).',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notificationsDropped = new Counter({
+      name: 'whatsgate_notifications_dropped_total',
+      help: 'Notifications given up on (older than 24 h or refused for good).',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notificationsPending = new Gauge({
+      name: 'whatsgate_notifications_pending',
+      help: 'Notifications waiting in the outbox.',
+      labelNames: ['channel'],
+      registers,
+    });
+    new Gauge({
+      name: 'whatsgate_monitor_build_info',
+      help: 'Always 1: the version of whatsgate-monitor.',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: options.version }, 1);
+
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: registry });
+      for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+    }
+
+    this.#channels = new Set();
+    this.setChannels(options.channels ?? []);
+  }
+
+  /** One API call (status or connect) finished, with a status (`ok`) or a probe error. */
+  recordCheck(account: string, durationSeconds: number, outcome: CheckOutcome): void {
+    this.#ensureAccount(account);
+    this.#checks.inc({ account });
+    this.#checkDuration.observe({ account }, durationSeconds);
+    if (outcome !== 'ok') this.#checkErrors.inc({ account, reason: outcome });
+  }
+
+  recordSkippedCycle(account: string): void {
+    this.#ensureAccount(account);
+    this.#cyclesSkipped.inc({ account });
+  }
+
+  /** Counted even for a channel no longer configured: the attempt happened. */
+  recordNotification(channel: string, outcome: NotificationOutcome): void {
+    switch (outcome) {
+      case 'sent':
+        this.#notifications.inc({ channel });
+        break;
+      case 'failed':
+        this.#notifications.inc({ channel });
+        this.#notificationFailures.inc({ channel });
+        break;
+      case 'dropped':
+        this.#notificationsDropped.inc({ channel });
+        break;
+    }
+  }
+
+  /** After a reload: new channels start at 0, removed ones lose their series. */
+  setChannels(channels: readonly string[]): void {
+    const next = new Set(channels);
+    for (const channel of this.#channels) {
+      if (next.has(channel)) continue;
+      this.#notifications.remove({ channel });
+      this.#notificationFailures.remove({ channel });
+      this.#notificationsDropped.remove({ channel });
+    }
+    for (const channel of next) {
+      if (this.#channels.has(channel)) continue;
+      this.#notifications.inc({ channel }, 0);
+      this.#notificationFailures.inc({ channel }, 0);
+      this.#notificationsDropped.inc({ channel }, 0);
+    }
+    this.#channels = next;
+  }
+
+  /**
+   * Removes the account's counters. `render()` also does this for any account the source no
+   * longer lists, so calling it on reload only makes the removal immediate.
+   */
+  forgetAccount(account: string): void {
+    if (!this.#accounts.delete(account)) return;
+    this.#checks.remove({ account });
+    for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.remove({ account, reason });
+    this.#checkDuration.remove({ account });
+    this.#cyclesSkipped.remove({ account });
+  }
+
+  /**
+   * The whole exposition as a string: prom-client's registry, then the device block. Handy for
+   * tests and small setups; `/metrics` should use `withExposition`, see there.
+   */
+  async render(): Promise<string> {
+    return this.withExposition((bytes) =>
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'),
+    );
+  }
+
+  /**
+   * Renders the exposition as UTF-8 bytes and lends them to `use`; they stay valid until the
+   * promise `use` returns settles, so `use` can hand them straight to a socket and resolve on
+   * `finish`/`close`. Nothing is copied: at 10,000 devices the text is ~10 MB, and a fresh
+   * string or Buffer per scrape waits for a full GC, so RSS would creep up scrape after scrape
+   * (the bench shows it). The buffers are pooled; a concurrent scrape just takes another.
+   */
+  async withExposition<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+    this.#pullAccounts();
+    this.#pullPending();
+    const registered = await this.registry.metrics();
+    const out = this.#writers.pop() ?? new TextWriter();
+    try {
+      out.reset();
+      out.text(registered);
+      this.#devices.render(this.#source.devices(), out);
+      return await use(out.view());
+    } finally {
+      // Two cover a scrape overlapping a slow one; more would only hold memory.
+      if (this.#writers.length < 2) this.#writers.push(out);
+    }
+  }
+
+  #ensureAccount(account: string): void {
+    if (this.#accounts.has(account)) return;
+    this.#accounts.add(account);
+    // Zero series from the start, so rate() and increase() see the first error too.
+    this.#checks.inc({ account }, 0);
+    for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.inc({ account, reason }, 0);
+    this.#checkDuration.zero({ account });
+    this.#cyclesSkipped.inc({ account }, 0);
+  }
+
+  #pullAccounts(): void {
+    this.#reachable.reset();
+    this.#interval.reset();
+    this.#effectiveInterval.reset();
+    this.#cycleDuration.reset();
+    const listed = new Set<string>();
+    for (const a of this.#source.accounts()) {
+      const labels = { account: a.account };
+      listed.add(a.account);
+      this.#ensureAccount(a.account);
+      this.#reachable.set(labels, a.reachable ? 1 : 0);
+      this.#interval.set(labels, a.intervalMs / 1000);
+      this.#effectiveInterval.set(labels, a.effectiveIntervalMs / 1000);
+      if (a.lastCycleDurationMs !== null) this.#cycleDuration.set(labels, a.lastCycleDurationMs / 1000);
+    }
+    for (const account of [...this.#accounts]) {
+      if (!listed.has(account)) this.forgetAccount(account);
+    }
+  }
+
+  #pullPending(): void {
+    this.#notificationsPending.reset();
+    for (const channel of this.#channels) this.#notificationsPending.set({ channel }, 0);
+    for (const { channel, pending } of this.#source.notificationsPending()) {
+      this.#notificationsPending.set({ channel }, pending);
+    }
+  }
+}

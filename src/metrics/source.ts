@@ -1,0 +1,56 @@
+// What the exporter reads from the daemon at scrape time. The daemon implements this; the
+// exporter never keeps its own copy of device state, so a device removed by a reload simply
+// stops being listed and its series disappear with the next scrape.
+import type { DeviceStatus } from '../monitor/model.js';
+
+/** One configured device as the state machine currently sees it. */
+export interface DeviceMetricsView {
+  readonly account: string;
+  /** The device number, digits only. */
+  readonly device: string;
+  readonly name: string;
+  /** The device's user labels from config; exported only on `whatsgate_device_info`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Last status seen; `null` until the first valid answer (then all five state-set series are 0). */
+  readonly status: DeviceStatus | null;
+  /** The DOWN/UP verdict: `true` while UP. */
+  readonly up: boolean;
+  /** Whether the last check got a valid answer; `null` before the first check (series absent). */
+  readonly probeSuccess: boolean | null;
+  /** Epoch milliseconds of the last check (valid answer or probe error); `null` = never checked. */
+  readonly lastCheckAt: number | null;
+  /** Epoch milliseconds since which `status` holds; `null` when unknown. */
+  readonly statusSince: number | null;
+  /** Status changes seen so far; must never go down while the process runs. */
+  readonly transitions: number;
+  /** A silence or maintenance window holds now. */
+  readonly silenced: boolean;
+}
+
+export interface AccountMetricsView {
+  readonly account: string;
+  /** `false` while `account.unreachable` holds. */
+  readonly reachable: boolean;
+  /** The interval the configuration asks for (the account's default `interval`). */
+  readonly intervalMs: number;
+  /** How often each device is really checked, given the budget. */
+  readonly effectiveIntervalMs: number;
+  /** Duration of the last full poll cycle; `null` before the first one ends (series absent). */
+  readonly lastCycleDurationMs: number | null;
+}
+
+export interface ChannelPendingView {
+  readonly channel: string;
+  /** Messages waiting in the outbox for this channel. */
+  readonly pending: number;
+}
+
+/**
+ * Pulled on every scrape, so implementations should be cheap: iterate in-memory state, no I/O.
+ * `notificationsPending` may come from a cached count; channels it leaves out read 0.
+ */
+export interface MetricsSource {
+  devices(): Iterable<DeviceMetricsView>;
+  accounts(): Iterable<AccountMetricsView>;
+  notificationsPending(): Iterable<ChannelPendingView>;
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { TextWriter } from './text-writer.js';
+
+function written(write: (w: TextWriter) => void, initialBytes?: number): string {
+  const w = new TextWriter(initialBytes);
+  write(w);
+  return w.toString();
+}
+
+describe('TextWriter', () => {
+  it.each([
+    ['plain', 'Sales phone', 'Sales phone'],
+    ['backslash', 'a\\b', 'a\\\\b'],
+    ['double quote', 'say "hi"', 'say \\"hi\\"'],
+    ['line feed', 'two\nlines', 'two\\nlines'],
+    ['all three', '\\"\n', '\\\\\\"\\n'],
+    ['tab and carriage return stay literal', 'a\tb\rc', 'a\tb\rc'],
+    ['non-ASCII', 'Zürich — 東京 📱', 'Zürich — 東京 📱'],
+    ['empty', '', ''],
+  ])('escapes a label value: %s', (_case, input, expected) => {
+    expect(written((w) => w.labelValue(input))).toBe(expected);
+  });
+
+  it('writes text verbatim, quotes and backslashes included', () => {
+    expect(written((w) => w.text('a "b" \\ c\n'))).toBe('a "b" \\ c\n');
+  });
+
+  it('encodes UTF-8 exactly as Buffer does', () => {
+    const samples = ['é', 'ß€', '𝄞 music', 'Ünïcödé 😀 ok', 'x'.repeat(1000) + '語'];
+    for (const s of samples) {
+      const w = new TextWriter(4);
+      w.text(s);
+      expect(Buffer.from(w.toBytes()).equals(Buffer.from(s, 'utf8'))).toBe(true);
+    }
+  });
+
+  it('replaces lone surrogates with U+FFFD rather than writing invalid UTF-8', () => {
+    expect(written((w) => w.labelValue('a\ud800b\udc00c\ud83d'))).toBe('a\ufffdb\ufffdc\ufffd');
+  });
+
+  it.each([
+    [0, '0'],
+    [1, '1'],
+    [9, '9'],
+    [10, '10'],
+    [1234567890, '1234567890'],
+    [2 ** 31 - 1, '2147483647'],
+    [2 ** 31, '2147483648'],
+    [1732468000.5, '1732468000.5'],
+    [1e21, '1e+21'],
+    [-3, '-3'],
+    [0.001, '0.001'],
+    [Number.NaN, 'NaN'],
+    [Infinity, '+Inf'],
+    [-Infinity, '-Inf'],
+  ])('writes the number %s as %s', (value, expected) => {
+    expect(written((w) => w.number(value))).toBe(expected);
+  });
+
+  it('grows from a tiny buffer without losing bytes', () => {
+    const w = new TextWriter(1);
+    let expected = '';
+    for (let i = 0; i < 5000; i += 1) {
+      w.labelValue(`v"${i}`);
+      w.byte(0x0a);
+      expected += `v\\"${i}\n`;
+    }
+    expect(w.toString()).toBe(expected);
+    expect(w.length).toBe(Buffer.byteLength(expected));
+  });
+
+  it('starts over on reset, and shrinks a buffer that the last use mostly left empty', () => {
+    const w = new TextWriter(16);
+    w.text('x'.repeat(4 * 1024 * 1024));
+    w.reset();
+    w.text('small');
+    expect(w.toString()).toBe('small');
+    w.reset();
+    w.text('after shrinking');
+    expect(w.toString()).toBe('after shrinking');
+    expect(Buffer.from(w.view()).toString()).toBe('after shrinking');
+  });
+
+  it('reserves room in one step', () => {
+    const w = new TextWriter(16);
+    w.reserve(1000);
+    w.text('x'.repeat(1000));
+    expect(w.length).toBe(1000);
+  });
+});

@@ -1,0 +1,598 @@
+import { describe, expect, it } from 'vitest';
+
+import { BUDGET_WINDOW_MS } from './budget.js';
+import { FakeClock } from './clock.js';
+import type { Observation } from './model.js';
+import type { CheckResult, CycleReport, ScheduledDevice } from './scheduler.js';
+import { AccountScheduler, PollLoop, stretchFloorMs } from './scheduler.js';
+
+const CONNECTED: Observation = { kind: 'status', status: 'connected', raw: 'connected' };
+const DISCONNECTED: Observation = { kind: 'status', status: 'disconnected', raw: 'disconnected' };
+const TICK_MS = 10_000;
+
+interface Call {
+  readonly account: string;
+  readonly device: string;
+  readonly at: number;
+  /** The account's rate when the call started. */
+  readonly rate: number;
+}
+
+interface Answer {
+  readonly durationMs?: number;
+  readonly result?: CheckResult;
+}
+
+interface AccountSetup {
+  readonly account?: string;
+  readonly devices: readonly ScheduledDevice[];
+  readonly rate?: number;
+  readonly concurrency?: number;
+  readonly answer?: (device: string, at: number) => Answer;
+}
+
+/** A fake gateway behind the check callback: records each call, answers after a fake delay. */
+function setup(clock: FakeClock, calls: Call[], options: AccountSetup) {
+  const warnings: string[] = [];
+  const account = options.account ?? 'main';
+  const scheduler: AccountScheduler = new AccountScheduler({
+    account,
+    devices: options.devices,
+    rateLimitPerMinute: options.rate ?? 30,
+    concurrency: options.concurrency ?? 4,
+    clock,
+    onWarn: (message) => warnings.push(message),
+    check: async (device, signal) => {
+      const at = clock.now();
+      calls.push({ account, device, at, rate: scheduler.budget.ratePerMinute });
+      const answer = options.answer?.(device, at) ?? {};
+      await clock.sleep(answer.durationMs ?? 200, signal);
+      return answer.result ?? { observation: CONNECTED, recheckSoon: false };
+    },
+  });
+  return { scheduler, warnings };
+}
+
+function devices(count: number, intervalMs: number, first = 100_000_000, lastCheckAt?: number) {
+  return Array.from({ length: count }, (_, i): ScheduledDevice => {
+    const device = { number: String(first + i), intervalMs };
+    return lastCheckAt === undefined ? device : { ...device, lastCheckAt };
+  });
+}
+
+/** Ticks the loop every `periodMs`, `ticks` times; returns the tick promises to await after stop. */
+async function runTicks(
+  clock: FakeClock,
+  loop: PollLoop,
+  ticks: number,
+  beforeTick?: (i: number) => void,
+  periodMs = TICK_MS,
+): Promise<Promise<unknown>[]> {
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < ticks; i++) {
+    beforeTick?.(i);
+    pending.push(loop.tick(clock.now() + periodMs));
+    await clock.advance(periodMs);
+  }
+  return pending;
+}
+
+async function finish(loop: PollLoop, pending: readonly Promise<unknown>[]): Promise<void> {
+  await loop.stop();
+  await Promise.allSettled(pending);
+}
+
+/** Every rule of the budget over the recorded calls of one account; returns the violations. */
+function budgetViolations(calls: readonly Call[]): string[] {
+  const problems: string[] = [];
+  let lo = 0;
+  for (let j = 0; j < calls.length; j++) {
+    const call = calls[j]!;
+    const previous = calls[j - 1];
+    const spacing = Math.ceil(BUDGET_WINDOW_MS / call.rate);
+    if (previous !== undefined && call.at - previous.at < spacing) {
+      problems.push(`calls at ${previous.at} and ${call.at} closer than ${spacing} ms`);
+    }
+    // Any window's count is at most the trailing window of its last call: checking those checks all.
+    while (call.at - calls[lo]!.at >= BUDGET_WINDOW_MS) lo++;
+    if (j - lo + 1 > call.rate)
+      problems.push(`${j - lo + 1} calls in the 60 s up to ${call.at} (rate ${call.rate})`);
+  }
+  return problems;
+}
+
+function byDevice(calls: readonly Call[]): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  for (const call of calls) {
+    const list = map.get(call.device) ?? [];
+    list.push(call.at);
+    map.set(call.device, list);
+  }
+  return map;
+}
+
+/** mulberry32: small, seedable, good enough to pick test cases. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe('stretchFloorMs', () => {
+  it.each([
+    { intervals: Array<number>(100).fill(60_000), spacing: 2_000, floor: 200_000 },
+    { intervals: Array<number>(30).fill(60_000), spacing: 2_000, floor: 0 },
+    { intervals: Array<number>(31).fill(60_000), spacing: 2_000, floor: 62_000 },
+    { intervals: [], spacing: 2_000, floor: 0 },
+    // 10 fast devices and 90 slow ones: the slow ones keep 600 s, the fast ones share the rest
+    {
+      intervals: [...Array<number>(10).fill(10_000), ...Array<number>(90).fill(600_000)],
+      spacing: 2_000,
+      floor: 28_572,
+    },
+  ])('$intervals.length devices, spacing $spacing → $floor', ({ intervals, spacing, floor }) => {
+    expect(stretchFloorMs(intervals, spacing)).toBe(floor);
+  });
+
+  it('keeps the load within the budget', () => {
+    const random = prng(7);
+    for (let run = 0; run < 200; run++) {
+      const intervals = Array.from({ length: 1 + Math.floor(random() * 300) }, () =>
+        Math.round(5_000 + random() * 900_000),
+      );
+      const spacing = Math.ceil(BUDGET_WINDOW_MS / (1 + Math.floor(random() * 60)));
+      const floor = stretchFloorMs(intervals, spacing);
+      const load = intervals.reduce((sum, i) => sum + spacing / Math.max(i, floor), 0);
+      expect(load).toBeLessThanOrEqual(1 + 1e-9);
+      if (floor > 0) expect(load).toBeGreaterThan(0.99);
+    }
+  });
+});
+
+describe('AccountScheduler', () => {
+  it('spreads calls evenly: consecutive calls at least 60 s / N apart', async () => {
+    const clock = new FakeClock(1_000_000);
+    const calls: Call[] = [];
+    const { scheduler } = setup(clock, calls, {
+      devices: devices(40, 60_000, 100_000_000, 0),
+      rate: 30,
+      concurrency: 8,
+      answer: () => ({ durationMs: 50 }),
+    });
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    const pending = await runTicks(clock, loop, 12);
+    await finish(loop, pending);
+    const gaps = calls.slice(1).map((c, i) => c.at - calls[i]!.at);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(2_000);
+    // ... and not lazily either: 40 overdue devices go at the full rate
+    expect(calls.length).toBeGreaterThanOrEqual(40);
+    expect(calls[39]!.at - calls[0]!.at).toBe(39 * 2_000);
+  });
+
+  it('re-checks a device that asks for confirmation next, within one spacing gap, ahead of routine', async () => {
+    const clock = new FakeClock(10_000_000);
+    const calls: Call[] = [];
+    const suspect = '100000040';
+    let confirmations = 0;
+    const { scheduler } = setup(clock, calls, {
+      // 100 devices, all overdue
+      devices: devices(100, 60_000, 100_000_000, 0),
+      rate: 30,
+      answer: (device) => {
+        if (device !== suspect) return { durationMs: 300 };
+        // failure_threshold 3: two confirmations after the first drop
+        const recheckSoon = confirmations++ < 2;
+        return { durationMs: 300, result: { observation: DISCONNECTED, recheckSoon } };
+      },
+    });
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    const pending = await runTicks(clock, loop, 15);
+    await finish(loop, pending);
+
+    const first = calls.findIndex((c) => c.device === suspect);
+    expect(first).toBe(40);
+    const next = calls.slice(first, first + 4).map((c) => c.device);
+    expect(next.slice(0, 3)).toEqual([suspect, suspect, suspect]);
+    expect(next[3]).not.toBe(suspect);
+    for (let i = first + 1; i <= first + 2; i++) expect(calls[i]!.at - calls[i - 1]!.at).toBe(2_000);
+    expect(budgetViolations(calls)).toEqual([]);
+  });
+
+  it('stretches the effective interval, warns once, and still checks every device about that often', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const random = prng(42);
+    const { scheduler, warnings } = setup(clock, calls, {
+      devices: devices(100, 60_000),
+      rate: 30,
+      concurrency: 4,
+      answer: () => ({ durationMs: Math.round(100 + random() * 1_500) }),
+    });
+    expect(scheduler.effectiveIntervalMs).toBe(200_000);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/effective interval is 200s/);
+
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    const pending = await runTicks(clock, loop, 360); // one hour
+    await finish(loop, pending);
+
+    expect(warnings).toHaveLength(1);
+    expect(budgetViolations(calls)).toEqual([]);
+    const seen = byDevice(calls);
+    expect(seen.size).toBe(100);
+    for (const [device, times] of seen) {
+      expect(times[0], device).toBeLessThanOrEqual(200_000 + TICK_MS);
+      for (let i = 1; i < times.length; i++) {
+        expect(times[i]! - times[i - 1]!, device).toBeLessThanOrEqual(1.5 * 200_000);
+        expect(times[i]! - times[i - 1]!, device).toBeGreaterThanOrEqual(200_000);
+      }
+      // the run's last check is recent: nobody starves at the end either
+      expect(3_600_000 - times[times.length - 1]!, device).toBeLessThanOrEqual(1.5 * 200_000);
+    }
+  });
+
+  it('warns again only when a reload changes the effective interval', () => {
+    const clock = new FakeClock(0);
+    const { scheduler, warnings } = setup(clock, [], { devices: devices(100, 60_000), rate: 30 });
+    expect(warnings).toHaveLength(1);
+    scheduler.update({ devices: devices(100, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
+    expect(warnings).toHaveLength(1);
+    scheduler.update({ devices: devices(120, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
+    expect(scheduler.effectiveIntervalMs).toBe(240_000);
+    expect(warnings).toHaveLength(2);
+    scheduler.update({ devices: devices(10, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
+    expect(scheduler.effectiveIntervalMs).toBe(60_000);
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('spreads new devices over their first interval instead of checking them all at start', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const { scheduler } = setup(clock, calls, { devices: devices(10, 60_000), rate: 30 });
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    const pending = await runTicks(clock, loop, 6);
+    await finish(loop, pending);
+    expect(calls.map((c) => c.at)).toEqual([
+      0, 6_000, 12_000, 18_000, 24_000, 30_000, 36_000, 42_000, 48_000, 54_000,
+    ]);
+  });
+
+  it('after a restart, a device is due one interval after its stored last check', () => {
+    const clock = new FakeClock(1_000_000);
+    const { scheduler } = setup(clock, [], {
+      devices: [
+        { number: '1', intervalMs: 60_000, lastCheckAt: 990_000 },
+        { number: '2', intervalMs: 60_000 },
+      ],
+    });
+    expect(scheduler.dueAt('1')).toBe(1_050_000);
+    expect(scheduler.dueAt('2')).toBe(1_000_000);
+  });
+
+  it('a reload keeps the call log and last checks, drops removed devices and spreads added ones', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const { scheduler } = setup(clock, calls, { devices: devices(3, 60_000), rate: 2 });
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    // 2/min: calls at 0 and 30 s
+    let pending = await runTicks(clock, loop, 4);
+    expect(calls.map((c) => [c.device, c.at])).toEqual([
+      ['100000000', 0],
+      ['100000001', 30_000],
+    ]);
+    const dueOfKept = scheduler.dueAt('100000001');
+    scheduler.update({
+      devices: [...devices(2, 60_000, 100_000_001), { number: '7', intervalMs: 60_000 }],
+      rateLimitPerMinute: 2,
+      concurrency: 4,
+    });
+    expect(scheduler.dueAt('100000001')).toBe(dueOfKept);
+    expect(scheduler.dueAt('100000000')).toBeUndefined();
+    expect(scheduler.dueAt('7')).toBe(40_000);
+    pending = [...pending, ...(await runTicks(clock, loop, 30))];
+    await finish(loop, pending);
+    expect(calls.filter((c) => c.at > 40_000 && c.device === '100000000')).toEqual([]);
+    expect(calls.some((c) => c.device === '7')).toBe(true);
+    expect(budgetViolations(calls)).toEqual([]);
+  });
+
+  it('pauses for Retry-After after a 429 and ends the cycle', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    let answered429At: number | undefined;
+    const { scheduler } = setup(clock, calls, {
+      devices: devices(50, 60_000, 100_000_000, -1_000_000),
+      rate: 30,
+      answer: (_, at) => {
+        if (at !== 4_000) return { durationMs: 100 };
+        answered429At = at + 100;
+        const observation: Observation = {
+          kind: 'probe_error',
+          reason: 'rate_limited',
+          message: 'HTTP 429',
+          httpStatus: 429,
+          retryAfterMs: 25_000,
+        };
+        return { durationMs: 100, result: { observation, recheckSoon: false } };
+      },
+    });
+    const reports: CycleReport[] = [];
+    const loop = new PollLoop({ clock, onCycle: (r) => reports.push(r) });
+    loop.add(scheduler);
+    const pending = await runTicks(clock, loop, 6);
+    await finish(loop, pending);
+    expect(answered429At).toBe(4_100);
+    expect(reports[0]).toMatchObject({ checks: 3, errors: 1, rateLimited: true });
+    expect(reports[0]!.finished).toBe(4_100);
+    const during = calls.filter((c) => c.at > 4_100 && c.at < 29_100);
+    expect(during).toEqual([]);
+    // the tick at 20 s resumes as soon as the pause ends
+    expect(calls.find((c) => c.at >= 29_100)?.at).toBe(29_100);
+    // the device that met the 429 went unseen: it is checked first after the pause
+    expect(calls.find((c) => c.at >= 29_100)?.device).toBe(calls.find((c) => c.at === 4_000)?.device);
+  });
+
+  it('hands an out-of-band call (a /connect) a slot before any check, and counts it', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const { scheduler } = setup(clock, calls, { devices: devices(20, 60_000, 100_000_000, -1_000_000) });
+    const loop = new PollLoop({ clock });
+    loop.add(scheduler);
+    const tick = loop.tick(10_000);
+    await clock.advance(1_000);
+    const reserved = scheduler.reserve().then(() => {
+      calls.push({ account: 'main', device: 'connect', at: clock.now(), rate: 30 });
+    });
+    await clock.advance(9_000);
+    await reserved;
+    await finish(loop, [tick]);
+    expect(calls.map((c) => [c.device, c.at])).toEqual([
+      ['100000000', 0],
+      ['connect', 2_000],
+      ['100000001', 4_000],
+      ['100000002', 6_000],
+      ['100000003', 8_000],
+    ]);
+  });
+
+  it('stop() ends a budget sleep at once and aborts checks in flight', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const aborted: string[] = [];
+    const scheduler = new AccountScheduler({
+      account: 'main',
+      devices: devices(3, 60_000, 100_000_000, -1_000_000),
+      rateLimitPerMinute: 1,
+      concurrency: 4,
+      clock,
+      check: async (device, signal) => {
+        calls.push({ account: 'main', device, at: clock.now(), rate: 1 });
+        try {
+          await clock.sleep(Number.POSITIVE_INFINITY, signal);
+        } catch (error) {
+          aborted.push(device);
+          throw error;
+        }
+        return { observation: CONNECTED, recheckSoon: false };
+      },
+    });
+    const cycle = scheduler.runCycle(new AbortController().signal, { deadline: 600_000 });
+    await clock.advance(1_000);
+    expect(calls).toHaveLength(1);
+    expect(scheduler.isRunning).toBe(true);
+    await scheduler.stop();
+    const report = await cycle;
+    expect(clock.now()).toBe(1_000);
+    expect(clock.pendingSleeps).toBe(0);
+    expect(aborted).toEqual(['100000000']);
+    expect(report).toMatchObject({ checks: 1, errors: 0, skipped: false });
+    await expect(scheduler.reserve()).rejects.toThrow(/stopped/);
+  });
+
+  it('stop({ graceMs }) lets a check in flight finish within the grace', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const { scheduler } = setup(clock, calls, {
+      devices: devices(2, 60_000, 100_000_000, -1_000_000),
+      answer: () => ({ durationMs: 3_000 }),
+    });
+    const cycle = scheduler.runCycle(new AbortController().signal, { deadline: 60_000 });
+    await clock.advance(500);
+    const stopped = scheduler.stop({ graceMs: 10_000 });
+    await clock.runUntil(stopped);
+    expect(clock.now()).toBe(3_000);
+    expect(await cycle).toMatchObject({ checks: 1, errors: 0 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a waiting reserve() is rejected by its own signal', async () => {
+    const clock = new FakeClock(0);
+    const { scheduler } = setup(clock, [], { devices: [], rate: 1 });
+    await scheduler.reserve();
+    const controller = new AbortController();
+    const second = scheduler.reserve(controller.signal);
+    await clock.advance(10_000);
+    controller.abort(new Error('gave up'));
+    await expect(second).rejects.toThrow('gave up');
+    // the abandoned slot was not taken
+    await clock.advance(50_000);
+    await scheduler.reserve();
+    expect(clock.now()).toBe(60_000);
+  });
+});
+
+describe('PollLoop', () => {
+  it('skips (and counts) a tick while an account cycle hangs, never overlapping it; other accounts go on', async () => {
+    const clock = new FakeClock(0);
+    const calls: Call[] = [];
+    const slow = setup(clock, calls, {
+      account: 'slow',
+      devices: devices(1, 10_000, 100_000_000),
+      answer: (_, at) => ({ durationMs: at === 0 ? 25_000 : 100 }),
+    });
+    const fast = setup(clock, calls, { account: 'fast', devices: devices(1, 10_000, 200_000_000) });
+    const reports: CycleReport[] = [];
+    const loop = new PollLoop({ clock, onCycle: (r) => reports.push(r) });
+    loop.add(slow.scheduler);
+    loop.add(fast.scheduler);
+    const pending = await runTicks(clock, loop, 6);
+    await finish(loop, pending);
+
+    expect(slow.scheduler.skippedCycles).toBe(2);
+    expect(fast.scheduler.skippedCycles).toBe(0);
+    const slowReports = reports.filter((r) => r.account === 'slow');
+    expect(slowReports.map((r) => r.skipped)).toEqual([true, true, false, false, false, false]);
+    const ran = slowReports.filter((r) => !r.skipped).sort((a, b) => a.started - b.started);
+    for (let i = 1; i < ran.length; i++) expect(ran[i]!.started).toBeGreaterThanOrEqual(ran[i - 1]!.finished);
+    expect(ran[0]).toMatchObject({ started: 0, finished: 25_000 });
+    expect(slow.scheduler.lastCycleDurationMs).toBe(100);
+    expect(calls.filter((c) => c.account === 'fast').map((c) => c.at)).toEqual([
+      0, 10_000, 20_000, 30_000, 40_000, 50_000,
+    ]);
+    expect(loop.stats().find((s) => s.account === 'slow')).toMatchObject({
+      skippedCycles: 2,
+      running: false,
+    });
+  });
+
+  it('runCycle refuses to overlap itself when called directly', async () => {
+    const clock = new FakeClock(0);
+    const { scheduler } = setup(clock, [], {
+      devices: devices(1, 60_000),
+      answer: () => ({ durationMs: 5_000 }),
+    });
+    const signal = new AbortController().signal;
+    const first = scheduler.runCycle(signal);
+    const second = await scheduler.runCycle(signal);
+    expect(second.skipped).toBe(true);
+    await clock.runUntil(first);
+    expect((await first).skipped).toBe(false);
+    expect(scheduler.skippedCycles).toBe(1);
+  });
+
+  it('keeps the budget over any window for random accounts, a 429 and a reload (seeded)', async () => {
+    const seeds = Array.from({ length: 30 }, (_, i) => 1_000 + i);
+    for (const seed of seeds) {
+      const problems = await simulate(seed);
+      expect(problems, `seed ${seed}`).toEqual([]);
+    }
+  });
+});
+
+/** One random run; returns what went wrong, so a failure can name its seed. */
+async function simulate(seed: number): Promise<string[]> {
+  const random = prng(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+  const clock = new FakeClock(1_700_000_000_000);
+  const start = clock.now();
+  const calls: Call[] = [];
+  const reports: CycleReport[] = [];
+  const loop = new PollLoop({ clock, onCycle: (r) => reports.push(r) });
+  const intervals = [10_000, 30_000, 60_000, 300_000];
+  const randomDevices = (count: number, first: number): ScheduledDevice[] =>
+    Array.from({ length: count }, (_, i) => ({
+      number: String(first + i),
+      intervalMs: intervals[int(0, intervals.length - 1)]!,
+    }));
+
+  const pauses: { account: string; from: number; until: number }[] = [];
+  const accounts = Array.from({ length: int(1, 3) }, (_, a) => {
+    const account = `acct${a}`;
+    const rate429At = start + int(60, 600) * 1_000;
+    const retryAfterMs = random() < 0.7 ? int(1, 90) * 1_000 : undefined;
+    let hit = false;
+    const { scheduler } = setup(clock, calls, {
+      account,
+      devices: randomDevices(int(1, 300), 100_000_000 + a * 10_000),
+      rate: int(1, 60),
+      concurrency: int(1, 8),
+      answer: (_, at) => {
+        const durationMs = int(20, 3_000);
+        if (!hit && at >= rate429At) {
+          hit = true;
+          const from = at + durationMs;
+          pauses.push({ account, from, until: from + (retryAfterMs ?? 60_000) });
+          const observation: Observation =
+            retryAfterMs === undefined
+              ? { kind: 'probe_error', reason: 'rate_limited', message: 'HTTP 429' }
+              : { kind: 'probe_error', reason: 'rate_limited', message: 'HTTP 429', retryAfterMs };
+          return { durationMs, result: { observation, recheckSoon: false } };
+        }
+        const recheckSoon = random() < 0.1;
+        return { durationMs, result: { observation: recheckSoon ? DISCONNECTED : CONNECTED, recheckSoon } };
+      },
+    });
+    loop.add(scheduler);
+    return { account, scheduler };
+  });
+
+  const reloadTick = int(10, 60);
+  const extra: Promise<unknown>[] = [];
+  const pending = await runTicks(clock, loop, 90, (i) => {
+    for (const { account, scheduler } of accounts) {
+      if (i === reloadTick) {
+        scheduler.update({
+          devices: randomDevices(int(1, 300), 100_000_000 + int(0, 200)),
+          rateLimitPerMinute: int(1, 60),
+          concurrency: int(1, 8),
+        });
+      }
+      if (random() < 0.05) {
+        const rate = scheduler.budget.ratePerMinute;
+        extra.push(
+          scheduler.reserve().then(() => {
+            calls.push({ account, device: 'connect', at: clock.now(), rate: scheduler.budget.ratePerMinute });
+            return rate;
+          }),
+        );
+      }
+    }
+  });
+  await finish(loop, [...pending, ...extra]);
+
+  const problems: string[] = [];
+  for (const { account } of accounts) {
+    const mine = calls.filter((c) => c.account === account).sort((a, b) => a.at - b.at);
+    problems.push(...budgetViolations(mine).map((p) => `${account}: ${p}`));
+    for (const pause of pauses.filter((p) => p.account === account)) {
+      for (const call of mine) {
+        if (call.at > pause.from && call.at < pause.until) {
+          problems.push(`${account}: call at ${call.at} during the pause ${pause.from}–${pause.until}`);
+        }
+      }
+    }
+    const cycles = reports.filter((r) => r.account === account && !r.skipped);
+    for (let i = 1; i < cycles.length; i++) {
+      if (cycles[i]!.started < cycles[i - 1]!.finished)
+        problems.push(`${account}: cycles overlap at ${cycles[i]!.started}`);
+    }
+    if (mine.length === 0) problems.push(`${account}: no call at all`);
+  }
+  return problems;
+}
+
+describe('AccountScheduler validation', () => {
+  it('rejects a bad reload without changing anything', () => {
+    const clock = new FakeClock(0);
+    const { scheduler } = setup(clock, [], { devices: devices(2, 60_000), rate: 30 });
+    const bad = [{ number: '1', intervalMs: 0 }];
+    expect(() => scheduler.update({ devices: bad, rateLimitPerMinute: 10, concurrency: 4 })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      scheduler.update({ devices: devices(2, 60_000), rateLimitPerMinute: 10, concurrency: 0 }),
+    ).toThrow(RangeError);
+    expect(scheduler.budget.ratePerMinute).toBe(30);
+    expect(scheduler.dueAt('100000000')).toBe(0);
+  });
+});
