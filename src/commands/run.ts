@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import { configWarnings } from '../config/summary.js';
 import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
@@ -26,6 +27,7 @@ const run: Command = async (args, io) => {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  for (const warning of configWarnings(config)) log.warn({ component: 'config' }, warning);
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ config, log, clock: systemClock, sink: new LogAlertSink(log) });

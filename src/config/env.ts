@@ -1,0 +1,62 @@
+// `${VAR}` substitution in string values, after YAML parsing so a value can never change the
+// document's structure (a variable holding `]` or a newline stays a plain string).
+
+import type { IssueList, Path } from './errors.js';
+
+// `$${` is the escape for a literal `${`; anything else starting with `${` must be a valid name.
+const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{[^}]*\}?/g;
+
+/**
+ * A copy of `tree` with every `${VAR}` in a string value replaced. Unset variables and malformed
+ * references are added to `issues`; their paths are returned so later checks of the same key do
+ * not pile a second, confusing error onto the first.
+ */
+export function substituteEnv(
+  tree: unknown,
+  env: NodeJS.ProcessEnv,
+  issues: IssueList,
+): { value: unknown; failed: Path[] } {
+  const failed: Path[] = [];
+  const walk = (node: unknown, path: Path): unknown => {
+    if (typeof node === 'string') return substituteString(node, path);
+    if (Array.isArray(node)) return node.map((item: unknown, i) => walk(item, [...path, i]));
+    if (isPlainObject(node)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(node)) out[key] = walk(value, [...path, key]);
+      return out;
+    }
+    return node;
+  };
+  const substituteString = (text: string, path: Path): string => {
+    if (!text.includes('${')) return text;
+    let ok = true;
+    const result = text.replace(REFERENCE, (match, name: string | undefined) => {
+      if (match === '$${') return '${';
+      if (name === undefined) {
+        // Not echoed: the surrounding value may be a secret.
+        issues.add(
+          path,
+          'malformed ${...} reference: expected ${NAME} (letters, digits, _); write $${ for a literal ${',
+        );
+        ok = false;
+        return match;
+      }
+      const value = env[name];
+      if (value === undefined) {
+        issues.add(path, `environment variable ${name} is not set`);
+        ok = false;
+        return match;
+      }
+      return value;
+    });
+    if (!ok) failed.push(path);
+    return result;
+  };
+  return { value: walk(tree, []), failed };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
+}

@@ -1,0 +1,205 @@
+// From YAML text (or a file) to a validated Config, collecting every problem on the way.
+
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  Scalar,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
+import type { z } from 'zod';
+import { substituteEnv } from './env.js';
+import { ConfigError, IssueList, formatPath, type ConfigIssue, type Path } from './errors.js';
+import { buildConfig, checkAcrossKeys, describeFsError } from './resolve.js';
+import { rawConfigSchema } from './schema.js';
+import type { Config } from './types.js';
+import { errorMap, mapZodIssues } from './zod-issues.js';
+
+export interface ParseOptions {
+  readonly env: NodeJS.ProcessEnv;
+  /** Reads `*_file` secrets; defaults to the file system. */
+  readonly readFile?: (path: string) => string;
+  /** Where the text came from, for messages (usually the file path). */
+  readonly source?: string;
+  /** Folder that relative `*_file` paths are relative to; defaults to the working directory. */
+  readonly baseDir?: string;
+}
+
+/** Parses and validates config text. Throws ConfigError listing every problem found. */
+export function parseConfig(text: string, options: ParseOptions): Config {
+  const source = options.source ?? 'config';
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    // The YAML library's messages describe the syntax only; the source line is not quoted
+    // (it could hold a secret).
+    const issues = doc.errors.map((error): ConfigIssue => {
+      const at = lineCounter.linePos(error.pos[0]);
+      return { path: source, message: `line ${at.line}, column ${at.col}: ${error.message}` };
+    });
+    throw new ConfigError(issues, { source: options.source });
+  }
+  keepNumbersAsWritten(doc);
+
+  let tree: unknown;
+  try {
+    tree = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (err) {
+    throw new ConfigError([{ path: source, message: `invalid YAML: ${(err as Error).message}` }], {
+      source: options.source,
+      cause: err,
+    });
+  }
+
+  const issues = new IssueList();
+  const substituted = substituteEnv(tree, options.env, issues);
+  const envIssueCount = issues.size;
+
+  const parsed = rawConfigSchema.safeParse(substituted.value, { error: errorMap });
+  if (!parsed.success) {
+    for (const issue of mapZodIssues(parsed.error.issues, (path) => knownKeys(rawConfigSchema, path))) {
+      issues.add(issue.path, issue.message);
+    }
+  }
+  const secrets = checkAcrossKeys(substituted.value, issues, {
+    readFile: options.readFile ?? ((path) => readFileSync(path, 'utf8')),
+    baseDir: options.baseDir ?? process.cwd(),
+  });
+
+  // A key whose ${VAR} failed has one error already; whatever else is wrong with its placeholder
+  // text is noise.
+  const kept = issues.items.filter(
+    (issue, index) =>
+      index < envIssueCount || !substituted.failed.some((failed) => startsWith(issue.path, failed)),
+  );
+  if (kept.length > 0 || !parsed.success) {
+    const seen = new Set<string>();
+    const located = kept
+      .map((issue): ConfigIssue => {
+        const line = lineOf(doc, lineCounter, issue.path);
+        const path = formatPath(issue.path);
+        return line === undefined ? { path, message: issue.message } : { path, message: issue.message, line };
+      })
+      .filter((issue) => {
+        const key = `${issue.path}\0${issue.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      // Top to bottom, as the operator reads the file; sort is stable for issues on one line.
+      .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+    throw new ConfigError(located, { source: options.source });
+  }
+  return buildConfig(parsed.data, secrets);
+}
+
+/** Reads and validates the config file. A missing or unreadable file is a ConfigError too. */
+export async function loadConfig(path: string, env: NodeJS.ProcessEnv): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path, message: `cannot read the config file: ${describeFsError(err)}` }], {
+      source: path,
+      cause: err,
+    });
+  }
+  return parseConfig(text, { env, source: path, baseDir: dirname(path) });
+}
+
+function startsWith(path: Path, prefix: Path): boolean {
+  return prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
+}
+
+/**
+ * YAML reads `number: 0049151…` as the integer 49151… and a 20-digit number loses precision;
+ * device numbers are identifiers, so they keep the text the operator wrote.
+ */
+function keepNumbersAsWritten(doc: Document): void {
+  const asText = (node: unknown): unknown => {
+    if (!isScalar(node) || typeof node.value !== 'number') return node;
+    const text = new Scalar(node.source ?? String(node.value));
+    if (node.range) text.range = node.range;
+    return text;
+  };
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key)) return;
+      if (pair.key.value === 'number') pair.value = asText(pair.value);
+      if (pair.key.value === 'devices' && isSeq(pair.value)) pair.value.items = pair.value.items.map(asText);
+    },
+  });
+}
+
+/** The line of the key at `path`, or of the nearest enclosing node that exists. */
+function lineOf(doc: Document, lineCounter: LineCounter, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = (node as Node | null)?.range?.[0];
+  for (const [i, segment] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+      if (pair === undefined) break;
+      const keyRange = isScalar(pair.key) ? pair.key.range : undefined;
+      if (i === path.length - 1) {
+        offset = keyRange?.[0] ?? offset;
+        break;
+      }
+      node = pair.value;
+      offset = (node as Node | null)?.range?.[0] ?? keyRange?.[0] ?? offset;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      if (node === undefined) break;
+      offset = (node as Node).range?.[0] ?? offset;
+    } else break;
+  }
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+// Just enough of zod's internals to list an object's keys for "did you mean".
+interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Readonly<Record<string, z.core.$ZodType>>;
+  readonly element?: z.core.$ZodType;
+  readonly innerType?: z.core.$ZodType;
+  readonly options?: readonly z.core.$ZodType[];
+  readonly valueType?: z.core.$ZodType;
+}
+
+function defOf(schema: z.core.$ZodType): SchemaDef {
+  return schema._zod.def;
+}
+
+function expand(schema: z.core.$ZodType): z.core.$ZodType[] {
+  const def = defOf(schema);
+  if ((def.type === 'optional' || def.type === 'nullable' || def.type === 'default') && def.innerType) {
+    return expand(def.innerType);
+  }
+  if (def.type === 'union' && def.options) return def.options.flatMap(expand);
+  return [schema];
+}
+
+function knownKeys(schema: z.core.$ZodType, path: Path): string[] {
+  let nodes = expand(schema);
+  for (const segment of path) {
+    nodes = nodes.flatMap((node) => {
+      const def = defOf(node);
+      const next =
+        def.type === 'object' && typeof segment === 'string'
+          ? def.shape?.[segment]
+          : def.type === 'array' && typeof segment === 'number'
+            ? def.element
+            : def.type === 'record'
+              ? def.valueType
+              : undefined;
+      return next === undefined ? [] : expand(next);
+    });
+  }
+  return [...new Set(nodes.flatMap((node) => Object.keys(defOf(node).shape ?? {})))];
+}
