@@ -154,9 +154,12 @@ export class AccountPoller {
         'status changed',
       );
     }
-    if (observation.kind === 'probe_error') {
-      this.#log.debug({ device, reason: observation.reason, err: observation.message }, 'probe error');
-    }
+    this.#log.debug(
+      observation.kind === 'status'
+        ? { device, status: observation.status, ms: Math.round(seconds * 1000) }
+        : { device, reason: observation.reason, err: observation.message, ms: Math.round(seconds * 1000) },
+      'checked',
+    );
     return { observation, recheckSoon: needsConfirmation(step.state) };
   }
 
