@@ -126,6 +126,8 @@ export class AccountPoller {
     const timeoutMs = rt?.config.policy.timeoutMs ?? this.#config.policy.timeoutMs;
     const started = performance.now();
     const observation = await this.#client.status(device, { signal, timeoutMs });
+    // Cut short by a stop: the answer says nothing about the device or the account.
+    if (signal.aborted) return { observation, recheckSoon: false };
     const seconds = (performance.now() - started) / 1000;
     this.deps.recordCheck(
       this.#config.name,

@@ -8,6 +8,7 @@
 // The scheduler decides only *when*; what a check means (state machine, alerts, storage) is the
 // `check` callback's business, and it answers whether the device needs a quick confirmation.
 
+import { setMaxListeners } from 'node:events';
 import { Budget } from './budget.js';
 import type { Clock } from './clock.js';
 import type { Observation } from './model.js';
@@ -683,6 +684,9 @@ export class PollLoop {
     this.#cycleMs = options.cycleMs ?? DEFAULT_CYCLE_MS;
     this.#onCycle = options.onCycle ?? (() => undefined);
     this.#onError = options.onError ?? (() => undefined);
+    // Every running account cycle links to this signal for the length of its cycle: 500 accounts
+    // mean 500 listeners at once, by design, not a leak.
+    setMaxListeners(0, this.#stop.signal);
   }
 
   add(scheduler: AccountScheduler): void {

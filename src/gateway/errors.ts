@@ -1,0 +1,113 @@
+// Gateway failures: one error class that carries the probe-error reason of SPEC §3, plus the
+// helpers that keep every message readable, bounded and free of the account's token.
+
+import type { ProbeErrorObservation, ProbeErrorReason } from '../monitor/model.js';
+
+export const REDACTED = '[REDACTED]';
+
+/** Longest piece of gateway-supplied text quoted in a message; bodies can be megabytes. */
+export const MAX_QUOTE_CHARS = 300;
+
+export interface GatewayErrorDetails {
+  readonly httpStatus?: number | undefined;
+  readonly retryAfterMs?: number | undefined;
+  readonly cause?: unknown;
+}
+
+/**
+ * A failed exchange with the gateway. The client throws it internally and turns it into a
+ * `ProbeErrorObservation` at its edge, so callers never see it rejected. The message is built
+ * by us, never copied from a lower layer, and is already redacted.
+ */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+  readonly reason: ProbeErrorReason;
+  readonly httpStatus: number | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(reason: ProbeErrorReason, message: string, details: GatewayErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.reason = reason;
+    this.httpStatus = details.httpStatus;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+
+  toObservation(secret: string): ProbeErrorObservation {
+    return probeError(this.reason, redactSecret(this.message, secret), {
+      httpStatus: this.httpStatus,
+      retryAfterMs: this.retryAfterMs,
+    });
+  }
+}
+
+/** Builds an observation without `undefined`-valued keys (exactOptionalPropertyTypes). */
+export function probeError(
+  reason: ProbeErrorReason,
+  message: string,
+  extra: { httpStatus?: number | undefined; retryAfterMs?: number | undefined } = {},
+): ProbeErrorObservation {
+  return {
+    kind: 'probe_error',
+    reason,
+    message,
+    ...(extra.httpStatus === undefined ? {} : { httpStatus: extra.httpStatus }),
+    ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
+  };
+}
+
+/** Replaces every occurrence of `secret` (and its URL-encoded form) in `text`. */
+export function redactSecret(text: string, secret: string): string {
+  if (secret === '') return text;
+  let out = text.split(secret).join(REDACTED);
+  const encoded = encodeURIComponent(secret);
+  if (encoded !== secret) out = out.split(encoded).join(REDACTED);
+  return out;
+}
+
+/** A URL fit for messages: user info dropped (Alertmanager's RedactURL does the same). */
+export function redactUrl(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
+  const copy = new URL(url.href);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
+/** Collapses whitespace and cuts long text, so one message stays one readable line. */
+export function quote(text: string, max = MAX_QUOTE_CHARS): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max)}…`;
+}
+
+/**
+ * `Retry-After` as milliseconds from `nowMs`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+ * A date in the past means "now" (0); anything unparsable is `undefined` so the caller backs off
+ * on its own terms.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Only full dates: Date.parse would otherwise accept things like "1" or "soon 5".
+  if (!/[a-z]{3}.*\d{4}/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/** A short description of a body that should have been JSON, for invalid_response messages. */
+export function describeNonJson(text: string, contentType: string | undefined): string {
+  const trimmed = text.trim();
+  if (trimmed === '') return 'an empty body';
+  const looksHtml = /html/i.test(contentType ?? '') || /^<(!doctype|html|head|body)/i.test(trimmed);
+  if (looksHtml) {
+    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(trimmed)?.[1];
+    const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(trimmed)?.[1];
+    const label = (title ?? heading)?.replace(/<[^>]*>/g, '');
+    return label !== undefined && label.trim() !== ''
+      ? `an HTML page ("${quote(label, 80)}"), likely from a proxy`
+      : 'an HTML page, likely from a proxy';
+  }
+  return `not JSON: "${quote(trimmed, 80)}"`;
+}
