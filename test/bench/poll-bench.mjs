@@ -6,6 +6,10 @@
 //   npm run bench:poll            (builds first; BENCH_DEVICES / BENCH_ACCOUNTS / BENCH_SECONDS override)
 
 import { spawn } from 'node:child_process';
+import console from 'node:console';
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
+import { URL } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,7 +104,12 @@ async function pipeline(seconds) {
     (account) =>
       new AccountPoller(
         account,
-        createGatewayClient({ baseUrl: account.baseUrl, token: account.token, timeoutMs: 5000, connections: CONCURRENCY }),
+        createGatewayClient({
+          baseUrl: account.baseUrl,
+          token: account.token,
+          timeoutMs: 5000,
+          connections: CONCURRENCY,
+        }),
         deps,
       ),
   );
@@ -125,7 +134,13 @@ async function pipeline(seconds) {
     ticks++;
   }
   const wall = (performance.now() - t0) / 1000;
-  const result = { checks, perSecond: checks / wall, cpuMicrosPerCheck: cpuMicros(cpu) / checks, ticks, alerts };
+  const result = {
+    checks,
+    perSecond: checks / wall,
+    cpuMicrosPerCheck: cpuMicros(cpu) / checks,
+    ticks,
+    alerts,
+  };
   await loop.stop();
   await Promise.all(pollers.map((p) => p.client.close()));
   store.close();
@@ -136,15 +151,21 @@ async function pipeline(seconds) {
 
 const sim = await startSim();
 try {
-  console.log(`poll bench: ${DEVICES} devices, ${ACCOUNTS} accounts, ${SECONDS}s per variant, simulator in a child process`);
+  console.log(
+    `poll bench: ${DEVICES} devices, ${ACCOUNTS} accounts, ${SECONDS}s per variant, simulator in a child process`,
+  );
   const bare = await bareLoop(SECONDS);
   const ours = await pipeline(SECONDS);
   const row = (name, r) =>
     `${name.padEnd(34)} ${String(r.checks).padStart(8)} ${r.perSecond.toFixed(0).padStart(10)} ${r.cpuMicrosPerCheck.toFixed(0).padStart(14)}`;
-  console.log(`${'variant'.padEnd(34)} ${'checks'.padStart(8)} ${'checks/s'.padStart(10)} ${'CPU µs/check'.padStart(14)}`);
+  console.log(
+    `${'variant'.padEnd(34)} ${'checks'.padStart(8)} ${'checks/s'.padStart(10)} ${'CPU µs/check'.padStart(14)}`,
+  );
   console.log(row('bare undici loop (64 in flight)', bare));
   console.log(row('monitor pipeline (store+machine)', ours));
-  console.log(`pipeline overhead per check: ${(ours.cpuMicrosPerCheck - bare.cpuMicrosPerCheck).toFixed(0)} µs CPU; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`);
+  console.log(
+    `pipeline overhead per check: ${(ours.cpuMicrosPerCheck - bare.cpuMicrosPerCheck).toFixed(0)} µs CPU; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
+  );
 } finally {
   sim.kill('SIGTERM');
 }
