@@ -183,4 +183,44 @@ accounts:
     p.kill('SIGINT');
     expect(await p.exited).toEqual({ code: 0, signal: null });
   });
+
+  it('mutes a silenced device, and alerts when the silence is lifted while it is still DOWN', async () => {
+    const p = start();
+    await p.waitFor((l) => l.msg === 'first poll cycle finished: ready', 'readiness');
+    const target = '491500002';
+    const silenced = await runCli(['silence', target, '--for', '1h', '--config', configPath], { env });
+    expect(silenced.code).toBe(0);
+    const from = p.lines.length;
+    sim.setStatus(target, 'not initialized');
+    await p.waitFor(
+      (l) => l.msg === 'status changed' && l['device'] === target && l['to'] === 'not_initialized',
+      'the change while silenced',
+    );
+    // Two more checks: the device is DOWN by now, and nothing was alerted.
+    for (let i = 0; i < 2; i++) {
+      await p.waitFor(
+        (l) => l.msg === 'checked' && l['device'] === target,
+        'a check while silenced',
+        20_000,
+        p.lines.findLastIndex((l) => l.msg === 'checked' && l['device'] === target) + 1,
+      );
+    }
+    const status = JSON.parse(
+      (await runCli(['status', '--json', '--config', configPath], { env })).stdout,
+    ) as {
+      device: string;
+      state: string;
+      silenced_until: string | null;
+    }[];
+    expect(status.find((r) => r.device === target)).toMatchObject({ state: 'DOWN' });
+    expect(status.find((r) => r.device === target)?.silenced_until).not.toBeNull();
+    expect(p.lines.slice(from).filter(isDown(target))).toHaveLength(0);
+
+    expect((await runCli(['unsilence', target, '--config', configPath], { env })).code).toBe(0);
+    const down = await p.waitFor(isDown(target), 'device.down once the silence is lifted', 20_000, from);
+    expect(down['status']).toBe('not_initialized');
+    sim.setStatus(target, 'connected');
+    p.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
 });

@@ -44,7 +44,7 @@ export function openStore(config: Config, mode: 'read' | 'write'): Store | null 
     return openSqliteStore(dbPath(config), { readonly: mode === 'read' });
   } catch (err) {
     if (err instanceof StoreError) {
-      if (mode === 'read' && err.reason === 'missing_file') return null;
+      if (mode === 'read' && (err.reason === 'missing_file' || err.reason === 'missing_dir')) return null;
       throw new CommandExit(EXIT_FAILURE, err.message);
     }
     throw err;

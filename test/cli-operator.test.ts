@@ -1,0 +1,350 @@
+// The operator commands through the real binary against the simulator: connect, delete, audit.
+
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { runCli } from './support/cli.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Walks the chunks (CRCs checked), reads IHDR and inflates IDAT: the image really decodes. */
+function decodePng(png: Buffer): { width: number; height: number; rawBytes: number } {
+  expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  let offset = 8;
+  let ihdr: Buffer | undefined;
+  const idat: Buffer[] = [];
+  let ended = false;
+  while (offset < png.length) {
+    const length = png.readUInt32BE(offset);
+    const type = png.subarray(offset + 4, offset + 8).toString('latin1');
+    const data = png.subarray(offset + 8, offset + 8 + length);
+    const crc = png.readUInt32BE(offset + 8 + length);
+    expect(crc32(png.subarray(offset + 4, offset + 8 + length)) >>> 0, `CRC of ${type}`).toBe(crc);
+    if (offset === 8) expect(type).toBe('IHDR');
+    if (type === 'IHDR') ihdr = data;
+    if (type === 'IDAT') idat.push(data);
+    offset += 12 + length;
+    if (type === 'IEND') {
+      ended = true;
+      break;
+    }
+  }
+  expect(ended).toBe(true);
+  if (ihdr === undefined) throw new Error('no IHDR');
+  const width = ihdr.readUInt32BE(0);
+  const height = ihdr.readUInt32BE(4);
+  const bitDepth = ihdr.readUInt8(8);
+  const colorType = ihdr.readUInt8(9);
+  const interlace = ihdr.readUInt8(12);
+  expect(width).toBeGreaterThan(20);
+  expect(height).toBeGreaterThan(20);
+  expect(interlace).toBe(0);
+  const channels = CHANNELS[colorType];
+  if (channels === undefined) throw new Error(`colour type ${colorType}`);
+  const raw = inflateSync(Buffer.concat(idat));
+  // One filter byte per scanline, then the packed pixels.
+  expect(raw.length).toBe(height * (1 + Math.ceil((width * bitDepth * channels) / 8)));
+  return { width, height, rawBytes: raw.length };
+}
+
+describe('operator commands (real binary, simulator)', () => {
+  let sim: Simulator;
+  let dir: string;
+  let configFile: string;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ devices: 3, rateLimitPerMinute: 0 });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wgm-operator-'));
+    mkdirSync(join(dir, 'state'));
+    configFile = join(dir, 'config.yml');
+    writeFileSync(
+      configFile,
+      `state_dir: ${join(dir, 'state')}
+accounts:
+  - name: main
+    base_url: ${sim.baseUrl}
+    token: ${sim.token}
+    devices:
+      - number: "100000000"
+        name: Sales phone
+      - number: "+100000001"
+        name: Support phone
+      - number: "100000002"
+        name: Spare phone
+      - number: "999999999"
+        name: Ghost phone
+`,
+    );
+    for (const d of ['100000000', '100000001', '100000002']) sim.setStatus(d, 'connected');
+  });
+
+  const cli = (args: string[], input?: string) =>
+    runCli([...args, '--config', configFile], { cwd: dir, ...(input === undefined ? {} : { input }) });
+
+  describe('connect', () => {
+    it('writes a valid PNG under the default name and says how long it lives', async () => {
+      sim.setStatus('100000001', 'not connected');
+      const r = await cli(['connect', 'Support phone']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const file = join(dir, 'whatsgate-100000001-qr.png');
+      expect(r.stdout).toContain(`QR code for Support phone (100000001, account main) written to ${file}`);
+      expect(r.stdout).toContain('expires in about 60 s');
+      expect(r.stdout).toContain('one API call');
+      const image = decodePng(readFileSync(file));
+      expect(image.width).toBe(image.height);
+    });
+
+    it('writes to --out', async () => {
+      sim.setStatus('100000000', 'disconnected');
+      const r = await cli(['connect', '100000000', '--out', 'sales.png']);
+      expect(r.code).toBe(0);
+      decodePng(readFileSync(join(dir, 'sales.png')));
+    });
+
+    it('says so when the device is already connected: exit 0, no file', async () => {
+      const r = await cli(['connect', '100000000']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Sales phone (100000000, account main) is already connected');
+      expect(existsSync(join(dir, 'whatsgate-100000000-qr.png'))).toBe(false);
+    });
+
+    it('exits 1 for a device the gateway does not know', async () => {
+      const r = await cli(['connect', '999999999']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        'the gateway does not know Ghost phone (999999999, account main) ("device not found!")',
+      );
+      expect(existsSync(join(dir, 'whatsgate-999999999-qr.png'))).toBe(false);
+    });
+
+    it('exits 1 naming the reason of a probe error', async () => {
+      sim.setStatus('100000002', 'not connected');
+      sim.setFault('100000002', { type: 'html', httpStatus: 502 });
+      try {
+        const r = await cli(['connect', '100000002']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/could not get a QR code for Spare phone .*: http_5xx: HTTP 502/);
+      } finally {
+        sim.setFault('100000002', { type: 'none' });
+      }
+    });
+
+    it('exits 2 for a device not in the config', async () => {
+      const r = await cli(['connect', '123']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('device "123" is not in the configuration');
+    });
+  });
+
+  describe('delete', () => {
+    async function historyOf(device: string): Promise<{ from: string | null; to: string }[]> {
+      const r = await cli(['history', device, '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as { from: string | null; to: string }[];
+    }
+
+    function seedStatus(device: string, status: 'disconnected' | 'connected'): void {
+      const store = openSqliteStore(join(dir, 'state', 'monitor.db'));
+      try {
+        store.saveDevices([
+          {
+            row: {
+              account: 'main',
+              device,
+              status,
+              statusRaw: status,
+              health: 'UP',
+              statusSince: Date.now() - 60_000,
+              lastCheckAt: Date.now() - 1000,
+              probeError: null,
+              transitions: 0,
+              state: {},
+            },
+            change: { account: 'main', device, at: Date.now() - 60_000, from: null, to: status, raw: status },
+          },
+        ]);
+      } finally {
+        store.close();
+      }
+    }
+
+    it('shows what will be deleted and deletes nothing when the typed text is wrong', async () => {
+      const r = await cli(['delete', '100000002'], '100000001\n');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('  account:  main\n  number:   100000002\n  name:     Spare phone\n');
+      expect(r.stdout).toContain('Type the device number (100000002) to confirm: ');
+      expect(r.stderr).toContain('confirmation "100000001" does not match 100000002: nothing deleted');
+      expect(sim.devices().map((d) => d.device)).toContain('100000002');
+      expect(await historyOf('100000002')).toEqual([]);
+    });
+
+    it('refuses without a terminal and without an answer or --yes (exit 2)', async () => {
+      const r = await cli(['delete', '100000002'], '');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('refusing to delete without confirmation: stdin is not a terminal');
+      expect(sim.devices().map((d) => d.device)).toContain('100000002');
+    });
+
+    it('deletes after the number is typed back, and records it in the history', async () => {
+      sim.setStatus('100000002', 'disconnected');
+      seedStatus('100000002', 'disconnected');
+      const r = await cli(['delete', 'Spare phone'], '+100000002\n');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('status:   disconnected since ');
+      expect(r.stdout).toContain(
+        'Deleted Spare phone (100000002, account main) at the gateway: Device deleted successfully',
+      );
+      expect(r.stdout).toContain('Recorded in the history (disconnected → deleted).');
+      expect(r.stdout).toContain('remove it from the config');
+      expect(sim.devices().map((d) => d.device)).not.toContain('100000002');
+      expect(await historyOf('100000002')).toEqual([
+        { at: expect.any(String), from: null, to: 'disconnected' },
+        { at: expect.any(String), from: 'disconnected', to: 'deleted' },
+      ]);
+    });
+
+    it('deletes without asking with --yes', async () => {
+      sim.setStatus('100000001', 'not connected');
+      const r = await cli(['delete', '100000001', '--yes']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('Type the device number');
+      expect(sim.devices().map((d) => d.device)).not.toContain('100000001');
+      expect(await historyOf('100000001')).toEqual([{ at: expect.any(String), from: null, to: 'deleted' }]);
+    });
+
+    it("reports the gateway's refusal (exit 1) and records nothing", async () => {
+      const r = await cli(['delete', '999999999', '--yes']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        'the gateway refused to delete Ghost phone (999999999, account main): The selected sender device is invalid.',
+      );
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // reported, not a stack trace
+      expect(await historyOf('999999999')).toEqual([]);
+    });
+  });
+
+  describe('audit', () => {
+    const D = 86_400_000;
+
+    function seedHistory(): void {
+      const now = Date.now();
+      const store = openSqliteStore(join(dir, 'state', 'monitor.db'));
+      try {
+        const row = (
+          device: string,
+          status: 'connected' | 'disconnected' | 'not_connected',
+          probeError: string | null = null,
+        ) => ({
+          account: 'main',
+          device,
+          status,
+          statusRaw: status,
+          health: 'UP' as const,
+          statusSince: now - D,
+          lastCheckAt: now - 1000,
+          probeError,
+          transitions: 1,
+          state: {},
+        });
+        store.saveDevices([
+          {
+            row: row('100000000', 'connected'),
+            change: {
+              account: 'main',
+              device: '100000000',
+              at: now - 10 * D,
+              from: null,
+              to: 'connected',
+              raw: null,
+            },
+          },
+          {
+            row: row('100000001', 'not_connected'),
+            change: {
+              account: 'main',
+              device: '100000001',
+              at: now - 20 * D,
+              from: null,
+              to: 'not_connected',
+              raw: null,
+            },
+          },
+          { row: row('999999999', 'connected', 'api_error: device not found!'), change: null },
+        ]);
+        store.appendHistory({
+          account: 'main',
+          device: '100000000',
+          at: now - 2 * D,
+          from: 'connected',
+          to: 'disconnected',
+          raw: null,
+        });
+        store.appendHistory({
+          account: 'main',
+          device: '100000000',
+          at: now - 2 * D + 3_600_000,
+          from: 'disconnected',
+          to: 'connected',
+          raw: null,
+        });
+      } finally {
+        store.close();
+      }
+    }
+
+    it('prints the table, the stale device with its delete command, the unknown device', async () => {
+      seedHistory();
+      const r = await cli(['audit']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        /^main\s+100000000\s+Sales phone\s+connected\s+99\.40 %\s+1\s+1h\s+1h\s+100 %$/m,
+      );
+      expect(r.stdout).toContain('Support phone (100000001, account main): not connected for 20d');
+      expect(r.stdout).toContain('      whatsgate-monitor delete 100000001\n');
+      expect(r.stdout).toContain('Ghost phone (999999999, account main): unknown to the gateway');
+    });
+
+    it('--json gives the documented fields', async () => {
+      seedHistory();
+      const r = await cli(['audit', '--since', '3d', '--json']);
+      expect(r.code).toBe(0);
+      const json = JSON.parse(r.stdout) as {
+        period: string;
+        devices: { device: string; stale: boolean; not_found: boolean; outages: number }[];
+      };
+      expect(json.period).toBe('3d');
+      expect(json.devices.map((d) => [d.device, d.outages, d.stale, d.not_found])).toEqual([
+        ['100000000', 1, false, false],
+        ['100000001', 1, true, false],
+        ['100000002', 0, false, false],
+        ['999999999', 0, false, true],
+      ]);
+    });
+
+    it('--send fails clearly until notifications are wired in', async () => {
+      const r = await cli(['audit', '--send']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('notifications are not available in this build');
+      expect(r.stdout).toBe('');
+    });
+
+    it('rejects a bad --since with exit 2', async () => {
+      const r = await cli(['audit', '--since', 'soon']);
+      expect(r.code).toBe(2);
+    });
+  });
+});
