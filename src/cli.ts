@@ -21,6 +21,7 @@ Commands:
   test-notify [--channel NAME]          send a test event through each channel
   simulate [--port N] [--devices N] [--first NUMBER] [--token T] [--flap] [--rate-limit N]
                                         a local WhatsGate stand-in on 127.0.0.1
+  demo                                  simulator + daemon + mail catcher on this machine (npm run demo)
 
 Config: --config PATH, else $WHATSGATE_MONITOR_CONFIG, else /etc/whatsgate-monitor/config.yml
 Exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad config.
@@ -35,14 +36,14 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   silence: () => import('./commands/silence.js'),
   unsilence: () => import('./commands/unsilence.js'),
   simulate: () => import('./commands/simulate.js'),
+  demo: () => import('./commands/demo.js'),
+  connect: () => import('./commands/connect.js'),
+  delete: () => import('./commands/delete.js'),
+  audit: () => import('./commands/audit.js'),
+  'test-notify': () => import('./commands/test-notify.js'),
 };
 
-const PLANNED: Record<string, string> = {
-  connect: 'issue 7',
-  delete: 'issue 7',
-  audit: 'issue 7',
-  'test-notify': 'issue 5',
-};
+const PLANNED: Record<string, string> = {};
 
 export async function runCli(argv: readonly string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;

@@ -7,7 +7,15 @@ import { createTask, type ScheduledTask } from 'node-cron';
 import { Ticker } from './monitor/ticker.js';
 import type { AccountConfig, Config } from './config/types.js';
 import { createGatewayClient, type GatewayClient } from './gateway/client.js';
-import { startHttpServer, type HttpServer } from './http/server.js';
+import {
+  reconnectResultFrom,
+  startHttpServer,
+  type HttpServer,
+  type ReconnectQrResult,
+} from './http/server.js';
+import type { RelinkDevice } from './http/relink.js';
+import { readRuns, recordRun } from './audit/runs.js';
+import type { StatusPageData } from './web/status-page.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import type { AccountMetricsView, DeviceMetricsView, MetricsSource } from './metrics/source.js';
@@ -24,6 +32,9 @@ import { VERSION } from './version.js';
 
 export const DB_FILE = 'monitor.db';
 const STOP_GRACE_MS = 8_000;
+const DAY_MS = 86_400_000;
+// How often the record of when the daemon ran is brought up to date (audit: down-time is unknown).
+const RUN_RECORD_MS = 60_000;
 const RETENTION_SCHEDULE = '17 3 * * *';
 
 export interface DaemonOptions {
@@ -66,6 +77,8 @@ export class Daemon implements MetricsSource {
   #ticker: Ticker | null = null;
   #retention: ScheduledTask | null = null;
   #ready = false;
+  readonly #runStart: number;
+  #lastRunRecord = 0;
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
 
@@ -73,6 +86,7 @@ export class Daemon implements MetricsSource {
     this.#config = options.config;
     this.#log = options.log;
     this.#clock = options.clock;
+    this.#runStart = options.clock.now();
     this.#store = store;
     this.#calendar = new MaintenanceCalendar(options.config.maintenance, options.config.timezone);
     this.#mutes = new Mutes(this.#calendar);
@@ -142,6 +156,7 @@ export class Daemon implements MetricsSource {
     } catch (err) {
       this.#log.error({ component: 'daemon', err }, 'could not read silences');
     }
+    this.#recordRun(now, false);
     await this.#loop.tick(nextTickAt);
     if (!this.#ready) {
       this.#ready = true;
@@ -185,6 +200,7 @@ export class Daemon implements MetricsSource {
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#mutes.setCalendar(this.#calendar);
     this.#metrics.setChannels(Object.keys(config.notify.channels));
+    this.#http?.setBasicAuth(config.web.basicAuth);
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     this.#config = config;
     if (scheduleChanged) {
@@ -205,6 +221,7 @@ export class Daemon implements MetricsSource {
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.client.close()));
     this.#calendar.close();
+    this.#recordRun(this.#clock.now(), true);
     this.#store.close();
     this.#log.info({ component: 'daemon' }, 'stopped');
   }
@@ -304,13 +321,114 @@ export class Daemon implements MetricsSource {
       host: this.#config.listen.host,
       port: this.#config.listen.port,
       log: this.#log.child({ component: 'http' }),
+      basicAuth: this.#config.web.basicAuth,
       handlers: {
+        statusPage: () => this.#statusPage(),
+        relinkDevice: (device, { checkSoon }) => this.#relinkDevice(device, checkSoon),
+        reconnectQr: (device, signal) => this.#reconnectQr(device, signal),
         ready: () => this.#ready && !this.#stopping,
         metrics: (send) => this.#metrics.withExposition((bytes) => send(this.#metrics.contentType, bytes)),
         devices: () => this.devicesReport(),
         history: (device, since) => this.#history(device, since),
       },
     });
+  }
+
+  #statusPage(): StatusPageData {
+    const now = this.#clock.now();
+    const history = this.#store.historyAll(now - 7 * DAY_MS);
+    return {
+      now,
+      timeZone: this.#config.timezone,
+      version: VERSION,
+      accounts: [...this.#pollers.values()].map((p) => {
+        const s = p.accountState;
+        const stretched = p.scheduler.effectiveIntervalMs > p.config.policy.intervalMs;
+        return {
+          name: p.name,
+          reachable: s.reachable,
+          problem: s.lastError === null ? null : `${s.lastError.reason}: ${s.lastError.message}`,
+          problemSince: s.failingSince,
+          warning: stretched
+            ? `the API budget (${p.config.rateLimitPerMinute}/min) stretches the check interval to ${Math.round(p.scheduler.effectiveIntervalMs / 1000)} s`
+            : null,
+        };
+      }),
+      devices: [...this.#pollers.values()].flatMap((p) =>
+        [...p.devices.values()].map((rt) => {
+          const s = rt.state;
+          return {
+            account: p.name,
+            number: rt.config.number,
+            name: rt.config.name,
+            status: s.status,
+            statusRaw: s.statusRaw,
+            health: s.health,
+            statusSince: s.statusSince,
+            lastCheckAt: s.lastCheckAt,
+            probeError:
+              s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
+            silencedUntil: this.#mutes.mutedUntil(p.name, rt.config.number),
+          };
+        }),
+      ),
+      history,
+      runningPeriods: [...readRuns(this.#store), { start: this.#runStart, end: now }],
+    };
+  }
+
+  #relinkDevice(device: string, checkSoon: boolean): RelinkDevice | null {
+    for (const p of this.#pollers.values()) {
+      const rt = p.devices.get(device);
+      if (rt === undefined) continue;
+      if (checkSoon) p.scheduler.checkSoon(device);
+      return {
+        account: p.name,
+        number: device,
+        name: rt.config.name,
+        status: rt.state.status,
+        lastCheckAt: rt.state.lastCheckAt,
+      };
+    }
+    return null;
+  }
+
+  /** A QR code for the re-link page, paid for out of the account's budget like any check. */
+  async #reconnectQr(device: string, signal: AbortSignal): Promise<ReconnectQrResult> {
+    const poller = [...this.#pollers.values()].find((p) => p.devices.has(device));
+    if (poller === undefined) return { status: 'not_found', message: `device ${device} is not configured` };
+    try {
+      await poller.scheduler.reserve(signal);
+    } catch {
+      return { status: 'error', message: 'the request was cancelled while waiting for the API budget' };
+    }
+    const timeoutMs = poller.devices.get(device)?.config.policy.timeoutMs ?? poller.config.policy.timeoutMs;
+    const started = performance.now();
+    const result = await poller.client.connect(device, { signal, timeoutMs });
+    this.#metrics.recordCheck(
+      poller.name,
+      (performance.now() - started) / 1000,
+      result.kind === 'probe_error' ? result.reason : 'ok',
+    );
+    if (result.kind === 'probe_error' && result.reason === 'rate_limited') {
+      poller.scheduler.rateLimited(result.retryAfterMs);
+    }
+    return reconnectResultFrom(result);
+  }
+
+  /** Keeps the record of when the daemon ran: the audit shows time outside it as unknown. */
+  #recordRun(now: number, force: boolean): void {
+    if (!force && now - this.#lastRunRecord < RUN_RECORD_MS) return;
+    this.#lastRunRecord = now;
+    try {
+      recordRun(
+        this.#store,
+        { start: this.#runStart, end: now },
+        { keepAfter: now - this.#config.retentionMs },
+      );
+    } catch (err) {
+      this.#log.error({ component: 'store', err }, 'could not record the run period');
+    }
   }
 
   #startSchedules(): void {
@@ -342,7 +460,7 @@ export class Daemon implements MetricsSource {
     );
     this.#ticker.start();
     // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
-    this.#runTick(undefined);
+    this.#runTick(this.#ticker.nextAt() ?? undefined);
   }
 
   #runTick(nextAt: number | undefined): void {

@@ -109,6 +109,13 @@ accounts:
       `whatsgate_device_status{account="main",device="${dropped}",status="disconnected"} 1`,
     );
 
+    const page = await (await fetch(`${url}/`)).text();
+    expect(page).toContain('Sales phone');
+    expect(page).toContain('DOWN');
+    const relink = await fetch(`${url}/reconnect/${dropped}`);
+    expect(relink.status).toBe(200);
+    expect(await relink.text()).toContain('Sales phone');
+
     // kill -9, then a change while the daemon is stopped.
     first.kill('SIGKILL');
     await first.exited;

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { startHttpServer, type HttpHandlers, type HttpServer } from './server.js';
+import type { StatusPageData } from '../web/status-page.js';
+import { startHttpServer, type HttpHandlers, type HttpServer, type HttpServerOptions } from './server.js';
 
 const quiet = createLogger('fatal', new Writable({ write: (_c, _e, cb) => cb() }));
 
@@ -12,7 +13,10 @@ describe('HTTP server', () => {
     server = undefined;
   });
 
-  async function start(overrides: Partial<HttpHandlers> = {}): Promise<string> {
+  async function start(
+    overrides: Partial<HttpHandlers> = {},
+    options: Partial<Omit<HttpServerOptions, 'handlers' | 'log'>> = {},
+  ): Promise<string> {
     const handlers: HttpHandlers = {
       ready: () => true,
       metrics: (send) => send('text/plain; version=0.0.4', new TextEncoder().encode('x 1\n')),
@@ -20,8 +24,9 @@ describe('HTTP server', () => {
       history: (device, since) => (device === '1' ? [{ since }] : null),
       ...overrides,
     };
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers, log: quiet });
-    return server.url;
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers, log: quiet, ...options });
+    // Bound to every interface, the server is still reached through the loopback address.
+    return server.url.replace('0.0.0.0', '127.0.0.1');
   }
 
   it.each([
@@ -67,5 +72,142 @@ describe('HTTP server', () => {
   it('refuses methods other than GET', async () => {
     const url = await start();
     expect((await fetch(`${url}/healthz`, { method: 'POST' })).status).toBe(405);
+  });
+
+  describe('pages', () => {
+    const NOW = Date.UTC(2026, 4, 10, 9, 0, 0);
+    const page: StatusPageData = {
+      now: NOW,
+      timeZone: 'UTC',
+      accounts: [{ name: 'main', reachable: true, problem: null, problemSince: null }],
+      devices: [
+        {
+          account: 'main',
+          number: '100',
+          name: 'Sales phone',
+          status: 'disconnected',
+          statusRaw: 'disconnected',
+          health: 'DOWN',
+          statusSince: NOW - 60_000,
+          lastCheckAt: NOW - 1_000,
+          probeError: null,
+          silencedUntil: null,
+        },
+      ],
+      history: [],
+    };
+    const relinkHandlers: Partial<HttpHandlers> = {
+      statusPage: () => page,
+      relinkDevice: (device) =>
+        device === '100'
+          ? { account: 'main', number: '100', name: 'Sales phone', status: 'disconnected', lastCheckAt: NOW }
+          : null,
+      reconnectQr: () => Promise.resolve({ status: 'qr', dataUrl: 'data:image/png;base64,AAAA' }),
+    };
+
+    it('serves the status page with a strict CSP', async () => {
+      const url = await start(relinkHandlers);
+      const res = await fetch(`${url}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+      expect(nonce).toBeDefined();
+      expect(csp).toContain("default-src 'none'");
+      const html = await res.text();
+      expect(html).toContain(`<style nonce="${nonce}">`);
+      expect(html).toContain('Sales phone');
+      expect(html).toContain('href="reconnect/100"');
+    });
+
+    it('answers 404 for / when the daemon provides no status page', async () => {
+      const url = await start();
+      expect((await fetch(`${url}/`)).status).toBe(404);
+    });
+
+    it('serves the re-link page and its JSON on a loopback address', async () => {
+      let checkSoon = 0;
+      const url = await start({
+        ...relinkHandlers,
+        relinkDevice: (device, { checkSoon: soon }) => {
+          if (soon) checkSoon++;
+          return device === '100'
+            ? { account: 'main', number: '100', name: 'Sales phone', status: 'connected', lastCheckAt: NOW }
+            : null;
+        },
+      });
+      const html = await (await fetch(`${url}/reconnect/100`)).text();
+      expect(html).toContain('Re-link Sales phone');
+      const qr = (await (await fetch(`${url}/reconnect/%2B100/qr`)).json()) as Record<string, unknown>;
+      expect(qr).toMatchObject({
+        status: 'qr',
+        dataUrl: 'data:image/png;base64,AAAA',
+        refresh_in_ms: 45_000,
+      });
+      const status = await (await fetch(`${url}/reconnect/100/status?watch=1`)).json();
+      expect(status).toMatchObject({ status: 'connected', connected: true, last_check: NOW });
+      await fetch(`${url}/reconnect/100/status?watch=1`);
+      await fetch(`${url}/reconnect/100/status`);
+      expect(checkSoon).toBe(1);
+      expect((await fetch(`${url}/reconnect/999`)).status).toBe(404);
+      expect((await fetch(`${url}/reconnect/999/qr`)).status).toBe(404);
+    });
+
+    it('does not serve the re-link page on a public address without basic auth', async () => {
+      const url = await start(relinkHandlers, { host: '0.0.0.0' });
+      expect(server?.relinkAvailable).toBe(false);
+      const res = await fetch(`${url}/reconnect/100`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain('served only when\n<code>web.basic_auth</code> is set');
+      expect((await fetch(`${url}/reconnect/100/qr`)).status).toBe(404);
+      // and the status page does not link it
+      expect(await (await fetch(`${url}/`)).text()).not.toContain('href="reconnect/100"');
+    });
+
+    describe('basic auth', () => {
+      // PHP's password_hash('password') — the `$2y$` flavour htpasswd writes.
+      const basicAuth = {
+        user: 'ops',
+        passwordHash: '$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi',
+      };
+      const auth = (user: string, password: string) => ({
+        authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      });
+
+      it.each([
+        '/',
+        '/metrics',
+        '/readyz',
+        '/api/v1/devices',
+        '/reconnect/100',
+        '/reconnect/100/qr',
+        '/nope',
+      ])('GET %s without credentials → 401 with the challenge', async (path) => {
+        const url = await start(relinkHandlers, { basicAuth, host: '0.0.0.0' });
+        const res = await fetch(url + path);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Basic realm="whatsgate-monitor"');
+      });
+
+      it('leaves /healthz open, admits the right user, refuses a wrong password', async () => {
+        const url = await start(relinkHandlers, { basicAuth, host: '0.0.0.0' });
+        expect((await fetch(`${url}/healthz`)).status).toBe(200);
+        expect((await fetch(`${url}/`, { headers: auth('ops', 'wrong') })).status).toBe(401);
+        expect((await fetch(`${url}/`, { headers: auth('root', 'password') })).status).toBe(401);
+        expect((await fetch(`${url}/`, { headers: auth('ops', 'password') })).status).toBe(200);
+        // With basic auth on, the re-link page is served on any address.
+        expect(server?.relinkAvailable).toBe(true);
+        expect((await fetch(`${url}/reconnect/100`, { headers: auth('ops', 'password') })).status).toBe(200);
+      });
+
+      it('follows a reload of web.basic_auth', async () => {
+        const url = await start(relinkHandlers);
+        expect((await fetch(`${url}/api/v1/devices`)).status).toBe(200);
+        server?.setBasicAuth(basicAuth);
+        expect((await fetch(`${url}/api/v1/devices`)).status).toBe(401);
+        server?.setBasicAuth(null);
+        expect((await fetch(`${url}/api/v1/devices`)).status).toBe(200);
+      });
+    });
   });
 });

@@ -1,7 +1,28 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/duration.js';
+import { isLoopbackHost } from '../config/fields.js';
 import type { Logger } from '../log.js';
+import { BASIC_AUTH_CHALLENGE, BasicAuthVerifier, type BasicAuthConfig } from '../web/basic-auth.js';
+import { pageCsp } from '../web/layout.js';
+import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
+import { buildStatusView, renderStatusPage, type StatusPageData } from '../web/status-page.js';
+import {
+  DEFAULT_RELINK_LIMITS,
+  QrBroker,
+  type ReconnectQrResult,
+  type RelinkDevice,
+  type RelinkLimits,
+} from './relink.js';
+
+export {
+  reconnectResultFrom,
+  type ReconnectQrResult,
+  type RelinkDevice,
+  type RelinkLimits,
+} from './relink.js';
+export type { StatusPageData } from '../web/status-page.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
@@ -12,11 +33,46 @@ export interface HttpHandlers {
   devices(): unknown[];
   /** `null` when no configured device has that number. */
   history(device: string, since: number | null): unknown[] | null;
+  /** `GET /`: the facts the status page shows. Absent: the page answers 404. */
+  statusPage?(): StatusPageData | Promise<StatusPageData>;
+  /**
+   * The re-link page's view of a configured device (first account that has the number); null when
+   * none has it. With `checkSoon`, also ask the device's scheduler for a prompt re-check
+   * (`AccountScheduler.checkSoon`); the server throttles this per device.
+   */
+  relinkDevice?(
+    device: string,
+    options: { readonly checkSoon: boolean },
+  ): RelinkDevice | null | Promise<RelinkDevice | null>;
+  /**
+   * One QR code through the account's budget: `scheduler.reserve(signal)`, then
+   * `client.connect(device, { signal })`, mapped to a ReconnectQrResult. Must not reject for
+   * gateway trouble (an `error` result instead).
+   */
+  reconnectQr?(device: string, signal: AbortSignal): Promise<ReconnectQrResult>;
+}
+
+export interface HttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly handlers: HttpHandlers;
+  readonly log: Logger;
+  /** `web.basic_auth`: protects everything but /healthz. */
+  readonly basicAuth?: BasicAuthConfig | null;
+  /** Overrides of the re-link page's limits (tests). */
+  readonly relink?: Partial<RelinkLimits>;
+  /** How long a successful basic-auth check is remembered. */
+  readonly authCacheMs?: number;
+  readonly now?: () => number;
 }
 
 export interface HttpServer {
   readonly url: string;
   readonly port: number;
+  /** Whether `/reconnect/{device}` is served (basic auth set, or a loopback listen address). */
+  readonly relinkAvailable: boolean;
+  /** A config reload changed `web.basic_auth`. */
+  setBasicAuth(config: BasicAuthConfig | null): void;
   close(): Promise<void>;
 }
 
@@ -29,11 +85,19 @@ class HttpError extends Error {
   }
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
   });
   res.end(body);
 }
@@ -42,7 +106,20 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`);
 }
 
+function sendHtml(res: ServerResponse, status: number, nonce: string, html: string): void {
+  send(res, status, 'text/html; charset=utf-8', html, {
+    'content-security-policy': pageCsp(nonce),
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  });
+}
+
+function newNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
 const HISTORY_PATH = /^\/api\/v1\/devices\/([^/]+)\/history$/;
+const RELINK_PATH = /^\/reconnect\/([^/]+)(?:\/(qr|status))?$/;
 
 function parseSince(value: string | null, now: number): number | null {
   if (value === null || value === '') return null;
@@ -54,11 +131,28 @@ function parseSince(value: string | null, now: number): number | null {
   return abs;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, handlers: HttpHandlers): Promise<void> {
+function deviceParam(raw: string): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'malformed device number in the path');
+  }
+  return text.replace(/^\+/, '');
+}
+
+interface Context {
+  readonly handlers: HttpHandlers;
+  readonly relinkAvailable: boolean;
+  readonly broker: QrBroker | null;
+  readonly now: () => number;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
+  const { handlers } = ctx;
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
   const path = url.pathname;
-  if (path === '/healthz') return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
   if (path === '/readyz') {
     const ready = handlers.ready();
     return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
@@ -80,25 +174,115 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: HttpHa
   if (path === '/api/v1/devices') return sendJson(res, 200, handlers.devices());
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
-    const device = decodeURIComponent(h[1] ?? '').replace(/^\+/, '');
-    const rows = handlers.history(device, parseSince(url.searchParams.get('since'), Date.now()));
+    const device = deviceParam(h[1] ?? '');
+    const rows = handlers.history(device, parseSince(url.searchParams.get('since'), ctx.now()));
     if (rows === null) throw new HttpError(404, `device ${device} is not configured`);
     return sendJson(res, 200, rows);
   }
+  if (path === '/' && handlers.statusPage !== undefined) {
+    const data = await handlers.statusPage();
+    const nonce = newNonce();
+    const view = buildStatusView(data, { relinkAvailable: ctx.relinkAvailable });
+    return sendHtml(res, 200, nonce, renderStatusPage(view, nonce));
+  }
+  const r = RELINK_PATH.exec(path);
+  if (r !== null && handlers.relinkDevice !== undefined) return relink(res, ctx, url, r[1] ?? '', r[2]);
   throw new HttpError(404, `no route for ${path}`);
 }
 
-export function startHttpServer(options: {
-  host: string;
-  port: number;
-  handlers: HttpHandlers;
-  log: Logger;
-}): Promise<HttpServer> {
+async function relink(
+  res: ServerResponse,
+  ctx: Context,
+  url: URL,
+  rawDevice: string,
+  sub: string | undefined,
+): Promise<void> {
+  const { handlers, broker } = ctx;
+  const nonce = newNonce();
+  if (!ctx.relinkAvailable || broker === null || handlers.relinkDevice === undefined) {
+    if (sub !== undefined) {
+      throw new HttpError(
+        404,
+        're-linking is served only with web.basic_auth set or a loopback listen address',
+      );
+    }
+    return sendHtml(res, 404, nonce, renderRelinkUnavailable(nonce));
+  }
+  const device = deviceParam(rawDevice);
+  if (sub === 'qr') {
+    const known = await handlers.relinkDevice(device, { checkSoon: false });
+    if (known === null) throw new HttpError(404, `device ${device} is not configured`);
+    return sendJson(res, 200, await broker.qr(known.number));
+  }
+  if (sub === 'status') {
+    const watch = url.searchParams.get('watch') === '1';
+    const checkSoon = watch && broker.shouldCheckSoon(device);
+    const known = await handlers.relinkDevice(device, { checkSoon });
+    if (known === null) throw new HttpError(404, `device ${device} is not configured`);
+    return sendJson(res, 200, {
+      status: known.status,
+      connected: known.status === 'connected',
+      last_check: known.lastCheckAt,
+      now: ctx.now(),
+    });
+  }
+  const known = await handlers.relinkDevice(device, { checkSoon: false });
+  if (known === null) return sendHtml(res, 404, nonce, renderRelinkUnknownDevice(device, nonce));
+  const limits = broker.limits;
+  return sendHtml(
+    res,
+    200,
+    nonce,
+    renderRelinkPage(
+      {
+        account: known.account,
+        number: known.number,
+        name: known.name,
+        status: known.status,
+        maxQrFetches: limits.maxQrFetchesPerVisit,
+        refreshAfterMs: limits.qrRefreshAfterMs,
+        pollMs: limits.pollMs,
+      },
+      nonce,
+    ),
+  );
+}
+
+export function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { handlers, log } = options;
+  const now = options.now ?? Date.now;
+  const makeVerifier = (config: BasicAuthConfig | null | undefined): BasicAuthVerifier | null =>
+    config == null
+      ? null
+      : new BasicAuthVerifier(
+          config,
+          options.authCacheMs === undefined ? { now } : { now, cacheMs: options.authCacheMs },
+        );
+  let verifier = makeVerifier(options.basicAuth);
+  const loopback = isLoopbackHost(options.host);
+  const limits: RelinkLimits = { ...DEFAULT_RELINK_LIMITS, ...options.relink };
+  const reconnectQr = handlers.reconnectQr?.bind(handlers);
+  const broker = reconnectQr === undefined ? null : new QrBroker(reconnectQr, limits, now);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
+      return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+    }
+    const auth = verifier;
+    if (auth !== null && !(await auth.verify(req.headers.authorization))) {
+      return send(res, 401, 'text/plain; charset=utf-8', 'authentication required\n', {
+        'www-authenticate': BASIC_AUTH_CHALLENGE,
+      });
+    }
+    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, now });
+  }
+
   const server: Server = createServer((req, res) => {
-    route(req, res, handlers).catch((err: unknown) => {
+    handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        sendJson(res, err.status, { error: err.message });
+        if (!res.headersSent) sendJson(res, err.status, { error: err.message });
         return;
       }
       log.error({ err, path: req.url }, 'http handler failed');
@@ -116,6 +300,12 @@ export function startHttpServer(options: {
       resolve({
         url: `http://${host}:${addr.port}`,
         port: addr.port,
+        get relinkAvailable() {
+          return verifier !== null || loopback;
+        },
+        setBasicAuth: (config) => {
+          verifier = makeVerifier(config);
+        },
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

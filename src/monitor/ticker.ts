@@ -53,6 +53,11 @@ export class Ticker {
     this.#task = task;
   }
 
+  /** The next tick's time, or null when stopped: bounds a cycle started outside the schedule. */
+  nextAt(): number | null {
+    return this.#task?.getNextRuns(1)[0]?.getTime() ?? null;
+  }
+
   async stop(): Promise<void> {
     const task = this.#task;
     this.#task = undefined;

@@ -1,0 +1,408 @@
+// The device audit (SPEC §5 `audit`, best practice "audit devices, delete unused ones"): per
+// device uptime over a period, its outages, whether it looks unused, whether the gateway still
+// knows it. Pure: the history, the time and every fact come in as arguments.
+//
+// Uptime counts observed time only. A moment of the period is *observed* for a device when
+//  - the device had been seen at all (its first status, `from: null`, lies before it),
+//  - it had not been deleted at the gateway (`to: 'deleted'`),
+//  - the daemon was running then: inside a run period, when run periods are known (before the
+//    first recorded run nothing is known about runs, so history alone decides there),
+//  - and the daemon was still checking it (before `observedUntil`: its last check plus a grace).
+// Unobserved time is *unknown*: shown as such, never counted as up nor as down.
+
+import type { DeviceStatus } from '../monitor/model.js';
+import type { HistoryRow, HistoryStatus } from '../store/store.js';
+
+export interface AuditDevice {
+  readonly account: string;
+  /** Digits only. */
+  readonly number: string;
+  readonly name: string;
+  /**
+   * The status is known up to here (the daemon's last check of the device plus a grace); later
+   * time is unknown. Null or absent: not bounded (the daemon is checking it right now).
+   */
+  readonly observedUntil?: number | null;
+}
+
+/** A time range, `start` inclusive, `end` exclusive, epoch ms. */
+export interface Period {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface AuditInput {
+  /** The configured devices, in the order the report lists them. */
+  readonly devices: readonly AuditDevice[];
+  /**
+   * Status changes (store.historyAll(from)) — any order, any devices. Rows before `since` are
+   * welcome: they give the status at `since` and how long a device has been not connected.
+   */
+  readonly history: readonly HistoryRow[];
+  /** When the daemon ran. Absent or empty: unknown, so history alone decides what was observed. */
+  readonly runningPeriods?: readonly Period[];
+  readonly now: number;
+  /** Start of the audited period. */
+  readonly since: number;
+  /** Not connected this long → "unused? consider deleting". 0 turns the flag off. */
+  readonly staleAfterMs: number;
+  /** Devices the gateway reported unknown (`device not found!`), as `deviceKey(account, number)`. */
+  readonly notFound?: ReadonlySet<string>;
+}
+
+export interface Outage {
+  /** First observed moment not connected within the period (`since` when it began earlier). */
+  readonly start: number;
+  /** When the device was seen connected again (or was deleted); null while it lasts. */
+  readonly end: number | null;
+  /** Observed time not connected within the period (unknown stretches inside it excluded). */
+  readonly durationMs: number;
+  /** The outage was already going on when the period began. */
+  readonly startedBefore: boolean;
+}
+
+export interface DeviceAudit {
+  readonly account: string;
+  readonly number: string;
+  readonly name: string;
+  /** The last recorded status; null when none was ever recorded. */
+  readonly status: HistoryStatus | null;
+  /** When that status was recorded. */
+  readonly statusSince: number | null;
+  readonly periodMs: number;
+  readonly observedMs: number;
+  readonly connectedMs: number;
+  /** Observed time not connected. */
+  readonly downMs: number;
+  readonly unknownMs: number;
+  /** connectedMs / observedMs in [0, 1]; null when nothing was observed. */
+  readonly uptime: number | null;
+  /** observedMs / periodMs in [0, 1]. */
+  readonly coverage: number;
+  /** Oldest first. */
+  readonly outages: readonly Outage[];
+  /** Sum of the outages' durations (= downMs). */
+  readonly outageMs: number;
+  readonly longestOutage: Outage | null;
+  /** Last moment seen connected; `now` while connected; null when the records show none. */
+  readonly lastConnectedAt: number | null;
+  /**
+   * While not connected: since when, as far as the records reach (a lower bound on how long).
+   * Null while connected, deleted or never seen.
+   */
+  readonly notConnectedSince: number | null;
+  /** Seen since its first status and never connected. */
+  readonly neverConnected: boolean;
+  /** Not connected for at least `staleAfterMs`. */
+  readonly stale: boolean;
+  /** The gateway reported the device unknown. */
+  readonly notFound: boolean;
+  /** When it was deleted at the gateway, if the current status is `deleted`. */
+  readonly deletedAt: number | null;
+  /** The exact command to delete it, for stale devices the gateway still knows. */
+  readonly deleteCommand: string | null;
+}
+
+export interface AuditSummary {
+  readonly devices: number;
+  readonly connected: number;
+  /** Devices whose last status is something other than connected (deleted excluded). */
+  readonly notConnected: number;
+  /** Devices with no recorded status. */
+  readonly noData: number;
+  readonly stale: number;
+  readonly notFound: number;
+  readonly deleted: number;
+  readonly outages: number;
+  /** Fleet uptime: all connected time over all observed time; null when nothing was observed. */
+  readonly uptime: number | null;
+}
+
+export interface AuditReport {
+  readonly since: number;
+  readonly now: number;
+  readonly staleAfterMs: number;
+  /** Run periods of the daemon were known, so its down-time shows as unknown. */
+  readonly runsKnown: boolean;
+  readonly devices: readonly DeviceAudit[];
+  readonly summary: AuditSummary;
+}
+
+export function deviceKey(account: string, number: string): string {
+  return `${account}\u0000${number}`;
+}
+
+/** `whatsgate-monitor delete NUMBER`, with `--account` only when the number is ambiguous. */
+export function deleteCommandFor(number: string, account: string, ambiguous: boolean): string {
+  return `whatsgate-monitor delete ${number}${ambiguous ? ` --account ${shellWord(account)}` : ''}`;
+}
+
+function shellWord(text: string): string {
+  return /^[\w.@%+=:,/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+type Phase = 'connected' | 'down' | 'unknown';
+
+/** What the records say about one stretch of time. `unseen`: before the first status. */
+type Recorded = DeviceStatus | 'deleted' | 'unseen';
+
+interface Piece {
+  readonly start: number;
+  readonly end: number;
+  readonly phase: Phase;
+  readonly recorded: Recorded;
+  /** When the recorded status of this piece began (for `startedBefore`). */
+  readonly recordedSince: number;
+}
+
+export function computeAudit(input: AuditInput): AuditReport {
+  const { now, since } = input;
+  const start = Math.min(since, now);
+  const rowsByDevice = new Map<string, HistoryRow[]>();
+  for (const row of input.history) {
+    const key = deviceKey(row.account, row.device);
+    const list = rowsByDevice.get(key);
+    if (list === undefined) rowsByDevice.set(key, [row]);
+    else list.push(row);
+  }
+  const runs = normalisePeriods(input.runningPeriods ?? []);
+  const accountsOf = new Map<string, Set<string>>();
+  for (const d of input.devices) {
+    const set = accountsOf.get(d.number) ?? new Set<string>();
+    set.add(d.account);
+    accountsOf.set(d.number, set);
+  }
+
+  const devices = input.devices.map((d) => {
+    const key = deviceKey(d.account, d.number);
+    const rows = [...(rowsByDevice.get(key) ?? [])].sort((a, b) => a.at - b.at);
+    return auditDevice(d, rows, {
+      start,
+      now,
+      runs,
+      staleAfterMs: input.staleAfterMs,
+      notFound: input.notFound?.has(key) === true,
+      ambiguous: (accountsOf.get(d.number)?.size ?? 0) > 1,
+    });
+  });
+
+  let connectedMs = 0;
+  let observedMs = 0;
+  for (const d of devices) {
+    connectedMs += d.connectedMs;
+    observedMs += d.observedMs;
+  }
+  const summary: AuditSummary = {
+    devices: devices.length,
+    connected: devices.filter((d) => d.status === 'connected').length,
+    notConnected: devices.filter(
+      (d) => d.status !== null && d.status !== 'connected' && d.status !== 'deleted',
+    ).length,
+    noData: devices.filter((d) => d.status === null).length,
+    stale: devices.filter((d) => d.stale).length,
+    notFound: devices.filter((d) => d.notFound).length,
+    deleted: devices.filter((d) => d.deletedAt !== null).length,
+    outages: devices.reduce((n, d) => n + d.outages.length, 0),
+    uptime: observedMs > 0 ? connectedMs / observedMs : null,
+  };
+  return {
+    since: start,
+    now,
+    staleAfterMs: input.staleAfterMs,
+    runsKnown: runs.length > 0,
+    devices,
+    summary,
+  };
+}
+
+interface DeviceContext {
+  readonly start: number;
+  readonly now: number;
+  readonly runs: readonly Period[];
+  readonly staleAfterMs: number;
+  readonly notFound: boolean;
+  readonly ambiguous: boolean;
+}
+
+function auditDevice(d: AuditDevice, rows: readonly HistoryRow[], ctx: DeviceContext): DeviceAudit {
+  const { start, now } = ctx;
+  const pieces = timeline(rows, observedMask(d, ctx), start, now);
+
+  let connectedMs = 0;
+  let downMs = 0;
+  let unknownMs = 0;
+  const outages: Outage[] = [];
+  let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
+  const close = (end: number | null): void => {
+    if (open !== null) outages.push({ ...open, end });
+    open = null;
+  };
+  for (const p of pieces) {
+    const length = p.end - p.start;
+    if (p.phase === 'connected') {
+      connectedMs += length;
+      close(p.start);
+    } else if (p.phase === 'down') {
+      downMs += length;
+      if (open === null) {
+        open = { start: p.start, durationMs: 0, startedBefore: p.start === start && p.recordedSince < start };
+      }
+      open.durationMs += length;
+    } else {
+      unknownMs += length;
+      // Unknown time neither ends an outage nor adds to it — except a deletion, which ends it.
+      if (p.recorded === 'deleted') close(p.start);
+    }
+  }
+  close(null);
+
+  const observedMs = connectedMs + downMs;
+  const periodMs = now - start;
+  const last = rows.at(-1);
+  const status: HistoryStatus | null = last?.to ?? null;
+  const run = currentRun(rows, now);
+  const stale =
+    ctx.staleAfterMs > 0 && run.notConnectedSince !== null && now - run.notConnectedSince >= ctx.staleAfterMs;
+  const longestOutage = outages.reduce<Outage | null>(
+    (best, o) => (best === null || o.durationMs > best.durationMs ? o : best),
+    null,
+  );
+  return {
+    account: d.account,
+    number: d.number,
+    name: d.name,
+    status,
+    statusSince: last?.at ?? null,
+    periodMs,
+    observedMs,
+    connectedMs,
+    downMs,
+    unknownMs,
+    uptime: observedMs > 0 ? connectedMs / observedMs : null,
+    coverage: periodMs > 0 ? observedMs / periodMs : 0,
+    outages,
+    outageMs: downMs,
+    longestOutage,
+    lastConnectedAt: run.lastConnectedAt,
+    notConnectedSince: run.notConnectedSince,
+    neverConnected: run.neverConnected,
+    stale,
+    notFound: ctx.notFound,
+    deletedAt: status === 'deleted' ? (last?.at ?? null) : null,
+    deleteCommand: stale && !ctx.notFound ? deleteCommandFor(d.number, d.account, ctx.ambiguous) : null,
+  };
+}
+
+/** Whether the daemon observed the device at `t`, as far as the daemon's own records tell. */
+type Mask = { readonly at: (t: number) => boolean; readonly edges: readonly number[] };
+
+function observedMask(d: AuditDevice, ctx: DeviceContext): Mask {
+  const { runs } = ctx;
+  const until = d.observedUntil ?? null;
+  const firstRun = runs[0]?.start ?? Number.POSITIVE_INFINITY;
+  const edges: number[] = [];
+  for (const r of runs) edges.push(r.start, r.end);
+  if (until !== null) edges.push(until);
+  return {
+    at: (t) => {
+      if (until !== null && t >= until) return false;
+      if (t < firstRun) return true;
+      return runs.some((r) => t >= r.start && t < r.end);
+    },
+    edges,
+  };
+}
+
+/** Cuts [start, now) at every status change and mask edge, and classifies each piece. */
+function timeline(rows: readonly HistoryRow[], mask: Mask, start: number, now: number): Piece[] {
+  if (now <= start) return [];
+  // The recorded status at any moment: what the last row at or before it says.
+  const changes: { at: number; recorded: Recorded }[] = [];
+  let first = true;
+  for (const row of rows) {
+    // A first row that is not the first status ever (its `from` is set): the records begin in
+    // the middle of the device's life, so what held before that row is not known.
+    if (first && row.from !== null) changes.push({ at: Number.NEGATIVE_INFINITY, recorded: 'unseen' });
+    first = false;
+    changes.push({ at: row.at, recorded: row.to });
+  }
+  const cuts = new Set<number>([start, now]);
+  for (const c of changes) if (c.at > start && c.at < now) cuts.add(c.at);
+  for (const e of mask.edges) if (e > start && e < now) cuts.add(e);
+  const points = [...cuts].sort((a, b) => a - b);
+
+  const pieces: Piece[] = [];
+  let i = -1; // index of the last change at or before the piece's start
+  for (let k = 0; k + 1 < points.length; k++) {
+    const a = points[k] as number;
+    const b = points[k + 1] as number;
+    while (i + 1 < changes.length && (changes[i + 1] as { at: number }).at <= a) i++;
+    const current = i >= 0 ? changes[i] : undefined;
+    const recorded: Recorded = current?.recorded ?? 'unseen';
+    const phase: Phase =
+      recorded === 'unseen' || recorded === 'deleted' || !mask.at(a)
+        ? 'unknown'
+        : recorded === 'connected'
+          ? 'connected'
+          : 'down';
+    const prev = pieces.at(-1);
+    const recordedSince = current?.at ?? Number.NEGATIVE_INFINITY;
+    // Merge neighbours that say the same, so outages and tests see whole stretches.
+    if (prev !== undefined && prev.phase === phase && prev.recorded === recorded && prev.end === a) {
+      pieces[pieces.length - 1] = { ...prev, end: b };
+    } else {
+      pieces.push({ start: a, end: b, phase, recorded, recordedSince });
+    }
+  }
+  return pieces;
+}
+
+interface CurrentRun {
+  readonly lastConnectedAt: number | null;
+  readonly notConnectedSince: number | null;
+  readonly neverConnected: boolean;
+}
+
+/** Walks back from the last row through the current run of not-connected statuses. */
+function currentRun(rows: readonly HistoryRow[], now: number): CurrentRun {
+  const last = rows.at(-1);
+  if (last === undefined) return { lastConnectedAt: null, notConnectedSince: null, neverConnected: false };
+  if (last.to === 'connected')
+    return { lastConnectedAt: now, notConnectedSince: null, neverConnected: false };
+  const lastConnectedAt = lastConnected(rows);
+  if (last.to === 'deleted') return { lastConnectedAt, notConnectedSince: null, neverConnected: false };
+  let since = last.at;
+  for (let k = rows.length - 1; k >= 0; k--) {
+    const row = rows[k] as HistoryRow;
+    if (row.to === 'connected') break;
+    since = row.at;
+    if (row.from === 'connected' || row.from === null) break;
+  }
+  const neverConnected = lastConnectedAt === null && rows[0]?.from === null;
+  return { lastConnectedAt, notConnectedSince: since, neverConnected };
+}
+
+function lastConnected(rows: readonly HistoryRow[]): number | null {
+  for (let k = rows.length - 1; k >= 0; k--) {
+    const row = rows[k] as HistoryRow;
+    if (row.from === 'connected') return row.at;
+    if (row.to === 'connected') {
+      const next = rows[k + 1];
+      return next?.at ?? null;
+    }
+  }
+  return null;
+}
+
+/** Sorted, merged, empty periods dropped. */
+export function normalisePeriods(periods: readonly Period[]): Period[] {
+  const sorted = periods.filter((p) => p.end > p.start).sort((a, b) => a.start - b.start);
+  const out: Period[] = [];
+  for (const p of sorted) {
+    const prev = out.at(-1);
+    if (prev !== undefined && p.start <= prev.end)
+      out[out.length - 1] = { start: prev.start, end: Math.max(prev.end, p.end) };
+    else out.push({ start: p.start, end: p.end });
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+// Gathers what computeAudit needs from the config and the daemon's database. Used by the
+// `audit` command and by the daemon's scheduled audit, so both report the same thing.
+
+import type { Config } from '../config/types.js';
+import type { Store } from '../store/store.js';
+import { computeAudit, deviceKey, type AuditDevice, type AuditReport, type Period } from './compute.js';
+import { readRuns } from './runs.js';
+
+/** A device's status counts as known for this long after its last check, at least. */
+export const MIN_CHECK_GRACE_MS = 5 * 60_000;
+/** …or for this many of its intervals (the budget may stretch the interval). */
+export const CHECK_GRACE_INTERVALS = 3;
+
+const NOT_FOUND = /device not found/i;
+
+export interface AuditOptions {
+  readonly now: number;
+  readonly since: number;
+  /**
+   * When the daemon ran. Default: what the daemon recorded (`readRuns`). The daemon itself
+   * passes its records plus the current run up to `now`.
+   */
+  readonly runningPeriods?: readonly Period[];
+}
+
+/** `store` null: no database yet — every device is reported without data. */
+export function auditFromStore(store: Store | null, config: Config, options: AuditOptions): AuditReport {
+  const { now, since } = options;
+  const staleAfterMs = config.audit.staleAfterMs;
+  const rows = new Map((store?.getDevices() ?? []).map((r) => [deviceKey(r.account, r.device), r]));
+  const notFound = new Set<string>();
+  const devices: AuditDevice[] = [];
+  for (const account of config.accounts) {
+    for (const d of account.devices) {
+      const key = deviceKey(account.name, d.number);
+      const row = rows.get(key);
+      if (row?.probeError != null && NOT_FOUND.test(row.probeError)) notFound.add(key);
+      const grace = Math.max(MIN_CHECK_GRACE_MS, CHECK_GRACE_INTERVALS * d.policy.intervalMs);
+      devices.push({
+        account: account.name,
+        number: d.number,
+        name: d.name,
+        observedUntil: row?.lastCheckAt == null ? null : row.lastCheckAt + grace,
+      });
+    }
+  }
+  // Rows from before the period tell the status at its start and how long a device has been
+  // not connected, which the stale flag needs even when stale_after exceeds the period.
+  const historyFrom = staleAfterMs > 0 ? Math.min(since, now - staleAfterMs) : since;
+  const history = store?.historyAll(historyFrom) ?? [];
+  const runningPeriods = options.runningPeriods ?? (store === null ? [] : readRuns(store));
+  return computeAudit({ devices, history, runningPeriods, now, since, staleAfterMs, notFound });
+}

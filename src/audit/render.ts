@@ -1,0 +1,359 @@
+// The audit report for people (text for terminals and email, HTML for email) and for scripts
+// (JSON with ISO times, SPEC §5 `audit --json`). Pure functions of the report.
+
+import { formatDuration } from '../config/duration.js';
+import { isoOrNull, isoWithOffset } from '../report/time.js';
+import { escapeHtml } from '../web/html.js';
+import type { AuditReport, DeviceAudit, Outage } from './compute.js';
+import { formatPercent, humanDuration, localTime } from './format.js';
+
+/** One line per device that needs a person's attention, with what to do. */
+export interface AuditFinding {
+  readonly account: string;
+  readonly number: string;
+  readonly name: string;
+  readonly kind: 'stale' | 'not_found' | 'deleted' | 'never_connected';
+  readonly text: string;
+  /** A command to run, when there is one. */
+  readonly command: string | null;
+}
+
+export function auditFindings(report: AuditReport, timeZone: string): AuditFinding[] {
+  const out: AuditFinding[] = [];
+  for (const d of report.devices) {
+    const base = { account: d.account, number: d.number, name: d.name };
+    if (d.notFound) {
+      out.push({
+        ...base,
+        kind: 'not_found',
+        text:
+          'unknown to the gateway ("device not found!"): remove it from the config, or add it at the ' +
+          'gateway and link it',
+        command: null,
+      });
+    } else if (d.deletedAt !== null) {
+      out.push({
+        ...base,
+        kind: 'deleted',
+        text: `deleted at the gateway on ${localTime(d.deletedAt, timeZone)}: remove it from the config`,
+        command: null,
+      });
+    } else if (d.stale && d.notConnectedSince !== null) {
+      const how = d.neverConnected ? 'never connected' : `${d.status ?? 'not connected'}`;
+      out.push({
+        ...base,
+        kind: 'stale',
+        text:
+          `not connected for ${humanDuration(report.now - d.notConnectedSince)} (${how} since ` +
+          `${localTime(d.notConnectedSince, timeZone)}): unused? consider deleting`,
+        command: d.deleteCommand,
+      });
+    } else if (d.neverConnected && d.notConnectedSince !== null) {
+      out.push({
+        ...base,
+        kind: 'never_connected',
+        text: `never connected since it was first seen on ${localTime(d.notConnectedSince, timeZone)}: link it`,
+        command: `whatsgate-monitor connect ${d.number}`,
+      });
+    }
+  }
+  return out;
+}
+
+function statusCell(d: DeviceAudit): string {
+  return d.status ?? 'no data';
+}
+
+function outagesCell(d: DeviceAudit): string {
+  const ongoing = d.outages.at(-1)?.end === null;
+  return `${d.outages.length}${ongoing ? ' (ongoing)' : ''}`;
+}
+
+function longestCell(o: Outage | null): string {
+  return o === null ? '–' : humanDuration(o.durationMs);
+}
+
+function periodLine(report: AuditReport, timeZone: string): string {
+  return (
+    `${localTime(report.since, timeZone)} to ${localTime(report.now, timeZone)} ` +
+    `(${humanDuration(report.now - report.since)}, ${timeZone})`
+  );
+}
+
+function summaryLine(report: AuditReport): string {
+  const s = report.summary;
+  const parts = [
+    `${s.devices} device${s.devices === 1 ? '' : 's'}: ${s.connected} connected, ${s.notConnected} not connected` +
+      (s.noData > 0 ? `, ${s.noData} without data` : '') +
+      (s.deleted > 0 ? `, ${s.deleted} deleted` : ''),
+    `overall uptime ${formatPercent(s.uptime)}`,
+    `${s.outages} outage${s.outages === 1 ? '' : 's'}`,
+  ];
+  if (s.stale > 0) parts.push(`${s.stale} stale`);
+  if (s.notFound > 0) parts.push(`${s.notFound} unknown to the gateway`);
+  return parts.join(' · ');
+}
+
+function coverageNote(report: AuditReport): string {
+  return report.runsKnown
+    ? 'Uptime counts observed time only. Time before a device was first seen, after it was deleted, or ' +
+        'while the monitor was not running is unknown (OBSERVED below 100 %), never counted as up.'
+    : 'Uptime counts observed time only. Time before a device was first seen or after it was deleted is ' +
+        'unknown (OBSERVED below 100 %). The monitor kept no record of when it ran in this period, so a ' +
+        'stop of the monitor in the middle of it cannot be told apart.';
+}
+
+export function auditSubject(report: AuditReport): string {
+  const s = report.summary;
+  const parts = [`${s.devices} device${s.devices === 1 ? '' : 's'}`, `uptime ${formatPercent(s.uptime)}`];
+  if (s.stale > 0) parts.push(`${s.stale} stale`);
+  if (s.notFound > 0) parts.push(`${s.notFound} unknown to the gateway`);
+  if (s.deleted > 0) parts.push(`${s.deleted} deleted`);
+  return `[whatsgate] Audit: ${parts.join(', ')}`;
+}
+
+export function renderAuditText(report: AuditReport, timeZone: string): string {
+  const header = [
+    'ACCOUNT',
+    'DEVICE',
+    'NAME',
+    'STATUS',
+    'UPTIME',
+    'OUTAGES',
+    'DOWNTIME',
+    'LONGEST',
+    'OBSERVED',
+  ];
+  const rows = report.devices.map((d) => [
+    d.account,
+    d.number,
+    d.name,
+    statusCell(d),
+    formatPercent(d.uptime),
+    outagesCell(d),
+    d.outageMs > 0 ? humanDuration(d.outageMs) : '–',
+    longestCell(d.longestOutage),
+    formatPercent(d.coverage),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+
+  const out: string[] = [
+    `WhatsGate device audit — ${periodLine(report, timeZone)}`,
+    summaryLine(report),
+    '',
+    line(header),
+    ...rows.map(line),
+  ];
+  const findings = auditFindings(report, timeZone);
+  if (findings.length > 0) {
+    out.push('', 'Needs attention:');
+    for (const f of findings) {
+      out.push(`  - ${f.name} (${f.number}, account ${f.account}): ${f.text}`);
+      if (f.command !== null) out.push(`      ${f.command}`);
+    }
+  }
+  out.push('', wrap(coverageNote(report), 100));
+  return `${out.join('\n')}\n`;
+}
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
+  }
+  if (current !== '') lines.push(current);
+  return lines.join('\n');
+}
+
+const CELL = 'padding:6px 10px;border-bottom:1px solid #e3e6ea;text-align:left;vertical-align:top';
+const NUM = `${CELL};text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap`;
+
+/** A standalone HTML document with inline styles only (what email clients accept). */
+export function renderAuditHtml(report: AuditReport, timeZone: string): string {
+  const e = escapeHtml;
+  const head = [
+    'Account',
+    'Device',
+    'Name',
+    'Status',
+    'Uptime',
+    'Outages',
+    'Downtime',
+    'Longest',
+    'Observed',
+  ];
+  const numeric = new Set([4, 5, 6, 7, 8]);
+  const rows = report.devices
+    .map((d) => {
+      const bad = d.status !== 'connected';
+      const cells = [
+        e(d.account),
+        `<code>${e(d.number)}</code>`,
+        e(d.name),
+        `<span style="color:${bad ? '#b42318' : '#067647'};font-weight:600">${e(statusCell(d))}</span>`,
+        e(formatPercent(d.uptime)),
+        e(outagesCell(d)),
+        e(d.outageMs > 0 ? humanDuration(d.outageMs) : '–'),
+        e(longestCell(d.longestOutage)),
+        e(formatPercent(d.coverage)),
+      ];
+      return `<tr>${cells.map((c, i) => `<td style="${numeric.has(i) ? NUM : CELL}">${c}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  const findings = auditFindings(report, timeZone);
+  const attention =
+    findings.length === 0
+      ? ''
+      : `<h2 style="font-size:16px;margin:24px 0 8px">Needs attention</h2>\n<ul style="padding-left:20px;margin:0">\n${findings
+          .map(
+            (f) =>
+              `<li style="margin:0 0 8px"><strong>${e(f.name)}</strong> (${e(f.number)}, account ${e(f.account)}): ${e(f.text)}` +
+              (f.command === null
+                ? ''
+                : `<br><code style="background:#f2f4f7;padding:2px 6px;border-radius:4px">${e(f.command)}</code>`) +
+              '</li>',
+          )
+          .join('\n')}\n</ul>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${e(auditSubject(report))}</title></head>
+<body style="margin:0;padding:16px;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2939;background:#ffffff">
+<h1 style="font-size:20px;margin:0 0 4px">WhatsGate device audit</h1>
+<p style="margin:0 0 4px;color:#475467">${e(periodLine(report, timeZone))}</p>
+<p style="margin:0 0 16px">${e(summaryLine(report))}</p>
+<table style="border-collapse:collapse;font-size:14px;width:100%">
+<thead><tr>${head.map((h, i) => `<th style="${numeric.has(i) ? NUM : CELL};background:#f9fafb;font-weight:600">${h}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+${attention}
+<p style="margin:24px 0 0;color:#667085;font-size:12px">${e(coverageNote(report))}</p>
+</body></html>
+`;
+}
+
+/** `audit --json` (SPEC §5): snake_case, ISO times with the zone's offset, seconds for lengths. */
+export interface AuditJson {
+  readonly generated_at: string;
+  readonly since: string;
+  readonly until: string;
+  readonly period: string;
+  readonly stale_after: string;
+  readonly runs_known: boolean;
+  readonly summary: {
+    readonly devices: number;
+    readonly connected: number;
+    readonly not_connected: number;
+    readonly no_data: number;
+    readonly stale: number;
+    readonly not_found: number;
+    readonly deleted: number;
+    readonly outages: number;
+    readonly uptime_percent: number | null;
+  };
+  readonly devices: readonly AuditDeviceJson[];
+}
+
+export interface AuditDeviceJson {
+  readonly account: string;
+  readonly device: string;
+  readonly name: string;
+  readonly status: string | null;
+  readonly since: string | null;
+  readonly uptime_percent: number | null;
+  readonly observed_percent: number;
+  readonly observed_seconds: number;
+  readonly connected_seconds: number;
+  readonly down_seconds: number;
+  readonly unknown_seconds: number;
+  readonly outages: number;
+  readonly outage_seconds: number;
+  readonly longest_outage: OutageJson | null;
+  readonly outage_list: readonly OutageJson[];
+  readonly last_connected: string | null;
+  readonly not_connected_since: string | null;
+  readonly never_connected: boolean;
+  readonly stale: boolean;
+  readonly not_found: boolean;
+  readonly deleted_at: string | null;
+  readonly action: string | null;
+}
+
+export interface OutageJson {
+  readonly start: string;
+  readonly end: string | null;
+  readonly seconds: number;
+  readonly started_before_period: boolean;
+}
+
+const seconds = (ms: number): number => Math.round(ms / 1000);
+const percent = (f: number | null): number | null => (f === null ? null : Math.floor(f * 10_000) / 100);
+
+function outageJson(o: Outage, timeZone: string): OutageJson {
+  return {
+    start: isoWithOffset(o.start, timeZone),
+    end: isoOrNull(o.end, timeZone),
+    seconds: seconds(o.durationMs),
+    started_before_period: o.startedBefore,
+  };
+}
+
+export function auditToJson(report: AuditReport, timeZone: string): AuditJson {
+  const s = report.summary;
+  const findings = new Map(auditFindings(report, timeZone).map((f) => [`${f.account}\0${f.number}`, f]));
+  return {
+    generated_at: isoWithOffset(report.now, timeZone),
+    since: isoWithOffset(report.since, timeZone),
+    until: isoWithOffset(report.now, timeZone),
+    period: formatDuration(report.now - report.since),
+    stale_after: formatDuration(report.staleAfterMs),
+    runs_known: report.runsKnown,
+    summary: {
+      devices: s.devices,
+      connected: s.connected,
+      not_connected: s.notConnected,
+      no_data: s.noData,
+      stale: s.stale,
+      not_found: s.notFound,
+      deleted: s.deleted,
+      outages: s.outages,
+      uptime_percent: percent(s.uptime),
+    },
+    devices: report.devices.map((d) => {
+      const f = findings.get(`${d.account}\0${d.number}`);
+      return {
+        account: d.account,
+        device: d.number,
+        name: d.name,
+        status: d.status,
+        since: isoOrNull(d.statusSince, timeZone),
+        uptime_percent: percent(d.uptime),
+        observed_percent: percent(d.coverage) ?? 0,
+        observed_seconds: seconds(d.observedMs),
+        connected_seconds: seconds(d.connectedMs),
+        down_seconds: seconds(d.downMs),
+        unknown_seconds: seconds(d.unknownMs),
+        outages: d.outages.length,
+        outage_seconds: seconds(d.outageMs),
+        longest_outage: d.longestOutage === null ? null : outageJson(d.longestOutage, timeZone),
+        outage_list: d.outages.map((o) => outageJson(o, timeZone)),
+        last_connected: isoOrNull(d.lastConnectedAt, timeZone),
+        not_connected_since: isoOrNull(d.notConnectedSince, timeZone),
+        never_connected: d.neverConnected,
+        stale: d.stale,
+        not_found: d.notFound,
+        deleted_at: isoOrNull(d.deletedAt, timeZone),
+        action: f === undefined ? null : f.command === null ? f.text : `${f.text}: ${f.command}`,
+      };
+    }),
+  };
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_RUNS, readRuns, recordRun, RUNS_META_KEY, type MetaStore } from './runs.js';
+
+function memory(initial?: string): MetaStore & { value: () => string | null } {
+  let v: string | null = initial ?? null;
+  return {
+    getMeta: (key) => (key === RUNS_META_KEY ? v : null),
+    setMeta: (key, value) => {
+      if (key === RUNS_META_KEY) v = value;
+    },
+    value: () => v,
+  };
+}
+
+describe('daemon run periods in the meta table', () => {
+  it('extends the current run on every call and keeps earlier runs', () => {
+    const meta = memory();
+    recordRun(meta, { start: 100, end: 100 }, { keepAfter: 0 });
+    recordRun(meta, { start: 100, end: 160 }, { keepAfter: 0 });
+    recordRun(meta, { start: 500, end: 500 }, { keepAfter: 0 });
+    recordRun(meta, { start: 500, end: 620 }, { keepAfter: 0 });
+    expect(readRuns(meta)).toEqual([
+      { start: 100, end: 160 },
+      { start: 500, end: 620 },
+    ]);
+  });
+
+  it('drops runs that ended before the retention cut-off', () => {
+    const meta = memory(
+      JSON.stringify([
+        [0, 10],
+        [20, 30],
+      ]),
+    );
+    recordRun(meta, { start: 40, end: 50 }, { keepAfter: 25 });
+    expect(readRuns(meta)).toEqual([
+      { start: 20, end: 30 },
+      { start: 40, end: 50 },
+    ]);
+  });
+
+  it('bounds the list', () => {
+    const meta = memory(
+      JSON.stringify(Array.from({ length: MAX_RUNS + 10 }, (_, i) => [i * 10, i * 10 + 5])),
+    );
+    recordRun(meta, { start: 1e9, end: 1e9 + 1 }, { keepAfter: 0 });
+    const runs = readRuns(meta);
+    expect(runs).toHaveLength(MAX_RUNS);
+    expect(runs.at(-1)).toEqual({ start: 1e9, end: 1e9 + 1 });
+  });
+
+  it.each(['not json', '{}', '[[1]]', '[["a", 2]]'])('reads unusable content %j as no runs', (text) => {
+    expect(readRuns(memory(text))).toEqual([]);
+  });
+});

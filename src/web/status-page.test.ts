@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { HistoryRow } from '../store/store.js';
+import {
+  buildStatusView,
+  renderStatusPage,
+  type StatusDeviceFacts,
+  type StatusPageData,
+} from './status-page.js';
+
+const H = 3_600_000;
+const D = 24 * H;
+const NOW = Date.UTC(2026, 4, 10, 9, 0, 0);
+
+function device(number: string, over: Partial<StatusDeviceFacts> = {}): StatusDeviceFacts {
+  return {
+    account: 'main',
+    number,
+    name: `Phone ${number}`,
+    status: 'connected',
+    statusRaw: 'connected',
+    health: 'UP',
+    statusSince: NOW - 10 * D,
+    lastCheckAt: NOW - 5_000,
+    probeError: null,
+    silencedUntil: null,
+    ...over,
+  };
+}
+
+function row(device: string, at: number, from: HistoryRow['from'], to: HistoryRow['to']): HistoryRow {
+  return { account: 'main', device, at, from, to, raw: null };
+}
+
+const data: StatusPageData = {
+  now: NOW,
+  timeZone: 'UTC',
+  version: '0.1.0',
+  accounts: [{ name: 'main', reachable: true, problem: null, problemSince: null }],
+  devices: [
+    device('100', { name: 'Sales <b>phone</b>' }),
+    device('200', { status: 'disconnected', health: 'DOWN', statusSince: NOW - 6 * H }),
+    device('300', { status: null, statusRaw: null, statusSince: null, lastCheckAt: null }),
+    device('400', {
+      status: 'unknown',
+      statusRaw: 'qr pending',
+      probeError: 'timeout: no answer in 10000 ms',
+    }),
+  ],
+  history: [
+    row('100', NOW - 30 * D, null, 'connected'),
+    row('200', NOW - 30 * D, null, 'connected'),
+    row('200', NOW - 3 * D, 'connected', 'disconnected'),
+    row('200', NOW - 3 * D + 2 * H, 'disconnected', 'connected'),
+    row('200', NOW - 6 * H, 'connected', 'disconnected'),
+    row('400', NOW - 12 * H, null, 'unknown'),
+  ],
+};
+
+describe('buildStatusView', () => {
+  const view = buildStatusView(data, { relinkAvailable: true });
+
+  it('puts DOWN devices first, then unchecked, then the rest', () => {
+    expect(view.devices.map((d) => d.number)).toEqual(['200', '300', '400', '100']);
+    expect(view.counts).toEqual({ total: 4, down: 1, up: 2, unchecked: 1 });
+  });
+
+  it('computes 24 h and 7 d uptime from the history', () => {
+    const byNumber = new Map(view.devices.map((d) => [d.number, d]));
+    expect(byNumber.get('100')).toMatchObject({ uptime24h: 1, uptime7d: 1 });
+    expect(byNumber.get('200')?.uptime24h).toBeCloseTo(18 / 24, 12);
+    expect(byNumber.get('200')?.uptime7d).toBeCloseTo((7 * D - 8 * H) / (7 * D), 12);
+    expect(byNumber.get('300')).toMatchObject({ uptime24h: null, uptime7d: null });
+    // first seen 12 h ago: the 12 h before are unknown, not up
+    expect(byNumber.get('400')).toMatchObject({ uptime24h: 0, uptime7d: 0 });
+  });
+
+  it('lists the last changes, newest first, and offers re-linking for devices not connected', () => {
+    const d200 = view.devices[0];
+    expect(d200?.recentChanges.map((c) => c.to)).toEqual(['disconnected', 'connected', 'disconnected']);
+    expect(view.devices.map((d) => [d.number, d.relink])).toEqual([
+      ['200', true],
+      ['300', false],
+      ['400', true],
+      ['100', false],
+    ]);
+    expect(buildStatusView(data, { relinkAvailable: false }).devices.some((d) => d.relink)).toBe(false);
+  });
+});
+
+describe('renderStatusPage', () => {
+  const html = renderStatusPage(buildStatusView(data, { relinkAvailable: true }), 'NONCE');
+
+  it('is a self-contained, phone-ready page that refreshes itself', () => {
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<meta name="viewport" content="width=device-width,initial-scale=1">');
+    expect(html).toContain('<meta http-equiv="refresh" content="30">');
+    expect(html).toContain('<style nonce="NONCE">');
+    expect(html).toContain('@media (max-width:760px)');
+    expect(html).not.toMatch(/<link\b|<script\b|src="http|url\(/);
+  });
+
+  it('shows each device, DOWN ones marked, with escaped names', () => {
+    expect(html).toContain('Sales &lt;b&gt;phone&lt;/b&gt;');
+    expect(html).not.toContain('<b>phone</b>');
+    expect(html).toMatch(/<tr class="down" data-device="200" data-state="DOWN">/);
+    expect(html).toContain('<span class="badge down">DOWN</span>');
+    expect(html).toContain('<title>1 DOWN · WhatsGate devices</title>');
+    expect(html).toContain('not checked yet');
+    expect(html).toContain('(“qr pending”)');
+    expect(html).toContain('last check failed: timeout: no answer in 10000 ms');
+    expect(html).toContain('<a class="relink" href="reconnect/200">');
+    expect(html).toContain('75.00 %');
+  });
+
+  it('puts account problems on top', () => {
+    const bad = renderStatusPage(
+      buildStatusView(
+        {
+          ...data,
+          accounts: [
+            {
+              name: 'main',
+              reachable: false,
+              problem: 'unauthorized: HTTP 403: "invalid Access-Token"',
+              problemSince: NOW - H,
+            },
+          ],
+        },
+        { relinkAvailable: false },
+      ),
+      'N',
+    );
+    const alert = bad.indexOf('Account main unreachable');
+    expect(alert).toBeGreaterThan(0);
+    expect(alert).toBeLessThan(bad.indexOf('<table'));
+    expect(bad).toContain('&quot;invalid Access-Token&quot;');
+  });
+
+  it('says so when no device is configured', () => {
+    const empty = renderStatusPage(
+      buildStatusView({ ...data, devices: [], history: [] }, { relinkAvailable: false }),
+      'N',
+    );
+    expect(empty).toContain('No devices configured.');
+  });
+});

@@ -1,0 +1,334 @@
+// The status page (`GET /`, SPEC §6): every device, its status, DOWN/UP, since when, uptime over
+// 24 h and 7 d, its last changes; account problems on top. Two pure steps: the daemon's facts
+// become a view (uptimes computed by the audit), the view becomes HTML.
+
+import { computeAudit, deviceKey, type Period } from '../audit/compute.js';
+import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../audit/format.js';
+import type { DeviceStatus, Health } from '../monitor/model.js';
+import type { HistoryRow, HistoryStatus } from '../store/store.js';
+import { escapeHtml as e } from './html.js';
+import { renderPage } from './layout.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+export const STATUS_PAGE_REFRESH_SECONDS = 30;
+/** Changes listed per device. */
+export const RECENT_CHANGES = 3;
+
+/** One configured device as the daemon sees it now. */
+export interface StatusDeviceFacts {
+  readonly account: string;
+  readonly number: string;
+  readonly name: string;
+  /** Null until the first valid answer. */
+  readonly status: DeviceStatus | null;
+  /** The gateway's text (tells apart the texts behind `unknown`). */
+  readonly statusRaw: string | null;
+  readonly health: Health;
+  readonly statusSince: number | null;
+  readonly lastCheckAt: number | null;
+  /** The last check's probe error (`reason: message`), null when it got a valid answer. */
+  readonly probeError: string | null;
+  /** A silence or maintenance window holds until then; null when none. */
+  readonly silencedUntil: number | null;
+}
+
+export interface StatusAccountFacts {
+  readonly name: string;
+  /** False while `account.unreachable` holds. */
+  readonly reachable: boolean;
+  /** Why its checks fail (`unauthorized: … invalid Access-Token`); null when they do not. */
+  readonly problem: string | null;
+  /** Since when they fail; null when they do not. */
+  readonly problemSince: number | null;
+  /** A note to show even while reachable, e.g. that the budget stretches the interval. */
+  readonly warning?: string | null;
+}
+
+/** What the daemon hands the HTTP server for `GET /` (HttpHandlers.statusPage). */
+export interface StatusPageData {
+  readonly now: number;
+  /** Config `timezone`: times on the page are shown in it. */
+  readonly timeZone: string;
+  readonly version?: string;
+  readonly accounts: readonly StatusAccountFacts[];
+  /** Every configured device, in config order. */
+  readonly devices: readonly StatusDeviceFacts[];
+  /** `store.historyAll(now - 7 d)`: status changes for uptime and the last changes. */
+  readonly history: readonly HistoryRow[];
+  /** When the daemon ran (see audit/runs.ts); absent: history alone decides. */
+  readonly runningPeriods?: readonly Period[];
+}
+
+export interface StatusChangeView {
+  readonly at: number;
+  readonly from: DeviceStatus | null;
+  readonly to: HistoryStatus;
+}
+
+export interface StatusDeviceView extends StatusDeviceFacts {
+  /** Fraction of observed time connected over the last 24 h / 7 d; null when nothing observed. */
+  readonly uptime24h: number | null;
+  readonly uptime7d: number | null;
+  /** Newest first, at most RECENT_CHANGES. */
+  readonly recentChanges: readonly StatusChangeView[];
+  /** Whether the page links the re-link page for this device. */
+  readonly relink: boolean;
+}
+
+export interface StatusPageView {
+  readonly now: number;
+  readonly timeZone: string;
+  readonly version: string | null;
+  readonly accounts: readonly StatusAccountFacts[];
+  /** DOWN first, then by account and name. */
+  readonly devices: readonly StatusDeviceView[];
+  readonly counts: {
+    readonly total: number;
+    readonly down: number;
+    readonly up: number;
+    readonly unchecked: number;
+  };
+  readonly refreshSeconds: number;
+}
+
+export interface StatusViewOptions {
+  /** The re-link page is served (basic auth set or a loopback listen address). */
+  readonly relinkAvailable: boolean;
+}
+
+export function buildStatusView(data: StatusPageData, options: StatusViewOptions): StatusPageView {
+  const { now } = data;
+  const auditDevices = data.devices.map((d) => ({ account: d.account, number: d.number, name: d.name }));
+  const window = (ms: number): Map<string, number | null> => {
+    const report = computeAudit({
+      devices: auditDevices,
+      history: data.history,
+      ...(data.runningPeriods === undefined ? {} : { runningPeriods: data.runningPeriods }),
+      now,
+      since: now - ms,
+      staleAfterMs: 0,
+    });
+    return new Map(report.devices.map((d) => [deviceKey(d.account, d.number), d.uptime]));
+  };
+  const day = window(DAY);
+  const week = window(7 * DAY);
+  const changes = new Map<string, StatusChangeView[]>();
+  for (const row of data.history) {
+    if (row.at < now - 7 * DAY) continue;
+    const key = deviceKey(row.account, row.device);
+    const list = changes.get(key) ?? [];
+    list.push({ at: row.at, from: row.from, to: row.to });
+    changes.set(key, list);
+  }
+  const devices = data.devices.map((d): StatusDeviceView => {
+    const key = deviceKey(d.account, d.number);
+    const recent = [...(changes.get(key) ?? [])].sort((a, b) => b.at - a.at).slice(0, RECENT_CHANGES);
+    return {
+      ...d,
+      uptime24h: day.get(key) ?? null,
+      uptime7d: week.get(key) ?? null,
+      recentChanges: recent,
+      relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
+    };
+  });
+  const rank = (d: StatusDeviceView): number => (d.health === 'DOWN' ? 0 : d.status === null ? 1 : 2);
+  devices.sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      a.account.localeCompare(b.account) ||
+      a.name.localeCompare(b.name) ||
+      a.number.localeCompare(b.number),
+  );
+  const down = devices.filter((d) => d.health === 'DOWN').length;
+  const unchecked = devices.filter((d) => d.status === null && d.health !== 'DOWN').length;
+  return {
+    now,
+    timeZone: data.timeZone,
+    version: data.version ?? null,
+    accounts: data.accounts,
+    devices,
+    counts: { total: devices.length, down, up: devices.length - down - unchecked, unchecked },
+    refreshSeconds: STATUS_PAGE_REFRESH_SECONDS,
+  };
+}
+
+const STATUS_WORDS: Readonly<Record<DeviceStatus, string>> = {
+  connected: 'connected',
+  disconnected: 'disconnected',
+  not_connected: 'not connected',
+  not_initialized: 'not initialized',
+  unknown: 'unknown',
+};
+
+/** What the status most likely means (SPEC §2), for the tooltip and the card. */
+const STATUS_HINTS: Readonly<Record<DeviceStatus, string>> = {
+  connected: 'linked and online',
+  disconnected: 'was linked, link lost (phone offline or logged out): check the phone, re-link if it stays',
+  not_connected: 'exists but unpaired: scan a QR code',
+  not_initialized: 'the gateway has no session loaded for it (new, or after a gateway restart)',
+  unknown: 'the gateway answered a status this monitor does not know',
+};
+
+function statusWord(s: HistoryStatus | null): string {
+  if (s === null) return 'none';
+  return s === 'deleted' ? 'deleted' : STATUS_WORDS[s];
+}
+
+const CSS = `
+.summary{display:flex;gap:8px;flex-wrap:wrap;margin:0 0 14px}
+.chip{background:var(--card);border:1px solid var(--line);border-radius:999px;padding:3px 12px;font-size:14px}
+.chip b{font-variant-numeric:tabular-nums}
+.chip.down{border-color:var(--down);color:var(--down)}
+table{width:100%;border-collapse:separate;border-spacing:0;background:var(--card);border:1px solid var(--line);border-radius:12px;overflow:hidden}
+th,td{text-align:left;padding:10px 12px;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;background:var(--bg);white-space:nowrap}
+time{white-space:nowrap}
+td.state{min-width:170px}
+td.device{min-width:200px}
+tbody tr:last-child td{border-bottom:0}
+tr.down td{background:var(--down-bg)}
+tr.down td:first-child{box-shadow:inset 4px 0 0 var(--down)}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th.num{text-align:right}
+.name{font-weight:600}
+.status{font-weight:600}
+.status.bad{color:var(--down)}
+.status.good{color:var(--up)}
+.changes{list-style:none;margin:0;padding:0;font-size:13px;color:var(--muted)}
+.changes li{margin:0 0 2px;white-space:nowrap}
+.err{color:var(--warn);font-size:13px;margin-top:2px;word-break:break-word}
+.relink{display:inline-block;margin-top:6px;font-weight:600;font-size:13px;white-space:nowrap}
+.lastknown{display:block;font-size:12px;color:var(--muted);margin-top:2px}
+@media (max-width:760px){
+ table,thead,tbody,tr,td{display:block;width:100%}
+ table{border:0;background:none}
+ thead{display:none}
+ tr{background:var(--card);border:1px solid var(--line);border-radius:12px;margin:0 0 10px;overflow:hidden}
+ tr.down{border-color:var(--down)}
+ td{border:0;padding:6px 14px;display:flex;gap:12px;justify-content:space-between}
+ td.num{text-align:left}
+ td::before{content:attr(data-label);color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.05em;flex:0 0 7.5em;padding-top:2px}
+ td.device{display:block;padding-top:12px}
+ td.device::before{display:none}
+ td>div{text-align:right}
+ td.device>div{text-align:left}
+ tr.down td:first-child{box-shadow:none}
+ tr.down{box-shadow:inset 4px 0 0 var(--down)}
+ .changes li{white-space:normal}
+}
+`;
+
+function ago(now: number, at: number): string {
+  return now - at < 1000 ? 'just now' : `${humanDuration(now - at)} ago`;
+}
+
+function time(ms: number, view: StatusPageView): string {
+  return `<time datetime="${new Date(ms).toISOString()}" title="${e(localTimeWithOffset(ms, view.timeZone))}">${e(
+    localTime(ms, view.timeZone),
+  )}</time>`;
+}
+
+/** `11-24 19:17`: the changes listed are at most 7 days old, the year is clear from the page. */
+function shortTime(ms: number, view: StatusPageView): string {
+  return `<time datetime="${new Date(ms).toISOString()}" title="${e(localTimeWithOffset(ms, view.timeZone))}">${e(
+    localTime(ms, view.timeZone).slice(5),
+  )}</time>`;
+}
+
+function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
+  const bad = d.status !== null && d.status !== 'connected';
+  const statusText = d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
+  const hint = d.status === null ? 'no valid answer from the gateway yet' : STATUS_HINTS[d.status];
+  const raw =
+    d.status === 'unknown' && d.statusRaw !== null
+      ? ` <span class="muted small">(“${e(d.statusRaw)}”)</span>`
+      : '';
+  const stateBadge =
+    d.status === null && d.health === 'UP'
+      ? '<span class="badge muted">–</span>'
+      : d.health === 'DOWN'
+        ? '<span class="badge down">DOWN</span>'
+        : '<span class="badge up">UP</span>';
+  const silenced =
+    d.silencedUntil !== null && d.silencedUntil > view.now
+      ? `<div class="muted small">silenced until ${time(d.silencedUntil, view)}</div>`
+      : '';
+  const since =
+    d.statusSince === null
+      ? '<span class="muted">–</span>'
+      : `<div>${e(humanDuration(view.now - d.statusSince))}<div class="muted small">since ${time(d.statusSince, view)}</div></div>`;
+  const changes =
+    d.recentChanges.length === 0
+      ? '<span class="muted small">none in 7 d</span>'
+      : `<ul class="changes">${d.recentChanges
+          .map(
+            (c) =>
+              `<li>${shortTime(c.at, view)} ${e(statusWord(c.from))} → <b>${e(statusWord(c.to))}</b></li>`,
+          )
+          .join('')}</ul>`;
+  const check = d.lastCheckAt === null ? 'never checked' : `checked ${e(ago(view.now, d.lastCheckAt))}`;
+  const probe = d.probeError === null ? '' : `<div class="err">last check failed: ${e(d.probeError)}</div>`;
+  const lastKnown = blind && d.status !== null ? '<span class="lastknown">(last known)</span>' : '';
+  const relink = d.relink
+    ? `<a class="relink" href="reconnect/${encodeURIComponent(d.number)}">Re-link (QR code) →</a>`
+    : '';
+  return `<tr class="${d.health === 'DOWN' ? 'down' : 'up'}" data-device="${e(d.number)}" data-state="${d.health}">
+<td class="device"><div class="name">${e(d.name)}</div><div class="muted small"><code>${e(d.number)}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
+<td class="state" data-label="Status"><div><span class="status ${bad ? 'bad' : d.status === 'connected' ? 'good' : ''}" title="${e(hint)}">${e(statusText)}</span>${raw} ${stateBadge}${lastKnown}${relink === '' ? '' : `<div>${relink}</div>`}</div></td>
+<td data-label="Since">${since}</td>
+<td class="num" data-label="Uptime 24 h">${e(formatPercent(d.uptime24h))}</td>
+<td class="num" data-label="Uptime 7 d">${e(formatPercent(d.uptime7d))}</td>
+<td class="changes-cell" data-label="Last changes"><div>${changes}</div></td>
+</tr>`;
+}
+
+function accountAlerts(view: StatusPageView): string {
+  const out: string[] = [];
+  for (const a of view.accounts) {
+    if (!a.reachable || a.problem !== null) {
+      const since = a.problemSince === null ? '' : ` since ${time(a.problemSince, view)}`;
+      out.push(
+        `<div class="alert bad" role="alert" data-account="${e(a.name)}"><strong>Account ${e(a.name)}${
+          a.reachable ? ': checks failing' : ' unreachable'
+        }</strong>${since}. ${a.problem === null ? '' : e(a.problem)}<br><span class="small">The monitor cannot see this account's devices: their statuses below are the last ones known, not proof that they are up or down.</span></div>`,
+      );
+    }
+    if (a.warning != null && a.warning !== '') {
+      out.push(
+        `<div class="alert warn" data-account="${e(a.name)}"><strong>Account ${e(a.name)}:</strong> ${e(a.warning)}</div>`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
+export function renderStatusPage(view: StatusPageView, nonce: string): string {
+  const c = view.counts;
+  const blindAccounts = new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
+  const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
+  const rows =
+    view.devices.length === 0
+      ? '<tr><td colspan="6" class="muted">No devices configured.</td></tr>'
+      : view.devices.map((d) => deviceRow(d, view, blindAccounts.has(d.account))).join('\n');
+  const body = `<main>
+<div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · refreshes every ${view.refreshSeconds} s</span></div>
+${accountAlerts(view)}
+<div class="summary">
+<span class="chip${c.down > 0 ? ' down' : ''}" id="count-down"><b>${c.down}</b> DOWN</span>
+<span class="chip" id="count-up"><b>${c.up}</b> UP</span>
+${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</span>` : ''}
+<span class="chip"><b>${c.total}</b> devices</span>
+</div>
+<table id="devices">
+<thead><tr><th>Device</th><th>Status</th><th>Since</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<footer>Times in ${e(view.timeZone)}. Uptime counts the time the monitor observed: time before a device was first seen or while the monitor was not running is left out, not counted as up. <a href="metrics">metrics</a> · <a href="api/v1/devices">JSON</a>${
+    view.version === null ? '' : ` · whatsgate-monitor ${e(view.version)}`
+  }</footer>
+</main>`;
+  return renderPage({ title, refreshSeconds: view.refreshSeconds, nonce, body, css: CSS });
+}
