@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createTask, type ScheduledTask } from 'node-cron';
 import { Ticker } from './monitor/ticker.js';
 import type { AccountConfig, Config } from './config/types.js';
-import { createGatewayClient, type GatewayClient } from './gateway/client.js';
+import { createGatewayClient, type ConnectResult, type GatewayClient } from './gateway/client.js';
 import {
   reconnectResultFrom,
   startHttpServer,
@@ -24,10 +24,13 @@ import { MaintenanceCalendar } from './monitor/maintenance.js';
 import { Mutes } from './monitor/mutes.js';
 import { AccountPoller } from './monitor/poller.js';
 import { PollLoop, type CycleReport } from './monitor/scheduler.js';
-import type { AlertSink } from './notify/events.js';
+import { Notifications } from './notify/notifications.js';
+import { SqliteOutbox } from './store/outbox.js';
+import { auditFromStore } from './audit/from-store.js';
+import { buildAuditMessage } from './audit/sender.js';
 import { deviceReport, historyReport, type DeviceReport } from './report/devices.js';
 import { openSqliteStore } from './store/sqlite-store.js';
-import type { Store } from './store/store.js';
+import type { SqliteStore } from './store/sqlite-store.js';
 import { VERSION } from './version.js';
 
 export const DB_FILE = 'monitor.db';
@@ -41,7 +44,6 @@ export interface DaemonOptions {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
-  readonly sink: AlertSink;
 }
 
 function clientFor(account: AccountConfig): GatewayClient {
@@ -67,7 +69,9 @@ export class Daemon implements MetricsSource {
   #config: Config;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #store: Store;
+  readonly #store: SqliteStore;
+  readonly #notifications: Notifications;
+  #audit: ScheduledTask | null = null;
   readonly #metrics: Metrics;
   readonly #loop: PollLoop;
   readonly #pollers = new Map<string, AccountPoller>();
@@ -82,7 +86,7 @@ export class Daemon implements MetricsSource {
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
 
-  private constructor(options: DaemonOptions, store: Store) {
+  private constructor(options: DaemonOptions, store: SqliteStore) {
     this.#config = options.config;
     this.#log = options.log;
     this.#clock = options.clock;
@@ -100,12 +104,20 @@ export class Daemon implements MetricsSource {
       onCycle: (report) => this.#onCycle(report),
       onError: (account, err) => this.#log.error({ component: 'poller', account, err }, 'poll cycle failed'),
     });
+    this.#notifications = new Notifications({
+      outbox: new SqliteOutbox(store),
+      config: options.config,
+      clock: options.clock,
+      log: options.log.child({ component: 'notify' }),
+      onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
+    });
     const deps = {
       store,
       clock: options.clock,
       log: options.log,
       mutes: this.#mutes,
-      sink: options.sink,
+      sink: this.#notifications,
+      fetchQr: (poller: AccountPoller, device: string) => this.#fetchQr(poller, device),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
     };
     for (const account of options.config.accounts) {
@@ -201,11 +213,17 @@ export class Daemon implements MetricsSource {
     this.#mutes.setCalendar(this.#calendar);
     this.#metrics.setChannels(Object.keys(config.notify.channels));
     this.#http?.setBasicAuth(config.web.basicAuth);
+    await this.#notifications.reload(config);
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
+    const auditChanged = config.audit.schedule !== old.audit.schedule || config.timezone !== old.timezone;
     this.#config = config;
     if (scheduleChanged) {
       await this.#ticker?.stop();
       this.#startTicker();
+    }
+    if (auditChanged) {
+      await this.#audit?.destroy();
+      this.#startAudit();
     }
     this.#log.info({ component: 'daemon', accounts: config.accounts.length }, 'configuration reloaded');
   }
@@ -216,8 +234,10 @@ export class Daemon implements MetricsSource {
     this.#stopping = true;
     await this.#ticker?.stop();
     await this.#retention?.destroy();
+    await this.#audit?.destroy();
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await Promise.allSettled([...this.#ticks]);
+    await this.#notifications.stop();
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.client.close()));
     this.#calendar.close();
@@ -289,7 +309,7 @@ export class Daemon implements MetricsSource {
   }
 
   notificationsPending(): Iterable<{ channel: string; pending: number }> {
-    return [];
+    return this.#notifications.pending();
   }
 
   // --- internals ---------------------------------------------------------------------------
@@ -397,10 +417,34 @@ export class Daemon implements MetricsSource {
   async #reconnectQr(device: string, signal: AbortSignal): Promise<ReconnectQrResult> {
     const poller = [...this.#pollers.values()].find((p) => p.devices.has(device));
     if (poller === undefined) return { status: 'not_found', message: `device ${device} is not configured` };
+    const result = await this.#connect(poller, device, signal);
+    return result === null
+      ? { status: 'error', message: 'the request was cancelled while waiting for the API budget' }
+      : reconnectResultFrom(result);
+  }
+
+  /** `reconnect: qr`: the QR code attached to a device.down (SPEC §3); null when none came. */
+  async #fetchQr(poller: AccountPoller, device: string): Promise<string | null> {
+    const result = await this.#connect(poller, device, AbortSignal.timeout(60_000));
+    if (result?.kind === 'qr') return result.dataUrl;
+    this.#log.warn(
+      {
+        component: 'notify',
+        account: poller.name,
+        device,
+        result: result === null ? 'cancelled' : result.kind,
+      },
+      'no QR code for the down alert',
+    );
+    return null;
+  }
+
+  /** One `/connect` call through the account's budget; null when cancelled while waiting. */
+  async #connect(poller: AccountPoller, device: string, signal: AbortSignal): Promise<ConnectResult | null> {
     try {
       await poller.scheduler.reserve(signal);
     } catch {
-      return { status: 'error', message: 'the request was cancelled while waiting for the API budget' };
+      return null;
     }
     const timeoutMs = poller.devices.get(device)?.config.policy.timeoutMs ?? poller.config.policy.timeoutMs;
     const started = performance.now();
@@ -413,7 +457,7 @@ export class Daemon implements MetricsSource {
     if (result.kind === 'probe_error' && result.reason === 'rate_limited') {
       poller.scheduler.rateLimited(result.retryAfterMs);
     }
-    return reconnectResultFrom(result);
+    return result;
   }
 
   /** Keeps the record of when the daemon ran: the audit shows time outside it as unknown. */
@@ -437,6 +481,8 @@ export class Daemon implements MetricsSource {
       timezone: this.#config.timezone,
     });
     void this.#retention.start();
+    this.#notifications.start();
+    this.#startAudit();
     // Prune once at start as well: a daemon restarted daily might otherwise never reach 03:17.
     this.#prune();
   }
@@ -471,10 +517,44 @@ export class Daemon implements MetricsSource {
     void run.finally(() => this.#ticks.delete(run));
   }
 
+  /** The weekly (or whatever `audit.schedule` says) report to `audit.channels`, through the outbox. */
+  #startAudit(): void {
+    const schedule = this.#config.audit.schedule;
+    if (schedule === null) {
+      this.#audit = null;
+      return;
+    }
+    this.#audit = createTask(schedule, () => this.#sendAudit(), {
+      timezone: this.#config.timezone,
+      name: 'audit',
+    });
+    void this.#audit.start();
+  }
+
+  #sendAudit(): void {
+    const now = this.#clock.now();
+    const config = this.#config;
+    try {
+      const report = auditFromStore(this.#store, config, {
+        now,
+        since: now - 7 * DAY_MS,
+        runningPeriods: [...readRuns(this.#store), { start: this.#runStart, end: now }],
+      });
+      this.#notifications
+        .sendAuditReport(buildAuditMessage(report, config.timezone), config.audit.channels)
+        .then(
+          (deliveries) => this.#log.info({ component: 'audit', deliveries }, 'audit report queued'),
+          (err: unknown) => this.#log.error({ component: 'audit', err }, 'audit report failed'),
+        );
+    } catch (err) {
+      this.#log.error({ component: 'audit', err }, 'audit report failed');
+    }
+  }
+
   #prune(): void {
     const cutoff = this.#clock.now() - this.#config.retentionMs;
     try {
-      const result = this.#store.prune(cutoff);
+      const result = { ...this.#store.prune(cutoff), notifications: this.#notifications.prune(cutoff) };
       this.#log.info({ component: 'store', ...result }, 'retention pruning done');
     } catch (err) {
       this.#log.error({ component: 'store', err }, 'retention pruning failed');

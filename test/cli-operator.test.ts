@@ -1,6 +1,8 @@
 // The operator commands through the real binary against the simulator: connect, delete, audit.
 
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
@@ -335,11 +337,33 @@ accounts:
       ]);
     });
 
-    it('--send fails clearly until notifications are wired in', async () => {
-      const r = await cli(['audit', '--send']);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain('notifications are not available in this build');
-      expect(r.stdout).toBe('');
+    it('--send delivers the report to the audit channels and reports per channel', async () => {
+      const received: { event: string | undefined; body: string }[] = [];
+      const hook = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (d: string) => (body += d));
+        req.on('end', () => {
+          received.push({ event: req.headers['x-whatsgate-event'] as string | undefined, body });
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+      const port = (hook.address() as AddressInfo).port;
+      try {
+        writeFileSync(
+          configFile,
+          readFileSync(configFile, 'utf8') +
+            `notify:\n  default: [hook]\n  channels:\n    hook: { type: webhook, url: "http://127.0.0.1:${port}/audit" }\naudit:\n  channels: [hook]\n`,
+        );
+        const r = await cli(['audit', '--send']);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toContain('audit report to hook: sent');
+        expect(received).toHaveLength(1);
+        expect(received[0]!.event).toBe('audit.report');
+        expect(received[0]!.body).toContain('Ghost phone');
+      } finally {
+        await new Promise((r) => hook.close(r));
+      }
     });
 
     it('rejects a bad --since with exit 2', async () => {

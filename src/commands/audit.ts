@@ -2,6 +2,7 @@
 // the gateway no longer knows, from the daemon's database. `--send` hands the report to the
 // notification layer for `audit.channels`.
 
+import { DirectAuditSender } from '../notify/audit-sender.js';
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { Config } from '../config/types.js';
@@ -90,4 +91,4 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
 }
 
 // Until the notification layer is wired in, `--send` fails clearly (it never fakes success).
-export default createAuditCommand({ senderFor: () => null });
+export default createAuditCommand({ senderFor: (config) => new DirectAuditSender(config) });

@@ -6,7 +6,6 @@ import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { systemClock } from '../monitor/clock.js';
-import { LogAlertSink } from '../notify/log-sink.js';
 import { StoreError } from '../store/errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, resolveConfigPath, type Command } from './command.js';
 
@@ -30,7 +29,7 @@ const run: Command = async (args, io) => {
   for (const warning of configWarnings(config)) log.warn({ component: 'config' }, warning);
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ config, log, clock: systemClock, sink: new LogAlertSink(log) });
+    daemon = await Daemon.start({ config, log, clock: systemClock });
   } catch (err) {
     const message = err instanceof StoreError || err instanceof Error ? err.message : String(err);
     log.fatal({ component: 'daemon' }, message);

@@ -6,7 +6,7 @@ import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
-import type { AlertSink, MonitorAlert } from '../notify/events.js';
+import type { AlertSink, DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { DeviceRow, Store } from '../store/store.js';
 import { initialAccountState, observeAccountCycle, type AccountState } from './account-state.js';
 import type { Clock } from './clock.js';
@@ -34,6 +34,8 @@ export interface PollerDeps {
   readonly mutes: Mutes;
   readonly sink: AlertSink;
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
+  /** `reconnect: qr`: one `/connect` call through the budget; the data URL, or null. */
+  readonly fetchQr?: (poller: AccountPoller, device: string) => Promise<string | null>;
 }
 
 interface CycleTally {
@@ -149,7 +151,16 @@ export class AccountPoller {
       policy: rt.config.policy,
       muted,
     });
-    this.#apply(rt, step);
+    // `reconnect: qr` (SPEC §3): one /connect at DOWN, its QR code attached to the device.down.
+    let qrDataUrl: string | null = null;
+    if (
+      rt.config.policy.reconnect === 'qr' &&
+      this.deps.fetchQr !== undefined &&
+      step.events.some((e) => e.type === 'device.down')
+    ) {
+      qrDataUrl = await this.deps.fetchQr(this, device);
+    }
+    this.#apply(rt, step, this.#tally.alerts, qrDataUrl);
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -213,7 +224,8 @@ export class AccountPoller {
     return [...this.devices.values()].map((rt) => this.#row(rt));
   }
 
-  #apply(rt: DeviceRuntime, step: DeviceStep, alerts: MonitorAlert[] = this.#tally.alerts): void {
+  /** Saves the step and queues its events for the cycle's message. */
+  #apply(rt: DeviceRuntime, step: DeviceStep, alerts: MonitorAlert[], qrDataUrl: string | null = null): void {
     rt.state = step.state;
     const row = this.#row(rt);
     const change =
@@ -234,13 +246,18 @@ export class AccountPoller {
     }
     for (const event of step.events) {
       this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
-      alerts.push({
+      const alert: DeviceAlert = {
         kind: 'device',
         account: this.name,
         device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
         channels: rt.config.channels,
         event,
-      });
+      };
+      alerts.push(
+        event.type === 'device.down' && qrDataUrl !== null
+          ? { ...alert, qrCode: { dataUrl: qrDataUrl } }
+          : alert,
+      );
     }
   }
 

@@ -13,6 +13,11 @@ export interface DeviceAlert {
   /** The device's own `channels`, overriding routing, when configured. */
   readonly channels: readonly string[] | null;
   readonly event: DeviceEvent;
+  /**
+   * A fresh QR code to re-link the device (`reconnect: qr`, fetched once at DOWN): an inline
+   * image in email, `qr_code` in the webhook JSON.
+   */
+  readonly qrCode?: { readonly dataUrl: string };
 }
 
 export interface AccountAlert {

@@ -73,6 +73,41 @@ export const MIGRATIONS: readonly Migration[] = [
       db.pragma(`application_id = ${APPLICATION_ID}`);
     },
   },
+  {
+    description: 'notification outbox, firing Alertmanager alerts',
+    up(db) {
+      db.exec(`
+        -- Every notification is written here before it is sent (SPEC §8): one row per message
+        -- and channel. Rows stay after delivery (state sent/dropped) until retention prunes them.
+        CREATE TABLE outbox (
+          id              INTEGER PRIMARY KEY,
+          delivery_id     TEXT    NOT NULL UNIQUE,
+          channel         TEXT    NOT NULL,
+          payload         TEXT    NOT NULL,
+          created_at      INTEGER NOT NULL,
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          last_error      TEXT,
+          state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'dropped')),
+          done_at         INTEGER
+        );
+        -- the delivery loop reads each channel's oldest pending row; partial, so delivered
+        -- rows kept for retention cost the loop nothing
+        CREATE INDEX outbox_pending ON outbox (channel, id) WHERE state = 'pending';
+        CREATE INDEX outbox_done ON outbox (done_at) WHERE state <> 'pending';
+
+        -- Alerts an Alertmanager channel must keep re-sending while they hold: in the database
+        -- so a restarted daemon goes on re-sending (and resolving) them.
+        CREATE TABLE alertmanager_firing (
+          channel    TEXT    NOT NULL,
+          alert_key  TEXT    NOT NULL,
+          event      TEXT    NOT NULL,
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (channel, alert_key)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

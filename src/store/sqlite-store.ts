@@ -426,6 +426,15 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * The open connection, for the stores of other subsystems kept in the same file (the
+   * notification outbox), so that their writes can join this store's transactions.
+   */
+  get connection(): Database.Database {
+    if (this.closed) throw storeError('cannot use', this.file, 'closed', 'the store is closed');
+    return this.db;
+  }
+
   transaction<T>(fn: () => T): T {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     // writes can fail at once with SQLITE_BUSY when another process wrote in between.

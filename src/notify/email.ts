@@ -1,0 +1,136 @@
+// The email channel (nodemailer over SMTP). SMTP classifies its own replies: 4yz is a
+// transient failure (retry), 5yz a permanent one (give up); no reply at all (connection, TLS,
+// timeout) is retried.
+
+import { createTransport, type Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type { EmailChannelConfig } from '../config/types.js';
+import type { RenderContext } from './message.js';
+import { eventType } from './message.js';
+import {
+  permanent,
+  retryable,
+  SENT,
+  type Notifier,
+  type OutgoingMessage,
+  type SendResult,
+} from './notifier.js';
+import { channelSecrets, redactSecrets, redactUrl } from './redact.js';
+import { renderEmail } from './render-email.js';
+import { worstFirst } from './describe.js';
+
+/** The nodemailer options for a channel: the `smtp` URL, or host/port/secure/user/password. */
+export function transportOptions(config: EmailChannelConfig): SMTPTransport.Options {
+  const timeouts = {
+    connectionTimeout: config.timeoutMs,
+    greetingTimeout: config.timeoutMs,
+    socketTimeout: config.timeoutMs,
+  };
+  const { smtp } = config;
+  if (smtp.url !== null) return { url: smtp.url, ...timeouts };
+  const options: SMTPTransport.Options = {
+    host: smtp.host ?? 'localhost',
+    port: smtp.port ?? (smtp.secure ? 465 : 587),
+    secure: smtp.secure,
+    ...timeouts,
+  };
+  if (smtp.user !== null) options.auth = { user: smtp.user, pass: smtp.password ?? '' };
+  return options;
+}
+
+/** Where mail goes, for messages: `smtp://host:587`, never with credentials. */
+export function smtpTarget(config: EmailChannelConfig): string {
+  const { smtp } = config;
+  if (smtp.url !== null) return redactUrl(smtp.url);
+  const port = smtp.port ?? (smtp.secure ? 465 : 587);
+  return `${smtp.secure ? 'smtps' : 'smtp'}://${smtp.host ?? 'localhost'}:${port}`;
+}
+
+interface SmtpError {
+  readonly message?: unknown;
+  readonly code?: unknown;
+  readonly responseCode?: unknown;
+}
+
+/** SMTP reply codes decide when there is one; otherwise the error never reached a server verdict. */
+export function classifySmtpError(err: unknown, target: string, secrets: readonly string[]): SendResult {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as SmtpError;
+  const text = typeof e.message === 'string' ? e.message : String(err);
+  const code = typeof e.code === 'string' ? ` (${e.code})` : '';
+  const message = redactSecrets(`SMTP ${target}: ${text.replace(/\s+/g, ' ').trim()}${code}`, secrets);
+  const reply = typeof e.responseCode === 'number' ? e.responseCode : null;
+  if (reply !== null && reply >= 500 && reply < 600) return permanent(message);
+  if (e.code === 'EMESSAGE') return permanent(message);
+  return retryable(message);
+}
+
+export class EmailNotifier implements Notifier {
+  readonly type = 'email';
+  readonly channel: string;
+  readonly #config: EmailChannelConfig;
+  readonly #ctx: RenderContext;
+  readonly #secrets: string[];
+  readonly #target: string;
+  #transport: Transporter<SMTPTransport.SentMessageInfo> | null = null;
+
+  constructor(config: EmailChannelConfig, ctx: RenderContext) {
+    this.channel = config.name;
+    this.#config = config;
+    this.#ctx = ctx;
+    this.#secrets = channelSecrets(config);
+    this.#target = smtpTarget(config);
+  }
+
+  async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
+    if (signal.aborted) return retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`);
+    const content = renderEmail(message.events, this.#ctx);
+    const [first] = worstFirst(message.events);
+    this.#transport ??= createTransport(transportOptions(this.#config));
+    const sending = this.#transport.sendMail({
+      from: this.#config.from,
+      to: [...this.#config.to],
+      subject: content.subject,
+      text: content.text,
+      html: content.html,
+      date: new Date(message.now),
+      // The delivery id as Message-ID: mail systems drop a retry of a message they already have.
+      messageId: `<${message.deliveryId}@whatsgate-monitor>`,
+      headers: {
+        'X-Whatsgate-Delivery-Id': message.deliveryId,
+        ...(first === undefined ? {} : { 'X-Whatsgate-Event': eventType(first) }),
+      },
+      attachments: content.images.map((img) => ({
+        filename: img.filename,
+        content: img.base64,
+        encoding: 'base64',
+        contentType: img.contentType,
+        cid: img.cid,
+        contentDisposition: 'inline' as const,
+      })),
+    });
+    // nodemailer takes no AbortSignal: on abort the attempt is given up here, and the
+    // connection ends by its own socket timeout.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<SendResult>((resolve) => {
+      onAbort = () => resolve(retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([
+        sending.then(
+          (): SendResult => SENT,
+          (err: unknown) => classifySmtpError(err, this.#target, this.#secrets),
+        ),
+        aborted,
+      ]);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#transport?.close();
+    this.#transport = null;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,267 @@
+// The one retry loop for every channel (Alertmanager's retry stage): takes each channel's
+// oldest pending message from the outbox, lets the channel try once, and records the verdict —
+// sent, retry later with exponential backoff, or dropped (refused for good, or older than a day).
+//
+// Channels are delivered in parallel, each in order: a message waits behind its channel's older
+// ones, so a receiver never sees a recovery before the outage it ends. Time comes from the
+// injected Clock only, so tests drive backoff and expiry with FakeClock.
+
+import type { Logger } from '../log.js';
+import type { Clock } from '../monitor/clock.js';
+import type { OutboxMessage, OutboxStore } from '../store/outbox.js';
+import { parsePayload } from './message.js';
+import type { Notifier, SendResult } from './notifier.js';
+
+export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';
+
+export interface BackoffPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 600_000 };
+export const DEFAULT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** After a database error the loop pauses this long rather than spin. */
+const STORE_ERROR_PAUSE_MS = 10_000;
+
+/** The pause after the `failedAttempts`-th failure in a row: 10 s, 20 s, 40 s, … capped at 10 min. */
+export function backoffDelay(failedAttempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+  const exponent = Math.max(0, failedAttempts - 1);
+  // 2^30 already exceeds any sane cap; keeps the arithmetic finite.
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 30));
+}
+
+export interface OutboxWorkerOptions {
+  readonly store: OutboxStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly notifiers: ReadonlyMap<string, Notifier>;
+  /** Every attempt (`sent`/`failed`) and every message given up (`dropped`): for the metrics. */
+  readonly onOutcome?: (channel: string, outcome: DeliveryOutcome) => void;
+  readonly backoff?: BackoffPolicy;
+  readonly maxAgeMs?: number;
+}
+
+export interface ChannelPending {
+  readonly channel: string;
+  readonly pending: number;
+}
+
+export class OutboxWorker {
+  readonly #store: OutboxStore;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #onOutcome: (channel: string, outcome: DeliveryOutcome) => void;
+  readonly #backoff: BackoffPolicy;
+  readonly #maxAgeMs: number;
+  #notifiers: ReadonlyMap<string, Notifier>;
+  #pending = new Map<string, number>();
+  /** Channels already warned about as no longer configured (warned once each). */
+  readonly #orphanWarned = new Set<string>();
+
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | null = null;
+  #pass: Promise<number | null> | null = null;
+  #woken = false;
+  #sleep: AbortController | null = null;
+
+  constructor(options: OutboxWorkerOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'notify' });
+    this.#onOutcome = options.onOutcome ?? (() => undefined);
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.#notifiers = options.notifiers;
+    this.refreshPending();
+  }
+
+  /** Starts the loop; it first delivers whatever an earlier run left pending. Idempotent. */
+  start(): void {
+    if (this.#loop !== null || this.#stop.signal.aborted) return;
+    this.#loop = this.#run();
+  }
+
+  /** New messages are queued: deliver now rather than at the next scheduled wake-up. */
+  wake(): void {
+    this.refreshPending();
+    this.#woken = true;
+    this.#sleep?.abort();
+  }
+
+  /** A reload: messages for the new set of channels. */
+  setNotifiers(notifiers: ReadonlyMap<string, Notifier>): void {
+    this.#notifiers = notifiers;
+    this.#orphanWarned.clear();
+    this.wake();
+  }
+
+  /**
+   * Ends the loop. Attempts in flight are aborted and not recorded: their messages stay pending
+   * and go out at the next start (at least once).
+   */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#sleep?.abort();
+    await this.#loop;
+    await this.#pass?.catch(() => undefined);
+  }
+
+  /** Pending messages per channel, as of the last change: cheap enough for every scrape. */
+  pending(): ChannelPending[] {
+    return [...this.#pending].map(([channel, pending]) => ({ channel, pending }));
+  }
+
+  refreshPending(): void {
+    try {
+      this.#pending = this.#store.pendingCounts();
+    } catch (err) {
+      this.#log.error({ err }, 'could not count pending notifications');
+    }
+  }
+
+  /**
+   * One pass: drops what expired, delivers every channel's due messages in order. Returns when
+   * the next message falls due (or expires), null when nothing is pending. The loop calls this;
+   * tests may too, without starting the loop. A call during a pass joins that pass.
+   */
+  deliverDue(): Promise<number | null> {
+    if (this.#pass !== null) {
+      this.#woken = true;
+      return this.#pass;
+    }
+    const pass = this.#deliverDue().finally(() => {
+      this.#pass = null;
+      this.refreshPending();
+    });
+    this.#pass = pass;
+    return pass;
+  }
+
+  async #run(): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      this.#woken = false;
+      let wakeAt: number | null;
+      try {
+        wakeAt = await this.deliverDue();
+      } catch (err) {
+        this.#log.error({ err }, 'notification delivery pass failed; retrying shortly');
+        wakeAt = this.#clock.now() + STORE_ERROR_PAUSE_MS;
+      }
+      if (stop.aborted) break;
+      if (this.#woken) continue;
+      const sleep = new AbortController();
+      this.#sleep = sleep;
+      const ms = wakeAt === null ? Number.POSITIVE_INFINITY : Math.max(0, wakeAt - this.#clock.now());
+      try {
+        await this.#clock.sleep(ms, sleep.signal);
+      } catch {
+        // woken early: new messages, a reload, or stop
+      } finally {
+        this.#sleep = null;
+      }
+    }
+  }
+
+  async #deliverDue(): Promise<number | null> {
+    this.#expire();
+    const heads = this.#store.heads();
+    await Promise.all(heads.map((head) => this.#drainChannel(head.channel)));
+    return this.#nextWake();
+  }
+
+  #expire(): void {
+    const now = this.#clock.now();
+    for (const m of this.#store.expired(now - this.#maxAgeMs)) {
+      const error = `not delivered within ${this.#maxAgeMs / 3_600_000} h${m.lastError === null ? '' : `; last error: ${m.lastError}`}`;
+      this.#store.markDropped(m.id, now, m.attempts, error);
+      this.#onOutcome(m.channel, 'dropped');
+      this.#log.error(
+        { channel: m.channel, delivery_id: m.deliveryId, attempts: m.attempts, err: error },
+        'notification dropped: too old',
+      );
+    }
+  }
+
+  async #drainChannel(channel: string): Promise<void> {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
+      const now = this.#clock.now();
+      const m = this.#store.head(channel);
+      if (m === null || m.nextAttemptAt > now) return;
+      if (m.createdAt < now - this.#maxAgeMs) {
+        this.#expire();
+        continue;
+      }
+      const notifier = this.#notifiers.get(channel);
+      if (notifier === undefined) {
+        // Kept until it expires: a reload that brings the channel back still delivers it.
+        if (!this.#orphanWarned.has(channel)) {
+          this.#orphanWarned.add(channel);
+          this.#log.warn({ channel }, 'notifications pending for a channel that is no longer configured');
+        }
+        return;
+      }
+      const result = await this.#attempt(notifier, m, now);
+      if (stop.aborted) return;
+      if (!this.#record(m, result)) return;
+    }
+  }
+
+  async #attempt(notifier: Notifier, m: OutboxMessage, now: number): Promise<SendResult> {
+    const payload = parsePayload(m.payload);
+    if (payload === null) {
+      return { ok: false, retryable: false, error: 'the stored message is not readable by this version' };
+    }
+    try {
+      return await notifier.send(
+        { deliveryId: m.deliveryId, events: payload.events, now },
+        this.#stop.signal,
+      );
+    } catch (err) {
+      // A channel must not throw; if one does, the message gets the benefit of the doubt.
+      return { ok: false, retryable: true, error: `channel failed unexpectedly: ${String(err)}` };
+    }
+  }
+
+  /** Stores the verdict; true when the channel may go on with its next message. */
+  #record(m: OutboxMessage, result: SendResult): boolean {
+    const now = this.#clock.now();
+    const attempts = m.attempts + 1;
+    const fields = { channel: m.channel, delivery_id: m.deliveryId, attempts };
+    if (result.ok) {
+      this.#store.markSent(m.id, now, attempts);
+      this.#onOutcome(m.channel, 'sent');
+      this.#log.info(fields, 'notification sent');
+      return true;
+    }
+    this.#onOutcome(m.channel, 'failed');
+    if (!result.retryable) {
+      this.#store.markDropped(m.id, now, attempts, result.error);
+      this.#onOutcome(m.channel, 'dropped');
+      this.#log.error({ ...fields, err: result.error }, 'notification dropped: refused for good');
+      return true;
+    }
+    const delay = Math.min(
+      this.#backoff.maxMs,
+      Math.max(backoffDelay(attempts, this.#backoff), result.retryAfterMs ?? 0),
+    );
+    this.#store.markRetry(m.id, attempts, now + delay, result.error);
+    this.#log.warn({ ...fields, err: result.error, retry_in_ms: delay }, 'notification failed; will retry');
+    return false;
+  }
+
+  #nextWake(): number | null {
+    let next: number | null = null;
+    const consider = (at: number): void => {
+      if (next === null || at < next) next = at;
+    };
+    for (const head of this.#store.heads()) {
+      // The oldest message of a channel expires first; it is its head.
+      consider(head.createdAt + this.#maxAgeMs + 1);
+      if (this.#notifiers.has(head.channel)) consider(head.nextAttemptAt);
+    }
+    return next;
+  }
+}

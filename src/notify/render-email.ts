@@ -1,0 +1,366 @@
+// An email from the events of one message: subject, text and HTML parts, inline QR codes.
+// Pure: everything comes in as arguments (times in the config's time zone).
+
+import type { DeviceNotification, NotificationEvent, RenderContext } from './message.js';
+import { eventType } from './message.js';
+import {
+  countByTag,
+  deviceLabel,
+  EVENT_TAGS,
+  eventPhrase,
+  formatTime,
+  humanDuration,
+  needsRelink,
+  plural,
+  REASON_ADVICE,
+  relinkHelp,
+  STATUS_ADVICE,
+  STATUS_WORDS,
+  worstFirst,
+} from './describe.js';
+
+export const SUBJECT_PREFIX = '[whatsgate] ';
+/** Subjects stay readable in a mail list: the device names after the counts stop about here. */
+const SUBJECT_ITEMS_BUDGET = 120;
+
+export interface InlineImage {
+  /** Referenced from the HTML as `cid:…`. */
+  readonly cid: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly base64: string;
+}
+
+export interface EmailContent {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly images: readonly InlineImage[];
+}
+
+interface Line {
+  readonly text: string;
+  readonly href?: string;
+  /** A command to type: monospace in HTML. */
+  readonly code?: boolean;
+}
+
+interface Row {
+  readonly label: string;
+  readonly lines: readonly Line[];
+}
+
+interface Block {
+  readonly tag: string;
+  readonly severity: 'bad' | 'warn' | 'good' | 'info';
+  readonly title: string;
+  readonly rows: readonly Row[];
+  readonly image: InlineImage | null;
+}
+
+const plain = (text: string): Line => ({ text });
+
+/**
+ * `[whatsgate] DOWN: Sales phone (123456789) disconnected`; for a group, the counts per kind
+ * of event, then the devices worst first:
+ * `[whatsgate] DOWN: 50 devices — Sales phone (123456789) disconnected, …`.
+ */
+export function emailSubject(events: readonly NotificationEvent[]): string {
+  const sorted = worstFirst(events);
+  const [first] = sorted;
+  if (first === undefined) return `${SUBJECT_PREFIX}no events`;
+  if (sorted.length === 1) return `${SUBJECT_PREFIX}${EVENT_TAGS[eventType(first)]}: ${eventPhrase(first)}`;
+  const counts = countByTag(sorted)
+    .map((c) => `${c.tag}: ${plural(c.count, c.noun)}`)
+    .join(', ');
+  const items: string[] = [];
+  let length = 0;
+  for (const e of sorted) {
+    const phrase = eventPhrase(e);
+    if (items.length > 0 && length + 2 + phrase.length > SUBJECT_ITEMS_BUDGET) break;
+    items.push(phrase);
+    length += (items.length > 1 ? 2 : 0) + phrase.length;
+  }
+  const more = items.length < sorted.length ? ', …' : '';
+  return `${SUBJECT_PREFIX}${counts} — ${items.join(', ')}${more}`;
+}
+
+/** `data:image/png;base64,…` → its parts; null for anything else (never rendered then). */
+export function parseImageDataUrl(dataUrl: string): { contentType: string; base64: string } | null {
+  const m = /^data:(image\/(?:png|jpeg|gif));base64,([A-Za-z0-9+/]+={0,2})$/.exec(dataUrl.trim());
+  if (m === null) return null;
+  return { contentType: m[1]!, base64: m[2]! };
+}
+
+function time(ms: number, ctx: RenderContext): string {
+  return formatTime(ms, ctx.timeZone);
+}
+
+function statusLine(e: DeviceNotification, ctx: RenderContext): Line {
+  const was = e.event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[e.event.previousStatus]})`;
+  return plain(`${STATUS_WORDS[e.event.status]} since ${time(e.event.since, ctx)}${was}`);
+}
+
+function deviceBlock(e: DeviceNotification, index: number, ctx: RenderContext): Block {
+  const { event } = e;
+  const rows: Row[] = [{ label: 'Status', lines: [statusLine(e, ctx)] }];
+  const labels = Object.entries(e.device.labels);
+  let severity: Block['severity'] = 'bad';
+
+  if (event.type === 'device.up') {
+    severity = 'good';
+    if (event.downSince !== undefined) {
+      rows.push({
+        label: 'Outage',
+        lines: [
+          plain(
+            `${time(event.downSince, ctx)} to ${time(event.at, ctx)} (${humanDuration(event.at - event.downSince)})`,
+          ),
+        ],
+      });
+    }
+  } else if (
+    event.downSince !== undefined &&
+    (event.type === 'device.reminder' || event.downSince !== event.since)
+  ) {
+    rows.push({
+      label: 'Down since',
+      lines: [plain(`${time(event.downSince, ctx)} (${humanDuration(event.at - event.downSince)})`)],
+    });
+  }
+  if (labels.length > 0) {
+    rows.push({ label: 'Labels', lines: [plain(labels.map(([k, v]) => `${k}=${v}`).join(', '))] });
+  }
+  if (event.type === 'device.flapping') {
+    severity = 'warn';
+    rows.push({
+      label: 'Flapping',
+      lines: [
+        plain(
+          'The device went DOWN and UP repeatedly. Alerts for each change pause until it has been stable for the flap window; you will hear when it settles.',
+        ),
+      ],
+    });
+  }
+  const advice = STATUS_ADVICE[event.status];
+  rows.push({ label: 'Meaning', lines: [plain(advice.meaning)] });
+  if (advice.action !== '') rows.push({ label: 'What to do', lines: [plain(advice.action)] });
+
+  let image: InlineImage | null = null;
+  if (needsRelink(e)) {
+    const help = relinkHelp(e.device.number, ctx);
+    const lines: Line[] = [{ text: help.command, code: true }];
+    if (help.url !== null) lines.push({ text: help.url, href: help.url });
+    rows.push({ label: 'Re-link', lines });
+    const qr = e.qrCode === null ? null : parseImageDataUrl(e.qrCode);
+    if (qr !== null) {
+      image = {
+        cid: `qr-${e.device.number}-${index}@whatsgate-monitor`,
+        filename: `qr-${e.device.number}.png`,
+        ...qr,
+      };
+      rows.push({
+        label: 'QR code',
+        lines: [
+          plain(
+            `Shown below (in the HTML part of this email). It was issued at ${time(event.at, ctx)} and lives about 60 s: ${help.url === null ? 'run the connect command' : 'open the re-link page'} for a fresh one.`,
+          ),
+        ],
+      });
+    }
+  }
+  return {
+    tag: EVENT_TAGS[event.type],
+    severity,
+    title: `${deviceLabel(e.device)}, account ${e.account}`,
+    rows,
+    image,
+  };
+}
+
+function eventBlock(e: NotificationEvent, index: number, ctx: RenderContext): Block {
+  switch (e.kind) {
+    case 'device':
+      return deviceBlock(e, index, ctx);
+    case 'account': {
+      const { event } = e;
+      if (event.type === 'account.unreachable') {
+        const rows: Row[] = [{ label: 'Since', lines: [plain(time(event.since, ctx))] }];
+        if (event.message !== null) {
+          rows.push({
+            label: 'Error',
+            lines: [plain(event.reason === null ? event.message : `${event.reason}: ${event.message}`)],
+          });
+        }
+        rows.push({
+          label: 'Meaning',
+          lines: [
+            plain(
+              'The monitor cannot check the devices of this account. Their statuses are unknown meanwhile — not down.',
+            ),
+          ],
+        });
+        if (event.reason !== null) {
+          rows.push({ label: 'What to do', lines: [plain(REASON_ADVICE[event.reason])] });
+        }
+        return {
+          tag: EVENT_TAGS[event.type],
+          severity: 'bad',
+          title: `account ${e.account}`,
+          rows,
+          image: null,
+        };
+      }
+      return {
+        tag: EVENT_TAGS[event.type],
+        severity: 'good',
+        title: `account ${e.account}`,
+        rows: [
+          {
+            label: 'Meaning',
+            lines: [
+              plain(
+                `The monitor can check the account’s devices again (unreachable from ${time(event.since, ctx)}, ${humanDuration(event.at - event.since)}).`,
+              ),
+            ],
+          },
+        ],
+        image: null,
+      };
+    }
+    case 'audit':
+      return {
+        tag: EVENT_TAGS['audit.report'],
+        severity: 'info',
+        title: e.subject,
+        rows: [{ label: 'Report', lines: e.text.split('\n').map(plain) }],
+        image: null,
+      };
+    case 'test':
+      return {
+        tag: EVENT_TAGS.test,
+        severity: 'info',
+        title: `channel ${e.channel}`,
+        rows: [
+          {
+            label: 'Meaning',
+            lines: [
+              plain(
+                `A test message from whatsgate-monitor (\`whatsgate-monitor test-notify\`), sent at ${time(e.at, ctx)}. If you read this, the channel works.`,
+              ),
+            ],
+          },
+        ],
+        image: null,
+      };
+  }
+}
+
+function blocksOf(events: readonly NotificationEvent[], ctx: RenderContext): Block[] {
+  return worstFirst(events).map((e, i) => eventBlock(e, i, ctx));
+}
+
+function footerLines(ctx: RenderContext): Line[] {
+  const lines: Line[] = [plain(`Times are in ${ctx.timeZone}. Sent by whatsgate-monitor.`)];
+  if (ctx.publicUrl !== null) {
+    const url = `${ctx.publicUrl}/`;
+    lines.push({ text: `Status page: ${url}`, href: url });
+  }
+  return lines;
+}
+
+const LABEL_WIDTH = 12;
+
+function renderText(headline: string, blocks: readonly Block[], ctx: RenderContext): string {
+  const out: string[] = [headline, ''];
+  for (const b of blocks) {
+    out.push(`${b.tag} — ${b.title}`);
+    for (const row of b.rows) {
+      row.lines.forEach((line, i) => {
+        const label = i === 0 ? `${row.label}:` : '';
+        out.push(`  ${label.padEnd(LABEL_WIDTH)} ${line.text}`);
+      });
+    }
+    out.push('');
+  }
+  out.push('-- ');
+  for (const line of footerLines(ctx)) out.push(line.text);
+  return out.join('\n') + '\n';
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+const COLOURS: Readonly<Record<Block['severity'], string>> = {
+  bad: '#b91c1c',
+  warn: '#b45309',
+  good: '#15803d',
+  info: '#1d4ed8',
+};
+
+function htmlLine(line: Line): string {
+  const text = escapeHtml(line.text);
+  if (line.href !== undefined) return `<a href="${escapeHtml(line.href)}">${text}</a>`;
+  if (line.code === true) return `<code>${text}</code>`;
+  return text;
+}
+
+function renderHtml(headline: string, blocks: readonly Block[], ctx: RenderContext): string {
+  const parts: string[] = [
+    '<!DOCTYPE html>',
+    '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>',
+    '<body style="font-family: -apple-system, Segoe UI, Roboto, sans-serif; font-size: 15px; color: #111;">',
+    `<p style="font-size: 17px; font-weight: bold;">${escapeHtml(headline)}</p>`,
+  ];
+  for (const b of blocks) {
+    const colour = COLOURS[b.severity];
+    parts.push(
+      `<div style="border-left: 4px solid ${colour}; padding: 4px 12px; margin: 16px 0;">`,
+      `<p style="margin: 4px 0 8px;"><strong style="color: ${colour};">${escapeHtml(b.tag)}</strong> — ${escapeHtml(b.title)}</p>`,
+      '<table style="border-collapse: collapse;">',
+    );
+    for (const row of b.rows) {
+      parts.push(
+        '<tr>',
+        `<td style="vertical-align: top; padding: 2px 12px 2px 0; color: #555; white-space: nowrap;">${escapeHtml(row.label)}</td>`,
+        `<td style="vertical-align: top; padding: 2px 0;">${row.lines.map(htmlLine).join('<br>')}</td>`,
+        '</tr>',
+      );
+    }
+    parts.push('</table>');
+    if (b.image !== null) {
+      parts.push(
+        `<p><img src="cid:${escapeHtml(b.image.cid)}" alt="QR code to link the device" width="264" height="264"></p>`,
+      );
+    }
+    parts.push('</div>');
+  }
+  parts.push(
+    `<p style="color: #555; font-size: 13px;">${footerLines(ctx).map(htmlLine).join('<br>')}</p>`,
+    '</body></html>',
+  );
+  return parts.join('\n') + '\n';
+}
+
+export function renderEmail(events: readonly NotificationEvent[], ctx: RenderContext): EmailContent {
+  // The audit renders its own report; it always travels alone.
+  const [only] = events;
+  if (events.length === 1 && only?.kind === 'audit') {
+    return { subject: only.subject, text: only.text, html: only.html, images: [] };
+  }
+  const subject = emailSubject(events);
+  const headline = subject.slice(SUBJECT_PREFIX.length);
+  const blocks = blocksOf(events, ctx);
+  return {
+    subject,
+    text: renderText(headline, blocks, ctx),
+    html: renderHtml(headline, blocks, ctx),
+    images: blocks.flatMap((b) => (b.image === null ? [] : [b.image])),
+  };
+}

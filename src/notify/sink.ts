@@ -1,0 +1,214 @@
+// Where the poller's alerts enter the notification layer: each publish() (one account's poll
+// cycle) is routed, grouped into one message per channel and written to the outbox in one
+// transaction. Nothing is sent here; the OutboxWorker does that.
+//
+// Alertmanager channels also keep their firing alerts in the database, so that
+// refreshAlertmanager() can post them again every minute while they hold — across restarts.
+
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../monitor/clock.js';
+import type { FiringAlert, NewOutboxMessage, OutboxStore } from '../store/outbox.js';
+import type { AuditDelivery, AuditMessage } from '../audit/sender.js';
+import { auditChannelProblem, auditNotification } from './audit-sender.js';
+import type { AlertSink, MonitorAlert } from './events.js';
+import {
+  PAYLOAD_VERSION,
+  parsePayload,
+  toNotificationEvent,
+  type NotificationEvent,
+  type NotificationPayload,
+} from './message.js';
+import { alertEffect, alertKey, FIRING_RESEND_MS } from './render-alertmanager.js';
+import { routeAlert } from './routing.js';
+
+export type SinkConfig = Pick<Config, 'notify' | 'accounts'>;
+
+export interface NotificationSinkOptions {
+  readonly store: OutboxStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly config: SinkConfig;
+  /** Event and delivery ids; random UUIDs unless a test needs them predictable. */
+  readonly newId?: () => string;
+  /** Called after messages were queued (the worker's wake()). */
+  readonly onQueued?: () => void;
+}
+
+export class NotificationSink implements AlertSink {
+  readonly #store: OutboxStore;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #newId: () => string;
+  readonly #onQueued: () => void;
+  #config: SinkConfig;
+  /** When each Alertmanager channel last got its firing alerts; empty after a restart, so they go out at once. */
+  readonly #lastPosted = new Map<string, number>();
+  readonly #unknownWarned = new Set<string>();
+
+  constructor(options: NotificationSinkOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#log = options.log.child({ component: 'notify' });
+    this.#newId = options.newId ?? (() => crypto.randomUUID());
+    this.#onQueued = options.onQueued ?? (() => undefined);
+    this.#config = options.config;
+  }
+
+  setConfig(config: SinkConfig): void {
+    this.#config = config;
+    this.#unknownWarned.clear();
+  }
+
+  publish(alerts: readonly MonitorAlert[]): void {
+    if (alerts.length === 0) return;
+    const now = this.#clock.now();
+    const channels = this.#config.notify.channels;
+    const byChannel = new Map<string, NotificationEvent[]>();
+    for (const alert of alerts) {
+      const event = toNotificationEvent(alert, this.#newId());
+      for (const name of routeAlert(alert, this.#config.notify)) {
+        const channel = channels[name];
+        if (channel === undefined) {
+          this.#warnUnknown(name);
+          continue;
+        }
+        if (channel.type === 'alertmanager' && alertEffect(event) === null) continue;
+        let list = byChannel.get(name);
+        if (list === undefined) byChannel.set(name, (list = []));
+        list.push(event);
+      }
+    }
+    if (byChannel.size === 0) return;
+
+    this.#store.transaction(() => {
+      const firing = new Map(this.#store.firing().map((f) => [`${f.channel}\n${f.key}`, f]));
+      const messages: NewOutboxMessage[] = [];
+      for (const [name, events] of byChannel) {
+        const payloadEvents =
+          channels[name]?.type === 'alertmanager'
+            ? events.map((e) => this.#trackFiring(name, e, now, firing))
+            : events;
+        messages.push(this.#message(name, payloadEvents, now));
+        if (channels[name]?.type === 'alertmanager') this.#lastPosted.set(name, now);
+      }
+      this.#store.enqueue(messages);
+    });
+    this.#log.debug({ alerts: alerts.length, channels: [...byChannel.keys()] }, 'notifications queued');
+    this.#onQueued();
+  }
+
+  /**
+   * Queues the audit report for each channel (one message each). Channels that cannot take it
+   * (unknown, Alertmanager) are reported back, not queued.
+   */
+  queueAudit(message: AuditMessage, channels: readonly string[]): AuditDelivery[] {
+    const now = this.#clock.now();
+    const deliveries: AuditDelivery[] = [];
+    const messages: NewOutboxMessage[] = [];
+    const event = auditNotification(message, this.#newId(), now);
+    for (const channel of new Set(channels)) {
+      const problem = auditChannelProblem(this.#config, channel);
+      if (problem !== null) {
+        deliveries.push({ channel, outcome: 'failed', error: problem });
+        continue;
+      }
+      messages.push(this.#message(channel, [event], now));
+      deliveries.push({ channel, outcome: 'queued' });
+    }
+    this.#store.enqueue(messages);
+    if (messages.length > 0) this.#onQueued();
+    return deliveries;
+  }
+
+  /**
+   * The per-tick hook: queues, for each Alertmanager channel, its firing alerts again once a
+   * minute has passed since they last went out (Alertmanager expects them every 30 s to 3 min).
+   * Skipped while the channel still has messages pending: they go first, and the refresh
+   * follows a minute after. Firing alerts of devices, accounts or channels no longer
+   * configured are forgotten; Alertmanager resolves them at their `endsAt`.
+   */
+  refreshAlertmanager(now: number = this.#clock.now()): void {
+    const channels = this.#config.notify.channels;
+    const known = new Set<string>();
+    for (const account of this.#config.accounts) {
+      known.add(`account/${account.name}`);
+      for (const d of account.devices) known.add(`device/${account.name}/${d.number}`);
+    }
+    const due = new Map<string, NotificationEvent[]>();
+    const stale: FiringAlert[] = [];
+    for (const f of this.#store.firing()) {
+      const event = parseEvent(f.event);
+      if (channels[f.channel]?.type !== 'alertmanager' || !known.has(f.key) || event === null) {
+        stale.push(f);
+        continue;
+      }
+      const last = this.#lastPosted.get(f.channel);
+      if (last !== undefined && now - last < FIRING_RESEND_MS) continue;
+      let list = due.get(f.channel);
+      if (list === undefined) due.set(f.channel, (list = []));
+      list.push(event);
+    }
+    const pending = due.size === 0 ? new Map<string, number>() : this.#store.pendingCounts();
+    const messages: NewOutboxMessage[] = [];
+    for (const [name, events] of due) {
+      if ((pending.get(name) ?? 0) > 0) continue;
+      messages.push(this.#message(name, events, now));
+      this.#lastPosted.set(name, now);
+    }
+    if (stale.length === 0 && messages.length === 0) return;
+    this.#store.transaction(() => {
+      for (const f of stale) this.#store.deleteFiring(f.channel, f.key);
+      this.#store.enqueue(messages);
+    });
+    for (const f of stale) {
+      this.#log.info(
+        { channel: f.channel, alert: f.key },
+        'stopped re-sending an alert no longer configured',
+      );
+    }
+    if (messages.length > 0) this.#onQueued();
+  }
+
+  /**
+   * Records the event's effect on its firing alert and returns the event to send. A resolve is
+   * sent with the identity the alert fired with: Alertmanager finds the alert by its labels, and
+   * a reload may have changed the device's name or labels since.
+   */
+  #trackFiring(
+    channel: string,
+    event: NotificationEvent,
+    now: number,
+    firing: ReadonlyMap<string, FiringAlert>,
+  ): NotificationEvent {
+    const key = alertKey(event);
+    const effect = alertEffect(event);
+    if (key === null || effect === null) return event;
+    if (effect === 'fire') {
+      // The QR code is for people; Alertmanager gets no image.
+      const stored = event.kind === 'device' ? { ...event, qrCode: null } : event;
+      this.#store.putFiring({ channel, key, event: stored, updatedAt: now });
+      return event;
+    }
+    const fired = firing.get(`${channel}\n${key}`);
+    this.#store.deleteFiring(channel, key);
+    const before = fired === undefined ? null : parseEvent(fired.event);
+    if (before?.kind === 'device' && event.kind === 'device') return { ...event, device: before.device };
+    return event;
+  }
+
+  #message(channel: string, events: readonly NotificationEvent[], now: number): NewOutboxMessage {
+    const payload: NotificationPayload = { version: PAYLOAD_VERSION, events };
+    return { deliveryId: this.#newId(), channel, payload, createdAt: now };
+  }
+
+  #warnUnknown(name: string): void {
+    if (this.#unknownWarned.has(name)) return;
+    this.#unknownWarned.add(name);
+    this.#log.warn({ channel: name }, 'alert routed to a channel that is not configured');
+  }
+}
+
+function parseEvent(value: unknown): NotificationEvent | null {
+  return parsePayload({ version: PAYLOAD_VERSION, events: [value] })?.events[0] ?? null;
+}

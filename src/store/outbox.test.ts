@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreError } from './errors.js';
+import { MIGRATIONS, runMigrations, SCHEMA_VERSION, userVersion } from './migrations.js';
+import { SqliteOutbox, type NewOutboxMessage } from './outbox.js';
+import { openSqliteStore, type SqliteStore } from './sqlite-store.js';
+import { thrown } from './test-support/store-contract.js';
+
+let dir: string;
+let store: SqliteStore;
+let outbox: SqliteOutbox;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wgm-outbox-'));
+  store = openSqliteStore(join(dir, 'monitor.db'));
+  outbox = new SqliteOutbox(store);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function msg(
+  deliveryId: string,
+  channel: string,
+  createdAt = 1_000,
+  payload: unknown = { n: deliveryId },
+): NewOutboxMessage {
+  return { deliveryId, channel, payload, createdAt };
+}
+
+describe('SqliteOutbox', () => {
+  it('keeps each message with its delivery id, payload and times; the oldest per channel is its head', () => {
+    outbox.enqueue([msg('a1', 'a', 1_000), msg('b1', 'b', 1_100), msg('a2', 'a', 1_200)]);
+    expect(outbox.heads().map((m) => m.deliveryId)).toEqual(['a1', 'b1']);
+    expect(outbox.head('a')).toMatchObject({
+      deliveryId: 'a1',
+      channel: 'a',
+      payload: { n: 'a1' },
+      createdAt: 1_000,
+      attempts: 0,
+      nextAttemptAt: 1_000,
+      lastError: null,
+      state: 'pending',
+      doneAt: null,
+    });
+    expect(outbox.head('none')).toBeNull();
+    expect(outbox.pendingCounts()).toEqual(
+      new Map([
+        ['a', 2],
+        ['b', 1],
+      ]),
+    );
+  });
+
+  it('records retries, deliveries and drops; only pending messages are heads', () => {
+    outbox.enqueue([msg('a1', 'a'), msg('a2', 'a'), msg('b1', 'b')]);
+    const a1 = outbox.head('a')!;
+    outbox.markRetry(a1.id, 1, 11_000, 'HTTP 500');
+    expect(outbox.find('a1')).toMatchObject({
+      attempts: 1,
+      nextAttemptAt: 11_000,
+      lastError: 'HTTP 500',
+      state: 'pending',
+    });
+    outbox.markSent(a1.id, 12_000, 2);
+    expect(outbox.find('a1')).toMatchObject({ attempts: 2, state: 'sent', doneAt: 12_000, lastError: null });
+    outbox.markDropped(outbox.head('b')!.id, 13_000, 1, 'HTTP 400');
+    expect(outbox.find('b1')).toMatchObject({ state: 'dropped', doneAt: 13_000, lastError: 'HTTP 400' });
+    expect(outbox.heads().map((m) => m.deliveryId)).toEqual(['a2']);
+    expect(outbox.pendingCounts()).toEqual(new Map([['a', 1]]));
+  });
+
+  it('expired(): pending messages created strictly before the cutoff', () => {
+    outbox.enqueue([msg('old', 'a', 1_000), msg('edge', 'a', 2_000), msg('new', 'b', 3_000)]);
+    outbox.markSent(outbox.head('b')!.id, 3_000, 1);
+    expect(outbox.expired(2_000).map((m) => m.deliveryId)).toEqual(['old']);
+    expect(outbox.expired(10_000).map((m) => m.deliveryId)).toEqual(['old', 'edge']);
+  });
+
+  it('a batch is queued whole or not at all', () => {
+    const err = thrown(() => outbox.enqueue([msg('x', 'a'), msg('x', 'b')]));
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).reason).toBe('invalid');
+    expect(outbox.pendingCounts().size).toBe(0);
+  });
+
+  it('joins the store’s transactions: a rollback takes the queued messages with it', () => {
+    expect(() =>
+      store.transaction(() => {
+        outbox.enqueue([msg('x', 'a')]);
+        outbox.putFiring({ channel: 'am', key: 'k', event: {}, updatedAt: 1 });
+        throw new Error('cycle failed');
+      }),
+    ).toThrow('cycle failed');
+    expect(outbox.find('x')).toBeNull();
+    expect(outbox.firing()).toEqual([]);
+  });
+
+  it('prune deletes finished messages before the cutoff only', () => {
+    outbox.enqueue([msg('s', 'a'), msg('d', 'b'), msg('p', 'c')]);
+    outbox.markSent(outbox.head('a')!.id, 5_000, 1);
+    outbox.markDropped(outbox.head('b')!.id, 6_000, 1, 'no');
+    expect(outbox.prune(5_000)).toBe(0);
+    expect(outbox.prune(5_001)).toBe(1);
+    expect(outbox.prune(100_000)).toBe(1);
+    expect(outbox.find('p')?.state).toBe('pending');
+  });
+
+  it('firing alerts: upserted by (channel, key), listed in order, deleted', () => {
+    outbox.putFiring({ channel: 'am', key: 'device/main/2', event: { v: 1 }, updatedAt: 1 });
+    outbox.putFiring({ channel: 'am', key: 'device/main/1', event: { v: 1 }, updatedAt: 1 });
+    outbox.putFiring({ channel: 'am', key: 'device/main/2', event: { v: 2 }, updatedAt: 2 });
+    expect(outbox.firing()).toEqual([
+      { channel: 'am', key: 'device/main/1', event: { v: 1 }, updatedAt: 1 },
+      { channel: 'am', key: 'device/main/2', event: { v: 2 }, updatedAt: 2 },
+    ]);
+    expect(outbox.deleteFiring('am', 'device/main/1')).toBe(true);
+    expect(outbox.deleteFiring('am', 'device/main/1')).toBe(false);
+    expect(outbox.firing()).toHaveLength(1);
+  });
+
+  it('survives closing and reopening the file', () => {
+    outbox.enqueue([msg('kept', 'a', 1_000, { events: ['ü', '📱'] })]);
+    store.close();
+    store = openSqliteStore(join(dir, 'monitor.db'));
+    outbox = new SqliteOutbox(store);
+    expect(outbox.head('a')).toMatchObject({ deliveryId: 'kept', payload: { events: ['ü', '📱'] } });
+  });
+
+  it('a closed store gives StoreErrors with reason closed', () => {
+    store.close();
+    expect(thrown(() => outbox.heads())).toMatchObject({ reason: 'closed' });
+    expect(thrown(() => new SqliteOutbox(store))).toMatchObject({ reason: 'closed' });
+  });
+
+  it('a payload that is not JSON is refused before anything is written', () => {
+    expect(() => outbox.enqueue([msg('f', 'a', 1, () => 1)])).toThrow(TypeError);
+    expect(outbox.find('f')).toBeNull();
+  });
+});
+
+describe('migration 2 (outbox)', () => {
+  it('upgrades a database of the first schema, keeping its data', () => {
+    const file = join(dir, 'old.db');
+    const old = new Database(file);
+    runMigrations(old, MIGRATIONS.slice(0, 1));
+    old.prepare("INSERT INTO meta (key, value) VALUES ('kept', 'yes')").run();
+    expect(userVersion(old)).toBe(1);
+    old.close();
+
+    const upgraded = openSqliteStore(file);
+    expect(upgraded.getMeta('kept')).toBe('yes');
+    const ob = new SqliteOutbox(upgraded);
+    ob.enqueue([msg('m', 'a')]);
+    expect(ob.heads()).toHaveLength(1);
+    upgraded.close();
+    const check = new Database(file);
+    expect(userVersion(check)).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+});

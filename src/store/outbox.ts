@@ -1,0 +1,278 @@
+// The notification outbox and the firing Alertmanager alerts, kept in the monitor's SQLite file
+// beside the Store (same connection, so a cycle's messages can be enqueued in one transaction).
+// Payloads are opaque JSON here: the notify layer decides what a message holds.
+// Times are epoch milliseconds.
+
+import type { Database, Statement } from 'better-sqlite3';
+import { fromSqliteError, StoreError, storeError } from './errors.js';
+import type { SqliteStore } from './sqlite-store.js';
+
+export type OutboxState = 'pending' | 'sent' | 'dropped';
+
+export interface NewOutboxMessage {
+  /** Stable across retries; receivers drop duplicates by it. Unique. */
+  readonly deliveryId: string;
+  readonly channel: string;
+  /** Must survive `JSON.stringify`/`JSON.parse`. */
+  readonly payload: unknown;
+  readonly createdAt: number;
+}
+
+export interface OutboxMessage extends NewOutboxMessage {
+  readonly id: number;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly lastError: string | null;
+  readonly state: OutboxState;
+  /** When it was sent or dropped; null while pending. */
+  readonly doneAt: number | null;
+}
+
+export interface FiringAlert {
+  readonly channel: string;
+  /** Identifies the alert within the channel (e.g. `device/main/123456789`). */
+  readonly key: string;
+  /** What the notify layer needs to re-send it; JSON. */
+  readonly event: unknown;
+  readonly updatedAt: number;
+}
+
+/** What the delivery loop and the notification sink need from the outbox's storage. */
+export interface OutboxStore {
+  /** Runs `fn` in one transaction (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T;
+  enqueue(messages: readonly NewOutboxMessage[]): void;
+  /** The oldest pending message of each channel, ordered by channel. */
+  heads(): OutboxMessage[];
+  markSent(id: number, at: number, attempts: number): void;
+  markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): void;
+  markDropped(id: number, at: number, attempts: number, error: string): void;
+  /** The oldest pending message of the channel. */
+  head(channel: string): OutboxMessage | null;
+  /** Pending messages created before `createdBefore`, oldest first. */
+  expired(createdBefore: number): OutboxMessage[];
+  /** Pending messages per channel; channels with none are left out. */
+  pendingCounts(): Map<string, number>;
+  find(deliveryId: string): OutboxMessage | null;
+  /** Deletes sent and dropped messages finished before `before`; returns how many. */
+  prune(before: number): number;
+
+  putFiring(alert: FiringAlert): void;
+  /** False when there was none. */
+  deleteFiring(channel: string, key: string): boolean;
+  /** Ordered by channel, then key. */
+  firing(): FiringAlert[];
+}
+
+interface MessageRecord {
+  id: number;
+  deliveryId: string;
+  channel: string;
+  payload: string;
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  state: OutboxState;
+  doneAt: number | null;
+}
+
+interface FiringRecord {
+  channel: string;
+  key: string;
+  event: string;
+  updatedAt: number;
+}
+
+const MESSAGE_COLUMNS = `id, delivery_id AS deliveryId, channel, payload, created_at AS createdAt, attempts,
+  next_attempt_at AS nextAttemptAt, last_error AS lastError, state, done_at AS doneAt`;
+
+type Run<P extends unknown[]> = Statement<P, never>;
+
+/** The OutboxStore on the SqliteStore's connection. Closing the SqliteStore closes it too. */
+export class SqliteOutbox implements OutboxStore {
+  readonly #store: SqliteStore;
+  readonly #db: Database;
+  readonly #stmts: {
+    insert: Run<[string, string, string, number, number]>;
+    heads: Statement<[], MessageRecord>;
+    head: Statement<[string], MessageRecord>;
+    markSent: Run<[number, number, number]>;
+    markRetry: Run<[number, number, string, number]>;
+    markDropped: Run<[number, number, string, number]>;
+    expired: Statement<[number], MessageRecord>;
+    pendingCounts: Statement<[], { channel: string; n: number }>;
+    find: Statement<[string], MessageRecord>;
+    prune: Run<[number]>;
+    putFiring: Run<[string, string, string, number]>;
+    deleteFiring: Run<[string, string]>;
+    firing: Statement<[], FiringRecord>;
+  };
+
+  constructor(store: SqliteStore) {
+    this.#store = store;
+    const db = store.connection;
+    this.#db = db;
+    this.#stmts = {
+      insert: db.prepare(
+        `INSERT INTO outbox (delivery_id, channel, payload, created_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?)`,
+      ),
+      // The MIN(id) per channel uses the partial index; a correlated subquery would too, but
+      // this reads it once.
+      heads: db.prepare(`
+        SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE id IN (
+          SELECT MIN(id) FROM outbox WHERE state = 'pending' GROUP BY channel)
+        ORDER BY channel`),
+      head: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE channel = ? AND state = 'pending' ORDER BY id LIMIT 1`,
+      ),
+      markSent: db.prepare(
+        "UPDATE outbox SET state = 'sent', done_at = ?, attempts = ?, last_error = NULL WHERE id = ?",
+      ),
+      markRetry: db.prepare(
+        "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+      ),
+      markDropped: db.prepare(
+        "UPDATE outbox SET state = 'dropped', done_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+      ),
+      expired: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE state = 'pending' AND created_at < ? ORDER BY id`,
+      ),
+      pendingCounts: db.prepare(
+        "SELECT channel, count(*) AS n FROM outbox WHERE state = 'pending' GROUP BY channel ORDER BY channel",
+      ),
+      find: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE delivery_id = ?`),
+      prune: db.prepare("DELETE FROM outbox WHERE state <> 'pending' AND done_at < ?"),
+      putFiring: db.prepare(`
+        INSERT INTO alertmanager_firing (channel, alert_key, event, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel, alert_key) DO UPDATE SET event = excluded.event, updated_at = excluded.updated_at`),
+      deleteFiring: db.prepare('DELETE FROM alertmanager_firing WHERE channel = ? AND alert_key = ?'),
+      firing: db.prepare(`
+        SELECT channel, alert_key AS key, event, updated_at AS updatedAt
+        FROM alertmanager_firing ORDER BY channel, alert_key`),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#store.transaction(fn);
+  }
+
+  enqueue(messages: readonly NewOutboxMessage[]): void {
+    if (messages.length === 0) return;
+    this.#guard('cannot queue a notification in', () => {
+      this.#db
+        .transaction(() => {
+          for (const m of messages) {
+            const payload = JSON.stringify(m.payload);
+            if (payload === undefined) throw new TypeError('outbox payload is not JSON-serialisable');
+            this.#stmts.insert.run(m.deliveryId, m.channel, payload, m.createdAt, m.createdAt);
+          }
+        })
+        .immediate();
+    });
+  }
+
+  heads(): OutboxMessage[] {
+    return this.#guard('cannot read the outbox in', () => this.#stmts.heads.all().map(toMessage));
+  }
+
+  head(channel: string): OutboxMessage | null {
+    return this.#guard('cannot read the outbox in', () => {
+      const r = this.#stmts.head.get(channel);
+      return r === undefined ? null : toMessage(r);
+    });
+  }
+
+  markSent(id: number, at: number, attempts: number): void {
+    this.#guard('cannot update the outbox in', () => this.#stmts.markSent.run(at, attempts, id));
+  }
+
+  markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): void {
+    this.#guard('cannot update the outbox in', () =>
+      this.#stmts.markRetry.run(attempts, nextAttemptAt, error, id),
+    );
+  }
+
+  markDropped(id: number, at: number, attempts: number, error: string): void {
+    this.#guard('cannot update the outbox in', () => this.#stmts.markDropped.run(at, attempts, error, id));
+  }
+
+  expired(createdBefore: number): OutboxMessage[] {
+    return this.#guard('cannot read the outbox in', () =>
+      this.#stmts.expired.all(createdBefore).map(toMessage),
+    );
+  }
+
+  pendingCounts(): Map<string, number> {
+    return this.#guard(
+      'cannot read the outbox in',
+      () => new Map(this.#stmts.pendingCounts.all().map((r) => [r.channel, r.n])),
+    );
+  }
+
+  find(deliveryId: string): OutboxMessage | null {
+    return this.#guard('cannot read the outbox in', () => {
+      const r = this.#stmts.find.get(deliveryId);
+      return r === undefined ? null : toMessage(r);
+    });
+  }
+
+  prune(before: number): number {
+    return this.#guard('cannot prune the outbox in', () => this.#stmts.prune.run(before).changes);
+  }
+
+  putFiring(alert: FiringAlert): void {
+    this.#guard('cannot save a firing alert in', () => {
+      const event = JSON.stringify(alert.event);
+      if (event === undefined) throw new TypeError('firing alert event is not JSON-serialisable');
+      this.#stmts.putFiring.run(alert.channel, alert.key, event, alert.updatedAt);
+    });
+  }
+
+  deleteFiring(channel: string, key: string): boolean {
+    return this.#guard(
+      'cannot remove a firing alert from',
+      () => this.#stmts.deleteFiring.run(channel, key).changes > 0,
+    );
+  }
+
+  firing(): FiringAlert[] {
+    return this.#guard('cannot read firing alerts from', () =>
+      this.#stmts.firing.all().map((r) => ({
+        channel: r.channel,
+        key: r.key,
+        event: JSON.parse(r.event) as unknown,
+        updatedAt: r.updatedAt,
+      })),
+    );
+  }
+
+  /** Database failures become StoreErrors naming the file, as in SqliteStore. */
+  #guard<T>(doing: string, fn: () => T): T {
+    const file = this.#store.file;
+    if (!this.#db.open) throw storeError(doing, file, 'closed', 'the store is closed');
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw fromSqliteError(err, doing, file, { openedReadonly: this.#db.readonly }) ?? err;
+    }
+  }
+}
+
+function toMessage(r: MessageRecord): OutboxMessage {
+  return {
+    id: r.id,
+    deliveryId: r.deliveryId,
+    channel: r.channel,
+    payload: JSON.parse(r.payload) as unknown,
+    createdAt: r.createdAt,
+    attempts: r.attempts,
+    nextAttemptAt: r.nextAttemptAt,
+    lastError: r.lastError,
+    state: r.state,
+    doneAt: r.doneAt,
+  };
+}
