@@ -2,7 +2,9 @@
 // playwright-core), served by the real HTTP server with handlers backed by the simulator.
 // Screenshots of both pages are kept in docs/.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -23,7 +25,11 @@ import type { StatusAccountFacts, StatusPageData } from '../src/web/status-page.
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env['CI'] !== undefined && process.env['CI'] !== '';
-const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
+// Screenshots go to docs/ only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
+const DOCS =
+  process.env['UPDATE_SCREENSHOTS'] === '1'
+    ? fileURLToPath(new URL('../docs/', import.meta.url))
+    : `${mkdtempSync(join(tmpdir(), 'wgm-shots-'))}/`;
 const quiet = createLogger('fatal', new Writable({ write: (_c, _e, cb) => cb() }));
 
 // PHP's password_hash('password') — the `$2y$` flavour `htpasswd -nBC 10` writes.
