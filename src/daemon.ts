@@ -317,7 +317,8 @@ export class Daemon implements MetricsSource {
   #onCycle(report: CycleReport): void {
     if (report.skipped) {
       this.#metrics.recordSkippedCycle(report.account);
-      this.#log.warn(
+      // Counted in whatsgate_poll_cycles_skipped_total; routine when checks spread over a tick.
+      this.#log.debug(
         { component: 'poller', account: report.account },
         'tick skipped: the previous cycle still runs',
       );
