@@ -31,6 +31,7 @@ import { buildAuditMessage } from './audit/sender.js';
 import { deviceReport, historyReport, type DeviceReport } from './report/devices.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { SqliteStore } from './store/sqlite-store.js';
+import type { DeviceRow } from './store/store.js';
 import { VERSION } from './version.js';
 
 export const DB_FILE = 'monitor.db';
@@ -249,30 +250,23 @@ export class Daemon implements MetricsSource {
   // --- views -----------------------------------------------------------------------------
 
   devicesReport(): DeviceReport[] {
-    const out: DeviceReport[] = [];
-    for (const poller of this.#pollers.values()) {
-      for (const rt of poller.devices.values()) {
-        const s = rt.state;
-        out.push(
-          deviceReport(
-            {
-              account: poller.name,
-              device: rt.config.number,
-              name: rt.config.name,
-              status: s.status,
-              health: s.health,
-              statusSince: s.statusSince,
-              lastCheckAt: s.lastCheckAt,
-              probeError:
-                s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
-              silencedUntil: this.#mutes.mutedUntil(poller.name, rt.config.number),
-            },
-            this.#config.timezone,
-          ),
-        );
-      }
-    }
-    return out;
+    return this.#deviceFacts().map((f) => deviceReport({ ...f, device: f.number }, this.#config.timezone));
+  }
+
+  /** Every configured device as the state machine sees it, in config order. */
+  #deviceFacts(): (Omit<DeviceRow, 'device' | 'state' | 'transitions'> & {
+    number: string;
+    name: string;
+    silencedUntil: number | null;
+  })[] {
+    return [...this.#pollers.values()].flatMap((p) =>
+      p.rows().map(({ device, state: _state, transitions: _transitions, ...row }) => ({
+        ...row,
+        number: device,
+        name: p.devices.get(device)?.config.name ?? device,
+        silencedUntil: this.#mutes.mutedUntil(p.name, device),
+      })),
+    );
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -375,24 +369,7 @@ export class Daemon implements MetricsSource {
             : null,
         };
       }),
-      devices: [...this.#pollers.values()].flatMap((p) =>
-        [...p.devices.values()].map((rt) => {
-          const s = rt.state;
-          return {
-            account: p.name,
-            number: rt.config.number,
-            name: rt.config.name,
-            status: s.status,
-            statusRaw: s.statusRaw,
-            health: s.health,
-            statusSince: s.statusSince,
-            lastCheckAt: s.lastCheckAt,
-            probeError:
-              s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
-            silencedUntil: this.#mutes.mutedUntil(p.name, rt.config.number),
-          };
-        }),
-      ),
+      devices: this.#deviceFacts(),
       history,
       runningPeriods: [...readRuns(this.#store), { start: this.#runStart, end: now }],
     };

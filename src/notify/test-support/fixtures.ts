@@ -1,6 +1,7 @@
 // Events, alerts and configs for the notification tests: each test states only what it changes.
 
 import type { ChannelConfig, Config, Policy } from '../../config/types.js';
+import { DEFAULT_POLICY } from '../../config/resolve.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { AccountEvent } from '../../monitor/account-state.js';
 import type { DeviceEvent } from '../../monitor/device-state.js';
@@ -113,17 +114,7 @@ export function accountAlert(over: { account?: string; event?: Partial<AccountEv
   return { kind: 'account', account: over.account ?? 'main', event: accountEvent(over.event) };
 }
 
-export const POLICY: Policy = {
-  intervalMs: 60_000,
-  timeoutMs: 10_000,
-  failureThreshold: 2,
-  successThreshold: 1,
-  repeatIntervalMs: 4 * 3_600_000,
-  sendResolved: true,
-  flapThreshold: 4,
-  flapWindowMs: 30 * MIN,
-  reconnect: 'link',
-};
+export const POLICY: Policy = DEFAULT_POLICY;
 
 export function webhookChannel(
   name: string,
