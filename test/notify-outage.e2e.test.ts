@@ -1,0 +1,540 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startReceiver, type Received, type Receiver } from '../src/notify/test-support/http-receiver.js';
+import { startSmtp, type SmtpSink } from '../src/notify/test-support/smtp.js';
+import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { freePort } from './support/ports.js';
+
+// The notification path of the real daemon process against the simulator, when receivers fail:
+// an SMTP server down across a kill -9, a webhook answering 500 then 200, a webhook refusing for
+// good, fifty devices dropping at once, and a graceful restart while a device is DOWN.
+// Every wait is on something that happens (a log line, a message received); "nothing else came"
+// is proven by a later message on the same channel, which a channel delivers strictly in order.
+
+const TOKEN = 'outage-token';
+const ENV = { WG_TOKEN: TOKEN };
+
+interface Outbox {
+  delivery_id: string;
+  channel: string;
+  state: string;
+  attempts: number;
+  last_error: string | null;
+}
+
+interface WebhookBody {
+  version: string;
+  sent_at: string;
+  events: {
+    id: string;
+    type: string;
+    device: { number: string; name: string };
+    status: string;
+    previous_status: string | null;
+  }[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function scratchDir(): string {
+  const dir = tempDir('wgm-outage-');
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function simulator(first: string, devices: number): Promise<Simulator> {
+  const sim = await startSimulator({ devices, first, token: TOKEN, rateLimitPerMinute: 0 });
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+async function receiver(respond: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+  const r = await startReceiver(respond);
+  cleanups.push(() => r.close());
+  return r;
+}
+
+function startDaemon(configPath: string): DaemonProcess {
+  const p = DaemonProcess.start(configPath, ENV);
+  cleanups.push(async () => {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+    await p.exited;
+  });
+  return p;
+}
+
+/** An SMTP server on a port fixed in advance (the daemon's config names it before it runs). */
+async function smtpOn(port: number): Promise<SmtpSink> {
+  const mails: ParsedMail[] = [];
+  const waiters: { n: number; resolve: (m: ParsedMail) => void }[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream, { skipImageLinks: true }).then(
+        (mail) => {
+          mails.push(mail);
+          for (const w of waiters.filter((w) => w.n === mails.length)) w.resolve(mail);
+          callback();
+        },
+        (err: Error) => callback(err),
+      );
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const sink: SmtpSink = {
+    port,
+    mails,
+    mail(n) {
+      const have = mails[n - 1];
+      if (have !== undefined) return Promise.resolve(have);
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  cleanups.push(() => sink.close());
+  return sink;
+}
+
+async function smtp(): Promise<SmtpSink> {
+  const sink = await startSmtp();
+  cleanups.push(() => sink.close());
+  return sink;
+}
+
+/** `promise`, or a clear failure after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface ConfigOptions {
+  readonly dir: string;
+  readonly sim: Simulator;
+  readonly devices: readonly { number: string; name: string }[];
+  /** YAML of `notify.channels`, each entry on its own line, indented by four spaces. */
+  readonly channels: string;
+  readonly defaultChannels: readonly string[];
+  readonly schedule?: string;
+  readonly interval?: string;
+  readonly concurrency?: number;
+}
+
+function config(o: ConfigOptions): string {
+  return writeConfig(
+    o.dir,
+    `state_dir: ${join(o.dir, 'state')}
+listen: 127.0.0.1:0
+schedule: "${o.schedule ?? '* * * * * *'}"
+log_level: debug
+defaults:
+  interval: ${o.interval ?? '1s'}
+  timeout: 2s
+  failure_threshold: 1
+  repeat_interval: 0
+accounts:
+  - name: main
+    base_url: ${o.sim.baseUrl}
+    token: \${WG_TOKEN}
+    rate_limit: 6000/min
+    concurrency: ${o.concurrency ?? 4}
+    devices:
+${o.devices.map((d) => `      - { number: "${d.number}", name: ${d.name} }`).join('\n')}
+notify:
+  default: [${o.defaultChannels.join(', ')}]
+  channels:
+${o.channels}
+`,
+  );
+}
+
+const webhookChannel = (name: string, url: string, secret?: string): string =>
+  `    ${name}: { type: webhook, url: "${url}"${secret === undefined ? '' : `, secret: "${secret}"`}, timeout: 5s }`;
+const emailChannel = (name: string, port: number): string =>
+  `    ${name}: { type: email, host: 127.0.0.1, port: ${port}, secure: false, from: monitor@example.com, to: ops@example.com, timeout: 5s }`;
+
+const checked = (device: string) => (l: LogLine) => l.msg === 'checked' && l['device'] === device;
+const isDeviceEvent = (type: string, device: string) => (l: LogLine) =>
+  l.msg === type && l['component'] === 'poller' && l['device'] === device;
+
+function outboxRows(dbFile: string): Outbox[] {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare('SELECT delivery_id, channel, state, attempts, last_error FROM outbox ORDER BY id')
+      .all() as Outbox[];
+  } finally {
+    db.close();
+  }
+}
+
+function body(req: Received): WebhookBody {
+  return JSON.parse(req.body) as WebhookBody;
+}
+
+function header(req: Received, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function stringHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+/** The worker logs a delivery once it is recorded: a receiver sees the message before that. */
+const sent = (deliveryId: string | undefined) => (l: LogLine) =>
+  l.msg === 'notification sent' && deliveryId !== undefined && l['delivery_id'] === deliveryId;
+
+function deliveryIdOf(mail: ParsedMail): string | undefined {
+  const value = mail.headers.get('x-whatsgate-delivery-id');
+  return typeof value === 'string' ? value : undefined;
+}
+
+function metricValue(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('notifications end to end through outages', () => {
+  it('queues a DOWN while SMTP is down, keeps it across kill -9, and mails it exactly once', async () => {
+    const sim = await simulator('491600000', 2);
+    const target = '491600001';
+    const dir = scratchDir();
+    const smtpPort = await freePort();
+    const configPath = config({
+      dir,
+      sim,
+      devices: [
+        { number: '491600000', name: 'First phone' },
+        { number: target, name: 'Sales phone' },
+      ],
+      channels: emailChannel('ops', smtpPort),
+      defaultChannels: ['ops'],
+    });
+
+    const first = startDaemon(configPath);
+    await first.waitFor(checked(target), 'a first check while connected');
+    sim.setStatus(target, 'disconnected');
+    await first.waitFor(isDeviceEvent('device.down', target), 'device.down');
+    const failed = await first.waitFor(
+      (l) => l.msg === 'notification failed; will retry' && l['channel'] === 'ops',
+      'the failed attempt while SMTP is down',
+    );
+    expect(failed['retry_in_ms']).toBe(10_000);
+    // The message is in the database, not just in memory, before the process dies.
+    const dbFile = join(dir, 'state', 'monitor.db');
+    const queued = outboxRows(dbFile);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ channel: 'ops', state: 'pending', attempts: 1 });
+    first.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const server = await smtpOn(smtpPort);
+    const second = startDaemon(configPath);
+    const mail = await within(server.mail(1), 25_000, 'the DOWN email after the restart');
+    expect(mail.subject).toBe(`[whatsgate] DOWN: Sales phone (${target}) disconnected`);
+    expect(mail.text).toContain('Sales phone');
+    expect(mail.text).toContain(target);
+    expect(typeof mail.html).toBe('string');
+    expect(mail.html).toContain('Sales phone');
+    expect(mail.html).toContain(target);
+    expect(mail.headers.get('x-whatsgate-event')).toBe('device.down');
+    expect(deliveryIdOf(mail)).toBe(queued[0]!.delivery_id);
+    expect(mail.messageId).toBe(`<${queued[0]!.delivery_id}@whatsgate-monitor>`);
+    await second.waitFor(
+      (l) => l.msg === 'notification sent' && l['delivery_id'] === queued[0]!.delivery_id,
+      'the delivery logged',
+    );
+    // The restarted daemon made no second decision about the same drop.
+    expect(second.lines.filter(isDeviceEvent('device.down', target))).toHaveLength(0);
+
+    // A later message on the same channel: anything still pending before it (a duplicate) would
+    // have gone out first.
+    sim.setStatus(target, 'connected');
+    const up = await within(server.mail(2), 20_000, 'the UP email');
+    expect(up.subject).toMatch(/^\[whatsgate\] UP: Sales phone \(491600001\)/);
+    await second.waitFor(sent(deliveryIdOf(up)), 'the UP recorded');
+    expect(server.mails.map((m) => m.subject)).toEqual([mail.subject, up.subject]);
+    const rows = outboxRows(dbFile);
+    expect(rows.map((r) => [r.state, r.attempts])).toEqual([
+      ['sent', 2],
+      ['sent', 1],
+    ]);
+    second.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('retries a webhook answered 500 with the same webhook-id and a valid signature, then stops', async () => {
+    const sim = await simulator('491610000', 2);
+    const target = '491610001';
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const hook = await receiver((_req, i) =>
+      i === 0 ? { status: 500, body: 'try later' } : { status: 200 },
+    );
+    const dir = scratchDir();
+    const configPath = config({
+      dir,
+      sim,
+      devices: [
+        { number: '491610000', name: 'First phone' },
+        { number: target, name: 'Sales phone' },
+      ],
+      channels: webhookChannel('hook', `${hook.url}/wg`, secret),
+      defaultChannels: ['hook'],
+    });
+
+    const p = startDaemon(configPath);
+    await p.waitFor(checked(target), 'a first check while connected');
+    sim.setStatus(target, 'disconnected');
+    const failed = await p.waitFor(
+      (l) => l.msg === 'notification failed; will retry' && l['channel'] === 'hook',
+      'the failed first attempt',
+    );
+    expect(failed['retry_in_ms']).toBe(10_000);
+    expect(String(failed['err'])).toContain('500');
+    const retried = await within(hook.request(2), 20_000, 'the retry');
+    const attempt = hook.requests[0]!;
+
+    for (const req of [attempt, retried]) {
+      expect(req.method).toBe('POST');
+      expect(req.path).toBe('/wg');
+      expect(header(req, 'x-whatsgate-event')).toBe('device.down');
+      // Standard Webhooks 1.0: the off-the-shelf verifier accepts it (throws otherwise).
+      expect(() => new Webhook(secret).verify(req.body, stringHeaders(req.headers))).not.toThrow();
+      const payload = body(req);
+      expect(payload.version).toBe('1');
+      expect(payload.events).toHaveLength(1);
+      expect(payload.events[0]).toMatchObject({
+        type: 'device.down',
+        device: { number: target, name: 'Sales phone' },
+        status: 'disconnected',
+        previous_status: 'connected',
+      });
+    }
+    expect(header(retried, 'webhook-id')).toBeDefined();
+    expect(header(retried, 'webhook-id')).toBe(header(attempt, 'webhook-id'));
+    expect(body(retried).events[0]!.id).toBe(body(attempt).events[0]!.id);
+    await p.waitFor(
+      (l) => l.msg === 'notification sent' && l['channel'] === 'hook' && l['attempts'] === 2,
+      'the delivery logged',
+    );
+
+    // Delivered once: the next message on the channel is the recovery, with a new id.
+    sim.setStatus(target, 'connected');
+    const up = await within(hook.request(3), 20_000, 'the UP webhook');
+    expect(body(up).events.map((e) => e.type)).toEqual(['device.up']);
+    expect(header(up, 'webhook-id')).not.toBe(header(attempt, 'webhook-id'));
+    await p.waitFor(sent(header(up, 'webhook-id')), 'the UP recorded');
+    expect(hook.requests).toHaveLength(3);
+    const metrics = await (await fetch(`${await p.url()}/metrics`)).text();
+    expect(metricValue(metrics, 'whatsgate_notifications_total{channel="hook"}')).toBe(3);
+    expect(metricValue(metrics, 'whatsgate_notification_failures_total{channel="hook"}')).toBe(1);
+    expect(metricValue(metrics, 'whatsgate_notifications_dropped_total{channel="hook"}')).toBe(0);
+    p.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('does not retry a webhook answered 400: one attempt, logged and counted as dropped', async () => {
+    const sim = await simulator('491620000', 2);
+    const target = '491620001';
+    const hook = await receiver((_req, i) =>
+      i === 0 ? { status: 400, body: '{"error":"unknown schema"}' } : { status: 200 },
+    );
+    const dir = scratchDir();
+    const configPath = config({
+      dir,
+      sim,
+      devices: [
+        { number: '491620000', name: 'First phone' },
+        { number: target, name: 'Sales phone' },
+      ],
+      channels: webhookChannel('hook', hook.url),
+      defaultChannels: ['hook'],
+    });
+
+    const p = startDaemon(configPath);
+    const url = await p.url();
+    await p.waitFor(checked(target), 'a first check while connected');
+    sim.setStatus(target, 'disconnected');
+    const dropped = await p.waitFor(
+      (l) => l.msg === 'notification dropped: refused for good' && l['channel'] === 'hook',
+      'the refusal logged',
+    );
+    expect(dropped['level']).toBe('error');
+    expect(dropped['attempts']).toBe(1);
+    expect(String(dropped['err'])).toContain('400');
+    expect(p.lines.some((l) => l.msg === 'notification failed; will retry')).toBe(false);
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(metrics, 'whatsgate_notifications_dropped_total{channel="hook"}')).toBe(1);
+    expect(metricValue(metrics, 'whatsgate_notification_failures_total{channel="hook"}')).toBe(1);
+    expect(metricValue(metrics, 'whatsgate_notifications_total{channel="hook"}')).toBe(1);
+    expect(metricValue(metrics, 'whatsgate_notifications_pending{channel="hook"}')).toBe(0);
+
+    // The channel goes on: the recovery is the second request, so the refused one was never retried.
+    sim.setStatus(target, 'connected');
+    const up = await within(hook.request(2), 20_000, 'the UP webhook');
+    expect(body(up).events.map((e) => e.type)).toEqual(['device.up']);
+    expect(body(hook.requests[0]!).events.map((e) => e.type)).toEqual(['device.down']);
+    await p.waitFor(sent(header(up, 'webhook-id')), 'the UP recorded');
+    expect(hook.requests).toHaveLength(2);
+    const rows = outboxRows(join(dir, 'state', 'monitor.db'));
+    expect(rows.map((r) => [r.state, r.attempts])).toEqual([
+      ['dropped', 1],
+      ['sent', 1],
+    ]);
+    expect(rows[0]!.last_error).toContain('400');
+    const after = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(after, 'whatsgate_notifications_dropped_total{channel="hook"}')).toBe(1);
+    expect(metricValue(after, 'whatsgate_notifications_total{channel="hook"}')).toBe(2);
+    p.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('sends 50 devices dropping in one cycle as one email and one webhook POST', async () => {
+    const COUNT = 50;
+    const FIRST = 491630000;
+    const numbers = Array.from({ length: COUNT }, (_, i) => String(FIRST + i));
+    const sim = await simulator(numbers[0]!, COUNT);
+    const mail = await smtp();
+    const hook = await receiver(() => ({ status: 200 }));
+    const dir = scratchDir();
+    // Ticks every 5 s, each device due every 1 s: every cycle checks all 50 (10 ms apart within
+    // the budget), then the account is idle until the next tick.
+    const TICK_MS = 5_000;
+    const configPath = config({
+      dir,
+      sim,
+      devices: numbers.map((n, i) => ({ number: n, name: `Phone ${i + 1}` })),
+      channels: [emailChannel('ops', mail.port), webhookChannel('hook', hook.url)].join('\n'),
+      defaultChannels: ['ops', 'hook'],
+      schedule: '*/5 * * * * *',
+      interval: '1s',
+      concurrency: COUNT,
+    });
+
+    const p = startDaemon(configPath);
+    // A cycle is over when its tick period holds a check of every device; the drop is set then,
+    // with the next tick at least 1.5 s away, so the next cycle sees all 50 down.
+    const tickOf = (l: LogLine): number => Math.floor(Date.parse(String(l['time'])) / TICK_MS);
+    await p.waitFor(
+      (l) => {
+        if (!checked(numbers[COUNT - 1]!)(l)) return false;
+        const tick = tickOf(l);
+        const inTick = p.lines.filter((x) => x.msg === 'checked' && tickOf(x) === tick);
+        return (
+          new Set(inTick.map((x) => x['device'])).size === COUNT && Date.now() % TICK_MS < TICK_MS - 1_500
+        );
+      },
+      'a cycle that checked all 50 devices',
+      30_000,
+    );
+    const from = p.lines.length;
+    for (const n of numbers) sim.setStatus(n, 'disconnected');
+
+    const down = await within(mail.mail(1), 20_000, 'the DOWN email');
+    const posted = await within(hook.request(1), 20_000, 'the DOWN webhook');
+    expect(down.subject).toMatch(
+      /^\[whatsgate\] DOWN: 50 devices — Phone \d+ \(4916300\d\d\) disconnected, /,
+    );
+    for (const n of numbers) expect(down.text).toContain(n);
+    expect(down.html).toContain(numbers[COUNT - 1]);
+    const events = body(posted).events;
+    expect(events).toHaveLength(COUNT);
+    expect(events.every((e) => e.type === 'device.down' && e.status === 'disconnected')).toBe(true);
+    expect(new Set(events.map((e) => e.device.number))).toEqual(new Set(numbers));
+    expect(header(posted, 'x-whatsgate-event')).toBe('device.down');
+    // Both deliveries recorded: every line the daemon wrote before them has been read.
+    await p.waitFor(sent(header(posted, 'webhook-id')), 'the webhook recorded');
+    await p.waitFor(sent(deliveryIdOf(down)), 'the email recorded');
+    const queuedLines = p.lines
+      .slice(from)
+      .filter((l) => l.msg === 'notifications queued' && l['component'] === 'notify');
+    expect(queuedLines.map((l) => l['alerts'])).toEqual([COUNT]);
+
+    // The recovery is the second message on each channel: no straggling DOWN came in between.
+    for (const n of numbers) sim.setStatus(n, 'connected');
+    const up = await within(mail.mail(2), 20_000, 'the UP email');
+    const upPost = await within(hook.request(2), 20_000, 'the UP webhook');
+    expect(up.subject).toMatch(/^\[whatsgate\] UP: 50 devices — /);
+    expect(body(upPost).events).toHaveLength(COUNT);
+    expect(body(upPost).events.every((e) => e.type === 'device.up')).toBe(true);
+    expect(mail.mails).toHaveLength(2);
+    expect(hook.requests).toHaveLength(2);
+    expect(p.lines.filter((l) => l.msg === 'device.down')).toHaveLength(COUNT);
+    p.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('sends no second device.down after a graceful restart while the device is still DOWN', async () => {
+    const sim = await simulator('491640000', 2);
+    const target = '491640001';
+    const hook = await receiver(() => ({ status: 200 }));
+    const dir = scratchDir();
+    const configPath = config({
+      dir,
+      sim,
+      devices: [
+        { number: '491640000', name: 'First phone' },
+        { number: target, name: 'Sales phone' },
+      ],
+      channels: webhookChannel('hook', hook.url),
+      defaultChannels: ['hook'],
+    });
+
+    const first = startDaemon(configPath);
+    await first.waitFor(checked(target), 'a first check while connected');
+    sim.setStatus(target, 'disconnected');
+    const down = await within(hook.request(1), 20_000, 'the DOWN webhook');
+    expect(body(down).events.map((e) => [e.type, e.device.number])).toEqual([['device.down', target]]);
+    await first.waitFor((l) => l.msg === 'notification sent', 'the delivery recorded');
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    const second = startDaemon(configPath);
+    await second.waitFor((l) => l.msg === 'first poll cycle finished: ready', 'readiness after restart');
+    // The device is seen DOWN again several times by the new process.
+    for (let i = 0; i < 3; i++) {
+      await second.waitFor(
+        checked(target),
+        `check ${i + 1} after restart`,
+        10_000,
+        second.lines.findLastIndex(checked(target)) + 1,
+      );
+    }
+    expect(second.lines.filter(isDeviceEvent('device.down', target))).toHaveLength(0);
+
+    sim.setStatus(target, 'connected');
+    const up = await within(hook.request(2), 20_000, 'the UP webhook');
+    expect(body(up).events.map((e) => [e.type, e.status, e.previous_status])).toEqual([
+      ['device.up', 'connected', 'disconnected'],
+    ]);
+    expect(hook.requests.flatMap((r) => body(r).events.map((e) => e.type))).toEqual([
+      'device.down',
+      'device.up',
+    ]);
+    second.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+});
