@@ -22,7 +22,7 @@ import type { AccountMetricsView, DeviceMetricsView, MetricsSource } from './met
 import type { Clock } from './monitor/clock.js';
 import { MaintenanceCalendar } from './monitor/maintenance.js';
 import { Mutes } from './monitor/mutes.js';
-import { AccountPoller } from './monitor/poller.js';
+import { AccountPoller, type CycleCommit } from './monitor/poller.js';
 import { PollLoop, type CycleReport } from './monitor/scheduler.js';
 import { Notifications } from './notify/notifications.js';
 import { SqliteOutbox } from './store/outbox.js';
@@ -86,6 +86,8 @@ export class Daemon implements MetricsSource {
   #lastRunRecord = 0;
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
+  /** Cycles finished since the last flush: written, with their alerts, once per tick. */
+  readonly #pending: CycleCommit[] = [];
 
   private constructor(options: DaemonOptions, store: SqliteStore) {
     this.#config = options.config;
@@ -117,7 +119,7 @@ export class Daemon implements MetricsSource {
       clock: options.clock,
       log: options.log,
       mutes: this.#mutes,
-      sink: this.#notifications,
+      commit: (batch: CycleCommit) => this.#pending.push(batch),
       fetchQr: (poller: AccountPoller, device: string) => this.#fetchQr(poller, device),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
     };
@@ -171,6 +173,7 @@ export class Daemon implements MetricsSource {
     }
     this.#recordRun(now, false);
     await this.#loop.tick(nextTickAt);
+    this.#flush();
     if (!this.#ready) {
       this.#ready = true;
       this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
@@ -238,6 +241,7 @@ export class Daemon implements MetricsSource {
     await this.#audit?.destroy();
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await Promise.allSettled([...this.#ticks]);
+    this.#flush();
     await this.#notifications.stop();
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.client.close()));
@@ -307,6 +311,29 @@ export class Daemon implements MetricsSource {
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /**
+   * Writes the finished cycles in one transaction: device rows, history, account states and the
+   * outbox messages of their alerts. One tick's alerts of every account become one message per
+   * channel (SPEC §8), and nothing is recorded as decided without being queued.
+   */
+  #flush(): void {
+    const batch = this.#pending.splice(0);
+    if (batch.length === 0) return;
+    const alerts = batch.flatMap((c) => c.alerts);
+    try {
+      this.#store.transaction(() => {
+        this.#store.saveDevices(batch.flatMap((c) => c.saves));
+        for (const c of batch) if (c.account !== null) this.#store.saveAccount(c.account);
+        if (alerts.length > 0) this.#notifications.publish(alerts);
+      });
+    } catch (err) {
+      this.#log.error(
+        { component: 'store', err, alerts: alerts.length },
+        'could not save the poll cycle; its changes and alerts are decided again after a restart',
+      );
+    }
+  }
 
   #onCycle(report: CycleReport): void {
     if (report.skipped) {

@@ -1,13 +1,15 @@
 // One account's side of a poll cycle: runs a check through the gateway client, feeds the pure
-// state machine, persists what changed, and hands the decisions of the cycle to the alert sink.
-// Errors inside a check are caught here: a failing store or sink never stops the loop.
+// state machine, and at the end of the cycle hands what changed — device rows, history, the
+// account's state and the alerts decided — to `commit` as one batch. The daemon writes a batch
+// in one transaction with the outbox, so a crash can never record an alert as decided without
+// also having queued it: at worst the cycle is lost and decided again after the restart.
 
 import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
-import type { AlertSink, DeviceAlert, MonitorAlert } from '../notify/events.js';
-import type { DeviceRow, Store } from '../store/store.js';
+import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
+import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { initialAccountState, observeAccountCycle, type AccountState } from './account-state.js';
 import type { Clock } from './clock.js';
 import {
@@ -32,10 +34,17 @@ export interface PollerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly mutes: Mutes;
-  readonly sink: AlertSink;
+  readonly commit: (batch: CycleCommit) => void;
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
   /** `reconnect: qr`: one `/connect` call through the budget; the data URL, or null. */
   readonly fetchQr?: (poller: AccountPoller, device: string) => Promise<string | null>;
+}
+
+/** What one account cycle changed, to be stored and queued together. */
+export interface CycleCommit {
+  readonly saves: readonly DeviceSave[];
+  readonly account: AccountRow | null;
+  readonly alerts: readonly MonitorAlert[];
 }
 
 interface CycleTally {
@@ -43,11 +52,12 @@ interface CycleTally {
   validAnswers: number;
   unauthorized: boolean;
   lastError: { reason: ProbeErrorReason; message: string } | null;
+  saves: DeviceSave[];
   alerts: MonitorAlert[];
 }
 
 function emptyTally(): CycleTally {
-  return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, alerts: [] };
+  return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
 }
 
 /** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
@@ -160,7 +170,7 @@ export class AccountPoller {
     ) {
       qrDataUrl = await this.deps.fetchQr(this, device);
     }
-    this.#apply(rt, step, this.#tally.alerts, qrDataUrl);
+    this.#apply(rt, step, this.#tally, qrDataUrl);
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -181,6 +191,7 @@ export class AccountPoller {
     const now = this.deps.clock.now();
     const t = this.#tally;
     this.#tally = emptyTally();
+    let account: AccountRow | null = null;
     if (!report.skipped) {
       const step = observeAccountCycle(
         this.#accountState,
@@ -198,7 +209,7 @@ export class AccountPoller {
       );
       if (step.state !== this.#accountState) {
         this.#accountState = step.state;
-        this.#saveAccount();
+        account = { account: this.name, reachable: step.state.reachable, state: step.state };
       }
       for (const event of step.events) {
         this.#log.warn({ event: event.type, reason: event.reason, err: event.message }, event.type);
@@ -208,14 +219,10 @@ export class AccountPoller {
     for (const rt of this.devices.values()) {
       const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
       const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
-      if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t.alerts);
+      if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
     }
-    if (t.alerts.length > 0) {
-      try {
-        this.deps.sink.publish(t.alerts);
-      } catch (err) {
-        this.#log.error({ err }, 'could not hand alerts to the notifier');
-      }
+    if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
+      this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
     }
   }
 
@@ -224,8 +231,8 @@ export class AccountPoller {
     return [...this.devices.values()].map((rt) => this.#row(rt));
   }
 
-  /** Saves the step and queues its events for the cycle's message. */
-  #apply(rt: DeviceRuntime, step: DeviceStep, alerts: MonitorAlert[], qrDataUrl: string | null = null): void {
+  /** Takes the step and adds its row, change and events to the cycle's batch. */
+  #apply(rt: DeviceRuntime, step: DeviceStep, tally: CycleTally, qrDataUrl: string | null = null): void {
     rt.state = step.state;
     const row = this.#row(rt);
     const change =
@@ -239,11 +246,7 @@ export class AccountPoller {
             to: step.change.to,
             raw: step.change.raw,
           };
-    try {
-      this.deps.store.saveDevices([{ row, change }]);
-    } catch (err) {
-      this.#log.error({ err, device: rt.config.number }, 'could not save the device state');
-    }
+    tally.saves.push({ row, change });
     for (const event of step.events) {
       this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
       const alert: DeviceAlert = {
@@ -253,7 +256,7 @@ export class AccountPoller {
         channels: rt.config.channels,
         event,
       };
-      alerts.push(
+      tally.alerts.push(
         event.type === 'device.down' && qrDataUrl !== null
           ? { ...alert, qrCode: { dataUrl: qrDataUrl } }
           : alert,
@@ -276,18 +279,6 @@ export class AccountPoller {
       transitions: s.transitions,
       state: s,
     };
-  }
-
-  #saveAccount(): void {
-    try {
-      this.deps.store.saveAccount({
-        account: this.name,
-        reachable: this.#accountState.reachable,
-        state: this.#accountState,
-      });
-    } catch (err) {
-      this.#log.error({ err }, 'could not save the account state');
-    }
   }
 
   #setDevices(devices: readonly DeviceConfig[]): void {

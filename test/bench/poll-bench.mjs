@@ -97,7 +97,12 @@ async function pipeline(seconds) {
     clock: systemClock,
     log,
     mutes,
-    sink: { publish: (a) => (alerts += a.length) },
+    commit: (batch) =>
+      store.transaction(() => {
+        store.saveDevices(batch.saves);
+        if (batch.account !== null) store.saveAccount(batch.account);
+        alerts += batch.alerts.length;
+      }),
     recordCheck: () => undefined,
   };
   const pollers = config.accounts.map(
