@@ -92,17 +92,22 @@ async function pipeline(seconds) {
   const calendar = new MaintenanceCalendar([], 'UTC');
   const mutes = new Mutes(calendar);
   let alerts = 0;
+  const pending = [];
+  const flush = () => {
+    const batch = pending.splice(0);
+    store.transaction(() => {
+      store.saveDevices(batch.flatMap((c) => c.saves));
+      for (const c of batch) if (c.account !== null) store.saveAccount(c.account);
+      alerts += batch.reduce((n, c) => n + c.alerts.length, 0);
+    });
+  };
   const deps = {
     store,
     clock: systemClock,
     log,
     mutes,
-    commit: (batch) =>
-      store.transaction(() => {
-        store.saveDevices(batch.saves);
-        if (batch.account !== null) store.saveAccount(batch.account);
-        alerts += batch.alerts.length;
-      }),
+    // As the daemon does: the cycles of a tick are written in one transaction after the tick.
+    commit: (batch) => pending.push(batch),
     recordCheck: () => undefined,
   };
   const pollers = config.accounts.map(
@@ -136,6 +141,7 @@ async function pipeline(seconds) {
   while (performance.now() < until) {
     mutes.refresh(store.activeSilences(Date.now()), Date.now());
     await loop.tick(Date.now() + 1000);
+    flush();
     ticks++;
   }
   const wall = (performance.now() - t0) / 1000;
