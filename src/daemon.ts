@@ -22,7 +22,7 @@ import type { AccountMetricsView, DeviceMetricsView, MetricsSource } from './met
 import type { Clock } from './monitor/clock.js';
 import { MaintenanceCalendar } from './monitor/maintenance.js';
 import { Mutes } from './monitor/mutes.js';
-import { AccountPoller, type CycleCommit } from './monitor/poller.js';
+import { AccountPoller, type CycleCommit, type PollerDeps } from './monitor/poller.js';
 import { PollLoop, type CycleReport } from './monitor/scheduler.js';
 import { Notifications } from './notify/notifications.js';
 import { SqliteOutbox } from './store/outbox.js';
@@ -88,6 +88,7 @@ export class Daemon implements MetricsSource {
   readonly #ticks = new Set<Promise<void>>();
   /** Cycles finished since the last flush: written, with their alerts, once per tick. */
   readonly #pending: CycleCommit[] = [];
+  readonly #pollerDeps: PollerDeps;
 
   private constructor(options: DaemonOptions, store: SqliteStore) {
     this.#config = options.config;
@@ -114,13 +115,13 @@ export class Daemon implements MetricsSource {
       log: options.log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
     });
-    const deps = {
+    const deps: PollerDeps = {
       store,
       clock: options.clock,
       log: options.log,
       mutes: this.#mutes,
-      commit: (batch: CycleCommit) => this.#pending.push(batch),
-      fetchQr: (poller: AccountPoller, device: string) => this.#fetchQr(poller, device),
+      commit: (batch) => this.#pending.push(batch),
+      fetchQr: (poller, device) => this.#fetchQr(poller, device),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
     };
     for (const account of options.config.accounts) {
@@ -130,8 +131,6 @@ export class Daemon implements MetricsSource {
     }
     this.#pollerDeps = deps;
   }
-
-  readonly #pollerDeps: ConstructorParameters<typeof AccountPoller>[2];
 
   /** Opens the database (a clear StoreError if it cannot), then starts HTTP and the tick. */
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -162,7 +161,7 @@ export class Daemon implements MetricsSource {
     return this.#http?.url ?? null;
   }
 
-  /** One tick by hand (tests, `status --live` in-process); the cron tick calls the same. */
+  /** One poll tick: every account's cycle, then one write of what they changed. */
   async tick(nextTickAt?: number): Promise<void> {
     if (this.#stopping) return;
     const now = this.#clock.now();

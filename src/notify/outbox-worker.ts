@@ -5,11 +5,17 @@
 // Channels are delivered in parallel, each in order: a message waits behind its channel's older
 // ones, so a receiver never sees a recovery before the outage it ends. Time comes from the
 // injected Clock only, so tests drive backoff and expiry with FakeClock.
+//
+// A backlog goes out as one message: before a channel's head is first attempted, the messages
+// queued behind it that were never attempted either are folded into it (device and account
+// events only, up to MAX_MERGED_EVENTS). A message once attempted is never added to: its
+// delivery id may have reached the receiver, which would drop the new events as a duplicate.
+// A start or a reload retries at once what waits out a backoff (the operator fixed something).
 
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import type { OutboxMessage, OutboxStore } from '../store/outbox.js';
-import { parsePayload } from './message.js';
+import { PAYLOAD_VERSION, parsePayload, type NotificationEvent, type NotificationPayload } from './message.js';
 import type { Notifier, SendResult } from './notifier.js';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';
@@ -23,6 +29,8 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 600_00
 export const DEFAULT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** After a database error the loop pauses this long rather than spin. */
 const STORE_ERROR_PAUSE_MS = 10_000;
+/** A merged message holds at most this many events; the rest go in the next one. */
+export const MAX_MERGED_EVENTS = 500;
 
 /** The pause after the `failedAttempts`-th failure in a row: 10 s, 20 s, 40 s, … capped at 10 min. */
 export function backoffDelay(failedAttempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
@@ -76,9 +84,13 @@ export class OutboxWorker {
     this.refreshPending();
   }
 
-  /** Starts the loop; it first delivers whatever an earlier run left pending. Idempotent. */
+  /**
+   * Starts the loop; it first delivers whatever an earlier run left pending, at once, even the
+   * messages an earlier run had put off for a backoff. Idempotent.
+   */
   start(): void {
     if (this.#loop !== null || this.#stop.signal.aborted) return;
+    this.#retryNow('start');
     this.#loop = this.#run();
   }
 
@@ -89,16 +101,17 @@ export class OutboxWorker {
     this.#sleep?.abort();
   }
 
-  /** A reload: messages for the new set of channels. */
+  /** A reload: messages for the new set of channels, and pending ones retried at once. */
   setNotifiers(notifiers: ReadonlyMap<string, Notifier>): void {
     this.#notifiers = notifiers;
     this.#orphanWarned.clear();
+    this.#retryNow('reload');
     this.wake();
   }
 
   /**
-   * Ends the loop. Attempts in flight are aborted and not recorded: their messages stay pending
-   * and go out at the next start (at least once).
+   * Ends the loop. Attempts in flight are aborted and their outcome not recorded: their messages
+   * stay pending and go out at the next start (at least once), with the same delivery id.
    */
   async stop(): Promise<void> {
     this.#stop.abort();
@@ -136,6 +149,17 @@ export class OutboxWorker {
     });
     this.#pass = pass;
     return pass;
+  }
+
+  /** Pending messages waiting out a backoff become due now. */
+  #retryNow(why: 'start' | 'reload'): void {
+    try {
+      const n = this.#store.retryNow(this.#clock.now());
+      if (n > 0) this.#log.info({ messages: n, after: why }, 'retrying pending notifications now');
+    } catch (err) {
+      // The loop's next pass meets the same database and says so; backoff just runs its course.
+      this.#log.error({ err }, 'could not reschedule pending notifications');
+    }
   }
 
   async #run(): Promise<void> {
@@ -203,14 +227,69 @@ export class OutboxWorker {
         }
         return;
       }
-      const result = await this.#attempt(notifier, m, now);
+      const payload = this.#prepare(m, now);
+      const result = await this.#attempt(notifier, m, payload, now);
       if (stop.aborted) return;
       if (!this.#record(m, result)) return;
     }
   }
 
-  async #attempt(notifier: Notifier, m: OutboxMessage, now: number): Promise<SendResult> {
+  /**
+   * Before an attempt, in one transaction: folds the channel's backlog into a head never
+   * attempted, and records the attempt as made (see markAttempting). Returns what to send.
+   */
+  #prepare(m: OutboxMessage, now: number): NotificationPayload | null {
     const payload = parsePayload(m.payload);
+    return this.#store.transaction(() => {
+      const merged = m.attempts === 0 && payload !== null ? this.#fold(m, payload, now) : payload;
+      this.#store.markAttempting(m.id, m.attempts + 1);
+      return merged;
+    });
+  }
+
+  /**
+   * The head with the never-attempted messages queued behind it appended, in order, until one
+   * that cannot be merged (a test, an audit report, an unreadable row) or the size cap. Events
+   * already present (same id) are not repeated. The folded messages are marked done.
+   */
+  #fold(head: OutboxMessage, payload: NotificationPayload, now: number): NotificationPayload {
+    if (!mergeable(payload.events) || payload.events.length >= MAX_MERGED_EVENTS) return payload;
+    const events = [...payload.events];
+    const ids = new Set(events.map((e) => e.id));
+    const folded: OutboxMessage[] = [];
+    for (const next of this.#store.unattemptedAfter(head.channel, head.id, MAX_MERGED_EVENTS)) {
+      const more = parsePayload(next.payload);
+      if (more === null || !mergeable(more.events)) break;
+      const fresh = more.events.filter((e) => !ids.has(e.id));
+      if (events.length + fresh.length > MAX_MERGED_EVENTS) break;
+      for (const e of fresh) {
+        ids.add(e.id);
+        events.push(e);
+      }
+      folded.push(next);
+    }
+    if (folded.length === 0) return payload;
+    const merged: NotificationPayload = { version: PAYLOAD_VERSION, events };
+    this.#store.setPayload(head.id, merged);
+    for (const f of folded) this.#store.markMerged(f.id, now, head.deliveryId);
+    this.#log.info(
+      {
+        channel: head.channel,
+        delivery_id: head.deliveryId,
+        merged: folded.map((f) => f.deliveryId),
+        events: events.length,
+      },
+      'queued notifications merged into one message',
+    );
+    return merged;
+  }
+
+  async #attempt(
+    notifier: Notifier,
+    m: OutboxMessage,
+    payload: NotificationPayload | null,
+    now: number,
+  ): Promise<SendResult> {
     if (payload === null) {
       return { ok: false, retryable: false, error: 'the stored message is not readable by this version' };
     }
@@ -264,4 +343,9 @@ export class OutboxWorker {
     }
     return next;
   }
+}
+
+/** Device and account events may share a message with those of other cycles; tests and audit reports go alone. */
+function mergeable(events: readonly NotificationEvent[]): boolean {
+  return events.length > 0 && events.every((e) => e.kind === 'device' || e.kind === 'account');
 }

@@ -48,6 +48,22 @@ export interface OutboxStore {
   markSent(id: number, at: number, attempts: number): void;
   markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): void;
   markDropped(id: number, at: number, attempts: number, error: string): void;
+  /**
+   * An attempt is about to be made: records its count first, so that a message whose attempt
+   * was cut short (stop, crash) is still known as attempted — its delivery id may have been seen.
+   */
+  markAttempting(id: number, attempts: number): void;
+  /** Replaces a pending message's payload (a backlog merged into it). */
+  setPayload(id: number, payload: unknown): void;
+  /**
+   * A message folded into another before it was ever attempted: done, as `sent` (its events go
+   * out with the other), with `merged into <delivery id>` as its note in `lastError`.
+   */
+  markMerged(id: number, at: number, intoDeliveryId: string): void;
+  /** Pending messages waiting for a later attempt become due at `now` (a restart, a reload); returns how many. */
+  retryNow(now: number): number;
+  /** The channel's pending messages after `afterId` that were never attempted, oldest first. */
+  unattemptedAfter(channel: string, afterId: number, limit: number): OutboxMessage[];
   /** The oldest pending message of the channel. */
   head(channel: string): OutboxMessage | null;
   /** Pending messages created before `createdBefore`, oldest first. */
@@ -101,6 +117,11 @@ export class SqliteOutbox implements OutboxStore {
     markSent: Run<[number, number, number]>;
     markRetry: Run<[number, number, string, number]>;
     markDropped: Run<[number, number, string, number]>;
+    markAttempting: Run<[number, number]>;
+    setPayload: Run<[string, number]>;
+    markMerged: Run<[number, string, number]>;
+    retryNow: Run<[number, number]>;
+    unattemptedAfter: Statement<[string, number, number], MessageRecord>;
     expired: Statement<[number], MessageRecord>;
     pendingCounts: Statement<[], { channel: string; n: number }>;
     find: Statement<[string], MessageRecord>;
@@ -136,6 +157,18 @@ export class SqliteOutbox implements OutboxStore {
       ),
       markDropped: db.prepare(
         "UPDATE outbox SET state = 'dropped', done_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+      ),
+      markAttempting: db.prepare("UPDATE outbox SET attempts = ? WHERE id = ? AND state = 'pending'"),
+      setPayload: db.prepare("UPDATE outbox SET payload = ? WHERE id = ? AND state = 'pending'"),
+      markMerged: db.prepare(
+        "UPDATE outbox SET state = 'sent', done_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+      ),
+      retryNow: db.prepare(
+        "UPDATE outbox SET next_attempt_at = ? WHERE state = 'pending' AND next_attempt_at > ?",
+      ),
+      unattemptedAfter: db.prepare(
+        `SELECT ${MESSAGE_COLUMNS} FROM outbox
+         WHERE channel = ? AND state = 'pending' AND id > ? AND attempts = 0 ORDER BY id LIMIT ?`,
       ),
       expired: db.prepare(
         `SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE state = 'pending' AND created_at < ? ORDER BY id`,
@@ -197,6 +230,34 @@ export class SqliteOutbox implements OutboxStore {
 
   markDropped(id: number, at: number, attempts: number, error: string): void {
     this.#guard('cannot update the outbox in', () => this.#stmts.markDropped.run(at, attempts, error, id));
+  }
+
+  markAttempting(id: number, attempts: number): void {
+    this.#guard('cannot update the outbox in', () => this.#stmts.markAttempting.run(attempts, id));
+  }
+
+  setPayload(id: number, payload: unknown): void {
+    this.#guard('cannot update the outbox in', () => {
+      const json = JSON.stringify(payload);
+      if (json === undefined) throw new TypeError('outbox payload is not JSON-serialisable');
+      this.#stmts.setPayload.run(json, id);
+    });
+  }
+
+  markMerged(id: number, at: number, intoDeliveryId: string): void {
+    this.#guard('cannot update the outbox in', () =>
+      this.#stmts.markMerged.run(at, `merged into ${intoDeliveryId}`, id),
+    );
+  }
+
+  retryNow(now: number): number {
+    return this.#guard('cannot update the outbox in', () => this.#stmts.retryNow.run(now, now).changes);
+  }
+
+  unattemptedAfter(channel: string, afterId: number, limit: number): OutboxMessage[] {
+    return this.#guard('cannot read the outbox in', () =>
+      this.#stmts.unattemptedAfter.all(channel, afterId, limit).map(toMessage),
+    );
   }
 
   expired(createdBefore: number): OutboxMessage[] {
