@@ -9,12 +9,14 @@ const USAGE = `whatsgate-monitor ${VERSION} — WhatsGate device health monitor
 Usage: whatsgate-monitor <command> [options] [--config PATH]
 
 Commands:
-  run                                   run the daemon
+  run [--shard I/N]                     run the daemon (a shard polls only the devices hashing to I of N)
   check-config                          validate the config; print a summary or every error (exit 2)
   status [--live] [--json]              every device: status, DOWN/UP, since, last check, silenced
   history DEVICE [--since 7d] [--json]  the device's status changes
-  connect DEVICE [--out FILE.png]       ask the gateway for a QR code and write it as PNG
-  delete DEVICE [--yes]                 delete the device at the gateway (typed confirmation)
+  connect DEVICE [--out FILE.png] [--account NAME]
+                                        ask the gateway for a QR code and write it as PNG
+  delete DEVICE [--yes] [--account NAME]
+                                        delete the device at the gateway (typed confirmation)
   audit [--since 7d] [--json] [--send]  uptime, outages and stale devices
   silence DEVICE|all --for 2h [--reason TEXT]
   unsilence DEVICE|all                  mute / unmute notifications

@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { shardOf } from '../src/config/shard.js';
 import { runCli } from './support/cli.js';
 import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
 
@@ -227,6 +228,22 @@ accounts:
     const down = await p.waitFor(isDown(target), 'device.down once the silence is lifted', 20_000, from);
     expect(down['status']).toBe('not_initialized');
     sim.setStatus(target, 'connected');
+    p.kill('SIGTERM');
+    expect(await p.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('polls only its own shard with --shard I/N, and refuses a bad one', async () => {
+    const bad = await runCli(['run', '--shard', '3/2', '--config', configPath], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--shard: expected I/N');
+
+    const all = [FIRST, dropped, '491500002'];
+    const mine = all.filter((n) => shardOf(n, 2) === 1);
+    const p = DaemonProcess.start(configPath, env, ['--shard', '1/2']);
+    procs.push(p);
+    const url = await p.url();
+    const devices = (await (await fetch(`${url}/api/v1/devices`)).json()) as { device: string }[];
+    expect(devices.map((d) => d.device).sort()).toEqual(mine.sort());
     p.kill('SIGTERM');
     expect(await p.exited).toEqual({ code: 0, signal: null });
   });

@@ -1,23 +1,36 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import { parseShard, selectShard } from '../config/shard.js';
 import { configWarnings } from '../config/summary.js';
 import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { systemClock } from '../monitor/clock.js';
 import { StoreError } from '../store/errors.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, resolveConfigPath, type Command } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, resolveConfigPath, type Command } from './command.js';
 
 // SPEC §9: SIGTERM/SIGINT finish checks in flight within 10 s; past that we exit anyway.
 const HARD_STOP_MS = 10_000;
 
 const run: Command = async (args, io) => {
-  const { values } = parseArgs({ args: [...args], options: { config: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args: [...args],
+    options: { config: { type: 'string' }, shard: { type: 'string' } },
+    strict: true,
+  });
+  const shard = values.shard === undefined ? null : parseShard(values.shard);
+  if (values.shard !== undefined && shard === null) {
+    throw new UsageError(`--shard: expected I/N with 1 ≤ I ≤ N, e.g. 1/3, got "${values.shard}"`);
+  }
   const path = resolveConfigPath(values.config, io.env);
+  const load = async (): Promise<Config> => {
+    const loaded = await loadConfig(path, io.env);
+    return shard === null ? loaded : selectShard(loaded, shard);
+  };
   let config: Config;
   try {
-    config = await loadConfig(path, io.env);
+    config = await load();
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr(`${path}: invalid configuration\n${err.message}\n`);
@@ -27,6 +40,10 @@ const run: Command = async (args, io) => {
   }
   const log = createLogger(config.logLevel);
   for (const warning of configWarnings(config)) log.warn({ component: 'config' }, warning);
+  if (shard !== null) {
+    const devices = config.accounts.reduce((n, a) => n + a.devices.length, 0);
+    log.info({ component: 'config', shard: `${shard.index}/${shard.count}`, devices }, 'polling one shard');
+  }
   let daemon: Daemon;
   try {
     daemon = await Daemon.start({ config, log, clock: systemClock });
@@ -44,7 +61,7 @@ const run: Command = async (args, io) => {
       reloading = reloading.then(async () => {
         log.info({ component: 'daemon', config: path }, 'SIGHUP: reloading configuration');
         try {
-          await daemon.reload(await loadConfig(path, io.env));
+          await daemon.reload(await load());
         } catch (err) {
           // A bad new config must not take the daemon down: keep running on the old one.
           log.error(

@@ -40,8 +40,12 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  static start(configPath: string, env: Record<string, string> = {}): DaemonProcess {
-    const child = spawn(process.execPath, [CLI_PATH, 'run', '--config', configPath], {
+  static start(
+    configPath: string,
+    env: Record<string, string> = {},
+    args: readonly string[] = [],
+  ): DaemonProcess {
+    const child = spawn(process.execPath, [CLI_PATH, 'run', '--config', configPath, ...args], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
