@@ -5,6 +5,7 @@ import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
 import { shardOf } from '../src/config/shard.js';
 import { runCli } from './support/cli.js';
 import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { eventually } from './support/ports.js';
 
 // The real daemon process against the simulator on loopback: a drop is detected, recorded and
 // reported; kill -9 and a restart keep the state and make no second decision; SIGTERM exits 0.
@@ -198,6 +199,15 @@ accounts:
     const target = '491500002';
     const silenced = await runCli(['silence', target, '--for', '1h', '--config', configPath], { env });
     expect(silenced.code).toBe(0);
+    // The daemon reads silences at each tick: change the device only once it holds this one.
+    const url = await p.url();
+    await eventually('the silence in force', async () => {
+      const rows = (await (await fetch(`${url}/api/v1/devices`)).json()) as {
+        device: string;
+        silenced_until: string | null;
+      }[];
+      return rows.find((r) => r.device === target)?.silenced_until != null ? rows : undefined;
+    });
     const from = p.lines.length;
     sim.setStatus(target, 'not initialized');
     await p.waitFor(

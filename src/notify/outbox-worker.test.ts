@@ -1,11 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../monitor/clock.js';
 import type { NewOutboxMessage } from '../store/outbox.js';
-import { PAYLOAD_VERSION, type NotificationPayload } from './message.js';
+import {
+  PAYLOAD_VERSION,
+  testNotification,
+  type NotificationEvent,
+  type NotificationPayload,
+} from './message.js';
 import type { Notifier, SendResult } from './notifier.js';
-import { backoffDelay, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
+import { backoffDelay, MAX_MERGED_EVENTS, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
 import { FakeNotifier } from './test-support/fake-notifier.js';
-import { captureLogger, deviceNote, T0 } from './test-support/fixtures.js';
+import { accountNote, captureLogger, deviceNote, T0 } from './test-support/fixtures.js';
 import { tempDb, type TempDb } from './test-support/store.js';
 
 const S = 1000;
@@ -47,6 +52,19 @@ function enqueue(channel: string, over: Partial<NewOutboxMessage> = {}): string 
   const deliveryId = over.deliveryId ?? `dlv-${++seq}`;
   db.outbox.enqueue([{ deliveryId, channel, payload: payload(), createdAt: clock.now(), ...over }]);
   return deliveryId;
+}
+
+/** One message of the given events (ids `e<n>` for device events `n`). */
+function enqueueEvents(channel: string, events: readonly NotificationEvent[]): string {
+  return enqueue(channel, { payload: { version: PAYLOAD_VERSION, events } });
+}
+
+function devices(...ids: number[]): NotificationEvent[] {
+  return ids.map((i) => deviceNote({ id: `e${i}`, number: `49${i}` }));
+}
+
+function sentIds(n: FakeNotifier): string[][] {
+  return n.attempts.map((a) => a.message.events.map((e) => e.id));
 }
 
 function worker(...notifiers: Notifier[]): OutboxWorker {
@@ -170,8 +188,9 @@ describe('OutboxWorker', () => {
     const fast = new FakeNotifier('fast');
     const w = worker(slow, fast);
     const first = enqueue('slow');
-    const second = enqueue('slow');
     const other = enqueue('fast');
+    await w.deliverDue();
+    const second = enqueue('slow');
     await w.deliverDue();
     expect(slow.attempts.map((a) => a.deliveryId)).toEqual([first]);
     expect(fast.attempts.map((a) => a.deliveryId)).toEqual([other]);
@@ -219,7 +238,8 @@ describe('OutboxWorker', () => {
       { channel: 'b', pending: 1 },
     ]);
     await w.deliverDue();
-    expect(w.pending()).toEqual([{ channel: 'a', pending: 2 }]);
+    // The second message of `a` was merged into the first before its first attempt.
+    expect(w.pending()).toEqual([{ channel: 'a', pending: 1 }]);
   });
 
   it('a restart loses nothing: rows pending when the store closed are delivered after reopening', async () => {
@@ -239,7 +259,7 @@ describe('OutboxWorker', () => {
     expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 2 });
   });
 
-  it('stop() abandons an attempt in flight without recording it; the next run sends it again', async () => {
+  it('stop() abandons an attempt in flight without recording its outcome; the next run sends it again', async () => {
     const hook = new FakeNotifier('hook');
     hook.gate = new Promise(() => undefined);
     const w1 = worker(hook);
@@ -248,7 +268,8 @@ describe('OutboxWorker', () => {
     await clock.advance(0);
     expect(hook.attempts).toHaveLength(1);
     await w1.stop();
-    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 0 });
+    // Counted as made: the receiver may have seen it, so nothing is merged into it any more.
+    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(outcomes).toEqual([]);
 
     hook.gate = null;
@@ -294,5 +315,213 @@ describe('OutboxWorker', () => {
     expect(db.outbox.find(sent)).toBeNull();
     expect(db.outbox.find(dropped)).toBeNull();
     expect(db.outbox.find(pending)?.state).toBe('pending');
+  });
+});
+
+describe('OutboxWorker after a restart or reload', () => {
+  /** A message that failed until its backoff reached the 10 min cap. */
+  async function backedOff(hook: FakeNotifier, w: OutboxWorker): Promise<string> {
+    const id = enqueue('hook');
+    for (let i = 0; i < 8; i++) {
+      await w.deliverDue();
+      const next = db.outbox.find(id)!.nextAttemptAt;
+      await clock.advanceTo(next - 1); // never quite due: the loop is not running
+      await clock.advance(1);
+    }
+    await w.deliverDue();
+    expect(db.outbox.find(id)!.nextAttemptAt - clock.now()).toBe(600 * S);
+    expect(hook.attempts.length).toBeGreaterThan(7);
+    return id;
+  }
+
+  it('start() retries at once what an earlier run had put off for a backoff', async () => {
+    const before = new FakeNotifier('hook', [FAIL]);
+    const w1 = worker(before);
+    const id = await backedOff(before, w1);
+    const attempts = db.outbox.find(id)!.attempts;
+    await w1.stop();
+    db.reopen();
+    await clock.advance(S);
+
+    const after = new FakeNotifier('hook');
+    const w2 = worker(after);
+    w2.start();
+    await clock.advance(0);
+    expect(after.attempts.map((a) => [a.deliveryId, a.at])).toEqual([[id, clock.now()]]);
+    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: attempts + 1 });
+    expect(logs.lines.some((l) => l.includes('retrying pending notifications now'))).toBe(true);
+  });
+
+  it('a reload retries at once; a failure after it backs off from where it was', async () => {
+    const hook = new FakeNotifier('hook', [FAIL]);
+    const w = worker(hook);
+    const id = await backedOff(hook, w);
+    w.start();
+    await clock.advance(S);
+    const made = hook.attempts.length;
+    w.setNotifiers(new Map([['hook', hook]]));
+    await clock.advance(0);
+    expect(hook.attempts).toHaveLength(made + 1);
+    expect(hook.attempts.at(-1)?.deliveryId).toBe(id);
+    expect(db.outbox.find(id)!.nextAttemptAt - clock.now()).toBe(600 * S);
+  });
+
+  it('expiry still counts from creation: a restart does not extend the 24 h', async () => {
+    const hook = new FakeNotifier('hook', [FAIL]);
+    const w1 = worker(hook);
+    const id = enqueue('hook');
+    await w1.deliverDue();
+    await w1.stop();
+    await clock.advanceTo(T0 + 24 * H + 1);
+    const w2 = worker(hook);
+    w2.start();
+    await clock.advance(0);
+    expect(hook.attempts).toHaveLength(1);
+    expect(db.outbox.find(id)?.state).toBe('dropped');
+  });
+});
+
+describe('OutboxWorker merging a backlog', () => {
+  it('messages queued before a channel’s first attempt go out as one, events in order', async () => {
+    const hook = new FakeNotifier('hook');
+    const w = worker(hook);
+    const head = enqueueEvents('hook', devices(1, 2));
+    const second = enqueueEvents('hook', [...devices(3), accountNote({ id: 'a1' })]);
+    const third = enqueueEvents('hook', devices(2, 4)); // e2 again: sent once
+    await clock.advance(5 * S);
+    await w.deliverDue();
+    expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head]);
+    expect(sentIds(hook)).toEqual([['e1', 'e2', 'e3', 'a1', 'e4']]);
+    expect(db.outbox.find(head)).toMatchObject({ state: 'sent', attempts: 1 });
+    for (const folded of [second, third]) {
+      expect(db.outbox.find(folded)).toMatchObject({
+        state: 'sent',
+        attempts: 0,
+        doneAt: clock.now(),
+        lastError: `merged into ${head}`,
+      });
+    }
+    expect(outcomes).toEqual([['hook', 'sent']]);
+    expect(w.pending()).toEqual([]);
+    await w.deliverDue();
+    expect(hook.attempts).toHaveLength(1);
+  });
+
+  it('the merged payload is stored before the attempt: a retry sends the same events', async () => {
+    const hook = new FakeNotifier('hook', [FAIL, { ok: true }]);
+    const w = worker(hook);
+    const head = enqueueEvents('hook', devices(1));
+    enqueueEvents('hook', devices(2));
+    await w.deliverDue();
+    await clock.advance(10 * S);
+    await w.deliverDue();
+    expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head, head]);
+    expect(sentIds(hook)).toEqual([
+      ['e1', 'e2'],
+      ['e1', 'e2'],
+    ]);
+  });
+
+  it('never adds to a message already attempted; the backlog behind it goes out as one after it', async () => {
+    const hook = new FakeNotifier('hook', [FAIL]);
+    const w = worker(hook);
+    const head = enqueueEvents('hook', devices(1));
+    await w.deliverDue();
+    const tail = [enqueueEvents('hook', devices(2)), enqueueEvents('hook', devices(3))];
+    await clock.advance(5 * S);
+    tail.push(enqueueEvents('hook', devices(4)));
+    await clock.advance(5 * S);
+    await w.deliverDue(); // the retry: the head alone, as first sent
+    expect(sentIds(hook)).toEqual([['e1'], ['e1']]);
+    hook.script({ ok: true });
+    await clock.advance(20 * S);
+    await w.deliverDue();
+    expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head, head, head, tail[0]]);
+    expect(sentIds(hook).slice(2)).toEqual([['e1'], ['e2', 'e3', 'e4']]);
+    expect(tail.map((id) => db.outbox.find(id)?.lastError)).toEqual([
+      null,
+      `merged into ${tail[0]}`,
+      `merged into ${tail[0]}`,
+    ]);
+  });
+
+  it('an attempt cut short by stop() counts: after a restart nothing is merged into it', async () => {
+    const hook = new FakeNotifier('hook');
+    hook.gate = new Promise(() => undefined);
+    const w1 = worker(hook);
+    const head = enqueueEvents('hook', devices(1));
+    w1.start();
+    await clock.advance(0);
+    await w1.stop();
+    const next = enqueueEvents('hook', devices(2));
+    hook.gate = null;
+    const w2 = worker(hook);
+    w2.start();
+    await clock.advance(0);
+    expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head, head, next]);
+    expect(sentIds(hook)).toEqual([['e1'], ['e1'], ['e2']]);
+  });
+
+  it('test and audit messages are never merged, and nothing is merged across them', async () => {
+    const hook = new FakeNotifier('hook');
+    const w = worker(hook);
+    const audit: NotificationEvent = {
+      id: 'audit',
+      kind: 'audit',
+      at: T0,
+      subject: '[whatsgate] Audit',
+      text: 'text',
+      html: '<p>html</p>',
+      report: {},
+    };
+    const ids = [
+      enqueueEvents('hook', [testNotification('t1', 'hook', T0)]),
+      enqueueEvents('hook', devices(1)),
+      enqueueEvents('hook', devices(2)),
+      enqueueEvents('hook', [audit]),
+      enqueueEvents('hook', devices(3)),
+      enqueueEvents('hook', [testNotification('t2', 'hook', T0)]),
+      enqueueEvents('hook', devices(4)),
+    ];
+    await w.deliverDue();
+    expect(sentIds(hook)).toEqual([['t1'], ['e1', 'e2'], ['audit'], ['e3'], ['t2'], ['e4']]);
+    expect(hook.attempts.map((a) => a.deliveryId)).toEqual([ids[0], ids[1], ids[3], ids[4], ids[5], ids[6]]);
+  });
+
+  it(`holds at most ${MAX_MERGED_EVENTS} events; the rest go in the next message, whole`, async () => {
+    const hook = new FakeNotifier('hook');
+    const w = worker(hook);
+    const per = 30;
+    const count = Math.ceil((MAX_MERGED_EVENTS * 1.5) / per);
+    for (let m = 0; m < count; m++) {
+      enqueueEvents('hook', devices(...Array.from({ length: per }, (_, i) => m * per + i)));
+    }
+    await w.deliverDue();
+    const sizes = sentIds(hook).map((ids) => ids.length);
+    const fit = Math.floor(MAX_MERGED_EVENTS / per) * per;
+    expect(sizes).toEqual([fit, count * per - fit]);
+    expect(sentIds(hook).flat()).toEqual(Array.from({ length: count * per }, (_, i) => `e${i}`));
+  });
+
+  it('a message already over the cap goes out alone, as it is', async () => {
+    const hook = new FakeNotifier('hook');
+    const w = worker(hook);
+    enqueueEvents('hook', devices(...Array.from({ length: MAX_MERGED_EVENTS + 1 }, (_, i) => i)));
+    enqueueEvents('hook', devices(9999));
+    await w.deliverDue();
+    expect(sentIds(hook).map((ids) => ids.length)).toEqual([MAX_MERGED_EVENTS + 1, 1]);
+  });
+
+  it('merges per channel: another channel’s messages stay its own', async () => {
+    const a = new FakeNotifier('a');
+    const b = new FakeNotifier('b');
+    const w = worker(a, b);
+    enqueueEvents('a', devices(1));
+    enqueueEvents('b', devices(2));
+    enqueueEvents('a', devices(3));
+    enqueueEvents('b', devices(4));
+    await w.deliverDue();
+    expect(sentIds(a)).toEqual([['e1', 'e3']]);
+    expect(sentIds(b)).toEqual([['e2', 'e4']]);
   });
 });

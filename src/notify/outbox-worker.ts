@@ -15,7 +15,12 @@
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import type { OutboxMessage, OutboxStore } from '../store/outbox.js';
-import { PAYLOAD_VERSION, parsePayload, type NotificationEvent, type NotificationPayload } from './message.js';
+import {
+  PAYLOAD_VERSION,
+  parsePayload,
+  type NotificationEvent,
+  type NotificationPayload,
+} from './message.js';
 import type { Notifier, SendResult } from './notifier.js';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';

@@ -74,6 +74,39 @@ describe('SqliteOutbox', () => {
     expect(outbox.pendingCounts()).toEqual(new Map([['a', 1]]));
   });
 
+  it('retryNow() makes pending messages waiting for a retry due now, and nothing else', () => {
+    outbox.enqueue([msg('a1', 'a'), msg('a2', 'a', 1_000), msg('b1', 'b', 1_000)]);
+    outbox.markRetry(outbox.head('a')!.id, 3, 600_000, 'HTTP 500');
+    outbox.markRetry(outbox.head('b')!.id, 1, 20_000, 'HTTP 500');
+    outbox.markSent(outbox.head('b')!.id, 15_000, 2);
+    expect(outbox.retryNow(15_000)).toBe(1);
+    expect(outbox.find('a1')).toMatchObject({ nextAttemptAt: 15_000, attempts: 3, lastError: 'HTTP 500' });
+    expect(outbox.find('a2')?.nextAttemptAt).toBe(1_000);
+    expect(outbox.find('b1')?.nextAttemptAt).toBe(20_000);
+  });
+
+  it('merging: the never-attempted tail of a channel, a new payload, folded rows done with a note', () => {
+    outbox.enqueue([msg('a1', 'a'), msg('b1', 'b'), msg('a2', 'a'), msg('a3', 'a'), msg('a4', 'a')]);
+    const head = outbox.head('a')!;
+    expect(outbox.unattemptedAfter('a', head.id, 2).map((m) => m.deliveryId)).toEqual(['a2', 'a3']);
+    outbox.markAttempting(head.id, 1);
+    expect(outbox.find('a1')).toMatchObject({ attempts: 1, state: 'pending' });
+    outbox.transaction(() => {
+      outbox.setPayload(head.id, { merged: true });
+      outbox.markMerged(outbox.find('a2')!.id, 5_000, 'a1');
+    });
+    expect(outbox.find('a1')?.payload).toEqual({ merged: true });
+    expect(outbox.find('a2')).toMatchObject({
+      state: 'sent',
+      doneAt: 5_000,
+      attempts: 0,
+      lastError: 'merged into a1',
+      payload: { n: 'a2' },
+    });
+    expect(outbox.unattemptedAfter('a', head.id, 10).map((m) => m.deliveryId)).toEqual(['a3', 'a4']);
+    expect(outbox.pendingCounts().get('a')).toBe(3);
+  });
+
   it('expired(): pending messages created strictly before the cutoff', () => {
     outbox.enqueue([msg('old', 'a', 1_000), msg('edge', 'a', 2_000), msg('new', 'b', 3_000)]);
     outbox.markSent(outbox.head('b')!.id, 3_000, 1);
