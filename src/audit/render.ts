@@ -2,6 +2,7 @@
 // (JSON with ISO times, SPEC §5 `audit --json`). Pure functions of the report.
 
 import { formatDuration } from '../config/duration.js';
+import { renderTable } from '../report/table.js';
 import { isoOrNull, isoWithOffset } from '../report/time.js';
 import { escapeHtml } from '../web/html.js';
 import type { AuditReport, DeviceAudit, Outage } from './compute.js';
@@ -135,19 +136,12 @@ export function renderAuditText(report: AuditReport, timeZone: string): string {
     longestCell(d.longestOutage),
     formatPercent(d.coverage),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
 
   const out: string[] = [
     `WhatsGate device audit — ${periodLine(report, timeZone)}`,
     summaryLine(report),
     '',
-    line(header),
-    ...rows.map(line),
+    renderTable(header, rows).trimEnd(),
   ];
   const findings = auditFindings(report, timeZone);
   if (findings.length > 0) {

@@ -3,7 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { historyReport } from '../report/devices.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
 import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../report/table.js';
 
 const history: Command = (args, io) =>
   withExit(io, async () => {

@@ -5,7 +5,7 @@ import { silenceMatches, type DeviceRow, type Silence } from '../store/store.js'
 import { VERSION } from '../version.js';
 import { EXIT_OK, type Command } from './command.js';
 import { loadCommandConfig, openStore, withExit } from './context.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../report/table.js';
 
 const status: Command = (args, io) =>
   withExit(io, async () => {

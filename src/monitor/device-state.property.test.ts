@@ -3,22 +3,12 @@ import type { Policy } from '../config/types.js';
 import type { DeviceContext, DeviceState, DeviceStep } from './device-state.js';
 import { initialDeviceState, observeDevice, tickDevice } from './device-state.js';
 import type { DeviceStatus, Observation } from './model.js';
+import { mulberry32 } from './test-support/prng.js';
 
 // Reproducible: every run derives from a seed; a failure names it, and
 // PROPERTY_SEED=<seed> npx vitest run src/monitor/device-state.property.test.ts replays just that one.
 const BASE_SEED = 0x5eed_2024;
 const RUNS = 3000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Rng {
   int(lo: number, hi: number): number;

@@ -5,6 +5,7 @@ import { FakeClock } from './clock.js';
 import type { Observation } from './model.js';
 import type { CheckResult, CycleReport, ScheduledDevice } from './scheduler.js';
 import { AccountScheduler, PollLoop, stretchFloorMs } from './scheduler.js';
+import { mulberry32 as prng } from './test-support/prng.js';
 
 const CONNECTED: Observation = { kind: 'status', status: 'connected', raw: 'connected' };
 const DISCONNECTED: Observation = { kind: 'status', status: 'disconnected', raw: 'disconnected' };
@@ -109,18 +110,6 @@ function byDevice(calls: readonly Call[]): Map<string, number[]> {
     map.set(call.device, list);
   }
   return map;
-}
-
-/** mulberry32: small, seedable, good enough to pick test cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 describe('stretchFloorMs', () => {

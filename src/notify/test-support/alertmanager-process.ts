@@ -3,9 +3,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../../test/support/ports.js';
 
 export const ALERTMANAGER_BIN =
   process.env['WHATSGATE_TEST_ALERTMANAGER'] ?? '/usr/bin/prometheus-alertmanager';
@@ -35,18 +35,6 @@ const CONFIG = `route:
 receivers:
   - name: blackhole
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once the process logs that it listens; rejects with its log if it exits first. */
 function listening(child: ChildProcess, log: string[]): Promise<void> {
