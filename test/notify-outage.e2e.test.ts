@@ -3,8 +3,7 @@ import { rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
@@ -78,37 +77,7 @@ function startDaemon(configPath: string): DaemonProcess {
 
 /** An SMTP server on a port fixed in advance (the daemon's config names it before it runs). */
 async function smtpOn(port: number): Promise<SmtpSink> {
-  const mails: ParsedMail[] = [];
-  const waiters: { n: number; resolve: (m: ParsedMail) => void }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream, { skipImageLinks: true }).then(
-        (mail) => {
-          mails.push(mail);
-          for (const w of waiters.filter((w) => w.n === mails.length)) w.resolve(mail);
-          callback();
-        },
-        (err: Error) => callback(err),
-      );
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const sink: SmtpSink = {
-    port,
-    mails,
-    mail(n) {
-      const have = mails[n - 1];
-      if (have !== undefined) return Promise.resolve(have);
-      return new Promise((resolve) => waiters.push({ n, resolve }));
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  const sink = await startSmtp({}, port);
   cleanups.push(() => sink.close());
   return sink;
 }

@@ -13,7 +13,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtp(options: Partial<SMTPServerOptions> = {}): Promise<SmtpSink> {
+/** `port` 0 picks a free one; a fixed port is for a daemon whose config names it before it runs. */
+export async function startSmtp(options: Partial<SMTPServerOptions> = {}, port = 0): Promise<SmtpSink> {
   const mails: ParsedMail[] = [];
   const waiters: { n: number; resolve: (m: ParsedMail) => void }[] = [];
   const server = new SMTPServer({
@@ -33,10 +34,13 @@ export async function startSmtp(options: Partial<SMTPServerOptions> = {}): Promi
     },
     ...options,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.server.address() as AddressInfo).port;
   return {
-    port,
+    port: bound,
     mails,
     mail(n) {
       const have = mails[n - 1];
