@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLAP_PERIOD_MS } from './flap-script.js';
-import { startSimulator, type Simulator, type SimulatorOptions } from './simulator.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from './server.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
