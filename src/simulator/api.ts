@@ -1,8 +1,9 @@
 // The documented WhatsGate device API under `/api` (SPEC §5): `GET /status/{device}`,
-// `GET /connect/{device}` (a fresh QR code per call), `POST /delete`, with the gateway's own
-// checks in the gateway's order — an injected fault first (it stands for what lies in front of
-// the gateway), then the Access-Token (403), then the per-token rate limit (429 with
-// Retry-After) — and the gateway's exact wording, since monitors classify answers by it.
+// `GET /connect/{device}` (a fresh QR code per call), `POST /delete`. Each call is counted the
+// moment it arrives; then an injected fault acts (it stands for what lies in front of the
+// gateway); then the gateway's own checks in its order — Access-Token (403), the per-token rate
+// limit (429 with Retry-After) — and the answer, in the gateway's exact wording, since monitors
+// classify answers by it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import QRCode from 'qrcode';

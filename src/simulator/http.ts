@@ -28,7 +28,7 @@ export function sendJson(
   send(res, code, 'application/json', JSON.stringify(body), headers);
 }
 
-/** The body as text; past the bound the rest is dropped, and the truncated text fails to parse. */
+/** The body as text, at most 64 KiB of it: the rest is dropped. */
 export async function readRequestBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
