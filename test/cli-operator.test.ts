@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { runCli } from './support/cli.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { shardOf } from '../src/config/shard.js';
 import { runCli } from './support/cli.js';
 import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import type { ParsedMail } from 'mailparser';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { startReceiver, type Received, type Receiver } from '../src/notify/test-support/http-receiver.js';
 import { startSmtp, type SmtpSink } from '../src/notify/test-support/smtp.js';
 import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayClient, type GatewayClient } from '../src/gateway/client.js';
-import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import {
   reconnectResultFrom,
   startHttpServer,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/gateway/simulator.js';
+import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { DaemonProcess, tempDir, writeConfig } from './support/daemon.js';
 import { eventually, freePort } from './support/ports.js';
 

@@ -19,7 +19,7 @@ import {
 } from '../demo/demo-config.js';
 import { formatClock, formatLogLine } from '../demo/log-format.js';
 import { MailCatcherUnavailableError, startMailCatcher, type MailCatcher } from '../demo/mail-catcher.js';
-import { startSimulator, type Simulator } from '../gateway/simulator.js';
+import { startSimulator, type Simulator } from '../simulator/server.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command, type CommandIo } from './command.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));

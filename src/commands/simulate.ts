@@ -5,7 +5,7 @@ import {
   DEFAULT_SIM_RATE_LIMIT,
   DEFAULT_SIM_TOKEN,
   startSimulator,
-} from '../gateway/simulator.js';
+} from '../simulator/server.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
 
 /** Next to the monitor's own 8749, and outside the Prometheus exporters' 9100–9999. */
@@ -17,7 +17,7 @@ const USAGE = `simulate [--port N] [--devices N] [--first NUMBER] [--token T] [-
   --devices N      how many devices (default ${DEFAULT_SIM_DEVICES})
   --first NUMBER   first device number, digits only (default ${DEFAULT_SIM_FIRST})
   --token T        the Access-Token it accepts (default ${DEFAULT_SIM_TOKEN})
-  --flap           scripted drops and recoveries (see src/gateway/flap-script.ts)
+  --flap           scripted drops and recoveries (see src/simulator/flap-script.ts)
   --rate-limit N   API calls per minute before 429 (default ${DEFAULT_SIM_RATE_LIMIT}; 0 = off)`;
 
 const command: Command = async (args, io) => {
