@@ -134,7 +134,7 @@ describe('stats', () => {
     await call(s, '/api/status/100000000', { token: 'bad' });
     await call(s, '/_sim/devices');
     expect(s.stats()).toEqual({
-      requests: { status: 2, connect: 1, delete: 1, other: 0 },
+      requests: { status: 2, connect: 1, delete: 1, balance: 0, send: 0, other: 0 },
       calls: [
         { at: 1_000, endpoint: 'status', device: '100000000', httpStatus: 200 },
         { at: 2_000, endpoint: 'connect', device: '100000000', httpStatus: 200 },

@@ -2,8 +2,9 @@
 // the gateway's auth and rate-limit behaviour, plus a control API under `/_sim/` that injects
 // the failures a monitor must survive. Used by tests, demos and fire drills.
 //
-// This file is the public entry: it validates the options, builds the device table, counters
-// and rate limiter that `api.ts` and `control.ts` share, routes requests between them, and owns
+// This file is the public entry: it validates the options, builds the device table, message
+// queues, counters and rate limiter that `api.ts` and `control.ts` share (and tells the queues of
+// every device change), routes requests between them, and owns
 // the server's lifetime — close() must end hung requests and cancel slow answers, which is why
 // it tracks sockets and timers. Everything a caller may need is exported from here.
 
@@ -13,6 +14,7 @@ import { createApiHandler } from './api.js';
 import { createControlHandler } from './control.js';
 import type { ServerLifetime, SimFault } from './faults.js';
 import { sendJson } from './http.js';
+import { MessageQueues, type DeliveryChange, type SimDelivery, type SimMessage } from './messages.js';
 import { RateLimiter } from './rate-limit.js';
 import { DeviceTable, type SimDevice } from './state.js';
 import { CallStats, type SimCall, type SimulatorStats } from './stats.js';
@@ -25,6 +27,20 @@ export {
   type SimFault,
   type SimFaultType,
 } from './faults.js';
+export {
+  DEFAULT_SIM_BALANCE,
+  DELIVERY_DELAY_MS,
+  DELIVERY_MODES,
+  MAX_MESSAGE_CHARS,
+  MAX_RECORDED_MESSAGES,
+  MAX_SIM_BALANCE,
+  MAX_SIM_TRAFFIC,
+  type DeliveryChange,
+  type DeliveryMode,
+  type SimDelivery,
+  type SimMessage,
+  type SimMessageStatus,
+} from './messages.js';
 export { RATE_WINDOW_MS } from './rate-limit.js';
 export type { SimDevice } from './state.js';
 export { MAX_RECORDED_CALLS, type SimCall, type SimEndpoint, type SimulatorStats } from './stats.js';
@@ -49,7 +65,11 @@ export interface SimulatorOptions {
   readonly flap?: boolean;
   /** API calls a token may make in any 60 s window; 0 = unlimited. Default 60. */
   readonly rateLimitPerMinute?: number;
-  /** Clock for the rate limiter, the flap script and call timestamps. Default `Date.now`. */
+  /** Each device's message balance (`remaining`) at start. Default 1000. */
+  readonly balance?: number;
+  /** Background customer traffic: messages a minute queued on each connected device. Default 0. */
+  readonly trafficPerMinute?: number;
+  /** Clock for the rate limiter, the flap script, message delivery and call timestamps. Default `Date.now`. */
   readonly now?: () => number;
   /** Receives one line per scripted or controlled change (the CLI prints them). */
   readonly log?: (line: string) => void;
@@ -74,8 +94,19 @@ export interface Simulator {
   setFault(device: string, fault: SimFault): boolean;
   /** A QR code scanned on the phone: the device is connected. False when unknown. */
   scan(device: string): boolean;
+  /** Today's message counts, balance and delivery mode; undefined when the device is unknown. */
+  delivery(device: string): SimDelivery | undefined;
+  /** Stall, fail a share, set the balance, or back to normal. Undefined when the device is unknown. */
+  setDelivery(device: string, change: DeliveryChange): SimDelivery | undefined;
+  /** The gateway's day boundary: every device's counts drop to 0. */
+  rollDay(): void;
+  /** Background customer traffic per connected device, messages a minute; 0 turns it off. */
+  setTraffic(perMinute: number): void;
+  /** What `/send/text` accepted, oldest first; only `sender`'s when given. */
+  messages(sender?: string): SimMessage[];
   resetRateLimit(): void;
   stats(): SimulatorStats;
+  /** Forgets the call records and the message log. */
   resetStats(): void;
   /** Applies flap changes due by now (they are also applied before every request). */
   tick(): void;
@@ -100,6 +131,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const initial = Array.from({ length: count }, (_, i) => (BigInt(first) + BigInt(i)).toString());
   const devices = new DeviceTable({ initial, flap: options.flap === true, now, log });
+  const messages = new MessageQueues({
+    devices,
+    now,
+    log,
+    ...(options.balance === undefined ? {} : { balance: options.balance }),
+    ...(options.trafficPerMinute === undefined ? {} : { trafficPerMinute: options.trafficPerMinute }),
+  });
+  devices.onChange((device, at, change) => messages.beforeDeviceChange(device, at, change));
   const stats = new CallStats();
   const limiter = new RateLimiter(rateLimit);
   const lifetime = new Lifetime();
@@ -107,6 +146,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   const handleApi = createApiHandler({
     devices,
+    messages,
     stats,
     limiter,
     lifetime,
@@ -115,7 +155,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     now,
     onCall: options.onCall,
   });
-  const handleControl = createControlHandler({ devices, stats, limiter });
+  const handleControl = createControlHandler({ devices, messages, stats, limiter });
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
@@ -156,9 +196,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     setStatus: (device, status) => devices.setStatus(device, status),
     setFault: (device, fault) => devices.setFault(device, fault),
     scan: (device) => devices.scan(device),
+    delivery: (device) => messages.reading(device),
+    setDelivery: (device, change) => messages.setDelivery(device, change),
+    rollDay: () => messages.rollDay(),
+    setTraffic: (perMinute) => messages.setTraffic(perMinute),
+    messages: (sender) => messages.messages(sender),
     resetRateLimit: () => limiter.reset(),
     stats: () => stats.snapshot(),
-    resetStats: () => stats.reset(),
+    resetStats: () => {
+      stats.reset();
+      messages.clearLog();
+    },
     tick: () => devices.tick(),
     close: async () => {
       if (lifetime.closed) return;

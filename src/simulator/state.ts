@@ -3,9 +3,19 @@
 // the `--flap` script. The script is applied lazily — each read first catches up with it to
 // `now()` — so with an injected clock the table is the same however often it is read, and a
 // manual change holds until the script next changes that device.
+//
+// Whoever keeps per-device state that depends on the status over time (the message queues) is
+// told of every change just before it is applied, with the moment it happens — a scripted change
+// at its scripted time — so it can settle what happened under the old status first.
 
 import { NO_FAULT, type SimFault } from './faults.js';
 import { dueFlapEvents } from './flap-script.js';
+
+/** What is about to happen to a device. */
+export type DeviceChange = 'created' | 'status' | 'removed';
+
+/** Told just before a device is created, changes status, or is removed; `at` is when. */
+export type DeviceChangeListener = (device: string, at: number, change: DeviceChange) => void;
 
 export interface SimDevice {
   readonly device: string;
@@ -33,10 +43,16 @@ export class DeviceTable {
   private defaultFault: SimFault = NO_FAULT;
   private readonly startedAt: number;
   private flapAppliedUntil = 0;
+  private listener: DeviceChangeListener = () => undefined;
 
   constructor(private readonly options: DeviceTableOptions) {
     this.devices = new Map(options.initial.map((d) => [d, { status: 'connected', fault: NO_FAULT }]));
     this.startedAt = options.now();
+  }
+
+  /** Sets the one listener told of every change before it is applied (the composition root wires it). */
+  onChange(listener: DeviceChangeListener): void {
+    this.listener = listener;
   }
 
   /** Applies the flap changes due by now. */
@@ -48,6 +64,7 @@ export class DeviceTable {
       const device = this.options.initial[event.deviceIndex];
       const state = device === undefined ? undefined : this.devices.get(device);
       if (device === undefined || state === undefined || state.status === event.status) continue;
+      this.listener(device, this.startedAt + event.atMs, 'status');
       this.options.log(`flap: ${device} ${state.status} → ${event.status} (script t+${event.atMs / 1000}s)`);
       state.status = event.status;
     }
@@ -80,6 +97,7 @@ export class DeviceTable {
   setStatus(device: string, status: string): void {
     this.tick();
     const state = this.devices.get(device);
+    this.listener(device, this.options.now(), state === undefined ? 'created' : 'status');
     if (state === undefined) this.devices.set(device, { status, fault: NO_FAULT });
     else state.status = status;
     this.options.log(`control: ${device} status → ${status}`);
@@ -105,6 +123,7 @@ export class DeviceTable {
     this.tick();
     const state = this.devices.get(device);
     if (state === undefined) return false;
+    this.listener(device, this.options.now(), 'status');
     state.status = 'connected';
     this.options.log(`control: ${device} QR scanned → connected`);
     return true;
@@ -112,6 +131,7 @@ export class DeviceTable {
 
   /** `/delete`: the device is gone, and flap rules naming its position are skipped from now on. */
   remove(device: string): void {
+    this.listener(device, this.options.now(), 'removed');
     this.devices.delete(device);
     this.options.log(`api: ${device} deleted`);
   }

@@ -4,7 +4,7 @@
 // arrives — before faults, auth and the rate limit — because that is when the real gateway
 // counts it (SPEC §5), so hung, refused and 429'd calls all show.
 
-export type SimEndpoint = 'status' | 'connect' | 'delete' | 'other';
+export type SimEndpoint = 'status' | 'connect' | 'delete' | 'balance' | 'send' | 'other';
 
 /** API calls remembered in `stats().calls`; counts stay exact beyond it. */
 export const MAX_RECORDED_CALLS = 10_000;
@@ -27,7 +27,8 @@ export interface SimulatorStats {
 }
 
 /**
- * A call's record while its request is handled: the device is known only once a `/delete` body
+ * A call's record while its request is handled: the device is known only once a `/delete` or
+ * `/send/text` body
  * is read, the status only once an answer is sent, and both must land in the recorded entry.
  */
 export interface OpenCall {
@@ -38,7 +39,14 @@ export interface OpenCall {
 }
 
 export class CallStats {
-  private requests: Record<SimEndpoint, number> = { status: 0, connect: 0, delete: 0, other: 0 };
+  private requests: Record<SimEndpoint, number> = {
+    status: 0,
+    connect: 0,
+    delete: 0,
+    balance: 0,
+    send: 0,
+    other: 0,
+  };
   private calls: OpenCall[] = [];
   private hugeBytesSent = 0;
 
@@ -64,7 +72,7 @@ export class CallStats {
   }
 
   reset(): void {
-    this.requests = { status: 0, connect: 0, delete: 0, other: 0 };
+    this.requests = { status: 0, connect: 0, delete: 0, balance: 0, send: 0, other: 0 };
     this.calls = [];
     this.hugeBytesSent = 0;
   }
