@@ -4,6 +4,7 @@ import {
   DEFAULT_SIM_FIRST,
   DEFAULT_SIM_RATE_LIMIT,
   DEFAULT_SIM_TOKEN,
+  MAX_SIM_TRAFFIC,
   startSimulator,
 } from '../simulator/server.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
@@ -12,13 +13,15 @@ import { EXIT_OK, UsageError, type Command } from './command.js';
 export const DEFAULT_SIM_PORT = 8748;
 const MAX_DEVICES = 100_000;
 
-const USAGE = `simulate [--port N] [--devices N] [--first NUMBER] [--token T] [--flap] [--rate-limit N]
+const USAGE = `simulate [--port N] [--devices N] [--first NUMBER] [--token T] [--flap] [--rate-limit N] [--traffic N]
   --port N         port on 127.0.0.1 (default ${DEFAULT_SIM_PORT}; 0 picks a free one)
   --devices N      how many devices (default ${DEFAULT_SIM_DEVICES})
   --first NUMBER   first device number, digits only (default ${DEFAULT_SIM_FIRST})
   --token T        the Access-Token it accepts (default ${DEFAULT_SIM_TOKEN})
   --flap           scripted drops and recoveries (see src/simulator/flap-script.ts)
-  --rate-limit N   API calls per minute before 429 (default ${DEFAULT_SIM_RATE_LIMIT}; 0 = off)`;
+  --rate-limit N   API calls per minute before 429 (default ${DEFAULT_SIM_RATE_LIMIT}; 0 = off)
+  --traffic N      background customer messages per minute on each connected device, so
+                   /reports/balance counts move (default 0 = off; see src/simulator/messages.ts)`;
 
 const command: Command = async (args, io) => {
   const { values } = parseArgs({
@@ -30,6 +33,7 @@ const command: Command = async (args, io) => {
       token: { type: 'string' },
       flap: { type: 'boolean' },
       'rate-limit': { type: 'string' },
+      traffic: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -42,6 +46,7 @@ const command: Command = async (args, io) => {
   const port = wholeNumber('--port', values.port, DEFAULT_SIM_PORT, 65_535);
   const devices = wholeNumber('--devices', values.devices, DEFAULT_SIM_DEVICES, MAX_DEVICES);
   const rateLimit = wholeNumber('--rate-limit', values['rate-limit'], DEFAULT_SIM_RATE_LIMIT, 1_000_000);
+  const traffic = wholeNumber('--traffic', values.traffic, 0, MAX_SIM_TRAFFIC);
   const first = (values.first ?? DEFAULT_SIM_FIRST).replace(/^\+/, '');
   if (!/^\d{1,20}$/.test(first))
     throw new UsageError(`--first must be a phone number (digits): ${values.first}`);
@@ -56,6 +61,7 @@ const command: Command = async (args, io) => {
     token,
     flap: values.flap === true,
     rateLimitPerMinute: rateLimit,
+    trafficPerMinute: traffic,
     log: (line) => io.stdout(`${stamp()} ${line}\n`),
   });
 
@@ -69,6 +75,7 @@ const command: Command = async (args, io) => {
   io.stdout(
     `WhatsGate simulator: base_url ${sim.baseUrl} token ${sim.token} devices ${range} (${numbers.length})` +
       ` rate_limit ${rateLimit === 0 ? 'off' : `${rateLimit}/min`} flap ${values.flap === true ? 'on' : 'off'}` +
+      (traffic === 0 ? '' : ` traffic ${traffic}/min per device`) +
       ` control ${sim.controlUrl}/\n`,
   );
 

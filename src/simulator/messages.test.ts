@@ -66,11 +66,15 @@ describe('GET /reports/balance/{device}', () => {
     });
     await expect(status(s, '42')).resolves.toMatchObject({ body: { message: 'device not found!' } });
     await expect(counts(s, D1)).resolves.toMatchObject({ success: true, remaining: 250 });
+    s.setDelivery(D1, { mode: 'stall' });
+    await sendText(s, text(D1));
     await call(s, '/api/delete', { body: { sender_device: D1 } });
+    expect(s.messages().map((m) => m.status)).toEqual(['expired']);
     await expect(counts(s, D1)).resolves.toEqual({ success: false, message: 'Device not found' });
     // created again: a fresh queue
     s.setStatus(D1, 'connected');
     await expect(counts(s, D1)).resolves.toMatchObject({ success: true, remaining: 250, pending: 0 });
+    expect(s.delivery(D1)).toMatchObject({ mode: 'normal' });
   });
 
   it.each([

@@ -18,7 +18,8 @@
 //   ⌊n × share⌋ of the first n are failed (share 0.5: ok, failed, ok, failed, …).
 // - Roll the day (the gateway's day boundary): the three counts drop to 0 and the messages still
 //   pending are dropped with them (`expired` in the log); the balance is kept.
-// - Deleting a device drops its queue; a device created later starts afresh.
+// - Deleting a device drops its queue (its pending messages expire); a device created later
+//   under the same number starts afresh.
 
 import { randomUUID } from 'node:crypto';
 import type { DeviceChange } from './state.js';
@@ -151,6 +152,9 @@ export class MessageQueues {
         return;
       case 'removed':
         this.settle(device, at);
+        for (const { record } of this.queues.get(device)?.pending ?? []) {
+          if (record !== undefined) record.status = 'expired';
+        }
         this.queues.delete(device);
         return;
     }
