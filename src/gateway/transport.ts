@@ -181,7 +181,9 @@ function classifyByStatus(
   if (statusCode === 429) {
     const retryAfterMs = parseRetryAfter(headerValue(headers['retry-after']), nowMs);
     const wait =
-      retryAfterMs === undefined ? 'no usable Retry-After' : `retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+      retryAfterMs === undefined
+        ? 'no usable Retry-After'
+        : `retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return new GatewayError('rate_limited', `${label}: rate limited, ${wait}`, {
       httpStatus: statusCode,
       retryAfterMs,

@@ -105,7 +105,8 @@ export async function postJson(options: PostOptions): Promise<PostResult> {
       });
     } catch (err) {
       if (deadline.cancelled) return retryable(`POST ${where}: aborted (the monitor is stopping)`);
-      if (deadline.timedOut) return retryable(`POST ${where}: no answer within ${options.timeoutMs / 1000} s`);
+      if (deadline.timedOut)
+        return retryable(`POST ${where}: no answer within ${options.timeoutMs / 1000} s`);
       return retryable(clean(`POST ${where}: ${describeNetworkError(err)}`));
     }
     const status = res.statusCode;

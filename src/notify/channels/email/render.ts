@@ -1,8 +1,8 @@
 // An email from the events of one message: subject, text and HTML parts, inline QR codes.
 // Pure: everything comes in as arguments (times in the config's time zone).
 
-import type { DeviceNotification, NotificationEvent, RenderContext } from './message.js';
-import { eventType } from './message.js';
+import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
+import { eventType } from '../../message.js';
 import {
   countByTag,
   deviceLabel,
@@ -17,7 +17,7 @@ import {
   STATUS_ADVICE,
   STATUS_WORDS,
   worstFirst,
-} from './describe.js';
+} from '../../describe.js';
 
 export const SUBJECT_PREFIX = '[whatsgate] ';
 /** Subjects stay readable in a mail list: the device names after the counts stop about here. */
