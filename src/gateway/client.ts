@@ -9,7 +9,7 @@ import { quote } from '../net/text.js';
 import { VERSION } from '../version.js';
 import { GatewayError, probeError, redactSecret } from './errors.js';
 import { apiFailure, decodeQr, invalid, isOk, jsonObject, verbatim, type QrCode } from './reply.js';
-import { createTransport } from './transport.js';
+import { createTransport, type Transport } from './transport.js';
 
 export type { QrCode } from './reply.js';
 
@@ -85,7 +85,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     userAgent,
     now,
   });
-  const exchange = transport.exchange;
+  const exchange: Transport['exchange'] = (...args) => transport.exchange(...args);
 
   /** Turns any failure into an observation whose message cannot carry the token. */
   function failure(err: unknown, fallbackWhere: string): ProbeErrorObservation {

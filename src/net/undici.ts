@@ -2,7 +2,9 @@
 // must not load it: the config layer imports the channel registry, and CLI commands that only
 // read the database must stay light.
 
-export type Undici = typeof import('undici');
+import type * as UndiciModule from 'undici';
+
+export type Undici = typeof UndiciModule;
 
 let loading: Promise<Undici> | undefined;
 
