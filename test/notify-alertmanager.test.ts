@@ -2,7 +2,7 @@
 // prometheus-alertmanager) on loopback: two instances stand for a cluster, and every alert must
 // reach both. Missing binary: skipped locally with the reason, a failure in CI.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../src/monitor/clock.js';
 import { Notifications } from '../src/notify/notifications.js';
 import type { DeliveryOutcome } from '../src/notify/outbox-worker.js';
@@ -46,8 +46,11 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
     notify: { default: ['am'], routes: [], channels: { am: alertmanagerChannel('am', []) } },
   });
 
+  /** Each attempt goes out from the running outbox loop; tests wait for its outcome. */
+  const settled = (n: number): Promise<void> => vi.waitFor(() => expect(outcomes).toHaveLength(n));
+
   function start(): Notifications {
-    return new Notifications({
+    const n = new Notifications({
       outbox: db.outbox,
       config: {
         ...config,
@@ -66,6 +69,8 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
       log: captureLogger().log,
       onOutcome: (channel, outcome) => outcomes.push([channel, outcome]),
     });
+    n.start();
+    return n;
   }
 
   async function deviceAlerts(am: AlertmanagerProcess): Promise<AlertmanagerApiAlert[]> {
@@ -93,7 +98,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
         event: { at: now, since: now - 60_000, downSince: now - 60_000 },
       }),
     ]);
-    await notifications.deliverDue();
+    await settled(1);
     expect(outcomes).toEqual([['am', 'sent']]);
     for (const am of cluster) {
       const alerts = await deviceAlerts(am);
@@ -118,13 +123,12 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
 
   it('is re-sent every minute while it holds, and after a restart at once (endsAt moves on)', async () => {
     notifications.tick();
-    await notifications.deliverDue();
     expect(outcomes).toHaveLength(1);
 
+    // The running loop's own 15 s check re-sends once the minute is up.
     await clock.advance(60_000);
     notifications.tick();
-    await notifications.deliverDue();
-    expect(outcomes).toHaveLength(2);
+    await settled(2);
     for (const am of cluster) {
       const [alert] = await deviceAlerts(am);
       expect(Date.parse(alert!.endsAt)).toBe(clock.now() + 4 * 60_000);
@@ -136,16 +140,16 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
     await clock.advance(5_000);
     notifications = start();
     notifications.tick();
-    await notifications.deliverDue();
-    expect(outcomes).toHaveLength(3);
+    await settled(3);
     const [alert] = await deviceAlerts(cluster[0]!);
     expect(Date.parse(alert!.endsAt)).toBe(clock.now() + 4 * 60_000);
   });
 
   it('an unreachable account fires WhatsGateAccountUnreachable', async () => {
     const now = clock.now();
+    const before = outcomes.length;
     notifications.publish([accountAlert({ event: { at: now, since: now - 120_000 } })]);
-    await notifications.deliverDue();
+    await settled(before + 1);
     const alerts = (await cluster[1]!.alerts()).filter(
       (a) => a.labels['alertname'] === 'WhatsGateAccountUnreachable',
     );
@@ -180,14 +184,15 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
         },
       }),
     ]);
-    await notifications.deliverDue();
+    const sent = outcomes.length;
+    await settled(sent + 1);
     for (const am of cluster) expect(await am.alerts()).toEqual([]);
     expect(db.outbox.firing()).toEqual([]);
     // Nothing left to re-send.
     await clock.advance(120_000);
     const before = outcomes.length;
     notifications.tick();
-    await notifications.deliverDue();
+    await clock.advance(0);
     expect(outcomes).toHaveLength(before);
   });
 });

@@ -14,6 +14,7 @@ import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_SCHEMA_FILE, configJsonSchema } from '../src/config-schema.js';
+import { CHANNEL_TYPES } from '../src/notify/channels/index.js';
 import { runCli } from './support/cli.js';
 import { validate, walk, type Schema } from './support/json-schema.js';
 
@@ -90,7 +91,7 @@ describe('config/whatsgate-monitor.example.yml', () => {
     const missing = [...keys].filter((key) => !live.has(key) && !commented.has(key));
     expect(missing).toEqual([]);
     // Every channel type, and every reconnect mode in the comments.
-    for (const type of ['email', 'webhook', 'alertmanager']) expect(text).toContain(`type: ${type}`);
+    for (const type of CHANNEL_TYPES) expect(text).toContain(`type: ${type}`);
     for (const mode of ['link', 'qr', 'off']) expect(text).toMatch(new RegExp(`#\\s+${mode}\\s`));
   });
 

@@ -11,6 +11,6 @@ export {
   parseListen,
   type ListenAddress,
 } from './fields.js';
-export { DEFAULTS, DEFAULT_POLICY } from './resolve.js';
+export { DEFAULTS, DEFAULT_POLICY, POLICY_DEFAULTS } from './defaults.js';
 export { rawConfigSchema, type RawConfig } from './schema.js';
 export { accountBudget, configWarnings, summarizeConfig } from './summary.js';

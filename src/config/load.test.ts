@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { loadConfig, parseConfig, type ParseOptions } from './load.js';
-import { DEFAULT_POLICY } from './resolve.js';
+import { DEFAULT_POLICY } from './defaults.js';
 import { rawConfigSchema } from './schema.js';
 import { baseTree, patched, yamlOf, type Patch } from './test-support/fixtures.js';
 import type { Config, EmailChannelConfig, WebhookChannelConfig } from './types.js';

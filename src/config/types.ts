@@ -42,42 +42,12 @@ export interface AccountConfig {
   readonly devices: readonly DeviceConfig[];
 }
 
-export interface SmtpSettings {
-  /** `smtp://user:pass@host:587` or `smtps://…`; when set, host/port/secure/user/password are not. */
-  readonly url: string | null;
-  readonly host: string | null;
-  readonly port: number | null;
-  readonly secure: boolean;
-  readonly user: string | null;
-  readonly password: string | null;
-}
-
-export interface EmailChannelConfig {
-  readonly type: 'email';
-  readonly name: string;
-  readonly smtp: SmtpSettings;
-  readonly from: string;
-  readonly to: readonly string[];
-  readonly timeoutMs: number;
-}
-
-export interface WebhookChannelConfig {
-  readonly type: 'webhook';
-  readonly name: string;
-  readonly url: string;
-  readonly secret: string | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
-}
-
-export interface AlertmanagerChannelConfig {
-  readonly type: 'alertmanager';
-  readonly name: string;
-  readonly urls: readonly string[];
-  readonly timeoutMs: number;
-}
-
-export type ChannelConfig = EmailChannelConfig | WebhookChannelConfig | AlertmanagerChannelConfig;
+// Each channel type's resolved config lives in its folder (src/notify/channels/<type>/config.ts).
+export type { ChannelConfig, ChannelType } from '../notify/channels/index.js';
+export type { AlertmanagerChannelConfig } from '../notify/channels/alertmanager/config.js';
+export type { EmailChannelConfig, SmtpSettings } from '../notify/channels/email/config.js';
+export type { WebhookChannelConfig } from '../notify/channels/webhook/config.js';
+import type { ChannelConfig } from '../notify/channels/index.js';
 
 export interface RouteConfig {
   readonly match: Readonly<Record<string, string>>;

@@ -1,12 +1,11 @@
 // Gateway failures: one error class that carries the probe-error reason of SPEC §3, plus the
-// helpers that keep every message readable, bounded and free of the account's token.
+// helpers that keep every message readable, bounded and free of the account's token. The
+// outbound-HTTP helpers they build on (URL redaction, quoting) live in src/net.
 
 import type { ProbeErrorObservation, ProbeErrorReason } from '../monitor/model.js';
+import { quote } from '../net/text.js';
 
 export const REDACTED = '[REDACTED]';
-
-/** Longest piece of gateway-supplied text quoted in a message; bodies can be megabytes. */
-export const MAX_QUOTE_CHARS = 300;
 
 export interface GatewayErrorDetails {
   readonly httpStatus?: number | undefined;
@@ -55,45 +54,17 @@ export function probeError(
   };
 }
 
-/** Replaces every occurrence of `secret` (and its URL-encoded form) in `text`. */
+/**
+ * Replaces every occurrence of the account token (and its URL-encoded form) in `text`. Unlike
+ * the channels' redactSecrets, a token of any length is redacted: it is one known credential,
+ * not a URL's query values.
+ */
 export function redactSecret(text: string, secret: string): string {
   if (secret === '') return text;
   let out = text.split(secret).join(REDACTED);
   const encoded = encodeURIComponent(secret);
   if (encoded !== secret) out = out.split(encoded).join(REDACTED);
   return out;
-}
-
-/** A URL fit for messages: user info dropped (Alertmanager's RedactURL does the same). */
-export function redactUrl(url: URL): string {
-  if (url.username === '' && url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.username = '';
-  copy.password = '';
-  return copy.href;
-}
-
-/** Collapses whitespace and cuts long text, so one message stays one readable line. */
-export function quote(text: string, max = MAX_QUOTE_CHARS): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max)}…`;
-}
-
-/**
- * `Retry-After` as milliseconds from `nowMs`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
- * A date in the past means "now" (0); anything unparsable is `undefined` so the caller backs off
- * on its own terms.
- */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (text === '') return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Only full dates: Date.parse would otherwise accept things like "1" or "soon 5".
-  if (!/[a-z]{3}.*\d{4}/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
 }
 
 /** A short description of a body that should have been JSON, for invalid_response messages. */

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditMessage } from '../audit/sender.js';
 import { FakeClock } from '../monitor/clock.js';
 import { DirectAuditSender } from './audit-sender.js';
@@ -110,7 +110,8 @@ describe('Notifications.sendAuditReport (the daemon’s scheduled audit)', () =>
       { channel: 'am', outcome: 'failed', error: 'Alertmanager channels take alerts, not reports' },
     ]);
     expect(n.pending()).toEqual([{ channel: 'ops', pending: 1 }]);
-    await n.deliverDue();
+    n.start();
+    await vi.waitFor(() => expect(n.pending()).toEqual([]));
     const [event] = fakes.find((f) => f.channel === 'ops')?.attempts[0]?.message.events ?? [];
     expect(event).toMatchObject({ kind: 'audit', subject: message.subject, at: T0 });
   });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditDelivery, AuditMessage, AuditSender } from '../audit/sender.js';
 import type { Config } from '../config/types.js';
+import { definitionOf } from './channels/index.js';
 import type { AuditNotification } from './message.js';
 import { createNotifiers, type NotifierFactory } from './registry.js';
 
@@ -24,8 +25,7 @@ export function auditNotification(message: AuditMessage, id: string, at: number)
 export function auditChannelProblem(config: Pick<Config, 'notify'>, channel: string): string | null {
   const c = config.notify.channels[channel];
   if (c === undefined) return `channel "${channel}" is not configured under notify.channels`;
-  if (c.type === 'alertmanager') return 'Alertmanager channels take alerts, not reports';
-  return null;
+  return definitionOf(c.type).refusesAudit ?? null;
 }
 
 export interface DirectAuditSenderOptions {

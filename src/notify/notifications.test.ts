@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelConfig, Config } from '../config/types.js';
 import { FakeClock } from '../monitor/clock.js';
 import { Notifications } from './notifications.js';
@@ -64,12 +64,12 @@ function notifications(config: Config, log = captureLogger().log, fake = true): 
 describe('Notifications', () => {
   it('publish → outbox → channel; pending counts and outcomes for the metrics', async () => {
     const n = notifications(configWith({ ops: webhookChannel('ops', 'http://x') }));
+    n.start();
     n.publish([deviceAlert(), deviceAlert({ number: '222' }), accountAlert()]);
     expect(n.pending()).toEqual([{ channel: 'ops', pending: 1 }]);
-    await n.deliverDue();
+    await vi.waitFor(() => expect(n.pending()).toEqual([]));
     expect(created[0]?.attempts).toHaveLength(1);
     expect(created[0]?.attempts[0]?.message.events).toHaveLength(3);
-    expect(n.pending()).toEqual([]);
     expect(outcomes).toEqual([['ops', 'sent']]);
   });
 
@@ -80,8 +80,9 @@ describe('Notifications', () => {
       configWith({ ops: webhookChannel('ops', 'http://y'), pager: webhookChannel('pager', 'http://z') }),
     );
     expect(old?.closed).toBe(true);
+    n.start();
     n.publish([deviceAlert()]);
-    await n.deliverDue();
+    await vi.waitFor(() => expect(outcomes).toHaveLength(2));
     expect(created.slice(1).map((f) => [f.channel, f.attempts.length])).toEqual([
       ['ops', 1],
       ['pager', 1],
@@ -124,8 +125,9 @@ describe('Notifications', () => {
 
   it('prune removes delivered messages older than retention', async () => {
     const n = notifications(configWith({ ops: webhookChannel('ops', 'http://x') }));
+    n.start();
     n.publish([deviceAlert()]);
-    await n.deliverDue();
+    await vi.waitFor(() => expect(n.pending()).toEqual([]));
     expect(n.prune(T0 + 1)).toBe(1);
   });
 
@@ -147,9 +149,9 @@ describe('Notifications', () => {
         log,
         false,
       );
+      n.start();
       n.publish([deviceAlert()]);
-      await n.deliverDue();
-      expect(outcomes).toEqual([['hook', 'failed']]);
+      await vi.waitFor(() => expect(outcomes).toEqual([['hook', 'failed']]));
       const logged = lines.join('\n');
       expect(logged).toContain('HTTP 500 from');
       for (const secret of ['url-secret-1', 'query-secret-2', 'signing-secret-3', 'header-secret-4']) {

@@ -99,7 +99,7 @@ export class Notifications implements AlertSink, AuditSender {
    */
   tick(now: number = this.#clock.now()): void {
     try {
-      this.#sink.refreshAlertmanager(now);
+      this.#sink.refreshFiring(now);
     } catch (err) {
       this.#log.error({ err }, 'could not queue the Alertmanager re-send');
     }
@@ -144,10 +144,5 @@ export class Notifications implements AlertSink, AuditSender {
         return;
       }
     }
-  }
-
-  /** For tests: one delivery pass now. */
-  deliverDue(): Promise<number | null> {
-    return this.#worker.deliverDue();
   }
 }

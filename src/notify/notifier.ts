@@ -1,7 +1,6 @@
 // The one interface every channel implements (Alertmanager's notify.Notifier in TypeScript): a
 // channel sends once and only classifies the outcome; retries and backoff live in the outbox.
 
-import type { ChannelConfig } from '../config/types.js';
 import type { NotificationEvent } from './message.js';
 
 export type SendResult =
@@ -26,7 +25,8 @@ export interface OutgoingMessage {
 
 export interface Notifier {
   readonly channel: string;
-  readonly type: ChannelConfig['type'];
+  /** The channel type (`email`, `webhook`, …): its definition in channels/index.ts. */
+  readonly type: string;
   /**
    * One attempt. Never rejects: every failure is a result. `signal` aborts it when the daemon
    * stops (the channel's own timeout applies besides).

@@ -8,7 +8,7 @@ import {
   type NotificationPayload,
 } from './message.js';
 import type { Notifier, SendResult } from './notifier.js';
-import { backoffDelay, MAX_MERGED_EVENTS, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
+import { MAX_MERGED_EVENTS, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
 import { FakeNotifier } from './test-support/fake-notifier.js';
 import { accountNote, captureLogger, deviceNote, T0 } from './test-support/fixtures.js';
 import { tempDb, type TempDb } from './test-support/store.js';
@@ -78,22 +78,6 @@ function worker(...notifiers: Notifier[]): OutboxWorker {
   workers.push(w);
   return w;
 }
-
-describe('backoffDelay', () => {
-  it.each([
-    [1, 10],
-    [2, 20],
-    [3, 40],
-    [4, 80],
-    [5, 160],
-    [6, 320],
-    [7, 600],
-    [8, 600],
-    [100, 600],
-  ])('after failure %i: %i s', (failures, seconds) => {
-    expect(backoffDelay(failures)).toBe(seconds * S);
-  });
-});
 
 describe('OutboxWorker', () => {
   it('delivers a queued message once, with its delivery id, and records it as sent', async () => {

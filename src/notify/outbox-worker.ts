@@ -21,28 +21,18 @@ import {
   type NotificationEvent,
   type NotificationPayload,
 } from './message.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { Notifier, SendResult } from './notifier.js';
+
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';
 
-export interface BackoffPolicy {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
-
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 600_000 };
 export const DEFAULT_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** After a database error the loop pauses this long rather than spin. */
 const STORE_ERROR_PAUSE_MS = 10_000;
 /** A merged message holds at most this many events; the rest go in the next one. */
 export const MAX_MERGED_EVENTS = 500;
-
-/** The pause after the `failedAttempts`-th failure in a row: 10 s, 20 s, 40 s, … capped at 10 min. */
-export function backoffDelay(failedAttempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  const exponent = Math.max(0, failedAttempts - 1);
-  // 2^30 already exceeds any sane cap; keeps the arithmetic finite.
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 30));
-}
 
 export interface OutboxWorkerOptions {
   readonly store: OutboxStore;

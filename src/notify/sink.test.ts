@@ -168,24 +168,24 @@ describe('Alertmanager firing alerts', () => {
     s.publish([withAm(deviceAlert()), accountAlert()]);
     // The account alert went to ops (default); only the device fires at am.
     pending();
-    s.refreshAlertmanager(T0 + 59_999);
+    s.refreshFiring(T0 + 59_999);
     expect(pending()).toEqual([]);
-    s.refreshAlertmanager(T0 + 60_000);
+    s.refreshFiring(T0 + 60_000);
     const [refresh] = pending();
     expect(refresh?.channel).toBe('am');
     expect(events(refresh).map((e) => e.kind)).toEqual(['device']);
-    s.refreshAlertmanager(T0 + 60_000 + 30_000);
+    s.refreshFiring(T0 + 60_000 + 30_000);
     expect(pending()).toEqual([]);
 
     const restarted = sink();
-    restarted.refreshAlertmanager(T0 + 100_000);
+    restarted.refreshFiring(T0 + 100_000);
     expect(pending().map((m) => m.channel)).toEqual(['am']);
   });
 
   it('no re-send while the channel still has messages pending (they go first)', () => {
     const s = sink();
     s.publish([withAm(deviceAlert())]);
-    s.refreshAlertmanager(T0 + 120_000);
+    s.refreshFiring(T0 + 120_000);
     expect(db.outbox.pendingCounts().get('am')).toBe(1);
   });
 
@@ -195,7 +195,7 @@ describe('Alertmanager firing alerts', () => {
     s.publish([withAm(deviceAlert({ number: '123456789' }))]);
     pending();
     s.setConfig(testConfig({ notify: config.notify, accounts: [] }));
-    s.refreshAlertmanager(T0 + 120_000);
+    s.refreshFiring(T0 + 120_000);
     expect(pending()).toEqual([]);
     expect(db.outbox.firing()).toEqual([]);
     expect(lines.some((l) => l.includes('no longer configured'))).toBe(true);

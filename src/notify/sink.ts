@@ -2,8 +2,9 @@
 // cycle) is routed, grouped into one message per channel and written to the outbox in one
 // transaction. Nothing is sent here; the OutboxWorker does that.
 //
-// Alertmanager channels also keep their firing alerts in the database, so that
-// refreshAlertmanager() can post them again every minute while they hold — across restarts.
+// Channels whose alerts fire and resolve at the receiver (a `firing` hook on their definition:
+// Alertmanager) also keep their firing alerts in the database, so that refreshFiring()
+// can post them again (every `resendMs`) while they hold — across restarts.
 
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -11,6 +12,8 @@ import type { Clock } from '../monitor/clock.js';
 import type { FiringAlert, NewOutboxMessage, OutboxStore } from '../store/outbox.js';
 import type { AuditDelivery, AuditMessage } from '../audit/sender.js';
 import { auditChannelProblem, auditNotification } from './audit-sender.js';
+import { definitionOf, type ChannelConfig } from './channels/index.js';
+import type { FiringHook } from './channels/definition.js';
 import type { AlertSink, MonitorAlert } from './events.js';
 import {
   PAYLOAD_VERSION,
@@ -19,7 +22,6 @@ import {
   type NotificationEvent,
   type NotificationPayload,
 } from './message.js';
-import { alertEffect, alertKey, FIRING_RESEND_MS } from './render-alertmanager.js';
 import { routeAlert } from './routing.js';
 
 export type SinkConfig = Pick<Config, 'notify' | 'accounts'>;
@@ -73,7 +75,7 @@ export class NotificationSink implements AlertSink {
           this.#warnUnknown(name);
           continue;
         }
-        if (channel.type === 'alertmanager' && alertEffect(event) === null) continue;
+        if (definitionOf(channel.type).takesEvent?.(event) === false) continue;
         let list = byChannel.get(name);
         if (list === undefined) byChannel.set(name, (list = []));
         list.push(event);
@@ -85,12 +87,11 @@ export class NotificationSink implements AlertSink {
       const firing = new Map(this.#store.firing().map((f) => [`${f.channel}\n${f.key}`, f]));
       const messages: NewOutboxMessage[] = [];
       for (const [name, events] of byChannel) {
+        const hook = firingHook(channels[name]);
         const payloadEvents =
-          channels[name]?.type === 'alertmanager'
-            ? events.map((e) => this.#trackFiring(name, e, now, firing))
-            : events;
+          hook === undefined ? events : events.map((e) => this.#trackFiring(name, hook, e, now, firing));
         messages.push(this.#message(name, payloadEvents, now));
-        if (channels[name]?.type === 'alertmanager') this.#lastPosted.set(name, now);
+        if (hook !== undefined) this.#lastPosted.set(name, now);
       }
       this.#store.enqueue(messages);
     });
@@ -100,7 +101,7 @@ export class NotificationSink implements AlertSink {
 
   /**
    * Queues the audit report for each channel (one message each). Channels that cannot take it
-   * (unknown, Alertmanager) are reported back, not queued.
+   * (unknown, or refusing reports: Alertmanager) are reported back, not queued.
    */
   queueAudit(message: AuditMessage, channels: readonly string[]): AuditDelivery[] {
     const now = this.#clock.now();
@@ -122,13 +123,14 @@ export class NotificationSink implements AlertSink {
   }
 
   /**
-   * The per-tick hook: queues, for each Alertmanager channel, its firing alerts again once a
-   * minute has passed since they last went out (Alertmanager expects them every 30 s to 3 min).
+   * The per-tick hook: queues, for each channel with a firing hook (Alertmanager), its firing
+   * alerts again once its `resendMs` (a minute) has passed since they last went out
+   * (Alertmanager expects them every 30 s to 3 min).
    * Skipped while the channel still has messages pending: they go first, and the refresh
    * follows a minute after. Firing alerts of devices, accounts or channels no longer
    * configured are forgotten; Alertmanager resolves them at their `endsAt`.
    */
-  refreshAlertmanager(now: number = this.#clock.now()): void {
+  refreshFiring(now: number = this.#clock.now()): void {
     const channels = this.#config.notify.channels;
     const known = new Set<string>();
     for (const account of this.#config.accounts) {
@@ -139,12 +141,13 @@ export class NotificationSink implements AlertSink {
     const stale: FiringAlert[] = [];
     for (const f of this.#store.firing()) {
       const event = parseEvent(f.event);
-      if (channels[f.channel]?.type !== 'alertmanager' || !known.has(f.key) || event === null) {
+      const hook = firingHook(channels[f.channel]);
+      if (hook === undefined || !known.has(f.key) || event === null) {
         stale.push(f);
         continue;
       }
       const last = this.#lastPosted.get(f.channel);
-      if (last !== undefined && now - last < FIRING_RESEND_MS) continue;
+      if (last !== undefined && now - last < hook.resendMs) continue;
       let list = due.get(f.channel);
       if (list === undefined) due.set(f.channel, (list = []));
       list.push(event);
@@ -177,15 +180,16 @@ export class NotificationSink implements AlertSink {
    */
   #trackFiring(
     channel: string,
+    hook: FiringHook,
     event: NotificationEvent,
     now: number,
     firing: ReadonlyMap<string, FiringAlert>,
   ): NotificationEvent {
-    const key = alertKey(event);
-    const effect = alertEffect(event);
+    const key = hook.key(event);
+    const effect = hook.effect(event);
     if (key === null || effect === null) return event;
     if (effect === 'fire') {
-      // The QR code is for people; Alertmanager gets no image.
+      // The QR code is for people; a receiver keeping alerts gets no image.
       const stored = event.kind === 'device' ? { ...event, qrCode: null } : event;
       this.#store.putFiring({ channel, key, event: stored, updatedAt: now });
       return event;
@@ -207,6 +211,10 @@ export class NotificationSink implements AlertSink {
     this.#unknownWarned.add(name);
     this.#log.warn({ channel: name }, 'alert routed to a channel that is not configured');
   }
+}
+
+function firingHook(channel: ChannelConfig | undefined): FiringHook | undefined {
+  return channel === undefined ? undefined : definitionOf(channel.type).firing;
 }
 
 function parseEvent(value: unknown): NotificationEvent | null {

@@ -1,7 +1,7 @@
 // Events, alerts and configs for the notification tests: each test states only what it changes.
 
 import type { ChannelConfig, Config, Policy } from '../../config/types.js';
-import { DEFAULT_POLICY } from '../../config/resolve.js';
+import { DEFAULT_POLICY } from '../../config/defaults.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { AccountEvent } from '../../monitor/account-state.js';
 import type { DeviceEvent } from '../../monitor/device-state.js';

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { NotificationEvent } from './message.js';
-import {
-  alertEffect,
-  alertKey,
-  alertmanagerAlert,
-  alertmanagerAlerts,
-  FIRING_VALID_MS,
-} from './render-alertmanager.js';
-import { accountNote, BERLIN, deviceNote, MIN, T0, upEvent, UTC } from './test-support/fixtures.js';
+import type { NotificationEvent } from '../../message.js';
+import { alertEffect, alertKey, alertmanagerAlert, alertmanagerAlerts, FIRING_VALID_MS } from './render.js';
+import { accountNote, BERLIN, deviceNote, MIN, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 
 const NOW = T0 + 10_000;
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -4,7 +4,7 @@
 // re-posted and resolves when posted with `endsAt` in the past. So each event is an effect on
 // one alert — fire or resolve — keyed like Alertmanager's own fingerprint would be.
 
-import type { NotificationEvent, RenderContext } from './message.js';
+import type { NotificationEvent, RenderContext } from '../../message.js';
 import {
   deviceLabel,
   formatTime,
@@ -14,7 +14,7 @@ import {
   relinkHelp,
   STATUS_ADVICE,
   STATUS_WORDS,
-} from './describe.js';
+} from '../../describe.js';
 
 /** How often firing alerts are posted again (Alertmanager expects 30 s to 3 min). */
 export const FIRING_RESEND_MS = 60_000;

@@ -1,16 +1,15 @@
-// The Alertmanager channel: `POST {url}/api/v2/alerts` to every member of the cluster.
+// The Alertmanager channel's sender: `POST {url}/api/v2/alerts` to every member of the cluster.
 //
 // All members must take every alert (Alertmanager does not gossip alerts, only notification
 // state), so an attempt succeeds only when every member accepted it. Retrying re-posts to the
 // members that already did: harmless, Alertmanager merges identical alerts by their labels.
 
-import type { AlertmanagerChannelConfig } from '../config/types.js';
-import { VERSION } from '../version.js';
-import { postJson } from './http-post.js';
-import type { RenderContext } from './message.js';
-import { SENT, type Notifier, type OutgoingMessage, type SendResult } from './notifier.js';
-import { channelSecrets } from './redact.js';
-import { alertmanagerAlerts } from './render-alertmanager.js';
+import { VERSION } from '../../../version.js';
+import { postJson } from '../../../net/post-json.js';
+import type { RenderContext } from '../../message.js';
+import { SENT, type Notifier, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import { alertmanagerSecrets, type AlertmanagerChannelConfig } from './config.js';
+import { alertmanagerAlerts } from './render.js';
 
 export function alertsEndpoint(url: string): string {
   return `${url.replace(/\/+$/, '')}/api/v2/alerts`;
@@ -27,7 +26,7 @@ export class AlertmanagerNotifier implements Notifier {
     this.channel = config.name;
     this.#config = config;
     this.#ctx = ctx;
-    this.#secrets = channelSecrets(config);
+    this.#secrets = alertmanagerSecrets(config);
   }
 
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {

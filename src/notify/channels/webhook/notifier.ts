@@ -1,13 +1,12 @@
-// The webhook channel: SPEC §8's JSON, signed per Standard Webhooks 1.0, one POST per attempt.
+// The webhook channel's sender: SPEC §8's JSON, signed per Standard Webhooks 1.0, one POST per attempt.
 
 import type { Dispatcher } from 'undici';
-import type { WebhookChannelConfig } from '../config/types.js';
-import { VERSION } from '../version.js';
-import { postJson } from './http-post.js';
-import type { RenderContext } from './message.js';
-import type { Notifier, OutgoingMessage, SendResult } from './notifier.js';
-import { channelSecrets } from './redact.js';
-import { webhookRequest } from './render-webhook.js';
+import { VERSION } from '../../../version.js';
+import { postJson } from '../../../net/post-json.js';
+import type { RenderContext } from '../../message.js';
+import type { Notifier, OutgoingMessage, SendResult } from '../../notifier.js';
+import { webhookSecrets, type WebhookChannelConfig } from './config.js';
+import { webhookRequest } from './render.js';
 
 export class WebhookNotifier implements Notifier {
   readonly type = 'webhook';
@@ -21,7 +20,7 @@ export class WebhookNotifier implements Notifier {
     this.channel = config.name;
     this.#config = config;
     this.#ctx = ctx;
-    this.#secrets = channelSecrets(config);
+    this.#secrets = webhookSecrets(config);
     this.#dispatcher = options.dispatcher;
   }
 

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../monitor/clock.js';
-import { Notifications } from './notifications.js';
-import type { OutgoingMessage } from './notifier.js';
-import type { DeliveryOutcome } from './outbox-worker.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeClock } from '../../../monitor/clock.js';
+import { Notifications } from '../../notifications.js';
+import type { OutgoingMessage } from '../../notifier.js';
+import type { DeliveryOutcome } from '../../outbox-worker.js';
 import {
   captureLogger,
   deviceAlert,
@@ -12,11 +12,11 @@ import {
   testConfig,
   UTC,
   webhookChannel,
-} from './test-support/fixtures.js';
-import { startReceiver, type Receiver, type Reply } from './test-support/http-receiver.js';
-import { tempDb } from './test-support/store.js';
-import { WebhookNotifier } from './webhook.js';
-import type { WebhookChannelConfig } from '../config/types.js';
+} from '../../test-support/fixtures.js';
+import { startReceiver, type Receiver, type Reply } from '../../test-support/http-receiver.js';
+import { tempDb } from '../../test-support/store.js';
+import { WebhookNotifier } from './notifier.js';
+import type { WebhookChannelConfig } from '../../../config/types.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const never = new AbortController().signal;
@@ -111,7 +111,9 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     await r.close();
     const result = await hook(url).send(message(Date.now()), never);
     expect(result).toMatchObject({ ok: false, retryable: true });
-    expect(!result.ok && result.error).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/x: connection refused$/);
+    expect(!result.ok && result.error).toMatch(
+      /^POST http:\/\/127\.0\.0\.1:\d+\/x: connection refused \(ECONNREFUSED\)$/,
+    );
   });
 
   it('no answer within the timeout → retryable', async () => {
@@ -144,7 +146,7 @@ describe('WebhookNotifier against a real HTTP listener', () => {
   });
 });
 
-describe('webhook delivery through the outbox (FakeClock)', () => {
+describe('webhook delivery through the outbox loop (FakeClock)', () => {
   async function pipeline(replies: Reply[]) {
     const db = tempDb();
     cleanups.push(() => db.dispose());
@@ -181,17 +183,20 @@ describe('webhook delivery through the outbox (FakeClock)', () => {
   }
 
   it('500 then 200: delivered once, the same delivery id on both attempts, 10 s apart', async () => {
-    const { r, clock, outcomes, notifications, db } = await pipeline([{ status: 500 }, { status: 200 }]);
+    const { r, clock, outcome, outcomes, notifications, db } = await pipeline([
+      { status: 500 },
+      { status: 200 },
+    ]);
+    notifications.start();
     notifications.publish([deviceAlert()]);
     expect(notifications.pending()).toEqual([{ channel: 'sales', pending: 1 }]);
 
-    await notifications.deliverDue();
+    await outcome(1);
     expect(r.requests).toHaveLength(1);
     await clock.advance(9_999);
-    await notifications.deliverDue();
     expect(r.requests).toHaveLength(1);
     await clock.advance(1);
-    await notifications.deliverDue();
+    await outcome(2);
 
     expect(r.requests).toHaveLength(2);
     const [first, second] = r.requests;
@@ -206,28 +211,29 @@ describe('webhook delivery through the outbox (FakeClock)', () => {
       ['sales', 'failed'],
       ['sales', 'sent'],
     ]);
-    expect(notifications.pending()).toEqual([]);
+    await vi.waitFor(() => expect(notifications.pending()).toEqual([]));
     expect(db.outbox.find(String(first?.headers['webhook-id']))).toMatchObject({
       state: 'sent',
       attempts: 2,
     });
     await clock.advance(3_600_000);
-    await notifications.deliverDue();
     expect(r.requests).toHaveLength(2);
   });
 
   it('400: not retried — dropped as permanent, counted failed and dropped, logged at error', async () => {
-    const { r, clock, outcomes, notifications, lines } = await pipeline([{ status: 400, body: 'no' }]);
+    const { r, clock, outcome, outcomes, notifications, lines } = await pipeline([
+      { status: 400, body: 'no' },
+    ]);
+    notifications.start();
     notifications.publish([deviceAlert()]);
-    await notifications.deliverDue();
+    await outcome(2);
     await clock.advance(3_600_000);
-    await notifications.deliverDue();
     expect(r.requests).toHaveLength(1);
     expect(outcomes).toEqual([
       ['sales', 'failed'],
       ['sales', 'dropped'],
     ]);
-    expect(notifications.pending()).toEqual([]);
+    await vi.waitFor(() => expect(notifications.pending()).toEqual([]));
     const dropped = lines.find((l) => l.includes('refused for good'));
     expect(dropped).toContain('"level":"error"');
     expect(dropped).toContain('HTTP 400 from');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { NotificationEvent } from './message.js';
-import { emailSubject, escapeHtml, parseImageDataUrl, renderEmail } from './render-email.js';
+import type { NotificationEvent } from '../../message.js';
+import { emailSubject, escapeHtml, parseImageDataUrl, renderEmail } from './render.js';
 import {
   accountNote,
   BERLIN,
@@ -11,7 +11,7 @@ import {
   T0,
   upEvent,
   UTC,
-} from './test-support/fixtures.js';
+} from '../../test-support/fixtures.js';
 
 const test = (channel: string): NotificationEvent => ({ id: 't', kind: 'test', at: T0, channel });
 

@@ -1,11 +1,11 @@
 // The webhook body of SPEC §8 and its Standard Webhooks 1.0 signature. Pure.
 
 import { createHmac } from 'node:crypto';
-import type { DeviceStatus } from '../monitor/model.js';
-import { isoWithOffset } from '../report/time.js';
-import type { NotificationEvent, RenderContext } from './message.js';
-import { eventType } from './message.js';
-import { worstFirst } from './describe.js';
+import type { DeviceStatus } from '../../../monitor/model.js';
+import { isoWithOffset } from '../../../report/time.js';
+import type { NotificationEvent, RenderContext } from '../../message.js';
+import { eventType } from '../../message.js';
+import { worstFirst } from '../../describe.js';
 
 export const WEBHOOK_VERSION = '1';
 

@@ -1,9 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { NotificationEvent } from './message.js';
-import { signingKey, webhookBody, webhookRequest, webhookSignature } from './render-webhook.js';
-import { accountNote, BERLIN, deviceNote, QR_DATA_URL, T0, upEvent, UTC } from './test-support/fixtures.js';
+import type { NotificationEvent } from '../../message.js';
+import { signingKey, webhookBody, webhookRequest, webhookSignature } from './render.js';
+import {
+  accountNote,
+  BERLIN,
+  deviceNote,
+  QR_DATA_URL,
+  T0,
+  upEvent,
+  UTC,
+} from '../../test-support/fixtures.js';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmailChannelConfig } from '../config/types.js';
-import { EmailNotifier, smtpTarget, transportOptions } from './email.js';
-import type { NotificationEvent } from './message.js';
+import type { EmailChannelConfig } from '../../../config/types.js';
+import { EmailNotifier, smtpTarget, transportOptions } from './notifier.js';
+import type { NotificationEvent } from '../../message.js';
 import {
   BERLIN,
   deviceNote,
@@ -10,8 +10,8 @@ import {
   QR_DATA_URL,
   T0,
   upEvent,
-} from './test-support/fixtures.js';
-import { startSmtp, type SmtpSink } from './test-support/smtp.js';
+} from '../../test-support/fixtures.js';
+import { startSmtp, type SmtpSink } from '../../test-support/smtp.js';
 
 const never = new AbortController().signal;
 const cleanups: (() => Promise<void>)[] = [];

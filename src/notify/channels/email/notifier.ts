@@ -1,12 +1,13 @@
-// The email channel (nodemailer over SMTP). SMTP classifies its own replies: 4yz is a
-// transient failure (retry), 5yz a permanent one (give up); no reply at all (connection, TLS,
-// timeout) is retried.
+// The email channel's sender (nodemailer over SMTP, loaded on the first send). SMTP classifies
+// its own replies: 4yz is a transient failure (retry), 5yz a permanent one (give up); no reply at
+// all (connection, TLS, timeout) is retried.
 
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import type { EmailChannelConfig } from '../config/types.js';
-import type { RenderContext } from './message.js';
-import { eventType } from './message.js';
+import { redactSecrets, redactUrl } from '../../../net/redact.js';
+import { emailSecrets, type EmailChannelConfig } from './config.js';
+import type { RenderContext } from '../../message.js';
+import { eventType } from '../../message.js';
 import {
   permanent,
   retryable,
@@ -14,10 +15,9 @@ import {
   type Notifier,
   type OutgoingMessage,
   type SendResult,
-} from './notifier.js';
-import { channelSecrets, redactSecrets, redactUrl } from './redact.js';
-import { renderEmail } from './render-email.js';
-import { worstFirst } from './describe.js';
+} from '../../notifier.js';
+import { renderEmail } from './render.js';
+import { worstFirst } from '../../describe.js';
 
 /** The nodemailer options for a channel: the `smtp` URL, or host/port/secure/user/password. */
 export function transportOptions(config: EmailChannelConfig): SMTPTransport.Options {
@@ -77,7 +77,7 @@ export class EmailNotifier implements Notifier {
     this.channel = config.name;
     this.#config = config;
     this.#ctx = ctx;
-    this.#secrets = channelSecrets(config);
+    this.#secrets = emailSecrets(config);
     this.#target = smtpTarget(config);
   }
 
@@ -85,7 +85,8 @@ export class EmailNotifier implements Notifier {
     if (signal.aborted) return retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`);
     const content = renderEmail(message.events, this.#ctx);
     const [first] = worstFirst(message.events);
-    this.#transport ??= createTransport(transportOptions(this.#config));
+    this.#transport ??= (await import('nodemailer')).createTransport(transportOptions(this.#config));
+    if (signal.aborted) return retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`);
     const sending = this.#transport.sendMail({
       from: this.#config.from,
       to: [...this.#config.to],

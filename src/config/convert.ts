@@ -1,0 +1,129 @@
+// A valid raw config (schema and cross-key checks passed) → the complete Config of types.ts:
+// defaults applied (defaults.ts), durations in ms, secrets from what the checks read. Each
+// channel type converts its own entry (its definition's `resolve`).
+
+import { definitionOf } from '../notify/channels/index.js';
+import { DEFAULT_POLICY, DEFAULTS, durationMs as ms } from './defaults.js';
+import { parseRate } from './duration.js';
+import { formatPath, type Path } from './errors.js';
+import { normalizeDeviceNumber, parseListen, stripTrailingSlash } from './fields.js';
+import type { RawConfig, RawPolicy } from './schema.js';
+import type { Secrets } from './secrets.js';
+import type {
+  AccountConfig,
+  ChannelConfig,
+  Config,
+  DeviceConfig,
+  MaintenanceWindow,
+  Policy,
+  RouteConfig,
+} from './types.js';
+
+export function cascadePolicy(base: Policy, raw: Partial<RawPolicy>): Policy {
+  return {
+    intervalMs: raw.interval === undefined ? base.intervalMs : ms(raw.interval),
+    timeoutMs: raw.timeout === undefined ? base.timeoutMs : ms(raw.timeout),
+    failureThreshold: raw.failure_threshold ?? base.failureThreshold,
+    successThreshold: raw.success_threshold ?? base.successThreshold,
+    repeatIntervalMs: raw.repeat_interval === undefined ? base.repeatIntervalMs : ms(raw.repeat_interval),
+    sendResolved: raw.send_resolved ?? base.sendResolved,
+    flapThreshold: raw.flap_threshold ?? base.flapThreshold,
+    flapWindowMs: raw.flap_window === undefined ? base.flapWindowMs : ms(raw.flap_window),
+    reconnect: raw.reconnect ?? base.reconnect,
+  };
+}
+
+function labels(
+  raw: Readonly<Record<string, string | number | boolean>> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw ?? {})) out[key] = String(value);
+  return out;
+}
+
+function number(value: string | number): string {
+  const digits = normalizeDeviceNumber(value);
+  if (digits === null) throw new Error('invariant: device number validated by the schema');
+  return digits;
+}
+
+export function buildConfig(raw: RawConfig, secrets: Secrets): Config {
+  const secret = (path: Path): string | null => secrets.get(formatPath(path)) ?? null;
+  const defaults = cascadePolicy(DEFAULT_POLICY, raw.defaults ?? {});
+
+  const accounts = raw.accounts.map((account, i): AccountConfig => {
+    const policy = cascadePolicy(defaults, account);
+    const devices = account.devices.map((device): DeviceConfig => {
+      const digits = number(device.number);
+      return {
+        number: digits,
+        name: device.name ?? digits,
+        labels: labels(device.labels),
+        channels: device.channels ?? null,
+        policy: cascadePolicy(policy, device),
+      };
+    });
+    const token = secret(['accounts', i, 'token']);
+    if (token === null) throw new Error('invariant: token checked before conversion');
+    return {
+      name: account.name,
+      baseUrl:
+        account.subdomain !== undefined
+          ? `https://${account.subdomain.toLowerCase()}.whatsgate.net/api`
+          : stripTrailingSlash(account.base_url ?? ''),
+      token,
+      concurrency: account.concurrency ?? DEFAULTS.concurrency,
+      rateLimitPerMinute: parseRate(account.rate_limit ?? DEFAULTS.rateLimit) ?? 30,
+      policy,
+      devices,
+    };
+  });
+
+  const channels: Record<string, ChannelConfig> = {};
+  for (const [name, channel] of Object.entries(raw.notify?.channels ?? {})) {
+    const path: Path = ['notify', 'channels', name];
+    channels[name] = definitionOf(channel.type).resolve(channel, {
+      name,
+      secret: (key) => secret([...path, key]),
+      timeoutMs: (value) => ms(value ?? DEFAULTS.channelTimeout),
+    }) as ChannelConfig;
+  }
+
+  const routes = (raw.notify?.routes ?? []).map((route): RouteConfig => ({
+    match: labels(route.match),
+    channels: route.channels,
+  }));
+
+  const maintenance = (raw.maintenance ?? []).map((window): MaintenanceWindow => ({
+    devices: window.devices === 'all' ? 'all' : [...new Set(window.devices.map(number))],
+    schedule: window.schedule,
+    durationMs: ms(window.duration),
+  }));
+
+  const listen = parseListen(raw.listen ?? DEFAULTS.listen);
+  if (typeof listen === 'string') throw new Error('invariant: listen validated by the schema');
+  const basicAuth = raw.web?.basic_auth;
+
+  return {
+    stateDir: raw.state_dir ?? DEFAULTS.stateDir,
+    listen,
+    timezone: raw.timezone ?? DEFAULTS.timezone,
+    schedule: raw.schedule ?? DEFAULTS.schedule,
+    publicUrl: raw.public_url === undefined ? null : stripTrailingSlash(raw.public_url),
+    logLevel: raw.log_level ?? DEFAULTS.logLevel,
+    defaults,
+    accounts,
+    notify: { default: raw.notify?.default ?? [], routes, channels },
+    audit: {
+      schedule: raw.audit?.schedule ?? null,
+      channels: raw.audit?.channels ?? [],
+      staleAfterMs: ms(raw.audit?.stale_after ?? DEFAULTS.staleAfter),
+    },
+    maintenance,
+    retentionMs: ms(raw.retention ?? DEFAULTS.retention),
+    web: {
+      basicAuth:
+        basicAuth === undefined ? null : { user: basicAuth.user, passwordHash: basicAuth.password_hash },
+    },
+  };
+}

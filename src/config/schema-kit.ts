@@ -1,0 +1,60 @@
+// The zod building blocks of the config schema, shared by schema.ts and the channels' own
+// fragments (src/notify/channels/<type>/config.ts): strict, transform-free, so the JSON Schema
+// generator can document them; refinements only add checks.
+
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+import { DURATION_HINT, parseDuration } from './duration.js';
+import { cronProblem, httpUrlProblem, mailboxProblem, type Problem } from './fields.js';
+
+/** Replaces zod's wording for a wrong type; a missing key falls through to "required". */
+export function expecting(what: string) {
+  return (issue: { code?: string; input?: unknown }): string | undefined =>
+    issue.input === undefined ? undefined : `expected ${what}`;
+}
+
+export function checked<T extends z.ZodType>(schema: T, problem: (value: z.output<T>) => Problem): T {
+  return schema.superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== null) ctx.addIssue({ code: 'custom', message });
+  });
+}
+
+export const text = () => z.string().min(1);
+
+export function duration(options: { allowZero: boolean; default?: string }) {
+  const base = options.allowZero
+    ? z.union([z.string(), z.literal(0)], { error: expecting(`${DURATION_HINT}, or 0 for off`) })
+    : z.string({
+        error: (issue) => (issue.input === 0 ? 'must be longer than 0' : expecting(DURATION_HINT)(issue)),
+      });
+  const schema = checked(base as z.ZodType<string | number>, (value) => {
+    const ms = parseDuration(value);
+    if (ms === null) {
+      return typeof value === 'string' && /^\d+(?:\.\d+)?$/.test(value.trim())
+        ? `"${value}" needs a unit, e.g. ${value.trim()}s`
+        : `expected ${DURATION_HINT}`;
+    }
+    if (ms === 0 && !options.allowZero) return 'must be longer than 0';
+    return null;
+  });
+  return options.default === undefined ? schema : schema.meta({ default: options.default });
+}
+
+export const positiveDuration = (defaultValue?: string) =>
+  duration(defaultValue === undefined ? { allowZero: false } : { allowZero: false, default: defaultValue });
+
+export const cron = () =>
+  checked(z.string({ error: expecting('a cron expression such as "*/10 * * * * *"') }), cronProblem);
+
+export const httpUrl = () =>
+  checked(z.string({ error: expecting('an http:// or https:// URL') }), (v) => httpUrlProblem(v));
+
+/** Secrets are plain strings here: the cross-key checks read them so no message can echo them. */
+export const secret = () => z.string({ error: expecting('a string') });
+export const secretFile = () => z.string({ error: expecting('a file path') }).min(1);
+
+export const mailbox = () => checked(z.string({ error: expecting('an email address') }), mailboxProblem);
+
+/** Every channel's `timeout`: one delivery attempt. */
+export const channelTimeout = () => positiveDuration(DEFAULTS.channelTimeout).optional();

@@ -1,0 +1,40 @@
+// The Alertmanager channel's config: one URL or a cluster's list.
+
+import { z } from 'zod';
+import { stripTrailingSlash } from '../../../config/fields.js';
+import { channelTimeout, expecting, httpUrl } from '../../../config/schema-kit.js';
+import { urlSecrets } from '../../../net/redact.js';
+import type { ChannelResolveContext } from '../definition.js';
+
+export const alertmanagerSchema = z.strictObject({
+  type: z.literal('alertmanager'),
+  url: z.union([httpUrl(), z.array(httpUrl()).min(1)], {
+    error: expecting('a URL or a list of URLs (an Alertmanager cluster)'),
+  }),
+  timeout: channelTimeout(),
+});
+
+export interface AlertmanagerChannelConfig {
+  readonly type: 'alertmanager';
+  readonly name: string;
+  readonly urls: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export function resolveAlertmanager(
+  raw: z.output<typeof alertmanagerSchema>,
+  at: ChannelResolveContext,
+): AlertmanagerChannelConfig {
+  const urls = typeof raw.url === 'string' ? [raw.url] : raw.url;
+  return {
+    type: 'alertmanager',
+    name: at.name,
+    urls: urls.map(stripTrailingSlash),
+    timeoutMs: at.timeoutMs(raw.timeout),
+  };
+}
+
+/** Passwords and query values of every member's URL. */
+export function alertmanagerSecrets(config: Pick<AlertmanagerChannelConfig, 'urls'>): string[] {
+  return config.urls.flatMap(urlSecrets);
+}

@@ -1,0 +1,21 @@
+import { describeNotifierContract, HTTP_RECEIVER } from '../../test-support/notifier-contract.js';
+import { alertmanagerChannel, UTC } from '../../test-support/fixtures.js';
+import type { AlertmanagerChannelConfig } from './config.js';
+import { alertmanager } from './index.js';
+
+describeNotifierContract({
+  type: 'alertmanager',
+  receiver: HTTP_RECEIVER,
+  build(target) {
+    // Prometheus-style credentials in the URL become Basic auth.
+    const url = target.url.replace('http://', 'http://am-user:am-pass-1@');
+    const config = {
+      ...alertmanagerChannel('am', [url]),
+      timeoutMs: 2_000,
+    } as AlertmanagerChannelConfig;
+    return {
+      notifier: alertmanager.createNotifier(config, UTC),
+      secrets: ['am-pass-1', 'am-user:am-pass-1'],
+    };
+  },
+});

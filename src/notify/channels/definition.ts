@@ -1,0 +1,86 @@
+// What a channel type is: everything the rest of the program needs to know about it, in one
+// object its folder exports. The config schema, conversion, redaction, the sink, the audit and
+// the notifier registry read these hooks; none of them names a channel type.
+
+import type { z } from 'zod';
+import type { IssueList, Path } from '../../config/errors.js';
+import type { Tree } from '../../config/raw-tree.js';
+import type { NotificationEvent, RenderContext } from '../message.js';
+import type { Notifier } from '../notifier.js';
+
+/** A channel's `notify.channels.<name>` entry as written: a strict object with `type: z.literal(…)`. */
+export type ChannelSchema = z.ZodObject<
+  { type: z.ZodLiteral<string> } & z.core.$ZodLooseShape,
+  z.core.$strict
+>;
+
+/** What every resolved channel config carries. */
+export interface ChannelBase {
+  readonly type: string;
+  readonly name: string;
+  /** One delivery attempt. */
+  readonly timeoutMs: number;
+}
+
+/** Given to `check`: where the channel is, and the one way to read its `*_file` secrets. */
+export interface ChannelCheckContext {
+  readonly issues: IssueList;
+  /** `['notify', 'channels', name]`. */
+  readonly path: Path;
+  /** `key` inline or `key_file`; undefined when absent or unusable (the problem is recorded). */
+  readSecret(key: string, options?: { readonly required?: boolean }): string | undefined;
+}
+
+/** Given to `resolve`: the name, the secrets the checks read, the shared conversions. */
+export interface ChannelResolveContext {
+  readonly name: string;
+  /** The secret read for `key` (or `key_file`) during the checks; null when none is set. */
+  secret(key: string): string | null;
+  /** The channel's `timeout` (or the default) in ms. */
+  timeoutMs(raw: string | number | undefined): number;
+}
+
+/**
+ * Channels that keep state at the receiver (Alertmanager): each event fires or resolves one
+ * alert, and firing alerts are posted again every `resendMs` while they hold.
+ */
+export interface FiringHook {
+  readonly resendMs: number;
+  /** The alert the event concerns; null when none. */
+  key(event: NotificationEvent): string | null;
+  effect(event: NotificationEvent): 'fire' | 'resolve' | null;
+}
+
+export interface ChannelDefinition<
+  S extends ChannelSchema = ChannelSchema,
+  C extends ChannelBase = ChannelBase,
+> {
+  readonly type: C['type'];
+  /** The config fragment; its `type` literal discriminates the channel union. */
+  readonly schema: S;
+  /**
+   * Checks across keys (either-or pairs, required-with) and secret reads, on the raw tree: runs
+   * even when zod found problems, so every error is reported at once.
+   */
+  check?(raw: Tree, at: ChannelCheckContext): void;
+  /** A valid raw entry → the complete config (defaults applied). */
+  resolve(raw: z.output<S>, at: ChannelResolveContext): C;
+  /** Every configured value that must never appear in a log line, error or page. */
+  secrets(config: NoInfer<C>): string[];
+  createNotifier(config: NoInfer<C>, ctx: RenderContext): Notifier;
+  /** Why the channel cannot take the audit report; absent when it can. */
+  readonly refusesAudit?: string;
+  /** Whether an alert's event goes to this channel at all; absent: every event does. */
+  takesEvent?(event: NotificationEvent): boolean;
+  /** Present for channels whose alerts fire and resolve at the receiver. */
+  readonly firing?: FiringHook;
+}
+
+/** Infers a definition's types from its schema and resolve(). */
+export function defineChannel<S extends ChannelSchema, C extends ChannelBase>(
+  definition: ChannelDefinition<S, C>,
+): ChannelDefinition<S, C> {
+  return definition;
+}
+
+export type ConfigOf<D> = D extends ChannelDefinition<ChannelSchema, infer C> ? C : never;

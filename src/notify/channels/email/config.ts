@@ -1,0 +1,107 @@
+// The email channel's config: `smtp` as one URL, or host/port/secure/user/password(_file).
+
+import { z } from 'zod';
+import { hostnameProblem, smtpUrlProblem } from '../../../config/fields.js';
+import type { Tree } from '../../../config/raw-tree.js';
+import {
+  channelTimeout,
+  checked,
+  expecting,
+  mailbox,
+  secret,
+  secretFile,
+  text,
+} from '../../../config/schema-kit.js';
+import { urlSecrets } from '../../../net/redact.js';
+import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
+
+export const emailSchema = z.strictObject({
+  type: z.literal('email'),
+  smtp: checked(z.string({ error: expecting('an smtp:// or smtps:// URL') }), smtpUrlProblem)
+    .optional()
+    .describe('smtp://user:pass@host:587; or host/port/secure/user/password'),
+  host: checked(z.string(), hostnameProblem).optional(),
+  port: z.int().min(1).max(65535).optional().describe('default 465 when secure, else 587'),
+  secure: z.boolean().optional().describe('TLS from the start (default: port is 465)'),
+  user: text().optional(),
+  password: secret().optional(),
+  password_file: secretFile().optional(),
+  from: mailbox(),
+  to: z.union([mailbox(), z.array(mailbox()).min(1)], {
+    error: expecting('an email address or a list of them'),
+  }),
+  timeout: channelTimeout(),
+});
+
+export interface SmtpSettings {
+  /** `smtp://user:pass@host:587` or `smtps://…`; when set, host/port/secure/user/password are not. */
+  readonly url: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly secure: boolean;
+  readonly user: string | null;
+  readonly password: string | null;
+}
+
+export interface EmailChannelConfig {
+  readonly type: 'email';
+  readonly name: string;
+  readonly smtp: SmtpSettings;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly timeoutMs: number;
+}
+
+const DIRECT_KEYS = ['host', 'port', 'secure', 'user', 'password', 'password_file'];
+
+export function checkEmail(channel: Tree, at: ChannelCheckContext): void {
+  const { issues, path } = at;
+  if (channel['smtp'] !== undefined) {
+    for (const key of DIRECT_KEYS) {
+      if (channel[key] !== undefined) {
+        issues.add([...path, key], 'not allowed together with smtp (put it in the smtp URL, or drop smtp)');
+      }
+    }
+    return;
+  }
+  if (channel['host'] === undefined) issues.add([...path, 'smtp'], 'required (or host)');
+  const hasPassword = channel['password'] !== undefined || channel['password_file'] !== undefined;
+  if (channel['user'] !== undefined && !hasPassword)
+    issues.add([...path, 'password'], 'required with user (or password_file)');
+  if (channel['user'] === undefined && hasPassword) issues.add([...path, 'user'], 'required with a password');
+  at.readSecret('password');
+}
+
+export function resolveEmail(
+  raw: z.output<typeof emailSchema>,
+  at: ChannelResolveContext,
+): EmailChannelConfig {
+  const smtp: SmtpSettings =
+    raw.smtp !== undefined
+      ? {
+          url: raw.smtp,
+          host: null,
+          port: null,
+          secure: raw.smtp.startsWith('smtps:'),
+          user: null,
+          password: null,
+        }
+      : {
+          url: null,
+          host: raw.host ?? null,
+          port: raw.port ?? (raw.secure === true ? 465 : 587),
+          secure: raw.secure ?? raw.port === 465,
+          user: raw.user ?? null,
+          password: at.secret('password'),
+        };
+  const to = typeof raw.to === 'string' ? [raw.to] : raw.to;
+  return { type: 'email', name: at.name, smtp, from: raw.from, to, timeoutMs: at.timeoutMs(raw.timeout) };
+}
+
+/** The password (a field, or inside the smtp URL). */
+export function emailSecrets(config: Pick<EmailChannelConfig, 'smtp'>): string[] {
+  const out: string[] = [];
+  if (config.smtp.password !== null) out.push(config.smtp.password);
+  if (config.smtp.url !== null) out.push(...urlSecrets(config.smtp.url));
+  return out;
+}

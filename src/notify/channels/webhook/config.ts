@@ -1,0 +1,67 @@
+// The webhook channel's config: a URL, an optional Standard Webhooks secret, extra headers.
+
+import { z } from 'zod';
+import { headerNameProblem, headerValueProblem, webhookSecretProblem } from '../../../config/fields.js';
+import type { Tree } from '../../../config/raw-tree.js';
+import {
+  channelTimeout,
+  checked,
+  expecting,
+  httpUrl,
+  secret,
+  secretFile,
+} from '../../../config/schema-kit.js';
+import { isSecretHeader, urlSecrets } from '../../../net/redact.js';
+import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
+
+export const webhookSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: httpUrl(),
+  secret: secret().optional().describe('Standard Webhooks signing key (whsec_… or any text)'),
+  secret_file: secretFile().optional(),
+  headers: z
+    .record(
+      checked(z.string(), headerNameProblem),
+      checked(z.string({ error: expecting('a string') }), headerValueProblem),
+    )
+    .optional(),
+  timeout: channelTimeout(),
+});
+
+export interface WebhookChannelConfig {
+  readonly type: 'webhook';
+  readonly name: string;
+  readonly url: string;
+  readonly secret: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+export function checkWebhook(channel: Tree, at: ChannelCheckContext): void {
+  const secret = at.readSecret('secret');
+  const problem = secret === undefined ? null : webhookSecretProblem(secret);
+  if (problem !== null)
+    at.issues.add([...at.path, channel['secret'] === undefined ? 'secret_file' : 'secret'], problem);
+}
+
+export function resolveWebhook(
+  raw: z.output<typeof webhookSchema>,
+  at: ChannelResolveContext,
+): WebhookChannelConfig {
+  return {
+    type: 'webhook',
+    name: at.name,
+    url: raw.url,
+    secret: at.secret('secret'),
+    headers: { ...raw.headers },
+    timeoutMs: at.timeoutMs(raw.timeout),
+  };
+}
+
+/** Query values of the URL, its password, the signing secret, auth-like headers (`Authorization: Bearer …`). */
+export function webhookSecrets(config: Pick<WebhookChannelConfig, 'url' | 'secret' | 'headers'>): string[] {
+  const out = urlSecrets(config.url);
+  if (config.secret !== null) out.push(config.secret);
+  for (const [name, value] of Object.entries(config.headers)) if (isSecretHeader(name)) out.push(value);
+  return out;
+}
