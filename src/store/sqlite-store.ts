@@ -14,10 +14,10 @@ import type {
   HistoryRow,
   NewSilence,
   PruneResult,
-  Silence,
   SilenceTarget,
   Store,
 } from './store.js';
+import type { Silence } from '../monitor/silence.js';
 
 export interface SqliteStoreOptions {
   /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
