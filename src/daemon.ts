@@ -20,7 +20,7 @@ import type { Clock } from './monitor/clock.js';
 import { Mutes } from './monitor/mutes.js';
 import { Notifications } from './notify/notifications.js';
 import { AccountPoller, type PollerDeps } from './poll/account-poller.js';
-import type { CycleReport } from './poll/account-scheduler.js';
+import type { CycleReport } from './poll/cycle.js';
 import { CycleWriter } from './poll/cycle-writer.js';
 import { MaintenanceCalendar } from './poll/maintenance.js';
 import { PollLoop } from './poll/poll-loop.js';

@@ -12,34 +12,20 @@ import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
-import { initialAccountState, observeAccountCycle, type AccountState } from '../monitor/account-state.js';
+import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
-import {
-  initialDeviceState,
-  needsConfirmation,
-  observeDevice,
-  tickDevice,
-  type DeviceState,
-  type DeviceStep,
-} from '../monitor/device-state.js';
+import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
 import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
-import {
-  AccountScheduler,
-  type CheckResult,
-  type CycleOptions,
-  type CycleReport,
-  type CycleRunner,
-} from './account-scheduler.js';
+import { AccountScheduler } from './account-scheduler.js';
+import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
+import { deviceRow, restoreAccountState, restoreDeviceState, type DeviceRuntime } from './device-runtime.js';
 import { MeteredGateway, type Slot } from './metered-gateway.js';
 
-export interface DeviceRuntime {
-  config: DeviceConfig;
-  state: DeviceState;
-}
+export type { DeviceRuntime } from './device-runtime.js';
 
 export interface PollerDeps {
   readonly store: Store;
@@ -65,23 +51,6 @@ interface CycleTally {
 
 function emptyTally(): CycleTally {
   return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
-}
-
-/** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
-function restoreDeviceState(value: unknown): DeviceState {
-  const init = initialDeviceState();
-  if (typeof value !== 'object' || value === null) return init;
-  const v = value as Partial<DeviceState>;
-  if (v.health !== 'UP' && v.health !== 'DOWN') return init;
-  return { ...init, ...v };
-}
-
-function restoreAccountState(value: unknown): AccountState {
-  const init = initialAccountState();
-  if (typeof value !== 'object' || value === null) return init;
-  const v = value as Partial<AccountState>;
-  if (typeof v.reachable !== 'boolean') return init;
-  return { ...init, ...v };
 }
 
 export class AccountPoller implements CycleRunner {
@@ -262,7 +231,7 @@ export class AccountPoller implements CycleRunner {
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
   rows(): DeviceRow[] {
-    return [...this.devices.values()].map((rt) => this.#row(rt));
+    return [...this.devices.values()].map((rt) => deviceRow(this.name, rt));
   }
 
   /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
@@ -288,7 +257,7 @@ export class AccountPoller implements CycleRunner {
   /** Takes the step and adds its row, change and events to the cycle's batch. */
   #apply(rt: DeviceRuntime, step: DeviceStep, tally: CycleTally, qrDataUrl: string | null = null): void {
     rt.state = step.state;
-    const row = this.#row(rt);
+    const row = deviceRow(this.name, rt);
     const change =
       step.change === null
         ? null
@@ -316,23 +285,6 @@ export class AccountPoller implements CycleRunner {
           : alert,
       );
     }
-  }
-
-  #row(rt: DeviceRuntime): DeviceRow {
-    const s = rt.state;
-    return {
-      account: this.name,
-      device: rt.config.number,
-      status: s.status,
-      statusRaw: s.statusRaw,
-      health: s.health,
-      statusSince: s.statusSince,
-      lastCheckAt: s.lastCheckAt,
-      probeError:
-        s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
-      transitions: s.transitions,
-      state: s,
-    };
   }
 
   #setDevices(devices: readonly DeviceConfig[]): void {

@@ -2,7 +2,7 @@
 
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../monitor/clock.js';
-import { DEFAULT_CYCLE_MS, type CycleReport, type CycleRunner } from './account-scheduler.js';
+import { DEFAULT_CYCLE_MS, type CycleReport, type CycleRunner } from './cycle.js';
 
 export interface PollLoopOptions {
   readonly clock: Clock;
