@@ -3,7 +3,7 @@
 // reach both. Missing binary: skipped locally with the reason, a failure in CI.
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FakeClock } from '../src/monitor/clock.js';
+import { FakeClock } from '../src/test-support/fake-clock.js';
 import { Notifications } from '../src/notify/notifications.js';
 import type { DeliveryOutcome } from '../src/notify/outbox-worker.js';
 import {

@@ -10,8 +10,10 @@
 //  - and the daemon was still checking it (before `observedUntil`: its last check plus a grace).
 // Unobserved time is *unknown*: shown as such, never counted as up nor as down.
 
-import type { DeviceStatus } from '../monitor/model.js';
 import type { HistoryRow, HistoryStatus } from '../store/store.js';
+import { currentRun, normalisePeriods, observedMask, timeline, type Period } from './timeline.js';
+
+export { normalisePeriods, type Period } from './timeline.js';
 
 export interface AuditDevice {
   readonly account: string;
@@ -23,12 +25,6 @@ export interface AuditDevice {
    * time is unknown. Null or absent: not bounded (the daemon is checking it right now).
    */
   readonly observedUntil?: number | null;
-}
-
-/** A time range, `start` inclusive, `end` exclusive, epoch ms. */
-export interface Period {
-  readonly start: number;
-  readonly end: number;
 }
 
 export interface AuditInput {
@@ -141,20 +137,6 @@ function shellWord(text: string): string {
   return /^[\w.@%+=:,/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-type Phase = 'connected' | 'down' | 'unknown';
-
-/** What the records say about one stretch of time. `unseen`: before the first status. */
-type Recorded = DeviceStatus | 'deleted' | 'unseen';
-
-interface Piece {
-  readonly start: number;
-  readonly end: number;
-  readonly phase: Phase;
-  readonly recorded: Recorded;
-  /** When the recorded status of this piece began (for `startedBefore`). */
-  readonly recordedSince: number;
-}
-
 export function computeAudit(input: AuditInput): AuditReport {
   const { now, since } = input;
   const start = Math.min(since, now);
@@ -226,7 +208,7 @@ interface DeviceContext {
 
 function auditDevice(d: AuditDevice, rows: readonly HistoryRow[], ctx: DeviceContext): DeviceAudit {
   const { start, now } = ctx;
-  const pieces = timeline(rows, observedMask(d, ctx), start, now);
+  const pieces = timeline(rows, observedMask(d.observedUntil ?? null, ctx.runs), start, now);
 
   let connectedMs = 0;
   let downMs = 0;
@@ -291,118 +273,4 @@ function auditDevice(d: AuditDevice, rows: readonly HistoryRow[], ctx: DeviceCon
     deletedAt: status === 'deleted' ? (last?.at ?? null) : null,
     deleteCommand: stale && !ctx.notFound ? deleteCommandFor(d.number, d.account, ctx.ambiguous) : null,
   };
-}
-
-/** Whether the daemon observed the device at `t`, as far as the daemon's own records tell. */
-type Mask = { readonly at: (t: number) => boolean; readonly edges: readonly number[] };
-
-function observedMask(d: AuditDevice, ctx: DeviceContext): Mask {
-  const { runs } = ctx;
-  const until = d.observedUntil ?? null;
-  const firstRun = runs[0]?.start ?? Number.POSITIVE_INFINITY;
-  const edges: number[] = [];
-  for (const r of runs) edges.push(r.start, r.end);
-  if (until !== null) edges.push(until);
-  return {
-    at: (t) => {
-      if (until !== null && t >= until) return false;
-      if (t < firstRun) return true;
-      return runs.some((r) => t >= r.start && t < r.end);
-    },
-    edges,
-  };
-}
-
-/** Cuts [start, now) at every status change and mask edge, and classifies each piece. */
-function timeline(rows: readonly HistoryRow[], mask: Mask, start: number, now: number): Piece[] {
-  if (now <= start) return [];
-  // The recorded status at any moment: what the last row at or before it says.
-  const changes: { at: number; recorded: Recorded }[] = [];
-  let first = true;
-  for (const row of rows) {
-    // A first row that is not the first status ever (its `from` is set): the records begin in
-    // the middle of the device's life, so what held before that row is not known.
-    if (first && row.from !== null) changes.push({ at: Number.NEGATIVE_INFINITY, recorded: 'unseen' });
-    first = false;
-    changes.push({ at: row.at, recorded: row.to });
-  }
-  const cuts = new Set<number>([start, now]);
-  for (const c of changes) if (c.at > start && c.at < now) cuts.add(c.at);
-  for (const e of mask.edges) if (e > start && e < now) cuts.add(e);
-  const points = [...cuts].sort((a, b) => a - b);
-
-  const pieces: Piece[] = [];
-  let i = -1; // index of the last change at or before the piece's start
-  for (let k = 0; k + 1 < points.length; k++) {
-    const a = points[k] as number;
-    const b = points[k + 1] as number;
-    while (i + 1 < changes.length && (changes[i + 1] as { at: number }).at <= a) i++;
-    const current = i >= 0 ? changes[i] : undefined;
-    const recorded: Recorded = current?.recorded ?? 'unseen';
-    const phase: Phase =
-      recorded === 'unseen' || recorded === 'deleted' || !mask.at(a)
-        ? 'unknown'
-        : recorded === 'connected'
-          ? 'connected'
-          : 'down';
-    const prev = pieces.at(-1);
-    const recordedSince = current?.at ?? Number.NEGATIVE_INFINITY;
-    // Merge neighbours that say the same, so outages and tests see whole stretches.
-    if (prev !== undefined && prev.phase === phase && prev.recorded === recorded && prev.end === a) {
-      pieces[pieces.length - 1] = { ...prev, end: b };
-    } else {
-      pieces.push({ start: a, end: b, phase, recorded, recordedSince });
-    }
-  }
-  return pieces;
-}
-
-interface CurrentRun {
-  readonly lastConnectedAt: number | null;
-  readonly notConnectedSince: number | null;
-  readonly neverConnected: boolean;
-}
-
-/** Walks back from the last row through the current run of not-connected statuses. */
-function currentRun(rows: readonly HistoryRow[], now: number): CurrentRun {
-  const last = rows.at(-1);
-  if (last === undefined) return { lastConnectedAt: null, notConnectedSince: null, neverConnected: false };
-  if (last.to === 'connected')
-    return { lastConnectedAt: now, notConnectedSince: null, neverConnected: false };
-  const lastConnectedAt = lastConnected(rows);
-  if (last.to === 'deleted') return { lastConnectedAt, notConnectedSince: null, neverConnected: false };
-  let since = last.at;
-  for (let k = rows.length - 1; k >= 0; k--) {
-    const row = rows[k] as HistoryRow;
-    if (row.to === 'connected') break;
-    since = row.at;
-    if (row.from === 'connected' || row.from === null) break;
-  }
-  const neverConnected = lastConnectedAt === null && rows[0]?.from === null;
-  return { lastConnectedAt, notConnectedSince: since, neverConnected };
-}
-
-function lastConnected(rows: readonly HistoryRow[]): number | null {
-  for (let k = rows.length - 1; k >= 0; k--) {
-    const row = rows[k] as HistoryRow;
-    if (row.from === 'connected') return row.at;
-    if (row.to === 'connected') {
-      const next = rows[k + 1];
-      return next?.at ?? null;
-    }
-  }
-  return null;
-}
-
-/** Sorted, merged, empty periods dropped. */
-export function normalisePeriods(periods: readonly Period[]): Period[] {
-  const sorted = periods.filter((p) => p.end > p.start).sort((a, b) => a.start - b.start);
-  const out: Period[] = [];
-  for (const p of sorted) {
-    const prev = out.at(-1);
-    if (prev !== undefined && p.start <= prev.end)
-      out[out.length - 1] = { start: prev.start, end: Math.max(prev.end, p.end) };
-    else out.push({ start: p.start, end: p.end });
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../store/store.js';
 import { computeAudit, deviceKey } from './compute.js';
-import { formatPercent, humanDuration, localTime } from './format.js';
+import { formatPercent, humanDuration, localTime } from '../report/format.js';
 import { auditSubject, auditToJson, renderAuditHtml, renderAuditText } from './render.js';
 import { buildAuditMessage } from './sender.js';
 

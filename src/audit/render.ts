@@ -4,9 +4,9 @@
 import { formatDuration } from '../config/duration.js';
 import { renderTable } from '../report/table.js';
 import { isoOrNull, isoWithOffset } from '../report/time.js';
-import { escapeHtml } from '../web/html.js';
+import { escapeHtml } from '../report/html.js';
 import type { AuditReport, DeviceAudit, Outage } from './compute.js';
-import { formatPercent, humanDuration, localTime } from './format.js';
+import { formatPercent, humanDuration, localTime } from '../report/format.js';
 
 /** One line per device that needs a person's attention, with what to do. */
 export interface AuditFinding {

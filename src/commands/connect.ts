@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/types.js';
-import { createGatewayClient, type GatewayClient } from '../gateway/client.js';
-import { VERSION } from '../version.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { gatewayClientFor } from '../gateway/for-account.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from './command.js';
 import { CommandExit, findDevices, loadCommandConfig, withExit, type DeviceRef } from './context.js';
 
@@ -31,13 +31,7 @@ export function resolveOneDevice(config: Config, query: string, account: string 
 export function clientForAccount(config: Config, account: string): GatewayClient {
   const a = config.accounts.find((x) => x.name === account);
   if (a === undefined) throw new CommandExit(EXIT_FAILURE, `account ${account} is not configured`);
-  return createGatewayClient({
-    baseUrl: a.baseUrl,
-    token: a.token,
-    timeoutMs: a.policy.timeoutMs,
-    connections: 1,
-    userAgent: `whatsgate-monitor/${VERSION}`,
-  });
+  return gatewayClientFor(a, { connections: 1 });
 }
 
 export function describeDevice(ref: DeviceRef): string {

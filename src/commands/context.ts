@@ -1,11 +1,10 @@
 // What the read/write CLI commands share: the config they name, and the daemon's database.
 
-import { join } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, DeviceConfig } from '../config/types.js';
-import { DB_FILE } from '../daemon.js';
 import { StoreError } from '../store/errors.js';
+import { dbPathIn } from '../store/location.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, resolveConfigPath, type CommandIo } from './command.js';
@@ -32,7 +31,7 @@ export async function loadCommandConfig(flag: string | undefined, io: CommandIo)
 }
 
 export function dbPath(config: Config): string {
-  return join(config.stateDir, DB_FILE);
+  return dbPathIn(config.stateDir);
 }
 
 /**

@@ -6,7 +6,7 @@ import { configWarnings } from '../config/summary.js';
 import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
-import { systemClock } from '../monitor/clock.js';
+import { systemClock } from '../poll/system-clock.js';
 import { StoreError } from '../store/errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, resolveConfigPath, type Command } from './command.js';
 

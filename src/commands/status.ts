@@ -1,11 +1,32 @@
 import { parseArgs } from 'node:util';
-import { createGatewayClient } from '../gateway/client.js';
+import type { AccountConfig } from '../config/types.js';
+import type { GatewayClient } from '../gateway/client.js';
+import type { Observation } from '../monitor/model.js';
 import { deviceReport, type DeviceReport } from '../report/devices.js';
-import { silenceMatches, type DeviceRow, type Silence } from '../store/store.js';
-import { VERSION } from '../version.js';
+import { silenceMatches, type Silence } from '../monitor/silence.js';
+import type { DeviceRow } from '../store/store.js';
 import { EXIT_OK, type Command } from './command.js';
 import { loadCommandConfig, openStore, withExit } from './context.js';
 import { renderTable } from '../report/table.js';
+
+/** One call per device, at most `concurrency` at a time; answers keyed `account\0device`. */
+async function askLive(
+  account: AccountConfig,
+  client: GatewayClient,
+  live: Map<string, Observation>,
+): Promise<void> {
+  try {
+    const queue = [...account.devices];
+    const worker = async (): Promise<void> => {
+      for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+        live.set(`${account.name}\0${d.number}`, await client.status(d.number));
+      }
+    };
+    await Promise.all(Array.from({ length: account.concurrency }, worker));
+  } finally {
+    await client.close();
+  }
+}
 
 const status: Command = (args, io) =>
   withExit(io, async () => {
@@ -30,30 +51,11 @@ const status: Command = (args, io) =>
 
     // --live asks the gateway now, one call per device, at most `concurrency` at a time. These
     // calls come out of the same per-minute budget the daemon spends.
-    const live = new Map<string, Awaited<ReturnType<ReturnType<typeof createGatewayClient>['status']>>>();
+    const live = new Map<string, Observation>();
     if (values.live === true) {
-      await Promise.all(
-        config.accounts.map(async (account) => {
-          const client = createGatewayClient({
-            baseUrl: account.baseUrl,
-            token: account.token,
-            timeoutMs: account.policy.timeoutMs,
-            connections: account.concurrency,
-            userAgent: `whatsgate-monitor/${VERSION}`,
-          });
-          try {
-            const queue = [...account.devices];
-            const worker = async (): Promise<void> => {
-              for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-                live.set(`${account.name}\0${d.number}`, await client.status(d.number));
-              }
-            };
-            await Promise.all(Array.from({ length: account.concurrency }, worker));
-          } finally {
-            await client.close();
-          }
-        }),
-      );
+      // Loaded only here: the store readers load neither the gateway client nor undici.
+      const { gatewayClientFor } = await import('../gateway/for-account.js');
+      await Promise.all(config.accounts.map((account) => askLive(account, gatewayClientFor(account), live)));
     }
 
     const reports: DeviceReport[] = [];

@@ -125,12 +125,6 @@ export class Budget {
     this.#nextBackoffMs = this.#backoffInitialMs;
   }
 
-  /** Call times inside the last window, oldest first (for tests and diagnostics). */
-  recentCalls(now: number): readonly number[] {
-    this.#normalise(now);
-    return [...this.#calls];
-  }
-
   // Drops calls that left the window and copes with a wall clock stepped back: a call or pause
   // end "in the future" is pulled back to now, so a clock change cannot stall the account for hours.
   #normalise(now: number): number {

@@ -1,30 +1,47 @@
-import { silenceMatches, type Silence } from '../store/store.js';
-import type { MaintenanceCalendar } from './maintenance.js';
+// Whether notifications for a device are muted right now: a CLI silence (read from the store,
+// which another process may have written) or an open maintenance window. Pure: the silences, the
+// open windows and `now` are handed in once per tick (`refresh`); the questions are answered
+// from them until the next one.
 
-/**
- * Whether notifications for a device are muted right now: a CLI silence (read from the store,
- * which another process may have written) or an open maintenance window. Refreshed once per tick.
- */
+import { silenceMatches, type Silence } from './silence.js';
+
+/** A maintenance window open at the time of the last refresh. */
+export interface OpenWindow {
+  /** The devices it covers. */
+  readonly devices: ReadonlySet<string> | 'all';
+  /** Exclusive end. */
+  readonly until: number;
+}
+
+/** The end of the latest window in `windows` that covers the device and is open at `now`, or null. */
+export function windowEndFor(windows: readonly OpenWindow[], device: string, now: number): number | null {
+  let until: number | null = null;
+  for (const w of windows) {
+    if (w.devices !== 'all' && !w.devices.has(device)) continue;
+    if (now < w.until && (until === null || w.until > until)) until = w.until;
+  }
+  return until;
+}
+
 export class Mutes {
   #silences: readonly Silence[] = [];
+  #windows: readonly OpenWindow[] = [];
   #now = 0;
 
-  constructor(private calendar: MaintenanceCalendar) {}
-
-  /** A reload's new maintenance windows; the caller closes the old calendar. */
-  setCalendar(calendar: MaintenanceCalendar): void {
-    this.calendar = calendar;
+  refresh(silences: readonly Silence[], windows: readonly OpenWindow[], now: number): void {
+    this.#silences = silences;
+    this.#windows = windows;
+    this.#now = now;
   }
 
-  refresh(silences: readonly Silence[], now: number): void {
-    this.#silences = silences;
-    this.#now = now;
-    this.calendar.advance(now);
+  /** A reload's new maintenance windows, until the next refresh. */
+  setWindows(windows: readonly OpenWindow[]): void {
+    this.#windows = windows;
   }
 
   /** The latest end among the silences and windows that hold for the device, or null. */
   mutedUntil(account: string, device: string): number | null {
-    let until = this.calendar.openUntil(device, this.#now);
+    let until = windowEndFor(this.#windows, device, this.#now);
     for (const s of this.#silences) {
       if (s.until > this.#now && silenceMatches(s, account, device) && (until === null || s.until > until)) {
         until = s.until;

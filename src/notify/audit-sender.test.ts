@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditMessage } from '../audit/sender.js';
-import { FakeClock } from '../monitor/clock.js';
+import { FakeClock } from '../test-support/fake-clock.js';
 import { DirectAuditSender } from './audit-sender.js';
 import { Notifications } from './notifications.js';
 import { FakeNotifier } from './test-support/fake-notifier.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelConfig, Config } from '../config/types.js';
-import { FakeClock } from '../monitor/clock.js';
+import { FakeClock } from '../test-support/fake-clock.js';
 import { Notifications } from './notifications.js';
 import type { DeliveryOutcome } from './outbox-worker.js';
 import { FakeNotifier } from './test-support/fake-notifier.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../monitor/clock.js';
+import { FakeClock } from '../test-support/fake-clock.js';
 import type { NewOutboxMessage } from '../store/outbox.js';
 import {
   PAYLOAD_VERSION,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../config/types.js';
-import { FakeClock } from '../monitor/clock.js';
+import { FakeClock } from '../test-support/fake-clock.js';
 import type { OutboxMessage } from '../store/outbox.js';
 import type { MonitorAlert } from './events.js';
 import { parsePayload, type NotificationEvent } from './message.js';

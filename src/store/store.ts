@@ -4,6 +4,7 @@
 // Times are epoch milliseconds.
 
 import type { DeviceStatus, Health } from '../monitor/model.js';
+import type { Silence } from '../monitor/silence.js';
 
 /** The current picture of one device, keyed by (account, device). */
 export interface DeviceRow {
@@ -49,18 +50,6 @@ export interface AccountRow {
   readonly reachable: boolean;
   /** The monitor's state for this account; must survive `JSON.stringify`/`JSON.parse`. */
   readonly state: unknown;
-}
-
-export interface Silence {
-  readonly id: number;
-  /** Null: every account. */
-  readonly account: string | null;
-  /** Null: every device (of `account`, or of all accounts). */
-  readonly device: string | null;
-  /** Exclusive: the silence holds while `now < until`. */
-  readonly until: number;
-  readonly reason: string | null;
-  readonly createdAt: number;
 }
 
 export type NewSilence = Omit<Silence, 'id'>;
@@ -122,12 +111,4 @@ export interface Store {
 
   /** Idempotent. Later calls throw a StoreError with reason `closed`. */
   close(): void;
-}
-
-/** True when `silence` covers the device. */
-export function silenceMatches(silence: Silence, account: string, device: string): boolean {
-  return (
-    (silence.account === null || silence.account === account) &&
-    (silence.device === null || silence.device === device)
-  );
 }

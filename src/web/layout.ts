@@ -1,7 +1,7 @@
 // The frame shared by the pages: one HTML document, inline CSS only (SPEC §6: no build step, no
 // external assets), readable on a phone, light and dark.
 
-import { escapeHtml } from './html.js';
+import { escapeHtml } from '../report/html.js';
 
 export interface PageOptions {
   readonly title: string;

@@ -8,7 +8,7 @@
 // page asks to be reloaded.
 
 import type { DeviceStatus } from '../monitor/model.js';
-import { escapeHtml as e, scriptJson } from './html.js';
+import { escapeHtml as e, scriptJson } from '../report/html.js';
 import { renderPage } from './layout.js';
 
 export interface RelinkPageView {

@@ -3,10 +3,10 @@
 // become a view (uptimes computed by the audit), the view becomes HTML.
 
 import { computeAudit, deviceKey, type Period } from '../audit/compute.js';
-import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../audit/format.js';
+import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../report/format.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { HistoryRow, HistoryStatus } from '../store/store.js';
-import { escapeHtml as e } from './html.js';
+import { escapeHtml as e } from '../report/html.js';
 import { renderPage } from './layout.js';
 
 const HOUR = 3_600_000;

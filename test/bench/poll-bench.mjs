@@ -18,11 +18,11 @@ import { Pool } from 'undici';
 import { parseConfig } from '../../dist/config/load.js';
 import { createGatewayClient } from '../../dist/gateway/client.js';
 import { createLogger } from '../../dist/log.js';
-import { systemClock } from '../../dist/monitor/clock.js';
-import { MaintenanceCalendar } from '../../dist/monitor/maintenance.js';
+import { systemClock } from '../../dist/poll/system-clock.js';
+import { MaintenanceCalendar } from '../../dist/poll/maintenance.js';
 import { Mutes } from '../../dist/monitor/mutes.js';
-import { AccountPoller } from '../../dist/monitor/poller.js';
-import { PollLoop } from '../../dist/monitor/scheduler.js';
+import { AccountPoller } from '../../dist/poll/account-poller.js';
+import { PollLoop } from '../../dist/poll/poll-loop.js';
 import { openSqliteStore } from '../../dist/store/sqlite-store.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
@@ -90,7 +90,7 @@ async function pipeline(seconds) {
   const store = openSqliteStore(join(dir, 'monitor.db'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
   const calendar = new MaintenanceCalendar([], 'UTC');
-  const mutes = new Mutes(calendar);
+  const mutes = new Mutes();
   let alerts = 0;
   const pending = [];
   const flush = () => {
@@ -123,23 +123,23 @@ async function pipeline(seconds) {
         deps,
       ),
   );
-  const byName = new Map(pollers.map((p) => [p.name, p]));
   let checks = 0;
   const loop = new PollLoop({
     clock: systemClock,
     onCycle: (report) => {
       checks += report.checks;
-      byName.get(report.account)?.endCycle(report);
     },
   });
-  for (const p of pollers) loop.add(p.scheduler);
+  for (const p of pollers) loop.add(p);
 
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + seconds * 1000;
   let ticks = 0;
   while (performance.now() < until) {
-    mutes.refresh(store.activeSilences(Date.now()), Date.now());
+    const now = Date.now();
+    calendar.advance(now);
+    mutes.refresh(store.activeSilences(now), calendar.openWindows(now), now);
     await loop.tick(Date.now() + 1000);
     flush();
     ticks++;
@@ -153,7 +153,7 @@ async function pipeline(seconds) {
     alerts,
   };
   await loop.stop();
-  await Promise.all(pollers.map((p) => p.client.close()));
+  await Promise.all(pollers.map((p) => p.close()));
   store.close();
   calendar.close();
   rmSync(dir, { recursive: true, force: true });

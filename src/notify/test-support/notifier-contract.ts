@@ -9,7 +9,7 @@
 // secret appears in an error, the outbox or a log line — plain, URL-encoded or base64.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../monitor/clock.js';
+import { FakeClock } from '../../test-support/fake-clock.js';
 import { PAYLOAD_VERSION } from '../message.js';
 import type { Notifier, OutgoingMessage, SendResult } from '../notifier.js';
 import { OutboxWorker } from '../outbox-worker.js';

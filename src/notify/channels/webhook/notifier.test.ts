@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FakeClock } from '../../../monitor/clock.js';
+import { FakeClock } from '../../../test-support/fake-clock.js';
 import { Notifications } from '../../notifications.js';
 import type { OutgoingMessage } from '../../notifier.js';
 import type { DeliveryOutcome } from '../../outbox-worker.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { FakeClock, systemClock } from './clock.js';
+import { FakeClock } from './fake-clock.js';
 
 describe('FakeClock', () => {
   it('wakes sleepers in time order, then creation order, and moves now to each wake time', async () => {
@@ -68,17 +68,5 @@ describe('FakeClock', () => {
     })();
     await expect(clock.runUntil(work)).resolves.toBe(300);
     await expect(clock.runUntil(new Promise(() => undefined))).rejects.toThrow(/no sleeper due/);
-  });
-});
-
-describe('systemClock', () => {
-  it('sleeps and aborts', async () => {
-    const before = systemClock.now();
-    await systemClock.sleep(5);
-    expect(systemClock.now()).toBeGreaterThanOrEqual(before + 4);
-    const controller = new AbortController();
-    const forever = systemClock.sleep(Number.POSITIVE_INFINITY, controller.signal);
-    controller.abort(new Error('bye'));
-    await expect(forever).rejects.toThrow('bye');
   });
 });

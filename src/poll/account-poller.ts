@@ -1,33 +1,31 @@
-// One account's side of a poll cycle: runs a check through the gateway client, feeds the pure
-// state machine, and at the end of the cycle hands what changed — device rows, history, the
-// account's state and the alerts decided — to `commit` as one batch. The daemon writes a batch
-// in one transaction with the outbox, so a crash can never record an alert as decided without
-// also having queued it: at worst the cycle is lost and decided again after the restart.
+// One account's whole poll cycle: its scheduler picks the devices, each check goes through the
+// account's metered gateway and feeds the pure state machine, and at the end of the cycle what
+// changed — device rows, history, the account's state and the alerts decided — goes to `commit`
+// as one batch. The cycle writer writes a tick's batches in one transaction with the outbox, so a
+// crash can never record an alert as decided without also having queued it: at worst the cycle
+// is lost and decided again after the restart.
+//
+// In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
+// endCycle (account verdict, time-driven device events) → commit.
 
 import type { AccountConfig, DeviceConfig } from '../config/types.js';
-import type { GatewayClient } from '../gateway/client.js';
+import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
+import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
+import type { Clock } from '../monitor/clock.js';
+import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
+import type { ProbeErrorReason } from '../monitor/model.js';
+import type { Mutes } from '../monitor/mutes.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
-import { initialAccountState, observeAccountCycle, type AccountState } from './account-state.js';
-import type { Clock } from './clock.js';
-import {
-  initialDeviceState,
-  needsConfirmation,
-  observeDevice,
-  tickDevice,
-  type DeviceState,
-  type DeviceStep,
-} from './device-state.js';
-import type { ProbeErrorReason } from './model.js';
-import type { Mutes } from './mutes.js';
-import { AccountScheduler, type CheckResult, type CycleReport } from './scheduler.js';
+import { AccountScheduler } from './account-scheduler.js';
+import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
+import type { CycleCommit } from './cycle-writer.js';
+import { deviceRow, restoreAccountState, restoreDeviceState, type DeviceRuntime } from './device-runtime.js';
+import { MeteredGateway, type Slot } from './metered-gateway.js';
 
-export interface DeviceRuntime {
-  config: DeviceConfig;
-  state: DeviceState;
-}
+export type { DeviceRuntime } from './device-runtime.js';
 
 export interface PollerDeps {
   readonly store: Store;
@@ -35,17 +33,12 @@ export interface PollerDeps {
   readonly log: Logger;
   readonly mutes: Mutes;
   readonly commit: (batch: CycleCommit) => void;
+  /** Every call to the gateway: its duration and outcome. */
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
-  /** `reconnect: qr`: one `/connect` call through the budget; the data URL, or null. */
-  readonly fetchQr?: (poller: AccountPoller, device: string) => Promise<string | null>;
 }
 
-/** What one account cycle changed, to be stored and queued together. */
-export interface CycleCommit {
-  readonly saves: readonly DeviceSave[];
-  readonly account: AccountRow | null;
-  readonly alerts: readonly MonitorAlert[];
-}
+// How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
+const QR_FOR_DOWN_MS = 60_000;
 
 interface CycleTally {
   checks: number;
@@ -60,28 +53,11 @@ function emptyTally(): CycleTally {
   return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
 }
 
-/** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
-function restoreDeviceState(value: unknown): DeviceState {
-  const init = initialDeviceState();
-  if (typeof value !== 'object' || value === null) return init;
-  const v = value as Partial<DeviceState>;
-  if (v.health !== 'UP' && v.health !== 'DOWN') return init;
-  return { ...init, ...v };
-}
-
-function restoreAccountState(value: unknown): AccountState {
-  const init = initialAccountState();
-  if (typeof value !== 'object' || value === null) return init;
-  const v = value as Partial<AccountState>;
-  if (typeof v.reachable !== 'boolean') return init;
-  return { ...init, ...v };
-}
-
-export class AccountPoller {
+export class AccountPoller implements CycleRunner {
   readonly scheduler: AccountScheduler;
+  readonly gateway: MeteredGateway;
   readonly devices = new Map<string, DeviceRuntime>();
   #config: AccountConfig;
-  #client: GatewayClient;
   #accountState: AccountState;
   #tally = emptyTally();
   readonly #log: Logger;
@@ -92,60 +68,91 @@ export class AccountPoller {
     private readonly deps: PollerDeps,
   ) {
     this.#config = config;
-    this.#client = client;
     this.#log = deps.log.child({ component: 'poller', account: config.name });
+    this.gateway = new MeteredGateway({
+      account: config.name,
+      client,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      clock: deps.clock,
+      onCall: deps.recordCheck,
+      onWarn: (message) => this.#log.warn(message),
+    });
     const stored = deps.store.getAccounts().find((a) => a.account === config.name);
     this.#accountState = restoreAccountState(stored?.state);
     this.#setDevices(config.devices);
     this.scheduler = new AccountScheduler({
       account: config.name,
       devices: this.#scheduled(),
-      rateLimitPerMinute: config.rateLimitPerMinute,
       concurrency: config.concurrency,
       clock: deps.clock,
-      check: (device, signal) => this.check(device, signal),
+      slots: this.gateway,
+      check: (device, signal, slot) => this.check(device, signal, slot),
       onWarn: (message) => this.#log.warn(message),
     });
   }
 
+  get account(): string {
+    return this.#config.name;
+  }
   get name(): string {
     return this.#config.name;
   }
   get config(): AccountConfig {
     return this.#config;
   }
-  get client(): GatewayClient {
-    return this.#client;
-  }
   get accountState(): AccountState {
     return this.#accountState;
   }
 
-  /** A reload: new device list and limits; a new client when the connection settings changed. */
-  update(config: AccountConfig, client: GatewayClient): void {
+  /**
+   * A reload: new device list and limits, and a new client when the connection settings changed
+   * (the old one is returned, for the caller to close once its calls are over).
+   */
+  update(config: AccountConfig, client?: GatewayClient): GatewayClient | null {
     this.#config = config;
-    this.#client = client;
+    const old = client === undefined ? null : this.gateway.replaceClient(client);
     this.#setDevices(config.devices);
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: config.rateLimitPerMinute,
       concurrency: config.concurrency,
     });
+    return old;
   }
 
-  async check(device: string, signal: AbortSignal): Promise<CheckResult> {
+  /** One cycle of the account, from its scheduler's checks to the commit of what they changed. */
+  async runCycle(signal: AbortSignal, options: CycleOptions = {}): Promise<CycleReport> {
+    const report = await this.scheduler.runCycle(signal, options);
+    this.#endCycle(report);
+    return report;
+  }
+
+  /** Stops the cycles (see AccountScheduler.stop) and turns away calls waiting for the budget. */
+  async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
+    this.gateway.stop();
+    await this.scheduler.stop(options);
+  }
+
+  /** Closes the gateway client; after `stop`. */
+  close(): Promise<void> {
+    return this.gateway.close();
+  }
+
+  /** One `/connect` through the account's budget (the re-link page); null when cancelled while waiting. */
+  connect(device: string, signal: AbortSignal): Promise<ConnectResult | null> {
+    return this.gateway.connect(device, { signal, timeoutMs: this.#timeoutMs(device) });
+  }
+
+  async check(device: string, signal: AbortSignal, slot: Slot): Promise<CheckResult> {
     const rt = this.devices.get(device);
-    const timeoutMs = rt?.config.policy.timeoutMs ?? this.#config.policy.timeoutMs;
     const started = performance.now();
-    const observation = await this.#client.status(device, { signal, timeoutMs });
+    const observation = await this.gateway.status(device, slot, {
+      signal,
+      timeoutMs: this.#timeoutMs(device),
+    });
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (signal.aborted) return { observation, recheckSoon: false };
     const seconds = (performance.now() - started) / 1000;
-    this.deps.recordCheck(
-      this.#config.name,
-      seconds,
-      observation.kind === 'status' ? 'ok' : observation.reason,
-    );
     const t = this.#tally;
     t.checks++;
     if (observation.kind === 'status') t.validAnswers++;
@@ -163,12 +170,8 @@ export class AccountPoller {
     });
     // `reconnect: qr` (SPEC §3): one /connect at DOWN, its QR code attached to the device.down.
     let qrDataUrl: string | null = null;
-    if (
-      rt.config.policy.reconnect === 'qr' &&
-      this.deps.fetchQr !== undefined &&
-      step.events.some((e) => e.type === 'device.down')
-    ) {
-      qrDataUrl = await this.deps.fetchQr(this, device);
+    if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
+      qrDataUrl = await this.#qrForDown(device);
     }
     this.#apply(rt, step, this.#tally, qrDataUrl);
     if (step.change !== null) {
@@ -186,8 +189,8 @@ export class AccountPoller {
     return { observation, recheckSoon: needsConfirmation(step.state) };
   }
 
-  /** After the account's cycle: account-level verdict, time-driven device events, then publish. */
-  endCycle(report: CycleReport): void {
+  /** After the account's cycle: account-level verdict, time-driven device events, then commit. */
+  #endCycle(report: CycleReport): void {
     const now = this.deps.clock.now();
     const t = this.#tally;
     this.#tally = emptyTally();
@@ -228,13 +231,33 @@ export class AccountPoller {
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
   rows(): DeviceRow[] {
-    return [...this.devices.values()].map((rt) => this.#row(rt));
+    return [...this.devices.values()].map((rt) => deviceRow(this.name, rt));
+  }
+
+  /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
+  async #qrForDown(device: string): Promise<string | null> {
+    const result = await this.connect(device, AbortSignal.timeout(QR_FOR_DOWN_MS));
+    if (result?.kind === 'qr') return result.dataUrl;
+    this.deps.log.warn(
+      {
+        component: 'notify',
+        account: this.name,
+        device,
+        result: result === null ? 'cancelled' : result.kind,
+      },
+      'no QR code for the down alert',
+    );
+    return null;
+  }
+
+  #timeoutMs(device: string): number {
+    return this.devices.get(device)?.config.policy.timeoutMs ?? this.#config.policy.timeoutMs;
   }
 
   /** Takes the step and adds its row, change and events to the cycle's batch. */
   #apply(rt: DeviceRuntime, step: DeviceStep, tally: CycleTally, qrDataUrl: string | null = null): void {
     rt.state = step.state;
-    const row = this.#row(rt);
+    const row = deviceRow(this.name, rt);
     const change =
       step.change === null
         ? null
@@ -262,23 +285,6 @@ export class AccountPoller {
           : alert,
       );
     }
-  }
-
-  #row(rt: DeviceRuntime): DeviceRow {
-    const s = rt.state;
-    return {
-      account: this.name,
-      device: rt.config.number,
-      status: s.status,
-      statusRaw: s.statusRaw,
-      health: s.health,
-      statusSince: s.statusSince,
-      lastCheckAt: s.lastCheckAt,
-      probeError:
-        s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
-      transitions: s.transitions,
-      state: s,
-    };
   }
 
   #setDevices(devices: readonly DeviceConfig[]): void {

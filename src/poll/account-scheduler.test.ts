@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 
-import { BUDGET_WINDOW_MS } from './budget.js';
-import { FakeClock } from './clock.js';
-import type { Observation } from './model.js';
-import type { CheckResult, CycleReport, ScheduledDevice } from './scheduler.js';
-import { AccountScheduler, PollLoop, stretchFloorMs } from './scheduler.js';
-import { mulberry32 as prng } from './test-support/prng.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { BUDGET_WINDOW_MS } from '../monitor/budget.js';
+import type { Observation } from '../monitor/model.js';
+import { mulberry32 as prng } from '../monitor/test-support/prng.js';
+import { FakeClock } from '../test-support/fake-clock.js';
+import type { ScheduledDevice } from './account-scheduler.js';
+import type { CheckResult, CycleReport } from './cycle.js';
+import { AccountScheduler } from './account-scheduler.js';
+import { MeteredGateway } from './metered-gateway.js';
+import { PollLoop } from './poll-loop.js';
 
 const CONNECTED: Observation = { kind: 'status', status: 'connected', raw: 'connected' };
 const DISCONNECTED: Observation = { kind: 'status', status: 'disconnected', raw: 'disconnected' };
@@ -32,26 +36,64 @@ interface AccountSetup {
   readonly answer?: (device: string, at: number) => Answer;
 }
 
-/** A fake gateway behind the check callback: records each call, answers after a fake delay. */
+/** A gateway client whose status answers come from `status`; /connect answers "already connected". */
+function fakeClient(
+  status: (device: string, signal: AbortSignal | undefined) => Promise<Observation>,
+  onConnect: (device: string) => void = () => undefined,
+): GatewayClient {
+  return {
+    status: (device, opts) => status(device, opts?.signal),
+    connect: (device) => {
+      onConnect(device);
+      return Promise.resolve({ kind: 'already_connected', message: 'device already connected' });
+    },
+    delete: () => Promise.reject(new Error('not in these tests')),
+    close: () => Promise.resolve(),
+  };
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * A fake gateway behind the account's metered gateway: records each call (checks and /connect),
+ * answers after a fake delay. The check callback is the poller's: the call on the cycle's slot.
+ */
 function setup(clock: FakeClock, calls: Call[], options: AccountSetup) {
   const warnings: string[] = [];
   const account = options.account ?? 'main';
-  const scheduler: AccountScheduler = new AccountScheduler({
-    account,
-    devices: options.devices,
-    rateLimitPerMinute: options.rate ?? 30,
-    concurrency: options.concurrency ?? 4,
-    clock,
-    onWarn: (message) => warnings.push(message),
-    check: async (device, signal) => {
+  const rechecks = new Map<string, boolean>();
+  const client = fakeClient(
+    async (device, signal) => {
       const at = clock.now();
-      calls.push({ account, device, at, rate: scheduler.budget.ratePerMinute });
+      calls.push({ account, device, at, rate: gateway.ratePerMinute });
       const answer = options.answer?.(device, at) ?? {};
       await clock.sleep(answer.durationMs ?? 200, signal);
-      return answer.result ?? { observation: CONNECTED, recheckSoon: false };
+      const result = answer.result ?? { observation: CONNECTED, recheckSoon: false };
+      rechecks.set(device, result.recheckSoon);
+      return result.observation;
+    },
+    (device) => calls.push({ account, device, at: clock.now(), rate: gateway.ratePerMinute }),
+  );
+  const gateway: MeteredGateway = new MeteredGateway({
+    account,
+    client,
+    rateLimitPerMinute: options.rate ?? 30,
+    clock,
+    onWarn: (message) => warnings.push(message),
+  });
+  const scheduler = new AccountScheduler({
+    account,
+    devices: options.devices,
+    concurrency: options.concurrency ?? 4,
+    clock,
+    slots: gateway,
+    onWarn: (message) => warnings.push(message),
+    check: async (device, signal, slot) => {
+      const observation = await gateway.status(device, slot, { signal });
+      return { observation, recheckSoon: rechecks.get(device) ?? false };
     },
   });
-  return { scheduler, warnings };
+  return { scheduler, gateway, warnings };
 }
 
 function devices(count: number, intervalMs: number, first = 100_000_000, lastCheckAt?: number) {
@@ -111,37 +153,6 @@ function byDevice(calls: readonly Call[]): Map<string, number[]> {
   }
   return map;
 }
-
-describe('stretchFloorMs', () => {
-  it.each([
-    { intervals: Array<number>(100).fill(60_000), spacing: 2_000, floor: 200_000 },
-    { intervals: Array<number>(30).fill(60_000), spacing: 2_000, floor: 0 },
-    { intervals: Array<number>(31).fill(60_000), spacing: 2_000, floor: 62_000 },
-    { intervals: [], spacing: 2_000, floor: 0 },
-    // 10 fast devices and 90 slow ones: the slow ones keep 600 s, the fast ones share the rest
-    {
-      intervals: [...Array<number>(10).fill(10_000), ...Array<number>(90).fill(600_000)],
-      spacing: 2_000,
-      floor: 28_572,
-    },
-  ])('$intervals.length devices, spacing $spacing → $floor', ({ intervals, spacing, floor }) => {
-    expect(stretchFloorMs(intervals, spacing)).toBe(floor);
-  });
-
-  it('keeps the load within the budget', () => {
-    const random = prng(7);
-    for (let run = 0; run < 200; run++) {
-      const intervals = Array.from({ length: 1 + Math.floor(random() * 300) }, () =>
-        Math.round(5_000 + random() * 900_000),
-      );
-      const spacing = Math.ceil(BUDGET_WINDOW_MS / (1 + Math.floor(random() * 60)));
-      const floor = stretchFloorMs(intervals, spacing);
-      const load = intervals.reduce((sum, i) => sum + spacing / Math.max(i, floor), 0);
-      expect(load).toBeLessThanOrEqual(1 + 1e-9);
-      if (floor > 0) expect(load).toBeGreaterThan(0.99);
-    }
-  });
-});
 
 describe('AccountScheduler', () => {
   it('spreads calls evenly: consecutive calls at least 60 s / N apart', async () => {
@@ -255,18 +266,6 @@ describe('AccountScheduler', () => {
     ]);
   });
 
-  it('after a restart, a device is due one interval after its stored last check', () => {
-    const clock = new FakeClock(1_000_000);
-    const { scheduler } = setup(clock, [], {
-      devices: [
-        { number: '1', intervalMs: 60_000, lastCheckAt: 990_000 },
-        { number: '2', intervalMs: 60_000 },
-      ],
-    });
-    expect(scheduler.dueAt('1')).toBe(1_050_000);
-    expect(scheduler.dueAt('2')).toBe(1_000_000);
-  });
-
   it('a reload keeps the call log and last checks, drops removed devices and spreads added ones', async () => {
     const clock = new FakeClock(0);
     const calls: Call[] = [];
@@ -279,15 +278,12 @@ describe('AccountScheduler', () => {
       ['100000000', 0],
       ['100000001', 30_000],
     ]);
-    const dueOfKept = scheduler.dueAt('100000001');
+    // (what the reload does to due times: due-queue.test.ts)
     scheduler.update({
       devices: [...devices(2, 60_000, 100_000_001), { number: '7', intervalMs: 60_000 }],
       rateLimitPerMinute: 2,
       concurrency: 4,
     });
-    expect(scheduler.dueAt('100000001')).toBe(dueOfKept);
-    expect(scheduler.dueAt('100000000')).toBeUndefined();
-    expect(scheduler.dueAt('7')).toBe(40_000);
     pending = [...pending, ...(await runTicks(clock, loop, 30))];
     await finish(loop, pending);
     expect(calls.filter((c) => c.at > 40_000 && c.device === '100000000')).toEqual([]);
@@ -334,14 +330,14 @@ describe('AccountScheduler', () => {
   it('hands an out-of-band call (a /connect) a slot before any check, and counts it', async () => {
     const clock = new FakeClock(0);
     const calls: Call[] = [];
-    const { scheduler } = setup(clock, calls, { devices: devices(20, 60_000, 100_000_000, -1_000_000) });
+    const { scheduler, gateway } = setup(clock, calls, {
+      devices: devices(20, 60_000, 100_000_000, -1_000_000),
+    });
     const loop = new PollLoop({ clock });
     loop.add(scheduler);
     const tick = loop.tick(10_000);
     await clock.advance(1_000);
-    const reserved = scheduler.reserve().then(() => {
-      calls.push({ account: 'main', device: 'connect', at: clock.now(), rate: 30 });
-    });
+    const reserved = gateway.connect('connect', { signal: NEVER });
     await clock.advance(9_000);
     await reserved;
     await finish(loop, [tick]);
@@ -358,34 +354,44 @@ describe('AccountScheduler', () => {
     const clock = new FakeClock(0);
     const calls: Call[] = [];
     const aborted: string[] = [];
+    const client = fakeClient(async (device, signal) => {
+      calls.push({ account: 'main', device, at: clock.now(), rate: 1 });
+      try {
+        await clock.sleep(Number.POSITIVE_INFINITY, signal);
+      } catch (error) {
+        aborted.push(device);
+        throw error;
+      }
+      return CONNECTED;
+    });
+    const gateway = new MeteredGateway({ account: 'main', client, rateLimitPerMinute: 1, clock });
     const scheduler = new AccountScheduler({
       account: 'main',
       devices: devices(3, 60_000, 100_000_000, -1_000_000),
-      rateLimitPerMinute: 1,
       concurrency: 4,
       clock,
-      check: async (device, signal) => {
-        calls.push({ account: 'main', device, at: clock.now(), rate: 1 });
-        try {
-          await clock.sleep(Number.POSITIVE_INFINITY, signal);
-        } catch (error) {
-          aborted.push(device);
-          throw error;
-        }
-        return { observation: CONNECTED, recheckSoon: false };
-      },
+      slots: gateway,
+      check: async (device, signal, slot) => ({
+        observation: await gateway.status(device, slot, { signal }),
+        recheckSoon: false,
+      }),
     });
-    const cycle = scheduler.runCycle(new AbortController().signal, { deadline: 600_000 });
+    let settled = false;
+    const cycle = scheduler.runCycle(new AbortController().signal, { deadline: 600_000 }).finally(() => {
+      settled = true;
+    });
     await clock.advance(1_000);
     expect(calls).toHaveLength(1);
-    expect(scheduler.isRunning).toBe(true);
+    expect(settled).toBe(false);
+    // What AccountPoller.stop does: the gateway turns away waiting calls, the cycle ends.
+    gateway.stop();
     await scheduler.stop();
     const report = await cycle;
     expect(clock.now()).toBe(1_000);
     expect(clock.pendingSleeps).toBe(0);
     expect(aborted).toEqual(['100000000']);
     expect(report).toMatchObject({ checks: 1, errors: 0, skipped: false });
-    await expect(scheduler.reserve()).rejects.toThrow(/stopped/);
+    await expect(gateway.connect('connect', { signal: NEVER })).resolves.toBeNull();
   });
 
   it('stop({ graceMs }) lets a check in flight finish within the grace', async () => {
@@ -404,19 +410,21 @@ describe('AccountScheduler', () => {
     expect(calls).toHaveLength(1);
   });
 
-  it('a waiting reserve() is rejected by its own signal', async () => {
+  it('an out-of-band call waiting for its slot is given up by its own signal', async () => {
     const clock = new FakeClock(0);
-    const { scheduler } = setup(clock, [], { devices: [], rate: 1 });
-    await scheduler.reserve();
+    const calls: Call[] = [];
+    const { gateway } = setup(clock, calls, { devices: [], rate: 1 });
+    await gateway.connect('connect', { signal: NEVER });
     const controller = new AbortController();
-    const second = scheduler.reserve(controller.signal);
+    const second = gateway.connect('connect', { signal: controller.signal });
     await clock.advance(10_000);
     controller.abort(new Error('gave up'));
-    await expect(second).rejects.toThrow('gave up');
+    await expect(second).resolves.toBeNull();
     // the abandoned slot was not taken
     await clock.advance(50_000);
-    await scheduler.reserve();
+    await gateway.connect('connect', { signal: NEVER });
     expect(clock.now()).toBe(60_000);
+    expect(calls.map((c) => c.at)).toEqual([0, 60_000]);
   });
 });
 
@@ -437,8 +445,7 @@ describe('PollLoop', () => {
     const pending = await runTicks(clock, loop, 6);
     await finish(loop, pending);
 
-    expect(slow.scheduler.skippedCycles).toBe(2);
-    expect(fast.scheduler.skippedCycles).toBe(0);
+    expect(reports.filter((r) => r.skipped).map((r) => r.account)).toEqual(['slow', 'slow']);
     const slowReports = reports.filter((r) => r.account === 'slow');
     expect(slowReports.map((r) => r.skipped)).toEqual([true, true, false, false, false, false]);
     const ran = slowReports.filter((r) => !r.skipped).sort((a, b) => a.started - b.started);
@@ -448,10 +455,6 @@ describe('PollLoop', () => {
     expect(calls.filter((c) => c.account === 'fast').map((c) => c.at)).toEqual([
       0, 10_000, 20_000, 30_000, 40_000, 50_000,
     ]);
-    expect(loop.stats().find((s) => s.account === 'slow')).toMatchObject({
-      skippedCycles: 2,
-      running: false,
-    });
   });
 
   it('runCycle refuses to overlap itself when called directly', async () => {
@@ -466,7 +469,6 @@ describe('PollLoop', () => {
     expect(second.skipped).toBe(true);
     await clock.runUntil(first);
     expect((await first).skipped).toBe(false);
-    expect(scheduler.skippedCycles).toBe(1);
   });
 
   it('keeps the budget over any window for random accounts, a 429 and a reload (seeded)', async () => {
@@ -500,7 +502,7 @@ async function simulate(seed: number): Promise<string[]> {
     const rate429At = start + int(60, 600) * 1_000;
     const retryAfterMs = random() < 0.7 ? int(1, 90) * 1_000 : undefined;
     let hit = false;
-    const { scheduler } = setup(clock, calls, {
+    const { scheduler, gateway } = setup(clock, calls, {
       account,
       devices: randomDevices(int(1, 300), 100_000_000 + a * 10_000),
       rate: int(1, 60),
@@ -522,13 +524,13 @@ async function simulate(seed: number): Promise<string[]> {
       },
     });
     loop.add(scheduler);
-    return { account, scheduler };
+    return { account, scheduler, gateway };
   });
 
   const reloadTick = int(10, 60);
   const extra: Promise<unknown>[] = [];
   const pending = await runTicks(clock, loop, 90, (i) => {
-    for (const { account, scheduler } of accounts) {
+    for (const { scheduler, gateway } of accounts) {
       if (i === reloadTick) {
         scheduler.update({
           devices: randomDevices(int(1, 300), 100_000_000 + int(0, 200)),
@@ -536,15 +538,7 @@ async function simulate(seed: number): Promise<string[]> {
           concurrency: int(1, 8),
         });
       }
-      if (random() < 0.05) {
-        const rate = scheduler.budget.ratePerMinute;
-        extra.push(
-          scheduler.reserve().then(() => {
-            calls.push({ account, device: 'connect', at: clock.now(), rate: scheduler.budget.ratePerMinute });
-            return rate;
-          }),
-        );
-      }
+      if (random() < 0.05) extra.push(gateway.connect('connect', { signal: NEVER }));
     }
   });
   await finish(loop, [...pending, ...extra]);
@@ -571,9 +565,10 @@ async function simulate(seed: number): Promise<string[]> {
 }
 
 describe('AccountScheduler validation', () => {
-  it('rejects a bad reload without changing anything', () => {
+  it('rejects a bad reload without changing anything', async () => {
     const clock = new FakeClock(0);
-    const { scheduler } = setup(clock, [], { devices: devices(2, 60_000), rate: 30 });
+    const calls: Call[] = [];
+    const { scheduler, gateway } = setup(clock, calls, { devices: devices(2, 60_000), rate: 30 });
     const bad = [{ number: '1', intervalMs: 0 }];
     expect(() => scheduler.update({ devices: bad, rateLimitPerMinute: 10, concurrency: 4 })).toThrow(
       RangeError,
@@ -581,7 +576,9 @@ describe('AccountScheduler validation', () => {
     expect(() =>
       scheduler.update({ devices: devices(2, 60_000), rateLimitPerMinute: 10, concurrency: 0 }),
     ).toThrow(RangeError);
-    expect(scheduler.budget.ratePerMinute).toBe(30);
-    expect(scheduler.dueAt('100000000')).toBe(0);
+    expect(gateway.ratePerMinute).toBe(30);
+    // the devices are as before: the first is due at once
+    await clock.runUntil(scheduler.runCycle(NEVER, { deadline: 10_000 }));
+    expect(calls.map((c) => [c.device, c.at])).toEqual([['100000000', 0]]);
   });
 });

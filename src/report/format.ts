@@ -1,7 +1,7 @@
 // Small formatters shared by the audit report and the web pages: people read these, scripts
 // read the JSON.
 
-import { isoWithOffset } from '../report/time.js';
+import { isoWithOffset } from './time.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,10 +1,13 @@
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { MaintenanceWindow } from '../config/types.js';
+import type { OpenWindow } from '../monitor/mutes.js';
 
 const MAX_STEPS_PER_CALL = 200_000;
 
+// An edge, not the core: node-cron is the matcher.
+
 /**
- * Answers "is a maintenance window open for this device at `now`?" for the configured windows.
+ * Answers "which maintenance windows are open at `now`?" for the configured windows.
  * A window opens at each match of its cron expression and stays open for its duration. node-cron
  * only tells whether an instant matches, so each window scans the instants since its last scan
  * (seconds for 6-field expressions, minutes otherwise): O(elapsed time), not O(duration), per call.
@@ -44,16 +47,15 @@ export class MaintenanceCalendar {
     }
   }
 
-  /** The end of the latest open window covering the device, or null when none is open. */
-  openUntil(device: string, now: number): number | null {
-    let until: number | null = null;
+  /** The windows open at `now` (call `advance(now)` first); the core decides what they mute. */
+  openWindows(now: number): OpenWindow[] {
+    const open: OpenWindow[] = [];
     for (const w of this.windows) {
       if (w.lastStart === null) continue;
-      if (w.devices !== 'all' && !w.devices.has(device)) continue;
-      const end = w.lastStart + w.config.durationMs;
-      if (now >= w.lastStart && now < end && (until === null || end > until)) until = end;
+      const until = w.lastStart + w.config.durationMs;
+      if (now >= w.lastStart && now < until) open.push({ devices: w.devices, until });
     }
-    return until;
+    return open;
   }
 
   close(): void {

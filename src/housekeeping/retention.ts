@@ -1,0 +1,52 @@
+// Retention (SPEC `retention`): history, silences and sent notifications older than the retention
+// are pruned daily at 03:17, and once at start (a daemon restarted daily might never reach 03:17).
+
+import { createTask, type ScheduledTask } from 'node-cron';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../monitor/clock.js';
+import type { Store } from '../store/store.js';
+
+const RETENTION_SCHEDULE = '17 3 * * *';
+
+export interface RetentionDeps {
+  readonly store: Store;
+  /** Prunes the notification outbox; returns how many messages went. */
+  readonly pruneNotifications: (before: number) => number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly config: () => Config;
+}
+
+export class Retention {
+  readonly #deps: RetentionDeps;
+  #task: ScheduledTask | null = null;
+
+  constructor(deps: RetentionDeps) {
+    this.#deps = deps;
+  }
+
+  /** Schedules the daily prune (in the time zone of the config at start) and prunes once now. */
+  start(): void {
+    this.#task = createTask(RETENTION_SCHEDULE, () => this.prune(), {
+      timezone: this.#deps.config().timezone,
+    });
+    void this.#task.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#task?.destroy();
+  }
+
+  /** Never throws: a failure is logged. */
+  prune(): void {
+    const { store, pruneNotifications, clock, log, config } = this.#deps;
+    const cutoff = clock.now() - config().retentionMs;
+    try {
+      const result = { ...store.prune(cutoff), notifications: pruneNotifications(cutoff) };
+      log.info({ component: 'store', ...result }, 'retention pruning done');
+    } catch (err) {
+      log.error({ component: 'store', err }, 'retention pruning failed');
+    }
+  }
+}

@@ -1,0 +1,340 @@
+// When each device of one account is checked (SPEC §3 "Timing" and "Budget"): the async half.
+//
+// A tick (node-cron, see ticker.ts) starts one poll cycle per account. A cycle asks the account's
+// DueQueue (monitor/due-queue.ts, pure) what is due — confirmation re-checks first, then routine
+// checks most-overdue first — and starts each on a slot of the account's metered gateway, sleeping
+// on the injected clock between calls, so the calls are spread evenly over the tick period
+// instead of bursting at the tick.
+//
+// The scheduler decides only *when*; what a check means (state machine, alerts, storage) is the
+// `check` callback's business, and it answers whether the device needs a quick confirmation.
+
+import type { Clock } from '../monitor/clock.js';
+import { DueQueue, validateSchedule, type DuePick, type ScheduledDevice } from '../monitor/due-queue.js';
+import {
+  DEFAULT_CYCLE_MS,
+  type CheckFn,
+  type CheckSlots,
+  type CycleOptions,
+  type CycleReport,
+  type CycleRunner,
+} from './cycle.js';
+import { linkSignals } from '../net/abort.js';
+import type { Slot } from './metered-gateway.js';
+
+export type { ScheduledDevice } from '../monitor/due-queue.js';
+
+export interface AccountSchedulerOptions {
+  readonly account: string;
+  readonly devices: readonly ScheduledDevice[];
+  readonly concurrency: number;
+  readonly clock: Clock;
+  /** The account's metered gateway. */
+  readonly slots: CheckSlots;
+  readonly check: CheckFn;
+  readonly onWarn?: (message: string) => void;
+}
+
+export interface SchedulerUpdate {
+  readonly devices: readonly ScheduledDevice[];
+  readonly rateLimitPerMinute: number;
+  readonly concurrency: number;
+}
+
+// Until a check has been timed, assume this long for one; it sets how early before the
+// deadline a cycle stops starting calls.
+const INITIAL_CHECK_ESTIMATE_MS = 250;
+
+interface CycleState {
+  checks: number;
+  urgentChecks: number;
+  errors: number;
+  rateLimited: boolean;
+  stopDispatch: boolean;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/** Schedules the checks of one account. One cycle at a time; see PollLoop for the ticks. */
+export class AccountScheduler implements CycleRunner {
+  readonly account: string;
+  readonly #clock: Clock;
+  readonly #check: CheckFn;
+  readonly #onWarn: (message: string) => void;
+  readonly #slots: CheckSlots;
+  readonly #queue = new DueQueue();
+  #concurrency: number;
+  #inFlight = 0;
+
+  #running: Promise<CycleReport> | undefined;
+  #stopped = false;
+  // Stopping ends sleeps and dispatching at once; in-flight checks are aborted after a grace.
+  readonly #dispatchStop = new AbortController();
+  readonly #checkStop = new AbortController();
+  #poke: (() => void) | undefined;
+
+  #warnedIntervalMs: number | undefined;
+  #lastCycleDurationMs: number | undefined;
+  #checkEstimateMs = INITIAL_CHECK_ESTIMATE_MS;
+
+  constructor(options: AccountSchedulerOptions) {
+    validateSchedule(options.devices, options.slots.ratePerMinute, options.concurrency);
+    this.account = options.account;
+    this.#clock = options.clock;
+    this.#check = options.check;
+    this.#onWarn = options.onWarn ?? (() => undefined);
+    this.#slots = options.slots;
+    this.#concurrency = options.concurrency;
+    this.#applyDevices(options.devices);
+  }
+
+  /** How often the account's most frequently due devices are really checked, given the budget. */
+  get effectiveIntervalMs(): number {
+    return this.#queue.effectiveIntervalMs;
+  }
+
+  /** Duration of the last cycle that ran to its end; undefined before the first. */
+  get lastCycleDurationMs(): number | undefined {
+    return this.#lastCycleDurationMs;
+  }
+
+  /**
+   * Asks for a check of the device ahead of routine work, as soon as the budget allows
+   * (a re-link page waiting for "connected"); a check already in flight answers instead.
+   * False when the device is not scheduled here.
+   */
+  checkSoon(device: string): boolean {
+    if (!this.#queue.checkSoon(device)) return false;
+    this.#wake();
+    return true;
+  }
+
+  /** A config reload: the call log, the pause and each kept device's last check survive it. */
+  update(update: SchedulerUpdate): void {
+    validateSchedule(update.devices, update.rateLimitPerMinute, update.concurrency);
+    this.#slots.setRate(update.rateLimitPerMinute);
+    this.#concurrency = update.concurrency;
+    this.#applyDevices(update.devices);
+    this.#wake();
+  }
+
+  /**
+   * One poll cycle. If the previous one still runs, returns at once with `skipped`.
+   * Never rejects: errors of checks are counted in the report and passed to `onWarn`.
+   */
+  async runCycle(signal: AbortSignal, options: CycleOptions = {}): Promise<CycleReport> {
+    const started = this.#clock.now();
+    if (this.#running !== undefined || this.#stopped) {
+      return {
+        account: this.account,
+        started,
+        finished: started,
+        checks: 0,
+        urgentChecks: 0,
+        errors: 0,
+        rateLimited: false,
+        deferred: 0,
+        skipped: !this.#stopped,
+      };
+    }
+    const running = this.#cycle(signal, started, options.deadline ?? started + DEFAULT_CYCLE_MS);
+    this.#running = running;
+    try {
+      const report = await running;
+      this.#lastCycleDurationMs = report.finished - report.started;
+      return report;
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  /**
+   * Stops at once: no new call, sleeps end. Checks in flight get `graceMs` (default 0) to finish
+   * before their signal aborts. Resolves when they are done.
+   */
+  async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#dispatchStop.abort(new Error(`scheduler of account ${this.account} stopped`));
+    }
+    const running = this.#running;
+    if (running === undefined) {
+      this.#checkStop.abort();
+      return;
+    }
+    const grace = options.graceMs ?? 0;
+    if (grace > 0) {
+      const done = new AbortController();
+      const timer = this.#clock.sleep(grace, done.signal).then(
+        () => this.#checkStop.abort(),
+        () => undefined,
+      );
+      await running;
+      done.abort();
+      await timer;
+    } else {
+      this.#checkStop.abort();
+      await running;
+    }
+    this.#checkStop.abort();
+  }
+
+  async #cycle(signal: AbortSignal, started: number, deadline: number): Promise<CycleReport> {
+    const clock = this.#clock;
+    const queue = this.#queue;
+    const dispatchLink = linkSignals([signal, this.#dispatchStop.signal]);
+    const checkLink = linkSignals([signal, this.#checkStop.signal]);
+    const dispatchAbort = dispatchLink.signal;
+    const checkAbort = checkLink.signal;
+    const onAbort = (): void => this.#wake();
+    dispatchAbort.addEventListener('abort', onAbort);
+
+    const state: CycleState = {
+      checks: 0,
+      urgentChecks: 0,
+      errors: 0,
+      rateLimited: false,
+      stopDispatch: false,
+    };
+    // Leave room for the last call to finish before the next tick.
+    const margin = Math.min(2 * this.#checkEstimateMs, Math.max(0, deadline - started) / 4);
+    const dispatchUntil = deadline - margin;
+    const pass = queue.beginPass(started, dispatchUntil);
+
+    try {
+      for (;;) {
+        if (dispatchAbort.aborted) state.stopDispatch = true;
+        if (state.stopDispatch) {
+          if (this.#inFlight === 0) break;
+          await this.#nap(Number.POSITIVE_INFINITY);
+          continue;
+        }
+        const now = clock.now();
+        const pick = queue.peek(pass);
+        if (pick === undefined || this.#inFlight >= this.#concurrency) {
+          // Nothing to start now; a check in flight may still ask for a confirmation.
+          if (this.#inFlight === 0) break;
+          await this.#nap(Number.POSITIVE_INFINITY);
+          continue;
+        }
+        const at = queue.startAt(pick, this.#slots.nextFreeAt(now));
+        if (at >= dispatchUntil) {
+          // Belongs to the next cycle, unless a check in flight brings a confirmation first.
+          if (this.#inFlight === 0) break;
+          await this.#nap(Number.POSITIVE_INFINITY);
+          continue;
+        }
+        if (at > now) {
+          await this.#nap(at - now);
+          continue;
+        }
+        // Null when an out-of-band call took the slot first: the loop looks again.
+        const slot = this.#slots.takeSlot(now);
+        if (slot === null) continue;
+        queue.take(pass, pick);
+        // #runCheck never rejects; the loop waits for it through #inFlight before returning.
+        void this.#runCheck(pick, slot, state, checkAbort);
+      }
+    } finally {
+      // The loop ends only with nothing in flight, so no check still holds checkAbort.
+      dispatchAbort.removeEventListener('abort', onAbort);
+      dispatchLink.dispose();
+      checkLink.dispose();
+    }
+
+    const finished = clock.now();
+    return {
+      account: this.account,
+      started,
+      finished,
+      checks: state.checks,
+      urgentChecks: state.urgentChecks,
+      errors: state.errors,
+      rateLimited: state.rateLimited,
+      deferred: queue.deferred(pass, finished),
+      skipped: false,
+    };
+  }
+
+  async #runCheck(pick: DuePick, slot: Slot, state: CycleState, signal: AbortSignal): Promise<void> {
+    const startedAt = slot.at;
+    this.#inFlight++;
+    state.checks++;
+    if (pick.urgent) state.urgentChecks++;
+    let outcome: 'checked' | 'rate_limited' | 'aborted' = 'checked';
+    let recheck = false;
+    try {
+      const result = await this.#check(pick.entry.number, signal, slot);
+      const observation = result.observation;
+      if (observation.kind !== 'status') {
+        state.errors++;
+        if (observation.reason === 'rate_limited') {
+          // The metered gateway paused the account; this cycle starts nothing more.
+          outcome = 'rate_limited';
+          state.rateLimited = true;
+          state.stopDispatch = true;
+        }
+      }
+      recheck = result.recheckSoon;
+    } catch (error) {
+      if (signal.aborted) {
+        outcome = 'aborted';
+      } else {
+        // The check callback is meant to turn every failure into a probe error; this is a bug.
+        state.errors++;
+        const message = error instanceof Error ? error.message : String(error);
+        this.#warn(`account ${this.account}: check of device ${pick.entry.number} failed: ${message}`);
+      }
+    } finally {
+      this.#inFlight--;
+      if (outcome !== 'aborted') {
+        const took = Math.max(0, this.#clock.now() - startedAt);
+        this.#checkEstimateMs = 0.8 * this.#checkEstimateMs + 0.2 * took;
+      }
+      this.#queue.finish(pick, startedAt, outcome, recheck);
+      this.#wake();
+    }
+  }
+
+  async #nap(ms: number): Promise<void> {
+    const napper = new AbortController();
+    this.#poke = () => napper.abort();
+    try {
+      await this.#clock.sleep(ms, napper.signal);
+    } catch {
+      // poked: the loop looks again
+    } finally {
+      this.#poke = undefined;
+    }
+  }
+
+  #wake(): void {
+    this.#poke?.();
+  }
+
+  // A throwing logger must not become an unhandled rejection of a check nobody awaits.
+  #warn(message: string): void {
+    try {
+      this.#onWarn(message);
+    } catch {
+      // nothing better to do with it
+    }
+  }
+
+  #applyDevices(devices: readonly ScheduledDevice[]): void {
+    const plan = this.#queue.apply(devices, this.#slots.spacingMs, this.#clock.now());
+    if (!plan.stretched) {
+      this.#warnedIntervalMs = undefined;
+      return;
+    }
+    if (this.#warnedIntervalMs === plan.effectiveIntervalMs) return;
+    this.#warnedIntervalMs = plan.effectiveIntervalMs;
+    this.#warn(
+      `account ${this.account}: ${plan.devices} devices cannot each be checked every ` +
+        `${formatSeconds(plan.shortestMs)} within ${this.#slots.ratePerMinute}/min; ` +
+        `effective interval is ${formatSeconds(plan.effectiveIntervalMs)}`,
+    );
+  }
+}

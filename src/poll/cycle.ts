@@ -1,0 +1,58 @@
+// The words of a poll cycle, shared by the scheduler, the poller and the loop.
+
+import type { Observation } from '../monitor/model.js';
+import type { Slot } from './metered-gateway.js';
+
+export interface CheckResult {
+  readonly observation: Observation;
+  /** The state machine wants this device confirmed soon (e.g. first non-connected status). */
+  readonly recheckSoon: boolean;
+}
+
+/** One status check on the slot the cycle took for it. */
+export type CheckFn = (device: string, signal: AbortSignal, slot: Slot) => Promise<CheckResult>;
+
+/** The budget side of the account's metered gateway, as a cycle plans with it. */
+export interface CheckSlots {
+  readonly ratePerMinute: number;
+  readonly spacingMs: number;
+  setRate(ratePerMinute: number): void;
+  nextFreeAt(now: number): number;
+  takeSlot(now: number): Slot | null;
+}
+
+export interface CycleOptions {
+  /**
+   * When the next tick is expected. No call is started so late that it would still run then,
+   * so a cycle does not push the next tick into a skip. Default: now + DEFAULT_CYCLE_MS.
+   */
+  readonly deadline?: number;
+}
+
+export interface CycleReport {
+  readonly account: string;
+  readonly started: number;
+  readonly finished: number;
+  /** API calls started in this cycle. */
+  readonly checks: number;
+  /** Of those, confirmation re-checks. */
+  readonly urgentChecks: number;
+  /** Checks that yielded a probe error, or failed outright. */
+  readonly errors: number;
+  /** A 429 paused the account during this cycle. */
+  readonly rateLimited: boolean;
+  /** Devices due by the end of the cycle that it did not reach (budget, pause or deadline). */
+  readonly deferred: number;
+  /** The previous cycle still ran at this tick, so this one did nothing. */
+  readonly skipped: boolean;
+}
+
+/** What the poll loop runs once per tick: an account's scheduler, or the poller around it. */
+export interface CycleRunner {
+  readonly account: string;
+  /** Never rejects for a check's trouble; a rejection is a bug the loop logs. */
+  runCycle(signal: AbortSignal, options?: CycleOptions): Promise<CycleReport>;
+  stop(options?: { readonly graceMs?: number }): Promise<void>;
+}
+
+export const DEFAULT_CYCLE_MS = 10_000;

@@ -1,0 +1,36 @@
+// The fleet as the views see it: every account poller (config order) and the mutes, read at
+// request time. Nothing here changes what it reads.
+
+import type { Mutes } from '../monitor/mutes.js';
+import type { AccountPoller } from '../poll/account-poller.js';
+import type { DeviceRow } from '../store/store.js';
+
+export interface Fleet {
+  readonly pollers: ReadonlyMap<string, AccountPoller>;
+  readonly mutes: Mutes;
+}
+
+/** A device's current row plus what the views add: its name and how long it is muted. */
+export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & {
+  readonly number: string;
+  readonly name: string;
+  readonly silencedUntil: number | null;
+};
+
+/** Every configured device as the state machine sees it, in config order. */
+export function deviceFacts(fleet: Fleet): DeviceFacts[] {
+  return [...fleet.pollers.values()].flatMap((p) =>
+    p.rows().map(({ device, state: _state, transitions: _transitions, ...row }) => ({
+      ...row,
+      number: device,
+      name: p.devices.get(device)?.config.name ?? device,
+      silencedUntil: fleet.mutes.mutedUntil(p.name, device),
+    })),
+  );
+}
+
+/** The first account that has the device configured. */
+export function pollerOf(fleet: Fleet, device: string): AccountPoller | undefined {
+  for (const p of fleet.pollers.values()) if (p.devices.has(device)) return p;
+  return undefined;
+}

@@ -1,0 +1,56 @@
+// The fleet as Prometheus sees it: the MetricsSource the exposition reads at each scrape.
+
+import type {
+  AccountMetricsView,
+  ChannelPendingView,
+  DeviceMetricsView,
+  MetricsSource,
+} from '../metrics/source.js';
+import type { Fleet } from './fleet.js';
+
+export class FleetMetricsSource implements MetricsSource {
+  readonly #fleet: Fleet;
+  readonly #pending: () => Iterable<ChannelPendingView>;
+
+  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>) {
+    this.#fleet = fleet;
+    this.#pending = pending;
+  }
+
+  *devices(): Iterable<DeviceMetricsView> {
+    for (const poller of this.#fleet.pollers.values()) {
+      for (const rt of poller.devices.values()) {
+        const s = rt.state;
+        yield {
+          account: poller.name,
+          device: rt.config.number,
+          name: rt.config.name,
+          labels: rt.config.labels,
+          status: s.status,
+          up: s.health === 'UP',
+          probeSuccess: s.lastCheckAt === null ? null : s.lastProbeError === null,
+          lastCheckAt: s.lastCheckAt,
+          statusSince: s.statusSince,
+          transitions: s.transitions,
+          silenced: this.#fleet.mutes.isMuted(poller.name, rt.config.number),
+        };
+      }
+    }
+  }
+
+  *accounts(): Iterable<AccountMetricsView> {
+    for (const poller of this.#fleet.pollers.values()) {
+      yield {
+        account: poller.name,
+        reachable: poller.accountState.reachable,
+        intervalMs: poller.config.policy.intervalMs,
+        effectiveIntervalMs: poller.scheduler.effectiveIntervalMs,
+        lastCycleDurationMs: poller.scheduler.lastCycleDurationMs ?? null,
+      };
+    }
+  }
+
+  notificationsPending(): Iterable<ChannelPendingView> {
+    return this.#pending();
+  }
+}
