@@ -1,10 +1,12 @@
 // The import direction of src/ (README → "How the code is laid out"), checked by `npm run lint`.
 // dependency-cruiser rather than eslint's no-restricted-imports: it sees the whole graph, so it
-// can forbid cycles between folders and what a CLI command reaches transitively, not only what
-// one file names.
+// can forbid what a CLI command reaches transitively, not only what one file names. Cycles
+// between top-level folders are checked by scripts/folder-cycles.mjs over the same graph
+// (dependency-cruiser's folder scope would count type-only imports).
 //
-// Lowest layer first: monitor (the pure core) ← config, store, report, net ← gateway, simulator,
-// notify, metrics, web, audit ← poll, views, housekeeping, http ← daemon.ts, commands, demo, cli.
+// Lowest layer first: monitor (the pure core) ← fields, net, report, store ← gateway, simulator,
+// notify, metrics, web, audit ← config (it assembles the channels' fragments) ← poll, views,
+// housekeeping, http ← daemon.ts, commands, demo, cli.
 // Type-only imports vanish at run time; they may point anywhere but out of the pure core into an
 // edge module.
 
@@ -14,8 +16,9 @@ const TESTS = '(?:\\.test\\.ts$|/test-support/)';
 /** The layer of each top-level folder (or top-level file) of src/. */
 const LAYERS = [
   ['monitor'],
-  ['config', 'store', 'report', 'net', 'log\\.ts', 'version\\.ts'],
+  ['fields', 'net', 'report', 'store', 'log\\.ts', 'version\\.ts'],
   ['gateway', 'simulator', 'notify', 'metrics', 'web', 'audit'],
+  ['config'],
   ['poll', 'views', 'housekeeping', 'http'],
   ['daemon\\.ts', 'commands', 'demo', 'cli\\.ts', 'config-schema\\.ts'],
 ];
@@ -54,14 +57,6 @@ module.exports = {
       to: { dependencyTypes: ['npm', 'core'] },
     },
     ...upward,
-    {
-      name: 'no-folder-cycles',
-      severity: 'error',
-      comment: 'top-level folders of src/ import each other in one direction only',
-      scope: 'folder',
-      from: { path: '^src/[^/]+$' },
-      to: { path: '^src/[^/]+$', circular: true, dependencyTypesNot: ['type-only'] },
-    },
     {
       name: 'no-module-cycles',
       severity: 'error',

@@ -1,7 +1,7 @@
 // The audit report for people (text for terminals and email, HTML for email) and for scripts
 // (JSON with ISO times, SPEC §5 `audit --json`). Pure functions of the report.
 
-import { formatDuration } from '../config/duration.js';
+import { formatDuration } from '../fields/duration.js';
 import { renderTable } from '../report/table.js';
 import { isoOrNull, isoWithOffset } from '../report/time.js';
 import { escapeHtml } from '../report/html.js';

@@ -4,7 +4,7 @@
 
 import { DirectAuditSender } from '../notify/audit-sender.js';
 import { parseArgs } from 'node:util';
-import { formatDuration, parseDuration } from '../config/duration.js';
+import { formatDuration, parseDuration } from '../fields/duration.js';
 import type { Config } from '../config/types.js';
 import { auditFromStore } from '../audit/from-store.js';
 import { auditToJson, renderAuditText } from '../audit/render.js';

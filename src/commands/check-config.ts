@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, formatIssue } from '../config/errors.js';
+import { ConfigError, formatIssue } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
 import { summarizeConfig } from '../config/summary.js';
 import { EXIT_OK, EXIT_USAGE, resolveConfigPath, type Command } from './command.js';

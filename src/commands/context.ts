@@ -1,6 +1,6 @@
 // What the read/write CLI commands share: the config they name, and the daemon's database.
 
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, DeviceConfig } from '../config/types.js';
 import { StoreError } from '../store/errors.js';

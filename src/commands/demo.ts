@@ -9,7 +9,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseListen } from '../config/fields.js';
+import { parseListen } from '../fields/fields.js';
 import {
   DemoConfigError,
   applyDemoOverrides,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../fields/duration.js';
 import { historyReport } from '../report/devices.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
 import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
 import { parseShard, selectShard } from '../config/shard.js';
 import { configWarnings } from '../config/summary.js';

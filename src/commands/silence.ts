@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { formatDuration, parseDuration } from '../config/duration.js';
+import { formatDuration, parseDuration } from '../fields/duration.js';
 import { isoWithOffset } from '../report/time.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
 import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';

@@ -6,10 +6,10 @@
 // even when zod found problems elsewhere: all errors at once (SPEC §4).
 
 import { definitionOf, CHANNEL_TYPES } from '../notify/channels/index.js';
-import type { IssueList, Path } from './errors.js';
-import { normalizeDeviceNumber } from './fields.js';
-import { list, record } from './raw-tree.js';
-import { SecretReader, type SecretSource, type Secrets } from './secrets.js';
+import type { IssueList, Path } from '../fields/errors.js';
+import { normalizeDeviceNumber } from '../fields/fields.js';
+import { list, record } from '../fields/raw-tree.js';
+import { SecretReader, type SecretSource, type Secrets } from '../fields/secrets.js';
 
 function deviceNumberOf(value: unknown): string | null {
   return typeof value === 'string' || typeof value === 'number' ? normalizeDeviceNumber(value) : null;

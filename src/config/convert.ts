@@ -4,11 +4,11 @@
 
 import { definitionOf } from '../notify/channels/index.js';
 import { DEFAULT_POLICY, DEFAULTS, durationMs as ms } from './defaults.js';
-import { parseRate } from './duration.js';
-import { formatPath, type Path } from './errors.js';
-import { normalizeDeviceNumber, parseListen, stripTrailingSlash } from './fields.js';
+import { parseRate } from '../fields/duration.js';
+import { formatPath, type Path } from '../fields/errors.js';
+import { normalizeDeviceNumber, parseListen, stripTrailingSlash } from '../fields/fields.js';
 import type { RawConfig, RawPolicy } from './schema.js';
-import type { Secrets } from './secrets.js';
+import type { Secrets } from '../fields/secrets.js';
 import type {
   AccountConfig,
   ChannelConfig,

@@ -1,7 +1,8 @@
 // Every built-in default of SPEC §4, written once, as the file would spell it. The schema shows
 // them to editors (`.meta({ default })`, descriptions), and conversion applies them.
 
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../fields/duration.js';
+import { CHANNEL_TIMEOUT } from '../fields/schema-kit.js';
 import type { Policy } from './types.js';
 
 export const DEFAULTS = {
@@ -12,7 +13,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   concurrency: 4,
   rateLimit: '30/min',
-  channelTimeout: '10s',
+  channelTimeout: CHANNEL_TIMEOUT,
   staleAfter: '14d',
   retention: '90d',
 } as const;

@@ -1,7 +1,7 @@
 // `${VAR}` substitution in string values, after YAML parsing so a value can never change the
 // document's structure (a variable holding `]` or a newline stays a plain string).
 
-import type { IssueList, Path } from './errors.js';
+import type { IssueList, Path } from '../fields/errors.js';
 
 // `$${` is the escape for a literal `${`; anything else starting with `${` must be a valid name.
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{[^}]*\}?/g;

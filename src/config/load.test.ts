@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../fields/errors.js';
 import { loadConfig, parseConfig, type ParseOptions } from './load.js';
 import { DEFAULT_POLICY } from './defaults.js';
 import { rawConfigSchema } from './schema.js';

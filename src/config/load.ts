@@ -16,10 +16,10 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { substituteEnv } from './env.js';
-import { ConfigError, IssueList, formatPath, type ConfigIssue, type Path } from './errors.js';
+import { ConfigError, IssueList, formatPath, type ConfigIssue, type Path } from '../fields/errors.js';
 import { checkAcrossKeys } from './checks.js';
 import { buildConfig } from './convert.js';
-import { describeFsError } from './secrets.js';
+import { describeFsError } from '../fields/secrets.js';
 import { rawConfigSchema } from './schema.js';
 import type { Config } from './types.js';
 import { errorMap, mapZodIssues } from './zod-issues.js';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { channelSchemas } from '../notify/channels/index.js';
 import { DEFAULTS, POLICY_DEFAULTS as D } from './defaults.js';
-import { RATE_HINT, parseRate } from './duration.js';
+import { RATE_HINT, parseRate } from '../fields/duration.js';
 import {
   DEVICE_NUMBER_HINT,
   bcryptProblem,
@@ -17,7 +17,7 @@ import {
   normalizeDeviceNumber,
   parseListen,
   timezoneProblem,
-} from './fields.js';
+} from '../fields/fields.js';
 import {
   checked,
   cron,
@@ -28,7 +28,7 @@ import {
   secret,
   secretFile,
   text,
-} from './schema-kit.js';
+} from '../fields/schema-kit.js';
 
 const deviceNumber = () =>
   checked(

@@ -1,8 +1,8 @@
 // What `check-config` prints, and the warnings `run` should log: a valid config can still be
 // one that will not do what the operator meant.
 
-import { formatDuration, formatRate } from './duration.js';
-import { cronLongestGapMs, formatListen, isLoopbackHost } from './fields.js';
+import { formatDuration, formatRate } from '../fields/duration.js';
+import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */

@@ -2,7 +2,7 @@
 // name its type ("got a list"), never printed, so secrets cannot leak through a type error.
 
 import type { z } from 'zod';
-import type { Path } from './errors.js';
+import type { Path } from '../fields/errors.js';
 
 type RawIssue = z.core.$ZodRawIssue;
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseDuration } from '../config/duration.js';
-import { isLoopbackHost } from '../config/fields.js';
+import { parseDuration } from '../fields/duration.js';
+import { isLoopbackHost } from '../fields/fields.js';
 import type { Logger } from '../log.js';
 import { BASIC_AUTH_CHALLENGE, BasicAuthVerifier, type BasicAuthConfig } from '../web/basic-auth.js';
 import { pageCsp } from '../web/layout.js';

@@ -3,8 +3,8 @@
 // the notifier registry read these hooks; none of them names a channel type.
 
 import type { z } from 'zod';
-import type { IssueList, Path } from '../../config/errors.js';
-import type { Tree } from '../../config/raw-tree.js';
+import type { IssueList, Path } from '../../fields/errors.js';
+import type { Tree } from '../../fields/raw-tree.js';
 import type { NotificationEvent, RenderContext } from '../message.js';
 import type { Notifier } from '../notifier.js';
 

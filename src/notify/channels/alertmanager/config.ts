@@ -1,8 +1,8 @@
 // The Alertmanager channel's config: one URL or a cluster's list.
 
 import { z } from 'zod';
-import { stripTrailingSlash } from '../../../config/fields.js';
-import { channelTimeout, expecting, httpUrl } from '../../../config/schema-kit.js';
+import { stripTrailingSlash } from '../../../fields/fields.js';
+import { channelTimeout, expecting, httpUrl } from '../../../fields/schema-kit.js';
 import { urlSecrets } from '../../../net/redact.js';
 import type { ChannelResolveContext } from '../definition.js';
 

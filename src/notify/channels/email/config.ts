@@ -1,8 +1,8 @@
 // The email channel's config: `smtp` as one URL, or host/port/secure/user/password(_file).
 
 import { z } from 'zod';
-import { hostnameProblem, smtpUrlProblem } from '../../../config/fields.js';
-import type { Tree } from '../../../config/raw-tree.js';
+import { hostnameProblem, smtpUrlProblem } from '../../../fields/fields.js';
+import type { Tree } from '../../../fields/raw-tree.js';
 import {
   channelTimeout,
   checked,
@@ -11,7 +11,7 @@ import {
   secret,
   secretFile,
   text,
-} from '../../../config/schema-kit.js';
+} from '../../../fields/schema-kit.js';
 import { urlSecrets } from '../../../net/redact.js';
 import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
 

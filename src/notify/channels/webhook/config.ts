@@ -1,8 +1,8 @@
 // The webhook channel's config: a URL, an optional Standard Webhooks secret, extra headers.
 
 import { z } from 'zod';
-import { headerNameProblem, headerValueProblem, webhookSecretProblem } from '../../../config/fields.js';
-import type { Tree } from '../../../config/raw-tree.js';
+import { headerNameProblem, headerValueProblem, webhookSecretProblem } from '../../../fields/fields.js';
+import type { Tree } from '../../../fields/raw-tree.js';
 import {
   channelTimeout,
   checked,
@@ -10,7 +10,7 @@ import {
   httpUrl,
   secret,
   secretFile,
-} from '../../../config/schema-kit.js';
+} from '../../../fields/schema-kit.js';
 import { isSecretHeader, urlSecrets } from '../../../net/redact.js';
 import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
 

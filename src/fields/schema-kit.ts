@@ -3,7 +3,6 @@
 // generator can document them; refinements only add checks.
 
 import { z } from 'zod';
-import { DEFAULTS } from './defaults.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import { cronProblem, httpUrlProblem, mailboxProblem, type Problem } from './fields.js';
 
@@ -57,4 +56,7 @@ export const secretFile = () => z.string({ error: expecting('a file path') }).mi
 export const mailbox = () => checked(z.string({ error: expecting('an email address') }), mailboxProblem);
 
 /** Every channel's `timeout`: one delivery attempt. */
-export const channelTimeout = () => positiveDuration(DEFAULTS.channelTimeout).optional();
+/** A channel's `timeout` when it sets none; config/defaults.ts lists it with the others. */
+export const CHANNEL_TIMEOUT = '10s';
+
+export const channelTimeout = () => positiveDuration(CHANNEL_TIMEOUT).optional();
