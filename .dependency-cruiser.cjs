@@ -82,8 +82,10 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(?:dist|node_modules|coverage)/' },
-    tsPreCompilationDeps: true,
+    // What loads at run time: type-only imports compile away, and dynamic import() is how a
+    // command defers what it needs only sometimes (`status --live`, the email transport).
+    exclude: { path: '^(?:dist|coverage)/', dynamic: true },
+    tsPreCompilationDeps: false,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
