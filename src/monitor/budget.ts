@@ -137,3 +137,4 @@ export class Budget {
     return now;
   }
 }
+export { AccountPoller as _Probe } from '../poll/account-poller.js';
