@@ -137,4 +137,3 @@ export class Budget {
     return now;
   }
 }
-export { AccountPoller as _Probe } from '../poll/account-poller.js';
