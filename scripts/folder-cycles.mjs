@@ -3,6 +3,8 @@
 // tests do not count: they vanish at run time or may reach across on purpose.
 
 import { execFileSync } from 'node:child_process';
+import console from 'node:console';
+import process from 'node:process';
 
 const TESTS = /(?:\.test\.ts$|\/test-support\/)/;
 const topOf = (path) => /^src\/([^/]+)/.exec(path)?.[1] ?? null;
