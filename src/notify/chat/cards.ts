@@ -108,12 +108,19 @@ export function statusPage(ctx: RenderContext): string | null {
   return ctx.publicUrl === null ? null : `${ctx.publicUrl}/`;
 }
 
-/** What stands in for the cards a provider had no room for. */
-export function moreText(hidden: number, ctx: RenderContext): { text: string; href: string | null } {
+/**
+ * What stands in for the cards a provider had no room for: `…and 38 more — ` and the status
+ * page as the provider writes a link, or the command that lists every device.
+ */
+export function moreText(
+  hidden: number,
+  ctx: RenderContext,
+  link: (href: string, text: string) => string,
+): string {
   const where = statusPage(ctx);
-  return where === null
-    ? { text: `…and ${hidden} more: \`whatsgate-monitor status\` lists every device.`, href: null }
-    : { text: `…and ${hidden} more: see the status page.`, href: where };
+  const rest =
+    where === null ? '`whatsgate-monitor status` lists every device' : link(where, 'see the status page');
+  return `…and ${hidden} more — ${rest}`;
 }
 
 function time(ms: number, ctx: RenderContext): string {

@@ -64,7 +64,7 @@ export function cardEmbed(card: Card): DiscordEmbed {
     return line.label === '' ? value : `**${line.label}:** ${value}`;
   });
   return {
-    title: clip(`${card.tag} — ${card.title}`, DISCORD_TITLE),
+    title: clip(escapeMarkdown(`${card.tag} — ${card.title}`), DISCORD_TITLE),
     description: clip(lines.join('\n'), DISCORD_DESCRIPTION),
     color: DISCORD_COLOURS[card.severity],
     timestamp: new Date(card.at).toISOString(),
@@ -78,11 +78,10 @@ export function embedChars(embed: DiscordEmbed): number {
 
 export function discordMessage(events: readonly NotificationEvent[], ctx: RenderContext): DiscordMessage {
   const embeds = cardsOf(events, ctx).map(cardEmbed);
-  const more = (hidden: number): DiscordEmbed => {
-    const m = moreText(hidden, ctx);
-    const link = m.href === null ? '' : ` [Status page](${m.href})`;
-    return { description: `${m.text}${link}`, color: DISCORD_COLOURS.info };
-  };
+  const more = (hidden: number): DiscordEmbed => ({
+    description: moreText(hidden, ctx, (href, text) => `[${text}](${href})`),
+    color: DISCORD_COLOURS.info,
+  });
   const shown = fitCount(embeds.map(embedChars), {
     budget: DISCORD_EMBEDS_TOTAL,
     maxCount: DISCORD_MAX_EMBEDS,

@@ -72,10 +72,7 @@ export function slackMessage(events: readonly NotificationEvent[], ctx: RenderCo
   const title = headline(events);
   const cards = cardsOf(events, ctx).map(cardMrkdwn);
   const page = statusPage(ctx);
-  const more = (hidden: number): string => {
-    const m = moreText(hidden, ctx);
-    return escapeMrkdwn(m.text) + (m.href === null ? '' : ` ${link(m.href, 'Status page')}`);
-  };
+  const more = (hidden: number): string => moreText(hidden, ctx, link);
   // Header and footer take two of the 50 blocks.
   const shown = fitCount(
     cards.map((c) => c.length),

@@ -87,10 +87,11 @@ export function cardContainer(card: Card): Element {
 
 export function teamsMessage(events: readonly NotificationEvent[], ctx: RenderContext): TeamsMessage {
   const containers = cardsOf(events, ctx).map(cardContainer);
-  const more = (hidden: number): Element => {
-    const m = moreText(hidden, ctx);
-    return textBlock(m.href === null ? m.text : `${m.text} [Status page](${m.href})`, { isSubtle: true });
-  };
+  const more = (hidden: number): Element =>
+    textBlock(
+      moreText(hidden, ctx, (href, text) => `[${text}](${href})`),
+      { isSubtle: true },
+    );
   const shown = fitCount(
     containers.map((c) => Buffer.byteLength(JSON.stringify(c))),
     {
