@@ -32,6 +32,11 @@ export interface PostOptions {
   /** For `Retry-After` given as an HTTP date. */
   readonly now: number;
   readonly dispatcher?: Dispatcher;
+  /**
+   * The pause a 429/5xx body asks for, when `Retry-After` is absent: some providers say it in
+   * JSON (Discord `retry_after`, Telegram `parameters.retry_after`). Milliseconds, or undefined.
+   */
+  readonly retryAfterFromBody?: (body: string) => number | undefined;
 }
 
 /** Enough of an error body to say what the receiver complained about. */
@@ -127,7 +132,10 @@ export async function postJson(options: PostOptions): Promise<PostResult> {
       );
     }
     if (isStatusRetryable(status)) {
-      return retryable(message, parseRetryAfter(header(res.headers['retry-after']), options.now));
+      const asked =
+        parseRetryAfter(header(res.headers['retry-after']), options.now) ??
+        options.retryAfterFromBody?.(text);
+      return retryable(message, asked);
     }
     return permanent(message);
   } finally {

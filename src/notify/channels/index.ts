@@ -6,10 +6,13 @@
 import type { z } from 'zod';
 import { alertmanager } from './alertmanager/index.js';
 import type { ChannelDefinition, ConfigOf } from './definition.js';
+import { discord } from './discord/index.js';
 import { email } from './email/index.js';
+import { slack } from './slack/index.js';
+import { teams } from './teams/index.js';
 import { webhook } from './webhook/index.js';
 
-export const CHANNELS = [email, webhook, alertmanager] as const;
+export const CHANNELS = [email, webhook, alertmanager, slack, teams, discord] as const;
 
 type Channels = typeof CHANNELS;
 
