@@ -68,7 +68,12 @@ describe('delivery config', () => {
     ['failed_ratio 1.5', 'defaults.delivery.failed_ratio', 1.5, 'defaults.delivery.failed_ratio'],
     ['min_failed 0', 'defaults.delivery.min_failed', 0, 'defaults.delivery.min_failed'],
     ['min_failed 2.5', 'defaults.delivery.min_failed', 2.5, 'defaults.delivery.min_failed'],
-    ['low_balance -1', 'accounts.0.devices.0.delivery.low_balance', -1, 'accounts[0].devices[0].delivery.low_balance'],
+    [
+      'low_balance -1',
+      'accounts.0.devices.0.delivery.low_balance',
+      -1,
+      'accounts[0].devices[0].delivery.low_balance',
+    ],
     ['unknown key', 'defaults.delivery.stall', '1m', 'defaults.delivery.stall'],
   ])('refuses %s, naming %s', (_what, key, value, path) => {
     expect(problem([[key, value]]).path).toBe(path);

@@ -60,7 +60,9 @@ const deliverySchema = z
       .gt(0)
       .max(1)
       .optional()
-      .describe(`share of finished messages that failed to call it failing, 0 < r ≤ 1 (default ${DD.failed_ratio})`),
+      .describe(
+        `share of finished messages that failed to call it failing, 0 < r ≤ 1 (default ${DD.failed_ratio})`,
+      ),
     min_failed: z
       .int()
       .min(1)

@@ -67,9 +67,7 @@ export type DeleteResult =
 
 /** A balance read: the counts, a device the gateway does not know, or why there is no answer. */
 export type BalanceResult =
-  | BalanceReading
-  | { readonly kind: 'not_found'; readonly message: string }
-  | ProbeErrorObservation;
+  BalanceReading | { readonly kind: 'not_found'; readonly message: string } | ProbeErrorObservation;
 
 export interface GatewayClient {
   /** `GET /status/{device}`. Never rejects. */

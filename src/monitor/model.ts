@@ -49,6 +49,11 @@ export const EVENT_TYPES = [
   'device.up',
   'device.reminder',
   'device.flapping',
+  // Delivery health (SPEC §10); monitor/delivery.ts decides them.
+  'device.stalled',
+  'device.failing',
+  'device.balance_low',
+  'device.delivery_recovered',
   'account.unreachable',
   'account.recovered',
   'audit.report',

@@ -3,6 +3,8 @@
 
 import type { DeviceStatus, EventType, ProbeErrorReason } from '../monitor/model.js';
 import { isoWithOffset } from '../report/time.js';
+import { deliveryPhrase } from './delivery-words.js';
+import { isDeliveryEvent } from './events.js';
 import type { DeviceIdentity, NotificationEvent, RenderContext } from './message.js';
 import { eventAt, eventType } from './message.js';
 
@@ -55,16 +57,23 @@ export const REASON_ADVICE: Readonly<Record<ProbeErrorReason, string>> = {
   api_error: 'The gateway answers `success:false`: check the account in the WhatsGate dashboard.',
 };
 
-/** Worst first: down > unreachable > flapping > reminder > up (then the calmer rest). */
+/**
+ * Worst first: down > unreachable > delivery problems (stalled, failing, low balance) >
+ * flapping > reminder > up (then the calmer rest).
+ */
 const RANK: Readonly<Record<EventType, number>> = {
   'device.down': 0,
   'account.unreachable': 1,
-  'device.flapping': 2,
-  'device.reminder': 3,
-  'device.up': 4,
-  'account.recovered': 5,
-  'audit.report': 6,
-  test: 7,
+  'device.stalled': 2,
+  'device.failing': 3,
+  'device.balance_low': 4,
+  'device.flapping': 5,
+  'device.reminder': 6,
+  'device.up': 7,
+  'account.recovered': 8,
+  'device.delivery_recovered': 9,
+  'audit.report': 10,
+  test: 11,
 };
 
 export const EVENT_TAGS: Readonly<Record<EventType, string>> = {
@@ -73,6 +82,10 @@ export const EVENT_TAGS: Readonly<Record<EventType, string>> = {
   'device.flapping': 'FLAPPING',
   'device.reminder': 'STILL DOWN',
   'device.up': 'UP',
+  'device.stalled': 'STALLED',
+  'device.failing': 'FAILING',
+  'device.balance_low': 'BALANCE LOW',
+  'device.delivery_recovered': 'DELIVERY RECOVERED',
   'account.recovered': 'REACHABLE',
   'audit.report': 'REPORT',
   test: 'TEST',
@@ -131,6 +144,7 @@ export function humanDuration(ms: number): string {
 export function eventPhrase(e: NotificationEvent): string {
   switch (e.kind) {
     case 'device':
+      if (isDeliveryEvent(e.event)) return `${deviceLabel(e.device)} ${deliveryPhrase(e.event)}`;
       return e.event.type === 'device.flapping'
         ? `${deviceLabel(e.device)} flapping`
         : `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
@@ -145,9 +159,14 @@ export function eventPhrase(e: NotificationEvent): string {
   }
 }
 
-/** Whether the event calls for re-linking the device (it is not connected now). */
+/**
+ * Whether the event calls for re-linking the device: it is not connected now, or it is stalled
+ * (re-linking is the last step when messages stay pending).
+ */
 export function needsRelink(e: NotificationEvent): e is Extract<NotificationEvent, { kind: 'device' }> {
-  return e.kind === 'device' && e.event.type !== 'device.up' && e.event.status !== 'connected';
+  if (e.kind !== 'device') return false;
+  if (isDeliveryEvent(e.event)) return e.event.type === 'device.stalled';
+  return e.event.type !== 'device.up' && e.event.status !== 'connected';
 }
 
 export interface RelinkHelp {

@@ -6,7 +6,8 @@
 // is lost and decided again after the restart.
 //
 // In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
-// endCycle (account verdict, time-driven device events) → commit.
+// on slots no check wants, balance reads (delivery-reader.ts → observeReading) → endCycle
+// (account verdict, time-driven device and delivery events) → commit.
 
 import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
+import { deviceWentDown, observeReading, tickDelivery, type DeliveryReading } from '../monitor/delivery.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
 import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
@@ -22,7 +24,14 @@ import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js
 import { AccountScheduler } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
-import { deviceRow, restoreAccountState, restoreDeviceState, type DeviceRuntime } from './device-runtime.js';
+import { deliveryContext, deliveryAlerts, DeliveryReader } from './delivery-reader.js';
+import {
+  deviceRow,
+  restoreAccountState,
+  restoreDeliveryState,
+  restoreDeviceState,
+  type DeviceRuntime,
+} from './device-runtime.js';
 import { MeteredGateway, type Slot } from './metered-gateway.js';
 
 export type { DeviceRuntime } from './device-runtime.js';
@@ -35,6 +44,8 @@ export interface PollerDeps {
   readonly commit: (batch: CycleCommit) => void;
   /** Every call to the gateway: its duration and outcome. */
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
+  /** Every balance read that reached the gateway (whatsgate_delivery_checks_total). */
+  readonly recordDeliveryCheck?: (account: string) => void;
 }
 
 // How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
@@ -57,6 +68,8 @@ export class AccountPoller implements CycleRunner {
   readonly scheduler: AccountScheduler;
   readonly gateway: MeteredGateway;
   readonly devices = new Map<string, DeviceRuntime>();
+  /** Balance reads (SPEC §10): which devices, at what pace; its `pace` is exported. */
+  readonly delivery: DeliveryReader;
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
@@ -80,12 +93,23 @@ export class AccountPoller implements CycleRunner {
     const stored = deps.store.getAccounts().find((a) => a.account === config.name);
     this.#accountState = restoreAccountState(stored?.state);
     this.#setDevices(config.devices);
+    this.delivery = new DeliveryReader({
+      account: config.name,
+      gateway: this.gateway,
+      clock: deps.clock,
+      log: this.#log,
+      devices: this.devices,
+      onReading: (rt, reading) => this.#onReading(rt, reading),
+      ...(deps.recordDeliveryCheck === undefined ? {} : { onCall: deps.recordDeliveryCheck }),
+    });
+    this.delivery.refresh();
     this.scheduler = new AccountScheduler({
       account: config.name,
       devices: this.#scheduled(),
       concurrency: config.concurrency,
       clock: deps.clock,
       slots: this.gateway,
+      spare: this.delivery,
       check: (device, signal, slot) => this.check(device, signal, slot),
       onWarn: (message) => this.#log.warn(message),
     });
@@ -117,6 +141,7 @@ export class AccountPoller implements CycleRunner {
       rateLimitPerMinute: config.rateLimitPerMinute,
       concurrency: config.concurrency,
     });
+    this.delivery.refresh();
     return old;
   }
 
@@ -173,7 +198,10 @@ export class AccountPoller implements CycleRunner {
     if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
       qrDataUrl = await this.#qrForDown(device);
     }
+    // A device going DOWN ends its delivery problems silently (device.down says enough).
+    if (step.state.health === 'DOWN') rt.delivery = deviceWentDown(rt.delivery);
     this.#apply(rt, step, this.#tally, qrDataUrl);
+    this.delivery.refresh();
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -221,6 +249,13 @@ export class AccountPoller implements CycleRunner {
     }
     for (const rt of this.devices.values()) {
       const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+      // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
+      const delivery = tickDelivery(rt.delivery, deliveryContext(rt, now, muted));
+      if (delivery.state !== rt.delivery || delivery.events.length > 0) {
+        rt.delivery = delivery.state;
+        t.saves.push({ row: deviceRow(this.name, rt), change: null });
+        t.alerts.push(...deliveryAlerts(this.name, rt, delivery.events, this.#log));
+      }
       const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
       if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
     }
@@ -232,6 +267,17 @@ export class AccountPoller implements CycleRunner {
   /** Rows for every configured device, in config order (status page, API, metrics). */
   rows(): DeviceRow[] {
     return [...this.devices.values()].map((rt) => deviceRow(this.name, rt));
+  }
+
+  /** A balance reading: the delivery rules, the row, and any alert, into this cycle's batch. */
+  #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
+    const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+    const step = observeReading(rt.delivery, reading, deliveryContext(rt, reading.at, muted));
+    rt.delivery = step.state;
+    this.#tally.saves.push({ row: deviceRow(this.name, rt), change: null });
+    this.#tally.alerts.push(...deliveryAlerts(this.name, rt, step.events, this.#log));
+    const { at: _at, ...counts } = reading;
+    this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
   }
 
   /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
@@ -297,7 +343,11 @@ export class AccountPoller implements CycleRunner {
         continue;
       }
       const row = this.deps.store.getDevice(this.#config.name, config.number);
-      this.devices.set(config.number, { config, state: restoreDeviceState(row?.state) });
+      this.devices.set(config.number, {
+        config,
+        state: restoreDeviceState(row?.state),
+        delivery: restoreDeliveryState(row?.state),
+      });
     }
   }
 

@@ -18,6 +18,7 @@ import {
   type CycleOptions,
   type CycleReport,
   type CycleRunner,
+  type SpareWork,
 } from './cycle.js';
 import { linkSignals } from '../net/abort.js';
 import type { Slot } from './metered-gateway.js';
@@ -32,6 +33,8 @@ export interface AccountSchedulerOptions {
   /** The account's metered gateway. */
   readonly slots: CheckSlots;
   readonly check: CheckFn;
+  /** Balance reads: only on slots no status check wants. */
+  readonly spare?: SpareWork;
   readonly onWarn?: (message: string) => void;
 }
 
@@ -51,6 +54,8 @@ interface CycleState {
   errors: number;
   rateLimited: boolean;
   stopDispatch: boolean;
+  /** Spare work run (balance reads). */
+  spare: number;
 }
 
 function formatSeconds(ms: number): string {
@@ -64,6 +69,7 @@ export class AccountScheduler implements CycleRunner {
   readonly #check: CheckFn;
   readonly #onWarn: (message: string) => void;
   readonly #slots: CheckSlots;
+  readonly #spare: SpareWork | undefined;
   readonly #queue = new DueQueue();
   #concurrency: number;
   #inFlight = 0;
@@ -86,6 +92,7 @@ export class AccountScheduler implements CycleRunner {
     this.#check = options.check;
     this.#onWarn = options.onWarn ?? (() => undefined);
     this.#slots = options.slots;
+    this.#spare = options.spare;
     this.#concurrency = options.concurrency;
     this.#applyDevices(options.devices);
   }
@@ -132,6 +139,7 @@ export class AccountScheduler implements CycleRunner {
         started,
         finished: started,
         checks: 0,
+        spareCalls: 0,
         urgentChecks: 0,
         errors: 0,
         rateLimited: false,
@@ -197,6 +205,7 @@ export class AccountScheduler implements CycleRunner {
       errors: 0,
       rateLimited: false,
       stopDispatch: false,
+      spare: 0,
     };
     // Leave room for the last call to finish before the next tick.
     const margin = Math.min(2 * this.#checkEstimateMs, Math.max(0, deadline - started) / 4);
@@ -212,22 +221,30 @@ export class AccountScheduler implements CycleRunner {
           continue;
         }
         const now = clock.now();
-        const pick = queue.peek(pass);
-        if (pick === undefined || this.#inFlight >= this.#concurrency) {
-          // Nothing to start now; a check in flight may still ask for a confirmation.
-          if (this.#inFlight === 0) break;
+        if (this.#inFlight >= this.#concurrency) {
           await this.#nap(Number.POSITIVE_INFINITY);
           continue;
         }
-        const at = queue.startAt(pick, this.#slots.nextFreeAt(now));
-        if (at >= dispatchUntil) {
-          // Belongs to the next cycle, unless a check in flight brings a confirmation first.
-          if (this.#inFlight === 0) break;
-          await this.#nap(Number.POSITIVE_INFINITY);
+        const pick = queue.peek(pass);
+        const freeAt = this.#slots.nextFreeAt(now);
+        const at = pick === undefined ? Number.POSITIVE_INFINITY : queue.startAt(pick, freeAt);
+        // Spare work (balance reads) only on a slot no status check of this cycle wants.
+        const spareAt = this.#spareAt(freeAt, Math.min(at, dispatchUntil));
+        if (spareAt !== null && spareAt <= now) {
+          const slot = this.#slots.takeSlot(now);
+          if (slot === null) continue;
+          void this.#runSpare(slot, state, checkAbort);
+          continue;
+        }
+        if (pick === undefined || at >= dispatchUntil) {
+          // No status check this cycle, unless a check in flight brings a confirmation.
+          if (spareAt !== null) await this.#nap(spareAt - now);
+          else if (this.#inFlight === 0) break;
+          else await this.#nap(Number.POSITIVE_INFINITY);
           continue;
         }
         if (at > now) {
-          await this.#nap(at - now);
+          await this.#nap(Math.min(at, spareAt ?? Number.POSITIVE_INFINITY) - now);
           continue;
         }
         // Null when an out-of-band call took the slot first: the loop looks again.
@@ -250,6 +267,7 @@ export class AccountScheduler implements CycleRunner {
       started,
       finished,
       checks: state.checks,
+      spareCalls: state.spare,
       urgentChecks: state.urgentChecks,
       errors: state.errors,
       rateLimited: state.rateLimited,
@@ -294,6 +312,37 @@ export class AccountScheduler implements CycleRunner {
         this.#checkEstimateMs = 0.8 * this.#checkEstimateMs + 0.2 * took;
       }
       this.#queue.finish(pick, startedAt, outcome, recheck);
+      this.#wake();
+    }
+  }
+
+  /**
+   * When spare work may start: when it is due and the budget is free, provided the slot it
+   * takes is free again before `statusAt` (the next status check of this cycle, or the cycle's
+   * end). Null when there is none, or it does not fit.
+   */
+  #spareAt(freeAt: number, statusAt: number): number | null {
+    const due = this.#spare?.nextDueAt() ?? null;
+    if (due === null) return null;
+    const start = Math.max(due, freeAt);
+    return start + this.#slots.spacingMs <= statusAt ? start : null;
+  }
+
+  async #runSpare(slot: Slot, state: CycleState, signal: AbortSignal): Promise<void> {
+    this.#inFlight++;
+    try {
+      const result = await this.#spare!.run(slot, signal);
+      if (result.ran) state.spare++;
+      if (result.rateLimited) {
+        state.rateLimited = true;
+        state.stopDispatch = true;
+      }
+    } catch (error) {
+      // run() is meant never to reject; this is a bug, but not one to stop the cycle for.
+      const message = error instanceof Error ? error.message : String(error);
+      this.#warn(`account ${this.account}: spare work failed: ${message}`);
+    } finally {
+      this.#inFlight--;
       this.#wake();
     }
   }

@@ -1,22 +1,41 @@
-// A device as its poller holds it — its config and the state machine's state — how that state is
-// restored from the store, and the row it is stored as.
+// A device as its poller holds it — its config, the state machine's state and its delivery
+// health (SPEC §10) — how those are restored from the store, and the row they are stored as.
+//
+// The delivery state rides in the row's state JSON as `delivery`, beside the DOWN/UP state, so it
+// is written in the same transaction and survives restarts the same way; a row written before
+// delivery health existed has none and starts fresh.
 
 import type { DeviceConfig } from '../config/types.js';
 import { initialAccountState, type AccountState } from '../monitor/account-state.js';
+import { DELIVERY_PROBLEMS, initialDeliveryState, type DeliveryState } from '../monitor/delivery.js';
 import { initialDeviceState, type DeviceState } from '../monitor/device-state.js';
 import type { DeviceRow } from '../store/store.js';
 
 export interface DeviceRuntime {
   config: DeviceConfig;
   state: DeviceState;
+  delivery: DeliveryState;
 }
 
 /** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
 export function restoreDeviceState(value: unknown): DeviceState {
   const init = initialDeviceState();
   if (typeof value !== 'object' || value === null) return init;
-  const v = value as Partial<DeviceState>;
+  const { delivery: _delivery, ...v } = value as Partial<DeviceState> & { delivery?: unknown };
   if (v.health !== 'UP' && v.health !== 'DOWN') return init;
+  return { ...init, ...v };
+}
+
+/** The `delivery` part of a stored device state; anything not of its shape starts afresh. */
+export function restoreDeliveryState(value: unknown): DeliveryState {
+  const init = initialDeliveryState();
+  if (typeof value !== 'object' || value === null) return init;
+  const d = (value as { delivery?: unknown }).delivery;
+  if (typeof d !== 'object' || d === null) return init;
+  const v = d as Partial<DeliveryState>;
+  const table = (t: unknown): boolean =>
+    typeof t === 'object' && t !== null && DELIVERY_PROBLEMS.every((p) => p in t);
+  if (!('last' in v) || !table(v.problemSince) || !table(v.told)) return init;
   return { ...init, ...v };
 }
 
@@ -40,6 +59,6 @@ export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {
     lastCheckAt: s.lastCheckAt,
     probeError: s.lastProbeError === null ? null : `${s.lastProbeError.reason}: ${s.lastProbeError.message}`,
     transitions: s.transitions,
-    state: s,
+    state: { ...s, delivery: rt.delivery },
   };
 }

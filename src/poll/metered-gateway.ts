@@ -3,7 +3,8 @@
 //
 // Two kinds of callers:
 // - the account's poll cycle, which plans its status checks around the budget itself (spreading,
-//   confirmations first): it takes a `Slot` with `takeSlot(now)` and spends it on `status`;
+//   confirmations first): it takes a `Slot` with `takeSlot(now)` and spends it on `status`, or,
+//   when no status check wants the slot, on a `balance` read (SPEC §10);
 // - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, and later
 //   balance reads and sends): such a call waits for its own slot, and is served before any check
 //   that is not yet started. Adding one is one method: `#outOfBand(signal, call, outcome)`.
@@ -11,7 +12,7 @@
 import type { Clock } from '../monitor/clock.js';
 import { Budget } from '../monitor/budget.js';
 import type { Observation } from '../monitor/model.js';
-import type { CallOptions, ConnectResult, GatewayClient } from '../gateway/client.js';
+import type { BalanceResult, CallOptions, ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { linkSignals } from '../net/abort.js';
 
@@ -120,6 +121,19 @@ export class MeteredGateway {
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (options.signal?.aborted !== true) this.#recordCall(started, observation);
     return observation;
+  }
+
+  /**
+   * `GET /reports/balance/{device}` on a slot the cycle took for spare work (SPEC §10: only
+   * budget no status check wanted). Counted and timed like every call; a 429 pauses the account.
+   */
+  async balance(device: string, _slot: Slot, options: CallOptions = {}): Promise<BalanceResult> {
+    const started = performance.now();
+    const result = await this.#client.balance(device, options);
+    const error = result.kind === 'probe_error' ? result : null;
+    this.#settle(error === null ? 'ok' : error.reason, error?.retryAfterMs);
+    if (options.signal?.aborted !== true) this.#recordCall(started, error ?? { kind: 'ok' });
+    return result;
   }
 
   /** `/connect`: a QR code (or why none). Null when cancelled while waiting for the budget. */

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceEventType } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
-import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
+import {
+  accountNote,
+  BERLIN,
+  deliveryNote,
+  deviceNote,
+  T0,
+  upEvent,
+  UTC,
+} from '../../test-support/fixtures.js';
 import {
   DISCORD_COLOURS,
   DISCORD_CONTENT,
@@ -88,16 +95,8 @@ describe('discordMessage (golden)', () => {
     expect(cards.length).toMatchInlineSnapshot(`9`);
   });
 
-  it('a delivery-health event describe.ts has no words for yet renders generically, amber', () => {
-    const stalled = deviceNote({
-      event: {
-        type: 'device.stalled' as DeviceEventType,
-        status: 'connected',
-        previousStatus: 'disconnected',
-        since: T0 - 60 * 60_000,
-        downSince: undefined,
-      },
-    });
+  it('a stalled device renders its counts, since when, meaning, what to do and the re-link, amber', () => {
+    const stalled = deliveryNote();
     const message = discordMessage([stalled], UTC);
     expect(message.embeds[0]?.color).toBe(DISCORD_COLOURS.warn);
     expect(message).toMatchInlineSnapshot(`
