@@ -1,16 +1,16 @@
 // When each device's balance is read (SPEC §10 with §3 "Budget"), as data over an injected `now`.
 //
 // Status checks come first, always: balance reads live on what the budget has left once every
-// device is status-checked at its EFFECTIVE status interval. With R calls a minute (one every
-// `spacing`), status load L = Σ 60 000 / effectiveStatus_i calls a minute; the spare S = R − L
-// is shared by the devices that are read (UP, connected, `check` not off), N_up of them: each is
-// read every max(check_i, F), F the floor at which Σ 60 000 / max(check_i, F) = S (for equal
-// checks F = N_up · 60 000 / S). So the delivery interval stretches, never the status one.
-// When status checks use the whole budget (S ≤ 0) no balance is read at all.
-//
-// The plan only sets the pace; the scheduler still gives a read a slot only when no status
-// check wants it (poll/account-scheduler.ts), so a rounding error here delays a read, never a
-// status check.
+// device is status-checked at its EFFECTIVE status interval, and a read never makes a status
+// check wait (poll/account-scheduler.ts gives a read a slot only if the budget is free again
+// by the next status check). With R calls a minute (one every s = 60/R seconds) and a status
+// load of L calls a minute (Σ 60 / effectiveStatus_i), status checks are spread evenly, one
+// every g = 60/L seconds; each call holds the budget for s, so a gap fits ⌊g/s⌋ − 1 reads and
+// the spare is S = L · (⌊g/s⌋ − 1) reads a minute (= R − L when g is a whole number of s; less
+// otherwise; S = R without status load). The N_up devices read (UP, connected, `check` not off)
+// share it: each is read every max(check_i, F), F the floor at which Σ 60 / max(check_i, F) = S
+// (for equal checks F = N_up · 60 / S). So the delivery interval stretches, never the status
+// one; when status checks leave no gap wide enough (S = 0) no balance is read at all.
 //
 // Pure: no clock, no timers, no I/O.
 
@@ -47,6 +47,15 @@ export function statusLoadPerMinute(statusIntervalsMs: readonly number[], spacin
   return load;
 }
 
+/** S of the header: reads a minute that fit between evenly spread status checks. */
+export function spareReadsPerMinute(statusLoadPerMinute: number, spacingMs: number): number {
+  if (statusLoadPerMinute <= 1e-9) return 60_000 / spacingMs;
+  const gapMs = 60_000 / statusLoadPerMinute;
+  // Float sums of a load that fills the budget come out a hair under: round before flooring.
+  const perGap = Math.floor(gapMs / spacingMs + 1e-9) - 1;
+  return perGap <= 0 ? 0 : statusLoadPerMinute * perGap;
+}
+
 /**
  * The pace of balance reads: `checksMs` of the devices read, `statusIntervalsMs` of every
  * status-checked device, `spacingMs` the budget's least gap between two calls.
@@ -56,10 +65,7 @@ export function deliveryPace(
   statusIntervalsMs: readonly number[],
   spacingMs: number,
 ): DeliveryPace & { readonly floorMs: number } {
-  const rate = 60_000 / spacingMs;
-  // The float sum of a stretched status load comes to R within rounding: that is no spare.
-  const spare = rate - statusLoadPerMinute(statusIntervalsMs, spacingMs);
-  const sparePerMinute = spare < 1e-6 ? 0 : spare;
+  const sparePerMinute = spareReadsPerMinute(statusLoadPerMinute(statusIntervalsMs, spacingMs), spacingMs);
   let shortest = Number.POSITIVE_INFINITY;
   for (const check of checksMs) shortest = Math.min(shortest, check);
   if (checksMs.length === 0)
