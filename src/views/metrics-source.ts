@@ -7,6 +7,21 @@ import type {
   MetricsSource,
 } from '../metrics/source.js';
 import type { Fleet } from './fleet.js';
+import { problems, type DeliveryState } from '../monitor/delivery.js';
+import type { DeliveryMetricsView } from '../metrics/source.js';
+
+/** The last reading and the problems that hold; null until the balance was read. */
+export function deliveryView(state: DeliveryState): DeliveryMetricsView | null {
+  const r = state.last;
+  if (r === null) return null;
+  return {
+    pending: r.pending,
+    successful: r.successful,
+    failed: r.failed,
+    remaining: r.remaining,
+    problems: problems(state),
+  };
+}
 
 export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
@@ -33,6 +48,7 @@ export class FleetMetricsSource implements MetricsSource {
           statusSince: s.statusSince,
           transitions: s.transitions,
           silenced: this.#fleet.mutes.isMuted(poller.name, rt.config.number),
+          delivery: deliveryView(rt.delivery),
         };
       }
     }
@@ -46,6 +62,8 @@ export class FleetMetricsSource implements MetricsSource {
         intervalMs: poller.config.policy.intervalMs,
         effectiveIntervalMs: poller.scheduler.effectiveIntervalMs,
         lastCycleDurationMs: poller.scheduler.lastCycleDurationMs ?? null,
+        deliveryIntervalMs:
+          poller.delivery.pace.devices === 0 ? null : poller.delivery.pace.effectiveIntervalMs,
       };
     }
   }
