@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../fields/errors.js';
 import { parseConfig } from './load.js';
+import { summarizeConfig } from './summary.js';
 import { patched, yamlOf, type Patch } from './test-support/fixtures.js';
 import type { Config } from './types.js';
 
@@ -77,5 +78,39 @@ describe('delivery config', () => {
     ['unknown key', 'defaults.delivery.stall', '1m', 'defaults.delivery.stall'],
   ])('refuses %s, naming %s', (_what, key, value, path) => {
     expect(problem([[key, value]]).path).toBe(path);
+  });
+});
+
+describe('check-config: how often status and balance are read', () => {
+  const devices = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ number: String(491500000000 + i), name: `Phone ${i}` }));
+
+  it.each([
+    // N devices at interval, rate R, check → the line check-config prints
+    [10, '60s', '30/min', '5m', 'status every 1m; balance every 5m (10 devices UP, 20/min spare)'],
+    [10, '60s', '30/min', '10s', 'status every 1m; balance every 30s (10 devices UP, 20/min spare)'],
+    [
+      10,
+      '30s',
+      '30/min',
+      '5m',
+      'status every 30s; balance never (status checks leave no room in rate_limit)',
+    ],
+    [
+      40,
+      '60s',
+      '30/min',
+      '5m',
+      'status every 1m20s; balance never (status checks leave no room in rate_limit)',
+    ],
+    [10, '60s', '30/min', 'off', 'status every 1m; balance not read (delivery check: off)'],
+  ])('%i devices every %s at %s, check %s', (n, interval, rate, check, line) => {
+    const config = parse([
+      ['accounts.0.devices', devices(n)],
+      ['accounts.0.rate_limit', rate],
+      ['accounts.0.interval', interval],
+      ['accounts.0.delivery', { check }],
+    ]);
+    expect(summarizeConfig(config)).toContain(`    reads: ${line}\n`);
   });
 });

@@ -3,6 +3,9 @@
 
 import { formatDuration, formatRate } from '../fields/duration.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
+import { BUDGET_WINDOW_MS } from '../monitor/budget.js';
+import { deliveryPace } from '../monitor/delivery-schedule.js';
+import { stretchFloorMs } from '../monitor/due-queue.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -45,6 +48,29 @@ function intervalText(account: AccountConfig): string {
 export function accountBudget(account: AccountConfig): { neededPerMinute: number; stretch: number } {
   const neededPerMinute = account.devices.reduce((sum, d) => sum + 60_000 / d.policy.intervalMs, 0);
   return { neededPerMinute, stretch: Math.max(1, neededPerMinute / account.rateLimitPerMinute) };
+}
+
+/**
+ * How often an account's devices are really read, with every device UP (the most balance reads
+ * there can be): status every max(interval, N·60/R), balance every max(check, N_up·60/S), S the
+ * spare left between status checks (monitor/delivery-schedule.ts, README "Budget arithmetic").
+ */
+export function readsText(account: AccountConfig): string {
+  const spacingMs = Math.ceil(BUDGET_WINDOW_MS / account.rateLimitPerMinute);
+  const intervals = account.devices.map((d) => d.policy.intervalMs);
+  if (intervals.length === 0) return 'no devices';
+  const floor = stretchFloorMs(intervals, spacingMs);
+  const status = Math.max(Math.min(...intervals), floor);
+  const checks = account.devices.flatMap((d) =>
+    d.policy.delivery.checkMs === null ? [] : [d.policy.delivery.checkMs],
+  );
+  const statusText = `status every ${formatDuration(Math.ceil(status / 1000) * 1000)}`;
+  if (checks.length === 0) return `${statusText}; balance not read (delivery check: off)`;
+  const pace = deliveryPace(checks, intervals, spacingMs);
+  if (!Number.isFinite(pace.effectiveIntervalMs))
+    return `${statusText}; balance never (status checks leave no room in rate_limit)`;
+  const balance = `balance every ${formatDuration(Math.ceil(pace.effectiveIntervalMs / 1000) * 1000)}`;
+  return `${statusText}; ${balance} (${plural(checks.length, 'device')} UP, ${formatRate(Math.round(pace.sparePerMinute * 10) / 10)} spare)`;
 }
 
 export function configWarnings(config: Config): string[] {
@@ -106,6 +132,7 @@ export function summarizeConfig(config: Config, options: { source?: string } = {
     lines.push(
       `  ${account.name}: ${plural(account.devices.length, 'device')}, ${redactUrl(account.baseUrl)}, rate ${formatRate(account.rateLimitPerMinute)}, concurrency ${account.concurrency}, interval ${intervalText(account)}`,
     );
+    lines.push(`    reads: ${readsText(account)}`);
   }
   const channels = Object.values(config.notify.channels);
   lines.push(
