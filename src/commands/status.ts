@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { AccountConfig } from '../config/types.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Observation } from '../monitor/model.js';
+import { deliveryFromStoredState, PROBLEM_WORDS, type DeliveryReport } from '../report/delivery.js';
 import { deviceReport, type DeviceReport } from '../report/devices.js';
 import { silenceMatches, type Silence } from '../monitor/silence.js';
 import type { DeviceRow } from '../store/store.js';
@@ -82,6 +83,7 @@ const status: Command = (args, io) =>
               lastCheckAt: obs !== undefined ? now : (row?.lastCheckAt ?? null),
               probeError: obs !== undefined ? (liveError ?? null) : (row?.probeError ?? null),
               silencedUntil: until,
+              ...(row === undefined ? {} : { delivery: deliveryFromStoredState(row.state) }),
             },
             config.timezone,
           ),
@@ -105,6 +107,7 @@ const status: Command = (args, io) =>
           'SINCE',
           'LAST CHECK',
           'SILENCED UNTIL',
+          'DELIVERY TODAY',
           'PROBE ERROR',
         ],
         reports.map((r) => [
@@ -116,10 +119,19 @@ const status: Command = (args, io) =>
           r.since ?? '-',
           r.last_check ?? 'never',
           r.silenced_until ?? '-',
+          deliveryCell(r.delivery),
           r.probe_error ?? '',
         ]),
       ),
     );
     return EXIT_OK;
   });
+/** `500 sent, 50 pending, 10 failed: messages stuck pending`; `-` until the balance was read. */
+function deliveryCell(d: DeliveryReport | null): string {
+  if (d === null) return '-';
+  const counts = `${d.successful} sent, ${d.pending} pending, ${d.failed} failed`;
+  const problems = d.problem === null ? [] : Array.isArray(d.problem) ? d.problem : [d.problem];
+  return problems.length === 0 ? counts : `${counts}: ${problems.map((p) => PROBLEM_WORDS[p]).join(', ')}`;
+}
+
 export default status;

@@ -5,12 +5,8 @@
 import type { DeliveryEvent, DeliveryProblem, DeliveryReading } from '../monitor/delivery.js';
 import { isoWithOffset } from '../report/time.js';
 
-/** As the status page and the API name a problem in words. */
-export const PROBLEM_WORDS: Readonly<Record<DeliveryProblem, string>> = {
-  stalled: 'messages stuck pending',
-  failing: 'messages failing',
-  balance_low: 'balance low',
-};
+export { PROBLEM_WORDS } from '../report/delivery.js';
+import { PROBLEM_WORDS } from '../report/delivery.js';
 
 /** Alertmanager's alertname for each problem (resolved by device.delivery_recovered). */
 export const PROBLEM_ALERTNAMES: Readonly<Record<DeliveryProblem, string>> = {

@@ -7,7 +7,8 @@
 
 import type { DeviceConfig } from '../config/types.js';
 import { initialAccountState, type AccountState } from '../monitor/account-state.js';
-import { DELIVERY_PROBLEMS, initialDeliveryState, type DeliveryState } from '../monitor/delivery.js';
+import type { DeliveryState } from '../monitor/delivery.js';
+import { deliveryFromStoredState } from '../report/delivery.js';
 import { initialDeviceState, type DeviceState } from '../monitor/device-state.js';
 import type { DeviceRow } from '../store/store.js';
 
@@ -26,18 +27,8 @@ export function restoreDeviceState(value: unknown): DeviceState {
   return { ...init, ...v };
 }
 
-/** The `delivery` part of a stored device state; anything not of its shape starts afresh. */
-export function restoreDeliveryState(value: unknown): DeliveryState {
-  const init = initialDeliveryState();
-  if (typeof value !== 'object' || value === null) return init;
-  const d = (value as { delivery?: unknown }).delivery;
-  if (typeof d !== 'object' || d === null) return init;
-  const v = d as Partial<DeliveryState>;
-  const table = (t: unknown): boolean =>
-    typeof t === 'object' && t !== null && DELIVERY_PROBLEMS.every((p) => p in t);
-  if (!('last' in v) || !table(v.problemSince) || !table(v.told)) return init;
-  return { ...init, ...v };
-}
+/** The `delivery` part of a stored device state (report/delivery.ts reads it for the views too). */
+export const restoreDeliveryState = deliveryFromStoredState;
 
 export function restoreAccountState(value: unknown): AccountState {
   const init = initialAccountState();

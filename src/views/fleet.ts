@@ -3,6 +3,7 @@
 
 import type { Mutes } from '../monitor/mutes.js';
 import type { AccountPoller } from '../poll/account-poller.js';
+import type { DeliveryState } from '../monitor/delivery.js';
 import type { DeviceRow } from '../store/store.js';
 
 export interface Fleet {
@@ -15,6 +16,8 @@ export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & 
   readonly number: string;
   readonly name: string;
   readonly silencedUntil: number | null;
+  /** Delivery health (SPEC §10): the last reading and the problems that hold. */
+  readonly delivery: DeliveryState;
 };
 
 /** Every configured device as the state machine sees it, in config order. */
@@ -25,6 +28,7 @@ export function deviceFacts(fleet: Fleet): DeviceFacts[] {
       number: device,
       name: p.devices.get(device)?.config.name ?? device,
       silencedUntil: fleet.mutes.mutedUntil(p.name, device),
+      delivery: p.devices.get(device)!.delivery,
     })),
   );
 }

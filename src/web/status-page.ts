@@ -2,6 +2,8 @@
 // 24 h and 7 d, its last changes; account problems on top. Two pure steps: the daemon's facts
 // become a view (uptimes computed by the audit), the view becomes HTML.
 
+import type { DeliveryState } from '../monitor/delivery.js';
+import { deliveryWords } from '../report/delivery.js';
 import { computeAudit, deviceKey, type Period } from '../audit/compute.js';
 import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../report/format.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
@@ -31,6 +33,8 @@ export interface StatusDeviceFacts {
   readonly probeError: string | null;
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
+  /** Delivery health (SPEC §10); absent or never read: the column shows `–`. */
+  readonly delivery?: DeliveryState;
 }
 
 export interface StatusAccountFacts {
@@ -236,6 +240,14 @@ function shortTime(ms: number, view: StatusPageView): string {
   )}</time>`;
 }
 
+/** Today's sent / pending / failed, and the delivery problem in words (SPEC §10). */
+function deliveryCell(d: StatusDeviceFacts): string {
+  if (d.delivery === undefined || d.delivery.last === null) return '<span class="muted">–</span>';
+  const words = deliveryWords(d.delivery);
+  const problem = words.problem === null ? '' : `<div class="err">${e(words.problem)}</div>`;
+  return `<div class="small">${e(words.counts)}</div>${problem}`;
+}
+
 function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
   const bad = d.status !== null && d.status !== 'connected';
   const statusText = d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
@@ -277,6 +289,7 @@ function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): s
 <td class="device"><div class="name">${e(d.name)}</div><div class="muted small"><code>${e(d.number)}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
 <td class="state" data-label="Status"><div><span class="status ${bad ? 'bad' : d.status === 'connected' ? 'good' : ''}" title="${e(hint)}">${e(statusText)}</span>${raw} ${stateBadge}${lastKnown}${relink === '' ? '' : `<div>${relink}</div>`}</div></td>
 <td data-label="Since">${since}</td>
+<td class="delivery" data-label="Delivery today">${deliveryCell(d)}</td>
 <td class="num" data-label="Uptime 24 h">${e(formatPercent(d.uptime24h))}</td>
 <td class="num" data-label="Uptime 7 d">${e(formatPercent(d.uptime7d))}</td>
 <td class="changes-cell" data-label="Last changes"><div>${changes}</div></td>
@@ -309,7 +322,7 @@ export function renderStatusPage(view: StatusPageView, nonce: string): string {
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
   const rows =
     view.devices.length === 0
-      ? '<tr><td colspan="6" class="muted">No devices configured.</td></tr>'
+      ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
       : view.devices.map((d) => deviceRow(d, view, blindAccounts.has(d.account))).join('\n');
   const body = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · refreshes every ${view.refreshSeconds} s</span></div>
@@ -321,7 +334,7 @@ ${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</s
 <span class="chip"><b>${c.total}</b> devices</span>
 </div>
 <table id="devices">
-<thead><tr><th>Device</th><th>Status</th><th>Since</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
+<thead><tr><th>Device</th><th>Status</th><th>Since</th><th>Delivery today</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
