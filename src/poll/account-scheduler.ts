@@ -47,6 +47,8 @@ export interface SchedulerUpdate {
 // Until a check has been timed, assume this long for one; it sets how early before the
 // deadline a cycle stops starting calls.
 const INITIAL_CHECK_ESTIMATE_MS = 250;
+// How late a balance read may make a status check start: timer jitter, not a stretch.
+const SPARE_SLACK_MS = 250;
 
 interface CycleState {
   checks: number;
@@ -228,8 +230,12 @@ export class AccountScheduler implements CycleRunner {
         const pick = queue.peek(pass);
         const freeAt = this.#slots.nextFreeAt(now);
         const at = pick === undefined ? Number.POSITIVE_INFINITY : queue.startAt(pick, freeAt);
-        // Spare work (balance reads) only on a slot no status check of this cycle wants.
-        const spareAt = this.#spareAt(freeAt, Math.min(at, dispatchUntil));
+        // Spare work (balance reads) only on a slot no status check wants, started in this cycle.
+        const spareAt = this.#spareAt(
+          freeAt,
+          pick === undefined || at >= dispatchUntil ? null : at,
+          dispatchUntil,
+        );
         if (spareAt !== null && spareAt <= now) {
           const slot = this.#slots.takeSlot(now);
           if (slot === null) continue;
@@ -317,15 +323,20 @@ export class AccountScheduler implements CycleRunner {
   }
 
   /**
-   * When spare work may start: when it is due and the budget is free, provided the slot it
-   * takes is free again before `statusAt` (the next status check of this cycle, or the cycle's
-   * end). Null when there is none, or it does not fit.
+   * When spare work may start: when it is due and the budget is free, before the cycle's end,
+   * provided the slot it takes is free again by the next status check (`statusAt`, this cycle's
+   * next pick, else the queue's next due time, maybe in a later cycle). Timers fire a few ms
+   * late, so "by" allows SPARE_SLACK: a status check may start that much late, never more, and
+   * its cadence does not drift (it settles on the budget's grid). Null when none fits.
    */
-  #spareAt(freeAt: number, statusAt: number): number | null {
+  #spareAt(freeAt: number, statusAt: number | null, dispatchUntil: number): number | null {
     const due = this.#spare?.nextDueAt() ?? null;
     if (due === null) return null;
     const start = Math.max(due, freeAt);
-    return start + this.#slots.spacingMs <= statusAt ? start : null;
+    if (start >= dispatchUntil) return null;
+    const next = statusAt ?? this.#queue.nextDueAt();
+    const slack = Math.min(SPARE_SLACK_MS, this.#slots.spacingMs / 4);
+    return start + this.#slots.spacingMs <= next + slack ? start : null;
   }
 
   async #runSpare(slot: Slot, state: CycleState, signal: AbortSignal): Promise<void> {
