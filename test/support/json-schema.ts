@@ -15,6 +15,7 @@ const CHECKED = new Set([
   'minItems',
   'minLength',
   'minimum',
+  'exclusiveMinimum',
   'maximum',
   'enum',
   'const',
@@ -49,6 +50,8 @@ export function validate(schema: Schema, value: unknown, path = '$'): string[] {
   }
   if (typeof value === 'number') {
     if (typeof schema['minimum'] === 'number' && value < schema['minimum'])
+      problems.push(`${path}: too small`);
+    if (typeof schema['exclusiveMinimum'] === 'number' && value <= schema['exclusiveMinimum'])
       problems.push(`${path}: too small`);
     if (typeof schema['maximum'] === 'number' && value > schema['maximum'])
       problems.push(`${path}: too large`);
