@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBE_ERROR_REASONS, type ProbeErrorObservation } from '../monitor/model.js';
 import { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './client.js';
-import { REDACTED } from './errors.js';
+import { REDACTED } from '../net/redact.js';
 import { HUGE_BODY_BYTES, startSimulator, type Simulator } from '../simulator/server.js';
 import {
   closedPort,
