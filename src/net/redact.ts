@@ -15,7 +15,7 @@
 //     (`https://acme.whatsgate.net/api`; its token travels in a header).
 //
 // Secrets in text (`redactSecrets`): every configured secret is replaced by `[redacted]` wherever
-// it appears — as written, URL-encoded, JSON-escaped, hex, and base64 (standard and url-safe),
+// it appears — as written, URL- and form-encoded, JSON-escaped, hex, and base64 (standard and url-safe),
 // including inside a longer base64 blob at any byte offset: an SMTP server echoing AUTH PLAIN
 // (`base64("\0user\0pass")`) or a Basic header (`base64("user:pass")`) is caught without knowing
 // the user, and the whole blob is hidden. Any length counts: a configured secret is a credential.
@@ -91,7 +91,8 @@ export function redactUrl(url: string | URL, shape: UrlShape = CAPABILITY_URL): 
   const query = parsed.search !== '' ? '?…' : '';
   const origin = parsed.host === '' ? `${parsed.protocol}` : `${parsed.protocol}//${parsed.host}`;
   const segments = pathSegments(parsed);
-  if (shape.showPath === true) return `${origin}${parsed.pathname}${query}`;
+  // No segments: `https://h/`, or `smtp://h:587` whose scheme has no path at all.
+  if (shape.showPath === true || segments.length === 0) return `${origin}${parsed.pathname}${query}`;
   const shown = shownSegments(segments, shape);
   const parts: string[] = [];
   for (let i = 0; i < segments.length; i++) {
@@ -146,7 +147,12 @@ function safeDecode(text: string): string {
 
 /** The exact forms a secret can take in text, besides base64 (handled by `base64Cores`). */
 export function literalForms(secret: string): string[] {
-  const forms = [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)];
+  const forms = [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ v: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+  ];
   const bytes = Buffer.from(secret, 'utf8');
   forms.push(bytes.toString('base64'));
   // Hex of a 1–3 character secret (2–6 digits) would blank out ordinary numbers.
@@ -186,13 +192,15 @@ export function redactSecrets(text: string, secrets: readonly (string | null | u
   if (list.length === 0) return text;
   // Longest first: a secret containing another is hidden whole.
   list.sort((a, b) => b.length - a.length);
-  let out = text;
+  // Base64 blobs first, whole: replacing a literal form inside one first would leave the rest
+  // of the blob (the user of an AUTH PLAIN line) behind without the core that marks it.
+  const cores = list.flatMap(base64Cores);
+  let out =
+    cores.length === 0
+      ? text
+      : text.replace(BASE64_RUN, (run) => (cores.some((c) => run.includes(c)) ? REDACTED : run));
   const forms = [...new Set(list.flatMap(literalForms))].sort((a, b) => b.length - a.length);
   for (const form of forms) out = out.split(form).join(REDACTED);
-  const cores = list.flatMap(base64Cores);
-  if (cores.length > 0) {
-    out = out.replace(BASE64_RUN, (run) => (cores.some((c) => run.includes(c)) ? REDACTED : run));
-  }
   return out;
 }
 
