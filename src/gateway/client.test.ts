@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { PROBE_ERROR_REASONS, type ProbeErrorObservation } from '../monitor/model.js';
 import { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './client.js';
 import { REDACTED } from '../net/redact.js';
+import { expectNoSecretLeaks } from '../test-support/no-secret-leaks.js';
 import { HUGE_BODY_BYTES, startSimulator, type Simulator } from '../simulator/server.js';
 import {
   closedPort,
@@ -536,11 +537,10 @@ describe('the token never leaks', () => {
         ),
       );
       expect([...reasons].sort()).toEqual([...PROBE_ERROR_REASONS].sort());
-      for (const r of results) {
-        const text = JSON.stringify(r);
-        expect(text).not.toContain(TOKEN);
-        expect(text).not.toContain(encodeURIComponent(TOKEN));
-      }
+      expectNoSecretLeaks(
+        { token: TOKEN },
+        results.map((r, i) => ({ name: `result ${i + 1}`, content: JSON.stringify(r) })),
+      );
       expect(JSON.stringify(results)).toContain(REDACTED);
     } finally {
       await Promise.all([c.close(), inPath.close(), refused.close()]);
