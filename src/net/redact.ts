@@ -33,7 +33,7 @@ export const REDACTED = '[redacted]';
 /** What `redactUrl` shows for text that does not parse as a URL. */
 export const UNPARSABLE_URL = '(an unparsable URL)';
 
-/** How much of a URL's path may be shown; see the header. */
+/** How much of a URL's path may be shown; see the header. Regexes without the `g` flag (stateless). */
 export interface UrlShape {
   /** The whole path is shown (not a capability URL). The query is still dropped. */
   readonly showPath?: boolean;
