@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBE_ERROR_REASONS, type ProbeErrorObservation } from '../monitor/model.js';
 import { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './client.js';
-import { REDACTED } from './errors.js';
+import { REDACTED } from '../net/redact.js';
+import { expectNoSecretLeaks } from '../test-support/no-secret-leaks.js';
 import { HUGE_BODY_BYTES, startSimulator, type Simulator } from '../simulator/server.js';
 import {
   closedPort,
@@ -278,13 +279,32 @@ describe('status against hand-written answers', () => {
       'an HTML page ("404 Not Found")',
     ],
     ['an empty body', 200, '', 'an empty body'],
-    ['a redirect', 302, '', 'an empty body'],
   ] as const)('%s is invalid_response', async (_label, code, body, detail) => {
     reply = (_p, res) => json(res, code, body);
     const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
     expect(r.reason).toBe('invalid_response');
     expect(r.httpStatus).toBe(code);
     expect(r.message).toContain(`HTTP ${code} from GET ${server.url}/status/1: ${detail}`);
+  });
+
+  it.each([
+    // Reported until now as "success:true on a non-2xx answer" when the body was the usual JSON.
+    [
+      'https://login.example.net/sso?next=%2Fstatus&sid=abc',
+      { success: true },
+      'to https://login.example.net/sso?…',
+    ],
+    ['/api/v2/status/1', '', 'to http://HOST/api/v2/status/1'],
+    [undefined, '', 'no Location'],
+  ] as const)('a 302 to %s is not followed: "redirect not followed"', async (location, body, said) => {
+    reply = (_p, res) => json(res, 302, body, location === undefined ? {} : { location });
+    const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
+    expect(r.reason).toBe('invalid_response');
+    expect(r.httpStatus).toBe(302);
+    const host = new URL(server.url).host;
+    expect(r.message).toBe(
+      `HTTP 302 from GET ${server.url}/status/1: redirect not followed (${said.replace('HOST', host)})`,
+    );
   });
 
   it('refuses a body whose Content-Length is over the limit before reading it', async () => {
@@ -517,11 +537,10 @@ describe('the token never leaks', () => {
         ),
       );
       expect([...reasons].sort()).toEqual([...PROBE_ERROR_REASONS].sort());
-      for (const r of results) {
-        const text = JSON.stringify(r);
-        expect(text).not.toContain(TOKEN);
-        expect(text).not.toContain(encodeURIComponent(TOKEN));
-      }
+      expectNoSecretLeaks(
+        { token: TOKEN },
+        results.map((r, i) => ({ name: `result ${i + 1}`, content: JSON.stringify(r) })),
+      );
       expect(JSON.stringify(results)).toContain(REDACTED);
     } finally {
       await Promise.all([c.close(), inPath.close(), refused.close()]);
