@@ -64,7 +64,16 @@ export const secret = () => z.string({ error: expecting('a string') });
 export const secretFile = () => filePath();
 
 /** A file or folder path: not empty, no NUL or control characters (which no real path needs). */
-export const filePath = () => checked(z.string({ error: expecting('a file path') }).min(1), pathProblem);
+export const filePath = () =>
+  checked(
+    // minLength stays for the JSON Schema; zod's own "too small" wording is kept ("must not be empty").
+    z
+      .string({
+        error: (issue) => (issue.code === 'invalid_type' ? expecting('a file path')(issue) : undefined),
+      })
+      .min(1),
+    pathProblem,
+  );
 
 export const mailbox = () => checked(z.string({ error: expecting('an email address') }), mailboxProblem);
 
