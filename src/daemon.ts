@@ -198,6 +198,7 @@ export class Daemon {
     this.#mutes.setWindows(this.#calendar.openWindows(this.#clock.now()));
     this.#metrics.setChannels(Object.keys(config.notify.channels));
     this.#http?.setBasicAuth(config.web.basicAuth);
+    this.#http?.setPublicUrl(config.publicUrl);
     await this.#notifications.reload(config);
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     const auditChanged = AuditSchedule.changed(old, config);
@@ -271,6 +272,7 @@ export class Daemon {
       port: this.#config.listen.port,
       log: this.#log.child({ component: 'http' }),
       basicAuth: this.#config.web.basicAuth,
+      publicUrl: this.#config.publicUrl,
       handlers: {
         ...pages,
         ready: () => this.#ready && !this.#stopping,

@@ -576,7 +576,6 @@ describe('parseConfig reports all errors at once', () => {
 describe('parseConfig handles YAML itself', () => {
   it.each([
     ['unterminated quote', 'accounts:\n  - name: "main\n', /line \d+, column \d+: Missing closing "quote/],
-    ['duplicate key', 'listen: a:1\nlisten: b:2\n', /line 2, column 1: Map keys must be unique/],
     ['bad indentation', 'accounts:\n  - name: a\n   token: b\n', /line \d+, column \d+/],
   ])('%s is a syntax error with line and column', (_what, text, message) => {
     const issues = issuesOf(text, { source: 'conf.yml' });

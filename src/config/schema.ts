@@ -23,6 +23,7 @@ import {
   cron,
   duration,
   expecting,
+  filePath,
   httpUrl,
   positiveDuration,
   secret,
@@ -45,8 +46,10 @@ const labelValue = z.union([z.string(), z.number(), z.boolean()], {
 
 /** The keys of SPEC §4 `defaults`, which accounts and devices may set again. */
 export const policyShape = {
-  interval: positiveDuration().describe(`how often each device should be checked (default ${D.interval})`),
-  timeout: positiveDuration().describe(`one API call (default ${D.timeout})`),
+  interval: positiveDuration(undefined, 'interval').describe(
+    `how often each device should be checked (default ${D.interval})`,
+  ),
+  timeout: positiveDuration(undefined, 'timeout').describe(`one API call (default ${D.timeout})`),
   failure_threshold: z
     .int()
     .min(1)
@@ -55,7 +58,7 @@ export const policyShape = {
     .int()
     .min(1)
     .describe(`consecutive connected checks before UP (default ${D.success_threshold})`),
-  repeat_interval: duration({ allowZero: true }).describe(
+  repeat_interval: duration({ allowZero: true, max: 'window' }).describe(
     `reminder while DOWN; 0 turns it off (default ${D.repeat_interval})`,
   ),
   send_resolved: z.boolean().describe(`send device.up after DOWN (default ${String(D.send_resolved)})`),
@@ -63,7 +66,7 @@ export const policyShape = {
     .int()
     .min(2)
     .describe(`DOWN/UP alerts within flap_window that mean flapping (default ${D.flap_threshold})`),
-  flap_window: positiveDuration().describe(`default ${D.flap_window}`),
+  flap_window: positiveDuration(undefined, 'window').describe(`default ${D.flap_window}`),
   reconnect: z.enum(['link', 'qr', 'off']).describe(`link | qr | off (default ${D.reconnect})`),
 } as const;
 
@@ -133,12 +136,12 @@ const maintenanceSchema = z.strictObject({
     error: expecting('all, or a list of device numbers'),
   }),
   schedule: cron().describe('when each window starts'),
-  duration: positiveDuration(),
+  duration: positiveDuration(undefined, 'window'),
 });
 
 export const rawConfigSchema = z
   .strictObject({
-    state_dir: text().optional().meta({ default: DEFAULTS.stateDir }),
+    state_dir: filePath().optional().meta({ default: DEFAULTS.stateDir }),
     listen: checked(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), (v) => {
       const parsed = parseListen(v);
       return typeof parsed === 'string' ? parsed : null;
@@ -165,11 +168,11 @@ export const rawConfigSchema = z
       .strictObject({
         schedule: cron().optional().describe('weekly report; omitted = no report'),
         channels: channelRefs().optional(),
-        stale_after: positiveDuration(DEFAULTS.staleAfter).optional(),
+        stale_after: positiveDuration(DEFAULTS.staleAfter, 'age').optional(),
       })
       .optional(),
     maintenance: z.array(maintenanceSchema).optional(),
-    retention: positiveDuration(DEFAULTS.retention).optional(),
+    retention: positiveDuration(DEFAULTS.retention, 'retention').optional(),
     web: z
       .strictObject({
         basic_auth: z

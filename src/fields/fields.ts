@@ -172,6 +172,18 @@ export function smtpUrlProblem(text: string): Problem {
   return null;
 }
 
+/**
+ * A path the monitor opens. The OS would refuse a NUL only when the file is opened (after
+ * `check-config` said OK); control characters are never meant and hide in logs.
+ */
+export function pathProblem(path: string): Problem {
+  if (path.trim() === '') return 'must not be empty';
+  if (path.includes('\u0000')) return 'must not contain a NUL character';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0001-\u001f\u007f]/.test(path)) return 'must not contain line breaks or control characters';
+  return null;
+}
+
 /** A secret goes into an HTTP header or SMTP login, where line breaks would corrupt the request. */
 export function secretProblem(value: string): Problem {
   if (value === '') return 'must not be empty';
