@@ -7,9 +7,12 @@ import type { z } from 'zod';
 import { alertmanager } from './alertmanager/index.js';
 import type { ChannelDefinition, ConfigOf } from './definition.js';
 import { email } from './email/index.js';
+import { ntfy } from './ntfy/index.js';
+import { pagerduty } from './pagerduty/index.js';
+import { telegram } from './telegram/index.js';
 import { webhook } from './webhook/index.js';
 
-export const CHANNELS = [email, webhook, alertmanager] as const;
+export const CHANNELS = [email, webhook, alertmanager, telegram, ntfy, pagerduty] as const;
 
 type Channels = typeof CHANNELS;
 
