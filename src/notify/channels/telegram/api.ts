@@ -41,7 +41,7 @@ interface BotError {
 function parseBotError(text: string): BotError | null {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value) : null;
+    return typeof value === 'object' && value !== null ? value : null;
   } catch {
     return null;
   }
