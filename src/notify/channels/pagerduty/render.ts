@@ -155,10 +155,7 @@ function summaryOf(e: NotificationEvent): string {
   const connection =
     e.kind !== 'device' ||
     ['device.down', 'device.reminder', 'device.flapping', 'device.up'].includes(e.event.type);
-  const phrase =
-    e.kind === 'device' && !connection
-      ? `${deviceLabel(e.device)}: ${tagOf(e).toLowerCase()}`
-      : eventPhrase(e);
+  const phrase = e.kind === 'device' && !connection ? deviceLabel(e.device) : eventPhrase(e);
   const where =
     e.kind === 'device' ? ` (WhatsGate account ${e.account})` : e.kind === 'test' ? '' : ' (WhatsGate)';
   const text = `${tagOf(e)}: ${phrase}${where}`;

@@ -66,8 +66,8 @@ function tagOf(e: NotificationEvent): string {
 }
 
 function phraseOf(e: NotificationEvent): string {
-  if (e.kind === 'device' && !CONNECTION_TYPES.has(e.event.type))
-    return `${deviceLabel(e.device)}: ${tagOf(e).toLowerCase()}`;
+  // The tag says what happened (STALLED, …): the phrase names the device alone.
+  if (e.kind === 'device' && !CONNECTION_TYPES.has(e.event.type)) return deviceLabel(e.device);
   return eventPhrase(e);
 }
 
