@@ -32,7 +32,10 @@ export const telegramSchema = z.strictObject({
   type: z.literal('telegram'),
   bot_token: secret().optional().describe('from @BotFather: 123456789:AA…; or bot_token_file'),
   bot_token_file: secretFile().optional(),
-  chat_id: z.union([z.int(), checked(z.string(), chatIdProblem)], { error: expecting(CHAT_ID_HINT) }),
+  chat_id: z.union(
+    [z.int().min(-999_999_999_999_999).max(999_999_999_999_999), checked(z.string(), chatIdProblem)],
+    { error: expecting(CHAT_ID_HINT) },
+  ),
   api_url: httpUrl()
     .optional()
     .meta({ default: TELEGRAM_API_URL })
