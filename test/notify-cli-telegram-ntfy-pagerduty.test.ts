@@ -27,12 +27,9 @@ beforeAll(async () => {
         }
       : { status: req.path.startsWith('/v2/') ? 202 : 200, body: '{"ok":true}' },
   );
-  for (const [name, value] of [
-    ['bot', BOT_TOKEN],
-    ['ntfy', NTFY_TOKEN],
-    ['pd', ROUTING_KEY],
-  ])
-    writeFileSync(join(dir, name), `${value}\n`);
+  writeFileSync(join(dir, 'bot'), `${BOT_TOKEN}\n`);
+  writeFileSync(join(dir, 'ntfy'), `${NTFY_TOKEN}\n`);
+  writeFileSync(join(dir, 'pd'), `${ROUTING_KEY}\n`);
   configFile = join(dir, 'config.yml');
   writeFileSync(
     configFile,
