@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
-import { checkPath, prepareConnection } from './sqlite-open.js';
+import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
 import {
   encodeState,
   toDeviceRow,
@@ -29,11 +29,9 @@ import type { Silence } from '../monitor/silence.js';
 export interface SqliteStoreOptions {
   /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
   readonly readonly?: boolean;
-  /** How long to wait for another process's write lock before giving up. Default 5000. */
+  /** How long to wait for another process's write lock before giving up. Default BUSY_TIMEOUT_MS. */
   readonly busyTimeoutMs?: number;
 }
-
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating and migrating when needed) the database at `file`; `:memory:` for tests.
@@ -49,7 +47,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     db = new Database(file, {
       readonly,
       fileMustExist: readonly,
-      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
     });
   } catch (err) {
     throw (
