@@ -69,7 +69,11 @@ export class CycleWriter {
     return {
       writable: this.#error === null,
       error: this.#error,
-      held: { cycles: this.#held.cycles, history: this.#held.history.length, alerts: this.#held.alerts.length },
+      held: {
+        cycles: this.#held.cycles,
+        history: this.#held.history.length,
+        alerts: this.#held.alerts.length,
+      },
     };
   }
 
@@ -144,7 +148,10 @@ export class CycleWriter {
     // One error line when the store starts failing; later attempts only at debug, so a store
     // down for hours does not write a line per tick.
     if (first) {
-      this.#options.log.error(fields, 'cannot write the poll results; holding them and retrying at every tick');
+      this.#options.log.error(
+        fields,
+        'cannot write the poll results; holding them and retrying at every tick',
+      );
     } else {
       this.#options.log.debug(fields, 'the store still fails; poll results held');
     }
@@ -175,7 +182,12 @@ export class CycleWriter {
     if (this.#droppedLogged || (dropped.history === 0 && dropped.alerts === 0)) return;
     this.#droppedLogged = true;
     this.#options.log.error(
-      { component: 'store', droppedHistory: dropped.history, droppedAlerts: dropped.alerts, err: this.#error },
+      {
+        component: 'store',
+        droppedHistory: dropped.history,
+        droppedAlerts: dropped.alerts,
+        err: this.#error,
+      },
       'the store has failed so long that the oldest held history rows and alerts are being dropped',
     );
   }

@@ -14,11 +14,7 @@ export class FleetMetricsSource implements MetricsSource {
   readonly #pending: () => Iterable<ChannelPendingView>;
   readonly #store: () => StoreMetricsView;
 
-  constructor(
-    fleet: Fleet,
-    pending: () => Iterable<ChannelPendingView>,
-    store: () => StoreMetricsView,
-  ) {
+  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>, store: () => StoreMetricsView) {
     this.#fleet = fleet;
     this.#pending = pending;
     this.#store = store;
