@@ -232,15 +232,27 @@ describe('the daemon when its database refuses writes', () => {
     await first.exited;
 
     // The WAL takes the last byte of the file system; it cannot be checkpointed into the
-    // database, which would have to grow.
+    // database, which would have to grow. The history a long run leaves (rows of a device no
+    // longer configured) gives start-up's ANALYZE something to write: that failed the open with
+    // SQLITE_FULL, so the service exited 1 at every restart.
     const dbFile = join(stateDir, 'monitor.db');
     const filler = new Database(dbFile);
     filler.pragma('wal_autocheckpoint = 0');
-    const fill = filler.prepare("INSERT INTO meta (key, value) VALUES (?, printf('%.*c', 2000, 'x'))");
+    const fill = filler.prepare(
+      "INSERT INTO history (account, device, at, from_status, to_status, raw) VALUES ('main', '491899999', ?, 'connected', 'disconnected', 'x')",
+    );
+    filler.transaction(() => {
+      for (let i = 0; i < 3000; i++) fill.run(i);
+    })();
+    try {
+      filler.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Already too full to checkpoint: all the better.
+    }
     let code: unknown = null;
-    for (let i = 0; code === null; i++) {
+    for (let i = 3000; code === null; i++) {
       try {
-        fill.run(`filler-${i}`);
+        fill.run(i);
       } catch (err) {
         code = (err as { code?: unknown }).code;
       }
