@@ -191,6 +191,28 @@ describe('CycleWriter', () => {
     expect(lines[1]).toMatchObject({ failedAttempts: 3, cycles: 4, history: 4, alerts: 4 });
   });
 
+  it('waits the full busy timeout for a lock only on the first attempt, not at every retry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgm-writer-'));
+    const file = join(dir, 'monitor.db');
+    const store = openSqliteStore(file, { busyTimeoutMs: 1500 });
+    cleanups.push(() => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const writer = new CycleWriter({ store, log: capture().log, publish: outboxPublisher(store) });
+    const lock = lockFrom(file);
+    writer.add(down('100', 1_000));
+    const first = performance.now();
+    expect(writer.flush()).toBe(false);
+    expect(performance.now() - first).toBeGreaterThanOrEqual(1400);
+    const retry = performance.now();
+    expect(writer.flush()).toBe(false);
+    expect(performance.now() - retry).toBeLessThan(1000);
+    lock.release();
+    expect(writer.flush()).toBe(true);
+    expect(queued(store)).toEqual(['device.down@1000']);
+  });
+
   it('writes nothing of a transaction that failed half-way, and all of it once on the retry', () => {
     const { store } = scratchStore();
     const out = capture();

@@ -20,6 +20,13 @@ import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { HeldWrites, type HeldCommit, type HeldLimits } from './held-writes.js';
 
+/**
+ * How long a retry waits for another process's write lock (the first attempt waits the store's
+ * full busy timeout). Long enough for a CLI's write of a few milliseconds to finish, short
+ * enough not to be felt by checks in flight or a scrape.
+ */
+export const RETRY_BUSY_TIMEOUT_MS = 100;
+
 /** What one account cycle changed, to be stored and queued together. */
 export type CycleCommit = HeldCommit;
 
@@ -87,13 +94,18 @@ export class CycleWriter {
     if (held.empty) return true;
     const { store, publish, log } = this.#options;
     const alerts = held.alerts;
+    const write = (): void => {
+      store.saveDevices(held.devices.map((row) => ({ row, change: null })));
+      for (const change of held.history) store.appendHistory(change);
+      for (const account of held.accounts) store.saveAccount(account);
+      if (alerts.length > 0) publish(alerts);
+    };
     try {
-      store.transaction(() => {
-        store.saveDevices(held.devices.map((row) => ({ row, change: null })));
-        for (const change of held.history) store.appendHistory(change);
-        for (const account of held.accounts) store.saveAccount(account);
-        if (alerts.length > 0) publish(alerts);
-      });
+      // Once failing, a retry does not wait the full busy timeout for a lock: the wait blocks
+      // the event loop, and at every tick it would stall checks and /metrics for as long as
+      // another process (a VACUUM) holds the lock. Measured: /metrics took 4.8 s per scrape.
+      if (this.#error === null) store.transaction(write);
+      else store.transaction(write, { busyTimeoutMs: RETRY_BUSY_TIMEOUT_MS });
     } catch (err) {
       this.#options.onFailure?.(err);
       if (err instanceof StoreError && err.reason !== 'invalid') {

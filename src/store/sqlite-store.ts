@@ -23,6 +23,7 @@ import type {
   PruneResult,
   SilenceTarget,
   Store,
+  TransactionOptions,
 } from './store.js';
 import type { Silence } from '../monitor/silence.js';
 
@@ -304,10 +305,21 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: TransactionOptions = {}): T {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-    // writes can fail at once with SQLITE_BUSY when another process wrote in between.
-    return this.guard('cannot write to', () => this.db.transaction(fn).immediate());
+    // writes can fail at once with SQLITE_BUSY when another process wrote in between. So the
+    // lock wait happens at BEGIN, which is all a busy timeout of this call's own has to cover.
+    const wait = options.busyTimeoutMs;
+    return this.guard('cannot write to', () => {
+      if (wait === undefined || this.db.inTransaction) return this.db.transaction(fn).immediate();
+      const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(wait))}`);
+      try {
+        return this.db.transaction(fn).immediate();
+      } finally {
+        this.db.pragma(`busy_timeout = ${before}`);
+      }
+    });
   }
 
   close(): void {
