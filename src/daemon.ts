@@ -75,7 +75,11 @@ export class Daemon {
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#runs = new RunRecord(store, log, clock.now());
     this.#metrics = new Metrics({
-      source: new FleetMetricsSource(this.#fleet, () => this.#notifications.pending()),
+      source: new FleetMetricsSource(
+        this.#fleet,
+        () => this.#notifications.pending(),
+        () => this.#writer.health(),
+      ),
       version: VERSION,
       channels: Object.keys(config.notify.channels),
     });
@@ -86,7 +90,12 @@ export class Daemon {
       log: log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
     });
-    this.#writer = new CycleWriter({ store, log, publish: (alerts) => this.#notifications.publish(alerts) });
+    this.#writer = new CycleWriter({
+      store,
+      log,
+      publish: (alerts) => this.#notifications.publish(alerts),
+      onFailure: () => this.#metrics.recordStoreError(),
+    });
     this.#loop = new PollLoop({
       clock,
       onCycle: (report) => this.#onCycle(report),
@@ -223,7 +232,7 @@ export class Daemon {
     await this.#audit.stop();
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await Promise.allSettled([...this.#ticks]);
-    this.#writer.flush();
+    this.#writer.close();
     await this.#notifications.stop();
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
@@ -275,10 +284,21 @@ export class Daemon {
       publicUrl: this.#config.publicUrl,
       handlers: {
         ...pages,
-        ready: () => this.#ready && !this.#stopping,
+        ready: () => this.#readiness(),
         metrics: (send) => this.#metrics.withExposition((bytes) => send(this.#metrics.contentType, bytes)),
       },
     });
+  }
+
+  /** /readyz: true, or why not (one line). */
+  #readiness(): true | string {
+    if (this.#stopping) return 'stopping';
+    if (!this.#ready) return 'the first poll cycle has not finished';
+    const store = this.#writer.health();
+    if (!store.writable) {
+      return `the database refuses writes (${store.held.history} history rows, ${store.held.alerts} alerts held): ${store.error ?? 'unknown error'}`;
+    }
+    return true;
   }
 
   #startTicker(): void {

@@ -76,6 +76,19 @@ describe('HTTP server', () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
   });
 
+  it('says in one line why it is not ready', async () => {
+    let ready: boolean | string =
+      'the database refuses writes:\ncannot write to /x/monitor.db: the disk is full';
+    const url = await start({ ready: () => ready });
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe(
+      'not ready: the database refuses writes: cannot write to /x/monitor.db: the disk is full\n',
+    );
+    ready = false;
+    expect(await (await fetch(`${url}/readyz`)).text()).toBe('not ready\n');
+  });
+
   it('rejects a bad since with 400 naming the value', async () => {
     const url = await start();
     const res = await fetch(`${url}/api/v1/devices/1/history?since=yesterday`);

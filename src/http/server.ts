@@ -33,8 +33,11 @@ export type { StatusPageData } from '../web/status-page.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
-  /** Config loaded, DB open, first cycle finished (SPEC §6). */
-  ready(): boolean;
+  /**
+   * Config loaded, DB open, first cycle finished, DB writable (SPEC §6): `true`, or `false` or
+   * a one-line reason why not (shown in the 503's body).
+   */
+  ready(): boolean | string;
   /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
   metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
   devices(): unknown[];
@@ -179,7 +182,9 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
   if (path === '/readyz') {
     const ready = handlers.ready();
-    return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
+    if (ready === true) return send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+    const why = ready === false ? '' : `: ${ready.replace(/[\r\n]+/g, ' ')}`;
+    return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
   if (path === '/metrics') {
     return handlers.metrics(

@@ -49,8 +49,27 @@ describe('Metrics', () => {
       whatsgate_notifications_dropped_total: 'counter',
       whatsgate_notifications_pending: 'gauge',
       whatsgate_monitor_build_info: 'gauge',
+      whatsgate_monitor_store_errors_total: 'counter',
+      whatsgate_monitor_store_writable: 'gauge',
     });
     expect(values(families, 'whatsgate_monitor_build_info')).toEqual({ '{"version":"1.2.3"}': 1 });
+  });
+
+  it('says whether the database takes writes, and counts the writes it refused', async () => {
+    const source = fakeSource();
+    const { metrics, scrape } = setup(source);
+    let families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 1 });
+    expect(values(families, 'whatsgate_monitor_store_errors_total')).toEqual({ '{}': 0 });
+    source.storeWritable = false;
+    metrics.recordStoreError();
+    metrics.recordStoreError();
+    families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 0 });
+    expect(values(families, 'whatsgate_monitor_store_errors_total')).toEqual({ '{}': 2 });
+    source.storeWritable = true;
+    families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 1 });
   });
 
   it('starts every configured account at zero, with all seven error reasons', async () => {

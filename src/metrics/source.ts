@@ -45,6 +45,11 @@ export interface ChannelPendingView {
   readonly pending: number;
 }
 
+export interface StoreMetricsView {
+  /** False while writes to the database fail (poll results are held in memory meanwhile). */
+  readonly writable: boolean;
+}
+
 /**
  * Pulled on every scrape, so implementations should be cheap: iterate in-memory state, no I/O.
  * `notificationsPending` may come from a cached count; channels it leaves out read 0.
@@ -53,4 +58,5 @@ export interface MetricsSource {
   devices(): Iterable<DeviceMetricsView>;
   accounts(): Iterable<AccountMetricsView>;
   notificationsPending(): Iterable<ChannelPendingView>;
+  store(): StoreMetricsView;
 }

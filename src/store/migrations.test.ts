@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -110,6 +110,23 @@ describe('schema migrations', () => {
     const err = openError(file);
     expect(err.reason).toBe('not_ours');
     inspect(file, (db) => expect(tables(db)).toEqual(['invoices']));
+  });
+
+  it.each([
+    [
+      'tables, user_version 0',
+      (db: Database.Database) => db.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)'),
+    ],
+    ['another application_id', (db: Database.Database) => db.pragma('application_id = 1234')],
+  ])('leaves a foreign database (%s) as it was: not even switched to WAL', (_what, make) => {
+    const file = newFile();
+    inspect(file, make);
+    const before = readFileSync(file);
+    expect(openError(file).reason).toBe('not_ours');
+    // Bytes 18-19 of the header are 2 in WAL mode; nothing else may change either.
+    expect(readFileSync(file)).toEqual(before);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    inspect(file, (db) => expect(db.pragma('journal_mode', { simple: true })).toBe('delete'));
   });
 
   it('refuses a database with another application_id', () => {

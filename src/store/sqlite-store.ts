@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
-import { checkPath, prepareConnection } from './sqlite-open.js';
+import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
 import {
   encodeState,
   toDeviceRow,
@@ -23,17 +23,16 @@ import type {
   PruneResult,
   SilenceTarget,
   Store,
+  TransactionOptions,
 } from './store.js';
 import type { Silence } from '../monitor/silence.js';
 
 export interface SqliteStoreOptions {
   /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
   readonly readonly?: boolean;
-  /** How long to wait for another process's write lock before giving up. Default 5000. */
+  /** How long to wait for another process's write lock before giving up. Default BUSY_TIMEOUT_MS. */
   readonly busyTimeoutMs?: number;
 }
-
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating and migrating when needed) the database at `file`; `:memory:` for tests.
@@ -49,7 +48,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     db = new Database(file, {
       readonly,
       fileMustExist: readonly,
-      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
     });
   } catch (err) {
     throw (
@@ -306,10 +305,21 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: TransactionOptions = {}): T {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-    // writes can fail at once with SQLITE_BUSY when another process wrote in between.
-    return this.guard('cannot write to', () => this.db.transaction(fn).immediate());
+    // writes can fail at once with SQLITE_BUSY when another process wrote in between. So the
+    // lock wait happens at BEGIN, which is all a busy timeout of this call's own has to cover.
+    const wait = options.busyTimeoutMs;
+    return this.guard('cannot write to', () => {
+      if (wait === undefined || this.db.inTransaction) return this.db.transaction(fn).immediate();
+      const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(wait))}`);
+      try {
+        return this.db.transaction(fn).immediate();
+      } finally {
+        this.db.pragma(`busy_timeout = ${before}`);
+      }
+    });
   }
 
   close(): void {

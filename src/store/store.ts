@@ -65,6 +65,16 @@ export interface PruneResult {
   readonly silences: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * How long this transaction waits for another process's write lock, instead of the store's
+   * busy timeout. For retries of a write already known to fail: the wait is synchronous, and a
+   * full busy timeout at every retry would stall the daemon for as long as a lock is held.
+   * Ignored by a nested call (the outer transaction already holds the lock).
+   */
+  readonly busyTimeoutMs?: number;
+}
+
 export interface Store {
   /** Every device row, ordered by account then device. */
   getDevices(): DeviceRow[];
@@ -107,7 +117,7 @@ export interface Store {
    * Runs `fn` in one transaction (nested calls become savepoints): everything it saves is
    * kept together, or nothing if it throws. Its error is rethrown unchanged.
    */
-  transaction<T>(fn: () => T): T;
+  transaction<T>(fn: () => T, options?: TransactionOptions): T;
 
   /** Idempotent. Later calls throw a StoreError with reason `closed`. */
   close(): void;

@@ -5,16 +5,19 @@ import type {
   ChannelPendingView,
   DeviceMetricsView,
   MetricsSource,
+  StoreMetricsView,
 } from '../metrics/source.js';
 import type { Fleet } from './fleet.js';
 
 export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
   readonly #pending: () => Iterable<ChannelPendingView>;
+  readonly #store: () => StoreMetricsView;
 
-  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>) {
+  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>, store: () => StoreMetricsView) {
     this.#fleet = fleet;
     this.#pending = pending;
+    this.#store = store;
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -52,5 +55,9 @@ export class FleetMetricsSource implements MetricsSource {
 
   notificationsPending(): Iterable<ChannelPendingView> {
     return this.#pending();
+  }
+
+  store(): StoreMetricsView {
+    return this.#store();
   }
 }

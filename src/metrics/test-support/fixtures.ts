@@ -6,6 +6,7 @@ export interface FakeSource extends MetricsSource {
   deviceList: DeviceMetricsView[];
   accountList: AccountMetricsView[];
   pendingList: ChannelPendingView[];
+  storeWritable: boolean;
 }
 
 export function fakeSource(
@@ -17,6 +18,7 @@ export function fakeSource(
     deviceList: devices,
     accountList: accounts,
     pendingList: pending,
+    storeWritable: true,
     // Generators, like a daemon mapping its state on the fly: iterable once per call.
     *devices() {
       yield* this.deviceList;
@@ -26,6 +28,9 @@ export function fakeSource(
     },
     *notificationsPending() {
       yield* this.pendingList;
+    },
+    store() {
+      return { writable: this.storeWritable };
     },
   };
 }
