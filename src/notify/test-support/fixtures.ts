@@ -144,8 +144,19 @@ export function emailChannel(
   };
 }
 
-/** A complete Config; devices `123456789` (Sales phone, team=sales) and `222` (Support) in account `main`. */
-export function testConfig(over: Partial<Config> = {}): Config {
+/** What testConfig takes: any Config key; `notify` may leave out the grouping times. */
+export type TestConfigOverrides = Omit<Partial<Config>, 'notify'> & {
+  readonly notify?: Omit<Config['notify'], 'groupWaitMs' | 'groupIntervalMs'> &
+    Partial<Pick<Config['notify'], 'groupWaitMs' | 'groupIntervalMs'>>;
+};
+
+/**
+ * A complete Config; devices `123456789` (Sales phone, team=sales) and `222` (Support) in account
+ * `main`. Grouping times default to 0 (every held event is due at the next release step), so
+ * tests that are not about grouping see one message per publish; grouping tests set them.
+ */
+export function testConfig(over: TestConfigOverrides = {}): Config {
+  const { notify, ...rest } = over;
   return {
     stateDir: '/nonexistent',
     listen: { host: '127.0.0.1', port: 0 },
@@ -174,12 +185,12 @@ export function testConfig(over: Partial<Config> = {}): Config {
         ],
       },
     ],
-    notify: { default: [], routes: [], channels: {} },
     audit: { schedule: null, channels: [], staleAfterMs: 14 * 86_400_000 },
     maintenance: [],
     retentionMs: 90 * 86_400_000,
     web: { basicAuth: null },
-    ...over,
+    ...rest,
+    notify: { groupWaitMs: 0, groupIntervalMs: 0, default: [], routes: [], channels: {}, ...notify },
   };
 }
 
