@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../../log.js';
 import type { AccountEvent } from '../../monitor/account-state.js';
 import type { DeviceEvent } from '../../monitor/device-state.js';
 import type { AccountAlert, DeviceAlert } from '../events.js';
-import type { AccountNotification, DeviceNotification, RenderContext } from '../message.js';
+import type { AccountNotification, AccountOutage, DeviceNotification, RenderContext } from '../message.js';
 
 /** 2026-11-24 17:30:00 UTC = 18:30 in Berlin. */
 export const T0 = Date.UTC(2026, 10, 24, 17, 30, 0);
@@ -68,6 +68,8 @@ export interface DeviceOver {
   readonly labels?: Record<string, string>;
   readonly event?: DeviceEventOver;
   readonly qrCode?: string | null;
+  /** The mass-outage counts a grouping release attaches to a device.down. */
+  readonly outage?: AccountOutage;
 }
 
 export function deviceNote(over: DeviceOver = {}): DeviceNotification {
@@ -79,6 +81,7 @@ export function deviceNote(over: DeviceOver = {}): DeviceNotification {
     device: { number, name: over.name ?? 'Sales phone', labels: over.labels ?? {} },
     event: deviceEvent(over.event),
     qrCode: over.qrCode ?? null,
+    ...(over.outage === undefined ? {} : { outage: over.outage }),
   };
 }
 
