@@ -373,6 +373,11 @@ export class OutboxWorker {
       Math.max(backoffDelay(attempts, this.#backoff), result.retryAfterMs ?? 0),
     );
     this.#store.markRetry(m.id, attempts, now + delay, result.error);
+    if (this.#givenUp({ ...m, attempts }, now)) {
+      // The attempt that completed a day of retries: given up now, not one backoff later.
+      this.#expire();
+      return true;
+    }
     this.#log.warn({ ...fields, err: result.error, retry_in_ms: delay }, 'notification failed; will retry');
     return false;
   }
