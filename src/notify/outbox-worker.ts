@@ -33,6 +33,8 @@
 // safe side: a message queued behind a failing head makes no attempts, so after the head gives
 // up it is retried (folded with the rest) for up to another day — kept longer, never lost early.
 // Messages of a channel no longer configured cannot be attempted; they expire by the wall clock.
+//
+// Over 350 lines because of this header: the code is one loop with its ordering rules.
 
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
