@@ -28,7 +28,7 @@ import { Ticker } from './poll/ticker.js';
 import { dbPathIn } from './store/location.js';
 import { SqliteOutbox } from './store/outbox.js';
 import { openSqliteStore, type SqliteStore } from './store/sqlite-store.js';
-import type { Fleet } from './views/fleet.js';
+import { accountFleet, type Fleet } from './views/fleet.js';
 import { FleetMetricsSource } from './views/metrics-source.js';
 import { fleetHandlers } from './views/pages.js';
 import { VERSION } from './version.js';
@@ -89,6 +89,7 @@ export class Daemon {
       clock,
       log: log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
+      fleet: () => accountFleet(this.#fleet),
     });
     this.#writer = new CycleWriter({
       store,

@@ -627,6 +627,7 @@ describe('parseConfig accepts', () => {
       maintenance: [],
       retentionMs: 90 * 86_400_000,
       web: { basicAuth: null },
+      notify: { groupWaitMs: 30_000, groupIntervalMs: 300_000 },
     });
     expect(DEFAULT_POLICY).toEqual({
       intervalMs: 60_000,
@@ -963,6 +964,34 @@ describe('parseConfig accepts', () => {
       timeoutMs: 10_000,
     });
     expect(config.notify.routes).toEqual([{ match: { team: 'sales', floor: '3' }, channels: ['ops', 'am'] }]);
+  });
+
+  it.each([
+    ['10s', '2m', 10_000, 120_000],
+    ['0s', '0s', 0, 0],
+    [0, 0, 0, 0],
+  ])(
+    'notify.group_wait %s and group_interval %s (0 turns the wait off)',
+    (wait, interval, waitMs, intervalMs) => {
+      const config = parse(
+        yamlOf(
+          patched([
+            ['notify.group_wait', wait],
+            ['notify.group_interval', interval],
+          ]),
+        ),
+      );
+      expect(config.notify).toMatchObject({ groupWaitMs: waitMs, groupIntervalMs: intervalMs });
+    },
+  );
+
+  it('a grouping time without a unit is reported with its path', () => {
+    expect(issuesOf(yamlOf(patched([['notify.group_wait', '30']])))).toEqual([
+      expect.objectContaining({
+        path: 'notify.group_wait',
+        message: expect.stringContaining('needs a unit') as unknown,
+      }),
+    ]);
   });
 
   it('reads audit, maintenance, web and the top-level settings', () => {

@@ -159,6 +159,16 @@ export const rawConfigSchema = z
     accounts: z.array(accountSchema).min(1),
     notify: z
       .strictObject({
+        group_wait: duration({ allowZero: true, default: DEFAULTS.groupWait })
+          .optional()
+          .describe(
+            `how long the first event for a channel waits for others before they go out as one message; 0s sends at once (default ${DEFAULTS.groupWait})`,
+          ),
+        group_interval: duration({ allowZero: true, default: DEFAULTS.groupInterval })
+          .optional()
+          .describe(
+            `the least time between two grouped messages of one channel; later events wait and go out together (default ${DEFAULTS.groupInterval})`,
+          ),
         default: channelRefs().optional().describe('channels for events no route claims'),
         routes: z.array(routeSchema).optional(),
         channels: z.record(checked(z.string(), channelNameProblem), channelSchema).optional(),

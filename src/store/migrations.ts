@@ -108,6 +108,44 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'outbox: held and cancelled rows (notification grouping), grouped messages',
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: the table is rebuilt, rows and ids kept.
+      db.exec(`
+        -- state 'held': one event waiting for its channel's group (SPEC §8), payload = that
+        -- event, created_at = when it was held; a release turns a channel's held rows into one
+        -- pending message (grouped = 1) and deletes them. 'cancelled': a held event whose
+        -- opening/closing pair cancelled out; kept, done, until retention prunes it.
+        CREATE TABLE outbox_grouping (
+          id              INTEGER PRIMARY KEY,
+          delivery_id     TEXT    NOT NULL UNIQUE,
+          channel         TEXT    NOT NULL,
+          payload         TEXT    NOT NULL,
+          created_at      INTEGER NOT NULL,
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          last_error      TEXT,
+          state           TEXT    NOT NULL DEFAULT 'pending'
+                                  CHECK (state IN ('held', 'pending', 'sent', 'dropped', 'cancelled')),
+          done_at         INTEGER,
+          grouped         INTEGER NOT NULL DEFAULT 0 CHECK (grouped IN (0, 1))
+        );
+        INSERT INTO outbox_grouping (id, delivery_id, channel, payload, created_at, attempts,
+                                     next_attempt_at, last_error, state, done_at)
+          SELECT id, delivery_id, channel, payload, created_at, attempts,
+                 next_attempt_at, last_error, state, done_at FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_grouping RENAME TO outbox;
+        CREATE INDEX outbox_pending ON outbox (channel, id) WHERE state = 'pending';
+        -- done rows (sent, dropped, cancelled) for retention; held and pending have no done_at
+        CREATE INDEX outbox_done ON outbox (done_at) WHERE done_at IS NOT NULL;
+        CREATE INDEX outbox_held ON outbox (id) WHERE state = 'held';
+        -- each channel's last grouped message: group_interval counts from it
+        CREATE INDEX outbox_grouped ON outbox (channel, created_at) WHERE grouped = 1;
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

@@ -34,3 +34,18 @@ export function pollerOf(fleet: Fleet, device: string): AccountPoller | undefine
   for (const p of fleet.pollers.values()) if (p.devices.has(device)) return p;
   return undefined;
 }
+
+/**
+ * Per account: its configured devices and how many are DOWN now — the mass-outage line of a
+ * grouped notification ("12 of 40 devices of account main down so far").
+ */
+export function accountFleet(fleet: Fleet): Record<string, { devicesTotal: number; devicesDown: number }> {
+  const out: Record<string, { devicesTotal: number; devicesDown: number }> = {};
+  for (const p of fleet.pollers.values()) {
+    out[p.name] = {
+      devicesTotal: p.devices.size,
+      devicesDown: p.rows().filter((r) => r.health === 'DOWN').length,
+    };
+  }
+  return out;
+}
