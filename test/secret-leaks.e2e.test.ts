@@ -110,6 +110,9 @@ accounts:
       - { number: "491650000", name: First phone }
       - { number: "${target}", name: Sales phone }
 notify:
+  # Not a grouping test: every message goes out at once.
+  group_wait: 0s
+  group_interval: 0s
   default: [ops, hook]
   channels:
     ops:

@@ -69,6 +69,9 @@ accounts:
     devices:
 ${devices.map((d) => `      - { number: "${d}", name: Phone ${d} }`).join('\n')}
 notify:
+  # Not a grouping test: every message goes out at once.
+  group_wait: 0s
+  group_interval: 0s
   default: [hook]
   channels:
     hook: { type: webhook, url: "${hook}", timeout: 5s }
