@@ -66,7 +66,8 @@ function setup(clock: FakeClock, calls: Call[], options: AccountSetup) {
   const rechecks = new Map<string, boolean>();
   const client = fakeClient(
     async (device, signal) => {
-      const at = clock.now();
+      // monotonic: the same as the wall clock unless a test steps the wall clock
+      const at = clock.monotonic();
       calls.push({ account, device, at, rate: gateway.ratePerMinute });
       const answer = options.answer?.(device, at) ?? {};
       await clock.sleep(answer.durationMs ?? 200, signal);

@@ -41,6 +41,8 @@ export interface StoredCallLogOptions {
   readonly clock: Clock;
   readonly origin: ApiCallOrigin;
   readonly onWarn?: (message: string) => void;
+  /** This process's token in the log; tests give two logs in one process different ones. */
+  readonly caller?: string;
 }
 
 /** How far back rows are read and kept: the budget's span, and as much again for clock skew. */
@@ -58,6 +60,7 @@ export class StoredCallLog implements CallLog {
   readonly #clock: Clock;
   readonly #origin: ApiCallOrigin;
   readonly #onWarn: (message: string) => void;
+  readonly #caller: string;
   #lastId = 0;
   #prunedAt = Number.NEGATIVE_INFINITY;
   #failedAt = Number.NEGATIVE_INFINITY;
@@ -68,6 +71,7 @@ export class StoredCallLog implements CallLog {
     this.#clock = options.clock;
     this.#origin = options.origin;
     this.#onWarn = options.onWarn ?? (() => undefined);
+    this.#caller = options.caller ?? PROCESS_CALLER;
   }
 
   restore(): LoggedCall[] {
@@ -91,7 +95,7 @@ export class StoredCallLog implements CallLog {
         const rows = this.#store.apiCalls(this.#account, {
           afterId: this.#lastId,
           since: now - KEEP_MS,
-          excludeCaller: PROCESS_CALLER,
+          excludeCaller: this.#caller,
         });
         for (const row of rows) this.#lastId = Math.max(this.#lastId, row.id);
         decided = decide(rows.map((row) => ({ at: monotonicOf(this.#clock, row.at), kind: row.kind })));
@@ -101,7 +105,7 @@ export class StoredCallLog implements CallLog {
           at: now,
           kind,
           origin: this.#origin,
-          caller: PROCESS_CALLER,
+          caller: this.#caller,
           epoch: null,
         });
         this.#lastId = Math.max(this.#lastId, id);

@@ -77,8 +77,9 @@ export class MeteredGateway {
   readonly #waiters: Waiter[] = [];
   readonly #stop = new AbortController();
   readonly #callLog: CallLog | undefined;
-  // Monotonic time of each device's last `/connect` (or the start of one in progress).
+  // Monotonic time each device's last `/connect` ended, and the ones in progress.
   readonly #connectAt = new Map<string, number>();
+  readonly #connecting = new Map<string, Promise<ConnectResult | null>>();
 
   constructor(options: MeteredGatewayOptions) {
     this.account = options.account;
@@ -167,23 +168,30 @@ export class MeteredGateway {
    * `/connect`: a QR code (or why none). Null when cancelled while waiting for the budget;
    * `throttled` when the device had one less than CONNECT_EVERY_MS ago (no call made).
    */
-  async connect(device: string, options: OutOfBandOptions): Promise<ConnectResult | ConnectThrottled | null> {
+  connect(device: string, options: OutOfBandOptions): Promise<ConnectResult | ConnectThrottled | null> {
+    // One in progress (waiting for the budget, or calling) answers every asker meanwhile.
+    const pending = this.#connecting.get(device);
+    if (pending !== undefined) return pending;
     const now = this.#clock.monotonic();
     const last = this.#connectAt.get(device);
     if (last !== undefined && now - last < CONNECT_EVERY_MS) {
-      return { kind: 'throttled', retryInMs: last + CONNECT_EVERY_MS - now };
+      return Promise.resolve({ kind: 'throttled', retryInMs: last + CONNECT_EVERY_MS - now });
     }
-    this.#connectAt.set(device, now);
-    if (this.#connectAt.size > 10_000) this.#connectAt.clear();
-    const result = await this.#outOfBand(
+    const call = this.#outOfBand(
       options,
-      (call) => this.#client.connect(device, call),
+      (callOptions) => this.#client.connect(device, callOptions),
       (r) => (r.kind === 'probe_error' ? r : null),
-    );
-    // The cap counts from the call, not from when it was asked for: waiting for the budget is no call.
-    if (result === null) this.#connectAt.delete(device);
-    else this.#connectAt.set(device, this.#clock.monotonic());
-    return result;
+    ).then((result) => {
+      // The cap counts from the call: waiting for the budget in vain is no call.
+      if (result !== null) {
+        if (this.#connectAt.size >= 10_000) this.#connectAt.clear();
+        this.#connectAt.set(device, this.#clock.monotonic());
+      }
+      return result;
+    });
+    this.#connecting.set(device, call);
+    void call.finally(() => this.#connecting.delete(device));
+    return call;
   }
 
   /** No more slots: calls waiting for one get null. Checks in flight are the cycle's business. */
