@@ -205,7 +205,7 @@ describe('the budget at the gateway', () => {
         if (random() < 0.02) fake.stepWall(random() < 0.5 ? -3_600_000 : 3_600_000);
       });
       gateway.stop();
-      await Promise.allSettled(qrs);
+      await fake.runUntil(Promise.allSettled(qrs));
 
       expect(arrivals.length).toBeGreaterThan(Math.min(100, rate * 15));
       expect(maxInAnyWindow(arrivals.map((a) => a.start))).toBeLessThanOrEqual(rate);
@@ -291,8 +291,8 @@ describe('out-of-band calls (QR codes)', () => {
     })();
     await run(clock, loop, 6 * 60_000);
     gateway.stop();
-    await asking;
-    await Promise.allSettled(qrs);
+    // a /connect may still be in flight: let the fake time run until every ask is answered
+    await clock.runUntil(Promise.allSettled([asking, ...qrs]));
 
     for (const device of fleet) {
       for (const gap of gapsOf(arrivals, device.number)) {
