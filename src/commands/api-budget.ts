@@ -12,6 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS, Budget, type CallKind } from '../monitor/budget.js';
 import type { Clock } from '../monitor/clock.js';
+import type { Config } from '../config/types.js';
+import { dbPathIn } from '../store/location.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 
 const SPAN_MS = BUDGET_WINDOW_MS + BUDGET_MARGIN_MS;
@@ -24,8 +27,10 @@ export const cliClock: Clock = {
 };
 
 export interface CliCallBudgetOptions {
-  /** The daemon's database opened for writing; null when there is none or it is read-only. */
+  /** The daemon's database; null when there is none. */
   readonly store: Store | null;
+  /** Opened read-only (no write access): the daemon's calls are read, this one's are not logged. */
+  readonly readonly?: boolean;
   readonly account: string;
   readonly ratePerMinute: number;
   /** Where "waiting N s…" goes: stderr, so `--json` output stays clean. */
@@ -37,6 +42,7 @@ export interface CliCallBudgetOptions {
 
 export class CliCallBudget {
   readonly #store: Store | null;
+  readonly #readonly: boolean;
   readonly #account: string;
   readonly #rate: number;
   readonly #tell: (line: string) => void;
@@ -48,6 +54,7 @@ export class CliCallBudget {
 
   constructor(options: CliCallBudgetOptions) {
     this.#store = options.store;
+    this.#readonly = options.readonly === true;
     this.#account = options.account;
     this.#rate = options.ratePerMinute;
     this.#tell = options.tell;
@@ -64,7 +71,9 @@ export class CliCallBudget {
       if (freeAt <= now) return;
       if (!told) {
         told = true;
-        this.#tell(`waiting ${Math.ceil((freeAt - now) / 1000)} s for the account's API budget (account ${this.#account})`);
+        this.#tell(
+          `waiting ${Math.ceil((freeAt - now) / 1000)} s for the account's API budget (account ${this.#account})`,
+        );
       }
       await this.#clock.sleep(freeAt - now);
     }
@@ -73,7 +82,11 @@ export class CliCallBudget {
   /** Logs the call and returns `now` when there is room, else when there will be. */
   #tryReserve(now: number, kind: CallKind): number {
     const store = this.#store;
-    if (store !== null) {
+    let read: Store | null = null;
+    if (store !== null && this.#readonly) {
+      read = store;
+      this.#warnUnlogged('the database is read-only for this user');
+    } else if (store !== null) {
       try {
         return store.transaction(() => {
           const budget = this.#budgetAt(now, store);
@@ -95,9 +108,14 @@ export class CliCallBudget {
         this.#warnUnlogged(`could not use the call log (${reason})`);
       }
     } else {
-      this.#warnUnlogged('no writable database');
+      this.#warnUnlogged('no database yet');
     }
-    const budget = this.#budgetAt(now, null);
+    let budget: Budget;
+    try {
+      budget = this.#budgetAt(now, read);
+    } catch {
+      budget = this.#budgetAt(now, null);
+    }
     const at = budget.nextFreeAt(now, kind);
     if (at <= now) this.#unlogged.push({ at: now, kind });
     return at;
@@ -119,4 +137,33 @@ export class CliCallBudget {
       `note: ${why}: this command's calls are paced but a running daemon does not see them (account ${this.#account})`,
     );
   }
+}
+
+/**
+ * The budget of `account` for a command that calls the gateway: the daemon's database opened for
+ * writing if it can be, else read-only, else none. `close` when the command is done.
+ */
+export function openCliCallBudget(
+  config: Config,
+  account: string,
+  tell: (line: string) => void,
+): { readonly budget: CliCallBudget; close(): void } {
+  const rate = config.accounts.find((a) => a.name === account)?.rateLimitPerMinute ?? 1;
+  const file = dbPathIn(config.stateDir);
+  let store: Store | null = null;
+  let readonly = false;
+  try {
+    store = openSqliteStore(file);
+  } catch {
+    try {
+      store = openSqliteStore(file, { readonly: true });
+      readonly = true;
+    } catch {
+      store = null;
+    }
+  }
+  return {
+    budget: new CliCallBudget({ store, readonly, account, ratePerMinute: rate, tell }),
+    close: () => store?.close(),
+  };
 }
