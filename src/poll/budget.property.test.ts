@@ -211,7 +211,12 @@ describe('the budget at the gateway', () => {
       expect(maxInAnyWindow(arrivals.map((a) => a.start))).toBeLessThanOrEqual(rate);
       expect(maxInAnyWindow(arrivals.map((a) => a.arrival))).toBeLessThanOrEqual(rate);
       for (const phase of [0, 17_000, 59_999]) {
-        expect(maxInFixedWindows(arrivals.map((a) => a.arrival), phase)).toBeLessThanOrEqual(rate);
+        expect(
+          maxInFixedWindows(
+            arrivals.map((a) => a.arrival),
+            phase,
+          ),
+        ).toBeLessThanOrEqual(rate);
       }
     },
   );

@@ -109,7 +109,10 @@ export class SqliteStore implements Store {
     pruneHistory: Run<{ before: number }>;
     pruneSilences: Run<[number]>;
     insertApiCall: Statement<[string, number, string, string, string, number | null], { id: number }>;
-    apiCalls: Statement<{ account: string; afterId: number; since: number; caller: string | null }, ApiCallRow>;
+    apiCalls: Statement<
+      { account: string; afterId: number; since: number; caller: string | null },
+      ApiCallRow
+    >;
     pruneApiCalls: Run<[number]>;
     getMeta: Statement<[string], { value: string }>;
     setMeta: Run<[string, string]>;

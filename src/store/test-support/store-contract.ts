@@ -444,7 +444,9 @@ export function describeStoreContract(name: string, open: () => Store): void {
       it('starts empty, and gives ids ascending in the order logged', () => {
         expect(store.apiCalls('main')).toEqual([]);
         const a = store.recordApiCall(call({ at: 5_000 }));
-        const b = store.recordApiCall(call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }));
+        const b = store.recordApiCall(
+          call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }),
+        );
         expect(b).toBeGreaterThan(a);
         expect(store.apiCalls('main')).toEqual([
           { id: a, ...call({ at: 5_000 }) },
