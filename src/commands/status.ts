@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { AccountConfig } from '../config/types.js';
+import type { AccountConfig, Config } from '../config/types.js';
+import { openCliCallBudget } from './api-budget.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Observation } from '../monitor/model.js';
 import { deviceReport, type DeviceReport } from '../report/devices.js';
@@ -9,21 +10,29 @@ import { EXIT_OK, type Command } from './command.js';
 import { loadCommandConfig, openStore, withExit } from './context.js';
 import { renderTable } from '../report/table.js';
 
-/** One call per device, at most `concurrency` at a time; answers keyed `account\0device`. */
+/**
+ * One call per device, at most `concurrency` at a time, each reserved from the account's budget
+ * (shared with a running daemon through the call log); answers keyed `account\0device`.
+ */
 async function askLive(
+  config: Config,
   account: AccountConfig,
   client: GatewayClient,
   live: Map<string, Observation>,
+  tell: (line: string) => void,
 ): Promise<void> {
+  const calls = openCliCallBudget(config, account.name, tell);
   try {
     const queue = [...account.devices];
     const worker = async (): Promise<void> => {
       for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+        await calls.budget.reserve('check');
         live.set(`${account.name}\0${d.number}`, await client.status(d.number));
       }
     };
     await Promise.all(Array.from({ length: account.concurrency }, worker));
   } finally {
+    calls.close();
     await client.close();
   }
 }
@@ -55,7 +64,10 @@ const status: Command = (args, io) =>
     if (values.live === true) {
       // Loaded only here: the store readers load neither the gateway client nor undici.
       const { gatewayClientFor } = await import('../gateway/for-account.js');
-      await Promise.all(config.accounts.map((account) => askLive(account, gatewayClientFor(account), live)));
+      const tell = (line: string): void => io.stderr(`${line}\n`);
+      await Promise.all(
+        config.accounts.map((account) => askLive(config, account, gatewayClientFor(account), live, tell)),
+      );
     }
 
     const reports: DeviceReport[] = [];

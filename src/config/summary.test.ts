@@ -58,15 +58,20 @@ describe('configWarnings', () => {
     [
       'a schedule slower than the shortest interval',
       [['schedule', '0 * * * *']],
-      'ticks only every 1h at times, but the shortest interval is 1m',
+      'waits up to 1h between ticks, but the shortest interval is 1m',
     ],
     [
       'more devices than the rate allows at their interval',
       [['accounts.0.devices', devices(45)]],
-      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min: each device will be checked about every 1m30s instead of 1m',
+      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min (a quarter kept for QR codes and other calls): each device will be checked about every 1m58s instead of 1m',
     ],
     ['a rate above the gateway limit', [['accounts.0.rate_limit', '2/s']], "exceeds the gateway's 60/min"],
     ['an account without devices', [['accounts.0.devices', []]], 'account main has no devices'],
+    [
+      'a schedule that ticks on 29 February only',
+      [['schedule', '0 0 29 2 *']],
+      'schedule "0 0 29 2 *" waits up to 1461d (about 4 years) between ticks',
+    ],
     [
       'a timeout as long as the interval',
       [['defaults.timeout', '1m']],

@@ -2,6 +2,8 @@
 // one that will not do what the operator meant.
 
 import { formatDuration, formatRate } from '../fields/duration.js';
+import { plannedSpacingMs } from '../monitor/budget.js';
+import { stretchFloorMs } from '../monitor/due-queue.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
 import type { AccountConfig, Config } from './types.js';
 
@@ -47,6 +49,14 @@ export function accountBudget(account: AccountConfig): { neededPerMinute: number
   return { neededPerMinute, stretch: Math.max(1, neededPerMinute / account.rateLimitPerMinute) };
 }
 
+/** The longest wait between ticks in words: "0 0 29 2 *" waits 4 years, not "every 1d". */
+export function describeLongestGap(gapMs: number): string {
+  if (!Number.isFinite(gapMs)) return 'never ticks';
+  const years = gapMs / (365.25 * 86_400_000);
+  const rough = years >= 1.5 ? ` (about ${Math.round(years)} years)` : '';
+  return `waits up to ${formatDuration(gapMs)}${rough} between ticks`;
+}
+
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
   const allIntervals = config.accounts.flatMap(deviceIntervals);
@@ -54,7 +64,7 @@ export function configWarnings(config: Config): string[] {
   const gap = cronLongestGapMs(config.schedule);
   if (gap > shortest) {
     warnings.push(
-      `schedule "${config.schedule}" ticks only every ${formatDuration(gap)} at times, but the shortest interval is ${formatDuration(shortest)}: devices will be checked less often than configured`,
+      `schedule "${config.schedule}" ${describeLongestGap(gap)}, but the shortest interval is ${formatDuration(shortest)}: devices will be checked less often than configured`,
     );
   }
 
@@ -66,11 +76,15 @@ export function configWarnings(config: Config): string[] {
         `${name}: rate_limit ${formatRate(account.rateLimitPerMinute)} exceeds the gateway's ${GATEWAY_LIMIT_PER_MINUTE}/min, which is shared with message sending: expect 429 answers`,
       );
     }
-    const { neededPerMinute, stretch } = accountBudget(account);
-    if (stretch > 1) {
-      const fastest = Math.min(...deviceIntervals(account));
+    const { neededPerMinute } = accountBudget(account);
+    const intervals = deviceIntervals(account);
+    const fastest = Math.min(...intervals);
+    // The daemon's own computation (monitor/due-queue.ts), so both say the same number: the
+    // spacing it plans with sets the out-of-band share and the transit margin aside.
+    const floor = stretchFloorMs(intervals, plannedSpacingMs(account.rateLimitPerMinute));
+    if (floor > fastest) {
       warnings.push(
-        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)}: each device will be checked about every ${formatDuration(Math.ceil((fastest * stretch) / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
+        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)} (a quarter kept for QR codes and other calls): each device will be checked about every ${formatDuration(Math.round(floor / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
       );
     }
     const slow = account.devices.filter((d) => d.policy.timeoutMs >= d.policy.intervalMs);

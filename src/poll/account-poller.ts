@@ -13,7 +13,7 @@ import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
-import type { Clock } from '../monitor/clock.js';
+import { monotonicOf, type Clock } from '../monitor/clock.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
 import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
@@ -23,7 +23,8 @@ import { AccountScheduler } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
 import { deviceRow, restoreAccountState, restoreDeviceState, type DeviceRuntime } from './device-runtime.js';
-import { MeteredGateway, type Slot } from './metered-gateway.js';
+import { MeteredGateway, type ConnectThrottled, type Slot } from './metered-gateway.js';
+import { StoredCallLog } from './call-log.js';
 
 export type { DeviceRuntime } from './device-runtime.js';
 
@@ -76,6 +77,13 @@ export class AccountPoller implements CycleRunner {
       clock: deps.clock,
       onCall: deps.recordCheck,
       onWarn: (message) => this.#log.warn(message),
+      callLog: new StoredCallLog({
+        store: deps.store,
+        account: config.name,
+        clock: deps.clock,
+        origin: 'daemon',
+        onWarn: (message) => this.#log.warn(message),
+      }),
     });
     const stored = deps.store.getAccounts().find((a) => a.account === config.name);
     this.#accountState = restoreAccountState(stored?.state);
@@ -102,6 +110,11 @@ export class AccountPoller implements CycleRunner {
   }
   get accountState(): AccountState {
     return this.#accountState;
+  }
+
+  /** How long the account has been rate limited (429s, no valid answer since); 0 when it is not. */
+  rateLimitedForMs(): number {
+    return this.gateway.rateLimitedForMs();
   }
 
   /**
@@ -138,8 +151,11 @@ export class AccountPoller implements CycleRunner {
     return this.gateway.close();
   }
 
-  /** One `/connect` through the account's budget (the re-link page); null when cancelled while waiting. */
-  connect(device: string, signal: AbortSignal): Promise<ConnectResult | null> {
+  /**
+   * One `/connect` through the account's budget (the re-link page); null when cancelled while
+   * waiting, `throttled` when the device had one moments ago.
+   */
+  connect(device: string, signal: AbortSignal): Promise<ConnectResult | ConnectThrottled | null> {
     return this.gateway.connect(device, { signal, timeoutMs: this.#timeoutMs(device) });
   }
 
@@ -301,6 +317,8 @@ export class AccountPoller implements CycleRunner {
     }
   }
 
+  // The scheduler runs on the monotonic clock: a last check restored from the store (wall time)
+  // is converted once, here (one "in the future" after a clock step back counts as just now).
   #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
     return [...this.devices.values()].map((rt) =>
       rt.state.lastCheckAt === null
@@ -308,7 +326,7 @@ export class AccountPoller implements CycleRunner {
         : {
             number: rt.config.number,
             intervalMs: rt.config.policy.intervalMs,
-            lastCheckAt: rt.state.lastCheckAt,
+            lastCheckAt: monotonicOf(this.deps.clock, rt.state.lastCheckAt),
           },
     );
   }

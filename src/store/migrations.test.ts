@@ -55,6 +55,7 @@ describe('schema migrations', () => {
       expect(tables(db)).toEqual([
         'accounts',
         'alertmanager_firing',
+        'api_calls',
         'devices',
         'history',
         'meta',

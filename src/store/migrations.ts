@@ -146,6 +146,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'api_calls: the call log of the API budget',
+    up(db) {
+      db.exec(`
+        -- Every gateway call, logged before it is made by whichever process makes it (the daemon,
+        -- the CLI), so all of them together stay within an account's rate_limit over any 60 s,
+        -- across restarts. Short-lived: rows older than two minutes are pruned as calls are made.
+        -- epoch: the HA lease epoch of the writer (SPEC §11), null without HA.
+        CREATE TABLE api_calls (
+          id      INTEGER PRIMARY KEY,
+          account TEXT    NOT NULL,
+          at      INTEGER NOT NULL,
+          kind    TEXT    NOT NULL CHECK (kind IN ('check', 'out_of_band')),
+          origin  TEXT    NOT NULL CHECK (origin IN ('daemon', 'cli')),
+          caller  TEXT    NOT NULL,
+          epoch   INTEGER
+        );
+        -- readers ask per account for rows after the last id they saw
+        CREATE INDEX api_calls_by_account ON api_calls (account, id);
+        CREATE INDEX api_calls_by_time ON api_calls (at);
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

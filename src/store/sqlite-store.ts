@@ -16,6 +16,9 @@ import {
 } from './sqlite-rows.js';
 import type {
   AccountRow,
+  ApiCallQuery,
+  ApiCallRow,
+  NewApiCall,
   DeviceRow,
   DeviceSave,
   HistoryRow,
@@ -104,6 +107,12 @@ export class SqliteStore implements Store {
     activeSilences: Statement<[number], SilenceRecord>;
     pruneHistory: Run<{ before: number }>;
     pruneSilences: Run<[number]>;
+    insertApiCall: Statement<[string, number, string, string, string, number | null], { id: number }>;
+    apiCalls: Statement<
+      { account: string; afterId: number; since: number; caller: string | null },
+      ApiCallRow
+    >;
+    pruneApiCalls: Run<[number]>;
     getMeta: Statement<[string], { value: string }>;
     setMeta: Run<[string, string]>;
   };
@@ -154,6 +163,14 @@ export class SqliteStore implements Store {
           WHERE newer.account = history.account AND newer.device = history.device AND newer.at < @before
             AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`),
       pruneSilences: db.prepare('DELETE FROM silences WHERE until_at < ?'),
+      insertApiCall: db.prepare(
+        'INSERT INTO api_calls (account, at, kind, origin, caller, epoch) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+      ),
+      apiCalls: db.prepare(`
+        SELECT id, account, at, kind, origin, caller, epoch FROM api_calls
+        WHERE account = @account AND id > @afterId AND at >= @since AND (@caller IS NULL OR caller <> @caller)
+        ORDER BY id`),
+      pruneApiCalls: db.prepare('DELETE FROM api_calls WHERE at < ?'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -284,6 +301,28 @@ export class SqliteStore implements Store {
       this.db.pragma('optimize');
       return result;
     });
+  }
+
+  recordApiCall(call: NewApiCall): number {
+    return this.guard('cannot log a call to', () => {
+      const { account, at, kind, origin, caller, epoch } = call;
+      return this.stmts.insertApiCall.get(account, at, kind, origin, caller, epoch)!.id;
+    });
+  }
+
+  apiCalls(account: string, query: ApiCallQuery = {}): ApiCallRow[] {
+    return this.guard('cannot read the call log from', () =>
+      this.stmts.apiCalls.all({
+        account,
+        afterId: query.afterId ?? 0,
+        since: query.since ?? Number.MIN_SAFE_INTEGER,
+        caller: query.excludeCaller ?? null,
+      }),
+    );
+  }
+
+  pruneApiCalls(before: number): number {
+    return this.guard('cannot prune the call log of', () => this.stmts.pruneApiCalls.run(before).changes);
   }
 
   getMeta(key: string): string | null {

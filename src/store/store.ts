@@ -75,6 +75,39 @@ export interface TransactionOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/** Who made a gateway call: the daemon's metered gateway, or a CLI command (`status --live`, …). */
+export type ApiCallOrigin = 'daemon' | 'cli';
+
+/**
+ * One gateway call, logged before it was made (SPEC §3 "Budget": the call log lives in the store,
+ * so a restart or a second process does not reset the budget).
+ */
+export interface ApiCallRow {
+  /** Ascending in the order calls were logged: a reader asks for what came after the last it saw. */
+  readonly id: number;
+  readonly account: string;
+  /** Wall time, epoch ms: the only clock processes share. */
+  readonly at: number;
+  /** `out_of_band`: a QR code, a balance read, a send — capped to a share of the budget. */
+  readonly kind: 'check' | 'out_of_band';
+  readonly origin: ApiCallOrigin;
+  /** The process that logged it (a token per process), so it can skip its own rows. */
+  readonly caller: string;
+  /** The HA lease epoch it was made under (SPEC §11); null without HA. */
+  readonly epoch: number | null;
+}
+
+export type NewApiCall = Omit<ApiCallRow, 'id'>;
+
+export interface ApiCallQuery {
+  /** Only rows logged after this id. */
+  readonly afterId?: number;
+  /** Only calls at or after this time. */
+  readonly since?: number;
+  /** Leaves out the rows of this caller. */
+  readonly excludeCaller?: string;
+}
+
 export interface Store {
   /** Every device row, ordered by account then device. */
   getDevices(): DeviceRow[];
@@ -109,6 +142,13 @@ export interface Store {
    * silences that ended before `before`.
    */
   prune(before: number): PruneResult;
+
+  /** Logs a call (before it is made); returns its id. */
+  recordApiCall(call: NewApiCall): number;
+  /** The account's logged calls matching `query`, in the order logged (by id). */
+  apiCalls(account: string, query?: ApiCallQuery): ApiCallRow[];
+  /** Deletes calls older than `before` (all accounts); returns how many. */
+  pruneApiCalls(before: number): number;
 
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;

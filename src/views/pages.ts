@@ -98,7 +98,8 @@ async function reconnectQr(fleet: Fleet, device: string, signal: AbortSignal): P
   const poller = pollerOf(fleet, device);
   if (poller === undefined) return { status: 'not_found', message: `device ${device} is not configured` };
   const result = await poller.connect(device, signal);
-  return result === null
-    ? { status: 'error', message: 'the request was cancelled while waiting for the API budget' }
-    : reconnectResultFrom(result);
+  if (result === null)
+    return { status: 'error', message: 'the request was cancelled while waiting for the API budget' };
+  if (result.kind === 'throttled') return { status: 'throttled', retryInMs: result.retryInMs };
+  return reconnectResultFrom(result);
 }

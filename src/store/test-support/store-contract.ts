@@ -2,7 +2,7 @@
 // describeStoreContract with a function that opens a fresh, empty store.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceRow, HistoryRow, NewSilence, Store } from '../store.js';
+import type { DeviceRow, HistoryRow, NewApiCall, NewSilence, Store } from '../store.js';
 import { StoreError } from '../errors.js';
 
 export function device(account: string, number: string, over: Partial<DeviceRow> = {}): DeviceRow {
@@ -427,6 +427,68 @@ export function describeStoreContract(name: string, open: () => Store): void {
         });
         expect(store.getMeta('outer')).toBe('1');
         expect(store.getMeta('inner')).toBeNull();
+      });
+    });
+
+    describe('call log (api_calls)', () => {
+      const call = (over: Partial<NewApiCall> = {}): NewApiCall => ({
+        account: 'main',
+        at: 1_000,
+        kind: 'check',
+        origin: 'daemon',
+        caller: 'daemon-1',
+        epoch: null,
+        ...over,
+      });
+
+      it('starts empty, and gives ids ascending in the order logged', () => {
+        expect(store.apiCalls('main')).toEqual([]);
+        const a = store.recordApiCall(call({ at: 5_000 }));
+        const b = store.recordApiCall(
+          call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }),
+        );
+        expect(b).toBeGreaterThan(a);
+        expect(store.apiCalls('main')).toEqual([
+          { id: a, ...call({ at: 5_000 }) },
+          { id: b, ...call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }) },
+        ]);
+      });
+
+      it('keeps the lease epoch when there is one', () => {
+        const id = store.recordApiCall(call({ epoch: 7 }));
+        expect(store.apiCalls('main')).toEqual([{ id, ...call({ epoch: 7 }) }]);
+      });
+
+      it('reads per account, after an id, since a time, and without one caller', () => {
+        const first = store.recordApiCall(call({ at: 1_000 }));
+        store.recordApiCall(call({ account: 'other', at: 2_000 }));
+        const cli = store.recordApiCall(call({ at: 3_000, origin: 'cli', caller: 'cli-1' }));
+        const own = store.recordApiCall(call({ at: 4_000 }));
+        const ids = (rows: readonly { id: number }[]) => rows.map((r) => r.id);
+        expect(ids(store.apiCalls('main'))).toEqual([first, cli, own]);
+        expect(ids(store.apiCalls('main', { afterId: first }))).toEqual([cli, own]);
+        expect(ids(store.apiCalls('main', { since: 3_000 }))).toEqual([cli, own]);
+        expect(ids(store.apiCalls('main', { excludeCaller: 'daemon-1' }))).toEqual([cli]);
+        expect(ids(store.apiCalls('main', { afterId: cli, excludeCaller: 'daemon-1' }))).toEqual([]);
+      });
+
+      it('prunes calls older than a time, across accounts', () => {
+        store.recordApiCall(call({ at: 1_000 }));
+        store.recordApiCall(call({ account: 'other', at: 1_500 }));
+        const kept = store.recordApiCall(call({ at: 2_000 }));
+        expect(store.pruneApiCalls(2_000)).toBe(2);
+        expect(store.apiCalls('main').map((r) => r.id)).toEqual([kept]);
+        expect(store.apiCalls('other')).toEqual([]);
+      });
+
+      it('a call logged in a transaction that fails is not kept', () => {
+        expect(() =>
+          store.transaction(() => {
+            store.recordApiCall(call());
+            throw new Error('no');
+          }),
+        ).toThrow('no');
+        expect(store.apiCalls('main')).toEqual([]);
       });
     });
 
