@@ -6,6 +6,8 @@ export const DEVICE_STATUSES = [
   'disconnected',
   'not_connected',
   'not_initialized',
+  // The gateway answers, but does not know the device (deleted, or a typo in the config).
+  'not_found',
   'unknown',
 ] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
@@ -49,6 +51,12 @@ export const EVENT_TYPES = [
   'device.up',
   'device.reminder',
   'device.flapping',
+  'device.not_found',
+  // Delivery health (SPEC §10), decided by monitor/delivery.ts.
+  'device.stalled',
+  'device.failing',
+  'device.balance_low',
+  'device.delivery_recovered',
   'account.unreachable',
   'account.recovered',
   'audit.report',
@@ -70,4 +78,17 @@ export function statusFromGatewayText(text: string): DeviceStatus {
     default:
       return 'unknown';
   }
+}
+
+/**
+ * `success:false` whose message reads "device not found", in any case and punctuation ignored:
+ * `/status` says `device not found!`, `/reports/balance` says `Device not found` (SPEC §3).
+ */
+export function isDeviceNotFoundMessage(message: string): boolean {
+  const words = message
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+    .trim()
+    .split(/\s+/);
+  return words.join(' ') === 'device not found';
 }

@@ -158,6 +158,7 @@ const STATUS_WORDS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'disconnected',
   not_connected: 'not connected',
   not_initialized: 'not initialized',
+  not_found: 'not found',
   unknown: 'unknown',
 };
 
@@ -167,6 +168,7 @@ const STATUS_HINTS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'was linked, link lost (phone offline or logged out): check the phone, re-link if it stays',
   not_connected: 'exists but unpaired: scan a QR code',
   not_initialized: 'the gateway has no session loaded for it (new, or after a gateway restart)',
+  not_found: 'the gateway does not know it (deleted, or a typo): remove it from the config or add it again at the gateway',
   unknown: 'the gateway answered a status this monitor does not know',
 };
 

@@ -49,9 +49,16 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
   if (e.kind === 'audit') return null;
   switch (e.event.type) {
     case 'device.down':
+    case 'device.not_found':
     case 'device.reminder':
     case 'account.unreachable':
       return 'fire';
+    // Delivery health (SPEC §10) is not an outage of the device: no WhatsGateDeviceDown for it.
+    case 'device.stalled':
+    case 'device.failing':
+    case 'device.balance_low':
+    case 'device.delivery_recovered':
+      return null;
     case 'device.flapping':
       // Flapping while UP is no outage; while DOWN the alert holds as it was.
       return e.event.downSince === undefined ? null : 'fire';
