@@ -161,15 +161,17 @@ export function alertmanagerAlert(
   const downSince = event.downSince ?? event.since;
   const who = deviceLabel(device);
   if (effect === 'resolve') {
+    // The outage ended when the device turned UP, before `at` if the device.up was held back.
+    const upAt = event.upAt ?? event.at;
     return withGenerator(
       {
         labels,
         annotations: {
           summary: `${who} is connected again`,
-          description: `Account ${e.account}: down from ${time(downSince)} to ${time(event.at)} (${humanDuration(event.at - downSince)}).`,
+          description: `Account ${e.account}: down from ${time(downSince)} to ${time(upAt)} (${humanDuration(upAt - downSince)}).`,
         },
         startsAt: iso(downSince),
-        endsAt: iso(event.at),
+        endsAt: iso(upAt),
       },
       ctx,
     );
