@@ -12,6 +12,9 @@ export const DEVICE_STATUSES = [
 ] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 
+/** A device the gateway does not know is checked this many times less often (SPEC §3). */
+export const NOT_FOUND_INTERVAL_FACTOR = 10;
+
 export const PROBE_ERROR_REASONS = [
   'timeout',
   'connection',

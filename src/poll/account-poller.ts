@@ -15,8 +15,9 @@ import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
-import type { ProbeErrorReason } from '../monitor/model.js';
+import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
+import { roundMs } from '../monitor/round.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler } from './account-scheduler.js';
@@ -60,6 +61,8 @@ export class AccountPoller implements CycleRunner {
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
+  // Since when 429 answers have held the account back with no other answer between (issue 11).
+  #rateLimitedSince: number | null = null;
   readonly #log: Logger;
 
   constructor(
@@ -155,10 +158,16 @@ export class AccountPoller implements CycleRunner {
     const seconds = (performance.now() - started) / 1000;
     const t = this.#tally;
     t.checks++;
+    // not_found is a status: the gateway answered, so it counts as a valid answer here.
     if (observation.kind === 'status') t.validAnswers++;
     else {
       if (observation.reason === 'unauthorized') t.unauthorized = true;
       t.lastError = { reason: observation.reason, message: observation.message };
+    }
+    if (observation.kind === 'probe_error' && observation.reason === 'rate_limited') {
+      this.#rateLimitedSince ??= this.deps.clock.now();
+    } else {
+      this.#rateLimitedSince = null;
     }
     // A device removed by a reload while its check was in flight: nothing to record.
     if (rt === undefined) return { observation, recheckSoon: false };
@@ -173,7 +182,11 @@ export class AccountPoller implements CycleRunner {
     if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
       qrDataUrl = await this.#qrForDown(device);
     }
+    const wasNotFound = rt.state.status === 'not_found';
     this.#apply(rt, step, this.#tally, qrDataUrl);
+    // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
+    // changes with the status. Before the scheduler's `finish`, which takes the new interval.
+    if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -204,9 +217,11 @@ export class AccountPoller implements CycleRunner {
           validAnswers: t.validAnswers,
           unauthorized: t.unauthorized,
           lastError: t.lastError,
+          rateLimitedSince: this.rateLimitedSince(),
         },
         {
           failureThreshold: this.#config.policy.failureThreshold,
+          roundMs: this.roundMs(),
           muted: this.deps.mutes.isAccountMuted(this.name),
         },
       );
@@ -227,6 +242,27 @@ export class AccountPoller implements CycleRunner {
     if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
       this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
     }
+  }
+
+  /**
+   * Since when 429 answers have held the account back (the pause included), null when not.
+   * The one adapter over the budget's pause: it reads the poller's own record of 429 answers,
+   * so an account paused indefinitely (a huge Retry-After) still reads as held back.
+   */
+  rateLimitedSince(): number | null {
+    return this.#rateLimitedSince;
+  }
+
+  /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
+  roundMs(): number {
+    const scheduled = this.#scheduled();
+    return roundMs(
+      scheduled.map((d) => ({
+        intervalMs: d.intervalMs,
+        known: this.devices.get(d.number)?.state.status !== 'not_found',
+      })),
+      this.gateway.spacingMs,
+    );
   }
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
@@ -301,15 +337,23 @@ export class AccountPoller implements CycleRunner {
     }
   }
 
+  #reschedule(): void {
+    this.scheduler.update({
+      devices: this.#scheduled(),
+      rateLimitPerMinute: this.#config.rateLimitPerMinute,
+      concurrency: this.#config.concurrency,
+    });
+  }
+
   #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
-    return [...this.devices.values()].map((rt) =>
-      rt.state.lastCheckAt === null
-        ? { number: rt.config.number, intervalMs: rt.config.policy.intervalMs }
-        : {
-            number: rt.config.number,
-            intervalMs: rt.config.policy.intervalMs,
-            lastCheckAt: rt.state.lastCheckAt,
-          },
-    );
+    return [...this.devices.values()].map((rt) => {
+      const intervalMs =
+        rt.state.status === 'not_found'
+          ? rt.config.policy.intervalMs * NOT_FOUND_INTERVAL_FACTOR
+          : rt.config.policy.intervalMs;
+      return rt.state.lastCheckAt === null
+        ? { number: rt.config.number, intervalMs }
+        : { number: rt.config.number, intervalMs, lastCheckAt: rt.state.lastCheckAt };
+    });
   }
 }
