@@ -170,7 +170,7 @@ describe('schema migrations', () => {
         )
         .pluck()
         .all();
-      expect(indexes).toEqual(['history_by_device', 'history_by_time']);
+      expect(indexes).toEqual(['history_by_device', 'history_by_time', 'history_deleted']);
     });
   });
 

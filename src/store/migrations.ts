@@ -147,6 +147,8 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE history_v3 RENAME TO history;
         CREATE INDEX history_by_device ON history (account, device, at);
         CREATE INDEX history_by_time ON history (at);
+        -- deletedDevices(): the few deletions, without a scan of the whole history
+        CREATE INDEX history_deleted ON history (account, device, at) WHERE to_status = 'deleted';
       `);
     },
   },
