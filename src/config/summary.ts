@@ -3,6 +3,7 @@
 
 import { formatDuration, formatRate } from '../fields/duration.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
+import { effectiveIntervalMs } from '../monitor/round.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -66,11 +67,16 @@ export function configWarnings(config: Config): string[] {
         `${name}: rate_limit ${formatRate(account.rateLimitPerMinute)} exceeds the gateway's ${GATEWAY_LIMIT_PER_MINUTE}/min, which is shared with message sending: expect 429 answers`,
       );
     }
-    const { neededPerMinute, stretch } = accountBudget(account);
-    if (stretch > 1) {
-      const fastest = Math.min(...deviceIntervals(account));
+    const { neededPerMinute } = accountBudget(account);
+    const fastest = Math.min(...deviceIntervals(account));
+    // The daemon's own computation (the due queue's stretch floor), so both say the same.
+    const effective = effectiveIntervalMs(
+      account.devices.map((d) => d.policy.intervalMs),
+      account.rateLimitPerMinute,
+    );
+    if (account.devices.length > 0 && effective > fastest) {
       warnings.push(
-        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)}: each device will be checked about every ${formatDuration(Math.ceil((fastest * stretch) / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
+        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)}: each device will be checked about every ${formatDuration(Math.round(effective / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
       );
     }
     const slow = account.devices.filter((d) => d.policy.timeoutMs >= d.policy.intervalMs);

@@ -5,6 +5,7 @@
 // Pure: the stretch floor is the due queue's own (monitor/due-queue.ts), so the round is the
 // interval the scheduler really keeps.
 
+import { Budget } from './budget.js';
 import { stretchFloorMs } from './due-queue.js';
 
 export interface RoundDevice {
@@ -32,4 +33,17 @@ export function roundMs(devices: readonly RoundDevice[], spacingMs: number): num
     if (d.known) known = Math.max(known, effective);
   }
   return known > 0 ? known : all;
+}
+
+/**
+ * How often the most frequently due devices of an account are really checked, given its
+ * `rate_limit`: what the scheduler keeps (DueQueue.apply) and what `check-config` announces,
+ * from the same floor and the same spacing as the budget's, so the two cannot disagree.
+ */
+export function effectiveIntervalMs(intervalsMs: readonly number[], ratePerMinute: number): number {
+  if (intervalsMs.length === 0) return 0;
+  const spacingMs = new Budget({ ratePerMinute }).spacingMs;
+  let shortest = Number.POSITIVE_INFINITY;
+  for (const interval of intervalsMs) shortest = Math.min(shortest, interval);
+  return Math.max(shortest, stretchFloorMs(intervalsMs, spacingMs));
 }
