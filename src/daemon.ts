@@ -31,6 +31,7 @@ import { openSqliteStore, type SqliteStore } from './store/sqlite-store.js';
 import type { Fleet } from './views/fleet.js';
 import { FleetMetricsSource } from './views/metrics-source.js';
 import { fleetHandlers } from './views/pages.js';
+import { pollingReady } from './views/readiness.js';
 import { VERSION } from './version.js';
 
 const STOP_GRACE_MS = 8_000;
@@ -60,6 +61,8 @@ export class Daemon {
   #http: HttpServer | null = null;
   #ticker: Ticker | null = null;
   #ready = false;
+  /** When polling started; /readyz counts the first round from here. */
+  #startedAt = Number.POSITIVE_INFINITY;
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
   readonly #pollerDeps: PollerDeps;
@@ -161,7 +164,7 @@ export class Daemon {
     this.#writer.flush();
     if (!this.#ready) {
       this.#ready = true;
-      this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
+      this.#log.info({ component: 'daemon' }, 'first poll cycle finished');
     }
   }
 
@@ -273,7 +276,8 @@ export class Daemon {
       basicAuth: this.#config.web.basicAuth,
       handlers: {
         ...pages,
-        ready: () => this.#ready && !this.#stopping,
+        ready: () =>
+          this.#ready && !this.#stopping && pollingReady(this.#fleet, this.#startedAt, this.#clock.now()),
         metrics: (send) => this.#metrics.withExposition((bytes) => send(this.#metrics.contentType, bytes)),
       },
     });
@@ -296,6 +300,7 @@ export class Daemon {
         },
       },
     );
+    this.#startedAt = this.#clock.now();
     this.#ticker.start();
     // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
     this.#runTick(this.#ticker.nextAt() ?? undefined);
