@@ -60,7 +60,9 @@ export class Daemon {
   readonly #audit: AuditSchedule;
   #http: HttpServer | null = null;
   #ticker: Ticker | null = null;
+  /** The first tick ended (its batch written). */
   #ready = false;
+  #readyLogged = false;
   /** When polling started; /readyz counts the first round from here. */
   #startedAt = Number.POSITIVE_INFINITY;
   #stopping = false;
@@ -162,9 +164,11 @@ export class Daemon {
     this.#runs.record(now, this.#config.retentionMs);
     await this.#loop.tick(nextTickAt);
     this.#writer.flush();
-    if (!this.#ready) {
-      this.#ready = true;
-      this.#log.info({ component: 'daemon' }, 'first poll cycle finished');
+    this.#ready = true;
+    // "The first cycle" of SPEC §6: every device checked once, or one round passed (readiness.ts).
+    if (!this.#readyLogged && pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      this.#readyLogged = true;
+      this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
     }
   }
 
