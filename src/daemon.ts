@@ -234,7 +234,7 @@ export class Daemon {
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
-    this.#runs.record(this.#clock.now(), this.#config.retentionMs, true);
+    this.#runs.close(this.#clock.now(), this.#config.retentionMs);
     this.#store.close();
     this.#log.info({ component: 'daemon' }, 'stopped');
   }
