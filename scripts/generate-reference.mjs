@@ -107,6 +107,77 @@ async function cliSection() {
   ].join('\n');
 }
 
+/**
+ * What each field of `status --json` / `history --json` means. The fields themselves come from the
+ * program's own report functions; a field without a line here fails the generator.
+ */
+const STATUS_FIELDS = {
+  account: ["the account's `name`"],
+  device: ['the device number, digits only'],
+  name: ["the device's `name`"],
+  status: [
+    'the current status (below); `deleted` after `delete` until removed from the config; null before the first answer',
+  ],
+  status_raw: ["the gateway's text behind the status, verbatim (what an `unknown` was); null when none"],
+  state: ['`"UP"` or `"DOWN"` after `failure_threshold` / `success_threshold`; null while not checked yet'],
+  since: ['when the current status began (time)'],
+  last_check: ['the last check, answer or probe error (time)'],
+  probe_error: [
+    'why the last check got no status (`timeout`, `http_5xx`, …, with the message); null after an answer',
+  ],
+  silenced_until: ['while a silence holds, until when (time)'],
+};
+const HISTORY_FIELDS = {
+  at: ['when the status changed (time)'],
+  from: ['the status before; null for the first status seen'],
+  to: ['the new status, or `deleted` (the device was deleted with `delete`)'],
+  raw: ["the gateway's text for `to`, verbatim; null when none was recorded"],
+};
+
+function fieldTable(sample, meanings, what) {
+  const rows = Object.keys(sample).map((field) => {
+    const meaning = meanings[field];
+    if (meaning === undefined) {
+      throw new Error(`${what} field ${field} has no meaning: add one in scripts/generate-reference.mjs`);
+    }
+    return [code(field), meaning[0]];
+  });
+  return table(['field', 'meaning'], rows);
+}
+
+async function jsonSection() {
+  const { deviceReport, historyReport } = await load('report/devices.js');
+  const { DEVICE_STATUSES } = await load('monitor/model.js');
+  const facts = {
+    account: 'main',
+    device: '1',
+    name: 'n',
+    status: 'connected',
+    statusRaw: 'connected',
+    health: 'UP',
+    statusSince: 0,
+    lastCheckAt: 0,
+    probeError: null,
+    silencedUntil: null,
+    deletedAt: null,
+  };
+  const [history] = historyReport(
+    [{ account: 'main', device: '1', at: 0, from: null, to: 'connected', raw: null }],
+    'UTC',
+  );
+  return [
+    '`status --json` and `GET /api/v1/devices`: an array, one object per configured device.',
+    '',
+    fieldTable(deviceReport(facts, 'UTC'), STATUS_FIELDS, 'status --json'),
+    '',
+    '`history DEVICE --json` and `GET /api/v1/devices/{number}/history`: an array, oldest first.',
+    '',
+    fieldTable(history, HISTORY_FIELDS, 'history --json'),
+    '',
+    `Statuses: ${DEVICE_STATUSES.map(code).join(', ')}.`,
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Config keys, from the JSON Schema built from the loader's zod schema
 
@@ -375,6 +446,7 @@ async function webhookSection() {
 
 const SECTIONS = {
   cli: cliSection,
+  json: jsonSection,
   config: configSection,
   metrics: metricsSection,
   events: eventsSection,
