@@ -28,9 +28,10 @@ import { Ticker } from './poll/ticker.js';
 import { dbPathIn } from './store/location.js';
 import { SqliteOutbox } from './store/outbox.js';
 import { openSqliteStore, type SqliteStore } from './store/sqlite-store.js';
-import type { Fleet } from './views/fleet.js';
+import { accountFleet, type Fleet } from './views/fleet.js';
 import { FleetMetricsSource } from './views/metrics-source.js';
 import { fleetHandlers } from './views/pages.js';
+import { pollingReady } from './views/readiness.js';
 import { VERSION } from './version.js';
 
 const STOP_GRACE_MS = 8_000;
@@ -59,7 +60,11 @@ export class Daemon {
   readonly #audit: AuditSchedule;
   #http: HttpServer | null = null;
   #ticker: Ticker | null = null;
+  /** The first tick ended (its batch written). */
   #ready = false;
+  #readyLogged = false;
+  /** When polling started; /readyz counts the first round from here. */
+  #startedAt = Number.POSITIVE_INFINITY;
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
   readonly #pollerDeps: PollerDeps;
@@ -75,7 +80,11 @@ export class Daemon {
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#runs = new RunRecord(store, log, clock.now());
     this.#metrics = new Metrics({
-      source: new FleetMetricsSource(this.#fleet, () => this.#notifications.pending()),
+      source: new FleetMetricsSource(
+        this.#fleet,
+        () => this.#notifications.pending(),
+        () => this.#writer.health(),
+      ),
       version: VERSION,
       channels: Object.keys(config.notify.channels),
     });
@@ -85,8 +94,14 @@ export class Daemon {
       clock,
       log: log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
+      fleet: () => accountFleet(this.#fleet),
     });
-    this.#writer = new CycleWriter({ store, log, publish: (alerts) => this.#notifications.publish(alerts) });
+    this.#writer = new CycleWriter({
+      store,
+      log,
+      publish: (alerts) => this.#notifications.publish(alerts),
+      onFailure: () => this.#metrics.recordStoreError(),
+    });
     this.#loop = new PollLoop({
       clock,
       onCycle: (report) => this.#onCycle(report),
@@ -160,8 +175,10 @@ export class Daemon {
     this.#runs.record(now, this.#config.retentionMs);
     await this.#loop.tick(nextTickAt);
     this.#writer.flush();
-    if (!this.#ready) {
-      this.#ready = true;
+    this.#ready = true;
+    // "The first cycle" of SPEC §6: every device checked once, or one round passed (readiness.ts).
+    if (!this.#readyLogged && pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      this.#readyLogged = true;
       this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
     }
   }
@@ -199,6 +216,7 @@ export class Daemon {
     this.#mutes.setWindows(this.#calendar.openWindows(this.#clock.now()));
     this.#metrics.setChannels(Object.keys(config.notify.channels));
     this.#http?.setBasicAuth(config.web.basicAuth);
+    this.#http?.setPublicUrl(config.publicUrl);
     await this.#notifications.reload(config);
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     const auditChanged = AuditSchedule.changed(old, config);
@@ -223,12 +241,12 @@ export class Daemon {
     await this.#audit.stop();
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await Promise.allSettled([...this.#ticks]);
-    this.#writer.flush();
+    this.#writer.close();
     await this.#notifications.stop();
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
-    this.#runs.record(this.#clock.now(), this.#config.retentionMs, true);
+    this.#runs.close(this.#clock.now(), this.#config.retentionMs);
     this.#store.close();
     this.#log.info({ component: 'daemon' }, 'stopped');
   }
@@ -272,12 +290,26 @@ export class Daemon {
       port: this.#config.listen.port,
       log: this.#log.child({ component: 'http' }),
       basicAuth: this.#config.web.basicAuth,
+      publicUrl: this.#config.publicUrl,
       handlers: {
         ...pages,
-        ready: () => this.#ready && !this.#stopping,
+        ready: () => this.#readiness(),
         metrics: (send) => this.#metrics.withExposition((bytes) => send(this.#metrics.contentType, bytes)),
       },
     });
+  }
+
+  /** /readyz: true, or why not (one line). */
+  #readiness(): true | string {
+    if (this.#stopping) return 'stopping';
+    if (!this.#ready || !pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      return 'not every device has been checked yet (ready after one check each, or one round)';
+    }
+    const store = this.#writer.health();
+    if (!store.writable) {
+      return `the database refuses writes (${store.held.history} history rows, ${store.held.alerts} alerts held): ${store.error ?? 'unknown error'}`;
+    }
+    return true;
   }
 
   #startTicker(): void {
@@ -297,6 +329,7 @@ export class Daemon {
         },
       },
     );
+    this.#startedAt = this.#clock.now();
     this.#ticker.start();
     // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
     this.#runTick(this.#ticker.nextAt() ?? undefined);

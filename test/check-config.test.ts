@@ -30,9 +30,11 @@ notify:
   default: [ghost]
 `;
 
+/** The file in a fresh folder; `state_dir` there too, unless the text sets one (check-config looks at it). */
 function writeConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'wgm-check-')), 'config.yml');
-  writeFileSync(file, text);
+  const dir = mkdtempSync(join(tmpdir(), 'wgm-check-'));
+  const file = join(dir, 'config.yml');
+  writeFileSync(file, /^state_dir:/m.test(text) ? text : `state_dir: ${join(dir, 'state')}\n${text}`);
   return file;
 }
 
@@ -92,6 +94,38 @@ describe('whatsgate-monitor check-config', () => {
       env: { ...ENV, WHATSGATE_MONITOR_CONFIG: '/nonexistent/config.yml' },
     });
     expect(r.code).toBe(0);
+  });
+
+  // Issue 11 item 6: `token_file: /dev/zero` read 13 GB and never finished; a NUL state_dir passed.
+  it('refuses a token_file that is not a regular file, at once', async () => {
+    const file = writeConfig(VALID.replace('token: ${WHATSGATE_TOKEN}', 'token_file: /dev/zero'));
+    const r = await runCli(['check-config', '--config', file], { env: ENV });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('accounts[0].token_file: cannot read /dev/zero: not a regular file (line');
+  }, 10_000);
+
+  it('refuses a state_dir with a NUL, or under a file, naming the key', async () => {
+    const nul = await runCli(['check-config', '--config', writeConfig(`state_dir: "\\0"\n${VALID}`)], {
+      env: ENV,
+    });
+    expect(nul.code).toBe(2);
+    expect(nul.stderr).toContain('state_dir: must not contain a NUL character (line 1)');
+
+    const dir = mkdtempSync(join(tmpdir(), 'wgm-check-'));
+    writeFileSync(join(dir, 'plain-file'), '');
+    const under = await runCli(
+      ['check-config', '--config', writeConfig(`state_dir: ${join(dir, 'plain-file', 'state')}\n${VALID}`)],
+      { env: ENV },
+    );
+    expect(under.code).toBe(2);
+    expect(under.stderr).toContain(`state_dir: ${join(dir, 'plain-file')} is not a directory (line 1)`);
+  });
+
+  it('names a duplicate key with its map and line', async () => {
+    const file = writeConfig(VALID.replace('name: main', 'name: main\n    name: again'));
+    const r = await runCli(['check-config', '--config', file], { env: ENV });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('accounts[0]: duplicate key "name" (line 5)');
   });
 
   it('rejects an unknown flag with exit 2', async () => {

@@ -16,6 +16,8 @@ const C = '491600002'; // goes DOWN
 const RATE = 60;
 const CHECK_S = 4;
 const STALL_AFTER_S = 6;
+/** The effective read interval with 3 UP devices (see the config below). */
+const READ_EVERY_S = 9;
 
 const event = (type: string, device: string, problem?: string) => (l: LogLine) =>
   l.msg === type && l['device'] === device && (problem === undefined || l['problem'] === problem);
@@ -29,8 +31,9 @@ describe('delivery health end to end', () => {
     sim = await startSimulator({ devices: 3, first: A, token: 'e2e-token', rateLimitPerMinute: RATE });
     sim.setTraffic(60);
     dir = tempDir();
-    // 3 devices every 6 s at 60/min: a status check every 2 s, one balance read fits in each gap
-    // (30/min spare): 2–3 UP devices each read about every 4–6 s.
+    // 3 devices every 9 s at 60/min: a status check every 3 s; the scheduler plans one call every
+    // 1.34 s (a quarter kept for out-of-band calls), so one read fits in each gap: 20 reads a
+    // minute, 3 UP devices each read every 9 s, 2 every 6 s.
     const config = writeConfig(
       dir,
       `state_dir: ${join(dir, 'state')}
@@ -38,7 +41,7 @@ listen: 127.0.0.1:0
 schedule: "* * * * * *"
 log_level: debug
 defaults:
-  interval: 6s
+  interval: 9s
   timeout: 2s
   failure_threshold: 2
   repeat_interval: 0
@@ -77,8 +80,8 @@ accounts:
     sim.setDelivery(A, { mode: 'stall' });
     await daemon.waitFor(event('device.stalled', A), 'device.stalled', 40_000, from);
     // The stall begins between two readings: the first reading showing it is up to one read
-    // interval late, the one that declares it one more; the effective interval may be 6 s here.
-    expect(Date.now() - started).toBeLessThanOrEqual((STALL_AFTER_S + 2 * 6 + 2) * 1000);
+    // interval late, the one that declares it one more; the effective interval is 9 s here.
+    expect(Date.now() - started).toBeLessThanOrEqual((STALL_AFTER_S + 2 * READ_EVERY_S + 2) * 1000);
     const recoverFrom = daemon.lines.length;
     sim.setDelivery(A, { mode: 'normal' });
     await daemon.waitFor(event('device.delivery_recovered', A, 'stalled'), 'recovery', 30_000, recoverFrom);

@@ -215,6 +215,8 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // A name a DNS-rebinding page would own, pointed at the loopback address.
+        '--host-resolver-rules=MAP rebind.test 127.0.0.1',
       ],
     });
     mkdirSync(DOCS, { recursive: true });
@@ -351,6 +353,29 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
     } finally {
       await context.close();
       sim.setStatus('100000003', 'connected');
+    }
+  });
+
+  // Issue 11 item 7: a page whose name resolves to 127.0.0.1 used to get a live QR code.
+  it('DNS rebinding: a foreign name gets 421 and no QR code, without basic auth', async () => {
+    sim.setStatus('100000001', 'disconnected');
+    const url = await serve();
+    const port = new URL(url).port;
+    const before = sim.stats().requests.connect;
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const response = await page.goto(`http://rebind.test:${port}/reconnect/100000001`);
+      expect(response?.status()).toBe(421);
+      expect(await page.locator('body').innerText()).toContain('misdirected request');
+      // The attacker's script, same-origin with rebind.test, asks for the JSON directly.
+      const answers = await page.evaluate<string[]>(`Promise.all(
+        ['/reconnect/100000001/qr', '/', '/api/v1/devices'].map((p) => fetch(p).then((r) => String(r.status))),
+      )`);
+      expect(answers).toEqual(['421', '421', '421']);
+      expect(sim.stats().requests.connect).toBe(before);
+    } finally {
+      await context.close();
     }
   });
 

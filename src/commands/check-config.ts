@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
+import { stateDirProblem } from '../config/state-dir.js';
 import { summarizeConfig } from '../config/summary.js';
 import { EXIT_OK, EXIT_USAGE, resolveConfigPath, type Command } from './command.js';
 
@@ -14,7 +15,8 @@ const command: Command = async (args, io) => {
   });
   const path = resolveConfigPath(values.config, io.env);
   try {
-    const config = await loadConfig(path, io.env);
+    // state_dir is looked at here only: `run` creates it, and a reload must not fail on it.
+    const config = await loadConfig(path, io.env, { stateDirProblem });
     io.stdout(summarizeConfig(config, { source: path }));
     return EXIT_OK;
   } catch (err) {

@@ -1,7 +1,7 @@
 // `connect DEVICE [--out FILE.png]` (SPEC §5): asks the gateway for a QR code that links the
 // device, and writes it as PNG. One call to /connect: it counts against the account's budget of
-// 60 requests a minute (shared with message sending and with a running daemon — this command is a
-// separate process and cannot take a slot from the daemon's scheduler).
+// 60 requests a minute, shared with message sending and with a running daemon: the call is
+// reserved in the call log the daemon keeps in the store (api-budget.ts) before it is made.
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config/types.js';
 import type { GatewayClient } from '../gateway/client.js';
 import { gatewayClientFor } from '../gateway/for-account.js';
+import { openCliCallBudget } from './api-budget.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from './command.js';
 import { CommandExit, findDevices, loadCommandConfig, withExit, type DeviceRef } from './context.js';
 
@@ -56,10 +57,14 @@ const connect: Command = (args, io) =>
     const ref = resolveOneDevice(config, positionals[0] ?? '', values.account);
     const number = ref.device.number;
     const client = clientForAccount(config, ref.account);
+    // Out of the account's budget, shared with a running daemon through the call log.
+    const calls = openCliCallBudget(config, ref.account, (line) => io.stderr(`${line}\n`));
     let result;
     try {
+      await calls.budget.reserve('out_of_band');
       result = await client.connect(number);
     } finally {
+      calls.close();
       await client.close();
     }
     switch (result.kind) {

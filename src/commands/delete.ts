@@ -4,6 +4,7 @@
 
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { CliCallBudget } from './api-budget.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { clientForAccount, describeDevice, resolveOneDevice } from './connect.js';
 import { CommandExit, loadCommandConfig, openStore, withExit } from './context.js';
@@ -83,8 +84,17 @@ const del: Command = (args, io) =>
       }
 
       const client = clientForAccount(config, ref.account);
+      const rate = config.accounts.find((a) => a.name === ref.account)?.rateLimitPerMinute ?? 1;
+      // Out of the account's budget, shared with a running daemon through the call log.
+      const calls = new CliCallBudget({
+        store,
+        account: ref.account,
+        ratePerMinute: rate,
+        tell: (line) => io.stderr(`${line}\n`),
+      });
       let result;
       try {
+        await calls.reserve('out_of_band');
         result = await client.delete(number);
       } finally {
         await client.close();

@@ -1,30 +1,39 @@
 import { parseArgs } from 'node:util';
-import type { AccountConfig } from '../config/types.js';
+import type { AccountConfig, Config } from '../config/types.js';
+import { openCliCallBudget } from './api-budget.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Observation } from '../monitor/model.js';
 import { deliveryFromStoredState, PROBLEM_WORDS, type DeliveryReport } from '../report/delivery.js';
-import { deviceReport, type DeviceReport } from '../report/devices.js';
+import { deletedIndex, deviceReport, stateText, statusText, type DeviceReport } from '../report/devices.js';
 import { silenceMatches, type Silence } from '../monitor/silence.js';
 import type { DeviceRow } from '../store/store.js';
 import { EXIT_OK, type Command } from './command.js';
 import { loadCommandConfig, openStore, withExit } from './context.js';
 import { renderTable } from '../report/table.js';
 
-/** One call per device, at most `concurrency` at a time; answers keyed `account\0device`. */
+/**
+ * One call per device, at most `concurrency` at a time, each reserved from the account's budget
+ * (shared with a running daemon through the call log); answers keyed `account\0device`.
+ */
 async function askLive(
+  config: Config,
   account: AccountConfig,
   client: GatewayClient,
   live: Map<string, Observation>,
+  tell: (line: string) => void,
 ): Promise<void> {
+  const calls = openCliCallBudget(config, account.name, tell);
   try {
     const queue = [...account.devices];
     const worker = async (): Promise<void> => {
       for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
+        await calls.budget.reserve('check');
         live.set(`${account.name}\0${d.number}`, await client.status(d.number));
       }
     };
     await Promise.all(Array.from({ length: account.concurrency }, worker));
   } finally {
+    calls.close();
     await client.close();
   }
 }
@@ -41,10 +50,12 @@ const status: Command = (args, io) =>
     const store = openStore(config, 'read');
     let rows = new Map<string, DeviceRow>();
     let silences: Silence[] = [];
+    let deleted = new Map<string, number>();
     try {
       if (store !== null) {
         rows = new Map(store.getDevices().map((r) => [`${r.account}\0${r.device}`, r]));
         silences = store.activeSilences(now);
+        deleted = deletedIndex(store.deletedDevices());
       }
     } finally {
       store?.close();
@@ -56,7 +67,10 @@ const status: Command = (args, io) =>
     if (values.live === true) {
       // Loaded only here: the store readers load neither the gateway client nor undici.
       const { gatewayClientFor } = await import('../gateway/for-account.js');
-      await Promise.all(config.accounts.map((account) => askLive(account, gatewayClientFor(account), live)));
+      const tell = (line: string): void => io.stderr(`${line}\n`);
+      await Promise.all(
+        config.accounts.map((account) => askLive(config, account, gatewayClientFor(account), live, tell)),
+      );
     }
 
     const reports: DeviceReport[] = [];
@@ -69,6 +83,7 @@ const status: Command = (args, io) =>
           .reduce<number | null>((m, s) => (m === null || s.until > m ? s.until : m), null);
         const obs = live.get(key);
         const liveStatus = obs?.kind === 'status' ? obs.status : undefined;
+        const liveRaw = obs?.kind === 'status' ? obs.raw : undefined;
         const liveError = obs?.kind === 'probe_error' ? `${obs.reason}: ${obs.message}` : undefined;
         reports.push(
           deviceReport(
@@ -77,6 +92,7 @@ const status: Command = (args, io) =>
               device: d.number,
               name: d.name,
               status: liveStatus ?? row?.status ?? null,
+              statusRaw: liveRaw ?? row?.statusRaw ?? null,
               health: row?.health ?? 'UP',
               statusSince:
                 liveStatus !== undefined && liveStatus !== row?.status ? null : (row?.statusSince ?? null),
@@ -84,6 +100,9 @@ const status: Command = (args, io) =>
               probeError: obs !== undefined ? (liveError ?? null) : (row?.probeError ?? null),
               silencedUntil: until,
               ...(row === undefined ? {} : { delivery: deliveryFromStoredState(row.state) }),
+              // --live asked the gateway: its answer says whether the device exists now.
+              deletedAt:
+                liveStatus !== undefined && liveStatus !== 'not_found' ? null : (deleted.get(key) ?? null),
             },
             config.timezone,
           ),
@@ -114,8 +133,8 @@ const status: Command = (args, io) =>
           r.account,
           r.device,
           r.name,
-          r.status ?? '-',
-          r.state,
+          statusText(r),
+          stateText(r),
           r.since ?? '-',
           r.last_check ?? 'never',
           r.silenced_until ?? '-',

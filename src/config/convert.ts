@@ -126,7 +126,13 @@ export function buildConfig(raw: RawConfig, secrets: Secrets): Config {
     logLevel: raw.log_level ?? DEFAULTS.logLevel,
     defaults,
     accounts,
-    notify: { default: raw.notify?.default ?? [], routes, channels },
+    notify: {
+      groupWaitMs: ms(raw.notify?.group_wait ?? DEFAULTS.groupWait),
+      groupIntervalMs: ms(raw.notify?.group_interval ?? DEFAULTS.groupInterval),
+      default: raw.notify?.default ?? [],
+      routes,
+      channels,
+    },
     audit: {
       schedule: raw.audit?.schedule ?? null,
       channels: raw.audit?.channels ?? [],

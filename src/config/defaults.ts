@@ -16,6 +16,10 @@ export const DEFAULTS = {
   channelTimeout: CHANNEL_TIMEOUT,
   staleAfter: '14d',
   retention: '90d',
+  /** SPEC §8 grouping: how long the first event after a quiet spell waits for company. */
+  groupWait: '30s',
+  /** SPEC §8 grouping: the least time between two grouped messages of one channel. */
+  groupInterval: '5m',
 } as const;
 
 /** The `defaults` cascade's base: what a key of `defaults`, an account and a device falls back to. */

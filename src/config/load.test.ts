@@ -576,7 +576,6 @@ describe('parseConfig reports all errors at once', () => {
 describe('parseConfig handles YAML itself', () => {
   it.each([
     ['unterminated quote', 'accounts:\n  - name: "main\n', /line \d+, column \d+: Missing closing "quote/],
-    ['duplicate key', 'listen: a:1\nlisten: b:2\n', /line 2, column 1: Map keys must be unique/],
     ['bad indentation', 'accounts:\n  - name: a\n   token: b\n', /line \d+, column \d+/],
   ])('%s is a syntax error with line and column', (_what, text, message) => {
     const issues = issuesOf(text, { source: 'conf.yml' });
@@ -628,6 +627,7 @@ describe('parseConfig accepts', () => {
       maintenance: [],
       retentionMs: 90 * 86_400_000,
       web: { basicAuth: null },
+      notify: { groupWaitMs: 30_000, groupIntervalMs: 300_000 },
     });
     expect(DEFAULT_POLICY).toEqual({
       intervalMs: 60_000,
@@ -965,6 +965,34 @@ describe('parseConfig accepts', () => {
       timeoutMs: 10_000,
     });
     expect(config.notify.routes).toEqual([{ match: { team: 'sales', floor: '3' }, channels: ['ops', 'am'] }]);
+  });
+
+  it.each([
+    ['10s', '2m', 10_000, 120_000],
+    ['0s', '0s', 0, 0],
+    [0, 0, 0, 0],
+  ])(
+    'notify.group_wait %s and group_interval %s (0 turns the wait off)',
+    (wait, interval, waitMs, intervalMs) => {
+      const config = parse(
+        yamlOf(
+          patched([
+            ['notify.group_wait', wait],
+            ['notify.group_interval', interval],
+          ]),
+        ),
+      );
+      expect(config.notify).toMatchObject({ groupWaitMs: waitMs, groupIntervalMs: intervalMs });
+    },
+  );
+
+  it('a grouping time without a unit is reported with its path', () => {
+    expect(issuesOf(yamlOf(patched([['notify.group_wait', '30']])))).toEqual([
+      expect.objectContaining({
+        path: 'notify.group_wait',
+        message: expect.stringContaining('needs a unit') as unknown,
+      }),
+    ]);
   });
 
   it('reads audit, maintenance, web and the top-level settings', () => {

@@ -1,7 +1,5 @@
 // From YAML text (or a file) to a validated Config, collecting every problem on the way.
 
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   isMap,
@@ -19,8 +17,13 @@ import { substituteEnv } from './env.js';
 import { ConfigError, IssueList, formatPath, type ConfigIssue, type Path } from '../fields/errors.js';
 import { checkAcrossKeys } from './checks.js';
 import { buildConfig } from './convert.js';
-import { describeFsError } from '../fields/secrets.js';
+import type { Problem } from '../fields/fields.js';
+import { describeFsError, readBoundedFile, readSecretFile } from '../fields/secrets.js';
+import { duplicateKeyIssues } from './duplicate-keys.js';
 import { rawConfigSchema } from './schema.js';
+import { DEFAULTS } from './defaults.js';
+import { pathProblem } from '../fields/fields.js';
+import { record } from '../fields/raw-tree.js';
 import type { Config } from './types.js';
 import { errorMap, mapZodIssues } from './zod-issues.js';
 
@@ -32,21 +35,35 @@ export interface ParseOptions {
   readonly source?: string;
   /** Folder that relative `*_file` paths are relative to; defaults to the working directory. */
   readonly baseDir?: string;
+  /**
+   * Checks `state_dir` on this machine (check-config: exists or can be created, a writable
+   * folder); its problem is reported at the key. Not set: the path is checked as text only.
+   */
+  readonly stateDirProblem?: (path: string) => Problem;
 }
+
+/** A config file is a few KiB; the cap only stops `--config /dev/zero` from eating memory. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Parses and validates config text. Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, options: ParseOptions): Config {
   const source = options.source ?? 'config';
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  // A duplicate key leaves a well-formed tree (the later value wins in toJS), so it is reported
+  // with its path and validation goes on; other YAML errors stop here.
+  const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY')
+    ? duplicateKeyIssues(doc, lineCounter)
+    : [];
+  const syntaxErrors = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY' || duplicates.length === 0);
+  if (syntaxErrors.length > 0) {
     // The YAML library's messages describe the syntax only; the source line is not quoted
     // (it could hold a secret).
-    const issues = doc.errors.map((error): ConfigIssue => {
+    const issues = syntaxErrors.map((error): ConfigIssue => {
       const at = lineCounter.linePos(error.pos[0]);
       return { path: source, message: `line ${at.line}, column ${at.col}: ${error.message}` };
     });
-    throw new ConfigError(issues, { source: options.source });
+    throw new ConfigError([...duplicates, ...issues], { source: options.source });
   }
   keepNumbersAsWritten(doc);
 
@@ -71,9 +88,18 @@ export function parseConfig(text: string, options: ParseOptions): Config {
     }
   }
   const secrets = checkAcrossKeys(substituted.value, issues, {
-    readFile: options.readFile ?? ((path) => readFileSync(path, 'utf8')),
+    readFile: options.readFile ?? readSecretFile,
     baseDir: options.baseDir ?? process.cwd(),
   });
+  if (options.stateDirProblem !== undefined) {
+    const stateDir = record(substituted.value)?.['state_dir'];
+    const dir = stateDir === undefined ? DEFAULTS.stateDir : stateDir;
+    // A malformed value has its schema error already.
+    if (typeof dir === 'string' && pathProblem(dir) === null) {
+      const problem = options.stateDirProblem(dir);
+      if (problem !== null) issues.add(['state_dir'], problem);
+    }
+  }
 
   // A key whose ${VAR} failed has one error already; whatever else is wrong with its placeholder
   // text is noise.
@@ -81,7 +107,7 @@ export function parseConfig(text: string, options: ParseOptions): Config {
     (issue, index) =>
       index < envIssueCount || !substituted.failed.some((failed) => startsWith(issue.path, failed)),
   );
-  if (kept.length > 0 || !parsed.success) {
+  if (kept.length > 0 || !parsed.success || duplicates.length > 0) {
     const seen = new Set<string>();
     const located = kept
       .map((issue): ConfigIssue => {
@@ -89,6 +115,7 @@ export function parseConfig(text: string, options: ParseOptions): Config {
         const path = formatPath(issue.path);
         return line === undefined ? { path, message: issue.message } : { path, message: issue.message, line };
       })
+      .concat(duplicates)
       .filter((issue) => {
         const key = `${issue.path}\0${issue.message}`;
         if (seen.has(key)) return false;
@@ -103,17 +130,25 @@ export function parseConfig(text: string, options: ParseOptions): Config {
 }
 
 /** Reads and validates the config file. A missing or unreadable file is a ConfigError too. */
-export async function loadConfig(path: string, env: NodeJS.ProcessEnv): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([{ path, message: `cannot read the config file: ${describeFsError(err)}` }], {
-      source: path,
-      cause: err,
-    });
-  }
-  return parseConfig(text, { env, source: path, baseDir: dirname(path) });
+export function loadConfig(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  options: Pick<ParseOptions, 'stateDirProblem'> = {},
+): Promise<Config> {
+  // The read is synchronous (at most 1 MiB of a regular file, at start-up, reload or
+  // check-config); the promise keeps every failure a rejection.
+  return Promise.resolve().then(() => {
+    let text: string;
+    try {
+      text = readBoundedFile(path, MAX_CONFIG_BYTES);
+    } catch (err) {
+      throw new ConfigError([{ path, message: `cannot read the config file: ${describeFsError(err)}` }], {
+        source: path,
+        cause: err,
+      });
+    }
+    return parseConfig(text, { ...options, env, source: path, baseDir: dirname(path) });
+  });
 }
 
 function startsWith(path: Path, prefix: Path): boolean {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { Budget } from '../monitor/budget.js';
+import { DueQueue } from '../monitor/due-queue.js';
 import { parseConfig } from './load.js';
 import { accountBudget, configWarnings, summarizeConfig } from './summary.js';
 import { patched, yamlOf, type Patch } from './test-support/fixtures.js';
@@ -58,15 +60,20 @@ describe('configWarnings', () => {
     [
       'a schedule slower than the shortest interval',
       [['schedule', '0 * * * *']],
-      'ticks only every 1h at times, but the shortest interval is 1m',
+      'waits up to 1h between ticks, but the shortest interval is 1m',
     ],
     [
       'more devices than the rate allows at their interval',
       [['accounts.0.devices', devices(45)]],
-      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min: each device will be checked about every 1m30s instead of 1m',
+      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min (a quarter kept for QR codes and other calls): each device will be checked about every 1m58s instead of 1m',
     ],
     ['a rate above the gateway limit', [['accounts.0.rate_limit', '2/s']], "exceeds the gateway's 60/min"],
     ['an account without devices', [['accounts.0.devices', []]], 'account main has no devices'],
+    [
+      'a schedule that ticks on 29 February only',
+      [['schedule', '0 0 29 2 *']],
+      'schedule "0 0 29 2 *" waits up to 1461d (about 4 years) between ticks',
+    ],
     [
       'a timeout as long as the interval',
       [['defaults.timeout', '1m']],
@@ -107,5 +114,30 @@ describe('accountBudget', () => {
     const budget = accountBudget(account);
     expect(budget.neededPerMinute).toBeCloseTo(needed, 10);
     expect(budget.stretch).toBeCloseTo(stretch, 10);
+  });
+});
+
+describe('check-config and the daemon announce the same effective interval', () => {
+  it.each([
+    // 3 devices every 2 s at 25/min: spacing 2.4 s, so each is checked every 7.2 s — the
+    // daemon says 7s; check-config used to say 8s (needed/rate stretch, rounded up)
+    [3, '2s', '25/min', 7, '7s'],
+    [45, '1m', '30/min', 90, '1m30s'],
+    [7, '10s', '29/min', 14, '14s'],
+  ])('%d devices every %s at %s: about every %is', (count, interval, rate, seconds, text) => {
+    const c = config([
+      ['accounts.0.devices', devices(count)],
+      ['accounts.0.rate_limit', rate],
+      ['defaults.interval', interval],
+    ]);
+    const account = c.accounts[0]!;
+    // what the daemon's scheduler plans and warns with
+    const plan = new DueQueue().apply(
+      account.devices.map((d) => ({ number: d.number, intervalMs: d.policy.intervalMs })),
+      new Budget({ ratePerMinute: account.rateLimitPerMinute }).spacingMs,
+      0,
+    );
+    expect(Math.round(plan.effectiveIntervalMs / 1000)).toBe(seconds);
+    expect(configWarnings(c).join('\n')).toContain(`checked about every ${text} instead of`);
   });
 });

@@ -3,9 +3,9 @@
 
 import { formatDuration, formatRate } from '../fields/duration.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
-import { BUDGET_WINDOW_MS } from '../monitor/budget.js';
+import { plannedSpacingMs } from '../monitor/budget.js';
 import { deliveryPace } from '../monitor/delivery-schedule.js';
-import { stretchFloorMs } from '../monitor/due-queue.js';
+import { effectiveIntervalMs } from '../monitor/round.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -56,11 +56,11 @@ export function accountBudget(account: AccountConfig): { neededPerMinute: number
  * spare left between status checks (monitor/delivery-schedule.ts, README "Budget arithmetic").
  */
 export function readsText(account: AccountConfig): string {
-  const spacingMs = Math.ceil(BUDGET_WINDOW_MS / account.rateLimitPerMinute);
+  // The scheduler's spacing: the out-of-band share set aside (monitor/budget.ts).
+  const spacingMs = plannedSpacingMs(account.rateLimitPerMinute);
   const intervals = account.devices.map((d) => d.policy.intervalMs);
   if (intervals.length === 0) return 'no devices';
-  const floor = stretchFloorMs(intervals, spacingMs);
-  const status = Math.max(Math.min(...intervals), floor);
+  const status = effectiveIntervalMs(intervals, account.rateLimitPerMinute);
   const checks = account.devices.flatMap((d) =>
     d.policy.delivery.checkMs === null ? [] : [d.policy.delivery.checkMs],
   );
@@ -73,6 +73,14 @@ export function readsText(account: AccountConfig): string {
   return `${statusText}; ${balance} (${plural(checks.length, 'device')} UP, ${formatRate(Math.round(pace.sparePerMinute * 10) / 10)} spare)`;
 }
 
+/** The longest wait between ticks in words: "0 0 29 2 *" waits 4 years, not "every 1d". */
+export function describeLongestGap(gapMs: number): string {
+  if (!Number.isFinite(gapMs)) return 'never ticks';
+  const years = gapMs / (365.25 * 86_400_000);
+  const rough = years >= 1.5 ? ` (about ${Math.round(years)} years)` : '';
+  return `waits up to ${formatDuration(gapMs)}${rough} between ticks`;
+}
+
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
   const allIntervals = config.accounts.flatMap(deviceIntervals);
@@ -80,7 +88,7 @@ export function configWarnings(config: Config): string[] {
   const gap = cronLongestGapMs(config.schedule);
   if (gap > shortest) {
     warnings.push(
-      `schedule "${config.schedule}" ticks only every ${formatDuration(gap)} at times, but the shortest interval is ${formatDuration(shortest)}: devices will be checked less often than configured`,
+      `schedule "${config.schedule}" ${describeLongestGap(gap)}, but the shortest interval is ${formatDuration(shortest)}: devices will be checked less often than configured`,
     );
   }
 
@@ -92,11 +100,16 @@ export function configWarnings(config: Config): string[] {
         `${name}: rate_limit ${formatRate(account.rateLimitPerMinute)} exceeds the gateway's ${GATEWAY_LIMIT_PER_MINUTE}/min, which is shared with message sending: expect 429 answers`,
       );
     }
-    const { neededPerMinute, stretch } = accountBudget(account);
-    if (stretch > 1) {
-      const fastest = Math.min(...deviceIntervals(account));
+    const { neededPerMinute } = accountBudget(account);
+    const fastest = Math.min(...deviceIntervals(account));
+    // The daemon's own computation (the due queue's stretch floor), so both say the same.
+    const effective = effectiveIntervalMs(
+      account.devices.map((d) => d.policy.intervalMs),
+      account.rateLimitPerMinute,
+    );
+    if (account.devices.length > 0 && effective > fastest) {
       warnings.push(
-        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)}: each device will be checked about every ${formatDuration(Math.ceil((fastest * stretch) / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
+        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)} (a quarter kept for QR codes and other calls): each device will be checked about every ${formatDuration(Math.round(effective / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
       );
     }
     const slow = account.devices.filter((d) => d.policy.timeoutMs >= d.policy.intervalMs);

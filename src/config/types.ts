@@ -76,6 +76,10 @@ export interface Config {
   readonly defaults: Policy;
   readonly accounts: readonly AccountConfig[];
   readonly notify: {
+    /** `group_wait` (SPEC §8): the first held event of a channel waits this long for company. */
+    readonly groupWaitMs: number;
+    /** `group_interval`: the least time between two grouped messages of a channel. */
+    readonly groupIntervalMs: number;
     readonly default: readonly string[];
     readonly routes: readonly RouteConfig[];
     readonly channels: Readonly<Record<string, ChannelConfig>>;

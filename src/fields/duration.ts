@@ -9,6 +9,35 @@ const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
 export const DURATION_HINT = 'a duration such as 500ms, 30s, 10m, 4h, 14d, 1w or 1h30m';
 
 /**
+ * The longest delay Node's timers can arm (2^31−1 ms, about 24.8 days). A longer one fires after
+ * 1 ms with a TimeoutOverflowWarning: a `timeout: 30d` would make every call "time out" at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const DAY_MS = UNIT_MS.d;
+
+/**
+ * The largest value each kind of duration key accepts. Past these a value is a typo or a trick,
+ * never a policy, and the small ones keep every config-derived delay far below MAX_TIMER_MS.
+ */
+export const DURATION_MAX = {
+  /** One gateway call or delivery attempt: an answer that took 10 minutes is no answer. */
+  timeout: 10 * UNIT_MS.m,
+  /** How often something is checked or looked for: less than daily is not monitoring. */
+  interval: DAY_MS,
+  /** Reminders, flap windows, maintenance windows: counted and waited for, at most a week. */
+  window: 7 * DAY_MS,
+  /** Any other wait a timer may be armed with (the default for keys without a kind of their own). */
+  wait: 24 * DAY_MS,
+  /** `audit.stale_after`: compared with timestamps, never slept on; a year. */
+  age: 365 * DAY_MS,
+  /** `retention`: history is pruned by age; ten years. */
+  retention: 3650 * DAY_MS,
+} as const;
+
+export type DurationKind = keyof typeof DURATION_MAX;
+
+/**
  * Milliseconds for a duration string, or `null` when it is not one. The number `0` and the
  * string `"0"` are accepted (they mean "off" where a key allows it); callers decide whether zero
  * is allowed. Fractions are allowed (`1.5h`); the result is rounded to whole milliseconds.

@@ -56,7 +56,13 @@ describe('cronLongestGapMs', () => {
     ['*/5 * * * *', 300_000],
     ['0 * * * *', 3_600_000],
     ['0 9,17 * * *', 16 * 3_600_000],
-    ['0 9 * * 1', 86_400_000],
+    ['0 9 * * 1', 7 * 86_400_000],
+    ['0 9 * * 1-5', 3 * 86_400_000],
+    ['0 0 1 * *', 31 * 86_400_000],
+    // 29 February: a leap day every 4 years
+    ['0 0 29 2 *', 1461 * 86_400_000],
+    // day of month OR day of week when both are restricted: the 13th or any Friday
+    ['0 0 13 * 5', 7 * 86_400_000],
   ])('%s → %d ms', (expression, gap) => {
     expect(cronLongestGapMs(expression)).toBe(gap);
   });

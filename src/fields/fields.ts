@@ -117,9 +117,15 @@ export function cronProblem(expression: string): Problem {
 
 const DAY_MS = 86_400_000;
 
+// 28 years: a whole number of weeks and of leap cycles (2100 aside), so the days repeat after it.
+const CYCLE_DAYS = 10_227;
+const CYCLE_START = Date.UTC(2000, 0, 1);
+
 /**
- * The longest wait between two ticks of a cron expression, in ms. Exact within a day; an
- * expression restricted to some days counts as at least a day, which is all a warning needs.
+ * The longest wait between two ticks of a cron expression, in ms; Infinity when it never ticks
+ * (`0 0 31 2 *`). Exact for every expression: the times of day give the gaps within a day, and
+ * the matching days over a 28-year cycle the gaps between days (`0 0 29 2 *`: 1461 days).
+ * Days follow cron's rule: with both day of month and day of week restricted, either matches.
  */
 export function cronLongestGapMs(expression: string): number {
   const fields = parseCron(expression);
@@ -133,11 +139,31 @@ export function cronLongestGapMs(expression: string): number {
   const first = ticks[0];
   const last = ticks[ticks.length - 1];
   if (first === undefined || last === undefined) return Number.POSITIVE_INFINITY;
-  let gap = first + DAY_MS - last;
-  for (let i = 1; i < ticks.length; i++) gap = Math.max(gap, (ticks[i] ?? 0) - (ticks[i - 1] ?? 0));
-  const weekdays = new Set(fields.dayOfWeek.map((d) => (d === 7 || d === '7' ? 0 : d)));
-  const everyDay = fields.dayOfMonth.length >= 31 && fields.month.length >= 12 && weekdays.size >= 7;
-  return everyDay ? gap : Math.max(gap, DAY_MS);
+  let withinDay = 0;
+  for (let i = 1; i < ticks.length; i++)
+    withinDay = Math.max(withinDay, (ticks[i] ?? 0) - (ticks[i - 1] ?? 0));
+
+  const days = new Set(fields.dayOfMonth.map(Number));
+  const months = new Set(fields.month.map(Number));
+  const weekdays = new Set(fields.dayOfWeek.map((d) => (Number(d) === 7 ? 0 : Number(d))));
+  const domRestricted = days.size < 31;
+  const dowRestricted = weekdays.size < 7;
+  const matching: number[] = [];
+  for (let day = 0; day < CYCLE_DAYS; day++) {
+    const date = new Date(CYCLE_START + day * DAY_MS);
+    if (!months.has(date.getUTCMonth() + 1)) continue;
+    const dom = days.has(date.getUTCDate());
+    const dow = weekdays.has(date.getUTCDay());
+    if (domRestricted && dowRestricted ? dom || dow : dom && dow) matching.push(day);
+  }
+  const firstDay = matching[0];
+  const lastDay = matching[matching.length - 1];
+  if (firstDay === undefined || lastDay === undefined) return Number.POSITIVE_INFINITY;
+  // Between two matching days: from the last tick of one to the first of the next.
+  const between = (from: number, to: number): number => (to - from) * DAY_MS - last + first;
+  let gap = Math.max(withinDay, between(lastDay, firstDay + CYCLE_DAYS));
+  for (let i = 1; i < matching.length; i++) gap = Math.max(gap, between(matching[i - 1]!, matching[i]!));
+  return gap;
 }
 
 // --- URLs and secrets -------------------------------------------------------------------------
@@ -169,6 +195,18 @@ export function smtpUrlProblem(text: string): Problem {
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return 'expected an smtp:// or smtps:// URL';
   if (url.hostname === '') return 'expected an smtp:// or smtps:// URL with a host';
+  return null;
+}
+
+/**
+ * A path the monitor opens. The OS would refuse a NUL only when the file is opened (after
+ * `check-config` said OK); control characters are never meant and hide in logs.
+ */
+export function pathProblem(path: string): Problem {
+  if (path.trim() === '') return 'must not be empty';
+  if (path.includes('\u0000')) return 'must not contain a NUL character';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0001-\u001f\u007f]/.test(path)) return 'must not contain line breaks or control characters';
   return null;
 }
 

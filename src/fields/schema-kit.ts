@@ -3,8 +3,8 @@
 // generator can document them; refinements only add checks.
 
 import { z } from 'zod';
-import { DURATION_HINT, parseDuration } from './duration.js';
-import { cronProblem, httpUrlProblem, mailboxProblem, type Problem } from './fields.js';
+import { DURATION_HINT, DURATION_MAX, formatDuration, parseDuration, type DurationKind } from './duration.js';
+import { cronProblem, httpUrlProblem, mailboxProblem, pathProblem, type Problem } from './fields.js';
 
 /** Replaces zod's wording for a wrong type; a missing key falls through to "required". */
 export function expecting(what: string) {
@@ -21,7 +21,12 @@ export function checked<T extends z.ZodType>(schema: T, problem: (value: z.outpu
 
 export const text = () => z.string().min(1);
 
-export function duration(options: { allowZero: boolean; default?: string }) {
+/**
+ * A duration key. `max` names its kind's upper bound (DURATION_MAX); a key that names none is
+ * still capped at `wait`, below what a Node timer can arm, so no config value can overflow one.
+ */
+export function duration(options: { allowZero: boolean; default?: string; max?: DurationKind }) {
+  const maxMs = DURATION_MAX[options.max ?? 'wait'];
   const base = options.allowZero
     ? z.union([z.string(), z.literal(0)], { error: expecting(`${DURATION_HINT}, or 0 for off`) })
     : z.string({
@@ -35,13 +40,18 @@ export function duration(options: { allowZero: boolean; default?: string }) {
         : `expected ${DURATION_HINT}`;
     }
     if (ms === 0 && !options.allowZero) return 'must be longer than 0';
+    if (ms > maxMs) return `must be at most ${formatDuration(maxMs)}`;
     return null;
   });
   return options.default === undefined ? schema : schema.meta({ default: options.default });
 }
 
-export const positiveDuration = (defaultValue?: string) =>
-  duration(defaultValue === undefined ? { allowZero: false } : { allowZero: false, default: defaultValue });
+export const positiveDuration = (defaultValue?: string, max?: DurationKind) =>
+  duration({
+    allowZero: false,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+    ...(max === undefined ? {} : { max }),
+  });
 
 export const cron = () =>
   checked(z.string({ error: expecting('a cron expression such as "*/10 * * * * *"') }), cronProblem);
@@ -51,7 +61,19 @@ export const httpUrl = () =>
 
 /** Secrets are plain strings here: the cross-key checks read them so no message can echo them. */
 export const secret = () => z.string({ error: expecting('a string') });
-export const secretFile = () => z.string({ error: expecting('a file path') }).min(1);
+export const secretFile = () => filePath();
+
+/** A file or folder path: not empty, no NUL or control characters (which no real path needs). */
+export const filePath = () =>
+  checked(
+    // minLength stays for the JSON Schema; zod's own "too small" wording is kept ("must not be empty").
+    z
+      .string({
+        error: (issue) => (issue.code === 'invalid_type' ? expecting('a file path')(issue) : undefined),
+      })
+      .min(1),
+    pathProblem,
+  );
 
 export const mailbox = () => checked(z.string({ error: expecting('an email address') }), mailboxProblem);
 
@@ -59,4 +81,4 @@ export const mailbox = () => checked(z.string({ error: expecting('an email addre
 /** A channel's `timeout` when it sets none; config/defaults.ts lists it with the others. */
 export const CHANNEL_TIMEOUT = '10s';
 
-export const channelTimeout = () => positiveDuration(CHANNEL_TIMEOUT).optional();
+export const channelTimeout = () => positiveDuration(CHANNEL_TIMEOUT, 'timeout').optional();

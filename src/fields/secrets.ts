@@ -1,12 +1,17 @@
 // Secrets: `key` inline or `key_file` (systemd credentials, SPEC §4), exactly one of them, read
 // and checked so that no message ever echoes the value. Errors name the key path.
 
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { formatPath, type IssueList, type Path } from './errors.js';
-import { secretProblem } from './fields.js';
+import { pathProblem, secretProblem } from './fields.js';
 import type { Tree } from './raw-tree.js';
 
+/** A token or password is a line; 64 KiB is far more than any real one and bounds the read. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
 export interface SecretSource {
+  /** Reads one `*_file`; the default is `readSecretFile` (regular files up to 64 KiB only). */
   readonly readFile: (path: string) => string;
   /** Relative `*_file` paths are taken from here (the config file's folder). */
   readonly baseDir: string;
@@ -54,7 +59,8 @@ export class SecretReader {
       value = inline;
       where = [...path, key];
     } else {
-      if (typeof file !== 'string' || file === '') return undefined;
+      // A malformed path has its schema error already; it is never opened.
+      if (typeof file !== 'string' || pathProblem(file) !== null) return undefined;
       const filePath = isAbsolute(file) ? file : resolvePath(this.#source.baseDir, file);
       where = [...path, fileKey];
       try {
@@ -75,7 +81,57 @@ export class SecretReader {
   }
 }
 
+/** Why a file was not read although the OS would have let us: the code names the reason. */
+export class UnreadableFileError extends Error {
+  override name = 'UnreadableFileError';
+  constructor(
+    readonly code: 'ENOTREG' | 'EFBIG',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The text of a regular file of at most `maxBytes`. Anything else is refused before a byte is
+ * read: `/dev/zero` or `/dev/urandom` would be read until memory runs out, a FIFO or a terminal
+ * would wait forever. O_NONBLOCK keeps even the open of a FIFO from waiting for a writer; it does
+ * not affect reads of regular files.
+ */
+export function readBoundedFile(path: string, maxBytes: number): string {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!stat.isFile()) throw new UnreadableFileError('ENOTREG', 'not a regular file');
+    if (stat.size > maxBytes) throw new UnreadableFileError('EFBIG', `larger than ${formatBytes(maxBytes)}`);
+    // Room for one byte past the cap: a file that grew since fstat is caught too.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) {
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+    }
+    if (length > maxBytes) throw new UnreadableFileError('EFBIG', `larger than ${formatBytes(maxBytes)}`);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readSecretFile(path: string): string {
+  return readBoundedFile(path, MAX_SECRET_FILE_BYTES);
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0
+    ? `${bytes / (1024 * 1024)} MiB`
+    : bytes % 1024 === 0
+      ? `${bytes / 1024} KiB`
+      : `${bytes} bytes`;
+}
+
 export function describeFsError(err: unknown): string {
+  if (err instanceof UnreadableFileError) return err.message;
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
     case 'ENOENT':
@@ -85,6 +141,10 @@ export function describeFsError(err: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
     default:
       return typeof code === 'string' ? code : 'unreadable';
   }

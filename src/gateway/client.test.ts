@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBE_ERROR_REASONS, type ProbeErrorObservation } from '../monitor/model.js';
 import { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './client.js';
-import { REDACTED } from './errors.js';
+import { REDACTED } from '../net/redact.js';
+import { expectNoSecretLeaks } from '../test-support/no-secret-leaks.js';
 import { HUGE_BODY_BYTES, startSimulator, type Simulator } from '../simulator/server.js';
 import {
   closedPort,
@@ -57,13 +58,11 @@ describe('status against the simulator', () => {
     await expect(client.status(DEVICE)).resolves.toEqual({ kind: 'status', status, raw });
   });
 
-  it('keeps success:false verbatim as api_error (unknown device)', async () => {
-    const r = asError(await client.status('999999999'));
-    expect(r).toEqual({
-      kind: 'probe_error',
-      reason: 'api_error',
-      message: 'device not found!',
-      httpStatus: 200,
+  it('reads "device not found!" for an unknown device as the status not_found, raw kept', async () => {
+    await expect(client.status('999999999')).resolves.toEqual({
+      kind: 'status',
+      status: 'not_found',
+      raw: 'device not found!',
     });
   });
 
@@ -245,16 +244,31 @@ describe('status against hand-written answers', () => {
     expect(r.message).toContain('no usable Retry-After');
   });
 
-  it('success:false on a 404 is api_error with the status kept', async () => {
-    reply = (_p, res) => json(res, 404, { success: false, message: 'device not found!' });
-    const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
-    expect(r).toEqual({
-      kind: 'probe_error',
-      reason: 'api_error',
-      message: 'device not found!',
-      httpStatus: 404,
+  it.each([
+    [404, 'device not found!'],
+    [200, 'Device not found'],
+    [200, '  DEVICE  not-found. '],
+  ])('success:false on a %i reading %j is the status not_found', async (code, message) => {
+    reply = (_p, res) => json(res, code, { success: false, message });
+    await expect(clientFor({ baseUrl: server.url }).status('1')).resolves.toEqual({
+      kind: 'status',
+      status: 'not_found',
+      raw: message,
     });
   });
+
+  it.each(['device not found in session pool', 'no device found', 'Device is not found'])(
+    'success:false %j is not "device not found": api_error, verbatim',
+    async (message) => {
+      reply = (_p, res) => json(res, 404, { success: false, message });
+      expect(asError(await clientFor({ baseUrl: server.url }).status('1'))).toEqual({
+        kind: 'probe_error',
+        reason: 'api_error',
+        message,
+        httpStatus: 404,
+      });
+    },
+  );
 
   it.each([
     [
@@ -278,13 +292,32 @@ describe('status against hand-written answers', () => {
       'an HTML page ("404 Not Found")',
     ],
     ['an empty body', 200, '', 'an empty body'],
-    ['a redirect', 302, '', 'an empty body'],
   ] as const)('%s is invalid_response', async (_label, code, body, detail) => {
     reply = (_p, res) => json(res, code, body);
     const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
     expect(r.reason).toBe('invalid_response');
     expect(r.httpStatus).toBe(code);
     expect(r.message).toContain(`HTTP ${code} from GET ${server.url}/status/1: ${detail}`);
+  });
+
+  it.each([
+    // Reported until now as "success:true on a non-2xx answer" when the body was the usual JSON.
+    [
+      'https://login.example.net/sso?next=%2Fstatus&sid=abc',
+      { success: true },
+      'to https://login.example.net/sso?…',
+    ],
+    ['/api/v2/status/1', '', 'to http://HOST/api/v2/status/1'],
+    [undefined, '', 'no Location'],
+  ] as const)('a 302 to %s is not followed: "redirect not followed"', async (location, body, said) => {
+    reply = (_p, res) => json(res, 302, body, location === undefined ? {} : { location });
+    const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
+    expect(r.reason).toBe('invalid_response');
+    expect(r.httpStatus).toBe(302);
+    const host = new URL(server.url).host;
+    expect(r.message).toBe(
+      `HTTP 302 from GET ${server.url}/status/1: redirect not followed (${said.replace('HOST', host)})`,
+    );
   });
 
   it('refuses a body whose Content-Length is over the limit before reading it', async () => {
@@ -484,9 +517,10 @@ describe('delete', () => {
         kind: 'refused',
         message: 'The selected sender device is invalid.',
       });
-      await expect(c.status('100000001')).resolves.toMatchObject({
-        reason: 'api_error',
-        message: 'device not found!',
+      await expect(c.status('100000001')).resolves.toEqual({
+        kind: 'status',
+        status: 'not_found',
+        raw: 'device not found!',
       });
     } finally {
       await local.close();
@@ -620,11 +654,10 @@ describe('the token never leaks', () => {
         ),
       );
       expect([...reasons].sort()).toEqual([...PROBE_ERROR_REASONS].sort());
-      for (const r of results) {
-        const text = JSON.stringify(r);
-        expect(text).not.toContain(TOKEN);
-        expect(text).not.toContain(encodeURIComponent(TOKEN));
-      }
+      expectNoSecretLeaks(
+        { token: TOKEN },
+        results.map((r, i) => ({ name: `result ${i + 1}`, content: JSON.stringify(r) })),
+      );
       expect(JSON.stringify(results)).toContain(REDACTED);
     } finally {
       await Promise.all([c.close(), inPath.close(), refused.close()]);

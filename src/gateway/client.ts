@@ -2,12 +2,17 @@
 // observation (`probe_error`), not an exception — because the poller must count and export
 // failures, never crash on them. The account's token goes into one header and nowhere else.
 
-import { statusFromGatewayText, type Observation, type ProbeErrorObservation } from '../monitor/model.js';
+import {
+  isDeviceNotFoundMessage,
+  statusFromGatewayText,
+  type Observation,
+  type ProbeErrorObservation,
+} from '../monitor/model.js';
 import { describeNetworkError } from '../net/network-error.js';
-import { redactUrl } from '../net/redact.js';
+import { redactSecrets, redactUrl, SERVICE_URL } from '../net/redact.js';
 import { quote } from '../net/text.js';
 import { VERSION } from '../version.js';
-import { GatewayError, probeError, redactSecret } from './errors.js';
+import { GatewayError, probeError } from './errors.js';
 import {
   apiFailure,
   decodeBalance,
@@ -15,7 +20,6 @@ import {
   invalid,
   isOk,
   jsonObject,
-  saysDeviceNotFound,
   verbatim,
   type BalanceReading,
   type QrCode,
@@ -86,7 +90,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   const token = options.token;
   const base = parseBaseUrl(options.baseUrl, token);
   const prefix = base.pathname.replace(/\/+$/, '');
-  const shownOrigin = redactUrl(new URL(base.origin)).replace(/\/$/, '');
+  const shownOrigin = redactUrl(new URL(base.origin), SERVICE_URL).replace(/\/$/, '');
   const defaultTimeoutMs = options.timeoutMs;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxConnectBodyBytes = options.maxConnectBodyBytes ?? DEFAULT_MAX_CONNECT_BODY_BYTES;
@@ -108,7 +112,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
   function failure(err: unknown, fallbackWhere: string): ProbeErrorObservation {
     if (err instanceof GatewayError) return err.toObservation(token);
     // Not expected: every path above throws GatewayError. Still never reject, never leak.
-    return probeError('connection', redactSecret(`${fallbackWhere}: ${describeNetworkError(err)}`, token));
+    return probeError('connection', redactSecrets(`${fallbackWhere}: ${describeNetworkError(err)}`, [token]));
   }
 
   function pathFor(endpoint: string, device?: string): string {
@@ -129,8 +133,14 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
             throw invalid(reply, 'success:true without a string "message"');
           }
           const status = statusFromGatewayText(message);
-          const raw = status === 'unknown' ? verbatim(redactSecret(message, token)) : message;
+          const raw = status === 'unknown' ? verbatim(redactSecrets(message, [token])) : message;
           return { kind: 'status', status, raw };
+        }
+        // The gateway answering that it does not know the device is an answer, not a failed
+        // check: the device's status becomes not_found (SPEC §3), whatever the HTTP status.
+        const message = body['message'];
+        if (body['success'] === false && typeof message === 'string' && isDeviceNotFoundMessage(message)) {
+          return { kind: 'status', status: 'not_found', raw: verbatim(redactSecrets(message, [token])) };
         }
         throw apiFailure(reply, body);
       } catch (err) {
@@ -145,7 +155,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         const body = jsonObject(reply);
         if (body['success'] === true && isOk(reply)) return decodeQr(reply, body['qrCode']);
         if (body['success'] === false && typeof body['message'] === 'string') {
-          const message = verbatim(redactSecret(body['message'], token));
+          const message = verbatim(redactSecrets(body['message'], [token]));
           if (/already connected/i.test(message)) return { kind: 'already_connected', message };
           if (/not found/i.test(message)) return { kind: 'not_found', message };
         }
@@ -162,8 +172,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         const body = jsonObject(reply);
         if (body['success'] === true && isOk(reply)) return decodeBalance(reply, body);
         const message = body['message'];
-        if (body['success'] === false && typeof message === 'string' && saysDeviceNotFound(message)) {
-          return { kind: 'not_found', message: verbatim(redactSecret(message, token)) };
+        if (body['success'] === false && typeof message === 'string' && isDeviceNotFoundMessage(message)) {
+          return { kind: 'not_found', message: verbatim(redactSecrets(message, [token])) };
         }
         throw apiFailure(reply, body);
       } catch (err) {
@@ -178,7 +188,7 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         const reply = await exchange('POST', path, payload, maxBodyBytes, opts);
         const body = jsonObject(reply);
         const message =
-          typeof body['message'] === 'string' ? verbatim(redactSecret(body['message'], token)) : undefined;
+          typeof body['message'] === 'string' ? verbatim(redactSecrets(body['message'], [token])) : undefined;
         if (body['success'] === true && isOk(reply))
           return { kind: 'deleted', message: message ?? 'deleted' };
         if (body['success'] === false) return { kind: 'refused', message: message ?? reply.label };
@@ -201,10 +211,12 @@ function parseBaseUrl(baseUrl: string, token: string): URL {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new TypeError(redactSecret(`invalid gateway base URL: ${quote(baseUrl, 200)}`, token));
+    throw new TypeError(redactSecrets(`invalid gateway base URL: ${quote(baseUrl, 200)}`, [token]));
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(redactSecret(`gateway base URL must be http or https: ${redactUrl(url)}`, token));
+    throw new TypeError(
+      redactSecrets(`gateway base URL must be http or https: ${redactUrl(url, SERVICE_URL)}`, [token]),
+    );
   }
   return url;
 }

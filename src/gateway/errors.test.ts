@@ -1,20 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError, describeNonJson, redactSecret } from './errors.js';
+import { REDACTED } from '../net/redact.js';
+import { GatewayError, describeNonJson } from './errors.js';
 
-describe('redaction', () => {
-  it('replaces the secret and its URL-encoded form everywhere', () => {
-    expect(redactSecret('a tok/en b tok%2Fen c tok/en', 'tok/en')).toBe(
-      'a [REDACTED] b [REDACTED] c [REDACTED]',
-    );
-    expect(redactSecret('nothing here', '')).toBe('nothing here');
-  });
-
+describe('redaction (net/redact.ts redactSecrets, the one redaction)', () => {
   it('toObservation redacts and omits absent fields', () => {
     const err = new GatewayError('unauthorized', 'HTTP 403 from GET x: bad s3cret', { httpStatus: 403 });
     expect(err.toObservation('s3cret')).toEqual({
       kind: 'probe_error',
       reason: 'unauthorized',
-      message: 'HTTP 403 from GET x: bad [REDACTED]',
+      message: `HTTP 403 from GET x: bad ${REDACTED}`,
       httpStatus: 403,
     });
     expect(Object.keys(new GatewayError('timeout', 't').toObservation('s'))).toEqual([
@@ -22,6 +16,13 @@ describe('redaction', () => {
       'reason',
       'message',
     ]);
+  });
+
+  it('toObservation hides the token in every form, however short', () => {
+    const token = 'k9';
+    const b64 = Buffer.from(token).toString('base64');
+    const err = new GatewayError('api_error', `echo ${token} ${encodeURIComponent(token)} ${b64}`);
+    expect(err.toObservation(token).message).toBe(`echo ${REDACTED} ${REDACTED} ${REDACTED}`);
   });
 });
 

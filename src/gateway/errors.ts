@@ -3,9 +3,8 @@
 // outbound-HTTP helpers they build on (URL redaction, quoting) live in src/net.
 
 import type { ProbeErrorObservation, ProbeErrorReason } from '../monitor/model.js';
+import { redactSecrets } from '../net/redact.js';
 import { quote } from '../net/text.js';
-
-export const REDACTED = '[REDACTED]';
 
 export interface GatewayErrorDetails {
   readonly httpStatus?: number | undefined;
@@ -32,7 +31,7 @@ export class GatewayError extends Error {
   }
 
   toObservation(secret: string): ProbeErrorObservation {
-    return probeError(this.reason, redactSecret(this.message, secret), {
+    return probeError(this.reason, redactSecrets(this.message, [secret]), {
       httpStatus: this.httpStatus,
       retryAfterMs: this.retryAfterMs,
     });
@@ -52,19 +51,6 @@ export function probeError(
     ...(extra.httpStatus === undefined ? {} : { httpStatus: extra.httpStatus }),
     ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
   };
-}
-
-/**
- * Replaces every occurrence of the account token (and its URL-encoded form) in `text`. Unlike
- * the channels' redactSecrets, a token of any length is redacted: it is one known credential,
- * not a URL's query values.
- */
-export function redactSecret(text: string, secret: string): string {
-  if (secret === '') return text;
-  let out = text.split(secret).join(REDACTED);
-  const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) out = out.split(encoded).join(REDACTED);
-  return out;
 }
 
 /** A short description of a body that should have been JSON, for invalid_response messages. */

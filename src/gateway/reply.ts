@@ -121,17 +121,6 @@ export function decodeBalance(reply: Reply, body: JsonObject): BalanceReading {
   return { kind: 'reading', ...out };
 }
 
-/** "Device not found" in any case, punctuation ignored (SPEC §3): the gateway does not know it. */
-export function saysDeviceNotFound(message: string): boolean {
-  return (
-    message
-      .toLowerCase()
-      .replace(/[^a-z ]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim() === 'device not found'
-  );
-}
-
 /** The gateway's own `message`, when the body is a JSON object carrying one. */
 export function messageOf(text: string): string | undefined {
   try {

@@ -1,5 +1,5 @@
 // One exchange with the gateway over a pooled connection: the per-call deadline, bounded body
-// reads, and the verdicts the HTTP status alone decides (401/403, 429, 5xx). Everything that
+// reads, and the verdicts the HTTP status alone decides (3xx, 401/403, 429, 5xx). Everything that
 // goes wrong is thrown as a GatewayError whose message names method, URL and what happened.
 // undici is loaded with the first call, so building a client (e.g. in `status`) loads nothing.
 
@@ -7,6 +7,8 @@ import type { Dispatcher, Pool } from 'undici';
 import { callDeadline } from '../net/abort.js';
 import { BodyTooLarge, bytesReadBefore, readBody } from '../net/body.js';
 import { describeNetworkError, isTimeoutError } from '../net/network-error.js';
+import { SERVICE_URL } from '../net/redact.js';
+import { isRedirect, redirectNotFollowed } from '../net/redirect.js';
 import { parseRetryAfter } from '../net/retry-after.js';
 import { quote } from '../net/text.js';
 import { loadUndici } from '../net/undici.js';
@@ -122,6 +124,17 @@ export function createTransport(options: TransportOptions): Transport {
         // reading it (too big, truncated, hanging) must not change the verdict.
         text = await readBody(res.body, MAX_ERROR_BODY_BYTES, 'prefix').catch(() => '');
         throw classifyByStatus(statusCode, label, res.headers, text, contentType, now());
+      }
+
+      if (isRedirect(statusCode)) {
+        // Never followed (the token header would go along); its body, if any, says nothing.
+        await res.body.dump().catch(() => undefined);
+        const location = redirectNotFollowed(
+          headerValue(res.headers['location']),
+          `${options.origin}${path}`,
+          SERVICE_URL,
+        );
+        throw new GatewayError('invalid_response', `${label}: ${location}`, { httpStatus: statusCode });
       }
 
       const declared = Number(headerValue(res.headers['content-length']) ?? Number.NaN);

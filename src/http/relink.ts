@@ -10,7 +10,9 @@ export type ReconnectQrResult =
   | { readonly status: 'qr'; readonly dataUrl: string }
   | { readonly status: 'connected' }
   | { readonly status: 'not_found'; readonly message: string }
-  | { readonly status: 'error'; readonly message: string };
+  | { readonly status: 'error'; readonly message: string }
+  /** The metered gateway's per-device cap refused it: no call was made. */
+  | { readonly status: 'throttled'; readonly retryInMs: number };
 
 /** The gateway client's answer to `/connect`, as the re-link page needs it. */
 export function reconnectResultFrom(result: ConnectResult): ReconnectQrResult {
@@ -154,6 +156,14 @@ export class QrBroker {
         return { status: 'not_found', message: result.message };
       case 'error':
         return { status: 'error', message: result.message, retry_in_ms: 10_000 };
+      case 'throttled': {
+        const wait = Math.max(1000, Math.ceil(result.retryInMs / 1000) * 1000);
+        return {
+          status: 'error',
+          message: `too many QR requests for this device, wait ${wait / 1000} s`,
+          retry_in_ms: wait,
+        };
+      }
     }
   }
 

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
@@ -5,6 +6,29 @@ import type { StatusPageData } from '../web/status-page.js';
 import { startHttpServer, type HttpHandlers, type HttpServer, type HttpServerOptions } from './server.js';
 
 const quiet = createLogger('fatal', new Writable({ write: (_c, _e, cb) => cb() }));
+
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** A GET with headers fetch() will not set (Host), on a fresh connection. */
+function raw(base: string, path: string, headers: Record<string, string> = {}): Promise<RawAnswer> {
+  const url = new URL(path, base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, headers, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('HTTP server', () => {
   let server: HttpServer | undefined;
@@ -50,6 +74,19 @@ describe('HTTP server', () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(503);
     ready = true;
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+
+  it('says in one line why it is not ready', async () => {
+    let ready: boolean | string =
+      'the database refuses writes:\ncannot write to /x/monitor.db: the disk is full';
+    const url = await start({ ready: () => ready });
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe(
+      'not ready: the database refuses writes: cannot write to /x/monitor.db: the disk is full\n',
+    );
+    ready = false;
+    expect(await (await fetch(`${url}/readyz`)).text()).toBe('not ready\n');
   });
 
   it('rejects a bad since with 400 naming the value', async () => {
@@ -207,6 +244,173 @@ describe('HTTP server', () => {
         expect((await fetch(`${url}/api/v1/devices`)).status).toBe(401);
         server?.setBasicAuth(null);
         expect((await fetch(`${url}/api/v1/devices`)).status).toBe(200);
+      });
+    });
+
+    describe('DNS rebinding: without basic auth, only names that cannot be rebound', () => {
+      it.each([
+        ['/', 'evil.example', 421],
+        ['/reconnect/100', 'evil.example:8749', 421],
+        ['/reconnect/100/qr', 'evil.example', 421],
+        ['/reconnect/100/status', 'evil.example', 421],
+        ['/api/v1/devices', 'evil.example', 421],
+        ['/', 'localhost:8749', 200],
+        ['/reconnect/100', 'localhost', 200],
+        ['/reconnect/100/qr', '127.0.0.1:8749', 200],
+        ['/reconnect/100/qr', '[::1]:8749', 200],
+        ['/reconnect/100', 'monitor.example.com', 200], // public_url's host
+        ['/reconnect/100', 'monitor.example.com.evil.example', 421],
+        // Probes and scrapers use whatever name they were given.
+        ['/healthz', 'evil.example', 200],
+        ['/readyz', 'evil.example', 200],
+        ['/metrics', 'evil.example', 200],
+      ])('GET %s with Host %s → %i', async (path, host, status) => {
+        const url = await start(relinkHandlers, { publicUrl: 'https://monitor.example.com' });
+        const res = await raw(url, path, { host });
+        expect(res.status).toBe(status);
+        if (status === 421) {
+          expect(res.body).toContain('misdirected request');
+          expect(res.body).not.toContain('data:image');
+        }
+      });
+
+      it('follows a reload of public_url', async () => {
+        const url = await start(relinkHandlers);
+        expect((await raw(url, '/reconnect/100', { host: 'mon.example.org' })).status).toBe(421);
+        server?.setPublicUrl('https://mon.example.org');
+        expect((await raw(url, '/reconnect/100', { host: 'mon.example.org' })).status).toBe(200);
+      });
+
+      it('accepts any Host once basic auth protects the pages', async () => {
+        const url = await start(relinkHandlers, {
+          basicAuth: {
+            user: 'ops',
+            passwordHash: '$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi',
+          },
+          auth: { compare: (password) => Promise.resolve(password === 'password') },
+        });
+        const authorization = `Basic ${Buffer.from('ops:password').toString('base64')}`;
+        expect((await raw(url, '/reconnect/100', { host: 'evil.example' })).status).toBe(401);
+        expect((await raw(url, '/reconnect/100', { host: 'evil.example', authorization })).status).toBe(200);
+      });
+
+      it.each([
+        ['http://evil.example', 'localhost:8749', 403],
+        ['null', 'localhost:8749', 403],
+        ['http://localhost:8749', 'localhost:8749', 200],
+        ['https://monitor.example.com', 'localhost:8749', 200],
+      ])('the QR and status JSON check Origin %s (Host %s) → %i', async (origin, host, status) => {
+        let fetched = 0;
+        const url = await start(
+          {
+            ...relinkHandlers,
+            reconnectQr: () => {
+              fetched++;
+              return Promise.resolve({ status: 'qr', dataUrl: 'data:image/png;base64,AAAA' });
+            },
+          },
+          { publicUrl: 'https://monitor.example.com' },
+        );
+        const qr = await raw(url, '/reconnect/100/qr', { host, origin });
+        expect(qr.status).toBe(status);
+        expect(fetched).toBe(status === 200 ? 1 : 0);
+        expect((await raw(url, '/reconnect/100/status', { host, origin })).status).toBe(status);
+      });
+    });
+
+    describe('bcrypt under a flood of bad logins', () => {
+      const basicAuth = { user: 'ops', passwordHash: 'h' };
+      const header = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
+
+      /** A compare that counts calls and holds each until released. */
+      function held() {
+        const waiting: (() => void)[] = [];
+        let first: () => void = () => undefined;
+        const started = new Promise<void>((r) => (first = r));
+        const state = {
+          calls: 0,
+          started,
+          compare: (password: string) => {
+            state.calls++;
+            first();
+            return new Promise<boolean>((done) => waiting.push(() => done(password === 'right')));
+          },
+          release: () => {
+            for (const r of waiting.splice(0)) r();
+          },
+        };
+        return state;
+      }
+
+      it('keeps /healthz and an authenticated /metrics answering, bcrypt runs bounded', async () => {
+        const bcrypt = held();
+        const url = await start(relinkHandlers, {
+          basicAuth,
+          // Every test request comes from 127.0.0.1: lift the per-address limit to see the queue.
+          auth: { compare: bcrypt.compare, failures: { max: 1000, windowMs: 60_000 } },
+        });
+        const login = raw(url, '/metrics', { authorization: header('right') });
+        await bcrypt.started;
+        bcrypt.release();
+        expect((await login).status).toBe(200);
+        expect(bcrypt.calls).toBe(1);
+
+        // 40 guesses at once while the first of them holds bcrypt: 1 runs, 8 wait, 31 get 503.
+        let answered = 0;
+        let allTurnedAway: () => void = () => undefined;
+        const turnedAway = new Promise<void>((r) => (allTurnedAway = r));
+        const guesses = Array.from({ length: 40 }, (_, i) =>
+          raw(url, '/', { authorization: header(`guess-${i}`) }).then((res) => {
+            if (res.status === 503 && ++answered === 31) allTurnedAway();
+            return res;
+          }),
+        );
+        await turnedAway;
+        expect(bcrypt.calls).toBe(2);
+
+        // While bcrypt is busy and its queue full, the probe and the cached scraper get through.
+        expect((await raw(url, '/healthz')).status).toBe(200);
+        expect((await raw(url, '/metrics', { authorization: header('right') })).status).toBe(200);
+        expect(bcrypt.calls).toBe(2);
+
+        for (let i = 0; i < 9; i++) {
+          bcrypt.release();
+          await new Promise((r) => setImmediate(r));
+        }
+        const answers = await Promise.all(guesses);
+        expect(answers.filter((r) => r.status === 401)).toHaveLength(9);
+        const busy = answers.filter((r) => r.status === 503);
+        expect(busy).toHaveLength(31);
+        expect(busy.every((r) => r.headers['retry-after'] === '1')).toBe(true);
+        expect(bcrypt.calls).toBe(1 + 9);
+      });
+
+      it('answers 429 with Retry-After to an address past 5 failures a minute, without bcrypt', async () => {
+        let now = 1_000_000;
+        let calls = 0;
+        const url = await start(relinkHandlers, {
+          basicAuth,
+          now: () => now,
+          auth: {
+            compare: (password) => {
+              calls++;
+              return Promise.resolve(password === 'right');
+            },
+          },
+        });
+        for (let i = 0; i < 5; i++) {
+          expect((await raw(url, '/', { authorization: header(`guess-${i}`) })).status).toBe(401);
+        }
+        const refused = await raw(url, '/', { authorization: header('guess-5') });
+        expect(refused.status).toBe(429);
+        expect(refused.headers['retry-after']).toBe('60');
+        expect(calls).toBe(5);
+        // Even the right password waits: bcrypt is what the limit saves.
+        expect((await raw(url, '/', { authorization: header('right') })).status).toBe(429);
+        expect((await raw(url, '/healthz')).status).toBe(200);
+        now += 60_001;
+        expect((await raw(url, '/', { authorization: header('right') })).status).toBe(200);
+        expect(calls).toBe(6);
       });
     });
   });

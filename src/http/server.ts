@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../fields/duration.js';
 import { isLoopbackHost } from '../fields/fields.js';
 import type { Logger } from '../log.js';
-import { BASIC_AUTH_CHALLENGE, BasicAuthVerifier, type BasicAuthConfig } from '../web/basic-auth.js';
+import {
+  BASIC_AUTH_CHALLENGE,
+  BasicAuthVerifier,
+  type BasicAuthConfig,
+  type AuthOutcome,
+  type BasicAuthOptions,
+} from '../web/basic-auth.js';
 import { pageCsp } from '../web/layout.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
 import { buildStatusView, renderStatusPage, type StatusPageData } from '../web/status-page.js';
@@ -15,6 +21,7 @@ import {
   type RelinkDevice,
   type RelinkLimits,
 } from './relink.js';
+import { ANY_HOST_PATHS, MISDIRECTED_MESSAGE, isSameOrigin, isTrustedHost } from './host-guard.js';
 
 export {
   reconnectResultFrom,
@@ -26,8 +33,11 @@ export type { StatusPageData } from '../web/status-page.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
-  /** Config loaded, DB open, first cycle finished (SPEC §6). */
-  ready(): boolean;
+  /**
+   * Config loaded, DB open, first cycle finished, DB writable (SPEC §6): `true`, or `false` or
+   * a one-line reason why not (shown in the 503's body).
+   */
+  ready(): boolean | string;
   /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
   metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
   devices(): unknown[];
@@ -61,8 +71,10 @@ export interface HttpServerOptions {
   readonly basicAuth?: BasicAuthConfig | null;
   /** Overrides of the re-link page's limits (tests). */
   readonly relink?: Partial<RelinkLimits>;
-  /** How long a successful basic-auth check is remembered. */
-  readonly authCacheMs?: number;
+  /** `public_url`: its host is served without basic auth too (DNS rebinding guard). */
+  readonly publicUrl?: string | null;
+  /** Overrides of basic auth's cache and limits (tests). */
+  readonly auth?: Omit<BasicAuthOptions, 'now'>;
   readonly now?: () => number;
 }
 
@@ -73,6 +85,8 @@ export interface HttpServer {
   readonly relinkAvailable: boolean;
   /** A config reload changed `web.basic_auth`. */
   setBasicAuth(config: BasicAuthConfig | null): void;
+  /** A config reload changed `public_url`. */
+  setPublicUrl(url: string | null): void;
   close(): Promise<void>;
 }
 
@@ -100,6 +114,18 @@ function send(
     ...headers,
   });
   res.end(body);
+}
+
+/** 401 with the challenge; 429 (this client failed too often) or 503 (checks queued) with Retry-After. */
+function refuse(res: ServerResponse, outcome: Exclude<AuthOutcome, { kind: 'ok' }>): void {
+  const text = 'text/plain; charset=utf-8';
+  if (outcome.kind === 'denied') {
+    return send(res, 401, text, 'authentication required\n', { 'www-authenticate': BASIC_AUTH_CHALLENGE });
+  }
+  const retryAfter = String(Math.ceil(outcome.retryAfterMs / 1000));
+  return outcome.kind === 'throttled'
+    ? send(res, 429, text, 'too many failed logins from this address\n', { 'retry-after': retryAfter })
+    : send(res, 503, text, 'too many logins being checked; try again\n', { 'retry-after': retryAfter });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -145,6 +171,7 @@ interface Context {
   readonly handlers: HttpHandlers;
   readonly relinkAvailable: boolean;
   readonly broker: QrBroker | null;
+  readonly publicUrl: string | null;
   readonly now: () => number;
 }
 
@@ -155,7 +182,9 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
   if (path === '/readyz') {
     const ready = handlers.ready();
-    return send(res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n');
+    if (ready === true) return send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+    const why = ready === false ? '' : `: ${ready.replace(/[\r\n]+/g, ' ')}`;
+    return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
   if (path === '/metrics') {
     return handlers.metrics(
@@ -186,7 +215,13 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     return sendHtml(res, 200, nonce, renderStatusPage(view, nonce));
   }
   const r = RELINK_PATH.exec(path);
-  if (r !== null && handlers.relinkDevice !== undefined) return relink(res, ctx, url, r[1] ?? '', r[2]);
+  if (r !== null && handlers.relinkDevice !== undefined) {
+    // The JSON the page's script fetches: a QR code is a credential, for our own pages only.
+    if (r[2] !== undefined && !isSameOrigin(req.headers.origin, req.headers.host, ctx.publicUrl)) {
+      throw new HttpError(403, 'cross-origin request refused');
+    }
+    return relink(res, ctx, url, r[1] ?? '', r[2]);
+  }
   throw new HttpError(404, `no route for ${path}`);
 }
 
@@ -252,13 +287,9 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const { handlers, log } = options;
   const now = options.now ?? Date.now;
   const makeVerifier = (config: BasicAuthConfig | null | undefined): BasicAuthVerifier | null =>
-    config == null
-      ? null
-      : new BasicAuthVerifier(
-          config,
-          options.authCacheMs === undefined ? { now } : { now, cacheMs: options.authCacheMs },
-        );
+    config == null ? null : new BasicAuthVerifier(config, { ...options.auth, now });
   let verifier = makeVerifier(options.basicAuth);
+  let publicUrl = options.publicUrl ?? null;
   const loopback = isLoopbackHost(options.host);
   const limits: RelinkLimits = { ...DEFAULT_RELINK_LIMITS, ...options.relink };
   const reconnectQr = handlers.reconnectQr?.bind(handlers);
@@ -271,12 +302,15 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
     }
     const auth = verifier;
-    if (auth !== null && !(await auth.verify(req.headers.authorization))) {
-      return send(res, 401, 'text/plain; charset=utf-8', 'authentication required\n', {
-        'www-authenticate': BASIC_AUTH_CHALLENGE,
-      });
+    if (auth === null) {
+      if (!ANY_HOST_PATHS.has(path) && !isTrustedHost(req.headers.host, publicUrl)) {
+        return send(res, 421, 'text/plain; charset=utf-8', MISDIRECTED_MESSAGE);
+      }
+    } else {
+      const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress ?? '');
+      if (outcome.kind !== 'ok') return refuse(res, outcome);
     }
-    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, now });
+    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, publicUrl, now });
   }
 
   const server: Server = createServer((req, res) => {
@@ -305,6 +339,9 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
         },
         setBasicAuth: (config) => {
           verifier = makeVerifier(config);
+        },
+        setPublicUrl: (url) => {
+          publicUrl = url;
         },
         close: () =>
           new Promise<void>((done) => {

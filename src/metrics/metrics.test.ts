@@ -56,8 +56,27 @@ describe('Metrics', () => {
       whatsgate_notifications_dropped_total: 'counter',
       whatsgate_notifications_pending: 'gauge',
       whatsgate_monitor_build_info: 'gauge',
+      whatsgate_monitor_store_errors_total: 'counter',
+      whatsgate_monitor_store_writable: 'gauge',
     });
     expect(values(families, 'whatsgate_monitor_build_info')).toEqual({ '{"version":"1.2.3"}': 1 });
+  });
+
+  it('says whether the database takes writes, and counts the writes it refused', async () => {
+    const source = fakeSource();
+    const { metrics, scrape } = setup(source);
+    let families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 1 });
+    expect(values(families, 'whatsgate_monitor_store_errors_total')).toEqual({ '{}': 0 });
+    source.storeWritable = false;
+    metrics.recordStoreError();
+    metrics.recordStoreError();
+    families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 0 });
+    expect(values(families, 'whatsgate_monitor_store_errors_total')).toEqual({ '{}': 2 });
+    source.storeWritable = true;
+    families = await scrape();
+    expect(values(families, 'whatsgate_monitor_store_writable')).toEqual({ '{}': 1 });
   });
 
   it('starts every configured account at zero, with all seven error reasons', async () => {
@@ -163,7 +182,7 @@ describe('Metrics', () => {
     source.deviceList = [device({ device: '2' })];
     const text = await metrics.render();
     expect(text).not.toContain('device="1"');
-    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(5);
+    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(6);
   });
 
   it('counts notification attempts, failures and drops per channel', async () => {
@@ -262,7 +281,10 @@ describe('Metrics', () => {
       metrics.recordCheck(d.account, 0.12, d.probeSuccess ? 'ok' : 'timeout');
     const families = parseExposition(await metrics.render());
     expect(samplesOf(families, 'whatsgate_device_info')).toHaveLength(1000);
-    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(5000);
+    // six state-set series per device that answered at least once
+    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(
+      6 * devices.filter((d) => d.status !== null).length,
+    );
     expect(values(families, 'whatsgate_checks_total')['{"account":"acct-0"}']).toBe(13);
   });
 

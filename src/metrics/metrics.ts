@@ -72,6 +72,8 @@ export class Metrics {
   readonly #notificationFailures: Counter<'channel'>;
   readonly #notificationsDropped: Counter<'channel'>;
   readonly #notificationsPending: Gauge<'channel'>;
+  readonly #storeErrors: Counter;
+  readonly #storeWritable: Gauge;
 
   constructor(options: MetricsOptions) {
     this.#source = options.source;
@@ -170,6 +172,16 @@ export class Metrics {
       labelNames: ['channel'],
       registers,
     });
+    this.#storeErrors = new Counter({
+      name: 'whatsgate_monitor_store_errors_total',
+      help: 'Writes of poll results (device rows, history, alerts) that the database refused; they are held and retried.',
+      registers,
+    });
+    this.#storeWritable = new Gauge({
+      name: 'whatsgate_monitor_store_writable',
+      help: '1 while the database takes writes; 0 from a failed write until one succeeds (alerts and history wait in memory).',
+      registers,
+    });
     new Gauge({
       name: 'whatsgate_monitor_build_info',
       help: 'Always 1: the version of whatsgate-monitor.',
@@ -203,6 +215,11 @@ export class Metrics {
   recordSkippedCycle(account: string): void {
     this.#ensureAccount(account);
     this.#cyclesSkipped.inc({ account });
+  }
+
+  /** A write of poll results failed (disk full, I/O error, lock held too long). */
+  recordStoreError(): void {
+    this.#storeErrors.inc();
   }
 
   /** Counted even for a channel no longer configured: the attempt happened. */
@@ -272,6 +289,7 @@ export class Metrics {
   async withExposition<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
     this.#pullAccounts();
     this.#pullPending();
+    this.#storeWritable.set(this.#source.store().writable ? 1 : 0);
     const registered = await this.registry.metrics();
     const out = this.#writers.pop() ?? new TextWriter();
     try {

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 
-import { BUDGET_WINDOW_MS, Budget } from './budget.js';
+import {
+  BUDGET_MARGIN_MS,
+  BUDGET_WINDOW_MS,
+  Budget,
+  OUT_OF_BAND_SHARE,
+  outOfBandLimit,
+  plannedSpacingMs,
+} from './budget.js';
+
+const SPAN_MS = BUDGET_WINDOW_MS + BUDGET_MARGIN_MS;
 
 /** Takes every slot the budget offers from `from` to `to`, jumping straight to each. */
 function drain(budget: Budget, from: number, to: number): number[] {
@@ -14,11 +23,11 @@ function drain(budget: Budget, from: number, to: number): number[] {
   }
 }
 
-function maxInAnyWindow(calls: readonly number[]): number {
+function maxInAnyWindow(calls: readonly number[], windowMs = BUDGET_WINDOW_MS): number {
   let max = 0;
   let lo = 0;
   for (let hi = 0; hi < calls.length; hi++) {
-    while (calls[hi]! - calls[lo]! >= BUDGET_WINDOW_MS) lo++;
+    while (calls[hi]! - calls[lo]! >= windowMs) lo++;
     max = Math.max(max, hi - lo + 1);
   }
   return max;
@@ -28,19 +37,65 @@ describe('Budget', () => {
   it.each([1, 7, 30, 60, 45])('spaces calls evenly at %i/min and never exceeds it in any window', (rate) => {
     const budget = new Budget({ ratePerMinute: rate });
     const calls = drain(budget, 0, 10 * BUDGET_WINDOW_MS);
-    const spacing = Math.ceil(BUDGET_WINDOW_MS / rate);
+    const spacing = Math.ceil(SPAN_MS / rate);
     expect(budget.spacingMs).toBe(spacing);
     for (let i = 1; i < calls.length; i++) expect(calls[i]! - calls[i - 1]!).toBeGreaterThanOrEqual(spacing);
-    expect(maxInAnyWindow(calls)).toBeLessThanOrEqual(rate);
-    expect(calls.length).toBeGreaterThanOrEqual(10 * rate - 1);
+    // the margin holds too: windows a margin longer than 60 s are within the rate
+    expect(maxInAnyWindow(calls, SPAN_MS)).toBeLessThanOrEqual(rate);
+    expect(calls.length).toBeGreaterThanOrEqual(Math.floor((10 * BUDGET_WINDOW_MS) / spacing));
   });
 
   it('refuses a call before the spacing has passed', () => {
     const budget = new Budget({ ratePerMinute: 30 });
+    expect(budget.spacingMs).toBe(2_009);
     expect(budget.tryAcquire(1_000)).toBe(true);
-    expect(budget.tryAcquire(2_999)).toBe(false);
-    expect(budget.nextFreeAt(1_500)).toBe(3_000);
-    expect(budget.tryAcquire(3_000)).toBe(true);
+    expect(budget.tryAcquire(3_008)).toBe(false);
+    expect(budget.nextFreeAt(1_500)).toBe(3_009);
+    expect(budget.tryAcquire(3_009)).toBe(true);
+  });
+
+  it('grants a slot only when the log proves room, whatever the caller asks', () => {
+    // 30 calls recorded in a burst (another process, a restore): spacing alone would allow the
+    // next one 2 s later; the log says not before the first leaves the window and the margin.
+    const budget = new Budget({ ratePerMinute: 30 });
+    for (let i = 0; i < 30; i++) budget.record(i * 100);
+    expect(budget.nextFreeAt(5_000)).toBe(SPAN_MS);
+    for (const t of [5_000, 30_000, 60_000, SPAN_MS - 1]) expect(budget.tryAcquire(t)).toBe(false);
+    expect(budget.tryAcquire(SPAN_MS)).toBe(true);
+  });
+
+  it('records calls out of order (another process logged them late) and still counts them', () => {
+    const budget = new Budget({ ratePerMinute: 2 });
+    budget.record(10_000);
+    budget.record(5_000);
+    expect(budget.nextFreeAt(20_000)).toBe(5_000 + SPAN_MS);
+  });
+
+  it('keeps out-of-band calls to their share, and checks may still go', () => {
+    const budget = new Budget({ ratePerMinute: 30 });
+    const limit = outOfBandLimit(30);
+    expect(limit).toBe(Math.floor(30 * OUT_OF_BAND_SHARE));
+    let now = 0;
+    for (let i = 0; i < limit; i++) {
+      now = budget.nextFreeAt(now, 'out_of_band');
+      expect(budget.tryAcquire(now, 'out_of_band')).toBe(true);
+    }
+    const next = budget.nextFreeAt(now, 'out_of_band');
+    expect(next).toBe(SPAN_MS);
+    const check = budget.nextFreeAt(now);
+    expect(check).toBe(now + budget.spacingMs);
+    expect(budget.tryAcquire(check, 'out_of_band')).toBe(false);
+    expect(budget.tryAcquire(check)).toBe(true);
+  });
+
+  it.each([
+    [30, 7, Math.ceil(SPAN_MS / 23)],
+    [60, 15, Math.ceil(SPAN_MS / 45)],
+    [4, 1, Math.ceil(SPAN_MS / 3)],
+    [1, 1, SPAN_MS],
+  ])('at %i/min sets aside %i out-of-band calls when planning checks', (rate, oob, spacing) => {
+    expect(outOfBandLimit(rate)).toBe(oob);
+    expect(plannedSpacingMs(rate)).toBe(spacing);
   });
 
   it('after a reload that lowers the rate, waits for the old calls to leave the window', () => {
@@ -48,11 +103,11 @@ describe('Budget', () => {
     const before = drain(budget, 0, 60_000);
     expect(before).toHaveLength(30);
     budget.setRate(10);
-    // 30 calls in the last minute: the 10th newest (at 40 s) must age out first
-    expect(budget.nextFreeAt(60_000)).toBe(40_000 + BUDGET_WINDOW_MS);
+    // 30 calls in the last minute: the 10th newest must age out first
+    expect(budget.nextFreeAt(60_000)).toBe(before[20]! + SPAN_MS);
     const after = drain(budget, 60_000, 300_000);
     for (const call of after) {
-      const window = [...before, ...after].filter((c) => c > call - BUDGET_WINDOW_MS && c <= call);
+      const window = [...before, ...after].filter((c) => c > call - SPAN_MS && c <= call);
       expect(window.length).toBeLessThanOrEqual(10);
     }
   });
@@ -60,9 +115,9 @@ describe('Budget', () => {
   it('counts calls recorded out of band', () => {
     const budget = new Budget({ ratePerMinute: 2 });
     budget.record(0);
-    expect(budget.nextFreeAt(0)).toBe(30_000);
+    expect(budget.nextFreeAt(0)).toBe(30_125);
     budget.record(10_000);
-    expect(budget.nextFreeAt(10_000)).toBe(60_000);
+    expect(budget.nextFreeAt(10_000)).toBe(SPAN_MS);
   });
 
   it('pauses for Retry-After', () => {
@@ -96,12 +151,24 @@ describe('Budget', () => {
     expect(budget.onRateLimited(60_000)).toBe(180_000);
   });
 
-  it('is not stalled by a wall clock stepped back', () => {
+  it.each([
+    ['Retry-After: 99999999999 s', 99_999_999_999_000],
+    ['a far-future HTTP date', Date.UTC(9999, 11, 31) - Date.now()],
+    ['one hour', 3_600_000],
+  ])('caps a pause of %s at the 10-minute backoff cap', (_, retryAfterMs) => {
     const budget = new Budget({ ratePerMinute: 30 });
-    budget.tryAcquire(10_000_000);
-    budget.onRateLimited(10_000_000, 30_000);
-    // the clock jumps back an hour: the pause still ends 30 s after "now"
-    expect(budget.nextFreeAt(6_400_000)).toBe(6_430_000);
+    expect(budget.onRateLimited(1_000, retryAfterMs)).toBe(601_000);
+    expect(budget.nextFreeAt(2_000)).toBe(601_000);
+  });
+
+  it('tells since when the account is rate limited, until a valid answer', () => {
+    const budget = new Budget({ ratePerMinute: 30 });
+    expect(budget.rateLimitedSince).toBeNull();
+    budget.onRateLimited(5_000, 30_000);
+    budget.onRateLimited(40_000);
+    expect(budget.rateLimitedSince).toBe(5_000);
+    budget.onSuccess();
+    expect(budget.rateLimitedSince).toBeNull();
   });
 
   it.each([0, -1, 1.5, Number.NaN])('rejects rate %s', (rate) => {

@@ -1,13 +1,34 @@
 // Time as an injected dependency: the scheduler, budget and reminders never read the system clock
 // themselves, so tests drive them with a fake clock (test-support/fake-clock.ts) and no real sleeps.
 // The real clock is an edge: poll/system-clock.ts.
+//
+// Two readings, never mixed (issue 11): `now()` is the wall clock, for what people and records see
+// (history `at`, "last check", event times); `monotonic()` only ever moves forward at the rate of
+// real time, for everything that waits or paces (due times, budget windows, pauses, backoffs,
+// deadlines). A wall clock stepped back an hour must not stop the checks for an hour, and one
+// stepped forward must not let a burst of calls through.
 
 export interface Clock {
-  /** Milliseconds since the Unix epoch. */
+  /** Wall time: milliseconds since the Unix epoch. May jump either way (NTP, an operator). */
   now(): number;
   /**
-   * Resolves after `ms`; rejects with the signal's reason when the signal aborts first.
-   * `ms <= 0` resolves at once; `Infinity` waits for the signal only.
+   * Milliseconds on a clock that never steps: only differences between two readings mean
+   * anything, and only within one process.
+   */
+  monotonic(): number;
+  /**
+   * Resolves after `ms` of monotonic time; rejects with the signal's reason when the signal aborts
+   * first. `ms <= 0` resolves at once; `Infinity` waits for the signal only.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * The monotonic reading that corresponds to a wall time, by the clocks' offset now: for a time
+ * read back from the store (a restored last check, another process's call). Never later than
+ * `clock.monotonic()`: a wall time "in the future" (the clock was stepped back since) counts as now.
+ */
+export function monotonicOf(clock: Clock, wallMs: number): number {
+  const mono = clock.monotonic();
+  return mono - Math.max(0, clock.now() - wallMs);
 }

@@ -33,6 +33,9 @@ export function linkSignals(sources: readonly (AbortSignal | undefined)[]): Link
   };
 }
 
+/** 2^31−1: the longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export interface CallDeadline extends LinkedSignal {
   /** The deadline passed (the caller did not cancel first). */
   readonly timedOut: boolean;
@@ -47,10 +50,15 @@ export interface CallDeadline extends LinkedSignal {
 export function callDeadline(timeoutMs: number, caller?: AbortSignal): CallDeadline {
   const timer = new AbortController();
   let timedOut = false;
-  const handle = setTimeout(() => {
-    timedOut = true;
-    timer.abort(new Error(`no answer within ${timeoutMs} ms`));
-  }, timeoutMs);
+  const handle = setTimeout(
+    () => {
+      timedOut = true;
+      timer.abort(new Error(`no answer within ${timeoutMs} ms`));
+    },
+    // Node fires a longer delay after 1 ms. Config caps timeouts far below (DURATION_MAX); this
+    // keeps any other caller from turning a long deadline into an instant one.
+    Math.min(timeoutMs, MAX_TIMER_MS),
+  );
   const linked = linkSignals([caller, timer.signal]);
   return {
     signal: linked.signal,

@@ -1,12 +1,15 @@
 // One JSON POST, classified the Alertmanager way: 2xx sent; 408, 429, 5xx, network errors and
 // timeouts worth retrying (with the receiver's Retry-After); any other answer (4xx, a redirect)
-// permanent. Every channel that speaks HTTP sends through this.
+// permanent. Every channel that speaks HTTP sends through this. What it says about the URL
+// follows the channel's UrlShape (net/redact.ts: host only by default), and everything it
+// says is cleared of the channel's secrets and of every hidden part of the URL.
 
 import type { Dispatcher } from 'undici';
 import { callDeadline } from './abort.js';
 import { readSnippet } from './body.js';
 import { describeNetworkError } from './network-error.js';
-import { redactSecrets, redactUrl } from './redact.js';
+import { CAPABILITY_URL, redactSecrets, redactUrl, urlSecrets, type UrlShape } from './redact.js';
+import { isRedirect, redirectNotFollowed } from './redirect.js';
 import { parseRetryAfter } from './retry-after.js';
 import { loadUndici } from './undici.js';
 
@@ -23,6 +26,8 @@ export type PostResult =
 
 export interface PostOptions {
   readonly url: string;
+  /** How much of `url` messages may show; CAPABILITY_URL (host only) when absent. */
+  readonly urlShape?: UrlShape;
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
@@ -86,14 +91,16 @@ export function basicAuthFromUrl(
 
 /** One attempt. Never rejects: every failure is a result whose text carries no secret. */
 export async function postJson(options: PostOptions): Promise<PostResult> {
-  const where = redactUrl(options.url);
+  const where = redactUrl(options.url, options.urlShape);
   let target: ReturnType<typeof basicAuthFromUrl>;
   try {
     target = basicAuthFromUrl(options.url, options.headers);
   } catch {
     return permanent(`POST ${where}: not a valid URL`);
   }
-  const clean = (text: string): string => redactSecrets(text, [...options.secrets, target.credential]);
+  // The URL's own hidden parts too: a receiver's error page often repeats the request line.
+  const hidden = [...options.secrets, ...urlSecrets(options.url, options.urlShape), target.credential];
+  const clean = (text: string): string => redactSecrets(text, hidden);
   const { request } = await loadUndici();
   const deadline = callDeadline(options.timeoutMs, options.signal);
   try {
@@ -123,11 +130,11 @@ export async function postJson(options: PostOptions): Promise<PostResult> {
     const text = (await readSnippet(res.body, ERROR_BODY_BYTES)).replace(/\s+/g, ' ').trim();
     const snippet = text === '' ? '' : `: ${text.length >= ERROR_BODY_BYTES ? `${text}…` : text}`;
     const message = clean(`HTTP ${status} from ${where}${snippet}`);
-    if (status >= 300 && status < 400) {
+    if (isRedirect(status)) {
       const location = header(res.headers['location']);
       return permanent(
         clean(
-          `HTTP ${status} from ${where}: redirected${location === undefined ? '' : ` to ${redactUrl(location)}`} — configure the final URL`,
+          `HTTP ${status} from ${where}: ${redirectNotFollowed(location, target.url, options.urlShape ?? CAPABILITY_URL)} — configure the final URL`,
         ),
       );
     }

@@ -13,3 +13,14 @@ export function backoffDelay(failedAttempts: number, policy: BackoffPolicy = DEF
   // 2^30 already exceeds any sane cap; keeps the arithmetic finite.
   return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(exponent, 30));
 }
+
+/**
+ * The fewest attempts whose backoff pauses add up to `ms`: with the default policy, 150 attempts
+ * span 24 h (10 + 20 + … + 320 s, then 10 min each). A message tried that often has been retried
+ * for `ms` of real time, whatever the wall clock did meanwhile.
+ */
+export function attemptsCovering(ms: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+  let attempts = 1;
+  for (let covered = 0; covered < ms; attempts++) covered += backoffDelay(attempts, policy);
+  return attempts;
+}

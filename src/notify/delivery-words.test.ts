@@ -16,7 +16,7 @@ const CASES: [DeliveryEvent['type'], DeliveryEvent['problem'], string, string, s
   // type, problem, tag, words of the meaning, words of the action
   ['device.stalled', 'stalled', 'STALLED', '50 messages wait as pending', 'Open WhatsApp on the phone'],
   ['device.failing', 'failing', 'FAILING', '30 failed today against 500 sent', 'Look at the failed numbers'],
-  ['device.balance_low', 'balance_low', 'BALANCE LOW', 'Only 80 messages left', 'Top up'],
+  ['device.balance_low', 'balance_low', 'LOW BALANCE', 'Only 80 messages left', 'Top up'],
 ];
 
 function note(type: DeliveryEvent['type'], problem: DeliveryEvent['problem'], reminder = false) {

@@ -1,6 +1,7 @@
 // The words every channel uses for statuses and events (SPEC §2), and the order in which a
 // grouped message lists them. Pure: no I/O, no clock.
 
+import { MESSAGE_ORDER } from '../monitor/grouping.js';
 import type { DeviceStatus, EventType, ProbeErrorReason } from '../monitor/model.js';
 import { isoWithOffset } from '../report/time.js';
 import { deliveryPhrase } from './delivery-words.js';
@@ -14,6 +15,7 @@ export const STATUS_WORDS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'disconnected',
   not_connected: 'not connected',
   not_initialized: 'not initialized',
+  not_found: 'not found',
   unknown: 'unknown status',
 };
 
@@ -38,6 +40,12 @@ export const STATUS_ADVICE: Readonly<Record<DeviceStatus, StatusAdvice>> = {
     meaning: 'The gateway has no session loaded for the device (it is new, or the gateway restarted).',
     action: 'If the gateway just restarted, give it a minute; otherwise re-link the device with a QR code.',
   },
+  not_found: {
+    meaning:
+      'The gateway answers, but does not know this device (“device not found”): it was deleted at the gateway, or the number in the config is wrong.',
+    action:
+      'Remove it from the config, or add it again at the gateway and link it. Until then it is checked only every 10 × interval.',
+  },
   unknown: {
     meaning: 'The gateway answered with a status the monitor does not know.',
     action:
@@ -58,35 +66,25 @@ export const REASON_ADVICE: Readonly<Record<ProbeErrorReason, string>> = {
 };
 
 /**
- * Worst first: down > unreachable > delivery problems (stalled, failing, low balance) >
- * flapping > reminder > up (then the calmer rest).
+ * Worst first: down > unreachable > flapping > reminder > up (then the calmer rest) — the
+ * grouping module's MESSAGE_ORDER, so a grouped message and its rendering agree.
  */
-const RANK: Readonly<Record<EventType, number>> = {
-  'device.down': 0,
-  'account.unreachable': 1,
-  'device.stalled': 2,
-  'device.failing': 3,
-  'device.balance_low': 4,
-  'device.flapping': 5,
-  'device.reminder': 6,
-  'device.up': 7,
-  'account.recovered': 8,
-  'device.delivery_recovered': 9,
-  'audit.report': 10,
-  test: 11,
-};
+const RANK = Object.fromEntries(MESSAGE_ORDER.map((type, i) => [type, i])) as Readonly<
+  Record<EventType, number>
+>;
 
 export const EVENT_TAGS: Readonly<Record<EventType, string>> = {
   'device.down': 'DOWN',
   'account.unreachable': 'UNREACHABLE',
+  'device.not_found': 'NOT FOUND',
+  'device.stalled': 'STALLED',
+  'device.failing': 'FAILING',
+  'device.balance_low': 'LOW BALANCE',
   'device.flapping': 'FLAPPING',
   'device.reminder': 'STILL DOWN',
   'device.up': 'UP',
-  'device.stalled': 'STALLED',
-  'device.failing': 'FAILING',
-  'device.balance_low': 'BALANCE LOW',
-  'device.delivery_recovered': 'DELIVERY RECOVERED',
   'account.recovered': 'REACHABLE',
+  'device.delivery_recovered': 'DELIVERING',
   'audit.report': 'REPORT',
   test: 'TEST',
 };
@@ -145,9 +143,9 @@ export function eventPhrase(e: NotificationEvent): string {
   switch (e.kind) {
     case 'device':
       if (isDeliveryEvent(e.event)) return `${deviceLabel(e.device)} ${deliveryPhrase(e.event)}`;
-      return e.event.type === 'device.flapping'
-        ? `${deviceLabel(e.device)} flapping`
-        : `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
+      if (e.event.type === 'device.flapping') return `${deviceLabel(e.device)} flapping`;
+      if (e.event.type === 'device.not_found') return `${deviceLabel(e.device)} unknown to the gateway`;
+      return `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
     case 'account':
       return e.event.type === 'account.unreachable'
         ? `account ${e.account} unreachable`
@@ -161,12 +159,13 @@ export function eventPhrase(e: NotificationEvent): string {
 
 /**
  * Whether the event calls for re-linking the device: it is not connected now, or it is stalled
- * (re-linking is the last step when messages stay pending).
+ * (re-linking is the last step when messages stay pending). Not for a device the gateway does
+ * not know: there is nothing to link until it is added again.
  */
 export function needsRelink(e: NotificationEvent): e is Extract<NotificationEvent, { kind: 'device' }> {
   if (e.kind !== 'device') return false;
   if (isDeliveryEvent(e.event)) return e.event.type === 'device.stalled';
-  return e.event.type !== 'device.up' && e.event.status !== 'connected';
+  return e.event.type !== 'device.up' && e.event.status !== 'connected' && e.event.status !== 'not_found';
 }
 
 export interface RelinkHelp {
@@ -214,4 +213,100 @@ export function firstEventAt(events: readonly NotificationEvent[]): number | nul
     if (first === null || at < first) first = at;
   }
   return first;
+}
+
+// ---- Grouped messages: the headline and the mass-outage line (SPEC §8) -------------------
+
+/** Device names after the counts in a grouped headline stop about here. */
+const HEADLINE_NAMES_BUDGET = 100;
+
+export interface OutageLine {
+  readonly account: string;
+  readonly down: number;
+  readonly total: number;
+  readonly likelyGatewaySide: boolean;
+}
+
+/**
+ * The accounts' outage counts a released message carries (on its device.down events), most
+ * devices down first. Empty for messages queued without grouping.
+ */
+export function outageLines(events: readonly NotificationEvent[]): OutageLine[] {
+  const byAccount = new Map<string, OutageLine>();
+  for (const e of events) {
+    if (e.kind !== 'device' || e.outage === undefined || byAccount.has(e.account)) continue;
+    byAccount.set(e.account, { account: e.account, ...e.outage });
+  }
+  return [...byAccount.values()].sort(
+    (a, b) => b.down - a.down || (a.account < b.account ? -1 : a.account > b.account ? 1 : 0),
+  );
+}
+
+/** `12 of 40 devices of account main down so far`. */
+export function outageSentence(o: OutageLine): string {
+  return `${o.down} of ${plural(o.total, 'device')} of account ${o.account} down so far`;
+}
+
+/** Said when most of an account's devices dropped within minutes of each other. */
+export const GATEWAY_SIDE_SENTENCE =
+  'Most of the account’s devices dropped within minutes of each other: the cause is likely on the gateway’s side (a WhatsApp or WhatsGate incident), not the phones.';
+
+/**
+ * The opening paragraphs of a grouped message, one per account with devices down: the count
+ * so far and, when the drops came together, that the gateway's side is the likely cause.
+ */
+export function outageParagraphs(events: readonly NotificationEvent[]): string[] {
+  return outageLines(events).map(
+    (o) => `${outageSentence(o)}.${o.likelyGatewaySide ? ` ${GATEWAY_SIDE_SENTENCE}` : ''}`,
+  );
+}
+
+/** A short name for a list: the device's name, or the account's. */
+function shortName(e: NotificationEvent): string {
+  switch (e.kind) {
+    case 'device':
+      return e.device.name;
+    case 'account':
+      return e.account;
+    case 'test':
+      return `channel ${e.channel}`;
+    case 'audit':
+      return 'report';
+  }
+}
+
+/**
+ * One line naming what a message holds — a subject, a chat message's first line. One event:
+ * `DOWN: Sales phone (123456789) disconnected`. Several: the count per kind, worst first, with
+ * names, then the outage counts:
+ * `DOWN: 12 devices (Sales phone, Support, …), UNREACHABLE: 1 account (eu) — 12 of 40 of account main`.
+ */
+export function groupHeadline(events: readonly NotificationEvent[]): string {
+  const sorted = worstFirst(events);
+  const [first] = sorted;
+  if (first === undefined) return 'no events';
+  if (sorted.length === 1) return `${EVENT_TAGS[eventType(first)]}: ${eventPhrase(first)}`;
+  const groups = new Map<EventType, NotificationEvent[]>();
+  for (const e of sorted) {
+    const list = groups.get(eventType(e)) ?? [];
+    groups.set(eventType(e), list);
+    list.push(e);
+  }
+  let budget = HEADLINE_NAMES_BUDGET;
+  const parts: string[] = [];
+  for (const [type, list] of groups) {
+    const names: string[] = [];
+    for (const e of list) {
+      const name = shortName(e);
+      // The first name of each kind is always shown; the rest while the budget lasts.
+      if (names.length > 0 && name.length + 2 > budget) break;
+      names.push(name);
+      budget -= name.length + 2;
+    }
+    const more = names.length < list.length ? ', …' : '';
+    const noun = type.startsWith('device.') ? 'device' : type.startsWith('account.') ? 'account' : 'message';
+    parts.push(`${EVENT_TAGS[type]}: ${plural(list.length, noun)} (${names.join(', ')}${more})`);
+  }
+  const outages = outageLines(sorted).map((o) => `${o.down} of ${o.total} of account ${o.account}`);
+  return `${parts.join(', ')}${outages.length === 0 ? '' : ` — ${outages.join('; ')}`}`;
 }

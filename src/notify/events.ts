@@ -9,7 +9,7 @@ import type { DeviceEvent } from '../monitor/device-state.js';
 export type DeviceAlertEvent = DeviceEvent | DeliveryEvent;
 
 export function isDeliveryEvent(event: DeviceAlertEvent): event is DeliveryEvent {
-  return 'problem' in event;
+  return 'problem' in event && 'reading' in event;
 }
 
 /** A device event with the identity receivers need (SPEC §8 `device: {number, name, labels}`). */

@@ -31,6 +31,21 @@ export interface DeviceNotification extends EventBase {
   readonly event: DeviceAlertEvent;
   /** `data:image/png;base64,…`, or null. */
   readonly qrCode: string | null;
+  /**
+   * On a device.down in a grouped message: the account's fleet when the message was released
+   * (the mass-outage line, SPEC §8). Absent on messages queued without grouping.
+   */
+  readonly outage?: AccountOutage;
+}
+
+/** "12 of 40 devices of account main down so far", and whether the gateway's side is to blame. */
+export interface AccountOutage {
+  /** The account's devices DOWN at release time. */
+  readonly down: number;
+  /** Its configured devices. */
+  readonly total: number;
+  /** Most of its devices dropped within minutes: likely a WhatsApp or WhatsGate incident. */
+  readonly likelyGatewaySide: boolean;
 }
 
 export interface AccountNotification extends EventBase {

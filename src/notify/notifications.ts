@@ -1,5 +1,6 @@
 // The notification layer as the daemon sees it: one object that takes the poller's alerts
-// (AlertSink) and the audit reports (AuditSender), delivers them from the outbox, re-sends firing
+// (AlertSink) and the audit reports (AuditSender), holds alerts for grouping and releases them
+// (GroupRelease, run by the worker's loop), delivers them from the outbox, re-sends firing
 // Alertmanager alerts every minute, and reports pending counts and delivery outcomes for the
 // metrics.
 
@@ -17,6 +18,7 @@ import {
   type DeliveryOutcome,
 } from './outbox-worker.js';
 import { createNotifiers, type NotifierFactory } from './registry.js';
+import { GroupRelease, type FleetCounts } from './release.js';
 import { NotificationSink } from './sink.js';
 
 /** How often firing Alertmanager alerts are checked for their minute being up. */
@@ -35,6 +37,8 @@ export interface NotificationsOptions {
   readonly newId?: () => string;
   readonly backoff?: BackoffPolicy;
   readonly maxAgeMs?: number;
+  /** Each account's devices and how many are DOWN now, for the mass-outage line (the poller state). */
+  readonly fleet?: FleetCounts;
 }
 
 export class Notifications implements AlertSink, AuditSender {
@@ -43,6 +47,7 @@ export class Notifications implements AlertSink, AuditSender {
   readonly #factory: NotifierFactory | undefined;
   readonly #clock: Clock;
   #notifiers: Map<string, Notifier>;
+  #config: Config;
   readonly #worker: OutboxWorker;
   readonly #sink: NotificationSink;
   readonly #stop = new AbortController();
@@ -54,6 +59,18 @@ export class Notifications implements AlertSink, AuditSender {
     this.#clock = options.clock;
     this.#factory = options.createNotifier;
     this.#notifiers = createNotifiers(options.config, this.#factory);
+    this.#config = options.config;
+    const release = new GroupRelease({
+      store: options.outbox,
+      clock: options.clock,
+      log: options.log,
+      policy: () => ({
+        groupWaitMs: this.#config.notify.groupWaitMs,
+        groupIntervalMs: this.#config.notify.groupIntervalMs,
+      }),
+      ...(options.fleet === undefined ? {} : { fleet: options.fleet }),
+      ...(options.newId === undefined ? {} : { newId: options.newId }),
+    });
     this.#worker = new OutboxWorker({
       store: options.outbox,
       clock: options.clock,
@@ -62,6 +79,7 @@ export class Notifications implements AlertSink, AuditSender {
       ...(options.onOutcome === undefined ? {} : { onOutcome: options.onOutcome }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
+      release: (now) => release.run(now).wakeAt,
     });
     this.#sink = new NotificationSink({
       store: options.outbox,
@@ -109,6 +127,7 @@ export class Notifications implements AlertSink, AuditSender {
   async reload(config: Config): Promise<void> {
     const old = this.#notifiers;
     this.#notifiers = createNotifiers(config, this.#factory);
+    this.#config = config;
     this.#sink.setConfig(config);
     this.#worker.setNotifiers(this.#notifiers);
     await Promise.allSettled([...old.values()].map((n) => n.close()));

@@ -8,7 +8,7 @@ import {
   type NotificationPayload,
 } from './message.js';
 import type { Notifier, SendResult } from './notifier.js';
-import { MAX_MERGED_EVENTS, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
+import { attemptsCovering, MAX_MERGED_EVENTS, OutboxWorker, type DeliveryOutcome } from './outbox-worker.js';
 import { FakeNotifier } from './test-support/fake-notifier.js';
 import { accountNote, captureLogger, deviceNote, T0 } from './test-support/fixtures.js';
 import { tempDb, type TempDb } from './test-support/store.js';
@@ -154,12 +154,17 @@ describe('OutboxWorker', () => {
     const w = worker(hook);
     const id = enqueue('hook');
     w.start();
+    // 10 s doubling, capped at 10 min: the 150th attempt is the first 24 h after the first.
+    expect(attemptsCovering(24 * H)).toBe(150);
     await clock.advanceTo(T0 + 24 * H);
-    expect(db.outbox.find(id)?.state).toBe('pending');
+    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 149 });
+    await clock.advanceTo(T0 + 24 * H + 30 * S);
+    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 150 });
     const attempts = hook.attempts.length;
-    await clock.advanceTo(T0 + 24 * H + 1);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts });
-    expect(db.outbox.find(id)?.lastError).toMatch(/^not delivered within 24 h; last error: HTTP 500/);
+    expect(attempts).toBe(150);
+    expect(db.outbox.find(id)?.lastError).toMatch(
+      /^not delivered within 24 h \(150 attempts\); last error: HTTP 500/,
+    );
     expect(outcomes.at(-1)).toEqual(['hook', 'dropped']);
     expect(logs.lines.some((l) => l.includes('"level":"error"') && l.includes('too old'))).toBe(true);
     await clock.advanceTo(T0 + 48 * H);
@@ -350,8 +355,23 @@ describe('OutboxWorker after a restart or reload', () => {
     expect(db.outbox.find(id)!.nextAttemptAt - clock.now()).toBe(600 * S);
   });
 
-  it('expiry still counts from creation: a restart does not extend the 24 h', async () => {
-    const hook = new FakeNotifier('hook', [FAIL]);
+  it('a wall clock stepped forward a day drops nothing: it takes a day of attempts (issue 11 item 2)', async () => {
+    const hook = new FakeNotifier('hook', [FAIL, FAIL, { ok: true }]);
+    const w = worker(hook);
+    const id = enqueue('hook');
+    await w.deliverDue();
+    // No loop runs: the clock jumps, nothing is attempted in between.
+    await clock.advance(25 * H);
+    await w.deliverDue();
+    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 2 });
+    expect(outcomes).not.toContainEqual(['hook', 'dropped']);
+    await clock.advance(20 * S);
+    await w.deliverDue();
+    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 3 });
+  });
+
+  it('a restart after a day stopped retries rather than drops (a long stop and a clock step look alike)', async () => {
+    const hook = new FakeNotifier('hook', [FAIL, { ok: true }]);
     const w1 = worker(hook);
     const id = enqueue('hook');
     await w1.deliverDue();
@@ -360,8 +380,17 @@ describe('OutboxWorker after a restart or reload', () => {
     const w2 = worker(hook);
     w2.start();
     await clock.advance(0);
-    expect(hook.attempts).toHaveLength(1);
-    expect(db.outbox.find(id)?.state).toBe('dropped');
+    expect(hook.attempts).toHaveLength(2);
+    expect(db.outbox.find(id)?.state).toBe('sent');
+  });
+
+  it('a channel no longer configured cannot be attempted: its messages expire by the wall clock', async () => {
+    const w = worker(new FakeNotifier('other'));
+    const id = enqueue('gone');
+    await w.deliverDue();
+    await clock.advance(24 * H + 1);
+    await w.deliverDue();
+    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 0 });
   });
 });
 

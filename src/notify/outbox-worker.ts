@@ -1,6 +1,10 @@
 // The one retry loop for every channel (Alertmanager's retry stage): takes each channel's
 // oldest pending message from the outbox, lets the channel try once, and records the verdict —
-// sent, retry later with exponential backoff, or dropped (refused for good, or older than a day).
+// sent, retry later with exponential backoff, or dropped (refused for good, or given up after a
+// day of retries).
+//
+// Each pass begins with the `release` step (the grouping release, release.ts): held events that
+// are due become pending messages, and the loop also wakes when the next group falls due.
 //
 // Channels are delivered in parallel, each in order: a message waits behind its channel's older
 // ones, so a receiver never sees a recovery before the outage it ends. Time comes from the
@@ -11,6 +15,26 @@
 // events only, up to MAX_MERGED_EVENTS). A message once attempted is never added to: its
 // delivery id may have reached the receiver, which would drop the new events as a duplicate.
 // A start or a reload retries at once what waits out a backoff (the operator fixed something).
+//
+// Folding and group_interval: grouping decides when a channel's events are *queued* (one
+// message per group_interval at most, counted from the queue time of its last grouped message);
+// folding only ever merges queued messages that were never attempted, so it makes fewer
+// messages, never more, and never makes a held event due sooner. When a channel fails for a
+// while, the groups queued meanwhile wait behind the failing head and go out folded into ONE
+// message once it is through — so a receiver may get that backlog less than group_interval after
+// the head, but one message for all of it, as Alertmanager does after a failed notify.
+//
+// Giving up (SPEC §8 "older than 24 h") is decided by attempts, not by the wall clock alone: a
+// message is dropped when it is older than `maxAgeMs` by the wall clock AND it has been tried
+// `attemptsCovering(maxAgeMs)` times (150 with the default backoff: 24 h of pauses). A forward
+// jump of the wall clock therefore drops nothing that was not really retried for a day. Chosen
+// over a monotonic age because attempts are stored in the row: they survive restarts (a process's
+// monotonic clock does not) and no clock, wall or monotonic, can advance them. The cost is on the
+// safe side: a message queued behind a failing head makes no attempts, so after the head gives
+// up it is retried (folded with the rest) for up to another day — kept longer, never lost early.
+// Messages of a channel no longer configured cannot be attempted; they expire by the wall clock.
+//
+// Over 350 lines because of this header: the code is one loop with its ordering rules.
 
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
@@ -21,10 +45,10 @@ import {
   type NotificationEvent,
   type NotificationPayload,
 } from './message.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { attemptsCovering, backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { Notifier, SendResult } from './notifier.js';
 
-export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+export { attemptsCovering, backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';
 
@@ -43,6 +67,11 @@ export interface OutboxWorkerOptions {
   readonly onOutcome?: (channel: string, outcome: DeliveryOutcome) => void;
   readonly backoff?: BackoffPolicy;
   readonly maxAgeMs?: number;
+  /**
+   * Run at the start of every pass (the grouping release): returns when it wants to run again,
+   * null when it has nothing waiting. A throw is logged and retried after a short pause.
+   */
+  readonly release?: (now: number) => number | null;
 }
 
 export interface ChannelPending {
@@ -57,6 +86,9 @@ export class OutboxWorker {
   readonly #onOutcome: (channel: string, outcome: DeliveryOutcome) => void;
   readonly #backoff: BackoffPolicy;
   readonly #maxAgeMs: number;
+  /** Attempts that span `maxAgeMs` of backoff: fewer, and a message is not given up. */
+  readonly #minAttempts: number;
+  readonly #release: (now: number) => number | null;
   #notifiers: ReadonlyMap<string, Notifier>;
   #pending = new Map<string, number>();
   /** Channels already warned about as no longer configured (warned once each). */
@@ -75,6 +107,8 @@ export class OutboxWorker {
     this.#onOutcome = options.onOutcome ?? (() => undefined);
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.#minAttempts = attemptsCovering(this.#maxAgeMs, this.#backoff);
+    this.#release = options.release ?? (() => null);
     this.#notifiers = options.notifiers;
     this.refreshPending();
   }
@@ -184,16 +218,35 @@ export class OutboxWorker {
   }
 
   async #deliverDue(): Promise<number | null> {
+    const releaseAt = this.#runRelease();
     this.#expire();
     const heads = this.#store.heads();
     await Promise.all(heads.map((head) => this.#drainChannel(head.channel)));
-    return this.#nextWake();
+    const next = this.#nextWake();
+    return releaseAt === null ? next : next === null ? releaseAt : Math.min(next, releaseAt);
+  }
+
+  #runRelease(): number | null {
+    try {
+      return this.#release(this.#clock.now());
+    } catch (err) {
+      // Delivery of what is already queued goes on; the held events wait for the next try.
+      this.#log.error({ err }, 'could not release grouped notifications; retrying shortly');
+      return this.#clock.now() + STORE_ERROR_PAUSE_MS;
+    }
+  }
+
+  /** Old by the wall clock and retried for that long (see the header); or its channel is gone. */
+  #givenUp(m: OutboxMessage, now: number): boolean {
+    if (m.createdAt >= now - this.#maxAgeMs) return false;
+    return m.attempts >= this.#minAttempts || !this.#notifiers.has(m.channel);
   }
 
   #expire(): void {
     const now = this.#clock.now();
     for (const m of this.#store.expired(now - this.#maxAgeMs)) {
-      const error = `not delivered within ${this.#maxAgeMs / 3_600_000} h${m.lastError === null ? '' : `; last error: ${m.lastError}`}`;
+      if (!this.#givenUp(m, now)) continue;
+      const error = `not delivered within ${this.#maxAgeMs / 3_600_000} h (${m.attempts} attempts)${m.lastError === null ? '' : `; last error: ${m.lastError}`}`;
       this.#store.markDropped(m.id, now, m.attempts, error);
       this.#onOutcome(m.channel, 'dropped');
       this.#log.error(
@@ -209,7 +262,7 @@ export class OutboxWorker {
       const now = this.#clock.now();
       const m = this.#store.head(channel);
       if (m === null || m.nextAttemptAt > now) return;
-      if (m.createdAt < now - this.#maxAgeMs) {
+      if (this.#givenUp(m, now)) {
         this.#expire();
         continue;
       }
@@ -322,6 +375,11 @@ export class OutboxWorker {
       Math.max(backoffDelay(attempts, this.#backoff), result.retryAfterMs ?? 0),
     );
     this.#store.markRetry(m.id, attempts, now + delay, result.error);
+    if (this.#givenUp({ ...m, attempts }, now)) {
+      // The attempt that completed a day of retries: given up now, not one backoff later.
+      this.#expire();
+      return true;
+    }
     this.#log.warn({ ...fields, err: result.error, retry_in_ms: delay }, 'notification failed; will retry');
     return false;
   }
@@ -332,9 +390,9 @@ export class OutboxWorker {
       if (next === null || at < next) next = at;
     };
     for (const head of this.#store.heads()) {
-      // The oldest message of a channel expires first; it is its head.
-      consider(head.createdAt + this.#maxAgeMs + 1);
+      // A configured channel's head is given up at an attempt time; an orphan's by the clock.
       if (this.#notifiers.has(head.channel)) consider(head.nextAttemptAt);
+      else consider(head.createdAt + this.#maxAgeMs + 1);
     }
     return next;
   }

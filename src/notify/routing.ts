@@ -10,7 +10,8 @@
 import type { Config } from '../config/types.js';
 import type { MonitorAlert } from './events.js';
 
-export type NotifyConfig = Config['notify'];
+/** What routing reads of `notify` (not the grouping times). */
+export type NotifyConfig = Pick<Config['notify'], 'default' | 'routes' | 'channels'>;
 
 export function routingLabels(alert: MonitorAlert): Record<string, string> {
   return alert.kind === 'device'

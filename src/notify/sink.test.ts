@@ -69,23 +69,56 @@ function events(m: OutboxMessage | undefined): readonly NotificationEvent[] {
   return parsePayload(m?.payload)?.events ?? [];
 }
 
+/** The held events per channel (one row each), in the order they were held. */
+function held(): Record<string, NotificationEvent[]> {
+  const out: Record<string, NotificationEvent[]> = {};
+  for (const row of db.outbox.held()) (out[row.channel] ??= []).push(...events(row));
+  return out;
+}
+
 const withAm = (alert: MonitorAlert): MonitorAlert =>
   alert.kind === 'device' ? { ...alert, channels: ['am'] } : alert;
 
 describe('NotificationSink.publish', () => {
-  it('one poll cycle of 50 dropped devices is one message per channel, in one go', () => {
+  it('holds each routed event as its own outbox row per channel, for grouping; nothing pending yet', () => {
     const alerts = Array.from({ length: 50 }, (_, i) =>
       deviceAlert({ number: `${100 + i}`, name: `Phone ${i}`, labels: { team: 'sales' } }),
     );
     sink().publish(alerts);
-    const messages = pending();
-    expect(messages.map((m) => m.channel)).toEqual(['sales', 'ops']);
-    expect(events(messages[0])).toHaveLength(50);
-    // The same event has the same id in every channel; deliveries have their own ids.
-    expect(events(messages[0]).map((e) => e.id)).toEqual(events(messages[1]).map((e) => e.id));
-    expect(new Set(messages.map((m) => m.deliveryId)).size).toBe(2);
-    expect(messages.every((m) => m.createdAt === T0 && m.attempts === 0)).toBe(true);
+    const rows = db.outbox.held();
+    expect(rows).toHaveLength(100);
+    expect(rows.every((r) => r.state === 'held' && r.createdAt === T0 && r.attempts === 0)).toBe(true);
+    expect(rows.every((r) => events(r).length === 1)).toBe(true);
+    const byChannel = held();
+    expect(Object.keys(byChannel).sort()).toEqual(['ops', 'sales']);
+    // The same event has the same id in every channel; rows have their own delivery ids.
+    expect(byChannel['sales']!.map((e) => e.id)).toEqual(byChannel['ops']!.map((e) => e.id));
+    expect(new Set(rows.map((m) => m.deliveryId)).size).toBe(100);
+    expect(db.outbox.pendingCounts()).toEqual(new Map());
     expect(queued).toBe(1);
+  });
+
+  it('Alertmanager is not held: it groups on its own, so its message is queued at once', () => {
+    sink().publish([withAm(deviceAlert({ number: '1' })), deviceAlert({ number: '2' })]);
+    expect(Object.keys(held())).toEqual(['ops']);
+    expect(pending().map((m) => [m.channel, events(m).length])).toEqual([['am', 1]]);
+  });
+
+  it('a failing write holds nothing and queues nothing (one transaction)', () => {
+    const s = sink();
+    const enqueue = db.outbox.enqueue.bind(db.outbox);
+    db.outbox.enqueue = () => {
+      throw new Error('disk full');
+    };
+    try {
+      expect(() => s.publish([withAm(deviceAlert({ number: '1' })), deviceAlert({ number: '2' })])).toThrow(
+        'disk full',
+      );
+    } finally {
+      db.outbox.enqueue = enqueue;
+    }
+    expect(db.outbox.held()).toEqual([]);
+    expect(db.outbox.firing()).toEqual([]);
   });
 
   it('routes each alert on its own: labels, the device’s channels, default for the rest', () => {
@@ -96,9 +129,9 @@ describe('NotificationSink.publish', () => {
       accountAlert(),
     ]);
     const byChannel = Object.fromEntries(
-      pending().map((m) => [
-        m.channel,
-        events(m).map((e) => (e.kind === 'device' ? e.device.number : e.kind)),
+      Object.entries(held()).map(([channel, list]) => [
+        channel,
+        list.map((e) => (e.kind === 'device' ? e.device.number : e.kind)),
       ]),
     );
     expect(byChannel).toEqual({ sales: ['1', '3'], ops: ['1', '2', 'account'] });
@@ -106,7 +139,7 @@ describe('NotificationSink.publish', () => {
 
   it('keeps the QR code for email and webhook', () => {
     sink().publish([deviceAlert({ qrCode: QR_DATA_URL })]);
-    const [event] = events(pending()[0]);
+    const [event] = held()['ops'] ?? [];
     expect(event?.kind === 'device' && event.qrCode).toBe(QR_DATA_URL);
   });
 
@@ -115,7 +148,7 @@ describe('NotificationSink.publish', () => {
     const s = sink(config, log);
     s.publish([deviceAlert({ channels: ['nope', 'ops'] })]);
     s.publish([deviceAlert({ channels: ['nope'] })]);
-    expect(pending().map((m) => m.channel)).toEqual(['ops']);
+    expect(Object.keys(held())).toEqual(['ops']);
     expect(lines.filter((l) => l.includes('not configured'))).toHaveLength(1);
   });
 
@@ -123,6 +156,7 @@ describe('NotificationSink.publish', () => {
     sink().publish([]);
     sink().publish([deviceAlert({ channels: [] })]);
     expect(pending()).toEqual([]);
+    expect(db.outbox.held()).toEqual([]);
     expect(queued).toBe(0);
   });
 });

@@ -1,6 +1,11 @@
 // Where the poller's alerts enter the notification layer: each publish() (one account's poll
-// cycle) is routed, grouped into one message per channel and written to the outbox in one
-// transaction. Nothing is sent here; the OutboxWorker does that.
+// cycle) is routed per channel and written to the outbox in one transaction (the cycle
+// writer's). Nothing is sent here; the OutboxWorker does that.
+//
+// Most channels get each event as a `held` outbox row: GroupRelease (release.ts) later turns a
+// channel's held rows into one message, Alertmanager-style (SPEC §8 group_wait/group_interval).
+// Channels that group at the receiver (`groups: false` on their definition: Alertmanager) get
+// one message per cycle at once, as before.
 //
 // Channels whose alerts fire and resolve at the receiver (a `firing` hook on their definition:
 // Alertmanager) also keep their firing alerts in the database, so that refreshFiring()
@@ -86,13 +91,19 @@ export class NotificationSink implements AlertSink {
     this.#store.transaction(() => {
       const firing = new Map(this.#store.firing().map((f) => [`${f.channel}\n${f.key}`, f]));
       const messages: NewOutboxMessage[] = [];
+      const held: NewOutboxMessage[] = [];
       for (const [name, events] of byChannel) {
         const hook = firingHook(channels[name]);
         const payloadEvents =
           hook === undefined ? events : events.map((e) => this.#trackFiring(name, hook, e, now, firing));
-        messages.push(this.#message(name, payloadEvents, now));
+        if (groups(channels[name])) {
+          for (const e of payloadEvents) held.push(this.#message(name, [e], now));
+        } else {
+          messages.push(this.#message(name, payloadEvents, now));
+        }
         if (hook !== undefined) this.#lastPosted.set(name, now);
       }
+      this.#store.hold(held);
       this.#store.enqueue(messages);
     });
     this.#log.debug({ alerts: alerts.length, channels: [...byChannel.keys()] }, 'notifications queued');
@@ -211,6 +222,11 @@ export class NotificationSink implements AlertSink {
     this.#unknownWarned.add(name);
     this.#log.warn({ channel: name }, 'alert routed to a channel that is not configured');
   }
+}
+
+/** Whether the channel's events are held for grouping (every channel but those grouping themselves). */
+function groups(channel: ChannelConfig | undefined): boolean {
+  return channel === undefined || definitionOf(channel.type).groups !== false;
 }
 
 function firingHook(channel: ChannelConfig | undefined): FiringHook | undefined {

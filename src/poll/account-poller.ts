@@ -14,11 +14,12 @@ import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
-import type { Clock } from '../monitor/clock.js';
+import { monotonicOf, type Clock } from '../monitor/clock.js';
 import { deviceWentDown, observeReading, tickDelivery, type DeliveryReading } from '../monitor/delivery.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
-import type { ProbeErrorReason } from '../monitor/model.js';
+import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
+import { roundMs } from '../monitor/round.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler } from './account-scheduler.js';
@@ -32,7 +33,8 @@ import {
   restoreDeviceState,
   type DeviceRuntime,
 } from './device-runtime.js';
-import { MeteredGateway, type Slot } from './metered-gateway.js';
+import { MeteredGateway, type ConnectThrottled, type Slot } from './metered-gateway.js';
+import { StoredCallLog } from './call-log.js';
 
 export type { DeviceRuntime } from './device-runtime.js';
 
@@ -73,6 +75,7 @@ export class AccountPoller implements CycleRunner {
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
+  // Since when 429 answers have held the account back with no other answer between (issue 11).
   readonly #log: Logger;
 
   constructor(
@@ -89,6 +92,13 @@ export class AccountPoller implements CycleRunner {
       clock: deps.clock,
       onCall: deps.recordCheck,
       onWarn: (message) => this.#log.warn(message),
+      callLog: new StoredCallLog({
+        store: deps.store,
+        account: config.name,
+        clock: deps.clock,
+        origin: 'daemon',
+        onWarn: (message) => this.#log.warn(message),
+      }),
     });
     const stored = deps.store.getAccounts().find((a) => a.account === config.name);
     this.#accountState = restoreAccountState(stored?.state);
@@ -163,8 +173,11 @@ export class AccountPoller implements CycleRunner {
     return this.gateway.close();
   }
 
-  /** One `/connect` through the account's budget (the re-link page); null when cancelled while waiting. */
-  connect(device: string, signal: AbortSignal): Promise<ConnectResult | null> {
+  /**
+   * One `/connect` through the account's budget (the re-link page); null when cancelled while
+   * waiting, `throttled` when the device had one moments ago.
+   */
+  connect(device: string, signal: AbortSignal): Promise<ConnectResult | ConnectThrottled | null> {
     return this.gateway.connect(device, { signal, timeoutMs: this.#timeoutMs(device) });
   }
 
@@ -180,6 +193,7 @@ export class AccountPoller implements CycleRunner {
     const seconds = (performance.now() - started) / 1000;
     const t = this.#tally;
     t.checks++;
+    // not_found is a status: the gateway answered, so it counts as a valid answer here.
     if (observation.kind === 'status') t.validAnswers++;
     else {
       if (observation.reason === 'unauthorized') t.unauthorized = true;
@@ -198,9 +212,14 @@ export class AccountPoller implements CycleRunner {
     if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
       qrDataUrl = await this.#qrForDown(device);
     }
+    const wasNotFound = rt.state.status === 'not_found';
     // A device going DOWN ends its delivery problems silently (device.down says enough).
     if (step.state.health === 'DOWN') rt.delivery = deviceWentDown(rt.delivery);
     this.#apply(rt, step, this.#tally, qrDataUrl);
+    // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
+    // changes with the status. Before the scheduler's `finish`, which takes the new interval.
+    if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
+    // Which devices' balance is read follows UP/DOWN and the status (delivery-reader.ts).
     this.delivery.refresh();
     if (step.change !== null) {
       this.#log.info(
@@ -232,9 +251,11 @@ export class AccountPoller implements CycleRunner {
           validAnswers: t.validAnswers,
           unauthorized: t.unauthorized,
           lastError: t.lastError,
+          rateLimitedSince: this.rateLimitedSince(),
         },
         {
           failureThreshold: this.#config.policy.failureThreshold,
+          roundMs: this.roundMs(),
           muted: this.deps.mutes.isAccountMuted(this.name),
         },
       );
@@ -262,6 +283,28 @@ export class AccountPoller implements CycleRunner {
     if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
       this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
     }
+  }
+
+  /**
+   * Since when 429 answers have held the account back (the pause included), in wall time for the
+   * account state; null when not. The metered gateway keeps the run on the monotonic clock and
+   * ends it only at a valid answer, so a huge Retry-After still reads as held back.
+   */
+  rateLimitedSince(): number | null {
+    const forMs = this.gateway.rateLimitedForMs();
+    return forMs > 0 ? this.deps.clock.now() - forMs : null;
+  }
+
+  /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
+  roundMs(): number {
+    const scheduled = this.#scheduled();
+    return roundMs(
+      scheduled.map((d) => ({
+        intervalMs: d.intervalMs,
+        known: this.devices.get(d.number)?.state.status !== 'not_found',
+      })),
+      this.gateway.spacingMs,
+    );
   }
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
@@ -351,15 +394,29 @@ export class AccountPoller implements CycleRunner {
     }
   }
 
+  #reschedule(): void {
+    this.scheduler.update({
+      devices: this.#scheduled(),
+      rateLimitPerMinute: this.#config.rateLimitPerMinute,
+      concurrency: this.#config.concurrency,
+    });
+  }
+
+  // The scheduler runs on the monotonic clock: a last check restored from the store (wall time)
+  // is converted once, here (one "in the future" after a clock step back counts as just now).
   #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
-    return [...this.devices.values()].map((rt) =>
-      rt.state.lastCheckAt === null
-        ? { number: rt.config.number, intervalMs: rt.config.policy.intervalMs }
+    return [...this.devices.values()].map((rt) => {
+      const intervalMs =
+        rt.state.status === 'not_found'
+          ? rt.config.policy.intervalMs * NOT_FOUND_INTERVAL_FACTOR
+          : rt.config.policy.intervalMs;
+      return rt.state.lastCheckAt === null
+        ? { number: rt.config.number, intervalMs }
         : {
             number: rt.config.number,
-            intervalMs: rt.config.policy.intervalMs,
-            lastCheckAt: rt.state.lastCheckAt,
-          },
-    );
+            intervalMs,
+            lastCheckAt: monotonicOf(this.deps.clock, rt.state.lastCheckAt),
+          };
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { GatewayClient } from '../gateway/client.js';
-import { BUDGET_WINDOW_MS } from '../monitor/budget.js';
+import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS, plannedSpacingMs } from '../monitor/budget.js';
 import type { Observation } from '../monitor/model.js';
 import { mulberry32 as prng } from '../monitor/test-support/prng.js';
 import { FakeClock } from '../test-support/fake-clock.js';
@@ -14,6 +14,8 @@ import { PollLoop } from './poll-loop.js';
 const CONNECTED: Observation = { kind: 'status', status: 'connected', raw: 'connected' };
 const DISCONNECTED: Observation = { kind: 'status', status: 'disconnected', raw: 'disconnected' };
 const TICK_MS = 10_000;
+/** The least gap between calls at 30/min: the window and the transit margin, shared by 30. */
+const SPACING_30 = Math.ceil((BUDGET_WINDOW_MS + BUDGET_MARGIN_MS) / 30);
 
 interface Call {
   readonly account: string;
@@ -65,7 +67,8 @@ function setup(clock: FakeClock, calls: Call[], options: AccountSetup) {
   const rechecks = new Map<string, boolean>();
   const client = fakeClient(
     async (device, signal) => {
-      const at = clock.now();
+      // monotonic: the same as the wall clock unless a test steps the wall clock
+      const at = clock.monotonic();
       calls.push({ account, device, at, rate: gateway.ratePerMinute });
       const answer = options.answer?.(device, at) ?? {};
       await clock.sleep(answer.durationMs ?? 200, signal);
@@ -133,7 +136,7 @@ function budgetViolations(calls: readonly Call[]): string[] {
   for (let j = 0; j < calls.length; j++) {
     const call = calls[j]!;
     const previous = calls[j - 1];
-    const spacing = Math.ceil(BUDGET_WINDOW_MS / call.rate);
+    const spacing = Math.ceil((BUDGET_WINDOW_MS + BUDGET_MARGIN_MS) / call.rate);
     if (previous !== undefined && call.at - previous.at < spacing) {
       problems.push(`calls at ${previous.at} and ${call.at} closer than ${spacing} ms`);
     }
@@ -170,10 +173,10 @@ describe('AccountScheduler', () => {
     const pending = await runTicks(clock, loop, 12);
     await finish(loop, pending);
     const gaps = calls.slice(1).map((c, i) => c.at - calls[i]!.at);
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(2_000);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(SPACING_30);
     // ... and not lazily either: 40 overdue devices go at the full rate
     expect(calls.length).toBeGreaterThanOrEqual(40);
-    expect(calls[39]!.at - calls[0]!.at).toBe(39 * 2_000);
+    expect(calls[39]!.at - calls[0]!.at).toBe(39 * SPACING_30);
   });
 
   it('re-checks a device that asks for confirmation next, within one spacing gap, ahead of routine', async () => {
@@ -202,7 +205,7 @@ describe('AccountScheduler', () => {
     const next = calls.slice(first, first + 4).map((c) => c.device);
     expect(next.slice(0, 3)).toEqual([suspect, suspect, suspect]);
     expect(next[3]).not.toBe(suspect);
-    for (let i = first + 1; i <= first + 2; i++) expect(calls[i]!.at - calls[i - 1]!.at).toBe(2_000);
+    for (let i = first + 1; i <= first + 2; i++) expect(calls[i]!.at - calls[i - 1]!.at).toBe(SPACING_30);
     expect(budgetViolations(calls)).toEqual([]);
   });
 
@@ -216,9 +219,12 @@ describe('AccountScheduler', () => {
       concurrency: 4,
       answer: () => ({ durationMs: Math.round(100 + random() * 1_500) }),
     });
-    expect(scheduler.effectiveIntervalMs).toBe(200_000);
+    // planned on the calls the out-of-band share leaves: 23 of 30 a minute
+    const effective = 100 * plannedSpacingMs(30);
+    expect(effective).toBe(262_000);
+    expect(scheduler.effectiveIntervalMs).toBe(effective);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/effective interval is 200s/);
+    expect(warnings[0]).toMatch(/effective interval is 262s/);
 
     const loop = new PollLoop({ clock });
     loop.add(scheduler);
@@ -230,13 +236,13 @@ describe('AccountScheduler', () => {
     const seen = byDevice(calls);
     expect(seen.size).toBe(100);
     for (const [device, times] of seen) {
-      expect(times[0], device).toBeLessThanOrEqual(200_000 + TICK_MS);
+      expect(times[0], device).toBeLessThanOrEqual(effective + TICK_MS);
       for (let i = 1; i < times.length; i++) {
-        expect(times[i]! - times[i - 1]!, device).toBeLessThanOrEqual(1.5 * 200_000);
-        expect(times[i]! - times[i - 1]!, device).toBeGreaterThanOrEqual(200_000);
+        expect(times[i]! - times[i - 1]!, device).toBeLessThanOrEqual(1.5 * effective);
+        expect(times[i]! - times[i - 1]!, device).toBeGreaterThanOrEqual(effective);
       }
       // the run's last check is recent: nobody starves at the end either
-      expect(3_600_000 - times[times.length - 1]!, device).toBeLessThanOrEqual(1.5 * 200_000);
+      expect(3_600_000 - times[times.length - 1]!, device).toBeLessThanOrEqual(1.5 * effective);
     }
   });
 
@@ -247,7 +253,7 @@ describe('AccountScheduler', () => {
     scheduler.update({ devices: devices(100, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
     expect(warnings).toHaveLength(1);
     scheduler.update({ devices: devices(120, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
-    expect(scheduler.effectiveIntervalMs).toBe(240_000);
+    expect(scheduler.effectiveIntervalMs).toBe(120 * plannedSpacingMs(30));
     expect(warnings).toHaveLength(2);
     scheduler.update({ devices: devices(10, 60_000), rateLimitPerMinute: 30, concurrency: 4 });
     expect(scheduler.effectiveIntervalMs).toBe(60_000);
@@ -273,11 +279,11 @@ describe('AccountScheduler', () => {
     const { scheduler } = setup(clock, calls, { devices: devices(3, 60_000), rate: 2 });
     const loop = new PollLoop({ clock });
     loop.add(scheduler);
-    // 2/min: calls at 0 and 30 s
-    let pending = await runTicks(clock, loop, 4);
+    // 2/min, one of them set aside for out-of-band calls: 3 devices are spread over 3 × 60.25 s
+    let pending = await runTicks(clock, loop, 7);
     expect(calls.map((c) => [c.device, c.at])).toEqual([
       ['100000000', 0],
-      ['100000001', 30_000],
+      ['100000001', 60_250],
     ]);
     // (what the reload does to due times: due-queue.test.ts)
     scheduler.update({
@@ -287,7 +293,7 @@ describe('AccountScheduler', () => {
     });
     pending = [...pending, ...(await runTicks(clock, loop, 30))];
     await finish(loop, pending);
-    expect(calls.filter((c) => c.at > 40_000 && c.device === '100000000')).toEqual([]);
+    expect(calls.filter((c) => c.at > 70_000 && c.device === '100000000')).toEqual([]);
     expect(calls.some((c) => c.device === '7')).toBe(true);
     expect(budgetViolations(calls)).toEqual([]);
   });
@@ -300,7 +306,7 @@ describe('AccountScheduler', () => {
       devices: devices(50, 60_000, 100_000_000, -1_000_000),
       rate: 30,
       answer: (_, at) => {
-        if (at !== 4_000) return { durationMs: 100 };
+        if (at !== 2 * SPACING_30) return { durationMs: 100 };
         answered429At = at + 100;
         const observation: Observation = {
           kind: 'probe_error',
@@ -317,15 +323,19 @@ describe('AccountScheduler', () => {
     loop.add(scheduler);
     const pending = await runTicks(clock, loop, 6);
     await finish(loop, pending);
-    expect(answered429At).toBe(4_100);
+    const at429 = 2 * SPACING_30 + 100;
+    const resume = at429 + 25_000;
+    expect(answered429At).toBe(at429);
     expect(reports[0]).toMatchObject({ checks: 3, errors: 1, rateLimited: true });
-    expect(reports[0]!.finished).toBe(4_100);
-    const during = calls.filter((c) => c.at > 4_100 && c.at < 29_100);
+    expect(reports[0]!.finished).toBe(at429);
+    const during = calls.filter((c) => c.at > at429 && c.at < resume);
     expect(during).toEqual([]);
     // the tick at 20 s resumes as soon as the pause ends
-    expect(calls.find((c) => c.at >= 29_100)?.at).toBe(29_100);
+    expect(calls.find((c) => c.at >= resume)?.at).toBe(resume);
     // the device that met the 429 went unseen: it is checked first after the pause
-    expect(calls.find((c) => c.at >= 29_100)?.device).toBe(calls.find((c) => c.at === 4_000)?.device);
+    expect(calls.find((c) => c.at >= resume)?.device).toBe(
+      calls.find((c) => c.at === 2 * SPACING_30)?.device,
+    );
   });
 
   it('hands an out-of-band call (a /connect) a slot before any check, and counts it', async () => {
@@ -344,10 +354,10 @@ describe('AccountScheduler', () => {
     await finish(loop, [tick]);
     expect(calls.map((c) => [c.device, c.at])).toEqual([
       ['100000000', 0],
-      ['connect', 2_000],
-      ['100000001', 4_000],
-      ['100000002', 6_000],
-      ['100000003', 8_000],
+      ['connect', SPACING_30],
+      ['100000001', 2 * SPACING_30],
+      ['100000002', 3 * SPACING_30],
+      ['100000003', 4 * SPACING_30],
     ]);
   });
 
@@ -415,17 +425,17 @@ describe('AccountScheduler', () => {
     const clock = new FakeClock(0);
     const calls: Call[] = [];
     const { gateway } = setup(clock, calls, { devices: [], rate: 1 });
-    await gateway.connect('connect', { signal: NEVER });
+    await gateway.connect('connect-1', { signal: NEVER });
     const controller = new AbortController();
-    const second = gateway.connect('connect', { signal: controller.signal });
+    const second = gateway.connect('connect-2', { signal: controller.signal });
     await clock.advance(10_000);
     controller.abort(new Error('gave up'));
     await expect(second).resolves.toBeNull();
     // the abandoned slot was not taken
-    await clock.advance(50_000);
-    await gateway.connect('connect', { signal: NEVER });
-    expect(clock.now()).toBe(60_000);
-    expect(calls.map((c) => c.at)).toEqual([0, 60_000]);
+    await clock.advance(50_250);
+    await gateway.connect('connect-2', { signal: NEVER });
+    expect(clock.now()).toBe(60_250);
+    expect(calls.map((c) => c.at)).toEqual([0, 60_250]);
   });
 });
 

@@ -4,7 +4,8 @@
 // DueQueue (monitor/due-queue.ts, pure) what is due — confirmation re-checks first, then routine
 // checks most-overdue first — and starts each on a slot of the account's metered gateway, sleeping
 // on the injected clock between calls, so the calls are spread evenly over the tick period
-// instead of bursting at the tick.
+// instead of bursting at the tick. Every time here is the clock's monotonic reading (a wall clock
+// stepped back must not hold the checks back); devices' `lastCheckAt` come in converted.
 //
 // The scheduler decides only *when*; what a check means (state machine, alerts, storage) is the
 // `check` callback's business, and it answers whether the device needs a quick confirmation.
@@ -134,7 +135,7 @@ export class AccountScheduler implements CycleRunner {
    * Never rejects: errors of checks are counted in the report and passed to `onWarn`.
    */
   async runCycle(signal: AbortSignal, options: CycleOptions = {}): Promise<CycleReport> {
-    const started = this.#clock.now();
+    const started = this.#clock.monotonic();
     if (this.#running !== undefined || this.#stopped) {
       return {
         account: this.account,
@@ -222,7 +223,7 @@ export class AccountScheduler implements CycleRunner {
           await this.#nap(Number.POSITIVE_INFINITY);
           continue;
         }
-        const now = clock.now();
+        const now = clock.monotonic();
         if (this.#inFlight >= this.#concurrency) {
           await this.#nap(Number.POSITIVE_INFINITY);
           continue;
@@ -267,7 +268,7 @@ export class AccountScheduler implements CycleRunner {
       checkLink.dispose();
     }
 
-    const finished = clock.now();
+    const finished = clock.monotonic();
     return {
       account: this.account,
       started,
@@ -314,7 +315,7 @@ export class AccountScheduler implements CycleRunner {
     } finally {
       this.#inFlight--;
       if (outcome !== 'aborted') {
-        const took = Math.max(0, this.#clock.now() - startedAt);
+        const took = Math.max(0, this.#clock.monotonic() - startedAt);
         this.#checkEstimateMs = 0.8 * this.#checkEstimateMs + 0.2 * took;
       }
       this.#queue.finish(pick, startedAt, outcome, recheck);
@@ -335,8 +336,10 @@ export class AccountScheduler implements CycleRunner {
     const start = Math.max(due, freeAt);
     if (start >= dispatchUntil) return null;
     const next = statusAt ?? this.#queue.nextDueAt();
-    const slack = Math.min(SPARE_SLACK_MS, this.#slots.spacingMs / 4);
-    return start + this.#slots.spacingMs <= next + slack ? start : null;
+    // The planned spacing, not the least gap: reads must leave the out-of-band share alone too.
+    const spacing = this.#slots.plannedSpacingMs;
+    const slack = Math.min(SPARE_SLACK_MS, spacing / 4);
+    return start + spacing <= next + slack ? start : null;
   }
 
   async #runSpare(slot: Slot, state: CycleState, signal: AbortSignal): Promise<void> {
@@ -384,7 +387,7 @@ export class AccountScheduler implements CycleRunner {
   }
 
   #applyDevices(devices: readonly ScheduledDevice[]): void {
-    const plan = this.#queue.apply(devices, this.#slots.spacingMs, this.#clock.now());
+    const plan = this.#queue.apply(devices, this.#slots.plannedSpacingMs, this.#clock.monotonic());
     if (!plan.stretched) {
       this.#warnedIntervalMs = undefined;
       return;

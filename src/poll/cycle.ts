@@ -32,21 +32,26 @@ export interface SpareWork {
 export interface CheckSlots {
   readonly ratePerMinute: number;
   readonly spacingMs: number;
+  /** The gap routine checks are planned with (the out-of-band share set aside). */
+  readonly plannedSpacingMs: number;
   setRate(ratePerMinute: number): void;
+  /** On the clock's monotonic reading, as every time of a cycle. */
   nextFreeAt(now: number): number;
   takeSlot(now: number): Slot | null;
 }
 
 export interface CycleOptions {
   /**
-   * When the next tick is expected. No call is started so late that it would still run then,
-   * so a cycle does not push the next tick into a skip. Default: now + DEFAULT_CYCLE_MS.
+   * When the next tick is expected, on the clock's monotonic reading (PollLoop converts the
+   * ticker's wall time once). No call is started so late that it would still run then, so a
+   * cycle does not push the next tick into a skip. Default: now + DEFAULT_CYCLE_MS.
    */
   readonly deadline?: number;
 }
 
 export interface CycleReport {
   readonly account: string;
+  /** Monotonic, like every time of a cycle: only `finished - started` means anything. */
   readonly started: number;
   readonly finished: number;
   /** Status checks started in this cycle. */

@@ -8,7 +8,7 @@
 //
 // What a reading means (the pure rules, alerts, the row) is the poller's business: `onReading`.
 
-import type { Clock } from '../monitor/clock.js';
+import { monotonicOf, type Clock } from '../monitor/clock.js';
 import type { DeliveryContext, DeliveryEvent, DeliveryReading } from '../monitor/delivery.js';
 import type { DeviceAlert } from '../notify/events.js';
 import {
@@ -111,18 +111,19 @@ export class DeliveryReader implements SpareWork {
       if (!readsDelivery(rt)) continue;
       const checkMs = rt.config.policy.delivery.checkMs!;
       const last = rt.delivery.last;
+      // Readings carry wall times (stored, shown); the schedule runs on the monotonic clock.
       eligible.push(
         last === null
           ? { number: rt.config.number, checkMs }
-          : { number: rt.config.number, checkMs, lastReadAt: last.at },
+          : { number: rt.config.number, checkMs, lastReadAt: monotonicOf(this.#options.clock, last.at) },
       );
     }
     const eligibleKey = eligible.map((d) => `${d.number}:${d.checkMs}`).join(',');
-    const statusKey = `${gateway.spacingMs}|${intervals.join(',')}`;
+    const statusKey = `${gateway.plannedSpacingMs}|${intervals.join(',')}`;
     if (eligibleKey === this.#eligibleKey && statusKey === this.#statusKey) return;
     this.#eligibleKey = eligibleKey;
     this.#statusKey = statusKey;
-    const pace = this.#queue.apply(eligible, intervals, gateway.spacingMs);
+    const pace = this.#queue.apply(eligible, intervals, gateway.plannedSpacingMs);
     this.#warnIfStretched(eligible, pace);
   }
 

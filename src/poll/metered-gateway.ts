@@ -7,18 +7,39 @@
 //   when no status check wants the slot, on a `balance` read (SPEC §10);
 // - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, and later
 //   balance reads and sends): such a call waits for its own slot, and is served before any check
-//   that is not yet started. Adding one is one method: `#outOfBand(signal, call, outcome)`.
+//   that is not yet started, but takes at most OUT_OF_BAND_SHARE of any window (monitor/budget.ts)
+//   so it can never starve the checks. Adding one is one method: `#outOfBand(signal, call, outcome)`.
+//   `/connect` is also capped per device (CONNECT_EVERY_MS), here rather than only in the re-link
+//   page's JavaScript, which any client can skip.
+//
+// Every call is logged in the store before it is made (call-log.ts), and the calls other processes
+// logged are read at each grant, so the daemon and the CLI together stay within `rate_limit`.
+// Time is the clock's monotonic reading throughout; the wall clock appears only in messages.
 
 import type { Clock } from '../monitor/clock.js';
-import { Budget } from '../monitor/budget.js';
+import { Budget, type CallKind } from '../monitor/budget.js';
 import type { Observation } from '../monitor/model.js';
 import type { BalanceResult, CallOptions, ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { linkSignals } from '../net/abort.js';
+import type { CallLog } from './call-log.js';
+
+/**
+ * One `/connect` per device this often, whoever asks: a QR code lives about 60 s (SPEC §2) and the
+ * re-link page replaces it after 45 s, so three a minute per device are more than a person scanning
+ * needs, and a page reloaded in a loop cannot spend the account's out-of-band share on one device.
+ */
+export const CONNECT_EVERY_MS = 20_000;
+
+/** A `/connect` refused before any call: the device had one less than CONNECT_EVERY_MS ago. */
+export interface ConnectThrottled {
+  readonly kind: 'throttled';
+  readonly retryInMs: number;
+}
 
 declare const slotBrand: unique symbol;
 
-/** A budget slot taken for one status check; `at` is when it was granted. */
+/** A budget slot taken for one status check; `at` is when it was granted (monotonic). */
 export interface Slot {
   readonly at: number;
   readonly [slotBrand]: true;
@@ -32,6 +53,8 @@ export interface MeteredGatewayOptions {
   /** Every finished call: how long it took and how it ended (whatsgate_checks_total and friends). */
   readonly onCall?: (account: string, seconds: number, outcome: CheckOutcome) => void;
   readonly onWarn?: (message: string) => void;
+  /** The account's call log in the store; without it, the budget holds within this process only. */
+  readonly callLog?: CallLog;
 }
 
 /** A call with its own slot: its signal, and the per-call timeout of the client. */
@@ -54,6 +77,10 @@ export class MeteredGateway {
   readonly #onWarn: (message: string) => void;
   readonly #waiters: Waiter[] = [];
   readonly #stop = new AbortController();
+  readonly #callLog: CallLog | undefined;
+  // Monotonic time each device's last `/connect` ended, and the ones in progress.
+  readonly #connectAt = new Map<string, number>();
+  readonly #connecting = new Map<string, Promise<ConnectResult | null>>();
 
   constructor(options: MeteredGatewayOptions) {
     this.account = options.account;
@@ -62,6 +89,9 @@ export class MeteredGateway {
     this.#budget = new Budget({ ratePerMinute: options.rateLimitPerMinute });
     this.#onCall = options.onCall ?? (() => undefined);
     this.#onWarn = options.onWarn ?? (() => undefined);
+    this.#callLog = options.callLog;
+    // A restart (or `kill -9`) must not reset the budget: the last window's calls count.
+    for (const call of this.#callLog?.restore() ?? []) this.#budget.record(call.at, call.kind);
   }
 
   get client(): GatewayClient {
@@ -86,6 +116,21 @@ export class MeteredGateway {
     return this.#budget.spacingMs;
   }
 
+  /** The gap routine checks are planned with: the out-of-band share set aside (the stretch floor). */
+  get plannedSpacingMs(): number {
+    return this.#budget.plannedSpacingMs;
+  }
+
+  /**
+   * How long the account has been rate limited: since the first 429 of a run with no valid
+   * answer in between (its pauses included); 0 when it is not. For the account's state machine
+   * (`account.unreachable` reason `rate_limited` past `failure_threshold` intervals).
+   */
+  rateLimitedForMs(): number {
+    const since = this.#budget.rateLimitedSince;
+    return since === null ? 0 : Math.max(0, this.#clock.monotonic() - since);
+  }
+
   /** A reload may change the rate; the call log stays, so the window holds across it. */
   setRate(ratePerMinute: number): void {
     this.#budget.setRate(ratePerMinute);
@@ -101,11 +146,8 @@ export class MeteredGateway {
    * slot got it instead (they come first).
    */
   takeSlot(now: number): Slot | null {
-    if (this.#waiters.length > 0) {
-      this.#grantWaiter(now);
-      return null;
-    }
-    return this.#budget.tryAcquire(now) ? ({ at: now } as Slot) : null;
+    if (this.#waiters.length > 0 && this.#grantWaiter(now)) return null;
+    return this.#acquire(now, 'check') ? ({ at: now } as Slot) : null;
   }
 
   // --- the calls --------------------------------------------------------------------------
@@ -136,13 +178,34 @@ export class MeteredGateway {
     return result;
   }
 
-  /** `/connect`: a QR code (or why none). Null when cancelled while waiting for the budget. */
-  connect(device: string, options: OutOfBandOptions): Promise<ConnectResult | null> {
-    return this.#outOfBand(
+  /**
+   * `/connect`: a QR code (or why none). Null when cancelled while waiting for the budget;
+   * `throttled` when the device had one less than CONNECT_EVERY_MS ago (no call made).
+   */
+  connect(device: string, options: OutOfBandOptions): Promise<ConnectResult | ConnectThrottled | null> {
+    // One in progress (waiting for the budget, or calling) answers every asker meanwhile.
+    const pending = this.#connecting.get(device);
+    if (pending !== undefined) return pending;
+    const now = this.#clock.monotonic();
+    const last = this.#connectAt.get(device);
+    if (last !== undefined && now - last < CONNECT_EVERY_MS) {
+      return Promise.resolve({ kind: 'throttled', retryInMs: last + CONNECT_EVERY_MS - now });
+    }
+    const call = this.#outOfBand(
       options,
-      (call) => this.#client.connect(device, call),
-      (result) => (result.kind === 'probe_error' ? result : null),
-    );
+      (callOptions) => this.#client.connect(device, callOptions),
+      (r) => (r.kind === 'probe_error' ? r : null),
+    ).then((result) => {
+      // The cap counts from the call: waiting for the budget in vain is no call.
+      if (result !== null) {
+        if (this.#connectAt.size >= 10_000) this.#connectAt.clear();
+        this.#connectAt.set(device, this.#clock.monotonic());
+      }
+      return result;
+    });
+    this.#connecting.set(device, call);
+    void call.finally(() => this.#connecting.delete(device));
+    return call;
   }
 
   /** No more slots: calls waiting for one get null. Checks in flight are the cycle's business. */
@@ -193,9 +256,15 @@ export class MeteredGateway {
     if (outcome === 'ok') {
       this.#budget.onSuccess();
     } else if (outcome === 'rate_limited') {
-      const until = this.#budget.onRateLimited(this.#clock.now(), retryAfterMs);
+      const now = this.#clock.monotonic();
+      const until = this.#budget.onRateLimited(now, retryAfterMs);
+      const capped =
+        retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && now + retryAfterMs > until
+          ? ` (Retry-After of ${Math.round(retryAfterMs / 1000)} s capped)`
+          : '';
       this.#warn(
-        `account ${this.account}: gateway answered 429; no call until ${new Date(until).toISOString()}`,
+        `account ${this.account}: gateway answered 429; no call for ${Math.ceil((until - now) / 1000)} s, ` +
+          `until ${new Date(this.#clock.now() + until - now).toISOString()}${capped}`,
       );
     }
   }
@@ -212,10 +281,13 @@ export class MeteredGateway {
     try {
       while (!waiter.granted) {
         aborted.signal.throwIfAborted();
-        const now = this.#clock.now();
-        const freeAt = this.#budget.nextFreeAt(now);
+        const now = this.#clock.monotonic();
+        const freeAt = this.#budget.nextFreeAt(now, 'out_of_band');
+        if (freeAt <= now && this.#grantWaiter(now)) continue;
         if (freeAt <= now) {
-          this.#grantWaiter(now);
+          // Another process's call (read from the log at the grant) took the room: look again soon.
+          napper = new AbortController();
+          await this.#clock.sleep(this.#budget.spacingMs, napper.signal).catch(() => undefined);
           continue;
         }
         napper = new AbortController();
@@ -233,12 +305,28 @@ export class MeteredGateway {
     }
   }
 
-  #grantWaiter(now: number): void {
+  /**
+   * Grants the first waiter a slot if the out-of-band share and the budget allow one now. False
+   * when they don't: a check may then take the slot (waiting calls never block checks beyond
+   * their share).
+   */
+  #grantWaiter(now: number): boolean {
     const waiter = this.#waiters[0];
-    if (waiter === undefined || !this.#budget.tryAcquire(now)) return;
+    if (waiter === undefined || !this.#acquire(now, 'out_of_band')) return false;
     this.#waiters.shift();
     waiter.granted = true;
     waiter.wake();
+    return true;
+  }
+
+  /** A slot of `kind` now, proven by the in-memory log and the store's (when there is one). */
+  #acquire(now: number, kind: CallKind): boolean {
+    if (this.#budget.nextFreeAt(now, kind) > now) return false;
+    if (this.#callLog === undefined) return this.#budget.tryAcquire(now, kind);
+    return this.#callLog.reserve(kind, (foreign) => {
+      for (const call of foreign) this.#budget.record(call.at, call.kind);
+      return this.#budget.tryAcquire(now, kind);
+    });
   }
 
   // A throwing logger must not become an unhandled rejection of a check nobody awaits.

@@ -4,6 +4,9 @@ import { setMaxListeners } from 'node:events';
 import type { Clock } from '../monitor/clock.js';
 import { DEFAULT_CYCLE_MS, type CycleReport, type CycleRunner } from './cycle.js';
 
+/** A cycle never plans past this, whatever the schedule says: the longest sane tick period. */
+const MAX_CYCLE_MS = 24 * 60 * 60 * 1000;
+
 export interface PollLoopOptions {
   readonly clock: Clock;
   /** Cycle length when a tick does not say when the next one comes. Default DEFAULT_CYCLE_MS. */
@@ -52,12 +55,19 @@ export class PollLoop {
   }
 
   /**
-   * Starts a cycle for every account. `nextTickAt` bounds the cycles. Resolves with the reports
-   * when the cycles started by this tick are over; never rejects.
+   * Starts a cycle for every account. `nextTickAt` (wall time: the cron's next match) bounds the
+   * cycles. Resolves with the reports when the cycles started by this tick are over; never rejects.
    */
   async tick(nextTickAt?: number): Promise<CycleReport[]> {
     if (this.#stop.signal.aborted) return [];
-    const deadline = nextTickAt ?? this.#clock.now() + this.#cycleMs;
+    // The cycles run on the monotonic clock: the wall time of the next tick becomes a time from
+    // now, once, here. Bounded, so a wall clock stepped between the cron's reading and ours can
+    // neither end a cycle at once nor let it run for hours.
+    const fromNow =
+      nextTickAt === undefined
+        ? this.#cycleMs
+        : Math.min(Math.max(nextTickAt - this.#clock.now(), 0), MAX_CYCLE_MS);
+    const deadline = this.#clock.monotonic() + fromNow;
     const runs = [...this.#runners.values()].map((r) => this.#runOne(r, deadline));
     const reports = await Promise.all(runs);
     return reports.filter((r): r is CycleReport => r !== undefined);

@@ -1,4 +1,5 @@
-// The real Clock: Date.now() and timers. Everything else takes a Clock as an argument.
+// The real Clock: Date.now() for the wall, performance.now() for the monotonic reading, and
+// timers (themselves monotonic in Node). Everything else takes a Clock as an argument.
 
 import type { Clock } from '../monitor/clock.js';
 
@@ -12,6 +13,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep(ms, signal) {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {
@@ -23,13 +25,14 @@ export const systemClock: Clock = {
         return;
       }
       let timer: NodeJS.Timeout | undefined;
-      const end = Date.now() + ms;
+      // Monotonic: a wall clock stepped back while sleeping must not lengthen the sleep.
+      const end = performance.now() + ms;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(abortReason(signal));
       };
       const arm = (): void => {
-        const left = end - Date.now();
+        const left = end - performance.now();
         if (left <= 0) {
           signal?.removeEventListener('abort', onAbort);
           resolve();

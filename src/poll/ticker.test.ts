@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import type { Tick } from './ticker.js';
-import { Ticker } from './ticker.js';
+import { MissedRuns, Ticker } from './ticker.js';
 
 describe('Ticker', () => {
   it('calls back on a real node-cron match with the next match, and stops', async () => {
@@ -22,5 +22,28 @@ describe('Ticker', () => {
 
   it('rejects an invalid expression', () => {
     expect(() => new Ticker('every ten seconds', () => undefined)).toThrow(/invalid cron expression/);
+  });
+
+  it('reports a run of 43,202 missed executions (a +1-day jump at 2 s) in one line', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const missed = new MissedRuns((m) => lines.push(m));
+      const start = Date.UTC(2025, 0, 1);
+      for (let i = 0; i < 43_202; i++) missed.missed(new Date(start + i * 2_000));
+      expect(lines).toEqual([]);
+      vi.advanceTimersByTime(1_000);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^missed 43202 scheduled ticks from 2025-01-01T00:00:00.000Z to 2025-01-02T00:00:02.000Z/,
+      );
+      // a later run is its own line
+      missed.missed(new Date(start));
+      missed.flush();
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^missed 1 scheduled tick at /);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -50,6 +50,8 @@ describe('deliveryReport', () => {
       lastCheckAt: null,
       probeError: null,
       silencedUntil: null,
+      statusRaw: 'connected',
+      deletedAt: null,
     };
     expect(deviceReport(base, 'UTC').delivery).toBeNull();
     expect(deviceReport({ ...base, delivery: state({ failing: AT }) }, 'UTC').delivery).toMatchObject({

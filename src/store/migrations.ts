@@ -108,6 +108,111 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'outbox: held and cancelled rows (notification grouping), grouped messages',
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: the table is rebuilt, rows and ids kept.
+      db.exec(`
+        -- state 'held': one event waiting for its channel's group (SPEC §8), payload = that
+        -- event, created_at = when it was held; a release turns a channel's held rows into one
+        -- pending message (grouped = 1) and deletes them. 'cancelled': a held event whose
+        -- opening/closing pair cancelled out; kept, done, until retention prunes it.
+        CREATE TABLE outbox_grouping (
+          id              INTEGER PRIMARY KEY,
+          delivery_id     TEXT    NOT NULL UNIQUE,
+          channel         TEXT    NOT NULL,
+          payload         TEXT    NOT NULL,
+          created_at      INTEGER NOT NULL,
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at INTEGER NOT NULL,
+          last_error      TEXT,
+          state           TEXT    NOT NULL DEFAULT 'pending'
+                                  CHECK (state IN ('held', 'pending', 'sent', 'dropped', 'cancelled')),
+          done_at         INTEGER,
+          grouped         INTEGER NOT NULL DEFAULT 0 CHECK (grouped IN (0, 1))
+        );
+        INSERT INTO outbox_grouping (id, delivery_id, channel, payload, created_at, attempts,
+                                     next_attempt_at, last_error, state, done_at)
+          SELECT id, delivery_id, channel, payload, created_at, attempts,
+                 next_attempt_at, last_error, state, done_at FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_grouping RENAME TO outbox;
+        CREATE INDEX outbox_pending ON outbox (channel, id) WHERE state = 'pending';
+        -- done rows (sent, dropped, cancelled) for retention; held and pending have no done_at
+        CREATE INDEX outbox_done ON outbox (done_at) WHERE done_at IS NOT NULL;
+        CREATE INDEX outbox_held ON outbox (id) WHERE state = 'held';
+        -- each channel's last grouped message: group_interval counts from it
+        CREATE INDEX outbox_grouped ON outbox (channel, created_at) WHERE grouped = 1;
+      `);
+    },
+  },
+  {
+    description: 'api_calls: the call log of the API budget',
+    up(db) {
+      db.exec(`
+        -- Every gateway call, logged before it is made by whichever process makes it (the daemon,
+        -- the CLI), so all of them together stay within an account's rate_limit over any 60 s,
+        -- across restarts. Short-lived: rows older than two minutes are pruned as calls are made.
+        -- epoch: the HA lease epoch of the writer (SPEC §11), null without HA.
+        CREATE TABLE api_calls (
+          id      INTEGER PRIMARY KEY,
+          account TEXT    NOT NULL,
+          at      INTEGER NOT NULL,
+          kind    TEXT    NOT NULL CHECK (kind IN ('check', 'out_of_band')),
+          origin  TEXT    NOT NULL CHECK (origin IN ('daemon', 'cli')),
+          caller  TEXT    NOT NULL,
+          epoch   INTEGER
+        );
+        -- readers ask per account for rows after the last id they saw
+        CREATE INDEX api_calls_by_account ON api_calls (account, id);
+        CREATE INDEX api_calls_by_time ON api_calls (at);
+      `);
+    },
+  },
+  {
+    description: "status 'not_found' in devices and history",
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: each table is rebuilt with the sixth
+      // status (SPEC §3), rows and ids copied as they are, its indexes made again.
+      db.exec(`
+        CREATE TABLE devices_v5 (
+          account       TEXT    NOT NULL,
+          device        TEXT    NOT NULL,
+          status        TEXT    CHECK (status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown')),
+          status_raw    TEXT,
+          health        TEXT    NOT NULL CHECK (health IN ('UP', 'DOWN')),
+          status_since  INTEGER,
+          last_check_at INTEGER,
+          probe_error   TEXT,
+          transitions   INTEGER NOT NULL DEFAULT 0,
+          state         TEXT    NOT NULL,
+          PRIMARY KEY (account, device)
+        );
+        INSERT INTO devices_v5 (account, device, status, status_raw, health, status_since, last_check_at, probe_error, transitions, state)
+          SELECT account, device, status, status_raw, health, status_since, last_check_at, probe_error, transitions, state FROM devices;
+        DROP TABLE devices;
+        ALTER TABLE devices_v5 RENAME TO devices;
+
+        CREATE TABLE history_v5 (
+          id          INTEGER PRIMARY KEY,
+          account     TEXT    NOT NULL,
+          device      TEXT    NOT NULL,
+          at          INTEGER NOT NULL,
+          from_status TEXT    CHECK (from_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown')),
+          to_status   TEXT    NOT NULL CHECK (to_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown', 'deleted')),
+          raw         TEXT
+        );
+        INSERT INTO history_v5 (id, account, device, at, from_status, to_status, raw)
+          SELECT id, account, device, at, from_status, to_status, raw FROM history;
+        DROP TABLE history;
+        ALTER TABLE history_v5 RENAME TO history;
+        CREATE INDEX history_by_device ON history (account, device, at);
+        CREATE INDEX history_by_time ON history (at);
+        -- deletedDevices(): the few deletions, without a scan of the whole history
+        CREATE INDEX history_deleted ON history (account, device, at) WHERE to_status = 'deleted';
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

@@ -196,3 +196,99 @@ describe('migration 2 (outbox)', () => {
     check.close();
   });
 });
+
+describe('held rows (notification grouping)', () => {
+  it('held rows are never delivered, counted or expired; only held() lists them, oldest first', () => {
+    outbox.hold([msg('h1', 'a', 1_000), msg('h2', 'b', 1_100)]);
+    outbox.enqueue([msg('p1', 'a', 1_200)]);
+    expect(outbox.held().map((m) => [m.deliveryId, m.state, m.createdAt])).toEqual([
+      ['h1', 'held', 1_000],
+      ['h2', 'held', 1_100],
+    ]);
+    expect(outbox.heads().map((m) => m.deliveryId)).toEqual(['p1']);
+    expect(outbox.pendingCounts()).toEqual(new Map([['a', 1]]));
+    expect(outbox.expired(10_000).map((m) => m.deliveryId)).toEqual(['p1']);
+    expect(outbox.retryNow(5_000)).toBe(0);
+    // Held rows have no done_at: retention never prunes them.
+    expect(outbox.prune(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(outbox.held()).toHaveLength(2);
+  });
+
+  it('removeHeld deletes held rows only; markCancelled marks them done with a note', () => {
+    outbox.hold([msg('h1', 'a'), msg('h2', 'a'), msg('h3', 'a')]);
+    outbox.enqueue([msg('p1', 'a')]);
+    const [h1, h2, h3] = outbox.held();
+    const p1 = outbox.find('p1')!;
+    expect(outbox.removeHeld([h1!.id, p1.id])).toBe(1);
+    expect(outbox.find('h1')).toBeNull();
+    expect(outbox.find('p1')?.state).toBe('pending');
+    outbox.markCancelled([h2!.id, p1.id], 2_000, 'cancelled out');
+    expect(outbox.find('h2')).toMatchObject({
+      state: 'cancelled',
+      doneAt: 2_000,
+      lastError: 'cancelled out',
+    });
+    expect(outbox.find('p1')?.state).toBe('pending');
+    expect(outbox.held().map((m) => m.id)).toEqual([h3!.id]);
+    expect(outbox.prune(2_001)).toBe(1);
+  });
+
+  it('lastGroupedAt: per channel, the newest grouped message; other messages do not count', () => {
+    outbox.enqueue([msg('g1', 'a', 1_000), msg('g2', 'a', 3_000), msg('g3', 'b', 2_000)], { grouped: true });
+    outbox.enqueue([msg('x', 'a', 9_000), msg('y', 'c', 9_000)]);
+    outbox.hold([msg('h', 'c', 9_500)]);
+    expect(outbox.lastGroupedAt()).toEqual(
+      new Map([
+        ['a', 3_000],
+        ['b', 2_000],
+      ]),
+    );
+    expect(outbox.find('g1')?.grouped).toBe(true);
+    expect(outbox.find('x')?.grouped).toBe(false);
+    // Still known after the message was sent (group_interval counts from its queueing).
+    outbox.markSent(outbox.find('g2')!.id, 4_000, 1);
+    expect(outbox.lastGroupedAt().get('a')).toBe(3_000);
+  });
+});
+
+describe('migration 3 (held and cancelled outbox rows)', () => {
+  it('rebuilds the outbox keeping every row, id and state; the new states are accepted', () => {
+    const file = join(dir, 'v2.db');
+    const old = new Database(file);
+    runMigrations(old, MIGRATIONS.slice(0, 2));
+    old
+      .prepare(
+        `INSERT INTO outbox (id, delivery_id, channel, payload, created_at, attempts, next_attempt_at, last_error, state, done_at)
+         VALUES (7, 'old-sent', 'a', '{}', 1000, 2, 1000, NULL, 'sent', 1500),
+                (9, 'old-pending', 'a', '{}', 2000, 1, 12000, 'HTTP 500', 'pending', NULL)`,
+      )
+      .run();
+    expect(() => old.prepare("UPDATE outbox SET state = 'held' WHERE id = 9").run()).toThrow(
+      /CHECK constraint/,
+    );
+    old.close();
+
+    const upgraded = openSqliteStore(file);
+    const ob = new SqliteOutbox(upgraded);
+    expect(ob.find('old-sent')).toMatchObject({
+      id: 7,
+      state: 'sent',
+      attempts: 2,
+      doneAt: 1500,
+      grouped: false,
+    });
+    expect(ob.find('old-pending')).toMatchObject({
+      id: 9,
+      state: 'pending',
+      nextAttemptAt: 12000,
+      lastError: 'HTTP 500',
+    });
+    expect(ob.heads().map((m) => m.id)).toEqual([9]);
+    ob.hold([msg('h', 'a')]);
+    ob.markCancelled([ob.held()[0]!.id], 3_000, 'x');
+    expect(ob.find('h')?.state).toBe('cancelled');
+    expect(ob.enqueue([msg('new', 'a')])).toBeUndefined();
+    expect(ob.find('new')!.id).toBeGreaterThan(9);
+    upgraded.close();
+  });
+});

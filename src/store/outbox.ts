@@ -2,12 +2,19 @@
 // beside the Store (same connection, so a cycle's messages can be enqueued in one transaction).
 // Payloads are opaque JSON here: the notify layer decides what a message holds.
 // Times are epoch milliseconds.
+//
+// Row lifecycle: `held` (one event waiting for its channel's group, SPEC §8) → deleted when a
+// release queues it inside a `pending` message (`grouped`), or `cancelled` (done) when it
+// cancelled out; `pending` → `sent` | `dropped`. Only pending rows are ever delivered.
+//
+// Over 350 lines on purpose: one class per table, one prepared statement and one small method
+// per operation; splitting it would split the outbox's SQL across files.
 
 import type { Database, Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
 import type { SqliteStore } from './sqlite-store.js';
 
-export type OutboxState = 'pending' | 'sent' | 'dropped';
+export type OutboxState = 'held' | 'pending' | 'sent' | 'dropped' | 'cancelled';
 
 export interface NewOutboxMessage {
   /** Stable across retries; receivers drop duplicates by it. Unique. */
@@ -25,8 +32,10 @@ export interface OutboxMessage extends NewOutboxMessage {
   readonly nextAttemptAt: number;
   readonly lastError: string | null;
   readonly state: OutboxState;
-  /** When it was sent or dropped; null while pending. */
+  /** When it was sent, dropped or cancelled; null while held or pending. */
   readonly doneAt: number | null;
+  /** A message released by grouping: its `createdAt` is when its channel last got a group. */
+  readonly grouped: boolean;
 }
 
 export interface FiringAlert {
@@ -42,7 +51,21 @@ export interface FiringAlert {
 export interface OutboxStore {
   /** Runs `fn` in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T;
-  enqueue(messages: readonly NewOutboxMessage[]): void;
+  /** Queues messages to deliver; `grouped` marks those a grouping release made. */
+  enqueue(messages: readonly NewOutboxMessage[], options?: { readonly grouped?: boolean }): void;
+  /**
+   * Holds events for their channel's group: rows in state `held`, `createdAt` being when each
+   * was held. Never delivered as such; a release turns them into a message (see below).
+   */
+  hold(events: readonly NewOutboxMessage[]): void;
+  /** Every held row, of every channel, oldest first. */
+  held(): OutboxMessage[];
+  /** Deletes held rows (their events were queued in a grouped message); returns how many. */
+  removeHeld(ids: readonly number[]): number;
+  /** Held rows that cancelled out: done, state `cancelled`, `note` in `lastError`. */
+  markCancelled(ids: readonly number[], at: number, note: string): void;
+  /** Per channel, when its newest grouped message was queued (group_interval counts from it). */
+  lastGroupedAt(): Map<string, number>;
   /** The oldest pending message of each channel, ordered by channel. */
   heads(): OutboxMessage[];
   markSent(id: number, at: number, attempts: number): void;
@@ -71,7 +94,7 @@ export interface OutboxStore {
   /** Pending messages per channel; channels with none are left out. */
   pendingCounts(): Map<string, number>;
   find(deliveryId: string): OutboxMessage | null;
-  /** Deletes sent and dropped messages finished before `before`; returns how many. */
+  /** Deletes sent, dropped and cancelled rows finished before `before`; returns how many. */
   prune(before: number): number;
 
   putFiring(alert: FiringAlert): void;
@@ -92,6 +115,7 @@ interface MessageRecord {
   lastError: string | null;
   state: OutboxState;
   doneAt: number | null;
+  grouped: number;
 }
 
 interface FiringRecord {
@@ -102,7 +126,7 @@ interface FiringRecord {
 }
 
 const MESSAGE_COLUMNS = `id, delivery_id AS deliveryId, channel, payload, created_at AS createdAt, attempts,
-  next_attempt_at AS nextAttemptAt, last_error AS lastError, state, done_at AS doneAt`;
+  next_attempt_at AS nextAttemptAt, last_error AS lastError, state, done_at AS doneAt, grouped`;
 
 type Run<P extends unknown[]> = Statement<P, never>;
 
@@ -111,7 +135,11 @@ export class SqliteOutbox implements OutboxStore {
   readonly #store: SqliteStore;
   readonly #db: Database;
   readonly #stmts: {
-    insert: Run<[string, string, string, number, number]>;
+    insert: Run<[string, string, string, number, number, string, number]>;
+    held: Statement<[], MessageRecord>;
+    removeHeld: Run<[number]>;
+    markCancelled: Run<[number, string, number]>;
+    lastGroupedAt: Statement<[], { channel: string; at: number }>;
     heads: Statement<[], MessageRecord>;
     head: Statement<[string], MessageRecord>;
     markSent: Run<[number, number, number]>;
@@ -137,8 +165,16 @@ export class SqliteOutbox implements OutboxStore {
     this.#db = db;
     this.#stmts = {
       insert: db.prepare(
-        `INSERT INTO outbox (delivery_id, channel, payload, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (delivery_id, channel, payload, created_at, next_attempt_at, state, grouped)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      held: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE state = 'held' ORDER BY id`),
+      removeHeld: db.prepare("DELETE FROM outbox WHERE id = ? AND state = 'held'"),
+      markCancelled: db.prepare(
+        "UPDATE outbox SET state = 'cancelled', done_at = ?, last_error = ? WHERE id = ? AND state = 'held'",
+      ),
+      lastGroupedAt: db.prepare(
+        'SELECT channel, MAX(created_at) AS at FROM outbox WHERE grouped = 1 GROUP BY channel ORDER BY channel',
       ),
       // The MIN(id) per channel uses the partial index; a correlated subquery would too, but
       // this reads it once.
@@ -177,7 +213,8 @@ export class SqliteOutbox implements OutboxStore {
         "SELECT channel, count(*) AS n FROM outbox WHERE state = 'pending' GROUP BY channel ORDER BY channel",
       ),
       find: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM outbox WHERE delivery_id = ?`),
-      prune: db.prepare("DELETE FROM outbox WHERE state <> 'pending' AND done_at < ?"),
+      // Held and pending rows have no done_at: never pruned.
+      prune: db.prepare('DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < ?'),
       putFiring: db.prepare(`
         INSERT INTO alertmanager_firing (channel, alert_key, event, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (channel, alert_key) DO UPDATE SET event = excluded.event, updated_at = excluded.updated_at`),
@@ -192,7 +229,40 @@ export class SqliteOutbox implements OutboxStore {
     return this.#store.transaction(fn);
   }
 
-  enqueue(messages: readonly NewOutboxMessage[]): void {
+  enqueue(messages: readonly NewOutboxMessage[], options: { readonly grouped?: boolean } = {}): void {
+    this.#insert(messages, 'pending', options.grouped === true);
+  }
+
+  hold(events: readonly NewOutboxMessage[]): void {
+    this.#insert(events, 'held', false);
+  }
+
+  held(): OutboxMessage[] {
+    return this.#guard('cannot read the outbox in', () => this.#stmts.held.all().map(toMessage));
+  }
+
+  removeHeld(ids: readonly number[]): number {
+    return this.#guard('cannot update the outbox in', () =>
+      this.#db.transaction(() => ids.reduce((n, id) => n + this.#stmts.removeHeld.run(id).changes, 0))(),
+    );
+  }
+
+  markCancelled(ids: readonly number[], at: number, note: string): void {
+    this.#guard('cannot update the outbox in', () =>
+      this.#db.transaction(() => {
+        for (const id of ids) this.#stmts.markCancelled.run(at, note, id);
+      })(),
+    );
+  }
+
+  lastGroupedAt(): Map<string, number> {
+    return this.#guard(
+      'cannot read the outbox in',
+      () => new Map(this.#stmts.lastGroupedAt.all().map((r) => [r.channel, r.at])),
+    );
+  }
+
+  #insert(messages: readonly NewOutboxMessage[], state: 'held' | 'pending', grouped: boolean): void {
     if (messages.length === 0) return;
     this.#guard('cannot queue a notification in', () => {
       this.#db
@@ -200,7 +270,15 @@ export class SqliteOutbox implements OutboxStore {
           for (const m of messages) {
             const payload = JSON.stringify(m.payload);
             if (payload === undefined) throw new TypeError('outbox payload is not JSON-serialisable');
-            this.#stmts.insert.run(m.deliveryId, m.channel, payload, m.createdAt, m.createdAt);
+            this.#stmts.insert.run(
+              m.deliveryId,
+              m.channel,
+              payload,
+              m.createdAt,
+              m.createdAt,
+              state,
+              grouped ? 1 : 0,
+            );
           }
         })
         .immediate();
@@ -335,5 +413,6 @@ function toMessage(r: MessageRecord): OutboxMessage {
     lastError: r.lastError,
     state: r.state,
     doneAt: r.doneAt,
+    grouped: r.grouped === 1,
   };
 }

@@ -4,8 +4,19 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { storeError } from './errors.js';
+import { fromSqliteError, storeError } from './errors.js';
 import { APPLICATION_ID, runMigrations, SCHEMA_VERSION, tooNew, userVersion } from './migrations.js';
+
+/**
+ * How long a write waits for another connection's write lock before it fails with
+ * SQLITE_BUSY (better-sqlite3's `timeout`, SQLite's `busy_timeout`). Our own writers (the daemon,
+ * CLI `silence`/`delete`) hold the lock for milliseconds, so 5 s outlasts any of them with a wide
+ * margin. It is not longer because the wait is synchronous: it blocks the daemon's event loop
+ * (HTTP, /metrics, checks in flight), and it must stay well under Prometheus' default 10 s scrape
+ * timeout. A lock held longer (an operator's VACUUM) fails the write; the cycle writer holds the
+ * poll results and retries at the next tick.
+ */
+export const BUSY_TIMEOUT_MS = 5000;
 
 /** Node sees these problems before SQLite does, and can say more precisely which one it is. */
 export function checkPath(file: string, readonly: boolean): void {
@@ -57,10 +68,6 @@ export function checkPath(file: string, readonly: boolean): void {
 }
 
 export function prepareConnection(db: Database.Database, file: string, readonly: boolean): void {
-  if (!readonly) {
-    // Persistent in the file: readers opened read-only later find it in WAL mode already.
-    db.pragma('journal_mode = WAL');
-  }
   // NORMAL in WAL mode is durable across application crashes; a power loss may lose the last
   // transactions but never corrupts. Good enough for monitoring state.
   db.pragma('synchronous = NORMAL');
@@ -84,6 +91,13 @@ export function prepareConnection(db: Database.Database, file: string, readonly:
   }
   if (version > SCHEMA_VERSION) throw tooNew(file, version, SCHEMA_VERSION);
 
+  if (!readonly) {
+    // The first write, so only after the file is known to be ours (or empty): a foreign
+    // database must be left exactly as it was. Persistent in the file: readers opened
+    // read-only later find it in WAL mode already.
+    db.pragma('journal_mode = WAL');
+  }
+
   if (readonly) {
     if (version < SCHEMA_VERSION) {
       throw storeError(
@@ -106,8 +120,23 @@ export function prepareConnection(db: Database.Database, file: string, readonly:
     db.exec('ROLLBACK');
   }
   runMigrations(db);
-  // Keeps the planner's statistics current (SQLite's advice for long-lived connections);
-  // the limit bounds the cost on a big file. Without them historyAll scans the whole index.
-  db.pragma('analysis_limit = 1000');
-  db.pragma('optimize = 0x10002');
+  optimize(db, file);
+}
+
+/**
+ * Keeps the planner's statistics current (SQLite's advice for long-lived connections); the limit
+ * bounds the cost on a big file. Without them historyAll scans the whole index.
+ *
+ * Best effort: it writes (sqlite_stat1), and on a full disk — a small state_dir whose WAL took
+ * the last bytes, which the database cannot checkpoint into until it grows — it fails with
+ * SQLITE_FULL. Failing the open for it made the daemon exit and crash-loop under systemd; the
+ * daemon starts instead, reports the store as unwritable and retries its writes.
+ */
+function optimize(db: Database.Database, file: string): void {
+  try {
+    db.pragma('analysis_limit = 1000');
+    db.pragma('optimize = 0x10002');
+  } catch (err) {
+    if (fromSqliteError(err, 'cannot optimize', file) === null) throw err;
+  }
 }

@@ -168,6 +168,24 @@ describe('openSqliteStore errors', () => {
     }
   });
 
+  it('a transaction may wait less than the busy timeout for a lock, and leaves the timeout as it was', () => {
+    const file = populatedFile();
+    const store = openSqliteStore(file, { busyTimeoutMs: 3000 });
+    const other = new Database(file);
+    other.exec('BEGIN EXCLUSIVE');
+    const started = performance.now();
+    const err = thrown(() => store.transaction(() => store.setMeta('k', 'v'), { busyTimeoutMs: 0 }));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(err).toMatchObject({ name: 'StoreError', reason: 'locked' });
+    expect(store.connection.pragma('busy_timeout', { simple: true })).toBe(3000);
+    other.exec('ROLLBACK');
+    other.close();
+    store.transaction(() => store.setMeta('k', 'v'), { busyTimeoutMs: 0 });
+    expect(store.getMeta('k')).toBe('v');
+    expect(store.connection.pragma('busy_timeout', { simple: true })).toBe(3000);
+    store.close();
+  });
+
   it('a lock taken after opening: the write fails with a StoreError, the store stays usable', () => {
     const file = populatedFile();
     const store = openSqliteStore(file, { busyTimeoutMs: 50 });

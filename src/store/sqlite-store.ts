@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
-import { checkPath, prepareConnection } from './sqlite-open.js';
+import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
 import {
   encodeState,
   toDeviceRow,
@@ -16,24 +16,27 @@ import {
 } from './sqlite-rows.js';
 import type {
   AccountRow,
+  ApiCallQuery,
+  ApiCallRow,
+  NewApiCall,
   DeviceRow,
+  DeletedDevice,
   DeviceSave,
   HistoryRow,
   NewSilence,
   PruneResult,
   SilenceTarget,
   Store,
+  TransactionOptions,
 } from './store.js';
 import type { Silence } from '../monitor/silence.js';
 
 export interface SqliteStoreOptions {
   /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
   readonly readonly?: boolean;
-  /** How long to wait for another process's write lock before giving up. Default 5000. */
+  /** How long to wait for another process's write lock before giving up. Default BUSY_TIMEOUT_MS. */
   readonly busyTimeoutMs?: number;
 }
-
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens (creating and migrating when needed) the database at `file`; `:memory:` for tests.
@@ -49,7 +52,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     db = new Database(file, {
       readonly,
       fileMustExist: readonly,
-      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
     });
   } catch (err) {
     throw (
@@ -99,12 +102,19 @@ export class SqliteStore implements Store {
     insertHistory: Run<[string, string, number, string | null, string, string | null]>;
     history: Statement<[string, string, number], HistoryRecord>;
     historyAll: Statement<{ since: number }, HistoryRecord>;
+    deletedDevices: Statement<[], DeletedDevice>;
     getAccounts: Statement<[], AccountRecord>;
     upsertAccount: Run<[string, 0 | 1, string]>;
     insertSilence: Statement<[string | null, string | null, number, string | null, number], SilenceRecord>;
     activeSilences: Statement<[number], SilenceRecord>;
     pruneHistory: Run<{ before: number }>;
     pruneSilences: Run<[number]>;
+    insertApiCall: Statement<[string, number, string, string, string, number | null], { id: number }>;
+    apiCalls: Statement<
+      { account: string; afterId: number; since: number; caller: string | null },
+      ApiCallRow
+    >;
+    pruneApiCalls: Run<[number]>;
     getMeta: Statement<[string], { value: string }>;
     setMeta: Run<[string, string]>;
   };
@@ -140,6 +150,15 @@ export class SqliteStore implements Store {
                   ORDER BY p.at DESC, p.id DESC LIMIT 1)
           FROM (SELECT DISTINCT account, device FROM history) AS d)
         ORDER BY account, device, at, id`),
+      // A later row other than not_found (the daemon's next check of a deleted device) means it
+      // was added again; a later deletion replaces this one.
+      deletedDevices: db.prepare(`
+        SELECT h.account AS account, h.device AS device, h.at AS at FROM history AS h
+        WHERE h.to_status = 'deleted' AND NOT EXISTS (
+          SELECT 1 FROM history AS l
+          WHERE l.account = h.account AND l.device = h.device
+            AND (l.at > h.at OR (l.at = h.at AND l.id > h.id)) AND l.to_status <> 'not_found')
+        ORDER BY h.account, h.device`),
       getAccounts: db.prepare('SELECT account, reachable, state FROM accounts ORDER BY account'),
       upsertAccount: db.prepare(`
         INSERT INTO accounts (account, reachable, state) VALUES (?, ?, ?)
@@ -155,6 +174,14 @@ export class SqliteStore implements Store {
           WHERE newer.account = history.account AND newer.device = history.device AND newer.at < @before
             AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`),
       pruneSilences: db.prepare('DELETE FROM silences WHERE until_at < ?'),
+      insertApiCall: db.prepare(
+        'INSERT INTO api_calls (account, at, kind, origin, caller, epoch) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+      ),
+      apiCalls: db.prepare(`
+        SELECT id, account, at, kind, origin, caller, epoch FROM api_calls
+        WHERE account = @account AND id > @afterId AND at >= @since AND (@caller IS NULL OR caller <> @caller)
+        ORDER BY id`),
+      pruneApiCalls: db.prepare('DELETE FROM api_calls WHERE at < ?'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -219,6 +246,10 @@ export class SqliteStore implements Store {
     return this.guard('cannot read history from', () =>
       this.stmts.historyAll.all({ since }).map(toHistoryRow),
     );
+  }
+
+  deletedDevices(): DeletedDevice[] {
+    return this.guard('cannot read history from', () => this.stmts.deletedDevices.all());
   }
 
   getAccounts(): AccountRow[] {
@@ -287,6 +318,28 @@ export class SqliteStore implements Store {
     });
   }
 
+  recordApiCall(call: NewApiCall): number {
+    return this.guard('cannot log a call to', () => {
+      const { account, at, kind, origin, caller, epoch } = call;
+      return this.stmts.insertApiCall.get(account, at, kind, origin, caller, epoch)!.id;
+    });
+  }
+
+  apiCalls(account: string, query: ApiCallQuery = {}): ApiCallRow[] {
+    return this.guard('cannot read the call log from', () =>
+      this.stmts.apiCalls.all({
+        account,
+        afterId: query.afterId ?? 0,
+        since: query.since ?? Number.MIN_SAFE_INTEGER,
+        caller: query.excludeCaller ?? null,
+      }),
+    );
+  }
+
+  pruneApiCalls(before: number): number {
+    return this.guard('cannot prune the call log of', () => this.stmts.pruneApiCalls.run(before).changes);
+  }
+
   getMeta(key: string): string | null {
     return this.guard('cannot read', () => this.stmts.getMeta.get(key)?.value ?? null);
   }
@@ -306,10 +359,21 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
-  transaction<T>(fn: () => T): T {
+  transaction<T>(fn: () => T, options: TransactionOptions = {}): T {
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-    // writes can fail at once with SQLITE_BUSY when another process wrote in between.
-    return this.guard('cannot write to', () => this.db.transaction(fn).immediate());
+    // writes can fail at once with SQLITE_BUSY when another process wrote in between. So the
+    // lock wait happens at BEGIN, which is all a busy timeout of this call's own has to cover.
+    const wait = options.busyTimeoutMs;
+    return this.guard('cannot write to', () => {
+      if (wait === undefined || this.db.inTransaction) return this.db.transaction(fn).immediate();
+      const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(wait))}`);
+      try {
+        return this.db.transaction(fn).immediate();
+      } finally {
+        this.db.pragma(`busy_timeout = ${before}`);
+      }
+    });
   }
 
   close(): void {

@@ -25,6 +25,13 @@ export interface DeviceRow {
   readonly state: unknown;
 }
 
+export interface DeletedDevice {
+  readonly account: string;
+  readonly device: string;
+  /** When it was deleted. */
+  readonly at: number;
+}
+
 /** `deleted` marks a device deleted at the gateway (`delete` command, SPEC §5). */
 export type HistoryStatus = DeviceStatus | 'deleted';
 
@@ -65,6 +72,49 @@ export interface PruneResult {
   readonly silences: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * How long this transaction waits for another process's write lock, instead of the store's
+   * busy timeout. For retries of a write already known to fail: the wait is synchronous, and a
+   * full busy timeout at every retry would stall the daemon for as long as a lock is held.
+   * Ignored by a nested call (the outer transaction already holds the lock).
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Who made a gateway call: the daemon's metered gateway, or a CLI command (`status --live`, …). */
+export type ApiCallOrigin = 'daemon' | 'cli';
+
+/**
+ * One gateway call, logged before it was made (SPEC §3 "Budget": the call log lives in the store,
+ * so a restart or a second process does not reset the budget).
+ */
+export interface ApiCallRow {
+  /** Ascending in the order calls were logged: a reader asks for what came after the last it saw. */
+  readonly id: number;
+  readonly account: string;
+  /** Wall time, epoch ms: the only clock processes share. */
+  readonly at: number;
+  /** `out_of_band`: a QR code, a balance read, a send — capped to a share of the budget. */
+  readonly kind: 'check' | 'out_of_band';
+  readonly origin: ApiCallOrigin;
+  /** The process that logged it (a token per process), so it can skip its own rows. */
+  readonly caller: string;
+  /** The HA lease epoch it was made under (SPEC §11); null without HA. */
+  readonly epoch: number | null;
+}
+
+export type NewApiCall = Omit<ApiCallRow, 'id'>;
+
+export interface ApiCallQuery {
+  /** Only rows logged after this id. */
+  readonly afterId?: number;
+  /** Only calls at or after this time. */
+  readonly since?: number;
+  /** Leaves out the rows of this caller. */
+  readonly excludeCaller?: string;
+}
+
 export interface Store {
   /** Every device row, ordered by account then device. */
   getDevices(): DeviceRow[];
@@ -82,6 +132,11 @@ export interface Store {
    * (so a period starts with a known status). Ordered by account, device, then time.
    */
   historyAll(since: number): HistoryRow[];
+  /**
+   * Devices deleted at the gateway (`delete`, a `deleted` history row) that have not been seen
+   * since other than as `not_found`: they read `deleted` until removed from the config.
+   */
+  deletedDevices(): DeletedDevice[];
 
   /** Every account row, ordered by account. */
   getAccounts(): AccountRow[];
@@ -100,6 +155,13 @@ export interface Store {
    */
   prune(before: number): PruneResult;
 
+  /** Logs a call (before it is made); returns its id. */
+  recordApiCall(call: NewApiCall): number;
+  /** The account's logged calls matching `query`, in the order logged (by id). */
+  apiCalls(account: string, query?: ApiCallQuery): ApiCallRow[];
+  /** Deletes calls older than `before` (all accounts); returns how many. */
+  pruneApiCalls(before: number): number;
+
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;
 
@@ -107,7 +169,7 @@ export interface Store {
    * Runs `fn` in one transaction (nested calls become savepoints): everything it saves is
    * kept together, or nothing if it throws. Its error is rethrown unchanged.
    */
-  transaction<T>(fn: () => T): T;
+  transaction<T>(fn: () => T, options?: TransactionOptions): T;
 
   /** Idempotent. Later calls throw a StoreError with reason `closed`. */
   close(): void;

@@ -21,9 +21,14 @@ function flushMicrotasks(): Promise<void> {
 /**
  * A clock that moves only when told. `advance` wakes sleepers one at a time in (wake time,
  * creation order) and lets the woken code run before the next, so a run is deterministic.
+ *
+ * Both readings start at `start` and move together; `stepWall` moves the wall clock alone (an NTP
+ * step, an operator's `date -s`). Sleeps, `advanceTo` and `nextWakeAt` are on the monotonic one.
  */
 export class FakeClock implements Clock {
   #now: number;
+  // wall = monotonic + offset
+  #wallOffset = 0;
   #seq = 0;
   // Sorted by (wakeAt, seq); small in tests, so insertion into an array is cheap enough.
   #sleepers: Sleeper[] = [];
@@ -33,7 +38,16 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.#now + this.#wallOffset;
+  }
+
+  monotonic(): number {
     return this.#now;
+  }
+
+  /** Steps the wall clock by `ms` (negative: back) without any time passing. */
+  stepWall(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -69,7 +83,7 @@ export class FakeClock implements Clock {
     return this.#sleepers.length;
   }
 
-  /** When the earliest pending sleep ends, if any ends at all. */
+  /** When the earliest pending sleep ends (monotonic), if any ends at all. */
   nextWakeAt(): number | undefined {
     const first = this.#sleepers[0];
     return first !== undefined && Number.isFinite(first.wakeAt) ? first.wakeAt : undefined;
@@ -79,6 +93,7 @@ export class FakeClock implements Clock {
     return this.advanceTo(this.#now + ms);
   }
 
+  /** Advances the monotonic clock (and the wall clock with it) to `target`. */
   async advanceTo(target: number): Promise<void> {
     await flushMicrotasks();
     for (;;) {

@@ -11,17 +11,24 @@ export interface Fleet {
   readonly mutes: Mutes;
 }
 
-/** A device's current row plus what the views add: its name and how long it is muted. */
+/**
+ * A device's current row plus what the views add: its name, how long it is muted, and when
+ * `delete` deleted it (null unless the gateway has not known it since).
+ */
 export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & {
   readonly number: string;
   readonly name: string;
   readonly silencedUntil: number | null;
   /** Delivery health (SPEC §10): the last reading and the problems that hold. */
   readonly delivery: DeliveryState;
+  readonly deletedAt: number | null;
 };
 
-/** Every configured device as the state machine sees it, in config order. */
-export function deviceFacts(fleet: Fleet): DeviceFacts[] {
+/**
+ * Every configured device as the state machine sees it, in config order. `deleted` is
+ * `report/devices.ts`'s deletedIndex of `store.deletedDevices()`.
+ */
+export function deviceFacts(fleet: Fleet, deleted: ReadonlyMap<string, number> = new Map()): DeviceFacts[] {
   return [...fleet.pollers.values()].flatMap((p) =>
     p.rows().map(({ device, state: _state, transitions: _transitions, ...row }) => ({
       ...row,
@@ -29,6 +36,7 @@ export function deviceFacts(fleet: Fleet): DeviceFacts[] {
       name: p.devices.get(device)?.config.name ?? device,
       silencedUntil: fleet.mutes.mutedUntil(p.name, device),
       delivery: p.devices.get(device)!.delivery,
+      deletedAt: deleted.get(`${p.name}\0${device}`) ?? null,
     })),
   );
 }
@@ -37,4 +45,19 @@ export function deviceFacts(fleet: Fleet): DeviceFacts[] {
 export function pollerOf(fleet: Fleet, device: string): AccountPoller | undefined {
   for (const p of fleet.pollers.values()) if (p.devices.has(device)) return p;
   return undefined;
+}
+
+/**
+ * Per account: its configured devices and how many are DOWN now — the mass-outage line of a
+ * grouped notification ("12 of 40 devices of account main down so far").
+ */
+export function accountFleet(fleet: Fleet): Record<string, { devicesTotal: number; devicesDown: number }> {
+  const out: Record<string, { devicesTotal: number; devicesDown: number }> = {};
+  for (const p of fleet.pollers.values()) {
+    out[p.name] = {
+      devicesTotal: p.devices.size,
+      devicesDown: p.rows().filter((r) => r.health === 'DOWN').length,
+    };
+  }
+  return out;
 }

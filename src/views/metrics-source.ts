@@ -5,6 +5,7 @@ import type {
   ChannelPendingView,
   DeviceMetricsView,
   MetricsSource,
+  StoreMetricsView,
 } from '../metrics/source.js';
 import type { Fleet } from './fleet.js';
 import { problems, type DeliveryState } from '../monitor/delivery.js';
@@ -26,10 +27,12 @@ export function deliveryView(state: DeliveryState): DeliveryMetricsView | null {
 export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
   readonly #pending: () => Iterable<ChannelPendingView>;
+  readonly #store: () => StoreMetricsView;
 
-  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>) {
+  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>, store: () => StoreMetricsView) {
     this.#fleet = fleet;
     this.#pending = pending;
+    this.#store = store;
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -42,8 +45,9 @@ export class FleetMetricsSource implements MetricsSource {
           name: rt.config.name,
           labels: rt.config.labels,
           status: s.status,
-          up: s.health === 'UP',
-          probeSuccess: s.lastCheckAt === null ? null : s.lastProbeError === null,
+          // Never answered (a bad token, an unreachable gateway): not checked yet, not UP.
+          up: s.status === null ? null : s.health === 'UP',
+          probeSuccess: s.status === null ? null : s.lastProbeError === null,
           lastCheckAt: s.lastCheckAt,
           statusSince: s.statusSince,
           transitions: s.transitions,
@@ -70,5 +74,9 @@ export class FleetMetricsSource implements MetricsSource {
 
   notificationsPending(): Iterable<ChannelPendingView> {
     return this.#pending();
+  }
+
+  store(): StoreMetricsView {
+    return this.#store();
   }
 }

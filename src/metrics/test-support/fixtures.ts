@@ -6,6 +6,7 @@ export interface FakeSource extends MetricsSource {
   deviceList: DeviceMetricsView[];
   accountList: AccountMetricsView[];
   pendingList: ChannelPendingView[];
+  storeWritable: boolean;
 }
 
 export function fakeSource(
@@ -17,6 +18,7 @@ export function fakeSource(
     deviceList: devices,
     accountList: accounts,
     pendingList: pending,
+    storeWritable: true,
     // Generators, like a daemon mapping its state on the fly: iterable once per call.
     *devices() {
       yield* this.deviceList;
@@ -26,6 +28,9 @@ export function fakeSource(
     },
     *notificationsPending() {
       yield* this.pendingList;
+    },
+    store() {
+      return { writable: this.storeWritable };
     },
   };
 }
@@ -69,7 +74,7 @@ export function manyDevices(n: number, accounts = 3): DeviceMetricsView[] {
       name: i % 13 === 0 ? `Phone ${i} "lobby" \\ back\nroom — Zürich 📱` : `Phone ${i}`,
       labels: i % 2 === 0 ? { team: `team-${i % 5}`, site: 'hq' } : {},
       status: neverChecked ? null : (DEVICE_STATUSES[i % DEVICE_STATUSES.length] ?? 'unknown'),
-      up: i % 7 !== 0,
+      up: neverChecked ? null : i % 7 !== 0,
       probeSuccess: neverChecked ? null : i % 3 !== 0,
       lastCheckAt: neverChecked ? null : 1_732_468_000_000 + i * 250,
       statusSince: neverChecked ? null : 1_732_400_000_000 + i * 1000,

@@ -74,6 +74,11 @@ export interface ChannelDefinition<
   takesEvent?(event: NotificationEvent): boolean;
   /** Present for channels whose alerts fire and resolve at the receiver. */
   readonly firing?: FiringHook;
+  /**
+   * False for channels that group at the receiver (Alertmanager): their alerts are queued at
+   * once, never held for `group_wait`/`group_interval` (SPEC §8). Absent: held and grouped.
+   */
+  readonly groups?: false;
 }
 
 /** Infers a definition's types from its schema and resolve(). */

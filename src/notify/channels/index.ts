@@ -8,11 +8,24 @@ import { alertmanager } from './alertmanager/index.js';
 import type { ChannelDefinition, ConfigOf } from './definition.js';
 import { discord } from './discord/index.js';
 import { email } from './email/index.js';
+import { ntfy } from './ntfy/index.js';
+import { pagerduty } from './pagerduty/index.js';
 import { slack } from './slack/index.js';
 import { teams } from './teams/index.js';
+import { telegram } from './telegram/index.js';
 import { webhook } from './webhook/index.js';
 
-export const CHANNELS = [email, webhook, alertmanager, slack, teams, discord] as const;
+export const CHANNELS = [
+  email,
+  webhook,
+  alertmanager,
+  slack,
+  teams,
+  discord,
+  telegram,
+  ntfy,
+  pagerduty,
+] as const;
 
 type Channels = typeof CHANNELS;
 

@@ -3,7 +3,7 @@ import { alertmanagerChannel, emailChannel, webhookChannel } from '../test-suppo
 import { CHANNELS, channelSecrets } from './index.js';
 
 describe('channelSecrets (each definition says which fields are secret)', () => {
-  it('collects passwords (also inside the smtp URL), the webhook secret and auth-like headers', () => {
+  it('collects passwords (also inside the smtp URL, and as SMTP AUTH sends them), the capability parts of URLs, the webhook secret and auth-like headers', () => {
     expect(
       channelSecrets(
         emailChannel('ops', 587, {
@@ -17,20 +17,20 @@ describe('channelSecrets (each definition says which fields are secret)', () => 
           },
         }),
       ),
-    ).toEqual(['field-pw', 'p%40ss', 'p@ss']);
-    expect(channelSecrets(alertmanagerChannel('am', ['http://a:b1@am:9093', 'http://am2/?t=tok']))).toEqual([
-      'b1',
-      'b1',
-      'tok',
-    ]);
+    ).toEqual(['field-pw', 'p%40ss', 'p@ss', Buffer.from('\0u\0p@ss').toString('base64'), 'dQ==']);
     expect(
       channelSecrets(
-        webhookChannel('hook', 'https://h/x?token=q1&empty=', {
+        alertmanagerChannel('am', ['http://a:b1@am:9093', 'http://am2/?t=tok-1', 'http://px/key-9/api/v2']),
+      ),
+    ).toEqual(['b1', 'tok-1', 'key-9']);
+    expect(
+      channelSecrets(
+        webhookChannel('hook', 'https://h/hooks/catch/1234/cap-5/?token=q1-long&empty=', {
           secret: 'whsec_abc',
           headers: { Authorization: 'Bearer t', 'X-Api-Key': 'k1', 'X-Team': 'sales' },
         }),
       ),
-    ).toEqual(['q1', 'whsec_abc', 'Bearer t', 'k1']);
+    ).toEqual(['hooks', 'catch', '1234', 'cap-5', 'q1-long', 'whsec_abc', 'Bearer t', 'k1']);
   });
 });
 

@@ -7,7 +7,7 @@ import type { AccountEvent } from '../../monitor/account-state.js';
 import type { DeliveryEvent } from '../../monitor/delivery.js';
 import type { DeviceEvent } from '../../monitor/device-state.js';
 import type { AccountAlert, DeviceAlert } from '../events.js';
-import type { AccountNotification, DeviceNotification, RenderContext } from '../message.js';
+import type { AccountNotification, AccountOutage, DeviceNotification, RenderContext } from '../message.js';
 
 /** 2026-11-24 17:30:00 UTC = 18:30 in Berlin. */
 export const T0 = Date.UTC(2026, 10, 24, 17, 30, 0);
@@ -69,6 +69,8 @@ export interface DeviceOver {
   readonly labels?: Record<string, string>;
   readonly event?: DeviceEventOver;
   readonly qrCode?: string | null;
+  /** The mass-outage counts a grouping release attaches to a device.down. */
+  readonly outage?: AccountOutage;
 }
 
 export function deviceNote(over: DeviceOver = {}): DeviceNotification {
@@ -80,6 +82,7 @@ export function deviceNote(over: DeviceOver = {}): DeviceNotification {
     device: { number, name: over.name ?? 'Sales phone', labels: over.labels ?? {} },
     event: deviceEvent(over.event),
     qrCode: over.qrCode ?? null,
+    ...(over.outage === undefined ? {} : { outage: over.outage }),
   };
 }
 
@@ -163,8 +166,19 @@ export function emailChannel(
   };
 }
 
-/** A complete Config; devices `123456789` (Sales phone, team=sales) and `222` (Support) in account `main`. */
-export function testConfig(over: Partial<Config> = {}): Config {
+/** What testConfig takes: any Config key; `notify` may leave out the grouping times. */
+export type TestConfigOverrides = Omit<Partial<Config>, 'notify'> & {
+  readonly notify?: Omit<Config['notify'], 'groupWaitMs' | 'groupIntervalMs'> &
+    Partial<Pick<Config['notify'], 'groupWaitMs' | 'groupIntervalMs'>>;
+};
+
+/**
+ * A complete Config; devices `123456789` (Sales phone, team=sales) and `222` (Support) in account
+ * `main`. Grouping times default to 0 (every held event is due at the next release step), so
+ * tests that are not about grouping see one message per publish; grouping tests set them.
+ */
+export function testConfig(over: TestConfigOverrides = {}): Config {
+  const { notify, ...rest } = over;
   return {
     stateDir: '/nonexistent',
     listen: { host: '127.0.0.1', port: 0 },
@@ -193,12 +207,12 @@ export function testConfig(over: Partial<Config> = {}): Config {
         ],
       },
     ],
-    notify: { default: [], routes: [], channels: {} },
     audit: { schedule: null, channels: [], staleAfterMs: 14 * 86_400_000 },
     maintenance: [],
     retentionMs: 90 * 86_400_000,
     web: { basicAuth: null },
-    ...over,
+    ...rest,
+    notify: { groupWaitMs: 0, groupIntervalMs: 0, default: [], routes: [], channels: {}, ...notify },
   };
 }
 

@@ -5,11 +5,14 @@
 //
 // Outcomes (the Alertmanager classification, one retry loop decides what to do with them):
 // accepted → {ok:true}; unavailable (HTTP 5xx, SMTP 4yz), rate limited (HTTP 429 + Retry-After)
-// and no listener → retryable; refused (HTTP 400/404, SMTP 5yz) → permanent. No configured
-// secret appears in an error, the outbox or a log line — plain, URL-encoded or base64.
+// and no listener → retryable; refused (HTTP 400/404, SMTP 5yz, SMTP AUTH 535) → permanent. No
+// configured secret appears in an error, the outbox or a log line, in any form a leak can take
+// (src/test-support/no-secret-leaks.ts: plain, URL-encoded, JSON, hex, base64 even inside a blob)
+// — also when the receiver's refusal echoes everything it was sent.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../test-support/fake-clock.js';
+import { expectNoSecretLeaks, type Secrets } from '../../test-support/no-secret-leaks.js';
 import { PAYLOAD_VERSION } from '../message.js';
 import type { Notifier, OutgoingMessage, SendResult } from '../notifier.js';
 import { OutboxWorker } from '../outbox-worker.js';
@@ -52,8 +55,11 @@ export interface ReceiverKit {
 
 export interface ChannelUnderTest {
   readonly notifier: Notifier;
-  /** Every secret configured; the suite looks for each in plain, URL-encoded and base64 form. */
-  readonly secrets: readonly string[];
+  /**
+   * Every secret configured (by key path, or a bare list), at least 6 characters each: the
+   * credentials and the capability parts of the URL (a path segment, a query value).
+   */
+  readonly secrets: Secrets;
 }
 
 export interface NotifierContract {
@@ -69,25 +75,9 @@ function message(deliveryId = 'contract-1'): OutgoingMessage {
   return { deliveryId, events: [deviceNote()], now: Date.now() };
 }
 
-/** The forms a secret could leak in. */
-export function secretForms(secret: string): string[] {
-  return [
-    secret,
-    encodeURIComponent(secret),
-    Buffer.from(secret, 'utf8').toString('base64'),
-    Buffer.from(secret, 'utf8').toString('base64url'),
-  ];
-}
-
-/** Fails naming the secret and where it leaked. */
-export function expectNoSecret(text: string, secrets: readonly string[], where: string): void {
-  for (const secret of secrets) {
-    for (const form of secretForms(secret)) {
-      expect(text.includes(form), `${where} leaks ${JSON.stringify(secret)} as ${JSON.stringify(form)}`).toBe(
-        false,
-      );
-    }
-  }
+/** Fails naming the secret (never its value) and where it leaked. */
+export function expectNoSecret(text: string, secrets: Secrets, where: string): void {
+  expectNoSecretLeaks(secrets, [{ name: where, content: text }]);
 }
 
 function failure(result: SendResult): Extract<SendResult, { ok: false }> {
@@ -158,16 +148,19 @@ export function describeNotifierContract(contract: NotifierContract): void {
       expectNoSecret(result.error, c.secrets, 'the error');
     });
 
-    it.each<[string, Answer]>([
-      ['unavailable', { kind: 'unavailable', echo: true }],
-      ['refused', { kind: 'refuse', echo: true }],
+    it.each<[string, number, Answer]>([
+      ['unavailable', kit.codes.unavailable[0] ?? 0, { kind: 'unavailable', echo: true }],
+      ...kit.codes.refuse.map((code): [string, number, Answer] => [
+        'refused',
+        code,
+        { kind: 'refuse', echo: true },
+      ]),
     ])(
-      'no secret in the error, the outbox or a log line when a receiver echoing the request answers %s',
-      async (_name, answer) => {
-        const code = (answer.kind === 'refuse' ? kit.codes.refuse : kit.codes.unavailable)[0] ?? 0;
+      'no secret in the error, the outbox or a log line when a receiver echoing the request answers %s (%i)',
+      async (_name, code, answer) => {
         const r = await receiver(answer, code);
         const c = channel(r.target);
-        expect(c.secrets.length, 'the channel is configured with secrets').toBeGreaterThan(0);
+        expect(Object.keys(c.secrets).length, 'the channel is configured with secrets').toBeGreaterThan(0);
         const db = tempDb();
         cleanups.push(() => Promise.resolve(db.dispose()));
         const { log, lines } = captureLogger();
@@ -189,9 +182,11 @@ export function describeNotifierContract(contract: NotifierContract): void {
         expect(r.received()).toBeGreaterThan(0);
         const stored = db.outbox.find('contract-echo');
         expect(stored?.lastError ?? '').not.toBe('');
-        expectNoSecret(stored?.lastError ?? '', c.secrets, 'outbox.last_error');
         expect(lines.length).toBeGreaterThan(0);
-        expectNoSecret(lines.join('\n'), c.secrets, 'the log');
+        expectNoSecretLeaks(c.secrets, [
+          { name: 'outbox.last_error', content: stored?.lastError ?? '' },
+          { name: 'the log', content: lines.join('\n') },
+        ]);
       },
     );
   });
@@ -231,21 +226,37 @@ export const HTTP_RECEIVER: ReceiverKit = {
   },
 };
 
+/** What a client's AUTH sent, as a server echoing it would repeat it (PLAIN and LOGIN lines). */
+function authEcho(user: string, password: string): string {
+  const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+  return `${user}:${password} PLAIN ${b64(`\0${user}\0${password}`)} LOGIN ${b64(user)} ${b64(password)}`;
+}
+
 /**
  * A real SMTP server on 127.0.0.1 that takes any login and answers the recipient with the reply
- * code: 4yz transient, 5yz permanent. Echoing, its refusal repeats the login it was given.
+ * code: 4yz transient, 5yz permanent; 535 refuses the login itself. Echoing, its refusal repeats
+ * the login it was given, plain and as the AUTH PLAIN / LOGIN lines carried it (base64), as
+ * `535 5.7.8 Authentication failed: AHVzZXIAcGFzcw==` does in the wild.
  */
 export const SMTP_RECEIVER: ReceiverKit = {
   protocol: 'SMTP',
-  codes: { accept: [250], unavailable: [421, 451, 452], rate_limited: [], refuse: [550, 553] },
+  codes: { accept: [250], unavailable: [421, 451, 452], rate_limited: [], refuse: [550, 553, 535] },
   retryAfter: false,
   async start(answer, code) {
     let attempts = 0;
+    const echo = answer.kind !== 'rate_limited' && answer.kind !== 'accept' && answer.echo === true;
     const server = await startSmtp({
       authOptional: true,
       allowInsecureAuth: true,
       onAuth(auth, _session, callback) {
-        callback(null, { user: `${auth.username}:${auth.password ?? ''}` });
+        const login = authEcho(auth.username ?? '', auth.password ?? '');
+        if (code === 535 && answer.kind !== 'accept') {
+          attempts++;
+          const said = echo ? `: ${login}` : '';
+          callback(Object.assign(new Error(`5.7.8 Authentication failed${said}`), { responseCode: 535 }));
+          return;
+        }
+        callback(null, { user: login });
       },
       onRcptTo(address, session, callback) {
         attempts++;
@@ -253,8 +264,7 @@ export const SMTP_RECEIVER: ReceiverKit = {
           callback();
           return;
         }
-        const said =
-          answer.kind !== 'rate_limited' && answer.echo === true ? ` (${String(session.user)})` : '';
+        const said = echo ? ` (${String(session.user)})` : '';
         callback(
           Object.assign(new Error(`${code} ${address.address} not now${said}`), { responseCode: code }),
         );

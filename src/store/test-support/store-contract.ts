@@ -2,7 +2,7 @@
 // describeStoreContract with a function that opens a fresh, empty store.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceRow, HistoryRow, NewSilence, Store } from '../store.js';
+import type { DeviceRow, HistoryRow, NewApiCall, NewSilence, Store } from '../store.js';
 import { StoreError } from '../errors.js';
 
 export function device(account: string, number: string, over: Partial<DeviceRow> = {}): DeviceRow {
@@ -257,6 +257,22 @@ export function describeStoreContract(name: string, open: () => Store): void {
         expect(store.historyAll(200).map((h) => h.to)).toEqual(['disconnected']);
       });
 
+      it('deletedDevices: deleted and since then only not_found; added again or never deleted is not', () => {
+        store.appendHistory(change('main', '1', 100, { to: 'connected' }));
+        store.appendHistory(change('main', '1', 200, { from: 'connected', to: 'deleted' }));
+        store.appendHistory(change('main', '1', 210, { from: 'connected', to: 'not_found' }));
+        store.appendHistory(change('main', '2', 100, { to: 'deleted' }));
+        store.appendHistory(change('main', '2', 300, { from: 'not_found', to: 'connected' }));
+        store.appendHistory(change('main', '3', 100, { to: 'not_found' }));
+        store.appendHistory(change('b', '4', 100, { to: 'deleted' }));
+        store.appendHistory(change('b', '4', 100, { to: 'connected' }));
+        store.appendHistory(change('b', '4', 400, { to: 'deleted' }));
+        expect(store.deletedDevices()).toEqual([
+          { account: 'b', device: '4', at: 400 },
+          { account: 'main', device: '1', at: 200 },
+        ]);
+      });
+
       it('historyAll on an empty history is empty', () => {
         expect(store.historyAll(0)).toEqual([]);
       });
@@ -427,6 +443,68 @@ export function describeStoreContract(name: string, open: () => Store): void {
         });
         expect(store.getMeta('outer')).toBe('1');
         expect(store.getMeta('inner')).toBeNull();
+      });
+    });
+
+    describe('call log (api_calls)', () => {
+      const call = (over: Partial<NewApiCall> = {}): NewApiCall => ({
+        account: 'main',
+        at: 1_000,
+        kind: 'check',
+        origin: 'daemon',
+        caller: 'daemon-1',
+        epoch: null,
+        ...over,
+      });
+
+      it('starts empty, and gives ids ascending in the order logged', () => {
+        expect(store.apiCalls('main')).toEqual([]);
+        const a = store.recordApiCall(call({ at: 5_000 }));
+        const b = store.recordApiCall(
+          call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }),
+        );
+        expect(b).toBeGreaterThan(a);
+        expect(store.apiCalls('main')).toEqual([
+          { id: a, ...call({ at: 5_000 }) },
+          { id: b, ...call({ at: 4_000, origin: 'cli', caller: 'cli-9', kind: 'out_of_band' }) },
+        ]);
+      });
+
+      it('keeps the lease epoch when there is one', () => {
+        const id = store.recordApiCall(call({ epoch: 7 }));
+        expect(store.apiCalls('main')).toEqual([{ id, ...call({ epoch: 7 }) }]);
+      });
+
+      it('reads per account, after an id, since a time, and without one caller', () => {
+        const first = store.recordApiCall(call({ at: 1_000 }));
+        store.recordApiCall(call({ account: 'other', at: 2_000 }));
+        const cli = store.recordApiCall(call({ at: 3_000, origin: 'cli', caller: 'cli-1' }));
+        const own = store.recordApiCall(call({ at: 4_000 }));
+        const ids = (rows: readonly { id: number }[]) => rows.map((r) => r.id);
+        expect(ids(store.apiCalls('main'))).toEqual([first, cli, own]);
+        expect(ids(store.apiCalls('main', { afterId: first }))).toEqual([cli, own]);
+        expect(ids(store.apiCalls('main', { since: 3_000 }))).toEqual([cli, own]);
+        expect(ids(store.apiCalls('main', { excludeCaller: 'daemon-1' }))).toEqual([cli]);
+        expect(ids(store.apiCalls('main', { afterId: cli, excludeCaller: 'daemon-1' }))).toEqual([]);
+      });
+
+      it('prunes calls older than a time, across accounts', () => {
+        store.recordApiCall(call({ at: 1_000 }));
+        store.recordApiCall(call({ account: 'other', at: 1_500 }));
+        const kept = store.recordApiCall(call({ at: 2_000 }));
+        expect(store.pruneApiCalls(2_000)).toBe(2);
+        expect(store.apiCalls('main').map((r) => r.id)).toEqual([kept]);
+        expect(store.apiCalls('other')).toEqual([]);
+      });
+
+      it('a call logged in a transaction that fails is not kept', () => {
+        expect(() =>
+          store.transaction(() => {
+            store.recordApiCall(call());
+            throw new Error('no');
+          }),
+        ).toThrow('no');
+        expect(store.apiCalls('main')).toEqual([]);
       });
     });
 

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { stripTrailingSlash } from '../../../fields/fields.js';
 import { channelTimeout, expecting, httpUrl } from '../../../fields/schema-kit.js';
-import { urlSecrets } from '../../../net/redact.js';
+import { ALERTMANAGER_URL, urlSecrets } from '../../../net/redact.js';
 import type { ChannelResolveContext } from '../definition.js';
 
 export const alertmanagerSchema = z.strictObject({
@@ -34,7 +34,7 @@ export function resolveAlertmanager(
   };
 }
 
-/** Passwords and query values of every member's URL. */
+/** Passwords, query values and hidden path segments of every member's URL (net/redact.ts). */
 export function alertmanagerSecrets(config: Pick<AlertmanagerChannelConfig, 'urls'>): string[] {
-  return config.urls.flatMap(urlSecrets);
+  return [...new Set(config.urls.flatMap((url) => urlSecrets(url, ALERTMANAGER_URL)))];
 }

@@ -6,6 +6,7 @@
 
 import { VERSION } from '../../../version.js';
 import { postJson } from '../../../net/post-json.js';
+import { ALERTMANAGER_URL } from '../../../net/redact.js';
 import type { RenderContext } from '../../message.js';
 import { SENT, type Notifier, type OutgoingMessage, type SendResult } from '../../notifier.js';
 import { alertmanagerSecrets, type AlertmanagerChannelConfig } from './config.js';
@@ -37,6 +38,7 @@ export class AlertmanagerNotifier implements Notifier {
       this.#config.urls.map((url) =>
         postJson({
           url: alertsEndpoint(url),
+          urlShape: ALERTMANAGER_URL,
           body,
           headers: { 'content-type': 'application/json', 'user-agent': `whatsgate-monitor/${VERSION}` },
           timeoutMs: this.#config.timeoutMs,

@@ -58,6 +58,7 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
   if (e.kind === 'audit') return null;
   switch (e.event.type) {
     case 'device.down':
+    case 'device.not_found':
     case 'device.reminder':
     case 'account.unreachable':
       return 'fire';
@@ -68,7 +69,8 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
     case 'account.recovered':
     case 'device.delivery_recovered':
       return 'resolve';
-    // One alert per delivery problem (SPEC §10), resolved by device.delivery_recovered.
+    // Delivery health (SPEC §10) is not an outage of the device — no WhatsGateDeviceDown for it —
+    // but one alert per problem (WhatsGateDeviceStalled…), resolved by device.delivery_recovered.
     case 'device.stalled':
     case 'device.failing':
     case 'device.balance_low':
@@ -172,15 +174,17 @@ export function alertmanagerAlert(
   const downSince = event.downSince ?? event.since;
   const who = deviceLabel(device);
   if (effect === 'resolve') {
+    // The outage ended when the device turned UP, before `at` if the device.up was held back.
+    const upAt = event.upAt ?? event.at;
     return withGenerator(
       {
         labels,
         annotations: {
           summary: `${who} is connected again`,
-          description: `Account ${e.account}: down from ${time(downSince)} to ${time(event.at)} (${humanDuration(event.at - downSince)}).`,
+          description: `Account ${e.account}: down from ${time(downSince)} to ${time(upAt)} (${humanDuration(upAt - downSince)}).`,
         },
         startsAt: iso(downSince),
-        endsAt: iso(event.at),
+        endsAt: iso(upAt),
       },
       ctx,
     );

@@ -95,7 +95,7 @@ describe('DiscordNotifier against a real HTTP listener', () => {
       const result = await send(discord(`${r.url}${PATH}`));
       expect(result).toMatchObject({ ok: false, retryable: false });
       const error = result.ok ? '' : result.error;
-      expect(error).toBe(`HTTP ${status} from ${r.url}/[redacted]: ${body}`);
+      expect(error).toBe(`HTTP ${status} from ${r.url}/…: ${body}`);
       expect(error).toContain(words);
       expectNoSecret(error, [TOKEN], 'the error');
     },

@@ -104,13 +104,16 @@ describe('discordMessage (golden)', () => {
         "allowed_mentions": {
           "parse": [],
         },
-        "content": "**STALLED: Sales phone (123456789) connected**
+        "content": "**STALLED: Sales phone (123456789) not sending (50 pending)**
       Times are in UTC. Sent by whatsgate-monitor.",
         "embeds": [
           {
             "color": 15774258,
-            "description": "**Status:** connected since 2026-11-24 16:30:00 +00:00 (was disconnected)
-      **Meaning:** The device is linked and working.",
+            "description": "**Delivery:** 500 sent, 50 pending, 10 failed today; 1000 left in the balance
+      **Since:** 2026-11-24 16:30:00 +00:00 (1 h)
+      **Meaning:** The device says connected, but 50 messages wait as pending and none has been sent since 2026-11-24 16:30:00 +00:00.
+      **What to do:** Open WhatsApp on the phone and check it is online (powered on, with data, not in battery saver); messages usually go out once it is. If they stay pending, re-link the device with a QR code.
+      **Re-link:** \`whatsgate-monitor connect 123456789\`",
             "timestamp": "2026-11-24T17:30:00.000Z",
             "title": "STALLED — Sales phone (123456789), account main",
           },

@@ -98,10 +98,37 @@ export function resolveEmail(
   return { type: 'email', name: at.name, smtp, from: raw.from, to, timeoutMs: at.timeoutMs(raw.timeout) };
 }
 
-/** The password (a field, or inside the smtp URL). */
+/**
+ * The password (a field, or inside the smtp URL), and what SMTP AUTH sends of the login: PLAIN's
+ * `base64("\0user\0password")` and LOGIN's `base64(user)`. A server echoing the AUTH line in its
+ * refusal (`535 5.7.8 Authentication failed: AHVzZXIAcGFzcw==`) is redacted by these. The user
+ * itself is no secret and stays readable (it is often the sender address); only its encoded form
+ * is hidden — redactSecrets also finds the password inside any base64 blob on its own.
+ */
 export function emailSecrets(config: Pick<EmailChannelConfig, 'smtp'>): string[] {
   const out: string[] = [];
-  if (config.smtp.password !== null) out.push(config.smtp.password);
-  if (config.smtp.url !== null) out.push(...urlSecrets(config.smtp.url));
-  return out;
+  let login: { user: string; password: string } | null = null;
+  if (config.smtp.password !== null) {
+    out.push(config.smtp.password);
+    if (config.smtp.user !== null) login = { user: config.smtp.user, password: config.smtp.password };
+  }
+  if (config.smtp.url !== null) {
+    out.push(...urlSecrets(config.smtp.url));
+    login = urlLogin(config.smtp.url) ?? login;
+  }
+  if (login !== null) {
+    const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+    out.push(b64(`\0${login.user}\0${login.password}`), b64(login.user));
+  }
+  return [...new Set(out)].filter((s) => s !== '');
+}
+
+function urlLogin(url: string): { user: string; password: string } | null {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' || parsed.password === '') return null;
+    return { user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  } catch {
+    return null;
+  }
 }

@@ -13,11 +13,11 @@ describeNotifierContract({
         host: target.host,
         port: target.port,
         secure: false,
-        user: 'mon',
+        user: 'monitor@example.com',
         password: 'smtp-pass-1',
       },
       timeoutMs: 2_000,
     }) as EmailChannelConfig;
-    return { notifier: email.createNotifier(config, UTC), secrets: ['smtp-pass-1'] };
+    return { notifier: email.createNotifier(config, UTC), secrets: { password: 'smtp-pass-1' } };
   },
 });

@@ -33,8 +33,15 @@ export const plain = (text: string): Line => ({ text });
 
 const LABEL_WIDTH = 12;
 
-export function renderText(headline: string, blocks: readonly Block[], footer: readonly Line[]): string {
+/** `intro`: paragraphs between the headline and the blocks (a grouped message's outage line). */
+export function renderText(
+  headline: string,
+  blocks: readonly Block[],
+  footer: readonly Line[],
+  intro: readonly string[] = [],
+): string {
   const out: string[] = [headline, ''];
+  for (const p of intro) out.push(p, '');
   for (const b of blocks) {
     out.push(`${b.tag} — ${b.title}`);
     for (const row of b.rows) {
@@ -73,12 +80,18 @@ function htmlLine(line: Line): string {
   return text;
 }
 
-export function renderHtml(headline: string, blocks: readonly Block[], footer: readonly Line[]): string {
+export function renderHtml(
+  headline: string,
+  blocks: readonly Block[],
+  footer: readonly Line[],
+  intro: readonly string[] = [],
+): string {
   const parts: string[] = [
     '<!DOCTYPE html>',
     '<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>',
     '<body style="font-family: -apple-system, Segoe UI, Roboto, sans-serif; font-size: 15px; color: #111;">',
     `<p style="font-size: 17px; font-weight: bold;">${escapeHtml(headline)}</p>`,
+    ...intro.map((p) => `<p>${escapeHtml(p)}</p>`),
   ];
   for (const b of blocks) {
     const colour = COLOURS[b.severity];

@@ -55,13 +55,13 @@ describe('emailSubject', () => {
         accountNote({ account: 'second' }),
         deviceNote({ number: '4', name: 'Dropped' }),
       ],
-      '[whatsgate] DOWN: 1 device, UNREACHABLE: 1 account, FLAPPING: 1 device, STILL DOWN: 1 device, UP: 1 device — ' +
-        'Dropped (4) disconnected, account second unreachable, Flappy (3) flapping, Reminded (2) disconnected, …',
+      '[whatsgate] DOWN: 1 device (Dropped), UNREACHABLE: 1 account (second), FLAPPING: 1 device (Flappy), ' +
+        'STILL DOWN: 1 device (Reminded), UP: 1 device (Up one)',
     ],
     [
       'two drops name both',
       [deviceNote({ number: '2', name: 'B' }), deviceNote({ number: '1', name: 'A' })],
-      '[whatsgate] DOWN: 2 devices — A (1) disconnected, B (2) disconnected',
+      '[whatsgate] DOWN: 2 devices (A, B)',
     ],
   ])('%s', (_name, events, subject) => {
     expect(emailSubject(events)).toBe(subject);
@@ -73,8 +73,24 @@ describe('emailSubject', () => {
       return deviceNote({ number: `1000000${n}`, name: `Phone ${n}` });
     });
     expect(emailSubject(events)).toBe(
-      '[whatsgate] DOWN: 50 devices — Phone 01 (100000001) disconnected, Phone 02 (100000002) disconnected, ' +
-        'Phone 03 (100000003) disconnected, …',
+      '[whatsgate] DOWN: 50 devices (Phone 01, Phone 02, Phone 03, Phone 04, Phone 05, Phone 06, Phone 07, ' +
+        'Phone 08, Phone 09, Phone 10, …)',
+    );
+  });
+
+  it('a released group names the outage so far: worst first, then "N of M of account …"', () => {
+    const outage = { down: 12, total: 40, likelyGatewaySide: true };
+    const events = [
+      deviceNote({ number: '3', name: 'Desk', event: upEvent() }),
+      deviceNote({ number: '2', name: 'Support', outage }),
+      deviceNote({ number: '1', name: 'Sales phone', outage }),
+    ];
+    expect(emailSubject(events)).toBe(
+      '[whatsgate] DOWN: 2 devices (Sales phone, Support), UP: 1 device (Desk) — 12 of 40 of account main',
+    );
+    // One event keeps its single-event subject; the outage line is in the body only.
+    expect(emailSubject([deviceNote({ outage })])).toBe(
+      '[whatsgate] DOWN: Sales phone (123456789) disconnected',
     );
   });
 
@@ -85,13 +101,37 @@ describe('emailSubject', () => {
       ),
       deviceNote({ number: '9', name: 'Zed' }),
     ];
-    expect(emailSubject(events)).toMatch(
-      /^\[whatsgate\] DOWN: 1 device, UP: 5 devices — Zed \(9\) disconnected, /,
-    );
+    expect(emailSubject(events)).toMatch(/^\[whatsgate\] DOWN: 1 device \(Zed\), UP: 5 devices \(Up 0, /);
   });
 });
 
 describe('renderEmail', () => {
+  it('a mass outage opens with the count so far and, when the drops came together, the likely cause', () => {
+    const together = { down: 12, total: 40, likelyGatewaySide: true };
+    const mail = renderEmail(
+      [
+        deviceNote({ number: '1', name: 'A', outage: together }),
+        deviceNote({ number: '2', name: 'B', outage: together }),
+      ],
+      UTC,
+    );
+    const lines = mail.text.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      'DOWN: 2 devices (A, B) — 12 of 40 of account main',
+      '',
+      '12 of 40 devices of account main down so far. Most of the account’s devices dropped within minutes of each other: the cause is likely on the gateway’s side (a WhatsApp or WhatsGate incident), not the phones.',
+      '',
+    ]);
+    expect(mail.html).toContain(
+      '<p>12 of 40 devices of account main down so far. Most of the account’s devices',
+    );
+    const apart = { down: 2, total: 40, likelyGatewaySide: false };
+    const calm = renderEmail([deviceNote({ number: '1', name: 'A', outage: apart })], UTC);
+    expect(calm.text).toContain('\n2 of 40 devices of account main down so far.\n');
+    expect(calm.text).not.toContain('gateway’s side');
+    expect(renderEmail([deviceNote()], UTC).text).not.toContain('down so far');
+  });
+
   it('a drop: status in the words of the gateway, times in the configured zone, meaning, what to do, re-link', () => {
     const mail = renderEmail([deviceNote({ labels: { team: 'sales' } })], BERLIN);
     expect(mail.subject).toBe('[whatsgate] DOWN: Sales phone (123456789) disconnected');

@@ -6,16 +6,14 @@ import type { DeviceEvent } from '../../../monitor/device-state.js';
 import { deliveryFacts } from '../../delivery-words.js';
 import { isDeliveryEvent } from '../../events.js';
 import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
-import { eventType } from '../../message.js';
 import {
-  countByTag,
   deviceLabel,
   EVENT_TAGS,
-  eventPhrase,
   formatTime,
+  groupHeadline,
   humanDuration,
   needsRelink,
-  plural,
+  outageParagraphs,
   REASON_ADVICE,
   relinkHelp,
   STATUS_ADVICE,
@@ -35,8 +33,6 @@ import {
 export { escapeHtml, type InlineImage } from './layout.js';
 
 export const SUBJECT_PREFIX = '[whatsgate] ';
-/** Subjects stay readable in a mail list: the device names after the counts stop about here. */
-const SUBJECT_ITEMS_BUDGET = 120;
 
 export interface EmailContent {
   readonly subject: string;
@@ -47,27 +43,11 @@ export interface EmailContent {
 
 /**
  * `[whatsgate] DOWN: Sales phone (123456789) disconnected`; for a group, the counts per kind
- * of event, then the devices worst first:
- * `[whatsgate] DOWN: 50 devices — Sales phone (123456789) disconnected, …`.
+ * of event worst first, with names, then the outage counts (describe.ts's groupHeadline):
+ * `[whatsgate] DOWN: 12 devices (Sales phone, Support, …) — 12 of 40 of account main`.
  */
 export function emailSubject(events: readonly NotificationEvent[]): string {
-  const sorted = worstFirst(events);
-  const [first] = sorted;
-  if (first === undefined) return `${SUBJECT_PREFIX}no events`;
-  if (sorted.length === 1) return `${SUBJECT_PREFIX}${EVENT_TAGS[eventType(first)]}: ${eventPhrase(first)}`;
-  const counts = countByTag(sorted)
-    .map((c) => `${c.tag}: ${plural(c.count, c.noun)}`)
-    .join(', ');
-  const items: string[] = [];
-  let length = 0;
-  for (const e of sorted) {
-    const phrase = eventPhrase(e);
-    if (items.length > 0 && length + 2 + phrase.length > SUBJECT_ITEMS_BUDGET) break;
-    items.push(phrase);
-    length += (items.length > 1 ? 2 : 0) + phrase.length;
-  }
-  const more = items.length < sorted.length ? ', …' : '';
-  return `${SUBJECT_PREFIX}${counts} — ${items.join(', ')}${more}`;
+  return `${SUBJECT_PREFIX}${groupHeadline(events)}`;
 }
 
 /** `data:image/png;base64,…` → its parts; null for anything else (never rendered then). */
@@ -120,12 +100,14 @@ function deviceBlock(e: DeviceNotification, index: number, ctx: RenderContext): 
 
   if (event.type === 'device.up') {
     severity = 'good';
+    // A device.up held back by flapping or a silence goes out later than the outage ended.
+    const upAt = event.upAt ?? event.at;
     if (event.downSince !== undefined) {
       rows.push({
         label: 'Outage',
         lines: [
           plain(
-            `${time(event.downSince, ctx)} to ${time(event.at, ctx)} (${humanDuration(event.at - event.downSince)})`,
+            `${time(event.downSince, ctx)} to ${time(upAt, ctx)} (${humanDuration(upAt - event.downSince)})`,
           ),
         ],
       });
@@ -289,10 +271,11 @@ export function renderEmail(events: readonly NotificationEvent[], ctx: RenderCon
   const subject = emailSubject(events);
   const headline = subject.slice(SUBJECT_PREFIX.length);
   const blocks = blocksOf(events, ctx);
+  const intro = outageParagraphs(events);
   return {
     subject,
-    text: renderText(headline, blocks, footerLines(ctx)),
-    html: renderHtml(headline, blocks, footerLines(ctx)),
+    text: renderText(headline, blocks, footerLines(ctx), intro),
+    html: renderHtml(headline, blocks, footerLines(ctx), intro),
     images: blocks.flatMap((b) => (b.image === null ? [] : [b.image])),
   };
 }

@@ -73,7 +73,7 @@ describe('TeamsNotifier against a real HTTP listener', () => {
     );
     expect(result).toMatchObject({ ok: false, retryable: false });
     const error = result.ok ? '' : result.error;
-    expect(error).toContain(`HTTP 400 from ${r.url}/[redacted]?…: `);
+    expect(error).toContain(`HTTP 400 from ${r.url}/…?…: `);
     expect(error).toContain('InvalidRequestContent');
     expectNoSecret(error, [SIG, '0123456789abcdef0123456789abcdef'], 'the error');
   });

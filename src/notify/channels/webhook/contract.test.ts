@@ -7,7 +7,8 @@ describeNotifierContract({
   type: 'webhook',
   receiver: HTTP_RECEIVER,
   build(target) {
-    const url = `${target.url.replace('http://', 'http://hook-user:url-pass-1@')}/hook?token=query-secret-2`;
+    // A capability URL (Zapier's shape): the path itself is the secret, and the query too.
+    const url = `${target.url.replace('http://', 'http://hook-user:url-pass-1@')}/hooks/catch/81234567/capability-5x/?token=query-secret-2`;
     const config = webhookChannel('hook', url, {
       secret: 'signing-secret-3',
       headers: { Authorization: 'Bearer header-secret-4', 'X-Team': 'sales' },
@@ -15,13 +16,15 @@ describeNotifierContract({
     }) as WebhookChannelConfig;
     return {
       notifier: webhook.createNotifier(config, UTC),
-      secrets: [
-        'url-pass-1',
-        'hook-user:url-pass-1',
-        'query-secret-2',
-        'signing-secret-3',
-        'header-secret-4',
-      ],
+      secrets: {
+        'url (password)': 'url-pass-1',
+        'url (Basic credential)': 'hook-user:url-pass-1',
+        'url (account id in the path)': '81234567',
+        'url (hook id in the path)': 'capability-5x',
+        'url (query)': 'query-secret-2',
+        secret: 'signing-secret-3',
+        'headers.Authorization': 'header-secret-4',
+      },
     };
   },
 });

@@ -84,16 +84,35 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     ['401', { status: 401 }, false],
     ['404', { status: 404 }, false],
     ['410', { status: 410 }, false],
-    ['301', { status: 301, headers: { location: 'https://u:p@elsewhere.example.com/x?k=v' } }, false],
+    ['301', { status: 301, headers: { location: 'https://u:p@elsewhere.example.com/x-cap?k=v' } }, false],
   ])('HTTP %s → retryable: %s', async (_name, reply, retry) => {
     const r = await receiver(() => reply);
     const result = await hook(`${r.url}/x`).send(message(Date.now()), never);
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.retryable).toBe(retry);
-    expect(result.error).toMatch(new RegExp(`^HTTP ${reply.status} from http://127\\.0\\.0\\.1:\\d+/x`));
+    // The path of a webhook URL is its capability: the host shows, the path does not.
+    expect(result.error).toMatch(new RegExp(`^HTTP ${reply.status} from http://127\\.0\\.0\\.1:\\d+/…`));
+    expect(result.error).not.toMatch(/\/x\b/);
     if (reply.headers?.['retry-after'] !== undefined) expect(result.retryAfterMs).toBe(120_000);
     expect(result.error).not.toContain('u:p@');
+  });
+
+  it.each([
+    ['https://u:p@elsewhere.example.com/new-cap-path?k=v', 'https://elsewhere.example.com/…?…'],
+    ['/moved/new-cap-path', 'http://127.0.0.1:PORT/…'],
+    [undefined, undefined],
+  ])('a 302 to %s is not followed, said in the gateway client’s words', async (location, shown) => {
+    const r = await receiver(() => ({ status: 302, headers: location === undefined ? {} : { location } }));
+    const result = await hook(`${r.url}/cap-path`).send(message(Date.now()), never);
+    const port = new URL(r.url).port;
+    const to = shown === undefined ? 'no Location' : `to ${shown.replace('PORT', port)}`;
+    expect(result).toEqual({
+      ok: false,
+      retryable: false,
+      error: `HTTP 302 from ${r.url}/…: redirect not followed (${to}) — configure the final URL`,
+    });
+    expect(r.requests).toHaveLength(1);
   });
 
   it('credentials in the URL become Basic auth, not part of the request line', async () => {
@@ -112,7 +131,7 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     const result = await hook(url).send(message(Date.now()), never);
     expect(result).toMatchObject({ ok: false, retryable: true });
     expect(!result.ok && result.error).toMatch(
-      /^POST http:\/\/127\.0\.0\.1:\d+\/x: connection refused \(ECONNREFUSED\)$/,
+      /^POST http:\/\/127\.0\.0\.1:\d+\/…: connection refused \(ECONNREFUSED\)$/,
     );
   });
 
@@ -122,7 +141,7 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     expect(result).toEqual({
       ok: false,
       retryable: true,
-      error: `POST ${r.url}/x: no answer within 0.2 s`,
+      error: `POST ${r.url}/…: no answer within 0.2 s`,
     });
   });
 
@@ -138,7 +157,7 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     }).send(message(Date.now()), never);
     expect(result.ok).toBe(false);
     const error = result.ok ? '' : result.error;
-    expect(error).toContain(`HTTP 400 from ${echo.url}/x?…`);
+    expect(error).toContain(`HTTP 400 from ${echo.url}/…?…`);
     const basic = Buffer.from('alice:pa55word').toString('base64');
     for (const secret of ['pa55word', 'qs-secret-1', 'my-signing-secret', 'header-secret-9', basic]) {
       expect(error).not.toContain(secret);
@@ -189,7 +208,8 @@ describe('webhook delivery through the outbox loop (FakeClock)', () => {
     ]);
     notifications.start();
     notifications.publish([deviceAlert()]);
-    expect(notifications.pending()).toEqual([{ channel: 'sales', pending: 1 }]);
+    // Held for grouping (group_wait 0 here), then queued by the loop's release step.
+    expect(db.outbox.held()).toHaveLength(1);
 
     await outcome(1);
     expect(r.requests).toHaveLength(1);

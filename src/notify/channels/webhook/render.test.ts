@@ -35,7 +35,26 @@ describe('webhookBody', () => {
           since: '2026-11-24T18:29:00+01:00',
         },
       ],
+      summary: { headline: 'DOWN: Sales phone (123456789) disconnected', outages: [] },
     });
+  });
+
+  it('a released group adds its outage counts to `summary`; `events` keep their fields', () => {
+    const outage = { down: 12, total: 40, likelyGatewaySide: true };
+    const body = JSON.parse(
+      webhookBody(
+        [deviceNote({ number: '1', name: 'A', outage }), deviceNote({ number: '2', name: 'B', outage })],
+        UTC,
+        T0,
+      ),
+    ) as { events: Record<string, unknown>[]; summary: unknown };
+    expect(body.summary).toStrictEqual({
+      headline: 'DOWN: 2 devices (A, B) — 12 of 40 of account main',
+      outages: [{ account: 'main', devices_down: 12, devices_total: 40, likely_gateway_side: true }],
+    });
+    expect(Object.keys(body.events[0]!).sort()).toEqual(
+      ['account', 'device', 'id', 'occurred_at', 'previous_status', 'since', 'status', 'type'].sort(),
+    );
   });
 
   it('carries the QR code as a data URL when there is one', () => {
@@ -94,6 +113,7 @@ describe('webhookBody', () => {
           since: null,
         },
       ],
+      summary: { headline: 'TEST: test message for channel sales', outages: [] },
     });
   });
 

@@ -7,7 +7,7 @@ import type { DeliveryProblem } from '../../../monitor/delivery.js';
 import { isDeliveryEvent } from '../../events.js';
 import type { NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
-import { worstFirst } from '../../describe.js';
+import { groupHeadline, outageLines, worstFirst } from '../../describe.js';
 
 export const WEBHOOK_VERSION = '1';
 
@@ -47,10 +47,44 @@ export interface WebhookEvent {
   readonly report?: unknown;
 }
 
+/** One account's mass-outage counts at the time the grouped message was released. */
+export interface WebhookOutage {
+  readonly account: string;
+  /** The account's devices DOWN so far. */
+  readonly devices_down: number;
+  readonly devices_total: number;
+  /** Most of its devices dropped within minutes: likely a WhatsApp or WhatsGate incident. */
+  readonly likely_gateway_side: boolean;
+}
+
+/**
+ * What the message is about, for receivers that show one line (a chat, a ticket title):
+ * `headline` is the email's subject without its prefix; `outages` one entry per account with
+ * devices down in a grouped message (empty otherwise), most devices down first.
+ */
+export interface WebhookSummary {
+  readonly headline: string;
+  readonly outages: readonly WebhookOutage[];
+}
+
 export interface WebhookBody {
   readonly version: typeof WEBHOOK_VERSION;
   readonly sent_at: string;
   readonly events: readonly WebhookEvent[];
+  /** Added beside `events` (grouping, SPEC §8); `events` is unchanged. */
+  readonly summary: WebhookSummary;
+}
+
+export function webhookSummary(events: readonly NotificationEvent[]): WebhookSummary {
+  return {
+    headline: groupHeadline(events),
+    outages: outageLines(events).map((o) => ({
+      account: o.account,
+      devices_down: o.down,
+      devices_total: o.total,
+      likely_gateway_side: o.likelyGatewaySide,
+    })),
+  };
 }
 
 export function webhookEvent(e: NotificationEvent, ctx: RenderContext): WebhookEvent {
@@ -143,6 +177,7 @@ export function webhookBody(
     version: WEBHOOK_VERSION,
     sent_at: isoWithOffset(sentAt, ctx.timeZone),
     events: worstFirst(events).map((e) => webhookEvent(e, ctx)),
+    summary: webhookSummary(events),
   };
   return JSON.stringify(body);
 }

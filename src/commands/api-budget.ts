@@ -1,0 +1,169 @@
+// The CLI's share of an account's API budget (SPEC §3 "Budget"): `status --live`, `connect` and
+// `delete` call the gateway from a process of their own while a daemon may be running, so before
+// each call they reserve a slot in the call log the daemon keeps in the store: read the account's
+// calls of the last window, wait until the log proves room (saying so when it has to), log the
+// call, make it. Reading and logging are one transaction, so the daemon — which reads the log at
+// each of its grants — and any number of CLI processes are ordered by the database's write lock.
+//
+// A CLI process is short: it works on the wall clock, which the daemon's rows carry too.
+// Without a database (the daemon never ran) or without write access to it, the command paces its
+// own calls and says that the daemon will not see them.
+
+import { randomUUID } from 'node:crypto';
+import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS, Budget, type CallKind } from '../monitor/budget.js';
+import type { Clock } from '../monitor/clock.js';
+import type { Config } from '../config/types.js';
+import { dbPathIn } from '../store/location.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+
+const SPAN_MS = BUDGET_WINDOW_MS + BUDGET_MARGIN_MS;
+
+/** The wall clock and real timers, for a short-lived command (the daemon's Clock lives in poll/). */
+export const cliClock: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(ms, 2_147_483_647)))),
+};
+
+export interface CliCallBudgetOptions {
+  /** The daemon's database; null when there is none. */
+  readonly store: Store | null;
+  /** Opened read-only (no write access): the daemon's calls are read, this one's are not logged. */
+  readonly readonly?: boolean;
+  readonly account: string;
+  readonly ratePerMinute: number;
+  /** Where "waiting N s…" goes: stderr, so `--json` output stays clean. */
+  readonly tell: (line: string) => void;
+  readonly clock?: Clock;
+  /** This process's token in the log; default a fresh one. */
+  readonly caller?: string;
+}
+
+export class CliCallBudget {
+  readonly #store: Store | null;
+  readonly #readonly: boolean;
+  readonly #account: string;
+  readonly #rate: number;
+  readonly #tell: (line: string) => void;
+  readonly #clock: Clock;
+  readonly #caller: string;
+  // Calls this process made that are not in the store (no store, or it failed): paced all the same.
+  readonly #unlogged: { at: number; kind: CallKind }[] = [];
+  #warnedUnlogged = false;
+
+  constructor(options: CliCallBudgetOptions) {
+    this.#store = options.store;
+    this.#readonly = options.readonly === true;
+    this.#account = options.account;
+    this.#rate = options.ratePerMinute;
+    this.#tell = options.tell;
+    this.#clock = options.clock ?? cliClock;
+    this.#caller = options.caller ?? `cli-${process.pid}-${randomUUID()}`;
+  }
+
+  /** Resolves when a call of `kind` may start now; it has been logged (when there is a log). */
+  async reserve(kind: CallKind): Promise<void> {
+    let told = false;
+    for (;;) {
+      const now = this.#clock.now();
+      const freeAt = this.#tryReserve(now, kind);
+      if (freeAt <= now) return;
+      if (!told) {
+        told = true;
+        this.#tell(
+          `waiting ${Math.ceil((freeAt - now) / 1000)} s for the account's API budget (account ${this.#account})`,
+        );
+      }
+      await this.#clock.sleep(freeAt - now);
+    }
+  }
+
+  /** Logs the call and returns `now` when there is room, else when there will be. */
+  #tryReserve(now: number, kind: CallKind): number {
+    const store = this.#store;
+    let read: Store | null = null;
+    if (store !== null && this.#readonly) {
+      read = store;
+      this.#warnUnlogged('the database is read-only for this user');
+    } else if (store !== null) {
+      try {
+        return store.transaction(() => {
+          const budget = this.#budgetAt(now, store);
+          const at = budget.nextFreeAt(now, kind);
+          if (at <= now) {
+            store.recordApiCall({
+              account: this.#account,
+              at: now,
+              kind,
+              origin: 'cli',
+              caller: this.#caller,
+              epoch: null,
+            });
+          }
+          return at;
+        });
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.#warnUnlogged(`could not use the call log (${reason})`);
+      }
+    } else {
+      this.#warnUnlogged('no database yet');
+    }
+    let budget: Budget;
+    try {
+      budget = this.#budgetAt(now, read);
+    } catch {
+      budget = this.#budgetAt(now, null);
+    }
+    const at = budget.nextFreeAt(now, kind);
+    if (at <= now) this.#unlogged.push({ at: now, kind });
+    return at;
+  }
+
+  #budgetAt(now: number, store: Store | null): Budget {
+    const budget = new Budget({ ratePerMinute: this.#rate });
+    const rows = store?.apiCalls(this.#account, { since: now - SPAN_MS }) ?? [];
+    // A row "in the future" (the clock was stepped back since) counts as now.
+    for (const row of rows) budget.record(Math.min(row.at, now), row.kind);
+    for (const call of this.#unlogged) budget.record(Math.min(call.at, now), call.kind);
+    return budget;
+  }
+
+  #warnUnlogged(why: string): void {
+    if (this.#warnedUnlogged) return;
+    this.#warnedUnlogged = true;
+    this.#tell(
+      `note: ${why}: this command's calls are paced but a running daemon does not see them (account ${this.#account})`,
+    );
+  }
+}
+
+/**
+ * The budget of `account` for a command that calls the gateway: the daemon's database opened for
+ * writing if it can be, else read-only, else none. `close` when the command is done.
+ */
+export function openCliCallBudget(
+  config: Config,
+  account: string,
+  tell: (line: string) => void,
+): { readonly budget: CliCallBudget; close(): void } {
+  const rate = config.accounts.find((a) => a.name === account)?.rateLimitPerMinute ?? 1;
+  const file = dbPathIn(config.stateDir);
+  let store: Store | null = null;
+  let readonly = false;
+  try {
+    store = openSqliteStore(file);
+  } catch {
+    try {
+      store = openSqliteStore(file, { readonly: true });
+      readonly = true;
+    } catch {
+      store = null;
+    }
+  }
+  return {
+    budget: new CliCallBudget({ store, readonly, account, ratePerMinute: rate, tell }),
+    close: () => store?.close(),
+  };
+}
