@@ -39,7 +39,7 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
       if (period === null || period <= 0) {
         throw new UsageError(`--since: expected a duration such as 7d, got "${values.since ?? ''}"`);
       }
-      const config = await loadCommandConfig(values.config, io);
+      const config = await loadCommandConfig(values.config, io, values.send === true ? 'read' : 'skip');
       let sender: AuditSender | null = null;
       if (values.send === true) {
         sender = deps.senderFor(config);

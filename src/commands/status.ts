@@ -44,7 +44,7 @@ const status: Command = (args, io) =>
       options: { config: { type: 'string' }, live: { type: 'boolean' }, json: { type: 'boolean' } },
       strict: true,
     });
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, values.live === true ? 'read' : 'skip');
     const now = Date.now();
     const store = openStore(config, 'read');
     let rows = new Map<string, DeviceRow>();

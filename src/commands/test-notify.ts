@@ -24,7 +24,7 @@ export function testNotifyCommand(options: TestNotifyOptions = {}): Command {
         strict: true,
       });
       if (positionals.length > 0) throw new UsageError('usage: test-notify [--channel NAME] [--config PATH]');
-      const config = await loadCommandConfig(values.config, io);
+      const config = await loadCommandConfig(values.config, io, 'read');
       const configured = Object.keys(config.notify.channels);
       if (configured.length === 0) {
         throw new CommandExit(EXIT_FAILURE, 'no notification channels are configured under notify.channels');

@@ -15,7 +15,13 @@ function deviceNumberOf(value: unknown): string | null {
   return typeof value === 'string' || typeof value === 'number' ? normalizeDeviceNumber(value) : null;
 }
 
-export function checkAcrossKeys(root: unknown, issues: IssueList, source: SecretSource): Secrets {
+export interface SecretsRead {
+  readonly secrets: Secrets;
+  /** With `secrets: 'skip'`: the secret keys whose values were not looked at. */
+  readonly unread: readonly Path[];
+}
+
+export function checkAcrossKeys(root: unknown, issues: IssueList, source: SecretSource): SecretsRead {
   const reader = new SecretReader(issues, source);
   const top = record(root) ?? {};
   const notify = record(top['notify']);
@@ -110,5 +116,5 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
     });
   });
 
-  return reader.secrets;
+  return { secrets: reader.secrets, unread: reader.unread };
 }

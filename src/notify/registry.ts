@@ -11,13 +11,14 @@ export type NotifierFactory = (channel: ChannelConfig, ctx: RenderContext) => No
 export const createNotifier: NotifierFactory = (channel, ctx) =>
   definitionOf(channel.type).createNotifier(channel, ctx);
 
-export function renderContext(config: Pick<Config, 'timezone' | 'publicUrl'>): RenderContext {
-  return { timeZone: config.timezone, publicUrl: config.publicUrl?.replace(/\/+$/, '') ?? null };
+export function renderContext(config: Pick<Config, 'timezone' | 'publicUrl' | 'configFile'>): RenderContext {
+  const ctx = { timeZone: config.timezone, publicUrl: config.publicUrl?.replace(/\/+$/, '') ?? null };
+  return config.configFile === undefined ? ctx : { ...ctx, configFile: config.configFile };
 }
 
 /** A notifier for every configured channel, by name. */
 export function createNotifiers(
-  config: Pick<Config, 'timezone' | 'publicUrl' | 'notify'>,
+  config: Pick<Config, 'timezone' | 'publicUrl' | 'configFile' | 'notify'>,
   factory: NotifierFactory = createNotifier,
 ): Map<string, Notifier> {
   const ctx = renderContext(config);
