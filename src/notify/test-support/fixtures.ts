@@ -124,7 +124,16 @@ export function webhookChannel(
   url: string,
   over: Partial<Extract<ChannelConfig, { type: 'webhook' }>> = {},
 ): ChannelConfig {
-  return { type: 'webhook', name, url, secret: null, headers: {}, timeoutMs: 5_000, ...over };
+  return {
+    type: 'webhook',
+    name,
+    url,
+    secret: null,
+    secretFormat: 'whsec',
+    headers: {},
+    timeoutMs: 5_000,
+    ...over,
+  };
 }
 
 export function alertmanagerChannel(name: string, urls: readonly string[]): ChannelConfig {
