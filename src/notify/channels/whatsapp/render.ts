@@ -27,8 +27,25 @@ function cardLine(line: CardLine): string {
   return line.label === '' ? text : `${bold(`${line.label}:`)} ${text}`;
 }
 
-function cardLines(card: Card): string[] {
-  return [card.title, ...card.lines.map(cardLine)];
+/** The events whose wording is about the device's connection (the status's meaning applies). */
+const CONNECTION_TYPES: ReadonlySet<string> = new Set([
+  'device.down',
+  'device.reminder',
+  'device.flapping',
+  'device.up',
+  'device.not_found',
+]);
+
+/**
+ * The card's lines. For a device event about something other than its connection (a delivery
+ * problem, SPEC §10), the status's generic meaning ("linked and working") would mislead: left out.
+ */
+function cardLines(e: NotificationEvent, card: Card): string[] {
+  const connection = e.kind !== 'device' || CONNECTION_TYPES.has(e.event.type);
+  const lines = connection
+    ? card.lines
+    : card.lines.filter((l) => l.label !== 'Meaning' && l.label !== 'What to do');
+  return [card.title, ...lines.map(cardLine)];
 }
 
 /** One event of a group: `🔴 *DOWN* Phone 01 (100000001), account main — disconnected since …`. */
@@ -97,7 +114,7 @@ export function whatsappText(events: readonly NotificationEvent[], ctx: RenderCo
   const title = `${MARK[cards[0]!.severity]} ${bold(headline(sorted))}`;
   const more = (n: number): string => moreLine(n, ctx);
   if (sorted.length === 1) {
-    return fitLines([title], cardLines(cards[0]!), [footer(ctx)], TEXT_LIMIT, more);
+    return fitLines([title], cardLines(first, cards[0]!), [footer(ctx)], TEXT_LIMIT, more);
   }
   return fitLines(
     [title, ...outageParagraphs(sorted)],
