@@ -10,9 +10,8 @@ import { channelTimeout, checked, expecting } from '../../../fields/schema-kit.j
 import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
 
 const phoneNumber = (what: string) =>
-  checked(
-    z.union([z.string(), z.number()], { error: expecting(`${what}: ${DEVICE_NUMBER_HINT}`) }),
-    (v) => (normalizeDeviceNumber(v) === null ? `not a phone number: ${DEVICE_NUMBER_HINT}` : null),
+  checked(z.union([z.string(), z.number()], { error: expecting(`${what}: ${DEVICE_NUMBER_HINT}`) }), (v) =>
+    normalizeDeviceNumber(v) === null ? `not a phone number: ${DEVICE_NUMBER_HINT}` : null,
   );
 
 export const whatsappSchema = z.strictObject({

@@ -19,7 +19,14 @@
 // reload a retry may reach some recipients twice (at least once, as the outbox promises).
 
 import type { RenderContext } from '../../message.js';
-import { permanent, retryable, SENT, type Notifier, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import {
+  permanent,
+  retryable,
+  SENT,
+  type Notifier,
+  type OutgoingMessage,
+  type SendResult,
+} from '../../notifier.js';
 import type { AccountSender, ChannelServices } from '../definition.js';
 import type { WhatsappChannelConfig } from './config.js';
 import { whatsappText } from './render.js';
@@ -42,7 +49,12 @@ export function refusalKind(message: string): SenderTrouble | 'message' {
 type Outcome =
   | { readonly kind: 'sent' }
   | { readonly kind: 'permanent'; readonly error: string }
-  | { readonly kind: 'retry'; readonly error: string; readonly retryAfterMs?: number; readonly stop: boolean };
+  | {
+      readonly kind: 'retry';
+      readonly error: string;
+      readonly retryAfterMs?: number;
+      readonly stop: boolean;
+    };
 
 export class WhatsappNotifier implements Notifier {
   readonly type = 'whatsapp';
@@ -50,8 +62,8 @@ export class WhatsappNotifier implements Notifier {
   readonly #config: WhatsappChannelConfig;
   readonly #ctx: RenderContext;
   readonly #services: ChannelServices;
-  /** Delivery id → recipients it reached (or refused for good): not sent to again. */
-  readonly #done = new Map<string, Set<string>>();
+  /** Delivery id → recipients it reached (null) or that were refused for good (why): not sent to again. */
+  readonly #done = new Map<string, Map<string, string | null>>();
 
   constructor(config: WhatsappChannelConfig, ctx: RenderContext, services: ChannelServices = {}) {
     this.channel = config.name;
@@ -76,30 +88,28 @@ export class WhatsappNotifier implements Notifier {
     const done = this.#reached(message.deliveryId);
     // Senders found not connected, out of balance or invalid during this attempt: not tried again.
     const troubled = new Map<string, SenderTrouble>();
-    const problems: string[] = [];
-    let retry: { retryAfterMs?: number } | null = null;
+    const retries: string[] = [];
+    let retryAfterMs: number | undefined;
     for (const phone of this.#config.to) {
       if (done.has(phone)) continue;
       const outcome = await this.#sendTo(sender, phone, text, troubled, signal);
-      if (outcome.kind === 'sent') {
-        done.add(phone);
-        continue;
+      if (outcome.kind === 'sent') done.set(phone, null);
+      else if (outcome.kind === 'permanent') done.set(phone, this.#about(phone, outcome.error));
+      else {
+        retries.push(this.#about(phone, outcome.error));
+        retryAfterMs = outcome.retryAfterMs ?? retryAfterMs;
+        if (outcome.stop) break;
       }
-      problems.push(this.#config.to.length === 1 ? outcome.error : `to ${phone}: ${outcome.error}`);
-      if (outcome.kind === 'permanent') {
-        done.add(phone);
-        continue;
-      }
-      retry = outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs };
-      if (outcome.stop) break;
     }
-    if (problems.length === 0 && this.#config.to.every((p) => done.has(p))) {
+    const refusedForGood = [...done.values()].filter((e): e is string => e !== null);
+    if (retries.length === 0 && refusedForGood.length === 0) {
       this.#done.delete(message.deliveryId);
       return SENT;
     }
-    const reached = this.#config.to.filter((p) => done.has(p)).length;
-    const error = `${problems.join('; ')}${reached > 0 ? ` (done for ${reached} of ${this.#config.to.length} recipients)` : ''}`;
-    if (retry !== null) return retryable(error, retry.retryAfterMs);
+    const sent = [...done.values()].filter((e) => e === null).length;
+    const tally = sent > 0 ? ` (sent to ${sent} of ${this.#config.to.length} recipients)` : '';
+    const error = `${[...retries, ...refusedForGood].join('; ')}${tally}`;
+    if (retries.length > 0) return retryable(error, retryAfterMs);
     this.#done.delete(message.deliveryId);
     return permanent(error);
   }
@@ -155,18 +165,23 @@ export class WhatsappNotifier implements Notifier {
     return allInvalid ? { kind: 'permanent', error: none } : { kind: 'retry', error: none, stop: true };
   }
 
+  /** An error about one recipient; with a single one, the recipient goes without saying. */
+  #about(phone: string, error: string): string {
+    return this.#config.to.length === 1 ? error : `to ${phone}: ${error}`;
+  }
+
   #sender(): AccountSender | null {
     return this.#services.gateways?.sender(this.#config.account) ?? null;
   }
 
-  #reached(deliveryId: string): Set<string> {
+  #reached(deliveryId: string): Map<string, string | null> {
     let done = this.#done.get(deliveryId);
     if (done === undefined) {
       if (this.#done.size >= REMEMBERED_DELIVERIES) {
         const oldest = this.#done.keys().next().value;
         if (oldest !== undefined) this.#done.delete(oldest);
       }
-      done = new Set();
+      done = new Map();
       this.#done.set(deliveryId, done);
     }
     return done;

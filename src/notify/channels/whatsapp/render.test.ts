@@ -73,7 +73,9 @@ describe('whatsappText', () => {
     const text = whatsappText(fifty(), UTC);
     expect(text).not.toContain('http');
     expect(text).toContain('more — see ```whatsgate-monitor status```');
-    expect(whatsappText([deviceNote()], UTC)).toContain('*Re-link:* ```whatsgate-monitor connect 123456789```\n_Times in UTC._');
+    expect(whatsappText([deviceNote()], UTC)).toContain(
+      '*Re-link:* ```whatsgate-monitor connect 123456789```\n_Times in UTC._',
+    );
   });
 
   // A delivery-health event (SPEC §10): the device is connected, so the status's generic meaning
