@@ -39,7 +39,11 @@ export function cliSenders(config: Config, tell: (line: string) => void): CliSen
     const a = config.accounts.find((x) => x.name === account);
     if (a === undefined) return null;
     const calls = openCliCallBudget(config, account, tell);
-    const entry = { client: gatewayClientFor(a, { connections: 1 }), budget: calls.budget, close: calls.close };
+    const entry = {
+      client: gatewayClientFor(a, { connections: 1 }),
+      budget: calls.budget,
+      close: calls.close,
+    };
     opened.set(account, entry);
     return entry;
   };
