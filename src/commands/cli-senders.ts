@@ -42,7 +42,7 @@ export function cliSenders(config: Config, tell: (line: string) => void): CliSen
     const entry = {
       client: gatewayClientFor(a, { connections: 1 }),
       budget: calls.budget,
-      close: calls.close,
+      close: () => calls.close(),
     };
     opened.set(account, entry);
     return entry;
