@@ -2,7 +2,12 @@
 // observation (`probe_error`), not an exception — because the poller must count and export
 // failures, never crash on them. The account's token goes into one header and nowhere else.
 
-import { statusFromGatewayText, type Observation, type ProbeErrorObservation } from '../monitor/model.js';
+import {
+  isDeviceNotFoundMessage,
+  statusFromGatewayText,
+  type Observation,
+  type ProbeErrorObservation,
+} from '../monitor/model.js';
 import { describeNetworkError } from '../net/network-error.js';
 import { redactSecrets, redactUrl, SERVICE_URL } from '../net/redact.js';
 import { quote } from '../net/text.js';
@@ -126,6 +131,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
           const status = statusFromGatewayText(message);
           const raw = status === 'unknown' ? verbatim(redactSecrets(message, [token])) : message;
           return { kind: 'status', status, raw };
+        }
+        // The gateway answering that it does not know the device is an answer, not a failed
+        // check: the device's status becomes not_found (SPEC §3), whatever the HTTP status.
+        const message = body['message'];
+        if (body['success'] === false && typeof message === 'string' && isDeviceNotFoundMessage(message)) {
+          return { kind: 'status', status: 'not_found', raw: verbatim(redactSecrets(message, [token])) };
         }
         throw apiFailure(reply, body);
       } catch (err) {

@@ -175,7 +175,7 @@ describe('Metrics', () => {
     source.deviceList = [device({ device: '2' })];
     const text = await metrics.render();
     expect(text).not.toContain('device="1"');
-    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(5);
+    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(6);
   });
 
   it('counts notification attempts, failures and drops per channel', async () => {
@@ -274,7 +274,10 @@ describe('Metrics', () => {
       metrics.recordCheck(d.account, 0.12, d.probeSuccess ? 'ok' : 'timeout');
     const families = parseExposition(await metrics.render());
     expect(samplesOf(families, 'whatsgate_device_info')).toHaveLength(1000);
-    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(5000);
+    // six state-set series per device that answered at least once
+    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(
+      6 * devices.filter((d) => d.status !== null).length,
+    );
     expect(values(families, 'whatsgate_checks_total')['{"account":"acct-0"}']).toBe(13);
   });
 

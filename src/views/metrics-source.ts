@@ -38,8 +38,9 @@ export class FleetMetricsSource implements MetricsSource {
           name: rt.config.name,
           labels: rt.config.labels,
           status: s.status,
-          up: s.health === 'UP',
-          probeSuccess: s.lastCheckAt === null ? null : s.lastProbeError === null,
+          // Never answered (a bad token, an unreachable gateway): not checked yet, not UP.
+          up: s.status === null ? null : s.health === 'UP',
+          probeSuccess: s.status === null ? null : s.lastProbeError === null,
           lastCheckAt: s.lastCheckAt,
           statusSince: s.statusSince,
           transitions: s.transitions,
