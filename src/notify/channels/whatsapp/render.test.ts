@@ -83,7 +83,7 @@ describe('whatsappText', () => {
   it('a delivery-health event: named by its type, without the connection advice', () => {
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEvent['type'],
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: null,
         since: T0 - 60 * 60_000,
