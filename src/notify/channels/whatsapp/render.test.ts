@@ -1,7 +1,6 @@
 // Golden renderings: what an operator reads in WhatsApp.
 
 import { describe, expect, it } from 'vitest';
-import type { DeviceEvent } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import { TEXT_LIMIT, whatsappText } from './render.js';
