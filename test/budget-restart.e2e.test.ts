@@ -207,7 +207,6 @@ ${DEVICES.map((d) => `      - { number: "${d}", name: Phone ${d.slice(-1)} }`).j
       restartsAtS: [firstRestartAt, secondRestartAt].map((t) => Math.round((t - firstCallAt) / 1000)),
     });
 
-    console.log('SUMMARY', summary);
     // Every CLI run succeeded; the gateway saw each `connect` (the daemon makes none: its
     // `reconnect` is `link`), and each wrote its QR code.
     for (const run of runs)
