@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderEmail } from './channels/email/render.js';
 import { ntfyMessage } from './channels/ntfy/render.js';
 import { telegramText } from './channels/telegram/render.js';
+import { whatsappText } from './channels/whatsapp/render.js';
 import { cardOf } from './chat/cards.js';
 import { connectCommand, relinkHelp } from './describe.js';
 import type { RenderContext } from './message.js';
@@ -37,7 +38,7 @@ describe('the connect command printed in alerts', () => {
     });
   });
 
-  it('every channel prints the same command: email, chat cards, ntfy, Telegram (also in grouped advice)', () => {
+  it('every channel prints the same command: email, chat cards, ntfy, Telegram, WhatsApp (also in grouped advice)', () => {
     const ctx: RenderContext = { ...BERLIN, configFile: '/srv/monitor/config.yml' };
     const command = 'whatsgate-monitor connect 123456789 --config /srv/monitor/config.yml';
     const one = [deviceNote()];
@@ -55,6 +56,10 @@ describe('the connect command printed in alerts', () => {
     );
     expect(telegramText(two, ctx)).toContain(
       '<code>whatsgate-monitor connect NUMBER --config /srv/monitor/config.yml</code>',
+    );
+    expect(whatsappText(one, ctx)).toContain(command);
+    expect(whatsappText(two, ctx)).toContain(
+      'whatsgate-monitor connect NUMBER --config /srv/monitor/config.yml',
     );
   });
 });

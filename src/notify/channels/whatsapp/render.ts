@@ -10,7 +10,14 @@
 // the status page.
 
 import type { NotificationEvent, RenderContext } from '../../message.js';
-import { needsRelink, outageParagraphs, STATUS_ADVICE, STATUS_WORDS, worstFirst } from '../../describe.js';
+import {
+  connectCommand,
+  needsRelink,
+  outageParagraphs,
+  STATUS_ADVICE,
+  STATUS_WORDS,
+  worstFirst,
+} from '../../describe.js';
 import { cardOf, headline, statusPage, type Card, type CardLine, type Severity } from '../../chat/cards.js';
 
 /** SPEC §11: a `/send/text` message holds at most this many characters (code points). */
@@ -67,7 +74,7 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   }
   if (seen.size > 0) {
     const page = ctx.publicUrl === null ? '' : ` or ${ctx.publicUrl}/reconnect/NUMBER`;
-    out.push(`${bold('Re-link a device:')} ${mono('whatsgate-monitor connect NUMBER')}${page}`);
+    out.push(`${bold('Re-link a device:')} ${mono(connectCommand('NUMBER', ctx))}${page}`);
   }
   return out;
 }
