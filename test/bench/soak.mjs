@@ -82,7 +82,7 @@ const stats = {
   unexpectedExits: 0,
 };
 /** From the daemon's logs, summed over every run. */
-const logged = { decided: new Map(), decidedByDevice: new Map(), statusChanged: 0, errors: 0 };
+const logged = { decided: new Map(), decidedByDevice: new Map(), statusChanged: 0, warnings: new Map() };
 const rss = { max: 0, last: 0 };
 let stopping = false;
 
@@ -232,6 +232,8 @@ defaults:
   timeout: 4s
   failure_threshold: 2
   repeat_interval: 0
+  flap_threshold: 4
+  flap_window: 2m
 accounts:
   - name: soak
     base_url: ${simBase}
@@ -290,7 +292,8 @@ function startDaemon() {
         bump(logged.decidedByDevice, `${line.device ?? line.account ?? '-'} ${line.msg}`);
       }
       if (line.msg === 'status changed') logged.statusChanged++;
-      if (line.level >= 50) logged.errors++;
+      if (['warn', 'error', 'fatal'].includes(line.level))
+        bump(logged.warnings, `${line.level}: ${line.msg}`);
     }
   });
   child.stderr.setEncoding('utf8').on('data', (d) => {
@@ -432,6 +435,20 @@ async function pendingNotifications(url) {
   return sum;
 }
 
+/** Devices whose notifications flapping pauses (their state JSON, read while the daemon runs). */
+function flappingDevices() {
+  const db = new Database(join(dir, 'state', 'monitor.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare('SELECT device, state FROM devices')
+      .all()
+      .filter((r) => JSON.parse(r.state).flapping === true)
+      .map((r) => r.device);
+  } finally {
+    db.close();
+  }
+}
+
 async function settle() {
   chaos('settle: chaos stopped');
   await sim('POST', '/fault', { fault: 'none' });
@@ -448,7 +465,9 @@ async function settle() {
     const url = await daemon.ready;
     if (url === null) throw new Error('the daemon exited during the settle');
     const pending = await pendingNotifications(url).catch(() => -1);
-    zeros = pending === 0 ? zeros + 1 : 0;
+    // Flapping ends after flap_window stable; then the daemon tells what it held back.
+    const flapping = pending === 0 ? flappingDevices().length : -1;
+    zeros = pending === 0 && flapping === 0 ? zeros + 1 : 0;
   }
   chaos(
     `settle done after ${((Date.now() - t0) / 1000).toFixed(0)}s: ${zeros >= 3 ? 'drained' : 'TIMED OUT'}`,
@@ -471,7 +490,7 @@ function account(drained, term) {
   const rows = db
     .prepare('SELECT delivery_id, channel, state, payload, attempts, last_error FROM outbox ORDER BY id')
     .all();
-  const deviceRows = db.prepare('SELECT device, health, status FROM devices').all();
+  const deviceRows = db.prepare('SELECT device, health, status, state FROM devices').all();
   db.close();
 
   const states = new Map();
@@ -562,6 +581,7 @@ function account(drained, term) {
   // Per device: DOWN and UP alternate, and the last one matches where the simulator left it.
   const sequenceGaps = [];
   const finalMismatches = [];
+  const stillFlapping = [];
   for (const device of deviceIds) {
     const seq = [...events.values()]
       .filter((e) => e.device === device && (e.type === 'device.down' || e.type === 'device.up'))
@@ -575,6 +595,10 @@ function account(drained, term) {
     const wantDown = simStatus.get(device) !== 'connected';
     const row = deviceRows.find((r) => r.device === device);
     const health = row?.health ?? 'none';
+    if (row !== undefined && JSON.parse(row.state).flapping === true) {
+      stillFlapping.push(device);
+      continue;
+    }
     if ((health === 'DOWN') !== wantDown || (prev === 'device.down') !== wantDown) {
       finalMismatches.push(
         `${device}: simulator "${simStatus.get(device)}", db ${health}, last event ${prev}`,
@@ -601,6 +625,7 @@ function account(drained, term) {
     perChannel,
     sequenceGaps,
     finalMismatches,
+    stillFlapping,
     logVsOutbox,
   };
 }
@@ -626,7 +651,7 @@ function report(r) {
   console.log('-'.repeat(100));
   row('minutes (chaos) / total', `${MINUTES} / ${((Date.now() - t0) / 60_000).toFixed(1)}`);
   row('seed', `${SEED}   (SOAK_SEED=${SEED} replays the chaos)`);
-  row('devices', `${DEVICES}, interval 5s, failure_threshold 2, group_wait/interval 0s`);
+  row('devices', `${DEVICES}, interval 5s, failure_threshold 2, flap 4 in 2m, group_wait/interval 0s`);
   row(
     'kill -9 / daemon starts',
     `${stats.kills} / ${stats.starts}   (unexpected exits: ${stats.unexpectedExits})`,
@@ -637,7 +662,7 @@ function report(r) {
     'outages webhook / smtp',
     `${stats.webhookOutages} / ${stats.smtpOutages}   (webhook 500s answered: ${webhook.refused})`,
   );
-  row('settle', `${r.drained ? 'outbox drained' : 'NOT drained'}; SIGTERM → ${r.term}`);
+  row('settle', `${r.drained ? 'outbox drained, no device flapping' : 'NOT drained'}; SIGTERM → ${r.term}`);
   console.log('-'.repeat(100));
   row('decided (outbox event ids)', `${r.decided}: ${fmtMap(r.decidedByType)}`);
   row(
@@ -679,9 +704,13 @@ function report(r) {
   );
   row('DOWN/UP sequence gaps', r.sequenceGaps.length === 0 ? 0 : r.sequenceGaps.join('; '));
   row('final state ≠ simulator', r.finalMismatches.length === 0 ? 0 : r.finalMismatches.join('; '));
+  row('still flapping (alerts paused)', r.stillFlapping.length === 0 ? 0 : r.stillFlapping.join(', '));
   row('log ≠ outbox (device, type)', r.logVsOutbox.length === 0 ? 0 : r.logVsOutbox.join('; '));
   row('database integrity_check', r.integrity);
-  row('daemon error log lines', logged.errors);
+  row(
+    'daemon warn/error log lines',
+    logged.warnings.size === 0 ? 0 : [...logged.warnings].map(([m, n]) => `${n}× ${m}`).join('; '),
+  );
   row('daemon RSS MiB max / last', `${rss.max.toFixed(1)} / ${rss.last.toFixed(1)}`);
   console.log('-'.repeat(100));
   row(
