@@ -2,12 +2,12 @@
 // playwright-core), served by the real HTTP server with handlers backed by the simulator.
 // Screenshots of both pages are kept in docs/.
 
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayClient, type GatewayClient } from '../src/gateway/client.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
@@ -21,9 +21,8 @@ import { createLogger } from '../src/log.js';
 import type { DeviceStatus, Health } from '../src/monitor/model.js';
 import type { HistoryRow } from '../src/store/store.js';
 import type { StatusAccountFacts, StatusPageData } from '../src/web/status-page.js';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from './support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env['CI'] !== undefined && process.env['CI'] !== '';
 // Screenshots go to docs/ only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 const DOCS =
@@ -205,20 +204,8 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
     harness.add('legacy', '100000004', 'Old shop phone', [[now - 9 * D, 'connected']]);
     sim.setStatus('100000001', 'disconnected');
     await harness.checkAll();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // A name a DNS-rebinding page would own, pointed at the loopback address.
-        '--host-resolver-rules=MAP rebind.test 127.0.0.1',
-      ],
-    });
+    // A name a DNS-rebinding page would own, pointed at the loopback address.
+    browser = await launchChromium(['--host-resolver-rules=MAP rebind.test 127.0.0.1']);
     mkdirSync(DOCS, { recursive: true });
   });
 
