@@ -28,12 +28,17 @@ import {
   positiveDuration,
   secret,
   secretFile,
+  pattern,
   text,
 } from '../fields/schema-kit.js';
+import { PATTERNS } from '../fields/json-patterns.js';
 
 const deviceNumber = () =>
   checked(
-    z.union([z.string(), z.number()], { error: expecting(`a phone number: ${DEVICE_NUMBER_HINT}`) }),
+    // The number's JSON Schema says "a whole number ≥ 0"; zod's check is normalizeDeviceNumber's.
+    z.union([pattern(z.string(), PATTERNS.deviceNumber), z.number().meta({ type: 'integer', minimum: 0 })], {
+      error: expecting(`a phone number: ${DEVICE_NUMBER_HINT}`),
+    }),
     (v) => (normalizeDeviceNumber(v) === null ? `not a device number: ${DEVICE_NUMBER_HINT}` : null),
   );
 
@@ -86,46 +91,62 @@ const optionalPolicy: PolicyShape = {
 
 export const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];
 
+/** JSON Schema for "exactly one of the two keys" (ajv's strict mode wants each key declared). */
+function exactlyOne(a: string, b: string) {
+  const has = (key: string) => ({ properties: { [key]: true }, required: [key] });
+  return { oneOf: [has(a), has(b)] };
+}
+
 const deviceSchema = z.strictObject({
   number: deviceNumber(),
   name: text().optional().describe('defaults to the number'),
-  labels: z.record(checked(z.string(), labelNameProblem), labelValue).optional(),
+  labels: z.record(pattern(checked(z.string(), labelNameProblem), PATTERNS.labelName), labelValue).optional(),
   channels: channelRefs().optional().describe('overrides routing for this device'),
   ...optionalPolicy,
 });
 
-const accountSchema = z.strictObject({
-  name: text(),
-  subdomain: checked(z.string(), (v) =>
-    isDnsLabel(v)
-      ? null
-      : 'expected the subdomain only (letters, digits and -), e.g. acme for acme.whatsgate.net',
-  )
-    .optional()
-    .describe('https://{subdomain}.whatsgate.net/api; or set base_url'),
-  base_url: httpUrl().optional(),
-  token: secret().optional(),
-  token_file: secretFile().optional(),
-  concurrency: z.int().min(1).optional().meta({ default: DEFAULTS.concurrency }),
-  rate_limit: checked(z.string({ error: expecting(RATE_HINT) }), (v) => {
-    const perMinute = parseRate(v);
-    if (perMinute === null) return `expected ${RATE_HINT}`;
-    // The budget is counted in whole calls per 60 s window (SPEC §3).
-    return Number.isInteger(perMinute)
-      ? null
-      : `must come to a whole number of calls per minute (at least 1/min), got ${v}`;
+const accountSchema = z
+  .strictObject({
+    name: text(),
+    subdomain: checked(pattern(z.string(), PATTERNS.dnsLabel), (v) =>
+      isDnsLabel(v)
+        ? null
+        : 'expected the subdomain only (letters, digits and -), e.g. acme for acme.whatsgate.net',
+    )
+      .optional()
+      .describe('https://{subdomain}.whatsgate.net/api; or set base_url'),
+    base_url: httpUrl().optional(),
+    token: secret().optional(),
+    token_file: secretFile().optional(),
+    concurrency: z.int().min(1).optional().meta({ default: DEFAULTS.concurrency }),
+    rate_limit: checked(pattern(z.string({ error: expecting(RATE_HINT) }), PATTERNS.rate), (v) => {
+      const perMinute = parseRate(v);
+      if (perMinute === null) return `expected ${RATE_HINT}`;
+      // The budget is counted in whole calls per 60 s window (SPEC §3).
+      return Number.isInteger(perMinute)
+        ? null
+        : `must come to a whole number of calls per minute (at least 1/min), got ${v}`;
+    })
+      .optional()
+      .meta({ default: DEFAULTS.rateLimit }),
+    devices: z.array(deviceSchema),
+    ...optionalPolicy,
   })
-    .optional()
-    .meta({ default: DEFAULTS.rateLimit }),
-  devices: z.array(deviceSchema),
-  ...optionalPolicy,
-});
+  .meta({
+    // For editors: what checks.ts says about these pairs (exactly one of each).
+    allOf: [exactlyOne('subdomain', 'base_url'), exactlyOne('token', 'token_file')],
+  });
 
 export const channelSchema = z.discriminatedUnion('type', channelSchemas());
 
 const routeSchema = z.strictObject({
   match: z.record(
-    checked(z.string(), (name) => (/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name')),
+    pattern(
+      checked(z.string(), (name) =>
+        /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name',
+      ),
+      PATTERNS.matchLabelName,
+    ),
     labelValue,
   ),
   channels: channelRefs().min(1),
@@ -142,10 +163,13 @@ const maintenanceSchema = z.strictObject({
 export const rawConfigSchema = z
   .strictObject({
     state_dir: filePath().optional().meta({ default: DEFAULTS.stateDir }),
-    listen: checked(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), (v) => {
-      const parsed = parseListen(v);
-      return typeof parsed === 'string' ? parsed : null;
-    })
+    listen: checked(
+      pattern(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), PATTERNS.listen),
+      (v) => {
+        const parsed = parseListen(v);
+        return typeof parsed === 'string' ? parsed : null;
+      },
+    )
       .optional()
       .meta({ default: DEFAULTS.listen }),
     timezone: checked(z.string(), timezoneProblem).optional().meta({ default: DEFAULTS.timezone }),
@@ -171,7 +195,9 @@ export const rawConfigSchema = z
           ),
         default: channelRefs().optional().describe('channels for events no route claims'),
         routes: z.array(routeSchema).optional(),
-        channels: z.record(checked(z.string(), channelNameProblem), channelSchema).optional(),
+        channels: z
+          .record(pattern(checked(z.string(), channelNameProblem), PATTERNS.channelName), channelSchema)
+          .optional(),
       })
       .optional(),
     audit: z
@@ -188,7 +214,10 @@ export const rawConfigSchema = z
         basic_auth: z
           .strictObject({
             user: checked(text(), (v) => (v.includes(':') ? 'must not contain ":"' : null)),
-            password_hash: checked(z.string({ error: expecting('a bcrypt hash') }), bcryptProblem),
+            password_hash: pattern(
+              checked(z.string({ error: expecting('a bcrypt hash') }), bcryptProblem),
+              PATTERNS.bcrypt,
+            ).describe('a bcrypt hash (htpasswd -nBC 10 USER), never the password itself'),
           })
           .optional(),
       })
