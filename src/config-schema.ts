@@ -38,7 +38,7 @@ export function configJsonSchema(): JsonSchema {
     $schema,
     $comment: 'Generated from src/config/schema.ts by `npm run schema`. Do not edit by hand.',
     description:
-      'whatsgate-monitor configuration (SPEC §4). Validate with: whatsgate-monitor check-config --config FILE',
+      'whatsgate-monitor configuration (docs/reference.md). Validate with: whatsgate-monitor check-config --config FILE',
     ...rest,
   };
 }

@@ -20,6 +20,7 @@ import type { Clock } from './monitor/clock.js';
 import { Mutes } from './monitor/mutes.js';
 import { Notifications } from './notify/notifications.js';
 import { AccountPoller, type PollerDeps } from './poll/account-poller.js';
+import { fleetSenders } from './poll/fleet-senders.js';
 import type { CycleReport } from './poll/cycle.js';
 import { CycleWriter } from './poll/cycle-writer.js';
 import { MaintenanceCalendar } from './poll/maintenance.js';
@@ -31,6 +32,7 @@ import { openSqliteStore, type SqliteStore } from './store/sqlite-store.js';
 import { accountFleet, type Fleet } from './views/fleet.js';
 import { FleetMetricsSource } from './views/metrics-source.js';
 import { fleetHandlers } from './views/pages.js';
+import { pollingReady } from './views/readiness.js';
 import { VERSION } from './version.js';
 
 const STOP_GRACE_MS = 8_000;
@@ -59,7 +61,11 @@ export class Daemon {
   readonly #audit: AuditSchedule;
   #http: HttpServer | null = null;
   #ticker: Ticker | null = null;
+  /** The first tick ended (its batch written). */
   #ready = false;
+  #readyLogged = false;
+  /** When polling started; /readyz counts the first round from here. */
+  #startedAt = Number.POSITIVE_INFINITY;
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
   readonly #pollerDeps: PollerDeps;
@@ -79,6 +85,7 @@ export class Daemon {
         this.#fleet,
         () => this.#notifications.pending(),
         () => this.#writer.health(),
+        () => this.#notifications.sendersUp(),
       ),
       version: VERSION,
       channels: Object.keys(config.notify.channels),
@@ -90,6 +97,8 @@ export class Daemon {
       log: log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
       fleet: () => accountFleet(this.#fleet),
+      // The whatsapp channel sends through the accounts' metered gateways (their budget).
+      services: fleetSenders(this.#pollers),
     });
     this.#writer = new CycleWriter({
       store,
@@ -169,8 +178,10 @@ export class Daemon {
     this.#runs.record(now, this.#config.retentionMs);
     await this.#loop.tick(nextTickAt);
     this.#writer.flush();
-    if (!this.#ready) {
-      this.#ready = true;
+    this.#ready = true;
+    // "The first cycle" of SPEC §6: every device checked once, or one round passed (readiness.ts).
+    if (!this.#readyLogged && pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      this.#readyLogged = true;
       this.#log.info({ component: 'daemon' }, 'first poll cycle finished: ready');
     }
   }
@@ -238,7 +249,7 @@ export class Daemon {
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
-    this.#runs.record(this.#clock.now(), this.#config.retentionMs, true);
+    this.#runs.close(this.#clock.now(), this.#config.retentionMs);
     this.#store.close();
     this.#log.info({ component: 'daemon' }, 'stopped');
   }
@@ -294,7 +305,9 @@ export class Daemon {
   /** /readyz: true, or why not (one line). */
   #readiness(): true | string {
     if (this.#stopping) return 'stopping';
-    if (!this.#ready) return 'the first poll cycle has not finished';
+    if (!this.#ready || !pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      return 'not every device has been checked yet (ready after one check each, or one round)';
+    }
     const store = this.#writer.health();
     if (!store.writable) {
       return `the database refuses writes (${store.held.history} history rows, ${store.held.alerts} alerts held): ${store.error ?? 'unknown error'}`;
@@ -319,6 +332,7 @@ export class Daemon {
         },
       },
     );
+    this.#startedAt = this.#clock.now();
     this.#ticker.start();
     // The first cycle starts now rather than at the first tick, so /readyz turns 200 sooner.
     this.#runTick(this.#ticker.nextAt() ?? undefined);

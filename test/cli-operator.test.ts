@@ -213,8 +213,8 @@ accounts:
       expect(r.stdout).toContain('remove it from the config');
       expect(sim.devices().map((d) => d.device)).not.toContain('100000002');
       expect(await historyOf('100000002')).toEqual([
-        { at: expect.any(String), from: null, to: 'disconnected' },
-        { at: expect.any(String), from: 'disconnected', to: 'deleted' },
+        { at: expect.any(String), from: null, to: 'disconnected', raw: 'disconnected' },
+        { at: expect.any(String), from: 'disconnected', to: 'deleted', raw: 'Device deleted successfully' },
       ]);
     });
 
@@ -224,7 +224,15 @@ accounts:
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('Type the device number');
       expect(sim.devices().map((d) => d.device)).not.toContain('100000001');
-      expect(await historyOf('100000001')).toEqual([{ at: expect.any(String), from: null, to: 'deleted' }]);
+      expect(await historyOf('100000001')).toEqual([
+        { at: expect.any(String), from: null, to: 'deleted', raw: 'Device deleted successfully' },
+      ]);
+      // It reads deleted from now on, until removed from the config (SPEC §5, issue 12).
+      const status = await cli(['status', '--json']);
+      const row = (JSON.parse(status.stdout) as { device: string; status: string; state: string }[]).find(
+        (d) => d.device === '100000001',
+      );
+      expect(row).toMatchObject({ status: 'deleted', state: 'DOWN' });
     });
 
     it("reports the gateway's refusal (exit 1) and records nothing", async () => {

@@ -81,7 +81,7 @@ describe('test-notify and check-config: telegram, ntfy, pagerduty', () => {
     const r = await runCli(['test-notify', '--channel', 'tgbad', '--config', configFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /^tgbad: failed — HTTP 400 from POST http:\/\/127\.0\.0\.1:\d+\/refuse\/bot…\/sendMessage: Bad Request: chat not found\n$/,
+      /^tgbad: failed — HTTP 400 from POST http:\/\/127\.0\.0\.1:\d+\/…\/bot…\/sendMessage: Bad Request: chat not found\n$/,
     );
     expect(r.stdout).not.toContain(BOT_TOKEN);
   });

@@ -3,12 +3,12 @@
 // possible here (check-config through the binary, systemd-analyze, node for the healthcheck).
 
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
 import bcrypt from 'bcryptjs';
@@ -403,5 +403,91 @@ describe('Dockerfile', () => {
       await server.close();
       expect(await probe(server.url)).toBe(1);
     });
+  });
+});
+
+describe('the npm package', () => {
+  interface PackResult {
+    files: { path: string }[];
+  }
+
+  it('npm pack ships dist, config, docs, LICENSE, README and CHANGELOG, and no tests', async () => {
+    // --ignore-scripts: `prepare` would rebuild dist/ under the other tests' feet.
+    const r = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+    const [pack] = JSON.parse(r.stdout) as PackResult[];
+    const files = (pack?.files ?? []).map((f) => f.path);
+    for (const path of [
+      'LICENSE',
+      'README.md',
+      'CHANGELOG.md',
+      'package.json',
+      'docs/reference.md',
+      'docs/operations.md',
+      'dist/cli.js',
+      'config/whatsgate-monitor.example.yml',
+      'config/systemd/whatsgate-monitor.service',
+    ]) {
+      expect(files, path).toContain(path);
+    }
+    const tests = files.filter(
+      (f) =>
+        /\.test\.(ts|js)(\.map)?$/.test(f) ||
+        f.includes('test-support/') ||
+        f.startsWith('test/') ||
+        f.startsWith('src/'),
+    );
+    expect(tests).toEqual([]);
+  });
+
+  it('has the MIT LICENSE package.json names, and a CHANGELOG the upgrade section points at', () => {
+    const pkg = JSON.parse(read('package.json')) as { license: string; version: string };
+    expect(pkg.license).toBe('MIT');
+    expect(read('LICENSE')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} whatsgate-monitor contributors\n/);
+    const changelog = read('CHANGELOG.md');
+    expect(changelog).toContain('## Unreleased');
+    expect(changelog).toContain(`## ${pkg.version}`);
+    expect(read('docs/operations.md')).toContain('(../CHANGELOG.md)');
+  });
+
+  it('ships source maps that carry their sources (src/ is not in the package)', () => {
+    const map = JSON.parse(read('dist/cli.js.map')) as { sources: string[]; sourcesContent?: string[] };
+    expect(map.sourcesContent?.[0]).toContain('whatsgate-monitor');
+    expect(map.sourcesContent).toHaveLength(map.sources.length);
+  });
+
+  it('documents an install that works without the registry (the package is not published)', () => {
+    const ops = read('docs/operations.md');
+    expect(ops).toContain('npm pack');
+    expect(ops).toContain('npm install -g ./whatsgate-monitor-0.1.0.tgz');
+    expect(ops).not.toMatch(/npm install -g whatsgate-monitor(\s|@)/);
+  });
+});
+
+describe('npm run demo', () => {
+  it('runs the built CLI and builds only when dist/ is missing or stale', async () => {
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['demo']).toBe('node scripts/build-if-stale.mjs && node dist/cli.js demo');
+    const script = pathToFileURL(join(ROOT, 'scripts/build-if-stale.mjs')).href;
+    const { isStale } = (await import(script)) as { isStale: (root: string) => boolean };
+    const root = mkdtempSync(join(tmpdir(), 'wgm-stale-'));
+    mkdirSync(join(root, 'src', 'x'), { recursive: true });
+    for (const f of ['tsconfig.json', 'tsconfig.build.json', 'src/x/a.ts', 'src/x/a.test.ts']) {
+      writeFileSync(join(root, f), '');
+    }
+    const at = (path: string, seconds: number): void => utimesSync(join(root, path), seconds, seconds);
+    for (const f of ['tsconfig.json', 'tsconfig.build.json', 'src/x/a.ts']) at(f, 1_000);
+    expect(isStale(root)).toBe(true); // no dist/cli.js
+    mkdirSync(join(root, 'dist'));
+    writeFileSync(join(root, 'dist/cli.js'), '');
+    at('dist/cli.js', 2_000);
+    at('src/x/a.test.ts', 3_000); // tests are not built
+    expect(isStale(root)).toBe(false);
+    at('src/x/a.ts', 3_000);
+    expect(isStale(root)).toBe(true);
+  });
+
+  it('names the demo ports in the README quick start', () => {
+    const readme = read('README.md');
+    for (const port of ['8748', '2525', '8749']) expect(readme).toContain(`**${port}**`);
   });
 });

@@ -4,7 +4,7 @@
 import type { Config } from '../config/types.js';
 import type { Store } from '../store/store.js';
 import { computeAudit, deviceKey, type AuditDevice, type AuditReport, type Period } from './compute.js';
-import { readRuns } from './runs.js';
+import { readRunsUpTo } from './runs.js';
 
 /** A device's status counts as known for this long after its last check, at least. */
 export const MIN_CHECK_GRACE_MS = 5 * 60_000;
@@ -17,7 +17,7 @@ export interface AuditOptions {
   readonly now: number;
   readonly since: number;
   /**
-   * When the daemon ran. Default: what the daemon recorded (`readRuns`). The daemon itself
+   * When the daemon ran. Default: what the daemon recorded (`readRunsUpTo`). The daemon itself
    * passes its records plus the current run up to `now`.
    */
   readonly runningPeriods?: readonly Period[];
@@ -34,7 +34,10 @@ export function auditFromStore(store: Store | null, config: Config, options: Aud
     for (const d of account.devices) {
       const key = deviceKey(account.name, d.number);
       const row = rows.get(key);
-      if (row?.probeError != null && NOT_FOUND.test(row.probeError)) notFound.add(key);
+      // The status not_found; in rows written before it existed, the gateway's words as a probe error.
+      if (row?.status === 'not_found' || (row?.probeError != null && NOT_FOUND.test(row.probeError))) {
+        notFound.add(key);
+      }
       const grace = Math.max(MIN_CHECK_GRACE_MS, CHECK_GRACE_INTERVALS * d.policy.intervalMs);
       devices.push({
         account: account.name,
@@ -48,6 +51,6 @@ export function auditFromStore(store: Store | null, config: Config, options: Aud
   // not connected, which the stale flag needs even when stale_after exceeds the period.
   const historyFrom = staleAfterMs > 0 ? Math.min(since, now - staleAfterMs) : since;
   const history = store?.historyAll(historyFrom) ?? [];
-  const runningPeriods = options.runningPeriods ?? (store === null ? [] : readRuns(store));
+  const runningPeriods = options.runningPeriods ?? (store === null ? [] : readRunsUpTo(store, now));
   return computeAudit({ devices, history, runningPeriods, now, since, staleAfterMs, notFound });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RUNS, readRuns, recordRun, RUNS_META_KEY, type MetaStore } from './runs.js';
+import { MAX_RUNS, readRuns, readRunsUpTo, recordRun, RUNS_META_KEY, type MetaStore } from './runs.js';
 
 function memory(initial?: string): MetaStore & { value: () => string | null } {
   let v: string | null = initial ?? null;
@@ -51,5 +51,37 @@ describe('daemon run periods in the meta table', () => {
 
   it.each(['not json', '{}', '[[1]]', '[["a", 2]]'])('reads unusable content %j as no runs', (text) => {
     expect(readRuns(memory(text))).toEqual([]);
+  });
+});
+
+describe('readRunsUpTo: the run still going counts up to now', () => {
+  function metaMap(): MetaStore {
+    const m = new Map<string, string>();
+    return { getMeta: (k) => m.get(k) ?? null, setMeta: (k, v) => void m.set(k, v) };
+  }
+  const MIN = 60_000;
+
+  it.each([
+    ['running, last record 50 s ago: up to now', true, 50_000, 10 * MIN + 50_000],
+    ['running, recorded just now', true, 0, 10 * MIN],
+    ['stopped gracefully 50 s ago: up to its stop', false, 50_000, 10 * MIN],
+    ['crashed (open, but not recorded for 10 min): up to its last record', true, 10 * MIN, 10 * MIN],
+  ])('%s', (_name, open, sinceRecord, end) => {
+    const meta = metaMap();
+    recordRun(meta, { start: 0, end: 0 }, { keepAfter: 0 });
+    recordRun(meta, { start: 0, end: 10 * MIN }, { keepAfter: 0, open });
+    expect(readRunsUpTo(meta, 10 * MIN + sinceRecord)).toEqual([{ start: 0, end }]);
+  });
+
+  it('only the last run is extended, and a database from before the open marker reads as before', () => {
+    const meta = metaMap();
+    recordRun(meta, { start: 0, end: MIN }, { keepAfter: 0, open: false });
+    recordRun(meta, { start: 5 * MIN, end: 6 * MIN }, { keepAfter: 0 });
+    expect(readRunsUpTo(meta, 6 * MIN + 30_000)).toEqual([
+      { start: 0, end: MIN },
+      { start: 5 * MIN, end: 6 * MIN + 30_000 },
+    ]);
+    const old = memory(JSON.stringify([[0, MIN]]));
+    expect(readRunsUpTo(old, MIN + 30_000)).toEqual([{ start: 0, end: MIN }]);
   });
 });

@@ -13,6 +13,7 @@ import { parseListen } from '../fields/fields.js';
 import {
   DemoConfigError,
   applyDemoOverrides,
+  mailTarget,
   portOf,
   readDemoSettings,
   type DemoOverrides,
@@ -72,8 +73,8 @@ const command: Command = async (args, io) => {
     throw new UsageError(`cannot read ${configPath}: ${(err as Error).message}`);
   }
   const simPort = port('--sim-port', values['sim-port']) ?? portOf(settings.baseUrl);
-  const smtpPort =
-    port('--smtp-port', values['smtp-port']) ?? (settings.smtpUrl === null ? null : portOf(settings.smtpUrl));
+  const smtpFlag = port('--smtp-port', values['smtp-port']);
+  const smtpPort = smtpFlag ?? (settings.smtpUrl === null ? null : portOf(settings.smtpUrl));
   const stateDir = values['state-dir'] ?? settings.stateDir;
 
   const out = new Output(io);
@@ -133,7 +134,8 @@ const command: Command = async (args, io) => {
           out.line('demo', listenProblem('the mail catcher', smtpPort, '--smtp-port', err));
           return EXIT_FAILURE;
         }
-        mailNote = `no mail catcher: ${err.message}`;
+        const target = mailTarget(settings.smtpUrl, smtpFlag, null);
+        mailNote = `no mail catcher (${err.message}); mail goes to ${target ?? 'nowhere'}`;
       }
     }
 
@@ -142,7 +144,8 @@ const command: Command = async (args, io) => {
     if (values.listen !== undefined) overrides.listen = values.listen;
     if (values['state-dir'] !== undefined) overrides.stateDir = values['state-dir'];
     if (sim.baseUrl !== settings.baseUrl) overrides.baseUrl = sim.baseUrl;
-    if (catcher !== null && catcher.url !== settings.smtpUrl) overrides.smtpUrl = catcher.url;
+    const smtpUrl = mailTarget(settings.smtpUrl, smtpFlag, catcher?.url ?? null);
+    if (smtpUrl !== null && smtpUrl !== settings.smtpUrl) overrides.smtpUrl = smtpUrl;
     const derived = applyDemoOverrides(text, overrides);
     let runConfig = configPath;
     if (derived !== text) {
@@ -306,7 +309,7 @@ function banner(f: BannerFacts): string {
     `  devices    ${f.daemonUrl}/api/v1/devices`,
     `  status     ${status}`,
     `  history    npx whatsgate-monitor history ${second} --config ${f.configArg}`,
-    `  alerts     "alert device.down: …" lines below; ${f.mailNote}`,
+    `  alerts     "device.down account=… device=… status=…" lines below; ${f.mailNote}`,
     `  first drop ${second} at about 20 s, DOWN a few seconds later, back at about 60 s`,
     `  drop one   curl -X POST -d '{"status":"disconnected"}' ${f.simulator.controlUrl}/devices/${f.devices[0] ?? 'DEVICE'}/status`,
   ].join('\n');

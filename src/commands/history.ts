@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../fields/duration.js';
-import { historyReport } from '../report/devices.js';
+import { historyReport, statusText } from '../report/devices.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
 import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
 import { renderTable } from '../report/table.js';
@@ -41,7 +41,7 @@ const history: Command = (args, io) =>
       io.stdout(
         renderTable(
           ['AT', 'FROM', 'TO'],
-          report.map((r) => [r.at, r.from ?? '-', r.to]),
+          report.map((r) => [r.at, r.from ?? '-', statusText({ status: r.to, status_raw: r.raw })]),
         ),
       );
     return EXIT_OK;

@@ -3,7 +3,7 @@ import type { AccountConfig, Config } from '../config/types.js';
 import { openCliCallBudget } from './api-budget.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Observation } from '../monitor/model.js';
-import { deviceReport, type DeviceReport } from '../report/devices.js';
+import { deletedIndex, deviceReport, stateText, statusText, type DeviceReport } from '../report/devices.js';
 import { silenceMatches, type Silence } from '../monitor/silence.js';
 import type { DeviceRow } from '../store/store.js';
 import { EXIT_OK, type Command } from './command.js';
@@ -49,10 +49,12 @@ const status: Command = (args, io) =>
     const store = openStore(config, 'read');
     let rows = new Map<string, DeviceRow>();
     let silences: Silence[] = [];
+    let deleted = new Map<string, number>();
     try {
       if (store !== null) {
         rows = new Map(store.getDevices().map((r) => [`${r.account}\0${r.device}`, r]));
         silences = store.activeSilences(now);
+        deleted = deletedIndex(store.deletedDevices());
       }
     } finally {
       store?.close();
@@ -80,6 +82,7 @@ const status: Command = (args, io) =>
           .reduce<number | null>((m, s) => (m === null || s.until > m ? s.until : m), null);
         const obs = live.get(key);
         const liveStatus = obs?.kind === 'status' ? obs.status : undefined;
+        const liveRaw = obs?.kind === 'status' ? obs.raw : undefined;
         const liveError = obs?.kind === 'probe_error' ? `${obs.reason}: ${obs.message}` : undefined;
         reports.push(
           deviceReport(
@@ -88,12 +91,16 @@ const status: Command = (args, io) =>
               device: d.number,
               name: d.name,
               status: liveStatus ?? row?.status ?? null,
+              statusRaw: liveRaw ?? row?.statusRaw ?? null,
               health: row?.health ?? 'UP',
               statusSince:
                 liveStatus !== undefined && liveStatus !== row?.status ? null : (row?.statusSince ?? null),
               lastCheckAt: obs !== undefined ? now : (row?.lastCheckAt ?? null),
               probeError: obs !== undefined ? (liveError ?? null) : (row?.probeError ?? null),
               silencedUntil: until,
+              // --live asked the gateway: its answer says whether the device exists now.
+              deletedAt:
+                liveStatus !== undefined && liveStatus !== 'not_found' ? null : (deleted.get(key) ?? null),
             },
             config.timezone,
           ),
@@ -123,8 +130,8 @@ const status: Command = (args, io) =>
           r.account,
           r.device,
           r.name,
-          r.status ?? '-',
-          r.state,
+          statusText(r),
+          stateText(r),
           r.since ?? '-',
           r.last_check ?? 'never',
           r.silenced_until ?? '-',

@@ -98,16 +98,19 @@ function exactlyOne(a: string, b: string) {
 }
 
 const deviceSchema = z.strictObject({
-  number: deviceNumber(),
+  number: deviceNumber().describe('the phone number; digits, +, spaces and dashes (normalised to digits)'),
   name: text().optional().describe('defaults to the number'),
-  labels: z.record(pattern(checked(z.string(), labelNameProblem), PATTERNS.labelName), labelValue).optional(),
+  labels: z
+    .record(pattern(checked(z.string(), labelNameProblem), PATTERNS.labelName), labelValue)
+    .optional()
+    .describe('your labels: on whatsgate_device_info, matched by notify.routes'),
   channels: channelRefs().optional().describe('overrides routing for this device'),
   ...optionalPolicy,
 });
 
 const accountSchema = z
   .strictObject({
-    name: text(),
+    name: text().describe('names the account in alerts, metrics (account label) and commands'),
     subdomain: checked(pattern(z.string(), PATTERNS.dnsLabel), (v) =>
       isDnsLabel(v)
         ? null
@@ -115,10 +118,17 @@ const accountSchema = z
     )
       .optional()
       .describe('https://{subdomain}.whatsgate.net/api; or set base_url'),
-    base_url: httpUrl().optional(),
-    token: secret().optional(),
-    token_file: secretFile().optional(),
-    concurrency: z.int().min(1).optional().meta({ default: DEFAULTS.concurrency }),
+    base_url: httpUrl()
+      .optional()
+      .describe('the API base URL instead of subdomain, e.g. http://127.0.0.1:8748/api'),
+    token: secret().optional().describe('the Access-Token; or token_file'),
+    token_file: secretFile().optional().describe('a file whose first line is the Access-Token'),
+    concurrency: z
+      .int()
+      .min(1)
+      .optional()
+      .meta({ default: DEFAULTS.concurrency })
+      .describe('API calls of this account in flight at once'),
     rate_limit: checked(pattern(z.string({ error: expecting(RATE_HINT) }), PATTERNS.rate), (v) => {
       const perMinute = parseRate(v);
       if (perMinute === null) return `expected ${RATE_HINT}`;
@@ -128,8 +138,11 @@ const accountSchema = z
         : `must come to a whole number of calls per minute (at least 1/min), got ${v}`;
     })
       .optional()
-      .meta({ default: DEFAULTS.rateLimit }),
-    devices: z.array(deviceSchema),
+      .meta({ default: DEFAULTS.rateLimit })
+      .describe(
+        "the most API calls the monitor spends per minute, of the gateway's 60 shared with your sending",
+      ),
+    devices: z.array(deviceSchema).describe('the devices to watch'),
     ...optionalPolicy,
   })
   .meta({
@@ -140,29 +153,36 @@ const accountSchema = z
 export const channelSchema = z.discriminatedUnion('type', channelSchemas());
 
 const routeSchema = z.strictObject({
-  match: z.record(
-    pattern(
-      checked(z.string(), (name) =>
-        /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name',
+  match: z
+    .record(
+      pattern(
+        checked(z.string(), (name) =>
+          /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name',
+        ),
+        PATTERNS.matchLabelName,
       ),
-      PATTERNS.matchLabelName,
-    ),
-    labelValue,
-  ),
-  channels: channelRefs().min(1),
+      labelValue,
+    )
+    .describe('labels (or account, device) a device must have, all of them'),
+  channels: channelRefs().min(1).describe('where its events go'),
 });
 
 const maintenanceSchema = z.strictObject({
-  devices: z.union([z.literal('all'), z.array(deviceNumber()).min(1)], {
-    error: expecting('all, or a list of device numbers'),
-  }),
+  devices: z
+    .union([z.literal('all'), z.array(deviceNumber()).min(1)], {
+      error: expecting('all, or a list of device numbers'),
+    })
+    .describe('all, or the device numbers the window mutes'),
   schedule: cron().describe('when each window starts'),
-  duration: positiveDuration(undefined, 'window'),
+  duration: positiveDuration(undefined, 'window').describe('how long each window lasts'),
 });
 
 export const rawConfigSchema = z
   .strictObject({
-    state_dir: filePath().optional().meta({ default: DEFAULTS.stateDir }),
+    state_dir: filePath()
+      .optional()
+      .meta({ default: DEFAULTS.stateDir })
+      .describe('where monitor.db (SQLite) lives; must be writable'),
     listen: checked(
       pattern(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), PATTERNS.listen),
       (v) => {
@@ -171,16 +191,29 @@ export const rawConfigSchema = z
       },
     )
       .optional()
-      .meta({ default: DEFAULTS.listen }),
-    timezone: checked(z.string(), timezoneProblem).optional().meta({ default: DEFAULTS.timezone }),
-    schedule: cron().optional().meta({ default: DEFAULTS.schedule }),
-    public_url: httpUrl().optional(),
+      .meta({ default: DEFAULTS.listen })
+      .describe('host:port of the HTTP server (metrics, pages, API)'),
+    timezone: checked(z.string(), timezoneProblem)
+      .optional()
+      .meta({ default: DEFAULTS.timezone })
+      .describe('IANA time zone for times in messages, pages and JSON'),
+    schedule: cron()
+      .optional()
+      .meta({ default: DEFAULTS.schedule })
+      .describe('cron tick (6 fields = seconds) that looks for due checks'),
+    public_url: httpUrl()
+      .optional()
+      .describe('where people reach this monitor; alerts link {public_url}/reconnect/{device}'),
     log_level: z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+      .describe('debug logs every check')
       .optional()
       .meta({ default: DEFAULTS.logLevel }),
-    defaults: z.strictObject(optionalPolicy).optional(),
-    accounts: z.array(accountSchema).min(1),
+    defaults: z
+      .strictObject(optionalPolicy)
+      .optional()
+      .describe('the checking and alerting policy; accounts and devices may set each key again'),
+    accounts: z.array(accountSchema).min(1).describe('WhatsGate accounts and their devices'),
     notify: z
       .strictObject({
         group_wait: duration({ allowZero: true, default: DEFAULTS.groupWait })
@@ -194,34 +227,51 @@ export const rawConfigSchema = z
             `the least time between two grouped messages of one channel; later events wait and go out together (default ${DEFAULTS.groupInterval})`,
           ),
         default: channelRefs().optional().describe('channels for events no route claims'),
-        routes: z.array(routeSchema).optional(),
+        routes: z
+          .array(routeSchema)
+          .optional()
+          .describe('a device goes to every route whose match fits it; else to default'),
         channels: z
           .record(pattern(checked(z.string(), channelNameProblem), PATTERNS.channelName), channelSchema)
-          .optional(),
+          .optional()
+          .describe('named channels, each with a type'),
       })
-      .optional(),
+      .optional()
+      .describe('where alerts go and how they are grouped'),
     audit: z
       .strictObject({
         schedule: cron().optional().describe('weekly report; omitted = no report'),
-        channels: channelRefs().optional(),
-        stale_after: positiveDuration(DEFAULTS.staleAfter, 'age').optional(),
+        channels: channelRefs().optional().describe('where the report goes'),
+        stale_after: positiveDuration(DEFAULTS.staleAfter, 'age')
+          .optional()
+          .describe('not connected this long: listed as a candidate for deleting'),
       })
-      .optional(),
-    maintenance: z.array(maintenanceSchema).optional(),
-    retention: positiveDuration(DEFAULTS.retention, 'retention').optional(),
+      .optional()
+      .describe('the uptime and stale-devices report'),
+    maintenance: z
+      .array(maintenanceSchema)
+      .optional()
+      .describe('recurring windows in which notifications are muted; checks go on'),
+    retention: positiveDuration(DEFAULTS.retention, 'retention')
+      .optional()
+      .describe('how long history is kept'),
     web: z
       .strictObject({
         basic_auth: z
           .strictObject({
-            user: checked(text(), (v) => (v.includes(':') ? 'must not contain ":"' : null)),
+            user: checked(text(), (v) => (v.includes(':') ? 'must not contain ":"' : null)).describe(
+              'the user name (no ":")',
+            ),
             password_hash: pattern(
               checked(z.string({ error: expecting('a bcrypt hash') }), bcryptProblem),
               PATTERNS.bcrypt,
-            ).describe('a bcrypt hash (htpasswd -nBC 10 USER), never the password itself'),
+            ).describe('bcrypt, as htpasswd -nBC 10 USER prints it (never the password itself)'),
           })
-          .optional(),
+          .optional()
+          .describe('protects everything but /healthz; also enables /reconnect on a non-loopback listen'),
       })
-      .optional(),
+      .optional()
+      .describe('the status and re-link pages'),
   })
   .meta({ title: 'whatsgate-monitor config' });
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { plannedSpacingMs } from '../monitor/budget.js';
+import { DueQueue } from '../monitor/due-queue.js';
 import { parseConfig } from './load.js';
 import { accountBudget, configWarnings, summarizeConfig } from './summary.js';
 import { patched, yamlOf, type Patch } from './test-support/fixtures.js';
@@ -112,5 +114,31 @@ describe('accountBudget', () => {
     const budget = accountBudget(account);
     expect(budget.neededPerMinute).toBeCloseTo(needed, 10);
     expect(budget.stretch).toBeCloseTo(stretch, 10);
+  });
+});
+
+describe('check-config and the daemon announce the same effective interval', () => {
+  it.each([
+    // 3 devices every 2 s at 25/min: a quarter (6) kept for out-of-band calls leaves 19 checks
+    // a minute, spacing (60 s + 250 ms margin) / 19 = 3.171 s, so each is checked every 9.5 s —
+    // check-config and the daemon both say 10s
+    [3, '2s', '25/min', 10, '10s'],
+    [45, '1m', '30/min', 118, '1m58s'],
+    [7, '10s', '29/min', 19, '19s'],
+  ])('%d devices every %s at %s: about every %is', (count, interval, rate, seconds, text) => {
+    const c = config([
+      ['accounts.0.devices', devices(count)],
+      ['accounts.0.rate_limit', rate],
+      ['defaults.interval', interval],
+    ]);
+    const account = c.accounts[0]!;
+    // what the daemon's scheduler plans and warns with
+    const plan = new DueQueue().apply(
+      account.devices.map((d) => ({ number: d.number, intervalMs: d.policy.intervalMs })),
+      plannedSpacingMs(account.rateLimitPerMinute),
+      0,
+    );
+    expect(Math.round(plan.effectiveIntervalMs / 1000)).toBe(seconds);
+    expect(configWarnings(c).join('\n')).toContain(`checked about every ${text} instead of`);
   });
 });

@@ -2,9 +2,8 @@
 // one that will not do what the operator meant.
 
 import { formatDuration, formatRate } from '../fields/duration.js';
-import { plannedSpacingMs } from '../monitor/budget.js';
-import { stretchFloorMs } from '../monitor/due-queue.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
+import { effectiveIntervalMs } from '../monitor/round.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -77,14 +76,15 @@ export function configWarnings(config: Config): string[] {
       );
     }
     const { neededPerMinute } = accountBudget(account);
-    const intervals = deviceIntervals(account);
-    const fastest = Math.min(...intervals);
-    // The daemon's own computation (monitor/due-queue.ts), so both say the same number: the
-    // spacing it plans with sets the out-of-band share and the transit margin aside.
-    const floor = stretchFloorMs(intervals, plannedSpacingMs(account.rateLimitPerMinute));
-    if (floor > fastest) {
+    const fastest = Math.min(...deviceIntervals(account));
+    // The daemon's own computation (the due queue's stretch floor), so both say the same.
+    const effective = effectiveIntervalMs(
+      account.devices.map((d) => d.policy.intervalMs),
+      account.rateLimitPerMinute,
+    );
+    if (account.devices.length > 0 && effective > fastest) {
       warnings.push(
-        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)} (a quarter kept for QR codes and other calls): each device will be checked about every ${formatDuration(Math.round(floor / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
+        `${name}: ${plural(account.devices.length, 'device')} at their intervals need ${formatRate(neededPerMinute)} but rate_limit is ${formatRate(account.rateLimitPerMinute)} (a quarter kept for QR codes and other calls): each device will be checked about every ${formatDuration(Math.round(effective / 1000) * 1000)} instead of ${formatDuration(fastest)}`,
       );
     }
     const slow = account.devices.filter((d) => d.policy.timeoutMs >= d.policy.intervalMs);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import { DemoConfigError, applyDemoOverrides, portOf, readDemoSettings } from './demo-config.js';
+import { DemoConfigError, applyDemoOverrides, mailTarget, portOf, readDemoSettings } from './demo-config.js';
 
 const DEMO = readFileSync(new URL('../../config/demo.yml', import.meta.url), 'utf8');
 
@@ -74,5 +74,24 @@ describe('the demo config', () => {
     ['https://x', 443],
   ])('portOf(%s) = %i', (url, port) => {
     expect(portOf(url)).toBe(port);
+  });
+});
+
+describe('mailTarget: where the demo daemon sends its mail', () => {
+  const config = 'smtp://127.0.0.1:2525';
+  it.each([
+    ['the catcher, wherever it listens', config, 2600, 'smtp://127.0.0.1:41234', 'smtp://127.0.0.1:41234'],
+    [
+      'without a catcher, --smtp-port (an installed package has no smtp-server)',
+      config,
+      2600,
+      null,
+      'smtp://127.0.0.1:2600',
+    ],
+    ['without a catcher or flag, the config', config, null, null, config],
+    ['without a catcher, --smtp-port 0 leaves the config', config, 0, null, config],
+    ['no loopback email channel: nothing', null, 2600, null, null],
+  ] as const)('%s', (_, configUrl, flag, catcher, expected) => {
+    expect(mailTarget(configUrl, flag, catcher)).toBe(expected);
   });
 });

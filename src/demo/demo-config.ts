@@ -118,6 +118,24 @@ function isLoopbackUrl(text: string): boolean {
   }
 }
 
+/**
+ * Where the daemon's loopback email channels send: the mail catcher when it runs; without one (an
+ * installed package has no smtp-server) `--smtp-port` on the config's host, so the flag is never
+ * ignored; else the config's own URL. Null when the config has no loopback email channel.
+ */
+export function mailTarget(
+  configUrl: string | null,
+  portFlag: number | null,
+  catcherUrl: string | null,
+): string | null {
+  if (configUrl === null) return null;
+  if (catcherUrl !== null) return catcherUrl;
+  if (portFlag === null || portFlag === 0) return configUrl;
+  const url = new URL(configUrl);
+  url.port = String(portFlag);
+  return url.toString().replace(/\/$/, '');
+}
+
 /** The port of a URL, or the scheme's default. */
 export function portOf(url: string): number {
   const parsed = new URL(url);

@@ -58,13 +58,11 @@ describe('status against the simulator', () => {
     await expect(client.status(DEVICE)).resolves.toEqual({ kind: 'status', status, raw });
   });
 
-  it('keeps success:false verbatim as api_error (unknown device)', async () => {
-    const r = asError(await client.status('999999999'));
-    expect(r).toEqual({
-      kind: 'probe_error',
-      reason: 'api_error',
-      message: 'device not found!',
-      httpStatus: 200,
+  it('reads "device not found!" for an unknown device as the status not_found, raw kept', async () => {
+    await expect(client.status('999999999')).resolves.toEqual({
+      kind: 'status',
+      status: 'not_found',
+      raw: 'device not found!',
     });
   });
 
@@ -246,16 +244,31 @@ describe('status against hand-written answers', () => {
     expect(r.message).toContain('no usable Retry-After');
   });
 
-  it('success:false on a 404 is api_error with the status kept', async () => {
-    reply = (_p, res) => json(res, 404, { success: false, message: 'device not found!' });
-    const r = asError(await clientFor({ baseUrl: server.url }).status('1'));
-    expect(r).toEqual({
-      kind: 'probe_error',
-      reason: 'api_error',
-      message: 'device not found!',
-      httpStatus: 404,
+  it.each([
+    [404, 'device not found!'],
+    [200, 'Device not found'],
+    [200, '  DEVICE  not-found. '],
+  ])('success:false on a %i reading %j is the status not_found', async (code, message) => {
+    reply = (_p, res) => json(res, code, { success: false, message });
+    await expect(clientFor({ baseUrl: server.url }).status('1')).resolves.toEqual({
+      kind: 'status',
+      status: 'not_found',
+      raw: message,
     });
   });
+
+  it.each(['device not found in session pool', 'no device found', 'Device is not found'])(
+    'success:false %j is not "device not found": api_error, verbatim',
+    async (message) => {
+      reply = (_p, res) => json(res, 404, { success: false, message });
+      expect(asError(await clientFor({ baseUrl: server.url }).status('1'))).toEqual({
+        kind: 'probe_error',
+        reason: 'api_error',
+        message,
+        httpStatus: 404,
+      });
+    },
+  );
 
   it.each([
     [
@@ -401,9 +414,10 @@ describe('delete', () => {
         kind: 'refused',
         message: 'The selected sender device is invalid.',
       });
-      await expect(c.status('100000001')).resolves.toMatchObject({
-        reason: 'api_error',
-        message: 'device not found!',
+      await expect(c.status('100000001')).resolves.toEqual({
+        kind: 'status',
+        status: 'not_found',
+        raw: 'device not found!',
       });
     } finally {
       await local.close();

@@ -2,7 +2,12 @@
 // observation (`probe_error`), not an exception — because the poller must count and export
 // failures, never crash on them. The account's token goes into one header and nowhere else.
 
-import { statusFromGatewayText, type Observation, type ProbeErrorObservation } from '../monitor/model.js';
+import {
+  isDeviceNotFoundMessage,
+  statusFromGatewayText,
+  type Observation,
+  type ProbeErrorObservation,
+} from '../monitor/model.js';
 import { describeNetworkError } from '../net/network-error.js';
 import { redactSecrets, redactUrl, SERVICE_URL } from '../net/redact.js';
 import { quote } from '../net/text.js';
@@ -54,6 +59,16 @@ export type DeleteResult =
   | { readonly kind: 'refused'; readonly message: string }
   | ProbeErrorObservation;
 
+/**
+ * `POST /send/text`: queued, or refused by the gateway in its own words (`sender device is not
+ * connected`, `insufficient balance`, a validation answer such as `The selected sender device is
+ * invalid.` with HTTP 422), or no answer worth reading (a probe error: timeout, 5xx, 429, …).
+ */
+export type SendTextResult =
+  | { readonly kind: 'sent'; readonly id: string | null }
+  | { readonly kind: 'refused'; readonly message: string; readonly httpStatus: number }
+  | ProbeErrorObservation;
+
 export interface GatewayClient {
   /** `GET /status/{device}`. Never rejects. */
   status(device: string, opts?: CallOptions): Promise<Observation>;
@@ -61,6 +76,8 @@ export interface GatewayClient {
   connect(device: string, opts?: CallOptions): Promise<ConnectResult>;
   /** `POST /delete`. Never rejects. */
   delete(device: string, opts?: CallOptions): Promise<DeleteResult>;
+  /** `POST /send/text` from `sender` to `phone` (digits). Never rejects. */
+  sendText(sender: string, phone: string, message: string, opts?: CallOptions): Promise<SendTextResult>;
   /** Closes the sockets once calls in flight have ended. Idempotent. */
   close(): Promise<void>;
 }
@@ -115,6 +132,12 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
           const raw = status === 'unknown' ? verbatim(redactSecrets(message, [token])) : message;
           return { kind: 'status', status, raw };
         }
+        // The gateway answering that it does not know the device is an answer, not a failed
+        // check: the device's status becomes not_found (SPEC §3), whatever the HTTP status.
+        const message = body['message'];
+        if (body['success'] === false && typeof message === 'string' && isDeviceNotFoundMessage(message)) {
+          return { kind: 'status', status: 'not_found', raw: verbatim(redactSecrets(message, [token])) };
+        }
         throw apiFailure(reply, body);
       } catch (err) {
         return failure(err, `GET ${shownOrigin}${path}`);
@@ -151,6 +174,28 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         if (body['success'] === false) return { kind: 'refused', message: message ?? reply.label };
         // Laravel's validation answer (`{"message": …, "errors": {…}}`, 422) has no `success`.
         if (reply.statusCode === 422 && message !== undefined) return { kind: 'refused', message };
+        throw apiFailure(reply, body);
+      } catch (err) {
+        return failure(err, `POST ${shownOrigin}${path}`);
+      }
+    },
+
+    async sendText(sender, phone, message, opts = {}) {
+      const path = pathFor('send/text');
+      try {
+        const payload = JSON.stringify({ sender_device: sender, phone, message });
+        const reply = await exchange('POST', path, payload, maxBodyBytes, opts);
+        const body = jsonObject(reply);
+        const said =
+          typeof body['message'] === 'string' ? verbatim(redactSecrets(body['message'], [token])) : undefined;
+        if (body['success'] === true && isOk(reply)) {
+          const id = body['id'];
+          return { kind: 'sent', id: typeof id === 'string' || typeof id === 'number' ? String(id) : null };
+        }
+        const httpStatus = reply.statusCode;
+        if (body['success'] === false) return { kind: 'refused', message: said ?? reply.label, httpStatus };
+        // Laravel's validation answer (`{"message": …, "errors": {…}}`, 422) has no `success`.
+        if (httpStatus >= 400 && said !== undefined) return { kind: 'refused', message: said, httpStatus };
         throw apiFailure(reply, body);
       } catch (err) {
         return failure(err, `POST ${shownOrigin}${path}`);

@@ -32,6 +32,15 @@ export class RunRecord {
     }
   }
 
+  /** At stop: records the run up to `now` as ended, so readers no longer count it up to their now. */
+  close(now: number, retentionMs: number): void {
+    try {
+      recordRun(this.#store, { start: this.#start, end: now }, { keepAfter: now - retentionMs, open: false });
+    } catch (err) {
+      this.#log.error({ component: 'store', err }, 'could not record the run period');
+    }
+  }
+
   /** The recorded periods plus this run up to `now`. */
   periods(now: number): Period[] {
     return [...readRuns(this.#store), { start: this.#start, end: now }];

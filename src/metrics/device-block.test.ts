@@ -18,7 +18,7 @@ describe('DeviceBlockRenderer', () => {
         name: 'Back\\office "2"\nspare',
         labels: { 'cost-center': 'a\\b', name: 'ignored', team: 'x"y' },
         status: null,
-        up: false,
+        up: null,
         probeSuccess: null,
         lastCheckAt: null,
         statusSince: null,
@@ -39,17 +39,12 @@ whatsgate_device_status{account="main",device="100000000",status="connected"} 1
 whatsgate_device_status{account="main",device="100000000",status="disconnected"} 0
 whatsgate_device_status{account="main",device="100000000",status="not_connected"} 0
 whatsgate_device_status{account="main",device="100000000",status="not_initialized"} 0
+whatsgate_device_status{account="main",device="100000000",status="not_found"} 0
 whatsgate_device_status{account="main",device="100000000",status="unknown"} 0
-whatsgate_device_status{account="eu \\"west\\"",device="200000000",status="connected"} 0
-whatsgate_device_status{account="eu \\"west\\"",device="200000000",status="disconnected"} 0
-whatsgate_device_status{account="eu \\"west\\"",device="200000000",status="not_connected"} 0
-whatsgate_device_status{account="eu \\"west\\"",device="200000000",status="not_initialized"} 0
-whatsgate_device_status{account="eu \\"west\\"",device="200000000",status="unknown"} 0
 
 # HELP whatsgate_device_up 1 while the device is UP, 0 while DOWN (after thresholds).
 # TYPE whatsgate_device_up gauge
 whatsgate_device_up{account="main",device="100000000"} 1
-whatsgate_device_up{account="eu \\"west\\"",device="200000000"} 0
 
 # HELP whatsgate_device_probe_success 1 when the last check got a valid answer, 0 on a probe error; absent before the first check.
 # TYPE whatsgate_device_probe_success gauge
@@ -95,22 +90,32 @@ whatsgate_device_silenced{account="eu \\"west\\"",device="200000000"} 1
     expect(values).toEqual(Object.fromEntries(DEVICE_STATUSES.map((s) => [s, s === status ? 1 : 0])));
   });
 
-  it('gives a never-checked device all five status series at 0 and no unknown values', () => {
+  it('gives a device not checked yet no status, up or probe series: neither UP nor DOWN', () => {
     const families = parseExposition(
-      render([device({ status: null, probeSuccess: null, lastCheckAt: null, statusSince: null })]),
+      render([device({ status: null, up: null, probeSuccess: null, lastCheckAt: null, statusSince: null })]),
     );
-    expect(samplesOf(families, 'whatsgate_device_status').map((s) => s.value)).toEqual([0, 0, 0, 0, 0]);
-    expect(samplesOf(families, 'whatsgate_device_probe_success')).toEqual([]);
-    expect(samplesOf(families, 'whatsgate_device_last_check_timestamp_seconds')).toEqual([]);
-    expect(samplesOf(families, 'whatsgate_device_status_since_timestamp_seconds')).toEqual([]);
-    // The series a dashboard and the alerts rely on exist from start-up.
     for (const name of [
-      'whatsgate_device_info',
+      'whatsgate_device_status',
       'whatsgate_device_up',
-      'whatsgate_device_transitions_total',
+      'whatsgate_device_probe_success',
+      'whatsgate_device_last_check_timestamp_seconds',
+      'whatsgate_device_status_since_timestamp_seconds',
     ]) {
+      expect(samplesOf(families, name)).toEqual([]);
+    }
+    for (const name of ['whatsgate_device_info', 'whatsgate_device_transitions_total']) {
       expect(samplesOf(families, name)).toHaveLength(1);
     }
+  });
+
+  it('a device checked but never answered (bad token) has a last check and nothing else', () => {
+    const families = parseExposition(
+      render([
+        device({ status: null, up: null, probeSuccess: null, lastCheckAt: 1_000_000, statusSince: null }),
+      ]),
+    );
+    expect(samplesOf(families, 'whatsgate_device_up')).toEqual([]);
+    expect(samplesOf(families, 'whatsgate_device_last_check_timestamp_seconds')).toHaveLength(1);
   });
 
   it('renders a probe error as probe_success 0 while keeping the last status', () => {
@@ -152,12 +157,13 @@ whatsgate_device_silenced{account="eu \\"west\\"",device="200000000"} 1
     expect([...families.keys()]).toHaveLength(8);
   });
 
-  it('renders 1,000 varied devices that a strict parser accepts, 12 series each at most', () => {
+  it('renders 1,000 varied devices that a strict parser accepts, 13 series each at most', () => {
     const devices = manyDevices(1000);
     const families = parseExposition(render(devices));
     const neverChecked = devices.filter((d) => d.lastCheckAt === null).length;
     const total = [...families.values()].reduce((n, f) => n + f.samples.length, 0);
-    expect(total).toBe(1000 * 12 - neverChecked * 3);
+    // not checked yet: no status (6), up, probe, last check nor since series
+    expect(total).toBe(1000 * 13 - neverChecked * 10);
     const connected = samplesOf(families, 'whatsgate_device_status').filter(
       (s) => s.labels['status'] === 'connected' && s.value === 1,
     ).length;

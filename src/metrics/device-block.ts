@@ -106,6 +106,8 @@ export class DeviceBlockRenderer {
 
     out.bytes(FAMILIES.status.header);
     for (const d of list) {
+      // Not checked yet: no state set at all, rather than six zeros that read as "none of them".
+      if (d.status === null) continue;
       for (const [status, close] of STATUS_CLOSE) {
         this.#openLine(out, FAMILIES.status, d);
         out.bytes(close);

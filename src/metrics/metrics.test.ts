@@ -48,11 +48,25 @@ describe('Metrics', () => {
       whatsgate_notification_failures_total: 'counter',
       whatsgate_notifications_dropped_total: 'counter',
       whatsgate_notifications_pending: 'gauge',
+      whatsgate_notification_senders_up: 'gauge',
       whatsgate_monitor_build_info: 'gauge',
       whatsgate_monitor_store_errors_total: 'counter',
       whatsgate_monitor_store_writable: 'gauge',
     });
     expect(values(families, 'whatsgate_monitor_build_info')).toEqual({ '{"version":"1.2.3"}': 1 });
+  });
+
+  it('exports the sender devices UP of the channels that have senders, and only theirs', async () => {
+    const senders = [{ channel: 'wa', up: 2 }];
+    const source = Object.assign(fakeSource([], [], [{ channel: 'ops', pending: 1 }]), {
+      notificationSenders: () => senders,
+    });
+    const { scrape } = setup(source, { channels: ['ops', 'wa'] });
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({ '{"channel":"wa"}': 2 });
+    senders[0] = { channel: 'wa', up: 0 };
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({ '{"channel":"wa"}': 0 });
+    senders.length = 0;
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({});
   });
 
   it('says whether the database takes writes, and counts the writes it refused', async () => {
@@ -175,7 +189,7 @@ describe('Metrics', () => {
     source.deviceList = [device({ device: '2' })];
     const text = await metrics.render();
     expect(text).not.toContain('device="1"');
-    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(5);
+    expect(samplesOf(parseExposition(text), 'whatsgate_device_status')).toHaveLength(6);
   });
 
   it('counts notification attempts, failures and drops per channel', async () => {
@@ -274,7 +288,10 @@ describe('Metrics', () => {
       metrics.recordCheck(d.account, 0.12, d.probeSuccess ? 'ok' : 'timeout');
     const families = parseExposition(await metrics.render());
     expect(samplesOf(families, 'whatsgate_device_info')).toHaveLength(1000);
-    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(5000);
+    // six state-set series per device that answered at least once
+    expect(samplesOf(families, 'whatsgate_device_status')).toHaveLength(
+      6 * devices.filter((d) => d.status !== null).length,
+    );
     expect(values(families, 'whatsgate_checks_total')['{"account":"acct-0"}']).toBe(13);
   });
 

@@ -11,11 +11,14 @@ export interface DeviceMetricsView {
   readonly name: string;
   /** The device's user labels from config; exported only on `whatsgate_device_info`. */
   readonly labels: Readonly<Record<string, string>>;
-  /** Last status seen; `null` until the first valid answer (then all five state-set series are 0). */
+  /**
+   * Last status seen; `null` until the first valid answer: then the device has no state-set,
+   * `device_up` nor `probe_success` series — it is not checked yet, neither UP nor DOWN.
+   */
   readonly status: DeviceStatus | null;
-  /** The DOWN/UP verdict: `true` while UP. */
-  readonly up: boolean;
-  /** Whether the last check got a valid answer; `null` before the first check (series absent). */
+  /** The DOWN/UP verdict: `true` while UP; `null` until the first valid answer (series absent). */
+  readonly up: boolean | null;
+  /** Whether the last check got a valid answer; `null` until the first valid answer (series absent). */
   readonly probeSuccess: boolean | null;
   /** Epoch milliseconds of the last check (valid answer or probe error); `null` = never checked. */
   readonly lastCheckAt: number | null;
@@ -45,6 +48,12 @@ export interface ChannelPendingView {
   readonly pending: number;
 }
 
+export interface ChannelSendersView {
+  readonly channel: string;
+  /** Sender devices UP (whatsapp's `from`); 0: the channel's messages wait in the outbox. */
+  readonly up: number;
+}
+
 export interface StoreMetricsView {
   /** False while writes to the database fail (poll results are held in memory meanwhile). */
   readonly writable: boolean;
@@ -58,5 +67,7 @@ export interface MetricsSource {
   devices(): Iterable<DeviceMetricsView>;
   accounts(): Iterable<AccountMetricsView>;
   notificationsPending(): Iterable<ChannelPendingView>;
+  /** Channels that send through monitored devices; absent or empty: no such series. */
+  notificationSenders?(): Iterable<ChannelSendersView>;
   store(): StoreMetricsView;
 }

@@ -35,21 +35,23 @@
 //   silently: the operator stopped watching, the problem did not recover.
 
 import type { Policy } from '../config/types.js';
+import type { EventType } from './model.js';
 
 export const DELIVERY_PROBLEMS = ['stalled', 'failing', 'balance_low'] as const;
 export type DeliveryProblem = (typeof DELIVERY_PROBLEMS)[number];
 
-/**
- * Not yet in model.ts `EVENT_TYPES` (that file belongs to another change): the notify layer
- * needs these four added there.
- */
+/** The events of delivery health (SPEC §10): the delivery part of model.ts's EVENT_TYPES. */
+export type DeliveryEventType = Extract<
+  EventType,
+  'device.stalled' | 'device.failing' | 'device.balance_low' | 'device.delivery_recovered'
+>;
+// Spelled out so this module imports types only; `satisfies` ties each to EVENT_TYPES.
 export const DELIVERY_EVENT_TYPES = [
   'device.stalled',
   'device.failing',
   'device.balance_low',
   'device.delivery_recovered',
-] as const;
-export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
+] as const satisfies readonly DeliveryEventType[];
 
 /** One answer of `GET /reports/balance/{device}`; the three counts are the gateway's "today". */
 export interface DeliveryReading {

@@ -17,9 +17,10 @@ const BASE: Policy = {
 };
 
 // A scenario is a script: `0c 10d 25e 30t 40dm` — time in ms, then the step: c d n i u a
-// status (connected, disconnected, not connected, not initialized, unknown), e a probe error,
+// status (connected, disconnected, not connected, not initialized, unknown), f the gateway's
+// "device not found!" (not_found), e a probe error,
 // t a tick; a trailing m mutes that step.
-type Op = 'c' | 'd' | 'n' | 'i' | 'u' | 'e' | 't';
+type Op = 'c' | 'd' | 'n' | 'i' | 'u' | 'f' | 'e' | 't';
 type Script = string;
 
 const STATUS: Record<Exclude<Op, 'e' | 't'>, [DeviceStatus, string]> = {
@@ -28,6 +29,7 @@ const STATUS: Record<Exclude<Op, 'e' | 't'>, [DeviceStatus, string]> = {
   n: ['not_connected', 'not connected'],
   i: ['not_initialized', 'not initialized'],
   u: ['unknown', 'gateway says what?'],
+  f: ['not_found', 'device not found!'],
 };
 
 function parse(script: Script): { at: number; op: Op; muted: boolean }[] {
@@ -35,7 +37,7 @@ function parse(script: Script): { at: number; op: Op; muted: boolean }[] {
     .split(/\s+/)
     .filter((w) => w !== '')
     .map((w) => {
-      const m = /^(\d+(?:e\d+)?)([cdniuet])(m?)$/.exec(w);
+      const m = /^(\d+(?:e\d+)?)([cdniufet])(m?)$/.exec(w);
       if (m === null) throw new Error(`bad step '${w}'`);
       return { at: Number(m[1]), op: m[2] as Op, muted: m[3] === 'm' };
     });
@@ -299,6 +301,12 @@ describe('flapping', () => {
     expect(r.steps.flatMap((s) => s.events.map((e) => e.type))).toEqual(['device.down']);
   });
 
+  it('the device.up sent when flapping settles gives the outage end as the time it turned UP', () => {
+    const r = run(p, '0d 10c 20d 30c 1030t');
+    const up = r.steps[4]!.events[0]!;
+    expect(up).toMatchObject({ type: 'device.up', at: 1030, downSince: 20, upAt: 30 });
+  });
+
   it('device.flapping carries downSince only while DOWN', () => {
     const up = run(p, '0d 10c 20d 30c').steps[3]!.events[0]!;
     expect(up).toEqual({
@@ -389,6 +397,51 @@ describe('muting', () => {
   });
 });
 
+describe('not_found (SPEC §3)', () => {
+  const p = { failureThreshold: 2, repeatIntervalMs: 100 };
+  it.each<Case>([
+    [
+      'DOWN after failure_threshold answers, told once as device.not_found, no reminders',
+      p,
+      '0f 10f 500t 900f',
+      'not_found@10',
+    ],
+    ['a probe error in between does not count', p, '0f 5e 10f', 'not_found@10'],
+    ['back and connected: device.up', p, '0f 10f 20c', 'not_found@10 up@20'],
+    [
+      'DOWN for another status, then deleted: device.not_found too, once',
+      p,
+      '0d 10d 20f 30f 400t',
+      'down@10 not_found@20',
+    ],
+    [
+      'not found, then re-added but unpaired: reminders resume',
+      p,
+      '0f 10f 20n 120t',
+      'not_found@10 reminder@120',
+    ],
+    ['a silence holds it back until it ends', p, '0fm 10fm 20t', 'not_found@20'],
+    ['a second outage tells again', p, '0f 10f 20c 30f 40f', 'not_found@10 up@20 not_found@40'],
+  ])('%s', (_name, policy, script, expected) => {
+    expect(eventsOf(policy, script)).toBe(expected);
+  });
+
+  it('is DOWN like any unhealthy status; the event carries the outage start', () => {
+    const r = run(p, '0c 10f 20f');
+    expect(r.state.health).toBe('DOWN');
+    expect(r.steps[2]!.events).toEqual([
+      {
+        type: 'device.not_found',
+        at: 20,
+        status: 'not_found',
+        previousStatus: 'connected',
+        since: 10,
+        downSince: 10,
+      },
+    ]);
+  });
+});
+
 describe('status changes', () => {
   it('the first status is a change from null, then every change whatever the thresholds', () => {
     const r = run({ failureThreshold: 3 }, '0c 10d 20d 30c 40e 50c 60u');
@@ -474,6 +527,7 @@ describe('event fields', () => {
         previousStatus: 'disconnected',
         since: 120,
         downSince: 10,
+        upAt: 130,
       },
     ]);
     expect(r.state.downSince).toBeNull();

@@ -12,6 +12,8 @@
 //   gap between the two: DOWN but not told → device.down; UP but told DOWN → device.up.
 //   Normal transitions, the deferred alert after a silence and the reconciliation after
 //   flapping are all that one rule, so they cannot disagree.
+//   A device DOWN because the gateway does not know it (`not_found`) is told once, as
+//   device.not_found instead of device.down, and gets no reminders: nothing changes by waiting.
 
 import type { Policy } from '../config/types.js';
 import type { DeviceStatus, EventType, Health, Observation, ProbeErrorReason } from './model.js';
@@ -63,6 +65,8 @@ export interface DeviceState {
   readonly lastDownNotificationAt: number | null;
   /** The device.flapping of the current flapping episode went out. */
   readonly flapNotified: boolean;
+  /** A device.not_found went out in the current outage (cleared with it). */
+  readonly notFoundNotified: boolean;
 }
 
 export interface DeviceContext {
@@ -92,6 +96,11 @@ export interface DeviceEvent {
   readonly since: number;
   /** When the outage began: on device.down, device.reminder, device.up, and device.flapping while DOWN. */
   readonly downSince?: number;
+  /**
+   * On device.up: when the device turned UP, i.e. when the outage ended. Later than `at` never;
+   * earlier when the device.up was held back (flapping, a silence) and sent once that ended.
+   */
+  readonly upAt?: number;
 }
 
 export interface DeviceStep {
@@ -121,6 +130,7 @@ export function initialDeviceState(): DeviceState {
     notifiedDownSince: null,
     lastDownNotificationAt: null,
     flapNotified: false,
+    notFoundNotified: false,
   };
 }
 
@@ -233,6 +243,22 @@ function notify(s: DeviceState, change: StatusChange | null, ctx: DeviceContext)
   }
 
   if (s.health === 'DOWN') {
+    if (s.status === 'not_found') {
+      if (s.notFoundNotified) return { state: s, change, events: [] };
+      return {
+        state: {
+          ...s,
+          downNotified: true,
+          notifiedDownSince: s.downNotified ? s.notifiedDownSince : s.downSince,
+          lastDownNotificationAt: now,
+          notFoundNotified: true,
+        },
+        change,
+        events: [
+          deviceEvent('device.not_found', s.status, s.previousStatus, s.statusSince, now, s.downSince),
+        ],
+      };
+    }
     if (!s.downNotified) {
       return {
         state: { ...s, downNotified: true, notifiedDownSince: s.downSince, lastDownNotificationAt: now },
@@ -254,9 +280,23 @@ function notify(s: DeviceState, change: StatusChange | null, ctx: DeviceContext)
   }
 
   if (s.downNotified) {
-    const resolved = { ...s, downNotified: false, notifiedDownSince: null, lastDownNotificationAt: null };
+    const resolved = {
+      ...s,
+      downNotified: false,
+      notifiedDownSince: null,
+      lastDownNotificationAt: null,
+      notFoundNotified: false,
+    };
+    // The outage ended when the device turned UP, which is earlier than now when this device.up
+    // was held back by flapping or a silence.
+    const upAt = s.healthChangedAt ?? now;
     const events = policy.sendResolved
-      ? [deviceEvent('device.up', s.status, s.previousStatus, s.statusSince, now, s.notifiedDownSince)]
+      ? [
+          {
+            ...deviceEvent('device.up', s.status, s.previousStatus, s.statusSince, now, s.notifiedDownSince),
+            upAt,
+          },
+        ]
       : [];
     return { state: resolved, change, events };
   }

@@ -26,17 +26,8 @@
 
 import type { EventType } from './model.js';
 
-/**
- * Every event a channel can receive (SPEC §8). model.ts's EVENT_TYPES does not list the
- * not_found (§3) and delivery (§10) events yet; once it does, this is EventType.
- */
-export type GroupEventType =
-  | EventType
-  | 'device.not_found'
-  | 'device.stalled'
-  | 'device.failing'
-  | 'device.balance_low'
-  | 'device.delivery_recovered';
+/** Every event a channel can receive (SPEC §8): model.ts's one list. */
+export type GroupEventType = EventType;
 
 /** The delivery problems of SPEC §10, as `whatsgate_device_delivery_problem` names them. */
 export type DeliveryProblem = 'stalled' | 'failing' | 'balance_low';

@@ -6,9 +6,14 @@ export const DEVICE_STATUSES = [
   'disconnected',
   'not_connected',
   'not_initialized',
+  // The gateway answers, but does not know the device (deleted, or a typo in the config).
+  'not_found',
   'unknown',
 ] as const;
 export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+/** A device the gateway does not know is checked this many times less often (SPEC §3). */
+export const NOT_FOUND_INTERVAL_FACTOR = 10;
 
 export const PROBE_ERROR_REASONS = [
   'timeout',
@@ -49,6 +54,12 @@ export const EVENT_TYPES = [
   'device.up',
   'device.reminder',
   'device.flapping',
+  'device.not_found',
+  // Delivery health (SPEC §10), decided by monitor/delivery.ts.
+  'device.stalled',
+  'device.failing',
+  'device.balance_low',
+  'device.delivery_recovered',
   'account.unreachable',
   'account.recovered',
   'audit.report',
@@ -70,4 +81,17 @@ export function statusFromGatewayText(text: string): DeviceStatus {
     default:
       return 'unknown';
   }
+}
+
+/**
+ * `success:false` whose message reads "device not found", in any case and punctuation ignored:
+ * `/status` says `device not found!`, `/reports/balance` says `Device not found` (SPEC §3).
+ */
+export function isDeviceNotFoundMessage(message: string): boolean {
+  const words = message
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+    .trim()
+    .split(/\s+/);
+  return words.join(' ') === 'device not found';
 }

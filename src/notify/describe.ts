@@ -13,6 +13,7 @@ export const STATUS_WORDS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'disconnected',
   not_connected: 'not connected',
   not_initialized: 'not initialized',
+  not_found: 'not found',
   unknown: 'unknown status',
 };
 
@@ -36,6 +37,12 @@ export const STATUS_ADVICE: Readonly<Record<DeviceStatus, StatusAdvice>> = {
   not_initialized: {
     meaning: 'The gateway has no session loaded for the device (it is new, or the gateway restarted).',
     action: 'If the gateway just restarted, give it a minute; otherwise re-link the device with a QR code.',
+  },
+  not_found: {
+    meaning:
+      'The gateway answers, but does not know this device (“device not found”): it was deleted at the gateway, or the number in the config is wrong.',
+    action:
+      'Remove it from the config, or add it again at the gateway and link it. Until then it is checked only every 10 × interval.',
   },
   unknown: {
     meaning: 'The gateway answered with a status the monitor does not know.',
@@ -67,10 +74,15 @@ const RANK = Object.fromEntries(MESSAGE_ORDER.map((type, i) => [type, i])) as Re
 export const EVENT_TAGS: Readonly<Record<EventType, string>> = {
   'device.down': 'DOWN',
   'account.unreachable': 'UNREACHABLE',
+  'device.not_found': 'NOT FOUND',
+  'device.stalled': 'STALLED',
+  'device.failing': 'FAILING',
+  'device.balance_low': 'LOW BALANCE',
   'device.flapping': 'FLAPPING',
   'device.reminder': 'STILL DOWN',
   'device.up': 'UP',
   'account.recovered': 'REACHABLE',
+  'device.delivery_recovered': 'DELIVERING',
   'audit.report': 'REPORT',
   test: 'TEST',
 };
@@ -128,9 +140,9 @@ export function humanDuration(ms: number): string {
 export function eventPhrase(e: NotificationEvent): string {
   switch (e.kind) {
     case 'device':
-      return e.event.type === 'device.flapping'
-        ? `${deviceLabel(e.device)} flapping`
-        : `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
+      if (e.event.type === 'device.flapping') return `${deviceLabel(e.device)} flapping`;
+      if (e.event.type === 'device.not_found') return `${deviceLabel(e.device)} unknown to the gateway`;
+      return `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
     case 'account':
       return e.event.type === 'account.unreachable'
         ? `account ${e.account} unreachable`
@@ -142,9 +154,17 @@ export function eventPhrase(e: NotificationEvent): string {
   }
 }
 
-/** Whether the event calls for re-linking the device (it is not connected now). */
+/**
+ * Whether the event calls for re-linking the device (it is not connected now). Not for a device
+ * the gateway does not know: there is nothing to link until it is added again.
+ */
 export function needsRelink(e: NotificationEvent): e is Extract<NotificationEvent, { kind: 'device' }> {
-  return e.kind === 'device' && e.event.type !== 'device.up' && e.event.status !== 'connected';
+  return (
+    e.kind === 'device' &&
+    e.event.type !== 'device.up' &&
+    e.event.status !== 'connected' &&
+    e.event.status !== 'not_found'
+  );
 }
 
 export interface RelinkHelp {

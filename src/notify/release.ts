@@ -21,7 +21,6 @@ import {
   summarizeOutage,
   type AccountFleet,
   type ChannelGroupState,
-  type GroupEventType,
   type GroupingPolicy,
   type HeldEvent,
 } from '../monitor/grouping.js';
@@ -161,7 +160,7 @@ function toHeld(row: OutboxMessage): Held | null {
     event,
     channel: row.channel,
     id: event.id,
-    type: eventType(event) as GroupEventType,
+    type: eventType(event),
     heldAt: row.createdAt,
     at: eventAt(event),
     account,

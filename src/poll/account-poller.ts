@@ -15,8 +15,9 @@ import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import { monotonicOf, type Clock } from '../monitor/clock.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
-import type { ProbeErrorReason } from '../monitor/model.js';
+import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
+import { roundMs } from '../monitor/round.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler } from './account-scheduler.js';
@@ -61,6 +62,7 @@ export class AccountPoller implements CycleRunner {
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
+  // Since when 429 answers have held the account back with no other answer between (issue 11).
   readonly #log: Logger;
 
   constructor(
@@ -110,11 +112,6 @@ export class AccountPoller implements CycleRunner {
   }
   get accountState(): AccountState {
     return this.#accountState;
-  }
-
-  /** How long the account has been rate limited (429s, no valid answer since); 0 when it is not. */
-  rateLimitedForMs(): number {
-    return this.gateway.rateLimitedForMs();
   }
 
   /**
@@ -171,6 +168,7 @@ export class AccountPoller implements CycleRunner {
     const seconds = (performance.now() - started) / 1000;
     const t = this.#tally;
     t.checks++;
+    // not_found is a status: the gateway answered, so it counts as a valid answer here.
     if (observation.kind === 'status') t.validAnswers++;
     else {
       if (observation.reason === 'unauthorized') t.unauthorized = true;
@@ -189,7 +187,11 @@ export class AccountPoller implements CycleRunner {
     if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
       qrDataUrl = await this.#qrForDown(device);
     }
+    const wasNotFound = rt.state.status === 'not_found';
     this.#apply(rt, step, this.#tally, qrDataUrl);
+    // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
+    // changes with the status. Before the scheduler's `finish`, which takes the new interval.
+    if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -220,9 +222,11 @@ export class AccountPoller implements CycleRunner {
           validAnswers: t.validAnswers,
           unauthorized: t.unauthorized,
           lastError: t.lastError,
+          rateLimitedSince: this.rateLimitedSince(),
         },
         {
           failureThreshold: this.#config.policy.failureThreshold,
+          roundMs: this.roundMs(),
           muted: this.deps.mutes.isAccountMuted(this.name),
         },
       );
@@ -243,6 +247,28 @@ export class AccountPoller implements CycleRunner {
     if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
       this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
     }
+  }
+
+  /**
+   * Since when 429 answers have held the account back (the pause included), in wall time for the
+   * account state; null when not. The metered gateway keeps the run on the monotonic clock and
+   * ends it only at a valid answer, so a huge Retry-After still reads as held back.
+   */
+  rateLimitedSince(): number | null {
+    const forMs = this.gateway.rateLimitedForMs();
+    return forMs > 0 ? this.deps.clock.now() - forMs : null;
+  }
+
+  /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
+  roundMs(): number {
+    const scheduled = this.#scheduled();
+    return roundMs(
+      scheduled.map((d) => ({
+        intervalMs: d.intervalMs,
+        known: this.devices.get(d.number)?.state.status !== 'not_found',
+      })),
+      this.gateway.plannedSpacingMs,
+    );
   }
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
@@ -317,17 +343,29 @@ export class AccountPoller implements CycleRunner {
     }
   }
 
+  #reschedule(): void {
+    this.scheduler.update({
+      devices: this.#scheduled(),
+      rateLimitPerMinute: this.#config.rateLimitPerMinute,
+      concurrency: this.#config.concurrency,
+    });
+  }
+
   // The scheduler runs on the monotonic clock: a last check restored from the store (wall time)
   // is converted once, here (one "in the future" after a clock step back counts as just now).
   #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
-    return [...this.devices.values()].map((rt) =>
-      rt.state.lastCheckAt === null
-        ? { number: rt.config.number, intervalMs: rt.config.policy.intervalMs }
+    return [...this.devices.values()].map((rt) => {
+      const intervalMs =
+        rt.state.status === 'not_found'
+          ? rt.config.policy.intervalMs * NOT_FOUND_INTERVAL_FACTOR
+          : rt.config.policy.intervalMs;
+      return rt.state.lastCheckAt === null
+        ? { number: rt.config.number, intervalMs }
         : {
             number: rt.config.number,
-            intervalMs: rt.config.policy.intervalMs,
+            intervalMs,
             lastCheckAt: monotonicOf(this.deps.clock, rt.state.lastCheckAt),
-          },
-    );
+          };
+    });
   }
 }

@@ -50,6 +50,7 @@ function fakeClient(
       return Promise.resolve({ kind: 'already_connected', message: 'device already connected' });
     },
     delete: () => Promise.reject(new Error('not in these tests')),
+    sendText: () => Promise.reject(new Error('not in these tests')),
     close: () => Promise.resolve(),
   };
 }

@@ -25,7 +25,13 @@ export function restoreAccountState(value: unknown): AccountState {
   if (typeof value !== 'object' || value === null) return init;
   const v = value as Partial<AccountState>;
   if (typeof v.reachable !== 'boolean') return init;
-  return { ...init, ...v };
+  // Only the machine's keys: a state stored by an older build (which counted failed cycles,
+  // not rounds) keeps its verdict and starts counting rounds afresh.
+  const restored = { ...init };
+  for (const key of Object.keys(init) as (keyof AccountState)[]) {
+    if (v[key] !== undefined) (restored as Record<string, unknown>)[key] = v[key];
+  }
+  return restored;
 }
 
 export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {

@@ -1,5 +1,5 @@
 import type { DeviceStatus, Health } from '../monitor/model.js';
-import type { HistoryRow } from '../store/store.js';
+import type { HistoryRow, HistoryStatus } from '../store/store.js';
 import { isoOrNull, isoWithOffset } from './time.js';
 
 /** What `status --json` and `GET /api/v1/devices` return per device (SPEC §5). */
@@ -7,8 +7,12 @@ export interface DeviceReport {
   readonly account: string;
   readonly device: string;
   readonly name: string;
-  readonly status: DeviceStatus | null;
-  readonly state: Health;
+  /** `deleted` after `delete`, until the device is removed from the config; null until the first answer. */
+  readonly status: HistoryStatus | null;
+  /** The gateway's text behind the status, verbatim (what `unknown` stands for); null when none. */
+  readonly status_raw: string | null;
+  /** Null while the device is not checked yet (no valid answer so far): neither UP nor DOWN. */
+  readonly state: Health | null;
   readonly since: string | null;
   readonly last_check: string | null;
   readonly probe_error: string | null;
@@ -20,25 +24,49 @@ export interface DeviceFacts {
   readonly device: string;
   readonly name: string;
   readonly status: DeviceStatus | null;
+  readonly statusRaw: string | null;
   readonly health: Health;
   readonly statusSince: number | null;
   readonly lastCheckAt: number | null;
   readonly probeError: string | null;
   readonly silencedUntil: number | null;
+  /** When `delete` deleted it at the gateway, if the gateway has not known it since; else null. */
+  readonly deletedAt: number | null;
 }
 
 export function deviceReport(f: DeviceFacts, timeZone: string): DeviceReport {
+  // A deleted device is gone until added again: DOWN, whatever the last check said before.
+  const deleted = f.deletedAt !== null;
   return {
     account: f.account,
     device: f.device,
     name: f.name,
-    status: f.status,
-    state: f.health,
-    since: isoOrNull(f.statusSince, timeZone),
+    status: deleted ? 'deleted' : f.status,
+    status_raw: deleted ? null : f.statusRaw,
+    state: deleted ? 'DOWN' : f.status === null ? null : f.health,
+    since: isoOrNull(deleted ? f.deletedAt : f.statusSince, timeZone),
     last_check: isoOrNull(f.lastCheckAt, timeZone),
     probe_error: f.probeError,
     silenced_until: isoOrNull(f.silencedUntil, timeZone),
   };
+}
+
+/** The STATUS column of `status`: the raw text next to `unknown`, so "Banana Mode" shows. */
+export function statusText(r: Pick<DeviceReport, 'status' | 'status_raw'>): string {
+  if (r.status === null) return '-';
+  return r.status === 'unknown' && r.status_raw !== null ? `unknown ("${r.status_raw}")` : r.status;
+}
+
+/** The STATE column of `status`. */
+export function stateText(r: Pick<DeviceReport, 'state'>): string {
+  return r.state ?? 'not checked yet';
+}
+
+/** Deleted devices keyed `account\0device`, from `store.deletedDevices()`. */
+export function deletedIndex(
+  rows: readonly { account: string; device: string; at: number }[],
+): Map<string, number> {
+  return new Map(rows.map((r) => [`${r.account}\0${r.device}`, r.at]));
 }
 
 /** `history --json` and `GET /api/v1/devices/{n}/history` rows, oldest first. */
@@ -46,8 +74,10 @@ export interface HistoryReport {
   readonly at: string;
   readonly from: DeviceStatus | null;
   readonly to: HistoryRow['to'];
+  /** The gateway's text for `to`, verbatim (what an `unknown` was); null when none was recorded. */
+  readonly raw: string | null;
 }
 
 export function historyReport(rows: readonly HistoryRow[], timeZone: string): HistoryReport[] {
-  return rows.map((r) => ({ at: isoWithOffset(r.at, timeZone), from: r.from, to: r.to }));
+  return rows.map((r) => ({ at: isoWithOffset(r.at, timeZone), from: r.from, to: r.to, raw: r.raw }));
 }

@@ -136,6 +136,62 @@ describe('schema migrations', () => {
     expect(openError(file).reason).toBe('not_ours');
   });
 
+  it('migration 3 keeps every device row and history id, and lets not_found in', () => {
+    const file = newFile();
+    inspect(file, (db) => {
+      runMigrations(db, MIGRATIONS.slice(0, 2));
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.exec(`
+        INSERT INTO devices (account, device, status, status_raw, health, status_since, last_check_at, probe_error, transitions, state)
+          VALUES ('main', '1', 'unknown', 'Banana Mode', 'DOWN', 10, 20, NULL, 3, '{}');
+        INSERT INTO history (id, account, device, at, from_status, to_status, raw)
+          VALUES (7, 'main', '1', 10, 'connected', 'unknown', 'Banana Mode'), (9, 'main', '1', 30, 'unknown', 'deleted', NULL);
+      `);
+      expect(() =>
+        db.exec(`INSERT INTO history (account, device, at, to_status) VALUES ('main', '1', 40, 'not_found')`),
+      ).toThrow(/CHECK/);
+    });
+    const store = openSqliteStore(file);
+    try {
+      expect(store.getDevice('main', '1')).toMatchObject({
+        status: 'unknown',
+        statusRaw: 'Banana Mode',
+        transitions: 3,
+      });
+      store.saveDevices([
+        {
+          row: device('main', '2', { status: 'not_found', statusRaw: 'device not found!', health: 'DOWN' }),
+          change: {
+            account: 'main',
+            device: '2',
+            at: 50,
+            from: null,
+            to: 'not_found',
+            raw: 'device not found!',
+          },
+        },
+      ]);
+      expect(store.getDevice('main', '2')?.status).toBe('not_found');
+      expect(store.history('main', '2').map((h) => h.to)).toEqual(['not_found']);
+      expect(store.history('main', '1').map((h) => [h.at, h.to])).toEqual([
+        [10, 'unknown'],
+        [30, 'deleted'],
+      ]);
+    } finally {
+      store.close();
+    }
+    inspect(file, (db) => {
+      expect(db.prepare('SELECT id FROM history ORDER BY id').pluck().all()).toEqual([7, 9, 10]);
+      const indexes = db
+        .prepare(
+          "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'history' AND sql IS NOT NULL ORDER BY name",
+        )
+        .pluck()
+        .all();
+      expect(indexes).toEqual(['history_by_device', 'history_by_time', 'history_deleted']);
+    });
+  });
+
   describe('runMigrations', () => {
     const create = (name: string): Migration => ({
       description: `create ${name}`,

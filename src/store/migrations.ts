@@ -169,6 +169,50 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: "status 'not_found' in devices and history",
+    up(db) {
+      // SQLite cannot change a CHECK constraint in place: each table is rebuilt with the sixth
+      // status (SPEC §3), rows and ids copied as they are, its indexes made again.
+      db.exec(`
+        CREATE TABLE devices_v5 (
+          account       TEXT    NOT NULL,
+          device        TEXT    NOT NULL,
+          status        TEXT    CHECK (status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown')),
+          status_raw    TEXT,
+          health        TEXT    NOT NULL CHECK (health IN ('UP', 'DOWN')),
+          status_since  INTEGER,
+          last_check_at INTEGER,
+          probe_error   TEXT,
+          transitions   INTEGER NOT NULL DEFAULT 0,
+          state         TEXT    NOT NULL,
+          PRIMARY KEY (account, device)
+        );
+        INSERT INTO devices_v5 (account, device, status, status_raw, health, status_since, last_check_at, probe_error, transitions, state)
+          SELECT account, device, status, status_raw, health, status_since, last_check_at, probe_error, transitions, state FROM devices;
+        DROP TABLE devices;
+        ALTER TABLE devices_v5 RENAME TO devices;
+
+        CREATE TABLE history_v5 (
+          id          INTEGER PRIMARY KEY,
+          account     TEXT    NOT NULL,
+          device      TEXT    NOT NULL,
+          at          INTEGER NOT NULL,
+          from_status TEXT    CHECK (from_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown')),
+          to_status   TEXT    NOT NULL CHECK (to_status IN ('connected', 'disconnected', 'not_connected', 'not_initialized', 'not_found', 'unknown', 'deleted')),
+          raw         TEXT
+        );
+        INSERT INTO history_v5 (id, account, device, at, from_status, to_status, raw)
+          SELECT id, account, device, at, from_status, to_status, raw FROM history;
+        DROP TABLE history;
+        ALTER TABLE history_v5 RENAME TO history;
+        CREATE INDEX history_by_device ON history (account, device, at);
+        CREATE INDEX history_by_time ON history (at);
+        -- deletedDevices(): the few deletions, without a scan of the whole history
+        CREATE INDEX history_deleted ON history (account, device, at) WHERE to_status = 'deleted';
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

@@ -20,6 +20,7 @@ import type {
   ApiCallRow,
   NewApiCall,
   DeviceRow,
+  DeletedDevice,
   DeviceSave,
   HistoryRow,
   NewSilence,
@@ -101,6 +102,7 @@ export class SqliteStore implements Store {
     insertHistory: Run<[string, string, number, string | null, string, string | null]>;
     history: Statement<[string, string, number], HistoryRecord>;
     historyAll: Statement<{ since: number }, HistoryRecord>;
+    deletedDevices: Statement<[], DeletedDevice>;
     getAccounts: Statement<[], AccountRecord>;
     upsertAccount: Run<[string, 0 | 1, string]>;
     insertSilence: Statement<[string | null, string | null, number, string | null, number], SilenceRecord>;
@@ -148,6 +150,15 @@ export class SqliteStore implements Store {
                   ORDER BY p.at DESC, p.id DESC LIMIT 1)
           FROM (SELECT DISTINCT account, device FROM history) AS d)
         ORDER BY account, device, at, id`),
+      // A later row other than not_found (the daemon's next check of a deleted device) means it
+      // was added again; a later deletion replaces this one.
+      deletedDevices: db.prepare(`
+        SELECT h.account AS account, h.device AS device, h.at AS at FROM history AS h
+        WHERE h.to_status = 'deleted' AND NOT EXISTS (
+          SELECT 1 FROM history AS l
+          WHERE l.account = h.account AND l.device = h.device
+            AND (l.at > h.at OR (l.at = h.at AND l.id > h.id)) AND l.to_status <> 'not_found')
+        ORDER BY h.account, h.device`),
       getAccounts: db.prepare('SELECT account, reachable, state FROM accounts ORDER BY account'),
       upsertAccount: db.prepare(`
         INSERT INTO accounts (account, reachable, state) VALUES (?, ?, ?)
@@ -235,6 +246,10 @@ export class SqliteStore implements Store {
     return this.guard('cannot read history from', () =>
       this.stmts.historyAll.all({ since }).map(toHistoryRow),
     );
+  }
+
+  deletedDevices(): DeletedDevice[] {
+    return this.guard('cannot read history from', () => this.stmts.deletedDevices.all());
   }
 
   getAccounts(): AccountRow[] {

@@ -25,6 +25,13 @@ export interface DeviceRow {
   readonly state: unknown;
 }
 
+export interface DeletedDevice {
+  readonly account: string;
+  readonly device: string;
+  /** When it was deleted. */
+  readonly at: number;
+}
+
 /** `deleted` marks a device deleted at the gateway (`delete` command, SPEC §5). */
 export type HistoryStatus = DeviceStatus | 'deleted';
 
@@ -125,6 +132,11 @@ export interface Store {
    * (so a period starts with a known status). Ordered by account, device, then time.
    */
   historyAll(since: number): HistoryRow[];
+  /**
+   * Devices deleted at the gateway (`delete`, a `deleted` history row) that have not been seen
+   * since other than as `not_found`: they read `deleted` until removed from the config.
+   */
+  deletedDevices(): DeletedDevice[];
 
   /** Every account row, ordered by account. */
   getAccounts(): AccountRow[];

@@ -10,21 +10,29 @@ export interface Fleet {
   readonly mutes: Mutes;
 }
 
-/** A device's current row plus what the views add: its name and how long it is muted. */
+/**
+ * A device's current row plus what the views add: its name, how long it is muted, and when
+ * `delete` deleted it (null unless the gateway has not known it since).
+ */
 export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & {
   readonly number: string;
   readonly name: string;
   readonly silencedUntil: number | null;
+  readonly deletedAt: number | null;
 };
 
-/** Every configured device as the state machine sees it, in config order. */
-export function deviceFacts(fleet: Fleet): DeviceFacts[] {
+/**
+ * Every configured device as the state machine sees it, in config order. `deleted` is
+ * `report/devices.ts`'s deletedIndex of `store.deletedDevices()`.
+ */
+export function deviceFacts(fleet: Fleet, deleted: ReadonlyMap<string, number> = new Map()): DeviceFacts[] {
   return [...fleet.pollers.values()].flatMap((p) =>
     p.rows().map(({ device, state: _state, transitions: _transitions, ...row }) => ({
       ...row,
       number: device,
       name: p.devices.get(device)?.config.name ?? device,
       silencedUntil: fleet.mutes.mutedUntil(p.name, device),
+      deletedAt: deleted.get(`${p.name}\0${device}`) ?? null,
     })),
   );
 }

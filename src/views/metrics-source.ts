@@ -3,6 +3,7 @@
 import type {
   AccountMetricsView,
   ChannelPendingView,
+  ChannelSendersView,
   DeviceMetricsView,
   MetricsSource,
   StoreMetricsView,
@@ -13,11 +14,18 @@ export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
   readonly #pending: () => Iterable<ChannelPendingView>;
   readonly #store: () => StoreMetricsView;
+  readonly #senders: () => Iterable<ChannelSendersView>;
 
-  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>, store: () => StoreMetricsView) {
+  constructor(
+    fleet: Fleet,
+    pending: () => Iterable<ChannelPendingView>,
+    store: () => StoreMetricsView,
+    senders: () => Iterable<ChannelSendersView> = () => [],
+  ) {
     this.#fleet = fleet;
     this.#pending = pending;
     this.#store = store;
+    this.#senders = senders;
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -30,8 +38,9 @@ export class FleetMetricsSource implements MetricsSource {
           name: rt.config.name,
           labels: rt.config.labels,
           status: s.status,
-          up: s.health === 'UP',
-          probeSuccess: s.lastCheckAt === null ? null : s.lastProbeError === null,
+          // Never answered (a bad token, an unreachable gateway): not checked yet, not UP.
+          up: s.status === null ? null : s.health === 'UP',
+          probeSuccess: s.status === null ? null : s.lastProbeError === null,
           lastCheckAt: s.lastCheckAt,
           statusSince: s.statusSince,
           transitions: s.transitions,
@@ -55,6 +64,10 @@ export class FleetMetricsSource implements MetricsSource {
 
   notificationsPending(): Iterable<ChannelPendingView> {
     return this.#pending();
+  }
+
+  notificationSenders(): Iterable<ChannelSendersView> {
+    return this.#senders();
   }
 
   store(): StoreMetricsView {

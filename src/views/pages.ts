@@ -6,7 +6,7 @@ import type { HttpHandlers } from '../http/server.js';
 import { reconnectResultFrom, type ReconnectQrResult, type RelinkDevice } from '../http/relink.js';
 import type { Period } from '../audit/compute.js';
 import type { Clock } from '../monitor/clock.js';
-import { deviceReport, historyReport, type DeviceReport } from '../report/devices.js';
+import { deletedIndex, deviceReport, historyReport, type DeviceReport } from '../report/devices.js';
 import type { Store } from '../store/store.js';
 import type { StatusPageData } from '../web/status-page.js';
 import { VERSION } from '../version.js';
@@ -33,13 +33,18 @@ export function fleetHandlers(deps: PagesDeps): FleetHandlers {
     statusPage: () => statusPage(deps),
     relinkDevice: (device, { checkSoon }) => relinkDevice(deps.fleet, device, checkSoon),
     reconnectQr: (device, signal) => reconnectQr(deps.fleet, device, signal),
-    devices: () => devicesReport(deps.fleet, deps.config().timezone),
+    devices: () =>
+      devicesReport(deps.fleet, deps.config().timezone, deletedIndex(deps.store.deletedDevices())),
     history: (device, since) => deviceHistory(deps, device, since),
   };
 }
 
-export function devicesReport(fleet: Fleet, timeZone: string): DeviceReport[] {
-  return deviceFacts(fleet).map((f) => deviceReport({ ...f, device: f.number }, timeZone));
+export function devicesReport(
+  fleet: Fleet,
+  timeZone: string,
+  deleted: ReadonlyMap<string, number> = new Map(),
+): DeviceReport[] {
+  return deviceFacts(fleet, deleted).map((f) => deviceReport({ ...f, device: f.number }, timeZone));
 }
 
 function deviceHistory(deps: PagesDeps, device: string, since: number | null): unknown[] | null {
@@ -73,7 +78,7 @@ function statusPage(deps: PagesDeps): StatusPageData {
           : null,
       };
     }),
-    devices: deviceFacts(deps.fleet),
+    devices: deviceFacts(deps.fleet, deletedIndex(deps.store.deletedDevices())),
     history,
     runningPeriods: deps.runningPeriods(now),
   };

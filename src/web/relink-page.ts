@@ -63,6 +63,7 @@ const SCRIPT = `
   var headline = document.getElementById('headline');
   var detail = document.getElementById('detail');
   var countdown = document.getElementById('countdown');
+  var lastStatus = document.getElementById('last-status');
   var reload = document.getElementById('reload');
   var fetches = 0, shownAt = null, refreshAt = null, done = false, pendingRefresh = false;
   var qrTimer = null, pollTimer = null, tickTimer = null;
@@ -86,6 +87,8 @@ const SCRIPT = `
   }
   function connected() {
     img.removeAttribute('src');
+    // The line above the card says what the page knows now, not what it knew when it loaded.
+    lastStatus.textContent = 'connected';
     finish('connected', 'Connected', cfg.name + ' is connected. You can close this page.');
   }
   function tick() {
@@ -130,6 +133,7 @@ const SCRIPT = `
       } else if (r.status === 'connected') {
         connected();
       } else if (r.status === 'not_found') {
+        lastStatus.textContent = 'not found';
         finish('not_found', 'Unknown to the gateway', (r.message || 'device not found!') + ' — check the number in the config.');
       } else {
         show('error', 'No QR code', (r.message || 'the monitor could not get one') + ' — trying again shortly.');
@@ -172,9 +176,9 @@ export function renderRelinkPage(view: RelinkPageView, nonce: string): string {
   };
   const body = `<main id="relink" data-state="loading">
 <h1>Re-link ${e(view.name)}</h1>
-<div class="muted small"><code>${e(view.number)}</code> · account ${e(view.account)} · last status: ${e(
+<div class="muted small"><code>${e(view.number)}</code> · account ${e(view.account)} · last status: <span id="last-status">${e(
     view.status === null ? 'not checked yet' : view.status.replace(/_/g, ' '),
-  )}</div>
+  )}</span></div>
 <div class="card">
 <div id="headline">Fetching a QR code…</div>
 <p id="detail" class="muted">Asking the gateway for a fresh code.</p>

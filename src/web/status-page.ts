@@ -32,6 +32,8 @@ export interface StatusDeviceFacts {
   readonly probeError: string | null;
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
+  /** When `delete` deleted it at the gateway (it reads `deleted` until removed from the config). */
+  readonly deletedAt?: number | null;
 }
 
 export interface StatusAccountFacts {
@@ -159,6 +161,7 @@ const STATUS_WORDS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'disconnected',
   not_connected: 'not connected',
   not_initialized: 'not initialized',
+  not_found: 'not found',
   unknown: 'unknown',
 };
 
@@ -168,6 +171,8 @@ const STATUS_HINTS: Readonly<Record<DeviceStatus, string>> = {
   disconnected: 'was linked, link lost (phone offline or logged out): check the phone, re-link if it stays',
   not_connected: 'exists but unpaired: scan a QR code',
   not_initialized: 'the gateway has no session loaded for it (new, or after a gateway restart)',
+  not_found:
+    'the gateway does not know it (deleted, or a typo): remove it from the config or add it again at the gateway',
   unknown: 'the gateway answered a status this monitor does not know',
 };
 
@@ -249,15 +254,21 @@ function shortTime(ms: number, view: StatusPageView): string {
 }
 
 function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
-  const bad = d.status !== null && d.status !== 'connected';
-  const statusText = d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
-  const hint = d.status === null ? 'no valid answer from the gateway yet' : STATUS_HINTS[d.status];
+  const deleted = d.deletedAt !== undefined && d.deletedAt !== null;
+  const bad = deleted || (d.status !== null && d.status !== 'connected');
+  const statusText = deleted ? 'deleted' : d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
+  const hint = deleted
+    ? 'deleted at the gateway with the delete command: remove it from the config'
+    : d.status === null
+      ? 'no valid answer from the gateway yet'
+      : STATUS_HINTS[d.status];
   const raw =
-    d.status === 'unknown' && d.statusRaw !== null
+    !deleted && d.status === 'unknown' && d.statusRaw !== null
       ? ` <span class="muted small">(“${e(d.statusRaw)}”)</span>`
       : '';
-  const stateBadge =
-    d.status === null && d.health === 'UP'
+  const stateBadge = deleted
+    ? '<span class="badge down">DOWN</span>'
+    : d.status === null && d.health === 'UP'
       ? '<span class="badge muted">–</span>'
       : d.health === 'DOWN'
         ? '<span class="badge down">DOWN</span>'

@@ -74,7 +74,7 @@ export function manyDevices(n: number, accounts = 3): DeviceMetricsView[] {
       name: i % 13 === 0 ? `Phone ${i} "lobby" \\ back\nroom — Zürich 📱` : `Phone ${i}`,
       labels: i % 2 === 0 ? { team: `team-${i % 5}`, site: 'hq' } : {},
       status: neverChecked ? null : (DEVICE_STATUSES[i % DEVICE_STATUSES.length] ?? 'unknown'),
-      up: i % 7 !== 0,
+      up: neverChecked ? null : i % 7 !== 0,
       probeSuccess: neverChecked ? null : i % 3 !== 0,
       lastCheckAt: neverChecked ? null : 1_732_468_000_000 + i * 250,
       statusSince: neverChecked ? null : 1_732_400_000_000 + i * 1000,

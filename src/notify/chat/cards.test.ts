@@ -28,7 +28,7 @@ describe('tagOf', () => {
     ['device.down', 'DOWN'],
     ['device.reminder', 'STILL DOWN'],
     ['device.stalled', 'STALLED'],
-    ['device.balance_low', 'BALANCE LOW'],
+    ['device.balance_low', 'LOW BALANCE'],
   ])('%s → %s', (type, tag) => {
     expect(tagOf(type)).toBe(tag);
   });

@@ -257,6 +257,22 @@ export function describeStoreContract(name: string, open: () => Store): void {
         expect(store.historyAll(200).map((h) => h.to)).toEqual(['disconnected']);
       });
 
+      it('deletedDevices: deleted and since then only not_found; added again or never deleted is not', () => {
+        store.appendHistory(change('main', '1', 100, { to: 'connected' }));
+        store.appendHistory(change('main', '1', 200, { from: 'connected', to: 'deleted' }));
+        store.appendHistory(change('main', '1', 210, { from: 'connected', to: 'not_found' }));
+        store.appendHistory(change('main', '2', 100, { to: 'deleted' }));
+        store.appendHistory(change('main', '2', 300, { from: 'not_found', to: 'connected' }));
+        store.appendHistory(change('main', '3', 100, { to: 'not_found' }));
+        store.appendHistory(change('b', '4', 100, { to: 'deleted' }));
+        store.appendHistory(change('b', '4', 100, { to: 'connected' }));
+        store.appendHistory(change('b', '4', 400, { to: 'deleted' }));
+        expect(store.deletedDevices()).toEqual([
+          { account: 'b', device: '4', at: 400 },
+          { account: 'main', device: '1', at: 200 },
+        ]);
+      });
+
       it('historyAll on an empty history is empty', () => {
         expect(store.historyAll(0)).toEqual([]);
       });

@@ -49,9 +49,16 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
   if (e.kind === 'audit') return null;
   switch (e.event.type) {
     case 'device.down':
+    case 'device.not_found':
     case 'device.reminder':
     case 'account.unreachable':
       return 'fire';
+    // Delivery health (SPEC §10) is not an outage of the device: no WhatsGateDeviceDown for it.
+    case 'device.stalled':
+    case 'device.failing':
+    case 'device.balance_low':
+    case 'device.delivery_recovered':
+      return null;
     case 'device.flapping':
       // Flapping while UP is no outage; while DOWN the alert holds as it was.
       return e.event.downSince === undefined ? null : 'fire';
@@ -154,15 +161,17 @@ export function alertmanagerAlert(
   const downSince = event.downSince ?? event.since;
   const who = deviceLabel(device);
   if (effect === 'resolve') {
+    // The outage ended when the device turned UP, before `at` if the device.up was held back.
+    const upAt = event.upAt ?? event.at;
     return withGenerator(
       {
         labels,
         annotations: {
           summary: `${who} is connected again`,
-          description: `Account ${e.account}: down from ${time(downSince)} to ${time(event.at)} (${humanDuration(event.at - downSince)}).`,
+          description: `Account ${e.account}: down from ${time(downSince)} to ${time(upAt)} (${humanDuration(upAt - downSince)}).`,
         },
         startsAt: iso(downSince),
-        endsAt: iso(event.at),
+        endsAt: iso(upAt),
       },
       ctx,
     );

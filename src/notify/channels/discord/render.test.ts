@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceEventType } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import {
@@ -91,7 +90,7 @@ describe('discordMessage (golden)', () => {
   it('a delivery-health event describe.ts has no words for yet renders generically, amber', () => {
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEventType,
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: 'disconnected',
         since: T0 - 60 * 60_000,

@@ -70,12 +70,14 @@ function deviceBlock(e: DeviceNotification, index: number, ctx: RenderContext): 
 
   if (event.type === 'device.up') {
     severity = 'good';
+    // A device.up held back by flapping or a silence goes out later than the outage ended.
+    const upAt = event.upAt ?? event.at;
     if (event.downSince !== undefined) {
       rows.push({
         label: 'Outage',
         lines: [
           plain(
-            `${time(event.downSince, ctx)} to ${time(event.at, ctx)} (${humanDuration(event.at - event.downSince)})`,
+            `${time(event.downSince, ctx)} to ${time(upAt, ctx)} (${humanDuration(upAt - event.downSince)})`,
           ),
         ],
       });

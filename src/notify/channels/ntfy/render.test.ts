@@ -1,7 +1,6 @@
 // Golden renderings: what an operator reads in the ntfy app.
 
 import { describe, expect, it } from 'vitest';
-import type { DeviceEvent } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import { MESSAGE_LIMIT_BYTES, ntfyBody } from './render.js';
@@ -82,7 +81,7 @@ describe('ntfyBody', () => {
   it('a delivery-health event describe.ts does not know yet: named by its type, default priority', () => {
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEvent['type'],
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: null,
         since: T0 - 60 * 60_000,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceEventType } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import { SLACK_MAX_BLOCKS, SLACK_SECTION_TEXT, slackMessage, type SlackBlock } from './render.js';
@@ -124,7 +123,7 @@ describe('slackMessage (golden)', () => {
     // a payload from a newer build must still render, through describe.ts's generic wording.
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEventType,
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: 'disconnected',
         since: T0 - 60 * 60_000,

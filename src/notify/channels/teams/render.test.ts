@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { DeviceEventType } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, teamsMessage } from './render.js';
@@ -203,7 +202,7 @@ describe('teamsMessage (golden)', () => {
   it('a delivery-health event describe.ts has no words for yet renders generically, as a warning', () => {
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEventType,
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: 'disconnected',
         since: T0 - 60 * 60_000,

@@ -1,7 +1,6 @@
 // Golden renderings: what an operator reads in Telegram.
 
 import { describe, expect, it } from 'vitest';
-import type { DeviceEvent } from '../../../monitor/device-state.js';
 import type { NotificationEvent } from '../../message.js';
 import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
 import { escapeHtml, telegramText, TEXT_LIMIT } from './render.js';
@@ -90,7 +89,7 @@ describe('telegramText', () => {
   it('a delivery-health event describe.ts does not know yet: named by its type, no connection advice', () => {
     const stalled = deviceNote({
       event: {
-        type: 'device.stalled' as DeviceEvent['type'],
+        type: 'device.stalled',
         status: 'connected',
         previousStatus: null,
         since: T0 - 60 * 60_000,
