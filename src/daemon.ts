@@ -324,6 +324,7 @@ export class Daemon {
       (tick) => this.#runTick(tick.nextAt ?? undefined),
       {
         timezone: this.#config.timezone,
+        clock: this.#clock,
         logger: {
           info: (m) => log.info(m),
           warn: (m) => log.warn(m),
