@@ -962,6 +962,7 @@ describe('parseConfig accepts', () => {
       },
       from: 'mon@example.com',
       to: ['a@example.com', 'B <b@example.com>'],
+      ehloName: null,
       timeoutMs: 10_000,
     });
     expect((channels['direct'] as EmailChannelConfig).smtp).toEqual({

@@ -151,6 +151,7 @@ export function emailChannel(
     smtp: { url: null, host: '127.0.0.1', port, secure: false, user: null, password: null },
     from: 'monitor@example.com',
     to: ['ops@example.com'],
+    ehloName: null,
     timeoutMs: 5_000,
     ...over,
   };
