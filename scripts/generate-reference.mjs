@@ -324,6 +324,7 @@ function oneDeviceSource() {
       },
     ],
     notificationsPending: () => [{ channel: 'ops', pending: 0 }],
+    notificationSenders: () => [{ channel: 'wa', up: 1 }],
     store: () => ({ writable: true }),
   };
 }

@@ -21,6 +21,7 @@ Commands:
   silence DEVICE|all --for 2h [--reason TEXT]
   unsilence DEVICE|all                  mute / unmute notifications
   test-notify [--channel NAME]          send a test event through each channel
+  webhook-secret                        print a fresh whsec_… signing key for a webhook channel's secret
   simulate [--port N] [--devices N] [--first NUMBER] [--token T] [--flap] [--rate-limit N]
                                         a local WhatsGate stand-in on 127.0.0.1
   demo                                  simulator + daemon + mail catcher on this machine (npm run demo)
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   delete: () => import('./commands/delete.js'),
   audit: () => import('./commands/audit.js'),
   'test-notify': () => import('./commands/test-notify.js'),
+  'webhook-secret': () => import('./commands/webhook-secret.js'),
 };
 
 const PLANNED: Record<string, string> = {};

@@ -3,9 +3,11 @@
 // is config/whatsgate-monitor.schema.json, written by `npm run schema`; a test fails when it is
 // stale.
 //
-// JSON Schema cannot express the loader's refinements (durations, cron expressions, channel
-// references, either-or keys): an editor catches unknown keys, wrong types and typos in enums;
-// `whatsgate-monitor check-config` catches the rest.
+// The refinements JSON Schema can say travel with the zod schema as metadata: `pattern`s for
+// durations, label names, device numbers, URLs, cron, bcrypt hashes (fields/json-patterns.ts) and
+// "exactly one of" for subdomain/base_url and token/token_file. What it cannot (unique names,
+// channel references, a duration's maximum, time zones) stays with `check-config`. The result
+// compiles under ajv's strict mode (test/config-json-schema.test.ts).
 
 import { z } from 'zod';
 import { rawConfigSchema } from './config/schema.js';
@@ -29,6 +31,8 @@ export function configJsonSchema(): JsonSchema {
       if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
     },
   }) as JsonSchema;
+  // After generation: zod merges unions of plain types once the overrides have run.
+  splitTypeLists(schema);
   const { $schema, ...rest } = schema;
   return {
     $schema,
@@ -37,6 +41,25 @@ export function configJsonSchema(): JsonSchema {
       'whatsgate-monitor configuration (docs/reference.md). Validate with: whatsgate-monitor check-config --config FILE',
     ...rest,
   };
+}
+
+/**
+ * zod writes a union of plain types as `type: ["string", "number", "boolean"]`; ajv's strict mode
+ * refuses type lists (strictTypes), so each becomes an `anyOf` of one type each, everywhere.
+ */
+function splitTypeLists(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(splitTypeLists);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as JsonSchema;
+  const types = schema['type'];
+  if (Array.isArray(types)) {
+    delete schema['type'];
+    schema['anyOf'] = types.map((type: unknown) => ({ type }));
+  }
+  for (const value of Object.values(schema)) splitTypeLists(value);
 }
 
 /** The file's text: the schema as two-space JSON with a final newline. */

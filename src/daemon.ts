@@ -20,6 +20,7 @@ import type { Clock } from './monitor/clock.js';
 import { Mutes } from './monitor/mutes.js';
 import { Notifications } from './notify/notifications.js';
 import { AccountPoller, type PollerDeps } from './poll/account-poller.js';
+import { fleetSenders } from './poll/fleet-senders.js';
 import type { CycleReport } from './poll/cycle.js';
 import { CycleWriter } from './poll/cycle-writer.js';
 import { MaintenanceCalendar } from './poll/maintenance.js';
@@ -84,6 +85,7 @@ export class Daemon {
         this.#fleet,
         () => this.#notifications.pending(),
         () => this.#writer.health(),
+        () => this.#notifications.sendersUp(),
       ),
       version: VERSION,
       channels: Object.keys(config.notify.channels),
@@ -95,6 +97,8 @@ export class Daemon {
       log: log.child({ component: 'notify' }),
       onOutcome: (channel, outcome) => this.#metrics.recordNotification(channel, outcome),
       fleet: () => accountFleet(this.#fleet),
+      // The whatsapp channel sends through the accounts' metered gateways (their budget).
+      services: fleetSenders(this.#pollers),
     });
     this.#writer = new CycleWriter({
       store,
@@ -321,6 +325,7 @@ export class Daemon {
       (tick) => this.#runTick(tick.nextAt ?? undefined),
       {
         timezone: this.#config.timezone,
+        clock: this.#clock,
         logger: {
           info: (m) => log.info(m),
           warn: (m) => log.warn(m),

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -74,11 +74,47 @@ describe('whatsgate-monitor check-config', () => {
     expect(r.stderr).toContain('accounts[0].token: environment variable WHATSGATE_TOKEN is not set');
   });
 
-  it('exits 2 for a missing file, naming it', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'wgm-check-')), 'missing.yml');
-    const r = await runCli(['check-config', '--config', file]);
+  // Every command that reads the config words a missing file the same way: where it looked,
+  // where that path came from, and how to give another — never "invalid configuration".
+  describe.each(['check-config', 'status', 'run'])('%s without a config file', (command) => {
+    const missing = (): string => join(mkdtempSync(join(tmpdir(), 'wgm-check-')), 'missing.yml');
+
+    it('given with --config: exit 2 naming the path and the flag', async () => {
+      const file = missing();
+      const r = await runCli([command, '--config', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`no config file at ${file} (given with --config)\n`);
+    });
+
+    it('given in $WHATSGATE_MONITOR_CONFIG: names the variable', async () => {
+      const file = missing();
+      const r = await runCli([command], { env: { WHATSGATE_MONITOR_CONFIG: file } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`no config file at ${file} (given in $WHATSGATE_MONITOR_CONFIG)\n`);
+    });
+
+    it('at the default path: says how to give one', async () => {
+      const r = await runCli([command]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        'no config file at /etc/whatsgate-monitor/config.yml ' +
+          '(the default; give one with --config PATH or $WHATSGATE_MONITOR_CONFIG)\n',
+      );
+    });
+  });
+
+  it('a file that exists but is invalid still says "invalid configuration" at the other commands', async () => {
+    const r = await runCli(['status', '--config', writeConfig(INVALID)]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}: cannot read the config file: no such file`);
+    expect(r.stderr).toMatch(/: invalid configuration\n/);
+    expect(r.stderr).toContain('accounts[0].devices[0].numbr');
+  });
+
+  it('an unreadable path (a folder) names the reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgm-check-'));
+    const r = await runCli(['status', '--config', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${dir}: cannot read the config file: is a directory\n`);
   });
 
   it('reads the path from WHATSGATE_MONITOR_CONFIG', async () => {
@@ -121,11 +157,60 @@ describe('whatsgate-monitor check-config', () => {
     expect(under.stderr).toContain(`state_dir: ${join(dir, 'plain-file')} is not a directory (line 1)`);
   });
 
+  it('run refuses the same state_dir with the same line, exit 2, before opening anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgm-check-'));
+    writeFileSync(join(dir, 'plain-file'), '');
+    const file = writeConfig(`state_dir: ${join(dir, 'plain-file', 'state')}\n${VALID}`);
+    const check = await runCli(['check-config', '--config', file], { env: ENV });
+    const run = await runCli(['run', '--config', file], { env: ENV });
+    const line = `state_dir: ${join(dir, 'plain-file')} is not a directory (line 1)`;
+    expect(check.stderr).toContain(`  ${line}\n`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`${file}: invalid configuration\n${line}\n`);
+    expect(run.stdout).toBe('');
+  });
+
+  it.runIf(process.getuid?.() !== 0)('run refuses a state_dir this user may not write (EACCES)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wgm-check-'));
+    const locked = join(dir, 'locked');
+    mkdirSync(locked, { mode: 0o500 });
+    const file = writeConfig(`state_dir: ${join(locked, 'state')}\n${VALID}`);
+    const run = await runCli(['run', '--config', file], { env: ENV });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `state_dir: ${join(locked, 'state')} does not exist and cannot be created: ${locked} is not writable by this user (permission denied) (line 1)`,
+    );
+  });
+
   it('names a duplicate key with its map and line', async () => {
     const file = writeConfig(VALID.replace('name: main', 'name: main\n    name: again'));
     const r = await runCli(['check-config', '--config', file], { env: ENV });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('accounts[0]: duplicate key "name" (line 5)');
+  });
+
+  it('says how to make a webhook secret when one is plain text, and accepts it with secret_format: raw', async () => {
+    const plain = await runCli(['check-config', '--config', writeConfig(VALID)], {
+      env: { ...ENV, HOOK_SECRET: 'correct horse battery staple' },
+    });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(
+      'notify.channels.ops.secret: not a Standard Webhooks secret: expected whsec_ followed by base64 ' +
+        '(make one with `whatsgate-monitor webhook-secret`, or set secret_format: raw to sign with this text as it is)',
+    );
+    expect(plain.stderr).not.toContain('correct horse');
+    const raw = await runCli(
+      [
+        'check-config',
+        '--config',
+        writeConfig(
+          VALID.replace('secret: "${HOOK_SECRET}"', 'secret: "${HOOK_SECRET}", secret_format: raw'),
+        ),
+      ],
+      { env: { ...ENV, HOOK_SECRET: 'correct horse battery staple' } },
+    );
+    expect(raw.stderr).toBe('');
+    expect(raw.code).toBe(0);
   });
 
   it('rejects an unknown flag with exit 2', async () => {

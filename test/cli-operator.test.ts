@@ -379,4 +379,84 @@ accounts:
       expect(r.code).toBe(2);
     });
   });
+
+  describe('secrets are read only by the commands that use them', () => {
+    // The token lives in a file that is not on this host (a systemd credential of the service).
+    beforeEach(() => {
+      writeFileSync(
+        configFile,
+        readFileSync(configFile, 'utf8').replace(
+          `token: ${sim.token}`,
+          'token_file: /run/credentials/whatsgate-monitor.service/token',
+        ),
+      );
+    });
+
+    it.each([
+      [['status'], /Sales phone/],
+      [['status', '--json'], /"device": "100000000"/],
+      [['history', 'Sales phone'], /no status changes recorded/],
+      [['audit'], /Sales phone/],
+      [['silence', 'all', '--for', '1h'], /silenced all devices/],
+      [['unsilence', 'all'], /removed 1 silence/],
+    ])('%j works without the token', async (args, output) => {
+      if (args[0] === 'unsilence') expect((await cli(['silence', 'all', '--for', '1h'])).code).toBe(0);
+      const r = await cli(args);
+      expect(r.stderr).not.toMatch(/token/);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(output);
+    });
+
+    it.each([
+      [['connect', 'Sales phone']],
+      [['delete', 'Sales phone', '--yes']],
+      [['status', '--live']],
+      [['audit', '--send']],
+      [['test-notify']],
+    ])('%j needs it, and names the key and the file', async (args) => {
+      const r = await cli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        'accounts[0].token_file: cannot read /run/credentials/whatsgate-monitor.service/token: no such file',
+      );
+    });
+  });
+
+  describe('status --live', () => {
+    it('labels the live answer apart from the stored state, with a footer saying which is which', async () => {
+      sim.setStatus('100000001', 'disconnected');
+      const r = await cli(['status', '--live']);
+      expect(r.code).toBe(0);
+      const [header] = r.stdout.split('\n');
+      expect(header).toMatch(
+        /^ACCOUNT\s+DEVICE\s+NAME\s+LIVE \(CHECKED NOW\)\s+STORED STATUS\s+STORED STATE\s+SINCE\s+LAST STORED CHECK\s/,
+      );
+      // Nothing stored yet (the daemon has not run): the live answer stands alone in its column.
+      expect(r.stdout).toMatch(/^main\s+100000001\s+Support phone\s+disconnected\s+-\s+not checked yet\s/m);
+      expect(r.stdout).toMatch(/^main\s+999999999\s+Ghost phone\s+not_found\s+-\s+not checked yet\s/m);
+      expect(r.stdout).toContain(
+        'LIVE: the gateway asked just now, not recorded. STORED: the daemon’s last check',
+      );
+    });
+
+    it('--json keeps the stored fields and adds live_status beside them', async () => {
+      sim.setStatus('100000001', 'disconnected');
+      const r = await cli(['status', '--live', '--json']);
+      expect(r.code).toBe(0);
+      const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+      const support = rows.find((row) => row['device'] === '100000001');
+      expect(support).toMatchObject({
+        status: null,
+        state: null,
+        last_check: null,
+        live_status: 'disconnected',
+        live_status_raw: 'disconnected',
+        live_error: null,
+      });
+      expect(Date.parse(String(support?.['live_checked_at']))).toBeGreaterThan(Date.now() - 60_000);
+      // Without --live there are no live fields at all.
+      const stored = JSON.parse((await cli(['status', '--json'])).stdout) as Record<string, unknown>[];
+      expect(Object.keys(stored[0] ?? {})).not.toContain('live_status');
+    });
+  });
 });

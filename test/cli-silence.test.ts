@@ -32,7 +32,7 @@ accounts:
     const r = await runCli(['status', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('no data yet');
-    expect(r.stdout).toMatch(/main\s+111111\s+Sales phone\s+-\s+UP/);
+    expect(r.stdout).toMatch(/main\s+111111\s+Sales phone\s+-\s+not checked yet/);
   });
 
   it('silences one device, shows it, and unsilences it', async () => {

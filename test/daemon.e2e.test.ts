@@ -57,6 +57,8 @@ accounts:
 
   afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null) p.kill('SIGKILL');
+    // Each rejects on a log line with a repeated key (support/daemon.ts).
+    for (const p of procs) await p.exited;
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -71,6 +71,9 @@ accounts:
     devices:
 ${[...KNOWN, ...UNKNOWN].map((d) => `      - { number: "${d}", name: Phone ${d.slice(-1)} }`).join('\n')}
 notify:
+  # Not a grouping test: every message goes out at once.
+  group_wait: 0s
+  group_interval: 0s
   default: [hook]
   channels:
     hook: { type: webhook, url: "${hook.url}", timeout: 5s }

@@ -237,7 +237,8 @@ describe('notifications end to end through outages', () => {
     expect(mail.html).toContain(target);
     expect(mail.headers.get('x-whatsgate-event')).toBe('device.down');
     expect(deliveryIdOf(mail)).toBe(queued[0]!.delivery_id);
-    expect(mail.messageId).toBe(`<${queued[0]!.delivery_id}@whatsgate-monitor>`);
+    // The delivery id, in the sender's own domain (from: monitor@example.com).
+    expect(mail.messageId).toBe(`<${queued[0]!.delivery_id}@example.com>`);
     await second.waitFor(
       (l) => l.msg === 'notification sent' && l['delivery_id'] === queued[0]!.delivery_id,
       'the delivery logged',

@@ -2,12 +2,13 @@
 // playwright-core), served by the real HTTP server with handlers backed by the simulator.
 // Screenshots of both pages are kept in docs/.
 
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayClient, type GatewayClient } from '../src/gateway/client.js';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
@@ -21,15 +22,15 @@ import { createLogger } from '../src/log.js';
 import type { DeviceStatus, Health } from '../src/monitor/model.js';
 import type { HistoryRow } from '../src/store/store.js';
 import type { StatusAccountFacts, StatusPageData } from '../src/web/status-page.js';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium, SCROLL_WIDTH } from './support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env['CI'] !== undefined && process.env['CI'] !== '';
 // Screenshots go to docs/ only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 const DOCS =
   process.env['UPDATE_SCREENSHOTS'] === '1'
     ? fileURLToPath(new URL('../docs/', import.meta.url))
     : `${mkdtempSync(join(tmpdir(), 'wgm-shots-'))}/`;
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const quiet = createLogger('fatal', new Writable({ write: (_c, _e, cb) => cb() }));
 
 // PHP's password_hash('password') — the `$2y$` flavour `htpasswd -nBC 10` writes.
@@ -205,20 +206,8 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
     harness.add('legacy', '100000004', 'Old shop phone', [[now - 9 * D, 'connected']]);
     sim.setStatus('100000001', 'disconnected');
     await harness.checkAll();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // A name a DNS-rebinding page would own, pointed at the loopback address.
-        '--host-resolver-rules=MAP rebind.test 127.0.0.1',
-      ],
-    });
+    // A name a DNS-rebinding page would own, pointed at the loopback address.
+    browser = await launchChromium(['--host-resolver-rules=MAP rebind.test 127.0.0.1']);
     mkdirSync(DOCS, { recursive: true });
   });
 
@@ -282,7 +271,8 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
       expect(await page.locator('tr[data-device="100000001"] a.relink').getAttribute('href')).toBe(
         'reconnect/100000001',
       );
-      expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('30');
+      expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+      expect(await page.locator('#refresh-note').innerText()).toBe('refreshes every 30 s');
       await page.screenshot({ path: `${DOCS}status-page.png`, fullPage: true });
 
       // On a phone the table turns into cards.
@@ -295,6 +285,122 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
         ),
       ).toBe('block');
       await page.screenshot({ path: `${DOCS}status-page-phone.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('status page: reloads every 30 s by script; the pause button (keyboard, aria-pressed) stops it', async () => {
+    const url = await serve();
+    const context = await browser.newContext({ viewport: { width: 1200, height: 760 } });
+    try {
+      await context.clock.install();
+      const page = await context.newPage();
+      await page.goto(`${url}/`);
+      const reloaded = async (ms: number): Promise<boolean> => {
+        await page.evaluate('window.__sameDocument = true');
+        await page.clock.runFor(ms);
+        await page.waitForLoadState('load');
+        return (await page.evaluate<boolean | undefined>('window.__sameDocument')) !== true;
+      };
+      expect(await reloaded(29_000)).toBe(false);
+      const loads = new Promise((resolve) => page.once('load', resolve));
+      await page.clock.runFor(2_000);
+      await loads;
+      expect(await page.evaluate<boolean | undefined>('window.__sameDocument')).toBeUndefined();
+
+      // The first stop of the Tab key; Space toggles it.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate<string>('document.activeElement.id')).toBe('refresh-pause');
+      const pause = page.locator('#refresh-pause');
+      expect(await pause.getAttribute('aria-pressed')).toBe('false');
+      await page.keyboard.press('Space');
+      expect(await pause.getAttribute('aria-pressed')).toBe('true');
+      expect(await page.locator('#refresh-note').innerText()).toBe('auto-refresh paused');
+      expect(await reloaded(5 * 60_000)).toBe(false);
+
+      await page.keyboard.press('Enter');
+      expect(await pause.getAttribute('aria-pressed')).toBe('false');
+      const again = new Promise((resolve) => page.once('load', resolve));
+      await page.clock.runFor(31_000);
+      await again;
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('status page: no JavaScript, no reload — a "refresh" link instead, and no dead button', async () => {
+    const url = await serve();
+    const { context, page } = await open(
+      `${url}/`,
+      { width: 1200, height: 760 },
+      { javaScriptEnabled: false },
+    );
+    try {
+      expect(await page.locator('#refresh-pause').isVisible()).toBe(false);
+      expect(await page.locator('.refresh a', { hasText: 'refresh' }).getAttribute('href')).toBe('./');
+      expect(await page.locator('#refresh-note').innerText()).toBe('not refreshing by itself');
+    } finally {
+      await context.close();
+    }
+  });
+
+  // Issue 16: LAST CHANGES overflowed between the phone layout (≤ 760 px) and about 1100 px.
+  it.each([761, 900, 1100, 1280])('status page at %i px: no sideways scroll', async (width) => {
+    const url = await serve();
+    const { context, page } = await open(`${url}/`, { width, height: 800 });
+    try {
+      expect(await page.evaluate<number>(SCROLL_WIDTH)).toBeLessThanOrEqual(width);
+      // The table's own box too: it clips (overflow:hidden), so a cell running past it hides text.
+      const table = await page.evaluate<number[]>(
+        `(() => { const t = document.getElementById('devices'); return [t.scrollWidth, t.clientWidth]; })()`,
+      );
+      expect(table[0]).toBeLessThanOrEqual(table[1]! + 2);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it.each(['status page', 're-link page'])(
+    '%s: axe finds no critical or serious violations',
+    async (which) => {
+      sim.setStatus('100000001', 'disconnected');
+      const url = await serve();
+      // bypassCSP: axe is injected as a script the page's CSP (nonce only) would refuse.
+      const path = which === 'status page' ? '/' : '/reconnect/100000001';
+      const { context, page } = await open(
+        `${url}${path}`,
+        { width: 1200, height: 800 },
+        { bypassCSP: true },
+      );
+      try {
+        if (which === 're-link page') await page.waitForSelector('#relink[data-state="qr"]');
+        await page.addScriptTag({ path: AXE });
+        const violations = await page.evaluate<{ id: string; impact: string; nodes: string[] }[]>(
+          `axe.run().then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.html.slice(0, 120)) })))`,
+        );
+        expect(violations.filter((v) => v.impact === 'critical' || v.impact === 'serious')).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+  );
+
+  it('re-link page without JavaScript: says it needs JavaScript and names the connect command', async () => {
+    const url = await serve();
+    const { context, page } = await open(
+      `${url}/reconnect/100000001`,
+      { width: 620, height: 900 },
+      { javaScriptEnabled: false },
+    );
+    try {
+      const body = await page.locator('body').innerText();
+      expect(body).not.toContain('Fetching a QR code');
+      expect(body).not.toContain('QR code loading');
+      expect(body).toContain('needs JavaScript to fetch live QR codes');
+      expect(await page.locator('noscript code, .nojs code').first().innerText()).toBe(
+        'whatsgate-monitor connect 100000001',
+      );
     } finally {
       await context.close();
     }

@@ -31,6 +31,7 @@ describe('Prometheus scraping the daemon', () => {
   afterAll(async () => {
     daemon?.kill('SIGKILL');
     prometheus?.kill('SIGKILL');
+    await daemon?.exited; // rejects on a log line with a repeated key
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { Ajv } from 'ajv';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_SCHEMA_FILE, configJsonSchema } from '../src/config-schema.js';
 import { CHANNEL_TYPES } from '../src/notify/channels/index.js';
 import { runCli } from './support/cli.js';
-import { validate, walk, type Schema } from './support/json-schema.js';
+import { walk, type Schema } from './support/json-schema.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -103,9 +104,7 @@ describe('config/whatsgate-monitor.example.yml', () => {
     expect(read(EXAMPLE)).toContain('htpasswd -nBC 10 ops');
   });
 
-  it.each([EXAMPLE, DEMO])('%s is valid for an editor using the JSON Schema', (file) => {
-    expect(validate(committedSchema(), parse(read(file)))).toEqual([]);
-  });
+  // (Valid for an editor using the JSON Schema: test/config-json-schema.test.ts, with ajv.)
 });
 
 describe('config/whatsgate-monitor.schema.json', () => {
@@ -150,11 +149,13 @@ describe('config/whatsgate-monitor.schema.json', () => {
       accounts: [{ name: 'a', subdomain: 'x', token: 't', devices: [{ numbr: '1' }] }],
       log_level: 'loud',
     };
-    expect(validate(schema, bad)).toEqual(
+    const validate = new Ajv({ strict: true, allErrors: true }).compile(schema);
+    expect(validate(bad)).toBe(false);
+    expect(validate.errors?.map((e) => `${e.instancePath} ${e.message}`)).toEqual(
       expect.arrayContaining([
-        '$.accounts[0].devices[0].number: required',
-        '$.accounts[0].devices[0].numbr: unknown key',
-        '$.log_level: expected one of trace, debug, info, warn, error, fatal',
+        "/accounts/0/devices/0 must have required property 'number'",
+        '/accounts/0/devices/0 must NOT have additional properties',
+        '/log_level must be equal to one of the allowed values',
       ]),
     );
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../store/store.js';
 import { computeAudit, deviceKey } from './compute.js';
 import { formatPercent, humanDuration, localTime } from '../report/format.js';
-import { auditSubject, auditToJson, renderAuditHtml, renderAuditText } from './render.js';
+import { auditSubject, auditToJson, renderAuditText } from './render.js';
+import { renderAuditHtml } from './render-html.js';
 import { buildAuditMessage } from './sender.js';
 
 const H = 3_600_000;
@@ -40,10 +41,10 @@ describe('audit rendering', () => {
     const text = renderAuditText(report, 'UTC');
     expect(text).toContain('WhatsGate device audit — 2026-05-03 09:00 to 2026-05-10 09:00 (7d, UTC)');
     expect(text).toMatch(
-      /^ACCOUNT\s+DEVICE\s+NAME\s+STATUS\s+UPTIME\s+OUTAGES\s+DOWNTIME\s+LONGEST\s+OBSERVED$/m,
+      /^DEVICE\s+ACCOUNT\s+NAME\s+STATUS\s+UPTIME\s+OUTAGES\s+DOWNTIME\s+LONGEST\s+OBSERVED$/m,
     );
     expect(text).toMatch(
-      /^main\s+100\s+Sales <phone>\s+connected\s+99\.10 %\s+1\s+1h 30m\s+1h 30m\s+100 %$/m,
+      /^100\s+main\s+Sales <phone>\s+connected\s+99\.10 %\s+1\s+1h 30m\s+1h 30m\s+100 %$/m,
     );
     expect(text).toContain(
       'Old phone (200, account main): not connected for 20d (never connected since 2026-04-20 09:00): unused? consider deleting',
@@ -56,13 +57,16 @@ describe('audit rendering', () => {
     expect(text).toContain('no record of when it ran');
   });
 
-  it('escapes names in HTML and uses inline styles only', () => {
+  it('escapes names in HTML; inline styles, and one <style> with the narrow-screen media query only', () => {
     const html = renderAuditHtml(report, 'UTC');
     expect(html).toContain('Sales &lt;phone&gt;');
     expect(html).not.toContain('<phone>');
-    expect(html).not.toMatch(/<link|<style|<script/);
-    expect(html).toContain(
-      '<code style="background:#f2f4f7;padding:2px 6px;border-radius:4px">whatsgate-monitor delete 200</code>',
+    expect(html).not.toMatch(/<link|<script/);
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? '');
+    expect(styles).toHaveLength(1);
+    expect(styles[0]).toMatch(/^@media only screen and \(max-width:480px\)\{[\s\S]*\}$/);
+    expect(html).toMatch(
+      /<code style="[^"]*">whatsgate-monitor delete 200<\/code> \(on the monitor’s host\)/,
     );
   });
 

@@ -4,7 +4,8 @@
 // nothing, it is not an alert).
 
 import type { AuditReport } from './compute.js';
-import { auditSubject, auditToJson, renderAuditHtml, renderAuditText, type AuditJson } from './render.js';
+import { auditSubject, auditToJson, renderAuditText, type AuditJson } from './render.js';
+import { renderAuditHtml } from './render-html.js';
 
 export interface AuditMessage {
   readonly report: AuditReport;

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.js';
 import { auditFromStore } from '../audit/from-store.js';
 import { auditToJson, renderAuditText } from '../audit/render.js';
 import { buildAuditMessage, type AuditSender } from '../audit/sender.js';
+import { cliSenders } from './cli-senders.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from './command.js';
 import { CommandExit, loadCommandConfig, openStore, withExit } from './context.js';
 
@@ -39,7 +40,7 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
       if (period === null || period <= 0) {
         throw new UsageError(`--since: expected a duration such as 7d, got "${values.since ?? ''}"`);
       }
-      const config = await loadCommandConfig(values.config, io);
+      const config = await loadCommandConfig(values.config, io, values.send === true ? 'read' : 'skip');
       let sender: AuditSender | null = null;
       if (values.send === true) {
         sender = deps.senderFor(config);
@@ -91,4 +92,10 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
 }
 
 // Until the notification layer is wired in, `--send` fails clearly (it never fakes success).
-export default createAuditCommand({ senderFor: (config) => new DirectAuditSender(config) });
+export default createAuditCommand({
+  senderFor: (config) =>
+    new DirectAuditSender(config, {
+      // whatsapp sends through the account's gateway, within the CLI's share of its budget.
+      services: () => cliSenders(config, (line) => process.stderr.write(`${line}\n`)),
+    }),
+});

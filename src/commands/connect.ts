@@ -53,7 +53,7 @@ const connect: Command = (args, io) =>
     });
     if (positionals.length !== 1) throw new UsageError(USAGE);
     if (values.out === '') throw new UsageError('--out: expected a file name');
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, 'read');
     const ref = resolveOneDevice(config, positionals[0] ?? '', values.account);
     const number = ref.device.number;
     const client = clientForAccount(config, ref.account);

@@ -1,13 +1,20 @@
 // What the read/write CLI commands share: the config they name, and the daemon's database.
 
-import { ConfigError } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { Config, DeviceConfig } from '../config/types.js';
 import { StoreError } from '../store/errors.js';
 import { dbPathIn } from '../store/location.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError, resolveConfigPath, type CommandIo } from './command.js';
+import {
+  EXIT_FAILURE,
+  EXIT_USAGE,
+  UsageError,
+  configFileOf,
+  resolveConfigPath,
+  type CommandIo,
+} from './command.js';
+import { configFailure } from './config-failure.js';
 
 /** Ends a command with an exit code and a message for stderr. */
 export class CommandExit extends Error {
@@ -19,13 +26,23 @@ export class CommandExit extends Error {
   }
 }
 
-export async function loadCommandConfig(flag: string | undefined, io: CommandIo): Promise<Config> {
+/**
+ * The config the command names. `secrets`: `read` for the commands that call the gateway or a
+ * channel (`connect`, `delete`, `status --live`, `test-notify`, `audit --send`); `skip` for those
+ * that only read or write the database (`status`, `history`, `audit`, `silence`, `unsilence`),
+ * which then run on a host without the token — and must hand this config to no client.
+ */
+export async function loadCommandConfig(
+  flag: string | undefined,
+  io: CommandIo,
+  secrets: 'read' | 'skip',
+): Promise<Config> {
   const path = resolveConfigPath(flag, io.env);
   try {
-    return await loadConfig(path, io.env);
+    return { ...(await loadConfig(path, io.env, { secrets })), ...configFileOf(path) };
   } catch (err) {
-    if (err instanceof ConfigError)
-      throw new CommandExit(EXIT_USAGE, `${path}: invalid configuration\n${err.message}`);
+    const message = configFailure(path, flag, io.env, err);
+    if (message !== null) throw new CommandExit(EXIT_USAGE, message);
     throw err;
   }
 }

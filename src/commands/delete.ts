@@ -37,7 +37,7 @@ const del: Command = (args, io) =>
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError(USAGE);
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, 'read');
     const ref = resolveOneDevice(config, positionals[0] ?? '', values.account);
     const number = ref.device.number;
 

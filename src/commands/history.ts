@@ -20,7 +20,7 @@ const history: Command = (args, io) =>
       if (ms === null) throw new UsageError(`--since: expected a duration such as 7d, got "${values.since}"`);
       since = Date.now() - ms;
     }
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, 'skip');
     const refs = findDevices(config, positionals[0] ?? '');
     const store = openStore(config, 'read');
     const rows = refs.flatMap((ref) =>

@@ -1,14 +1,23 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../fields/errors.js';
 import { loadConfig } from '../config/load.js';
 import { parseShard, selectShard } from '../config/shard.js';
+import { stateDirProblem } from '../config/state-dir.js';
 import { configWarnings } from '../config/summary.js';
 import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { systemClock } from '../poll/system-clock.js';
 import { StoreError } from '../store/errors.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, resolveConfigPath, type Command } from './command.js';
+import {
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  UsageError,
+  configFileOf,
+  resolveConfigPath,
+  type Command,
+} from './command.js';
+import { configFailure } from './config-failure.js';
 
 // SPEC §9: SIGTERM/SIGINT finish checks in flight within 10 s; past that we exit anyway.
 const HARD_STOP_MS = 10_000;
@@ -24,19 +33,23 @@ const run: Command = async (args, io) => {
     throw new UsageError(`--shard: expected I/N with 1 ≤ I ≤ N, e.g. 1/3, got "${values.shard}"`);
   }
   const path = resolveConfigPath(values.config, io.env);
-  const load = async (): Promise<Config> => {
-    const loaded = await loadConfig(path, io.env);
-    return shard === null ? loaded : selectShard(loaded, shard);
+  // At start-up state_dir is checked as check-config checks it (a file in the way, a folder this
+  // user may not write), so the operator reads the same line naming the key, exit 2, instead of a
+  // raw ENOTDIR/EACCES from opening the database. A reload does not look: state_dir takes effect
+  // only at a restart.
+  const load = async (options: { checkStateDir: boolean }): Promise<Config> => {
+    const loaded = await loadConfig(path, io.env, options.checkStateDir ? { stateDirProblem } : {});
+    const located = { ...loaded, ...configFileOf(path) };
+    return shard === null ? located : selectShard(located, shard);
   };
   let config: Config;
   try {
-    config = await load();
+    config = await load({ checkStateDir: true });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      io.stderr(`${path}: invalid configuration\n${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw err;
+    const message = configFailure(path, values.config, io.env, err);
+    if (message === null) throw err;
+    io.stderr(`${message}\n`);
+    return EXIT_USAGE;
   }
   const log = createLogger(config.logLevel);
   for (const warning of configWarnings(config)) log.warn({ component: 'config' }, warning);
@@ -61,7 +74,7 @@ const run: Command = async (args, io) => {
       reloading = reloading.then(async () => {
         log.info({ component: 'daemon', config: path }, 'SIGHUP: reloading configuration');
         try {
-          await daemon.reload(await load());
+          await daemon.reload(await load({ checkStateDir: false }));
         } catch (err) {
           // A bad new config must not take the daemon down: keep running on the old one.
           log.error(

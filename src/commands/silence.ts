@@ -17,7 +17,7 @@ const silence: Command = (args, io) =>
     const ms = parseDuration(values.for);
     if (ms === null || ms <= 0)
       throw new UsageError(`--for: expected a duration such as 2h, got "${values.for}"`);
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, 'skip');
     const target = positionals[0] ?? '';
     const refs = target === 'all' ? null : findDevices(config, target);
     const store = openStore(config, 'write');

@@ -10,6 +10,7 @@ import type { DeviceRow } from '../store/store.js';
 import { EXIT_OK, type Command } from './command.js';
 import { loadCommandConfig, openStore, withExit } from './context.js';
 import { renderTable } from '../report/table.js';
+import { LIVE_FOOTER, LIVE_HEADERS, liveFields, liveText, type LiveFields } from './status-live.js';
 
 /**
  * One call per device, at most `concurrency` at a time, each reserved from the account's budget
@@ -45,7 +46,7 @@ const status: Command = (args, io) =>
       options: { config: { type: 'string' }, live: { type: 'boolean' }, json: { type: 'boolean' } },
       strict: true,
     });
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, values.live === true ? 'read' : 'skip');
     const now = Date.now();
     const store = openStore(config, 'read');
     let rows = new Map<string, DeviceRow>();
@@ -73,7 +74,8 @@ const status: Command = (args, io) =>
       );
     }
 
-    const reports: DeviceReport[] = [];
+    // The report is the daemon's stored view, --live or not; the live answer goes beside it.
+    const reports: (DeviceReport & Partial<LiveFields>)[] = [];
     for (const account of config.accounts) {
       for (const d of account.devices) {
         const key = `${account.name}\0${d.number}`;
@@ -81,31 +83,25 @@ const status: Command = (args, io) =>
         const until = silences
           .filter((s) => silenceMatches(s, account.name, d.number))
           .reduce<number | null>((m, s) => (m === null || s.until > m ? s.until : m), null);
-        const obs = live.get(key);
-        const liveStatus = obs?.kind === 'status' ? obs.status : undefined;
-        const liveRaw = obs?.kind === 'status' ? obs.raw : undefined;
-        const liveError = obs?.kind === 'probe_error' ? `${obs.reason}: ${obs.message}` : undefined;
+        const report = deviceReport(
+          {
+            account: account.name,
+            device: d.number,
+            name: d.name,
+            status: row?.status ?? null,
+            statusRaw: row?.statusRaw ?? null,
+            health: row?.health ?? 'UP',
+            statusSince: row?.statusSince ?? null,
+            lastCheckAt: row?.lastCheckAt ?? null,
+            probeError: row?.probeError ?? null,
+            silencedUntil: until,
+            deletedAt: deleted.get(key) ?? null,
+            ...(row === undefined ? {} : { delivery: deliveryFromStoredState(row.state) }),
+          },
+          config.timezone,
+        );
         reports.push(
-          deviceReport(
-            {
-              account: account.name,
-              device: d.number,
-              name: d.name,
-              status: liveStatus ?? row?.status ?? null,
-              statusRaw: liveRaw ?? row?.statusRaw ?? null,
-              health: row?.health ?? 'UP',
-              statusSince:
-                liveStatus !== undefined && liveStatus !== row?.status ? null : (row?.statusSince ?? null),
-              lastCheckAt: obs !== undefined ? now : (row?.lastCheckAt ?? null),
-              probeError: obs !== undefined ? (liveError ?? null) : (row?.probeError ?? null),
-              silencedUntil: until,
-              ...(row === undefined ? {} : { delivery: deliveryFromStoredState(row.state) }),
-              // --live asked the gateway: its answer says whether the device exists now.
-              deletedAt:
-                liveStatus !== undefined && liveStatus !== 'not_found' ? null : (deleted.get(key) ?? null),
-            },
-            config.timezone,
-          ),
+          values.live === true ? { ...report, ...liveFields(live.get(key), now, config.timezone) } : report,
         );
       }
     }
@@ -115,16 +111,16 @@ const status: Command = (args, io) =>
       return EXIT_OK;
     }
     if (store === null) io.stderr('note: no data yet — the daemon has not written its database.\n');
+    const isLive = values.live === true;
     io.stdout(
       renderTable(
         [
           'ACCOUNT',
           'DEVICE',
           'NAME',
-          'STATUS',
-          'STATE',
+          ...(isLive ? [LIVE_HEADERS.live, LIVE_HEADERS.status, LIVE_HEADERS.state] : ['STATUS', 'STATE']),
           'SINCE',
-          'LAST CHECK',
+          isLive ? LIVE_HEADERS.lastCheck : 'LAST CHECK',
           'SILENCED UNTIL',
           'DELIVERY TODAY',
           'PROBE ERROR',
@@ -133,6 +129,7 @@ const status: Command = (args, io) =>
           r.account,
           r.device,
           r.name,
+          ...(isLive ? [liveText(r)] : []),
           statusText(r),
           stateText(r),
           r.since ?? '-',
@@ -143,6 +140,7 @@ const status: Command = (args, io) =>
         ]),
       ),
     );
+    if (isLive) io.stdout(`\n${LIVE_FOOTER}`);
     return EXIT_OK;
   });
 /** `500 sent, 50 pending, 10 failed: messages stuck pending`; `-` until the balance was read. */

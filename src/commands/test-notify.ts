@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { testNotification } from '../notify/message.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifiers, type NotifierFactory } from '../notify/registry.js';
+import { cliSenders } from './cli-senders.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command, type CommandIo } from './command.js';
 import { CommandExit, loadCommandConfig, withExit } from './context.js';
 
@@ -24,7 +25,7 @@ export function testNotifyCommand(options: TestNotifyOptions = {}): Command {
         strict: true,
       });
       if (positionals.length > 0) throw new UsageError('usage: test-notify [--channel NAME] [--config PATH]');
-      const config = await loadCommandConfig(values.config, io);
+      const config = await loadCommandConfig(values.config, io, 'read');
       const configured = Object.keys(config.notify.channels);
       if (configured.length === 0) {
         throw new CommandExit(EXIT_FAILURE, 'no notification channels are configured under notify.channels');
@@ -34,9 +35,15 @@ export function testNotifyCommand(options: TestNotifyOptions = {}): Command {
           `--channel: unknown channel "${values.channel}" (configured: ${configured.join(', ')})`,
         );
       }
-      const notifiers = createNotifiers(config, options.createNotifier);
+      // Channels that send through WhatsGate (whatsapp) use the account's gateway, within its budget.
+      const senders = cliSenders(config, (line) => io.stderr(`${line}\n`));
+      const notifiers = createNotifiers(config, options.createNotifier, senders.services);
       const selected = values.channel === undefined ? configured : [values.channel];
-      return await sendTests(selected, notifiers, io);
+      try {
+        return await sendTests(selected, notifiers, io);
+      } finally {
+        await senders.close();
+      }
     });
 }
 

@@ -11,7 +11,7 @@ const unsilence: Command = (args, io) =>
       strict: true,
     });
     if (positionals.length !== 1) throw new UsageError('usage: unsilence DEVICE|all');
-    const config = await loadCommandConfig(values.config, io);
+    const config = await loadCommandConfig(values.config, io, 'skip');
     const target = positionals[0] ?? '';
     const refs = target === 'all' ? null : findDevices(config, target);
     const store = openStore(config, 'write');

@@ -15,7 +15,13 @@ function deviceNumberOf(value: unknown): string | null {
   return typeof value === 'string' || typeof value === 'number' ? normalizeDeviceNumber(value) : null;
 }
 
-export function checkAcrossKeys(root: unknown, issues: IssueList, source: SecretSource): Secrets {
+export interface SecretsRead {
+  readonly secrets: Secrets;
+  /** With `secrets: 'skip'`: the secret keys whose values were not looked at. */
+  readonly unread: readonly Path[];
+}
+
+export function checkAcrossKeys(root: unknown, issues: IssueList, source: SecretSource): SecretsRead {
   const reader = new SecretReader(issues, source);
   const top = record(root) ?? {};
   const notify = record(top['notify']);
@@ -39,6 +45,7 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
 
   // Accounts and devices.
   const accountNames = new Map<string, number>();
+  const accountDevices = new Map<string, Set<string>>();
   const allNumbers = new Set<string>();
   list(top['accounts']).forEach((item, i) => {
     const account = record(item);
@@ -58,6 +65,8 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
     reader.read(account, path, 'token', true);
 
     const numbers = new Map<string, number>();
+    if (typeof name === 'string' && !accountDevices.has(name)) accountDevices.set(name, new Set());
+    const declared = typeof name === 'string' ? accountDevices.get(name) : undefined;
     list(account['devices']).forEach((entry, k) => {
       const device = record(entry);
       if (device === null) return;
@@ -71,6 +80,7 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
             `duplicate device ${number} (also devices[${first}])`,
           );
         allNumbers.add(number);
+        declared?.add(number);
       }
       checkRefs(device['channels'], [...path, 'devices', k, 'channels']);
     });
@@ -94,6 +104,7 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
       issues,
       path,
       readSecret: (key, options = {}) => reader.read(channel, path, key, options.required ?? false),
+      accounts: accountDevices,
     });
   }
 
@@ -110,5 +121,5 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
     });
   });
 
-  return reader.secrets;
+  return { secrets: reader.secrets, unread: reader.unread };
 }

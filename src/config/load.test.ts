@@ -376,6 +376,35 @@ describe('parseConfig rejects, naming the key path', () => {
       'base64',
     ],
     [
+      'webhook secret as plain text',
+      [['notify.channels.ops', webhook({ secret: 'any text at all' })]],
+      'notify.channels.ops.secret',
+      'not a Standard Webhooks secret: expected whsec_ followed by base64 (make one with `whatsgate-monitor webhook-secret`, or set secret_format: raw',
+    ],
+    [
+      'webhook whsec_ shorter than 24 bytes',
+      [['notify.channels.ops', webhook({ secret: `whsec_${Buffer.alloc(23, 7).toString('base64')}` })]],
+      'notify.channels.ops.secret',
+      'at least 24 bytes, this one has 23',
+    ],
+    [
+      'webhook secret_format without a secret',
+      [['notify.channels.ops', webhook({ secret_format: 'raw' })]],
+      'notify.channels.ops.secret_format',
+      'only with secret or secret_file',
+    ],
+    [
+      'webhook secret_format unknown',
+      [
+        [
+          'notify.channels.ops',
+          webhook({ secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', secret_format: 'base64' }),
+        ],
+      ],
+      'notify.channels.ops.secret_format',
+      'whsec or raw',
+    ],
+    [
       'webhook bad header name',
       [['notify.channels.ops', webhook({ headers: { 'Bad Header': 'x' } })]],
       'notify.channels.ops.headers["Bad Header"]',
@@ -934,6 +963,7 @@ describe('parseConfig accepts', () => {
       },
       from: 'mon@example.com',
       to: ['a@example.com', 'B <b@example.com>'],
+      ehloName: null,
       timeoutMs: 10_000,
     });
     expect((channels['direct'] as EmailChannelConfig).smtp).toEqual({
@@ -955,6 +985,7 @@ describe('parseConfig accepts', () => {
       name: 'ops',
       url: 'https://hooks.example.com/x',
       secret: null,
+      secretFormat: 'whsec',
       headers: { Authorization: 'Bearer x' },
       timeoutMs: 5_000,
     });
@@ -1160,5 +1191,55 @@ describe('rawConfigSchema', () => {
     expect(schema.properties['listen']?.default).toBe('127.0.0.1:8749');
     expect(schema.properties['retention']?.default).toBe('90d');
     expect(() => z.toJSONSchema(rawConfigSchema)).not.toThrow();
+  });
+});
+
+describe('webhook secret formats', () => {
+  const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const hookOf = (config: Config): WebhookChannelConfig =>
+    config.notify.channels['ops'] as WebhookChannelConfig;
+
+  it.each<[string, Record<string, unknown>, string, 'whsec' | 'raw']>([
+    ['a whsec_ secret, format by default', { secret: WHSEC }, WHSEC, 'whsec'],
+    ['plain text with secret_format: raw', { secret: 'any text', secret_format: 'raw' }, 'any text', 'raw'],
+    ['whsec with secret_format: whsec', { secret: WHSEC, secret_format: 'whsec' }, WHSEC, 'whsec'],
+  ])('%s', (_name, extra, secret, format) => {
+    const hook = hookOf(parse(yamlOf(patched([['notify.channels.ops', webhook(extra)]]))));
+    expect(hook.secret).toBe(secret);
+    expect(hook.secretFormat).toBe(format);
+  });
+});
+
+describe("loading with secrets: 'skip' (commands that use none)", () => {
+  it('a missing token_file and an unset ${VAR} in a secret are no error; each secret reads as empty', () => {
+    const text = yamlOf(
+      patched([
+        ['accounts.0.token', undefined],
+        ['accounts.0.token_file', '/nonexistent/token'],
+        ['notify.channels.ops', webhook({ secret: '${HOOK_SECRET}' })],
+      ]),
+    );
+    const config = parse(text, { secrets: 'skip' });
+    expect(config.accounts[0]?.token).toBe('');
+    expect((config.notify.channels['ops'] as WebhookChannelConfig).secret).toBe('');
+    // Read as usual, both are errors naming their keys.
+    const paths = issuesOf(text).map((i) => i.path);
+    expect(paths).toEqual(['accounts[0].token_file', 'notify.channels.ops.secret']);
+  });
+
+  it('still refuses a secret that is not set at all, or set twice, and every other error', () => {
+    const text = yamlOf(
+      patched([
+        ['accounts.0.token', undefined],
+        ['notify.channels.ops', webhook({ secret: 'x', secret_file: '/s' })],
+        ['defaults.interval', '${INTERVAL}'],
+      ]),
+    );
+    const issues = issuesOf(text, { secrets: 'skip' }).map((i) => [i.path, i.message]);
+    expect(issues.sort()).toEqual([
+      ['accounts[0].token', 'required (or token_file)'],
+      ['defaults.interval', 'environment variable INTERVAL is not set'],
+      ['notify.channels.ops.secret_file', 'set either secret or secret_file, not both'],
+    ]);
   });
 });

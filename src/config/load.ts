@@ -40,6 +40,12 @@ export interface ParseOptions {
    * folder); its problem is reported at the key. Not set: the path is checked as text only.
    */
   readonly stateDirProblem?: (path: string) => Problem;
+  /**
+   * `skip` for commands that use no secret (they only read the database): a `token_file` that
+   * is missing here, or a `${VAR}` in a secret that is unset, is not an error; each secret then
+   * reads as UNREAD_SECRET (fields/secrets.ts). Default `read`.
+   */
+  readonly secrets?: 'read' | 'skip';
 }
 
 /** A config file is a few KiB; the cap only stops `--config /dev/zero` from eating memory. */
@@ -87,9 +93,10 @@ export function parseConfig(text: string, options: ParseOptions): Config {
       issues.add(issue.path, issue.message);
     }
   }
-  const secrets = checkAcrossKeys(substituted.value, issues, {
+  const { secrets, unread } = checkAcrossKeys(substituted.value, issues, {
     readFile: options.readFile ?? readSecretFile,
     baseDir: options.baseDir ?? process.cwd(),
+    secrets: options.secrets ?? 'read',
   });
   if (options.stateDirProblem !== undefined) {
     const stateDir = record(substituted.value)?.['state_dir'];
@@ -103,9 +110,11 @@ export function parseConfig(text: string, options: ParseOptions): Config {
 
   // A key whose ${VAR} failed has one error already; whatever else is wrong with its placeholder
   // text is noise.
+  // A secret left unread may hold an unset ${VAR}: that is for the commands that use it to say.
   const kept = issues.items.filter(
     (issue, index) =>
-      index < envIssueCount || !substituted.failed.some((failed) => startsWith(issue.path, failed)),
+      (index < envIssueCount || !substituted.failed.some((failed) => startsWith(issue.path, failed))) &&
+      !(index < envIssueCount && unread.some((key) => samePath(issue.path, key))),
   );
   if (kept.length > 0 || !parsed.success || duplicates.length > 0) {
     const seen = new Set<string>();
@@ -129,11 +138,30 @@ export function parseConfig(text: string, options: ParseOptions): Config {
   return buildConfig(parsed.data, secrets);
 }
 
-/** Reads and validates the config file. A missing or unreadable file is a ConfigError too. */
+/**
+ * The config file could not be read at all (as opposed to read and found invalid): commands say
+ * "no config file at …" for a missing one rather than "invalid configuration".
+ */
+export class ConfigFileError extends ConfigError {
+  override name = 'ConfigFileError';
+  constructor(
+    readonly path: string,
+    /** ENOENT: nothing at the path (or a folder on the way is missing). */
+    readonly missing: boolean,
+    cause: unknown,
+  ) {
+    super([{ path, message: `cannot read the config file: ${describeFsError(cause)}` }], {
+      source: path,
+      cause,
+    });
+  }
+}
+
+/** Reads and validates the config file. A missing or unreadable file is a ConfigFileError. */
 export function loadConfig(
   path: string,
   env: NodeJS.ProcessEnv,
-  options: Pick<ParseOptions, 'stateDirProblem'> = {},
+  options: Pick<ParseOptions, 'stateDirProblem' | 'secrets'> = {},
 ): Promise<Config> {
   // The read is synchronous (at most 1 MiB of a regular file, at start-up, reload or
   // check-config); the promise keeps every failure a rejection.
@@ -142,13 +170,14 @@ export function loadConfig(
     try {
       text = readBoundedFile(path, MAX_CONFIG_BYTES);
     } catch (err) {
-      throw new ConfigError([{ path, message: `cannot read the config file: ${describeFsError(err)}` }], {
-        source: path,
-        cause: err,
-      });
+      throw new ConfigFileError(path, (err as { code?: unknown } | null)?.code === 'ENOENT', err);
     }
     return parseConfig(text, { ...options, env, source: path, baseDir: dirname(path) });
   });
+}
+
+function samePath(a: Path, b: Path): boolean {
+  return a.length === b.length && startsWith(a, b);
 }
 
 function startsWith(path: Path, prefix: Path): boolean {

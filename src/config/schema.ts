@@ -28,12 +28,17 @@ import {
   positiveDuration,
   secret,
   secretFile,
+  pattern,
   text,
 } from '../fields/schema-kit.js';
+import { PATTERNS } from '../fields/json-patterns.js';
 
 const deviceNumber = () =>
   checked(
-    z.union([z.string(), z.number()], { error: expecting(`a phone number: ${DEVICE_NUMBER_HINT}`) }),
+    // The number's JSON Schema says "a whole number ≥ 0"; zod's check is normalizeDeviceNumber's.
+    z.union([pattern(z.string(), PATTERNS.deviceNumber), z.number().meta({ type: 'integer', minimum: 0 })], {
+      error: expecting(`a phone number: ${DEVICE_NUMBER_HINT}`),
+    }),
     (v) => (normalizeDeviceNumber(v) === null ? `not a device number: ${DEVICE_NUMBER_HINT}` : null),
   );
 
@@ -121,61 +126,75 @@ const optionalPolicy: PolicyShape = {
 
 export const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];
 
+/** JSON Schema for "exactly one of the two keys" (ajv's strict mode wants each key declared). */
+function exactlyOne(a: string, b: string) {
+  const has = (key: string) => ({ properties: { [key]: true }, required: [key] });
+  return { oneOf: [has(a), has(b)] };
+}
+
 const deviceSchema = z.strictObject({
   number: deviceNumber().describe('the phone number; digits, +, spaces and dashes (normalised to digits)'),
   name: text().optional().describe('defaults to the number'),
   labels: z
-    .record(checked(z.string(), labelNameProblem), labelValue)
+    .record(pattern(checked(z.string(), labelNameProblem), PATTERNS.labelName), labelValue)
     .optional()
     .describe('your labels: on whatsgate_device_info, matched by notify.routes'),
   channels: channelRefs().optional().describe('overrides routing for this device'),
   ...optionalPolicy,
 });
 
-const accountSchema = z.strictObject({
-  name: text().describe('names the account in alerts, metrics (account label) and commands'),
-  subdomain: checked(z.string(), (v) =>
-    isDnsLabel(v)
-      ? null
-      : 'expected the subdomain only (letters, digits and -), e.g. acme for acme.whatsgate.net',
-  )
-    .optional()
-    .describe('https://{subdomain}.whatsgate.net/api; or set base_url'),
-  base_url: httpUrl()
-    .optional()
-    .describe('the API base URL instead of subdomain, e.g. http://127.0.0.1:8748/api'),
-  token: secret().optional().describe('the Access-Token; or token_file'),
-  token_file: secretFile().optional().describe('a file whose first line is the Access-Token'),
-  concurrency: z
-    .int()
-    .min(1)
-    .optional()
-    .meta({ default: DEFAULTS.concurrency })
-    .describe('API calls of this account in flight at once'),
-  rate_limit: checked(z.string({ error: expecting(RATE_HINT) }), (v) => {
-    const perMinute = parseRate(v);
-    if (perMinute === null) return `expected ${RATE_HINT}`;
-    // The budget is counted in whole calls per 60 s window (SPEC §3).
-    return Number.isInteger(perMinute)
-      ? null
-      : `must come to a whole number of calls per minute (at least 1/min), got ${v}`;
+const accountSchema = z
+  .strictObject({
+    name: text().describe('names the account in alerts, metrics (account label) and commands'),
+    subdomain: checked(pattern(z.string(), PATTERNS.dnsLabel), (v) =>
+      isDnsLabel(v)
+        ? null
+        : 'expected the subdomain only (letters, digits and -), e.g. acme for acme.whatsgate.net',
+    )
+      .optional()
+      .describe('https://{subdomain}.whatsgate.net/api; or set base_url'),
+    base_url: httpUrl()
+      .optional()
+      .describe('the API base URL instead of subdomain, e.g. http://127.0.0.1:8748/api'),
+    token: secret().optional().describe('the Access-Token; or token_file'),
+    token_file: secretFile().optional().describe('a file whose first line is the Access-Token'),
+    concurrency: z
+      .int()
+      .min(1)
+      .optional()
+      .meta({ default: DEFAULTS.concurrency })
+      .describe('API calls of this account in flight at once'),
+    rate_limit: checked(pattern(z.string({ error: expecting(RATE_HINT) }), PATTERNS.rate), (v) => {
+      const perMinute = parseRate(v);
+      if (perMinute === null) return `expected ${RATE_HINT}`;
+      // The budget is counted in whole calls per 60 s window (SPEC §3).
+      return Number.isInteger(perMinute)
+        ? null
+        : `must come to a whole number of calls per minute (at least 1/min), got ${v}`;
+    })
+      .optional()
+      .meta({ default: DEFAULTS.rateLimit })
+      .describe(
+        "the most API calls the monitor spends per minute, of the gateway's 60 shared with your sending",
+      ),
+    devices: z.array(deviceSchema).describe('the devices to watch'),
+    ...optionalPolicy,
   })
-    .optional()
-    .meta({ default: DEFAULTS.rateLimit })
-    .describe(
-      "the most API calls the monitor spends per minute, of the gateway's 60 shared with your sending",
-    ),
-  devices: z.array(deviceSchema).describe('the devices to watch'),
-  ...optionalPolicy,
-});
+  .meta({
+    // For editors: what checks.ts says about these pairs (exactly one of each).
+    allOf: [exactlyOne('subdomain', 'base_url'), exactlyOne('token', 'token_file')],
+  });
 
 export const channelSchema = z.discriminatedUnion('type', channelSchemas());
 
 const routeSchema = z.strictObject({
   match: z
     .record(
-      checked(z.string(), (name) =>
-        /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name',
+      pattern(
+        checked(z.string(), (name) =>
+          /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? null : 'not a valid label name',
+        ),
+        PATTERNS.matchLabelName,
       ),
       labelValue,
     )
@@ -199,10 +218,13 @@ export const rawConfigSchema = z
       .optional()
       .meta({ default: DEFAULTS.stateDir })
       .describe('where monitor.db (SQLite) lives; must be writable'),
-    listen: checked(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), (v) => {
-      const parsed = parseListen(v);
-      return typeof parsed === 'string' ? parsed : null;
-    })
+    listen: checked(
+      pattern(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), PATTERNS.listen),
+      (v) => {
+        const parsed = parseListen(v);
+        return typeof parsed === 'string' ? parsed : null;
+      },
+    )
       .optional()
       .meta({ default: DEFAULTS.listen })
       .describe('host:port of the HTTP server (metrics, pages, API)'),
@@ -245,7 +267,7 @@ export const rawConfigSchema = z
           .optional()
           .describe('a device goes to every route whose match fits it; else to default'),
         channels: z
-          .record(checked(z.string(), channelNameProblem), channelSchema)
+          .record(pattern(checked(z.string(), channelNameProblem), PATTERNS.channelName), channelSchema)
           .optional()
           .describe('named channels, each with a type'),
       })
@@ -275,9 +297,10 @@ export const rawConfigSchema = z
             user: checked(text(), (v) => (v.includes(':') ? 'must not contain ":"' : null)).describe(
               'the user name (no ":")',
             ),
-            password_hash: checked(z.string({ error: expecting('a bcrypt hash') }), bcryptProblem).describe(
-              'bcrypt, as htpasswd -nBC 10 USER prints it',
-            ),
+            password_hash: pattern(
+              checked(z.string({ error: expecting('a bcrypt hash') }), bcryptProblem),
+              PATTERNS.bcrypt,
+            ).describe('bcrypt, as htpasswd -nBC 10 USER prints it (never the password itself)'),
           })
           .optional()
           .describe('protects everything but /healthz; also enables /reconnect on a non-loopback listen'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Budget } from '../monitor/budget.js';
+import { plannedSpacingMs } from '../monitor/budget.js';
 import { DueQueue } from '../monitor/due-queue.js';
 import { parseConfig } from './load.js';
 import { accountBudget, configWarnings, summarizeConfig } from './summary.js';
@@ -119,11 +119,12 @@ describe('accountBudget', () => {
 
 describe('check-config and the daemon announce the same effective interval', () => {
   it.each([
-    // 3 devices every 2 s at 25/min: spacing 2.4 s, so each is checked every 7.2 s — the
-    // daemon says 7s; check-config used to say 8s (needed/rate stretch, rounded up)
-    [3, '2s', '25/min', 7, '7s'],
-    [45, '1m', '30/min', 90, '1m30s'],
-    [7, '10s', '29/min', 14, '14s'],
+    // 3 devices every 2 s at 25/min: a quarter (6) kept for out-of-band calls leaves 19 checks
+    // a minute, spacing (60 s + 250 ms margin) / 19 = 3.171 s, so each is checked every 9.5 s —
+    // check-config and the daemon both say 10s
+    [3, '2s', '25/min', 10, '10s'],
+    [45, '1m', '30/min', 118, '1m58s'],
+    [7, '10s', '29/min', 19, '19s'],
   ])('%d devices every %s at %s: about every %is', (count, interval, rate, seconds, text) => {
     const c = config([
       ['accounts.0.devices', devices(count)],
@@ -134,7 +135,7 @@ describe('check-config and the daemon announce the same effective interval', () 
     // what the daemon's scheduler plans and warns with
     const plan = new DueQueue().apply(
       account.devices.map((d) => ({ number: d.number, intervalMs: d.policy.intervalMs })),
-      new Budget({ ratePerMinute: account.rateLimitPerMinute }).spacingMs,
+      plannedSpacingMs(account.rateLimitPerMinute),
       0,
     );
     expect(Math.round(plan.effectiveIntervalMs / 1000)).toBe(seconds);

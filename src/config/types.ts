@@ -92,4 +92,10 @@ export interface Config {
   readonly maintenance: readonly MaintenanceWindow[];
   readonly retentionMs: number;
   readonly web: { readonly basicAuth: { readonly user: string; readonly passwordHash: string } | null };
+  /**
+   * The file this config was read from, absolute, when it is not the default path: commands
+   * printed in messages (`whatsgate-monitor connect …`) add `--config` with it. Set by the
+   * command that loaded the config, not by the file.
+   */
+  readonly configFile?: string;
 }

@@ -218,13 +218,26 @@ export function secretProblem(value: string): Problem {
   return null;
 }
 
-/** Standard Webhooks keys are `whsec_` + base64; a broken one would make every signature wrong. */
+/** Standard Webhooks: a signing key should be 24 to 64 random bytes. */
+export const WEBHOOK_SECRET_MIN_BYTES = 24;
+
+/**
+ * A `whsec_` secret, the only form the official Standard Webhooks libraries read by default:
+ * `whsec_` + base64 of at least 24 bytes. Plain text would be base64-decoded by the receiver's
+ * library into some other key, and every signature would fail to verify.
+ */
 export function webhookSecretProblem(value: string): Problem {
-  if (!value.startsWith('whsec_')) return null;
+  const howTo =
+    'make one with `whatsgate-monitor webhook-secret`, or set secret_format: raw to sign with this text as it is';
+  if (!value.startsWith('whsec_'))
+    return `not a Standard Webhooks secret: expected whsec_ followed by base64 (${howTo})`;
   const key = value.slice('whsec_'.length);
-  return key !== '' && /^[A-Za-z0-9+/]+={0,2}$/.test(key) && key.length % 4 === 0
+  if (key === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0)
+    return `a whsec_ secret must be followed by base64 (${howTo})`;
+  const bytes = Buffer.from(key, 'base64').length;
+  return bytes >= WEBHOOK_SECRET_MIN_BYTES
     ? null
-    : 'a whsec_ secret must be followed by base64';
+    : `a whsec_ secret must hold at least ${WEBHOOK_SECRET_MIN_BYTES} bytes, this one has ${bytes} (${howTo})`;
 }
 
 /** htpasswd -nBC 10 output: `$2y$10$` + 53 characters of bcrypt base64. */

@@ -1,10 +1,12 @@
 // The zod building blocks of the config schema, shared by schema.ts and the channels' own
 // fragments (src/notify/channels/<type>/config.ts): strict, transform-free, so the JSON Schema
-// generator can document them; refinements only add checks.
+// generator can document them; refinements only add checks. `pattern(…)` states a refinement for
+// the JSON Schema too (json-patterns.ts): zod leaves it to the refinement, editors and ajv see it.
 
 import { z } from 'zod';
 import { DURATION_HINT, DURATION_MAX, formatDuration, parseDuration, type DurationKind } from './duration.js';
 import { cronProblem, httpUrlProblem, mailboxProblem, pathProblem, type Problem } from './fields.js';
+import { PATTERNS } from './json-patterns.js';
 
 /** Replaces zod's wording for a wrong type; a missing key falls through to "required". */
 export function expecting(what: string) {
@@ -21,6 +23,11 @@ export function checked<T extends z.ZodType>(schema: T, problem: (value: z.outpu
 
 export const text = () => z.string().min(1);
 
+/** A JSON Schema `pattern` on a string schema, for editors only: the zod checks stay as they are. */
+export function pattern<T extends z.ZodString>(schema: T, regex: string): T {
+  return schema.meta({ pattern: regex });
+}
+
 /**
  * A duration key. `max` names its kind's upper bound (DURATION_MAX); a key that names none is
  * still capped at `wait`, below what a Node timer can arm, so no config value can overflow one.
@@ -28,10 +35,15 @@ export const text = () => z.string().min(1);
 export function duration(options: { allowZero: boolean; default?: string; max?: DurationKind }) {
   const maxMs = DURATION_MAX[options.max ?? 'wait'];
   const base = options.allowZero
-    ? z.union([z.string(), z.literal(0)], { error: expecting(`${DURATION_HINT}, or 0 for off`) })
-    : z.string({
-        error: (issue) => (issue.input === 0 ? 'must be longer than 0' : expecting(DURATION_HINT)(issue)),
-      });
+    ? z.union([pattern(z.string(), PATTERNS.durationOrZero), z.literal(0)], {
+        error: expecting(`${DURATION_HINT}, or 0 for off`),
+      })
+    : pattern(
+        z.string({
+          error: (issue) => (issue.input === 0 ? 'must be longer than 0' : expecting(DURATION_HINT)(issue)),
+        }),
+        PATTERNS.positiveDuration,
+      );
   const schema = checked(base as z.ZodType<string | number>, (value) => {
     const ms = parseDuration(value);
     if (ms === null) {
@@ -54,10 +66,16 @@ export const positiveDuration = (defaultValue?: string, max?: DurationKind) =>
   });
 
 export const cron = () =>
-  checked(z.string({ error: expecting('a cron expression such as "*/10 * * * * *"') }), cronProblem);
+  pattern(
+    checked(z.string({ error: expecting('a cron expression such as "*/10 * * * * *"') }), cronProblem),
+    PATTERNS.cron,
+  );
 
 export const httpUrl = () =>
-  checked(z.string({ error: expecting('an http:// or https:// URL') }), (v) => httpUrlProblem(v));
+  pattern(
+    checked(z.string({ error: expecting('an http:// or https:// URL') }), (v) => httpUrlProblem(v)),
+    PATTERNS.httpUrl,
+  );
 
 /** Secrets are plain strings here: the cross-key checks read them so no message can echo them. */
 export const secret = () => z.string({ error: expecting('a string') });
@@ -75,7 +93,8 @@ export const filePath = () =>
     pathProblem,
   );
 
-export const mailbox = () => checked(z.string({ error: expecting('an email address') }), mailboxProblem);
+export const mailbox = () =>
+  pattern(checked(z.string({ error: expecting('an email address') }), mailboxProblem), PATTERNS.mailbox);
 
 /** Every channel's `timeout`: one delivery attempt. */
 /** A channel's `timeout` when it sets none; config/defaults.ts lists it with the others. */

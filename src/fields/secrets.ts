@@ -15,7 +15,19 @@ export interface SecretSource {
   readonly readFile: (path: string) => string;
   /** Relative `*_file` paths are taken from here (the config file's folder). */
   readonly baseDir: string;
+  /**
+   * `skip`: check that each secret is set (and not twice), but read no `*_file` and look at no
+   * value — for the commands that never use one (`status`, `history`, `audit`, `silence`). Each
+   * secret then reads as UNREAD_SECRET. Default `read`.
+   */
+  readonly secrets?: 'read' | 'skip';
 }
+
+/**
+ * What a skipped secret holds: never a usable credential. A config loaded with `secrets: 'skip'`
+ * must not reach the gateway client or a notifier.
+ */
+export const UNREAD_SECRET = '';
 
 /** Resolved secrets by the path of their inline key (`accounts[0].token`). */
 export type Secrets = ReadonlyMap<string, string>;
@@ -24,6 +36,7 @@ export class SecretReader {
   readonly #issues: IssueList;
   readonly #source: SecretSource;
   readonly #secrets = new Map<string, string>();
+  readonly #unread: Path[] = [];
 
   constructor(issues: IssueList, source: SecretSource) {
     this.#issues = issues;
@@ -33,6 +46,11 @@ export class SecretReader {
   /** Everything read so far. */
   get secrets(): Secrets {
     return this.#secrets;
+  }
+
+  /** The keys (`accounts[0].token` or `…token_file`) whose value `skip` left unread. */
+  get unread(): readonly Path[] {
+    return this.#unread;
   }
 
   /**
@@ -49,6 +67,11 @@ export class SecretReader {
     }
     if (inline === undefined && file === undefined) {
       if (required) this.#issues.add([...path, key], `required (or ${fileKey})`);
+      return undefined;
+    }
+    if (this.#source.secrets === 'skip') {
+      this.#unread.push([...path, inline !== undefined ? key : fileKey]);
+      this.#secrets.set(formatPath([...path, key]), UNREAD_SECRET);
       return undefined;
     }
     let value: string;

@@ -72,6 +72,15 @@ export type DeleteResult =
 /** A balance read: the counts, a device the gateway does not know, or why there is no answer. */
 export type BalanceResult =
   BalanceReading | { readonly kind: 'not_found'; readonly message: string } | ProbeErrorObservation;
+/**
+ * `POST /send/text`: queued, or refused by the gateway in its own words (`sender device is not
+ * connected`, `insufficient balance`, a validation answer such as `The selected sender device is
+ * invalid.` with HTTP 422), or no answer worth reading (a probe error: timeout, 5xx, 429, …).
+ */
+export type SendTextResult =
+  | { readonly kind: 'sent'; readonly id: string | null }
+  | { readonly kind: 'refused'; readonly message: string; readonly httpStatus: number }
+  | ProbeErrorObservation;
 
 export interface GatewayClient {
   /** `GET /status/{device}`. Never rejects. */
@@ -82,6 +91,8 @@ export interface GatewayClient {
   balance(device: string, opts?: CallOptions): Promise<BalanceResult>;
   /** `POST /delete`. Never rejects. */
   delete(device: string, opts?: CallOptions): Promise<DeleteResult>;
+  /** `POST /send/text` from `sender` to `phone` (digits). Never rejects. */
+  sendText(sender: string, phone: string, message: string, opts?: CallOptions): Promise<SendTextResult>;
   /** Closes the sockets once calls in flight have ended. Idempotent. */
   close(): Promise<void>;
 }
@@ -194,6 +205,28 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         if (body['success'] === false) return { kind: 'refused', message: message ?? reply.label };
         // Laravel's validation answer (`{"message": …, "errors": {…}}`, 422) has no `success`.
         if (reply.statusCode === 422 && message !== undefined) return { kind: 'refused', message };
+        throw apiFailure(reply, body);
+      } catch (err) {
+        return failure(err, `POST ${shownOrigin}${path}`);
+      }
+    },
+
+    async sendText(sender, phone, message, opts = {}) {
+      const path = pathFor('send/text');
+      try {
+        const payload = JSON.stringify({ sender_device: sender, phone, message });
+        const reply = await exchange('POST', path, payload, maxBodyBytes, opts);
+        const body = jsonObject(reply);
+        const said =
+          typeof body['message'] === 'string' ? verbatim(redactSecrets(body['message'], [token])) : undefined;
+        if (body['success'] === true && isOk(reply)) {
+          const id = body['id'];
+          return { kind: 'sent', id: typeof id === 'string' || typeof id === 'number' ? String(id) : null };
+        }
+        const httpStatus = reply.statusCode;
+        if (body['success'] === false) return { kind: 'refused', message: said ?? reply.label, httpStatus };
+        // Laravel's validation answer (`{"message": …, "errors": {…}}`, 422) has no `success`.
+        if (httpStatus >= 400 && said !== undefined) return { kind: 'refused', message: said, httpStatus };
         throw apiFailure(reply, body);
       } catch (err) {
         return failure(err, `POST ${shownOrigin}${path}`);

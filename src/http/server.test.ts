@@ -106,9 +106,49 @@ describe('HTTP server', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 
-  it('refuses methods other than GET', async () => {
+  it.each([
+    ['POST', '/'],
+    ['POST', '/healthz'],
+    ['PUT', '/api/v1/devices'],
+    ['DELETE', '/metrics'],
+    ['POST', '/reconnect/1/qr'],
+    ['POST', '/favicon.ico'],
+    ['OPTIONS', '/readyz'],
+    ['PATCH', '/no/such/path'],
+  ])('%s %s: 405 naming the methods it takes in Allow', async (method, path) => {
+    const url = await start({ statusPage: () => ({}) as StatusPageData });
+    const res = await fetch(`${url}${path}`, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(((await res.json()) as { error: string }).error).toBe(
+      `method ${method} not allowed (GET or HEAD)`,
+    );
+  });
+
+  it('serves /favicon.ico: a 16×16 ICO, cacheable, also to HEAD', async () => {
     const url = await start();
-    expect((await fetch(`${url}/healthz`, { method: 'POST' })).status).toBe(405);
+    const res = await fetch(`${url}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/x-icon');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=86400');
+    const icon = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(icon.length);
+    // ICONDIR: reserved 0, type 1 (icon), one image of 16×16 at 32 bits, whose bytes fill the file.
+    expect([icon.readUInt16LE(0), icon.readUInt16LE(2), icon.readUInt16LE(4)]).toEqual([0, 1, 1]);
+    expect([icon[6], icon[7], icon.readUInt16LE(12)]).toEqual([16, 16, 32]);
+    expect(icon.readUInt32LE(18) + icon.readUInt32LE(14)).toBe(icon.length);
+    // BITMAPINFOHEADER: 40 bytes, 16 wide, 32 high (image and mask).
+    expect([icon.readUInt32LE(22), icon.readInt32LE(26), icon.readInt32LE(30)]).toEqual([40, 16, 32]);
+    // The centre pixel is opaque green, the corner transparent (BGRA, rows bottom-up).
+    const pixel = (x: number, y: number): number[] => [
+      ...icon.subarray(62 + (y * 16 + x) * 4, 66 + (y * 16 + x) * 4),
+    ];
+    expect(pixel(8, 8)).toEqual([0x66, 0xd3, 0x25, 255]);
+    expect(pixel(0, 0)[3]).toBe(0);
+
+    const head = await fetch(`${url}/favicon.ico`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(icon.length));
   });
 
   describe('pages', () => {

@@ -1,17 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../fields/duration.js';
 import { isLoopbackHost } from '../fields/fields.js';
 import type { Logger } from '../log.js';
-import {
-  BASIC_AUTH_CHALLENGE,
-  BasicAuthVerifier,
-  type BasicAuthConfig,
-  type AuthOutcome,
-  type BasicAuthOptions,
-} from '../web/basic-auth.js';
-import { pageCsp } from '../web/layout.js';
+import { BasicAuthVerifier, type BasicAuthConfig, type BasicAuthOptions } from '../web/basic-auth.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
 import { buildStatusView, renderStatusPage, type StatusPageData } from '../web/status-page.js';
 import {
@@ -21,6 +13,8 @@ import {
   type RelinkDevice,
   type RelinkLimits,
 } from './relink.js';
+import { FAVICON, FAVICON_CACHE, FAVICON_TYPE } from './favicon.js';
+import { HttpError, newNonce, onlyGet, refuse, send, sendHtml, sendJson } from './respond.js';
 import { ANY_HOST_PATHS, MISDIRECTED_MESSAGE, isSameOrigin, isTrustedHost } from './host-guard.js';
 
 export {
@@ -90,60 +84,6 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    ...headers,
-  });
-  res.end(body);
-}
-
-/** 401 with the challenge; 429 (this client failed too often) or 503 (checks queued) with Retry-After. */
-function refuse(res: ServerResponse, outcome: Exclude<AuthOutcome, { kind: 'ok' }>): void {
-  const text = 'text/plain; charset=utf-8';
-  if (outcome.kind === 'denied') {
-    return send(res, 401, text, 'authentication required\n', { 'www-authenticate': BASIC_AUTH_CHALLENGE });
-  }
-  const retryAfter = String(Math.ceil(outcome.retryAfterMs / 1000));
-  return outcome.kind === 'throttled'
-    ? send(res, 429, text, 'too many failed logins from this address\n', { 'retry-after': retryAfter })
-    : send(res, 503, text, 'too many logins being checked; try again\n', { 'retry-after': retryAfter });
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`);
-}
-
-function sendHtml(res: ServerResponse, status: number, nonce: string, html: string): void {
-  send(res, status, 'text/html; charset=utf-8', html, {
-    'content-security-policy': pageCsp(nonce),
-    'referrer-policy': 'no-referrer',
-    'x-frame-options': 'DENY',
-  });
-}
-
-function newNonce(): string {
-  return randomBytes(16).toString('base64');
-}
-
 const HISTORY_PATH = /^\/api\/v1\/devices\/([^/]+)\/history$/;
 const RELINK_PATH = /^\/reconnect\/([^/]+)(?:\/(qr|status))?$/;
 
@@ -179,7 +119,16 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   const { handlers } = ctx;
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
+  onlyGet(req);
+  if (path === '/favicon.ico') {
+    res.writeHead(200, {
+      'content-type': FAVICON_TYPE,
+      'content-length': FAVICON.length,
+      'cache-control': FAVICON_CACHE,
+      'x-content-type-options': 'nosniff',
+    });
+    return void res.end(FAVICON);
+  }
   if (path === '/readyz') {
     const ready = handlers.ready();
     if (ready === true) return send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
@@ -298,7 +247,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed');
+      onlyGet(req);
       return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
     }
     const auth = verifier;
@@ -316,7 +265,7 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        if (!res.headersSent) sendJson(res, err.status, { error: err.message });
+        if (!res.headersSent) sendJson(res, err.status, { error: err.message }, err.headers);
         return;
       }
       log.error({ err, path: req.url }, 'http handler failed');

@@ -55,11 +55,25 @@ describe('Metrics', () => {
       whatsgate_notification_failures_total: 'counter',
       whatsgate_notifications_dropped_total: 'counter',
       whatsgate_notifications_pending: 'gauge',
+      whatsgate_notification_senders_up: 'gauge',
       whatsgate_monitor_build_info: 'gauge',
       whatsgate_monitor_store_errors_total: 'counter',
       whatsgate_monitor_store_writable: 'gauge',
     });
     expect(values(families, 'whatsgate_monitor_build_info')).toEqual({ '{"version":"1.2.3"}': 1 });
+  });
+
+  it('exports the sender devices UP of the channels that have senders, and only theirs', async () => {
+    const senders = [{ channel: 'wa', up: 2 }];
+    const source = Object.assign(fakeSource([], [], [{ channel: 'ops', pending: 1 }]), {
+      notificationSenders: () => senders,
+    });
+    const { scrape } = setup(source, { channels: ['ops', 'wa'] });
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({ '{"channel":"wa"}': 2 });
+    senders[0] = { channel: 'wa', up: 0 };
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({ '{"channel":"wa"}': 0 });
+    senders.length = 0;
+    expect(values(await scrape(), 'whatsgate_notification_senders_up')).toEqual({});
   });
 
   it('says whether the database takes writes, and counts the writes it refused', async () => {

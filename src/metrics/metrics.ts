@@ -72,6 +72,7 @@ export class Metrics {
   readonly #notificationFailures: Counter<'channel'>;
   readonly #notificationsDropped: Counter<'channel'>;
   readonly #notificationsPending: Gauge<'channel'>;
+  readonly #sendersUp: Gauge<'channel'>;
   readonly #storeErrors: Counter;
   readonly #storeWritable: Gauge;
 
@@ -169,6 +170,12 @@ export class Metrics {
     this.#notificationsPending = new Gauge({
       name: 'whatsgate_notifications_pending',
       help: 'Notifications waiting in the outbox.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#sendersUp = new Gauge({
+      name: 'whatsgate_notification_senders_up',
+      help: 'Channels that send through monitored devices (whatsapp): how many of their sender devices are UP; at 0 their messages wait in the outbox.',
       labelNames: ['channel'],
       registers,
     });
@@ -342,6 +349,10 @@ export class Metrics {
     for (const channel of this.#channels) this.#notificationsPending.set({ channel }, 0);
     for (const { channel, pending } of this.#source.notificationsPending()) {
       this.#notificationsPending.set({ channel }, pending);
+    }
+    this.#sendersUp.reset();
+    for (const { channel, up } of this.#source.notificationSenders?.() ?? []) {
+      this.#sendersUp.set({ channel }, up);
     }
   }
 }

@@ -65,6 +65,12 @@ export interface ChannelPendingView {
   readonly pending: number;
 }
 
+export interface ChannelSendersView {
+  readonly channel: string;
+  /** Sender devices UP (whatsapp's `from`); 0: the channel's messages wait in the outbox. */
+  readonly up: number;
+}
+
 export interface StoreMetricsView {
   /** False while writes to the database fail (poll results are held in memory meanwhile). */
   readonly writable: boolean;
@@ -78,5 +84,7 @@ export interface MetricsSource {
   devices(): Iterable<DeviceMetricsView>;
   accounts(): Iterable<AccountMetricsView>;
   notificationsPending(): Iterable<ChannelPendingView>;
+  /** Channels that send through monitored devices; absent or empty: no such series. */
+  notificationSenders?(): Iterable<ChannelSendersView>;
   store(): StoreMetricsView;
 }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditDelivery, AuditMessage, AuditSender } from '../audit/sender.js';
 import type { Config } from '../config/types.js';
+import type { ChannelServices } from './channels/definition.js';
 import { definitionOf } from './channels/index.js';
 import type { AuditNotification } from './message.js';
 import { createNotifiers, type NotifierFactory } from './registry.js';
@@ -30,6 +31,8 @@ export function auditChannelProblem(config: Pick<Config, 'notify'>, channel: str
 
 export interface DirectAuditSenderOptions {
   readonly createNotifier?: NotifierFactory;
+  /** What the command offers channels (whatsapp: the account's gateway), opened per send. */
+  readonly services?: () => { readonly services: ChannelServices; close(): Promise<void> };
   readonly now?: () => number;
   readonly newId?: () => string;
 }
@@ -47,7 +50,8 @@ export class DirectAuditSender implements AuditSender {
     message: AuditMessage,
     channels: readonly string[],
   ): Promise<readonly AuditDelivery[]> {
-    const notifiers = createNotifiers(this.#config, this.#options.createNotifier);
+    const opened = this.#options.services?.();
+    const notifiers = createNotifiers(this.#config, this.#options.createNotifier, opened?.services);
     const newId = this.#options.newId ?? randomUUID;
     const now = (this.#options.now ?? Date.now)();
     const never = new AbortController().signal;
@@ -70,6 +74,7 @@ export class DirectAuditSender implements AuditSender {
       );
     } finally {
       await Promise.allSettled([...notifiers.values()].map((n) => n.close()));
+      await opened?.close();
     }
   }
 }

@@ -174,9 +174,23 @@ export interface RelinkHelp {
   readonly url: string | null;
 }
 
+/**
+ * `whatsgate-monitor connect NUMBER`, with `--config PATH` when the daemon runs on another file
+ * than the default: pasted on the monitor's host, the command must read the same config.
+ */
+export function connectCommand(number: string, ctx: Pick<RenderContext, 'configFile'>): string {
+  const config = ctx.configFile === undefined ? '' : ` --config ${shellWord(ctx.configFile)}`;
+  return `whatsgate-monitor connect ${number}${config}`;
+}
+
+/** The path as one shell word: as it is when it holds only safe characters, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 export function relinkHelp(number: string, ctx: RenderContext): RelinkHelp {
   return {
-    command: `whatsgate-monitor connect ${number}`,
+    command: connectCommand(number, ctx),
     url: ctx.publicUrl === null ? null : `${ctx.publicUrl}/reconnect/${encodeURIComponent(number)}`,
   };
 }

@@ -92,6 +92,8 @@ export interface RenderContext {
   readonly timeZone: string;
   /** Without trailing slash; links in messages point here. */
   readonly publicUrl: string | null;
+  /** Config.configFile: commands in messages carry `--config` with it. Absent: the default path. */
+  readonly configFile?: string;
 }
 
 export function eventType(e: NotificationEvent): EventType {

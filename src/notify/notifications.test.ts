@@ -144,6 +144,7 @@ describe('Notifications', () => {
         configWith({
           hook: webhookChannel('hook', url, {
             secret: 'signing-secret-3',
+            secretFormat: 'raw',
             headers: { 'X-Api-Key': 'header-secret-4' },
           }),
         }),

@@ -9,6 +9,7 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import type { OutboxStore } from '../store/outbox.js';
+import type { ChannelServices } from './channels/definition.js';
 import type { AlertSink, MonitorAlert } from './events.js';
 import type { Notifier } from './notifier.js';
 import {
@@ -34,6 +35,8 @@ export interface NotificationsOptions {
   readonly onOutcome?: (channel: string, outcome: DeliveryOutcome) => void;
   /** Tests replace the real channels. */
   readonly createNotifier?: NotifierFactory;
+  /** What the daemon offers channels (the accounts' gateways, for whatsapp). */
+  readonly services?: ChannelServices;
   readonly newId?: () => string;
   readonly backoff?: BackoffPolicy;
   readonly maxAgeMs?: number;
@@ -45,6 +48,7 @@ export class Notifications implements AlertSink, AuditSender {
   readonly #outbox: OutboxStore;
   readonly #log: Logger;
   readonly #factory: NotifierFactory | undefined;
+  readonly #services: ChannelServices;
   readonly #clock: Clock;
   #notifiers: Map<string, Notifier>;
   #config: Config;
@@ -58,7 +62,8 @@ export class Notifications implements AlertSink, AuditSender {
     this.#log = options.log.child({ component: 'notify' });
     this.#clock = options.clock;
     this.#factory = options.createNotifier;
-    this.#notifiers = createNotifiers(options.config, this.#factory);
+    this.#services = options.services ?? {};
+    this.#notifiers = createNotifiers(options.config, this.#factory, this.#services);
     this.#config = options.config;
     const release = new GroupRelease({
       store: options.outbox,
@@ -126,7 +131,7 @@ export class Notifications implements AlertSink, AuditSender {
   /** SIGHUP: new channels, routes and rendering settings; pending messages stay queued. */
   async reload(config: Config): Promise<void> {
     const old = this.#notifiers;
-    this.#notifiers = createNotifiers(config, this.#factory);
+    this.#notifiers = createNotifiers(config, this.#factory, this.#services);
     this.#config = config;
     this.#sink.setConfig(config);
     this.#worker.setNotifiers(this.#notifiers);
@@ -136,6 +141,15 @@ export class Notifications implements AlertSink, AuditSender {
   /** For `whatsgate_notifications_pending`; cached, no I/O. */
   pending(): ChannelPending[] {
     return this.#worker.pending();
+  }
+
+  /** For `whatsgate_notification_senders_up`: channels that send through watched devices. No I/O. */
+  sendersUp(): { channel: string; up: number }[] {
+    const out: { channel: string; up: number }[] = [];
+    for (const [channel, notifier] of this.#notifiers) {
+      if (notifier.sendersUp !== undefined) out.push({ channel, up: notifier.sendersUp() });
+    }
+    return out;
   }
 
   /** Deletes delivered and dropped messages finished before `before` (retention). */

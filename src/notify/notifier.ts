@@ -34,6 +34,12 @@ export interface Notifier {
   send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult>;
   /** Releases connections; idempotent. */
   close(): Promise<void>;
+  /**
+   * Channels that send through devices the monitor watches (whatsapp): how many of those are UP
+   * now. At 0 the channel's messages wait in the outbox (`whatsgate_notification_senders_up`).
+   * Cheap, no I/O: read at every scrape.
+   */
+  sendersUp?(): number;
 }
 
 export const SENT: SendResult = { ok: true };

@@ -303,7 +303,7 @@ export class AccountPoller implements CycleRunner {
         intervalMs: d.intervalMs,
         known: this.devices.get(d.number)?.state.status !== 'not_found',
       })),
-      this.gateway.spacingMs,
+      this.gateway.plannedSpacingMs,
     );
   }
 

@@ -51,6 +51,7 @@ function fakeClient(
     },
     balance: () => Promise.reject(new Error('not in these tests')),
     delete: () => Promise.reject(new Error('not in these tests')),
+    sendText: () => Promise.reject(new Error('not in these tests')),
     close: () => Promise.resolve(),
   };
 }

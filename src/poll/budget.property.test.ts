@@ -118,6 +118,7 @@ function account(
       return { kind: 'already_connected', message: 'device already connected' };
     },
     delete: () => Promise.reject(new Error('not in these tests')),
+    sendText: () => Promise.reject(new Error('not in these tests')),
     close: () => Promise.resolve(),
   };
   const callLog =

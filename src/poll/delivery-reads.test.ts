@@ -105,6 +105,7 @@ async function run(s: Scenario, minutes: number) {
         opts?.signal,
       ),
     connect: () => Promise.reject(new Error('not in these tests')),
+    sendText: () => Promise.reject(new Error('not in these tests')),
     delete: () => Promise.reject(new Error('not in these tests')),
     close: () => Promise.resolve(),
   };

@@ -5,8 +5,8 @@
 // - the account's poll cycle, which plans its status checks around the budget itself (spreading,
 //   confirmations first): it takes a `Slot` with `takeSlot(now)` and spends it on `status`, or,
 //   when no status check wants the slot, on a `balance` read (SPEC §10);
-// - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, and later
-//   balance reads and sends): such a call waits for its own slot, and is served before any check
+// - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, and the
+//   whatsapp channel's `/send/text`): such a call waits for its own slot, and is served before any check
 //   that is not yet started, but takes at most OUT_OF_BAND_SHARE of any window (monitor/budget.ts)
 //   so it can never starve the checks. Adding one is one method: `#outOfBand(signal, call, outcome)`.
 //   `/connect` is also capped per device (CONNECT_EVERY_MS), here rather than only in the re-link
@@ -19,7 +19,13 @@
 import type { Clock } from '../monitor/clock.js';
 import { Budget, type CallKind } from '../monitor/budget.js';
 import type { Observation } from '../monitor/model.js';
-import type { BalanceResult, CallOptions, ConnectResult, GatewayClient } from '../gateway/client.js';
+import type {
+  BalanceResult,
+  CallOptions,
+  ConnectResult,
+  GatewayClient,
+  SendTextResult,
+} from '../gateway/client.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { linkSignals } from '../net/abort.js';
 import type { CallLog } from './call-log.js';
@@ -206,6 +212,23 @@ export class MeteredGateway {
     this.#connecting.set(device, call);
     void call.finally(() => this.#connecting.delete(device));
     return call;
+  }
+
+  /**
+   * `POST /send/text` (the whatsapp channel) on a slot of its own, spent from the account's budget
+   * like every call. Null when cancelled (or the gateway stopped) while waiting for the budget.
+   */
+  sendText(
+    sender: string,
+    phone: string,
+    message: string,
+    options: OutOfBandOptions,
+  ): Promise<SendTextResult | null> {
+    return this.#outOfBand(
+      options,
+      (callOptions) => this.#client.sendText(sender, phone, message, callOptions),
+      (r) => (r.kind === 'probe_error' ? r : null),
+    );
   }
 
   /** No more slots: calls waiting for one get null. Checks in flight are the cycle's business. */

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 
 import type { Tick } from './ticker.js';
-import { MissedRuns, Ticker } from './ticker.js';
+import { FakeClock } from '../test-support/fake-clock.js';
+import { ClockStepWatch, MissedRuns, Ticker } from './ticker.js';
 
 describe('Ticker', () => {
   it('calls back on a real node-cron match with the next match, and stops', async () => {
@@ -45,5 +46,26 @@ describe('Ticker', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('ClockStepWatch', () => {
+  it.each([
+    ['time passing', 0, 0],
+    ['NTP slewing by a second', 1_000, 0],
+    ['a step back of an hour', -3_600_000, -3_600_000],
+    ['a step forward of a day', 86_400_000, 86_400_000],
+    ['a step just at the threshold', 2_000, 2_000],
+  ])('%s', async (_what, stepMs, seen) => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    const watch = new ClockStepWatch(clock);
+    await clock.advance(60_000);
+    expect(watch.check()).toBe(0);
+    clock.stepWall(stepMs);
+    await clock.advance(1_000);
+    expect(watch.check()).toBe(seen);
+    // reported once: the new offset is the reference from now on
+    await clock.advance(1_000);
+    expect(watch.check()).toBe(0);
   });
 });

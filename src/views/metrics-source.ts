@@ -3,6 +3,7 @@
 import type {
   AccountMetricsView,
   ChannelPendingView,
+  ChannelSendersView,
   DeviceMetricsView,
   MetricsSource,
   StoreMetricsView,
@@ -28,11 +29,18 @@ export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
   readonly #pending: () => Iterable<ChannelPendingView>;
   readonly #store: () => StoreMetricsView;
+  readonly #senders: () => Iterable<ChannelSendersView>;
 
-  constructor(fleet: Fleet, pending: () => Iterable<ChannelPendingView>, store: () => StoreMetricsView) {
+  constructor(
+    fleet: Fleet,
+    pending: () => Iterable<ChannelPendingView>,
+    store: () => StoreMetricsView,
+    senders: () => Iterable<ChannelSendersView> = () => [],
+  ) {
     this.#fleet = fleet;
     this.#pending = pending;
     this.#store = store;
+    this.#senders = senders;
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -74,6 +82,10 @@ export class FleetMetricsSource implements MetricsSource {
 
   notificationsPending(): Iterable<ChannelPendingView> {
     return this.#pending();
+  }
+
+  notificationSenders(): Iterable<ChannelSendersView> {
+    return this.#senders();
   }
 
   store(): StoreMetricsView {

@@ -5,8 +5,6 @@ import { escapeHtml } from '../report/html.js';
 
 export interface PageOptions {
   readonly title: string;
-  /** Seconds between automatic reloads (meta refresh); omitted: none. */
-  readonly refreshSeconds?: number;
   /** CSP nonce for the page's <style> and <script>. */
   readonly nonce: string;
   readonly body: string;
@@ -44,10 +42,6 @@ footer{margin-top:18px;font-size:12px;color:var(--muted)}
 
 export function renderPage(options: PageOptions): string {
   const nonce = escapeHtml(options.nonce);
-  const refresh =
-    options.refreshSeconds === undefined
-      ? ''
-      : `<meta http-equiv="refresh" content="${options.refreshSeconds}">\n`;
   const script = options.script === undefined ? '' : `<script nonce="${nonce}">${options.script}</script>\n`;
   return `<!doctype html>
 <html lang="en">
@@ -56,7 +50,7 @@ export function renderPage(options: PageOptions): string {
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
-${refresh}<title>${escapeHtml(options.title)}</title>
+<title>${escapeHtml(options.title)}</title>
 <style nonce="${nonce}">${BASE_CSS}${options.css ?? ''}</style>
 </head>
 <body>

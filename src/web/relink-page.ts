@@ -50,6 +50,8 @@ h1{margin-bottom:2px}
 button{font:inherit;font-weight:600;padding:8px 18px;border-radius:8px;border:1px solid var(--line);background:var(--code);color:var(--fg);cursor:pointer;margin-top:8px}
 button[hidden]{display:none}
 .back{display:inline-block;margin-top:16px}
+.nojs{text-align:left;margin:6px auto 0;max-width:420px}
+.nojs code{overflow-wrap:anywhere}
 `;
 
 const SCRIPT = `
@@ -183,9 +185,11 @@ export function renderRelinkPage(view: RelinkPageView, nonce: string): string {
 <div class="qrbox"><img id="qr" alt="QR code to link ${e(view.name)}" hidden><span id="qr-placeholder" class="placeholder">QR code loading…</span></div>
 <div id="countdown" class="muted small" aria-live="polite"></div>
 <button id="reload" type="button" hidden>Reload for a new code</button>
-<noscript><p>This page needs JavaScript to fetch QR codes. Without it, run <code>whatsgate-monitor connect ${e(
-    view.number,
-  )}</code>.</p></noscript>
+<noscript><style nonce="${e(nonce)}">#headline,#detail,.qrbox,#countdown{display:none}</style>
+<div class="nojs"><p><strong>This page needs JavaScript to fetch live QR codes</strong> (a code lives about 60 s, so
+the page fetches and replaces them as you go).</p>
+<p>Without JavaScript, run this on the monitor's host: it writes a fresh code as a PNG file.<br>
+<code>whatsgate-monitor connect ${e(view.number)}</code></p></div></noscript>
 <ol class="steps small">
 <li>Open WhatsApp on the phone of ${e(view.name)}.</li>
 <li>Settings → Linked devices → Link a device.</li>

@@ -90,13 +90,19 @@ describe('buildStatusView', () => {
 describe('renderStatusPage', () => {
   const html = renderStatusPage(buildStatusView(data, { relinkAvailable: true }), 'NONCE');
 
-  it('is a self-contained, phone-ready page that refreshes itself', () => {
+  it('is a self-contained, phone-ready page; it refreshes by script, with a pause control', () => {
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).toContain('<meta name="viewport" content="width=device-width,initial-scale=1">');
-    expect(html).toContain('<meta http-equiv="refresh" content="30">');
+    // No meta refresh (axe: critical, WCAG 2.2.1): a script reloads, the reader can pause it.
+    expect(html).not.toContain('http-equiv="refresh"');
+    expect(html).toContain('<span id="refresh-note" data-seconds="30">');
+    expect(html).toContain('<button type="button" id="refresh-pause" aria-pressed="false" hidden>');
+    expect(html).toContain('<noscript><a href="./">refresh</a></noscript>');
     expect(html).toContain('<style nonce="NONCE">');
     expect(html).toContain('@media (max-width:760px)');
-    expect(html).not.toMatch(/<link\b|<script\b|src="http|url\(/);
+    // The one script is inline, with the nonce; nothing is loaded from elsewhere.
+    expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script nonce="NONCE">']);
+    expect(html).not.toMatch(/<link\b|src="http|url\(/);
   });
 
   it('shows each device, DOWN ones marked, with escaped names', () => {

@@ -10,6 +10,7 @@ import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { HistoryRow, HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
 import { renderPage } from './layout.js';
+import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -209,6 +210,17 @@ th.num{text-align:right}
 .err{color:var(--warn);font-size:13px;margin-top:2px;word-break:break-word}
 .relink{display:inline-block;margin-top:6px;font-weight:600;font-size:13px;white-space:nowrap}
 .lastknown{display:block;font-size:12px;color:var(--muted);margin-top:2px}
+/* Between the phone cards and a wide screen the six columns share too little room: the last
+   changes wrap (a time stays whole), the fixed minimum widths go and headers may wrap. Without
+   this the table needed 1050 px and overflowed its box from 761 px up. */
+@media (max-width:1100px){
+ .changes li{white-space:normal}
+ .changes li b{white-space:nowrap}
+ td.state,td.device{min-width:0}
+ th{white-space:normal}
+ th,td{padding:8px 9px}
+ .err,.muted.small{overflow-wrap:anywhere}
+}
 @media (max-width:760px){
  table,thead,tbody,tr,td{display:block;width:100%}
  table{border:0;background:none}
@@ -336,7 +348,7 @@ export function renderStatusPage(view: StatusPageView, nonce: string): string {
       ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
       : view.devices.map((d) => deviceRow(d, view, blindAccounts.has(d.account))).join('\n');
   const body = `<main>
-<div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · refreshes every ${view.refreshSeconds} s</span></div>
+<div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
 ${accountAlerts(view)}
 <div class="summary">
 <span class="chip${c.down > 0 ? ' down' : ''}" id="count-down"><b>${c.down}</b> DOWN</span>
@@ -354,5 +366,5 @@ ${rows}
     view.version === null ? '' : ` · whatsgate-monitor ${e(view.version)}`
   }</footer>
 </main>`;
-  return renderPage({ title, refreshSeconds: view.refreshSeconds, nonce, body, css: CSS });
+  return renderPage({ title, nonce, body, css: CSS + AUTO_REFRESH_CSS, script: AUTO_REFRESH_SCRIPT });
 }

@@ -2,15 +2,31 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { duplicateKeyProblems } from '../../src/test-support/log-keys.js';
 import { CLI_PATH } from './cli.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string };
 
-/** The real daemon process, with its JSON log lines collected as they arrive. */
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/**
+ * The real daemon process, with its JSON log lines collected as they arrive.
+ *
+ * Every line it wrote is checked for repeated JSON keys when it stops: `exited` rejects naming
+ * the lines (log shippers such as Elasticsearch refuse them), so every test that awaits the stop
+ * — or cleans up with `await p.exited` — fails on one.
+ */
 export class DaemonProcess {
   readonly lines: LogLine[] = [];
+  /** The lines as written, for checks JSON.parse would hide (a repeated key). */
+  readonly text: string[] = [];
   readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<Exit>;
+  /** Like `exited` without the log check: for waiters that only need to know it stopped. */
+  readonly #stopped: Promise<Exit>;
   #waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
   private constructor(readonly child: ChildProcessWithoutNullStreams) {
@@ -22,6 +38,7 @@ export class DaemonProcess {
         const text = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (text.trim() === '') continue;
+        this.text.push(text);
         let line: LogLine;
         try {
           line = JSON.parse(text) as LogLine;
@@ -37,7 +54,20 @@ export class DaemonProcess {
       }
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => this.stderr.push(d));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.#stopped = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // 'close' comes after stdout ended, so the last lines are in `text` by then.
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    this.exited = this.#stopped.then(async (exit) => {
+      await closed;
+      const problems = duplicateKeyProblems(this.text);
+      if (problems.length > 0) {
+        throw new Error(`the daemon wrote log lines with a repeated key:\n${problems.join('\n')}`);
+      }
+      return exit;
+    });
+    // A test that never awaits `exited` (it kills the process in a cleanup it does not await)
+    // must not turn a finding into an unhandled rejection of the whole run.
+    this.exited.catch(() => undefined);
   }
 
   static start(
@@ -75,7 +105,7 @@ export class DaemonProcess {
           resolve(l);
         },
       });
-      void this.exited.then(({ code, signal }) => {
+      void this.#stopped.then(({ code, signal }) => {
         clearTimeout(timer);
         reject(
           new Error(`daemon exited (${code ?? signal}) while waiting for ${what}: ${this.stderr.join('')}`),

@@ -3,6 +3,7 @@
 // the notifier registry read these hooks; none of them names a channel type.
 
 import type { z } from 'zod';
+import type { SendTextResult } from '../../gateway/client.js';
 import type { IssueList, Path } from '../../fields/errors.js';
 import type { Tree } from '../../fields/raw-tree.js';
 import type { NotificationEvent, RenderContext } from '../message.js';
@@ -29,6 +30,11 @@ export interface ChannelCheckContext {
   readonly path: Path;
   /** `key` inline or `key_file`; undefined when absent or unusable (the problem is recorded). */
   readSecret(key: string, options?: { readonly required?: boolean }): string | undefined;
+  /**
+   * The accounts the config declares, by name: their device numbers (normalized), as far as the
+   * raw tree shows them — for channels that refer to an account (whatsapp sends through one).
+   */
+  readonly accounts: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Given to `resolve`: the name, the secrets the checks read, the shared conversions. */
@@ -51,6 +57,36 @@ export interface FiringHook {
   effect(event: NotificationEvent): 'fire' | 'resolve' | null;
 }
 
+/**
+ * A WhatsGate account as a channel may send through it (SPEC §11 `whatsapp`). The daemon's is the
+ * account's metered gateway (every call in the budget and its call log) and its live DOWN/UP
+ * verdicts; a CLI command's is a one-off client paced by the CLI budget, with UP read from the
+ * stored device rows.
+ */
+export interface AccountSender {
+  /** Whether the monitor holds the account's `device` UP now (false when it does not know it). */
+  isUp(device: string): boolean;
+  /**
+   * `POST /send/text` from `sender`, spent from the account's budget. `timeoutMs` bounds the call;
+   * `signal` the wait for the budget and the call. Null when cancelled while waiting. Never rejects.
+   */
+  sendText(
+    sender: string,
+    phone: string,
+    message: string,
+    options: { readonly signal: AbortSignal; readonly timeoutMs: number },
+  ): Promise<SendTextResult | null>;
+}
+
+/**
+ * What the running process offers channels at creation, beyond rendering. Absent parts: the
+ * process has none (a test, a command that built none); a channel needing one says so per send.
+ */
+export interface ChannelServices {
+  /** The account's sender, or null when the process has no gateway for that account. */
+  readonly gateways?: { sender(account: string): AccountSender | null };
+}
+
 export interface ChannelDefinition<
   S extends ChannelSchema = ChannelSchema,
   C extends ChannelBase = ChannelBase,
@@ -67,7 +103,8 @@ export interface ChannelDefinition<
   resolve(raw: z.output<S>, at: ChannelResolveContext): C;
   /** Every configured value that must never appear in a log line, error or page. */
   secrets(config: NoInfer<C>): string[];
-  createNotifier(config: NoInfer<C>, ctx: RenderContext): Notifier;
+  /** `services`: what the running process offers (absent in tests of channels that need none). */
+  createNotifier(config: NoInfer<C>, ctx: RenderContext, services?: ChannelServices): Notifier;
   /** Why the channel cannot take the audit report; absent when it can. */
   readonly refusesAudit?: string;
   /** Whether an alert's event goes to this channel at all; absent: every event does. */

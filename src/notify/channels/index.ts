@@ -14,6 +14,7 @@ import { slack } from './slack/index.js';
 import { teams } from './teams/index.js';
 import { telegram } from './telegram/index.js';
 import { webhook } from './webhook/index.js';
+import { whatsapp } from './whatsapp/index.js';
 
 export const CHANNELS = [
   email,
@@ -25,6 +26,7 @@ export const CHANNELS = [
   telegram,
   ntfy,
   pagerduty,
+  whatsapp,
 ] as const;
 
 type Channels = typeof CHANNELS;

@@ -143,7 +143,16 @@ export function webhookChannel(
   url: string,
   over: Partial<Extract<ChannelConfig, { type: 'webhook' }>> = {},
 ): ChannelConfig {
-  return { type: 'webhook', name, url, secret: null, headers: {}, timeoutMs: 5_000, ...over };
+  return {
+    type: 'webhook',
+    name,
+    url,
+    secret: null,
+    secretFormat: 'whsec',
+    headers: {},
+    timeoutMs: 5_000,
+    ...over,
+  };
 }
 
 export function alertmanagerChannel(name: string, urls: readonly string[]): ChannelConfig {
@@ -161,6 +170,7 @@ export function emailChannel(
     smtp: { url: null, host: '127.0.0.1', port, secure: false, user: null, password: null },
     from: 'monitor@example.com',
     to: ['ops@example.com'],
+    ehloName: null,
     timeoutMs: 5_000,
     ...over,
   };

@@ -30,6 +30,11 @@ export const emailSchema = z.strictObject({
   to: z.union([mailbox(), z.array(mailbox()).min(1)], {
     error: expecting('an email address or a list of them'),
   }),
+  ehlo_name: checked(z.string(), hostnameProblem)
+    .optional()
+    .describe(
+      'the name this host gives in SMTP EHLO (default: the domain of from); a container hostname there marks mail as spam',
+    ),
   timeout: channelTimeout(),
 });
 
@@ -49,7 +54,28 @@ export interface EmailChannelConfig {
   readonly smtp: SmtpSettings;
   readonly from: string;
   readonly to: readonly string[];
+  /** What EHLO says; null: the domain of `from` (emailDomain), never the container's hostname. */
+  readonly ehloName: string | null;
   readonly timeoutMs: number;
+}
+
+/** The address in `ops@example.com` or `Ops <ops@example.com>` (validated by mailboxProblem). */
+export function mailboxAddress(mailbox: string): string {
+  const angle = /<([^<>]+)>\s*$/.exec(mailbox);
+  return (angle?.[1] ?? mailbox).trim();
+}
+
+/** The display name of `Ops <ops@example.com>`, unquoted; null when there is none. */
+export function mailboxName(mailbox: string): string | null {
+  const angle = /^([^<>]*)<[^<>]+>\s*$/.exec(mailbox);
+  const name = angle?.[1]?.trim().replace(/^"(.*)"$/, '$1') ?? '';
+  return name === '' ? null : name;
+}
+
+/** `example.com` for `Ops <ops@example.com>`: the EHLO name and Message-ID domain by default. */
+export function emailDomain(mailbox: string): string {
+  const address = mailboxAddress(mailbox);
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
 const DIRECT_KEYS = ['host', 'port', 'secure', 'user', 'password', 'password_file'];
@@ -95,7 +121,15 @@ export function resolveEmail(
           password: at.secret('password'),
         };
   const to = typeof raw.to === 'string' ? [raw.to] : raw.to;
-  return { type: 'email', name: at.name, smtp, from: raw.from, to, timeoutMs: at.timeoutMs(raw.timeout) };
+  return {
+    type: 'email',
+    name: at.name,
+    smtp,
+    from: raw.from,
+    to,
+    ehloName: raw.ehlo_name ?? null,
+    timeoutMs: at.timeoutMs(raw.timeout),
+  };
 }
 
 /**

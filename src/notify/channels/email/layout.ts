@@ -14,6 +14,8 @@ export interface Line {
   readonly href?: string;
   /** A command to type: monospace in HTML. */
   readonly code?: boolean;
+  /** Said after the line in parentheses, e.g. where to run a command. */
+  readonly note?: string;
 }
 
 export interface Row {
@@ -47,7 +49,9 @@ export function renderText(
     for (const row of b.rows) {
       row.lines.forEach((line, i) => {
         const label = i === 0 ? `${row.label}:` : '';
-        out.push(`  ${label.padEnd(LABEL_WIDTH)} ${line.text}`);
+        out.push(
+          `  ${label.padEnd(LABEL_WIDTH)} ${line.text}${line.note === undefined ? '' : ` (${line.note})`}`,
+        );
       });
     }
     out.push('');
@@ -73,11 +77,18 @@ const COLOURS: Readonly<Record<Block['severity'], string>> = {
   info: '#1d4ed8',
 };
 
+// A long URL or command has no break opportunity: on a 360 px phone it widened the whole mail
+// (460 px). Links may break anywhere; commands at any character too, but only when they must.
+const LINK_STYLE = 'word-break: break-all; overflow-wrap: anywhere;';
+const CODE_STYLE = 'overflow-wrap: anywhere; word-break: break-word;';
+
 function htmlLine(line: Line): string {
   const text = escapeHtml(line.text);
-  if (line.href !== undefined) return `<a href="${escapeHtml(line.href)}">${text}</a>`;
-  if (line.code === true) return `<code>${text}</code>`;
-  return text;
+  const note = line.note === undefined ? '' : ` (${escapeHtml(line.note)})`;
+  if (line.href !== undefined)
+    return `<a href="${escapeHtml(line.href)}" style="${LINK_STYLE}">${text}</a>${note}`;
+  if (line.code === true) return `<code style="${CODE_STYLE}">${text}</code>${note}`;
+  return `${text}${note}`;
 }
 
 export function renderHtml(
@@ -98,20 +109,20 @@ export function renderHtml(
     parts.push(
       `<div style="border-left: 4px solid ${colour}; padding: 4px 12px; margin: 16px 0;">`,
       `<p style="margin: 4px 0 8px;"><strong style="color: ${colour};">${escapeHtml(b.tag)}</strong> — ${escapeHtml(b.title)}</p>`,
-      '<table style="border-collapse: collapse;">',
+      '<table role="presentation" style="border-collapse: collapse; width: 100%;">',
     );
     for (const row of b.rows) {
       parts.push(
         '<tr>',
         `<td style="vertical-align: top; padding: 2px 12px 2px 0; color: #555; white-space: nowrap;">${escapeHtml(row.label)}</td>`,
-        `<td style="vertical-align: top; padding: 2px 0;">${row.lines.map(htmlLine).join('<br>')}</td>`,
+        `<td style="vertical-align: top; padding: 2px 0; ${CODE_STYLE}">${row.lines.map(htmlLine).join('<br>')}</td>`,
         '</tr>',
       );
     }
     parts.push('</table>');
     if (b.image !== null) {
       parts.push(
-        `<p><img src="cid:${escapeHtml(b.image.cid)}" alt="QR code to link the device" width="264" height="264"></p>`,
+        `<p><img src="cid:${escapeHtml(b.image.cid)}" alt="QR code to link the device" width="264" height="264" style="max-width: 100%; height: auto;"></p>`,
       );
     }
     parts.push('</div>');

@@ -42,9 +42,13 @@ describe('EmailNotifier against a real SMTP server', () => {
     expect(result).toEqual({ ok: true });
     const mail = await server.mail(1);
     expect(mail.subject).toBe('[whatsgate] DOWN: Sales phone (123456789) disconnected');
-    expect(mail.from?.text).toBe('monitor@example.com');
+    // A display name when the config gives none; the Message-ID in the sender's own domain.
+    expect(mail.from?.text).toBe('"WhatsGate Monitor" <monitor@example.com>');
     expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('ops@example.com');
-    expect(mail.messageId).toBe('<dlv-1@whatsgate-monitor>');
+    expect(mail.messageId).toBe('<dlv-1@example.com>');
+    // Vacation responders and Exchange's out-of-office replies stay quiet (RFC 3834).
+    expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(mail.headers.get('x-auto-response-suppress')).toBe('All');
     expect(mail.headers.get('x-whatsgate-delivery-id')).toBe('dlv-1');
     expect(mail.headers.get('x-whatsgate-event')).toBe('device.down');
     expect(mail.date?.getTime()).toBe(T0 + 5_000);
@@ -61,6 +65,24 @@ describe('EmailNotifier against a real SMTP server', () => {
     expect(qr?.cid).toBe('qr-123456789-0@whatsgate-monitor');
     expect(qr?.contentDisposition).toBe('inline');
     expect(qr?.content.equals(Buffer.from(PNG_BASE64, 'base64'))).toBe(true);
+  });
+
+  // nodemailer's own default is os.hostname(): in a container a random id, which SpamAssassin
+  // scores (test/email-spam.test.ts). The server records what EHLO said.
+  it.each<[string, Partial<EmailChannelConfig>, string]>([
+    ['from a bare address', { from: 'alerts@Example.COM' }, 'example.com'],
+    ['from a display-name mailbox', { from: 'Ops Alerts <alerts@mail.example.org>' }, 'mail.example.org'],
+    ['ehlo_name when set', { ehloName: 'monitor.example.net' }, 'monitor.example.net'],
+  ])('EHLO names the domain of from, not the container: %s', async (_name, over, ehlo) => {
+    const seen: string[] = [];
+    const server = await smtp({
+      onMailFrom(_address, session, callback) {
+        seen.push(session.hostNameAppearsAs);
+        callback();
+      },
+    });
+    expect(await send(notifier(server.port, over), [deviceNote()])).toEqual({ ok: true });
+    expect(seen).toEqual([ehlo]);
   });
 
   it('without a QR code: no attachment', async () => {
@@ -202,6 +224,10 @@ describe('transport settings', () => {
   ])('%s', (_name, over, target) => {
     const config = emailChannel('ops', 2525, over) as EmailChannelConfig;
     expect(smtpTarget(config)).toBe(target);
-    expect(transportOptions(config)).toMatchObject({ connectionTimeout: 5_000, socketTimeout: 5_000 });
+    expect(transportOptions(config)).toMatchObject({
+      connectionTimeout: 5_000,
+      socketTimeout: 5_000,
+      name: 'example.com',
+    });
   });
 });

@@ -7,7 +7,6 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { redactSecrets, redactUrl } from '../../../net/redact.js';
 import { emailSecrets, type EmailChannelConfig } from './config.js';
 import type { RenderContext } from '../../message.js';
-import { eventType } from '../../message.js';
 import {
   permanent,
   retryable,
@@ -17,7 +16,7 @@ import {
   type SendResult,
 } from '../../notifier.js';
 import { renderEmail } from './render.js';
-import { worstFirst } from '../../describe.js';
+import { ehloName, mailOptions } from './compose.js';
 
 /** The nodemailer options for a channel: the `smtp` URL, or host/port/secure/user/password. */
 export function transportOptions(config: EmailChannelConfig): SMTPTransport.Options {
@@ -25,6 +24,8 @@ export function transportOptions(config: EmailChannelConfig): SMTPTransport.Opti
     connectionTimeout: config.timeoutMs,
     greetingTimeout: config.timeoutMs,
     socketTimeout: config.timeoutMs,
+    // nodemailer's EHLO default is os.hostname(): in a container a random id that no DNS knows.
+    name: ehloName(config),
   };
   const { smtp } = config;
   if (smtp.url !== null) return { url: smtp.url, ...timeouts };
@@ -84,31 +85,9 @@ export class EmailNotifier implements Notifier {
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
     if (signal.aborted) return retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`);
     const content = renderEmail(message.events, this.#ctx);
-    const [first] = worstFirst(message.events);
     this.#transport ??= (await import('nodemailer')).createTransport(transportOptions(this.#config));
     if (signal.aborted) return retryable(`SMTP ${this.#target}: aborted (the monitor is stopping)`);
-    const sending = this.#transport.sendMail({
-      from: this.#config.from,
-      to: [...this.#config.to],
-      subject: content.subject,
-      text: content.text,
-      html: content.html,
-      date: new Date(message.now),
-      // The delivery id as Message-ID: mail systems drop a retry of a message they already have.
-      messageId: `<${message.deliveryId}@whatsgate-monitor>`,
-      headers: {
-        'X-Whatsgate-Delivery-Id': message.deliveryId,
-        ...(first === undefined ? {} : { 'X-Whatsgate-Event': eventType(first) }),
-      },
-      attachments: content.images.map((img) => ({
-        filename: img.filename,
-        content: img.base64,
-        encoding: 'base64',
-        contentType: img.contentType,
-        cid: img.cid,
-        contentDisposition: 'inline' as const,
-      })),
-    });
+    const sending = this.#transport.sendMail(mailOptions(this.#config, content, message));
     // nodemailer takes no AbortSignal: on abort the attempt is given up here, and the
     // connection ends by its own socket timeout.
     let onAbort: (() => void) | undefined;

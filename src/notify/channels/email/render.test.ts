@@ -144,7 +144,7 @@ describe('renderEmail', () => {
         '  Labels:      team=sales',
         '  Meaning:     The device was linked, but the link is lost (the phone is offline or WhatsApp was logged out).',
         '  What to do:  Check the phone: powered on, online, WhatsApp open. If it stays disconnected, re-link it with a QR code.',
-        '  Re-link:     whatsgate-monitor connect 123456789',
+        '  Re-link:     whatsgate-monitor connect 123456789 (on the monitor’s host)',
         '               https://monitor.example.com/reconnect/123456789',
         '',
         '-- ',
@@ -153,9 +153,12 @@ describe('renderEmail', () => {
         '',
       ].join('\n'),
     );
-    expect(mail.html).toContain('<code>whatsgate-monitor connect 123456789</code>');
+    expect(mail.html).toMatch(
+      /<code style="[^"]*">whatsgate-monitor connect 123456789<\/code> \(on the monitor’s host\)/,
+    );
+    // The link text may break anywhere: a long URL must not widen the mail on a phone.
     expect(mail.html).toContain(
-      '<a href="https://monitor.example.com/reconnect/123456789">https://monitor.example.com/reconnect/123456789</a>',
+      '<a href="https://monitor.example.com/reconnect/123456789" style="word-break: break-all; overflow-wrap: anywhere;">https://monitor.example.com/reconnect/123456789</a>',
     );
     expect(mail.images).toEqual([]);
   });
@@ -186,7 +189,7 @@ describe('renderEmail', () => {
 
   it('without public_url: the connect command only, no link, no status page', () => {
     const { text, html } = renderEmail([deviceNote()], UTC);
-    expect(text).toContain('Re-link:     whatsgate-monitor connect 123456789\n\n');
+    expect(text).toContain('Re-link:     whatsgate-monitor connect 123456789 (on the monitor’s host)\n\n');
     expect(text).not.toContain('/reconnect/');
     expect(html).not.toContain('href=');
   });

@@ -23,6 +23,7 @@ import {
   needsRelink,
   plural,
   REASON_ADVICE,
+  connectCommand,
   relinkHelp,
   STATUS_ADVICE,
   STATUS_WORDS,
@@ -205,7 +206,7 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   }
   if (out.length > 0) {
     const page = ctx.publicUrl === null ? '' : ` or ${ctx.publicUrl}/reconnect/NUMBER`;
-    out.push(`Re-link a device: whatsgate-monitor connect NUMBER${page}`);
+    out.push(`Re-link a device: ${connectCommand('NUMBER', ctx)}${page}`);
   }
   return out;
 }

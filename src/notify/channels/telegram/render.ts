@@ -26,6 +26,7 @@ import {
   needsRelink,
   plural,
   REASON_ADVICE,
+  connectCommand,
   relinkHelp,
   STATUS_ADVICE,
   STATUS_WORDS,
@@ -203,7 +204,7 @@ function groupLine(e: NotificationEvent, ctx: RenderContext): string {
 }
 
 /** What to do, once per status among the group's devices that need it. */
-function groupAdvice(sorted: readonly NotificationEvent[]): string[] {
+function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of sorted) {
@@ -212,7 +213,7 @@ function groupAdvice(sorted: readonly NotificationEvent[]): string[] {
     seen.add(e.event.status);
     out.push(`${b(STATUS_WORDS[e.event.status])}: ${escapeHtml(STATUS_ADVICE[e.event.status].action)}`);
   }
-  if (out.length > 0) out.push(`Re-link a device: ${code('whatsgate-monitor connect NUMBER')}`);
+  if (out.length > 0) out.push(`Re-link a device: ${code(connectCommand('NUMBER', ctx))}`);
   return out;
 }
 
@@ -271,7 +272,7 @@ export function telegramText(
   return fitLines(
     [title],
     sorted.map((e) => groupLine(e, ctx)),
-    [...groupAdvice(sorted), footer(ctx)],
+    [...groupAdvice(sorted, ctx), footer(ctx)],
     TEXT_LIMIT,
     (n) => moreLine(n, ctx),
   );

@@ -14,11 +14,24 @@ import {
 import { isSecretHeader, urlSecrets } from '../../../net/redact.js';
 import type { ChannelCheckContext, ChannelResolveContext } from '../definition.js';
 
+export const WEBHOOK_SECRET_FORMATS = ['whsec', 'raw'] as const;
+export type WebhookSecretFormat = (typeof WEBHOOK_SECRET_FORMATS)[number];
+
 export const webhookSchema = z.strictObject({
   type: z.literal('webhook'),
   url: httpUrl(),
-  secret: secret().optional().describe('Standard Webhooks signing key (whsec_… or any text)'),
+  secret: secret()
+    .optional()
+    .describe(
+      'Standard Webhooks signing key: whsec_ + base64 of at least 24 bytes (`whatsgate-monitor webhook-secret` makes one); plain text only with secret_format: raw',
+    ),
   secret_file: secretFile().optional(),
+  secret_format: z
+    .enum(WEBHOOK_SECRET_FORMATS, { error: expecting('whsec or raw') })
+    .optional()
+    .describe(
+      'whsec (default): the secret is whsec_ + base64, as the Standard Webhooks libraries expect; raw: its UTF-8 bytes are the key',
+    ),
   headers: z
     .record(
       checked(z.string(), headerNameProblem),
@@ -33,12 +46,20 @@ export interface WebhookChannelConfig {
   readonly name: string;
   readonly url: string;
   readonly secret: string | null;
+  /** How `secret` becomes the HMAC key: base64 after `whsec_`, or the text's UTF-8 bytes. */
+  readonly secretFormat: WebhookSecretFormat;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
 }
 
 export function checkWebhook(channel: Tree, at: ChannelCheckContext): void {
   const secret = at.readSecret('secret');
+  const format = channel['secret_format'];
+  if (format !== undefined && channel['secret'] === undefined && channel['secret_file'] === undefined) {
+    at.issues.add([...at.path, 'secret_format'], 'only with secret or secret_file');
+  }
+  // Raw text is the operator's explicit choice; its receivers must give their library the bytes.
+  if (format === 'raw') return;
   const problem = secret === undefined ? null : webhookSecretProblem(secret);
   if (problem !== null)
     at.issues.add([...at.path, channel['secret'] === undefined ? 'secret_file' : 'secret'], problem);
@@ -53,6 +74,7 @@ export function resolveWebhook(
     name: at.name,
     url: raw.url,
     secret: at.secret('secret'),
+    secretFormat: raw.secret_format ?? 'whsec',
     headers: { ...raw.headers },
     timeoutMs: at.timeoutMs(raw.timeout),
   };

@@ -11,6 +11,7 @@ describeNotifierContract({
     const url = `${target.url.replace('http://', 'http://hook-user:url-pass-1@')}/hooks/catch/81234567/capability-5x/?token=query-secret-2`;
     const config = webhookChannel('hook', url, {
       secret: 'signing-secret-3',
+      secretFormat: 'raw',
       headers: { Authorization: 'Bearer header-secret-4', 'X-Team': 'sales' },
       timeoutMs: 2_000,
     }) as WebhookChannelConfig;

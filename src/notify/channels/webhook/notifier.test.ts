@@ -153,6 +153,7 @@ describe('WebhookNotifier against a real HTTP listener', () => {
     const url = echo.url.replace('http://', 'http://alice:pa55word@') + '/x?token=qs-secret-1';
     const result = await hook(url, {
       secret: 'my-signing-secret',
+      secretFormat: 'raw',
       headers: { Authorization: 'Bearer header-secret-9' },
     }).send(message(Date.now()), never);
     expect(result.ok).toBe(false);

@@ -31,6 +31,7 @@ export class WebhookNotifier implements Notifier {
         events: message.events,
         sentAt: message.now,
         secret: this.#config.secret,
+        secretFormat: this.#config.secretFormat,
         headers: this.#config.headers,
       },
       this.#ctx,

@@ -130,6 +130,7 @@ describe('Standard Webhooks signing', () => {
     expect(
       webhookSignature(
         'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        'whsec',
         'msg_p5jXN8AQM9LWM0D4loKWxJek',
         1614265330,
         '{"test": 2432232314}',
@@ -137,15 +138,26 @@ describe('Standard Webhooks signing', () => {
     ).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 
-  it.each([
+  it.each<[string, string, 'whsec' | 'raw', Buffer]>([
     [
       'whsec_ secret: the key is the base64 after the prefix',
       'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      'whsec',
       Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64'),
     ],
-    ['any other secret: its UTF-8 bytes', 'höök-secret', Buffer.from('höök-secret', 'utf8')],
-  ])('%s', (_name, secret, key) => {
-    expect(signingKey(secret).equals(key)).toBe(true);
+    ['secret_format: raw: its UTF-8 bytes', 'höök-secret', 'raw', Buffer.from('höök-secret', 'utf8')],
+    [
+      'secret_format: raw takes a whsec_-looking text as it is too',
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      'raw',
+      Buffer.from('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'utf8'),
+    ],
+  ])('%s', (_name, secret, format, key) => {
+    expect(signingKey(secret, format).equals(key)).toBe(true);
+  });
+
+  it('a whsec secret without the prefix never signs (the config refuses it)', () => {
+    expect(() => signingKey('plain text', 'whsec')).toThrow(/invariant/);
   });
 
   it('headers: webhook-id is the delivery id, timestamp in seconds, the first event type; verifiable', () => {
@@ -157,6 +169,7 @@ describe('Standard Webhooks signing', () => {
         events: [deviceNote({ number: '1', event: upEvent() }), deviceNote({ number: '2' })],
         sentAt: T0 + 1_500,
         secret,
+        secretFormat: 'whsec',
         headers: { 'X-Team': 'sales' },
       },
       UTC,
@@ -177,20 +190,36 @@ describe('Standard Webhooks signing', () => {
     expect(headers['webhook-signature']).toBe(`v1,${mac}`);
   });
 
-  it('a plain secret signs with its UTF-8 bytes (the library verifies it as a raw key)', () => {
+  it('secret_format: raw signs with the UTF-8 bytes: the library verifies it as a raw key, not by default', () => {
     vi.useFakeTimers({ now: T0 });
     const { body, headers } = webhookRequest(
-      { deliveryId: 'd', events: [deviceNote()], sentAt: T0, secret: 'plain text secret', headers: {} },
+      {
+        deliveryId: 'd',
+        events: [deviceNote()],
+        sentAt: T0,
+        secret: 'plain text secret',
+        secretFormat: 'raw',
+        headers: {},
+      },
       UTC,
     );
     expect(
       new Webhook(new TextEncoder().encode('plain text secret'), { format: 'raw' }).verify(body, headers),
     ).toBeTruthy();
+    // Why plain text needs the explicit setting: the library's default reads the text as base64.
+    expect(() => new Webhook('plain text secret').verify(body, headers)).toThrow();
   });
 
   it('without a secret: no signature header, the rest as usual', () => {
     const { headers } = webhookRequest(
-      { deliveryId: 'd', events: [deviceNote()], sentAt: T0, secret: null, headers: {} },
+      {
+        deliveryId: 'd',
+        events: [deviceNote()],
+        sentAt: T0,
+        secret: null,
+        secretFormat: 'whsec',
+        headers: {},
+      },
       UTC,
     );
     expect(headers['webhook-signature']).toBeUndefined();
@@ -204,6 +233,7 @@ describe('Standard Webhooks signing', () => {
         events: [deviceNote()],
         sentAt: T0,
         secret: 's3cret-key',
+        secretFormat: 'raw',
         headers: { 'Webhook-Id': 'forged', 'Content-Type': 'text/plain', 'X-Whatsgate-Event': 'x' },
       },
       UTC,

@@ -8,6 +8,7 @@ import { isDeliveryEvent } from '../../events.js';
 import type { NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import { groupHeadline, outageLines, worstFirst } from '../../describe.js';
+import type { WebhookSecretFormat } from './config.js';
 
 export const WEBHOOK_VERSION = '1';
 
@@ -182,16 +183,25 @@ export function webhookBody(
   return JSON.stringify(body);
 }
 
-/** The HMAC key: base64 after `whsec_` (the Standard Webhooks form), else the secret's UTF-8 bytes. */
-export function signingKey(secret: string): Buffer {
-  return secret.startsWith('whsec_')
-    ? Buffer.from(secret.slice('whsec_'.length), 'base64')
-    : Buffer.from(secret, 'utf8');
+/**
+ * The HMAC key: `whsec` — the base64 after `whsec_` (the Standard Webhooks form, checked by the
+ * config); `raw` (secret_format: raw) — the secret's UTF-8 bytes, as it is.
+ */
+export function signingKey(secret: string, format: WebhookSecretFormat): Buffer {
+  if (format === 'raw') return Buffer.from(secret, 'utf8');
+  if (!secret.startsWith('whsec_')) throw new Error('invariant: a whsec secret starts with whsec_');
+  return Buffer.from(secret.slice('whsec_'.length), 'base64');
 }
 
 /** `v1,` + base64(HMAC-SHA256(key, `id.timestamp.body`)). */
-export function webhookSignature(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', signingKey(secret))
+export function webhookSignature(
+  secret: string,
+  format: WebhookSecretFormat,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): string {
+  const mac = createHmac('sha256', signingKey(secret, format))
     .update(`${id}.${timestampSeconds}.${body}`, 'utf8')
     .digest('base64');
   return `v1,${mac}`;
@@ -202,6 +212,7 @@ export interface WebhookRequest {
   readonly events: readonly NotificationEvent[];
   readonly sentAt: number;
   readonly secret: string | null;
+  readonly secretFormat: WebhookSecretFormat;
   /** Configured extra headers; they cannot replace the ones this function sets. */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -230,7 +241,13 @@ export function webhookRequest(
   headers['webhook-id'] = req.deliveryId;
   headers['webhook-timestamp'] = String(timestamp);
   if (req.secret !== null && req.secret !== '') {
-    headers['webhook-signature'] = webhookSignature(req.secret, req.deliveryId, timestamp, body);
+    headers['webhook-signature'] = webhookSignature(
+      req.secret,
+      req.secretFormat,
+      req.deliveryId,
+      timestamp,
+      body,
+    );
   }
   return { body, headers };
 }
