@@ -80,7 +80,7 @@ const deliverySchema = z
       .optional()
       .describe(`balance_low below this many messages left; 0 disables (default ${DD.low_balance})`),
   })
-  .describe('delivery health: connected but not sending (SPEC §10)');
+  .describe('delivery health: connected but not sending');
 
 /** The keys of SPEC §4 `defaults`, which accounts and devices may set again. */
 export const policyShape = {
