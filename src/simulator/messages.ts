@@ -23,6 +23,7 @@
 //
 // Over 350 lines on purpose: the queue, its lazy catch-up and the delivery modes are one rule
 // over one per-device record; split, each half would need the other's private state.
+
 import { randomUUID } from 'node:crypto';
 import type { DeviceChange } from './state.js';
 
