@@ -23,6 +23,9 @@
 // `lastSentAt`, so a restart rebuilds the same inputs and gets the same plan — a crash loses
 // nothing and resends nothing. Planning is idempotent: what it keeps, planned again, cancels
 // nothing more and is due at the same time.
+//
+// Over 350 lines on purpose: the due rule, cancel-out, message order and the mass-outage summary
+// are the one grouping decision a release makes, kept together so they cannot disagree.
 
 import type { EventType } from './model.js';
 

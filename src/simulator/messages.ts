@@ -20,6 +20,9 @@
 //   pending are dropped with them (`expired` in the log); the balance is kept.
 // - Deleting a device drops its queue (its pending messages expire); a device created later
 //   under the same number starts afresh.
+//
+// Over 350 lines on purpose: the queue, its lazy catch-up and the delivery modes are one rule
+// over one per-device record; split, each half would need the other's private state.
 
 import { randomUUID } from 'node:crypto';
 import type { DeviceChange } from './state.js';
