@@ -1,5 +1,9 @@
 // The exporter: per-device families are pulled from the daemon and written as text
 // (device-block.ts); everything else is ordinary prom-client metrics in a registry of our own.
+//
+// Over 350 lines: the registry holds every metric family's definition in one place, so names
+// and help texts are read (and generated into docs/reference.md) from here alone.
+
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrometheusContentType } from 'prom-client';
 import { PROBE_ERROR_REASONS } from '../monitor/model.js';

@@ -8,6 +8,10 @@
 // In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
 // on slots no check wants, balance reads (delivery-reader.ts → observeReading) → endCycle
 // (account verdict, time-driven device and delivery events) → commit.
+//
+// Over 350 lines for now: status checks, balance reads and the account verdict share one cycle
+// tally and one device table; the performance issue (17) reworks that per-device state, and the
+// split belongs with it.
 
 import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';

@@ -9,6 +9,9 @@
 //
 // The scheduler decides only *when*; what a check means (state machine, alerts, storage) is the
 // `check` callback's business, and it answers whether the device needs a quick confirmation.
+//
+// Over 350 lines for now: dispatch, urgent confirmations and the spare slots for balance reads
+// are one loop over one budget; the spare-slot planning is the part to move out next (issue 17).
 
 import type { Clock } from '../monitor/clock.js';
 import { DueQueue, validateSchedule, type DuePick, type ScheduledDevice } from '../monitor/due-queue.js';

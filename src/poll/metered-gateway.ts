@@ -15,6 +15,9 @@
 // Every call is logged in the store before it is made (call-log.ts), and the calls other processes
 // logged are read at each grant, so the daemon and the CLI together stay within `rate_limit`.
 // Time is the clock's monotonic reading throughout; the wall clock appears only in messages.
+//
+// Over 350 lines: one method per WhatsGate call (status, connect, balance, send) over one budget,
+// pause and call log; each method is short, and keeping them together is the point.
 
 import type { Clock } from '../monitor/clock.js';
 import { Budget, type CallKind } from '../monitor/budget.js';

@@ -1,6 +1,9 @@
 // The status page (`GET /`, SPEC §6): every device, its status, DOWN/UP, since when, uptime over
 // 24 h and 7 d, its last changes; account problems on top. Two pure steps: the daemon's facts
 // become a view (uptimes computed by the audit), the view becomes HTML.
+//
+// Over 350 lines: the page's view model and its HTML stay together so a column and its data
+// cannot drift apart.
 
 import type { DeliveryState } from '../monitor/delivery.js';
 import { deliveryWords } from '../report/delivery.js';
