@@ -25,12 +25,13 @@ import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/mod
 import type { Mutes } from '../monitor/mutes.js';
 import { roundMs } from '../monitor/round.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
-import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
+import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
 import { deliveryContext, deliveryAlerts, DeliveryReader } from './delivery-reader.js';
 import {
+  deliveryProblemChanges,
   deviceRow,
   restoreAccountState,
   restoreDeliveryState,
@@ -64,6 +65,11 @@ interface CycleTally {
   lastError: { reason: ProbeErrorReason; message: string } | null;
   saves: DeviceSave[];
   alerts: MonitorAlert[];
+}
+
+/** The save, with the delivery problems that began or ended when there are any. */
+function withDeliveryChanges(save: DeviceSave, changes: readonly DeliveryProblemChange[]): DeviceSave {
+  return changes.length === 0 ? save : { ...save, deliveryChanges: changes };
 }
 
 function emptyTally(): CycleTally {
@@ -218,8 +224,13 @@ export class AccountPoller implements CycleRunner {
     }
     const wasNotFound = rt.state.status === 'not_found';
     // A device going DOWN ends its delivery problems silently (device.down says enough).
-    if (step.state.health === 'DOWN') rt.delivery = deviceWentDown(rt.delivery);
-    this.#apply(rt, step, this.#tally, qrDataUrl);
+    let ended: DeliveryProblemChange[] = [];
+    if (step.state.health === 'DOWN') {
+      const before = rt.delivery;
+      rt.delivery = deviceWentDown(before);
+      ended = deliveryProblemChanges(this.name, device, before, rt.delivery, this.deps.clock.now());
+    }
+    this.#apply(rt, step, this.#tally, qrDataUrl, ended);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
     if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
@@ -277,8 +288,9 @@ export class AccountPoller implements CycleRunner {
       // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
       const delivery = tickDelivery(rt.delivery, deliveryContext(rt, now, muted));
       if (delivery.state !== rt.delivery || delivery.events.length > 0) {
+        const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, delivery.state, now);
         rt.delivery = delivery.state;
-        t.saves.push({ row: deviceRow(this.name, rt), change: null });
+        t.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
         t.alerts.push(...deliveryAlerts(this.name, rt, delivery.events, this.#log));
       }
       const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
@@ -320,8 +332,9 @@ export class AccountPoller implements CycleRunner {
   #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
     const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
     const step = observeReading(rt.delivery, reading, deliveryContext(rt, reading.at, muted));
+    const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, step.state, reading.at);
     rt.delivery = step.state;
-    this.#tally.saves.push({ row: deviceRow(this.name, rt), change: null });
+    this.#tally.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
     this.#tally.alerts.push(...deliveryAlerts(this.name, rt, step.events, this.#log));
     const { at: _at, ...counts } = reading;
     this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
@@ -348,7 +361,13 @@ export class AccountPoller implements CycleRunner {
   }
 
   /** Takes the step and adds its row, change and events to the cycle's batch. */
-  #apply(rt: DeviceRuntime, step: DeviceStep, tally: CycleTally, qrDataUrl: string | null = null): void {
+  #apply(
+    rt: DeviceRuntime,
+    step: DeviceStep,
+    tally: CycleTally,
+    qrDataUrl: string | null = null,
+    deliveryChanges: readonly DeliveryProblemChange[] = [],
+  ): void {
     rt.state = step.state;
     const row = deviceRow(this.name, rt);
     const change =
@@ -362,7 +381,7 @@ export class AccountPoller implements CycleRunner {
             to: step.change.to,
             raw: step.change.raw,
           };
-    tally.saves.push({ row, change });
+    tally.saves.push(withDeliveryChanges({ row, change }, deliveryChanges));
     for (const event of step.events) {
       this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
       const alert: DeviceAlert = {

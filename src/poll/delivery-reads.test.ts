@@ -115,7 +115,11 @@ async function run(s: Scenario, minutes: number) {
     clock,
     log,
     mutes: new Mutes(),
-    commit: (batch) => alerts.push(...batch.alerts),
+    commit: (batch) => {
+      alerts.push(...batch.alerts);
+      // What the cycle writer does with the saves: rows, history and delivery problem periods.
+      store.saveDevices(batch.saves);
+    },
     recordCheck: () => undefined,
   });
   const loop = new PollLoop({ clock });
@@ -127,8 +131,9 @@ async function run(s: Scenario, minutes: number) {
   }
   await loop.stop();
   await Promise.allSettled(pending);
+  const periods = store.problemPeriods(0);
   store.close();
-  return { calls, alerts, warnings, pace: poller.delivery.pace };
+  return { calls, alerts, warnings, periods, pace: poller.delivery.pace };
 }
 
 /** Calls in the 60 s window ending at each call, over the limit. */
@@ -224,5 +229,64 @@ describe('balance reads on the spare budget', () => {
     const stalled = alerts.filter((a) => a.kind === 'device' && a.event.type === 'device.stalled');
     expect(stalled).toHaveLength(1);
     expect(stalled[0]).toMatchObject({ device: { number: number(0) }, event: { problem: 'stalled' } });
+  });
+
+  it('records the stall period in the store: opened when it starts, closed when it ends', async () => {
+    // Device 0 stalls from the start (pending 5, nothing sent) until 6 min, then sends.
+    const recoverAt = 1_000_000 + 6 * 60_000;
+    const { alerts, periods } = await run(
+      {
+        ...base,
+        delivery: { checkMs: 60_000, stallAfterMs: 3 * 60_000 },
+        reading: (device, at) =>
+          device === number(0) && at < recoverAt
+            ? { kind: 'reading', remaining: 1000, successful: 7, pending: 5, failed: 0 }
+            : {
+                kind: 'reading',
+                remaining: 1000,
+                successful: at < recoverAt ? 7 : 12,
+                pending: 0,
+                failed: 0,
+              },
+      },
+      10,
+    );
+    const stalled = alerts.find((a) => a.kind === 'device' && a.event.type === 'device.stalled')!;
+    const recovered = alerts.find(
+      (a) => a.kind === 'device' && a.event.type === 'device.delivery_recovered',
+    )!;
+    expect(periods).toEqual([
+      {
+        account: 'main',
+        device: number(0),
+        problem: 'stalled',
+        // The rules' since: the first reading of the wait, before the alert.
+        startedAt: (stalled.event as { since: number }).since,
+        endedAt: recovered.event.at,
+      },
+    ]);
+    expect(periods[0]!.startedAt).toBeLessThan(stalled.event.at);
+    expect(periods[0]!.endedAt).toBeGreaterThanOrEqual(recoverAt);
+  });
+
+  it('leaves a stall open while it lasts, and closes it when the device goes DOWN', async () => {
+    const downAt = 1_000_000 + 7 * 60_000;
+    const { periods } = await run(
+      {
+        ...base,
+        delivery: { checkMs: 60_000, stallAfterMs: 3 * 60_000 },
+        down: new Map([[number(0), downAt]]),
+        reading: (device) =>
+          device === number(0) || device === number(1)
+            ? { kind: 'reading', remaining: 1000, successful: 7, pending: 5, failed: 0 }
+            : { kind: 'reading', remaining: 1000, successful: 7, pending: 0, failed: 0 },
+      },
+      12,
+    );
+    expect(periods.map((p) => [p.device, p.problem, p.endedAt === null])).toEqual([
+      [number(0), 'stalled', false],
+      [number(1), 'stalled', true],
+    ]);
+    expect(periods[0]!.endedAt).toBeGreaterThanOrEqual(downAt);
   });
 });

@@ -7,10 +7,10 @@
 
 import type { DeviceConfig } from '../config/types.js';
 import { initialAccountState, type AccountState } from '../monitor/account-state.js';
-import type { DeliveryState } from '../monitor/delivery.js';
+import { DELIVERY_PROBLEMS, type DeliveryState } from '../monitor/delivery.js';
 import { deliveryFromStoredState } from '../report/delivery.js';
 import { initialDeviceState, type DeviceState } from '../monitor/device-state.js';
-import type { DeviceRow } from '../store/store.js';
+import type { DeliveryProblemChange, DeviceRow } from '../store/store.js';
 
 export interface DeviceRuntime {
   config: DeviceConfig;
@@ -58,4 +58,29 @@ export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {
     transitions: s.transitions,
     state: { ...s, delivery: rt.delivery },
   };
+}
+
+/**
+ * The delivery problems that began or ended in one step of the delivery rules (SPEC §10), for the
+ * store's problem periods (the audit's "hours stalled"): a problem that began opens a period at
+ * the `since` the rules gave it (for a stall, the first reading of the wait); one that ended
+ * closes it at `at`, the step's time. A problem whose `since` changed ended and began again.
+ */
+export function deliveryProblemChanges(
+  account: string,
+  device: string,
+  before: DeliveryState,
+  after: DeliveryState,
+  at: number,
+): DeliveryProblemChange[] {
+  const out: DeliveryProblemChange[] = [];
+  if (before === after) return out;
+  for (const problem of DELIVERY_PROBLEMS) {
+    const was = before.problemSince[problem];
+    const is = after.problemSince[problem];
+    if (was === is) continue;
+    if (was !== null) out.push({ account, device, problem, kind: 'ended', at });
+    if (is !== null) out.push({ account, device, problem, kind: 'started', at: is });
+  }
+  return out;
 }

@@ -215,7 +215,8 @@ th.num{text-align:right}
 .lastknown{display:block;font-size:12px;color:var(--muted);margin-top:2px}
 /* Between the phone cards and a wide screen the six columns share too little room: the last
    changes wrap (a time stays whole), the fixed minimum widths go and headers may wrap. Without
-   this the table needed 1050 px and overflowed its box from 761 px up. */
+   this the table needed 1050 px and overflowed its box from 761 px up. The delivery column
+   (seven columns) pushes the phone cards up to 880 px. */
 @media (max-width:1100px){
  .changes li{white-space:normal}
  .changes li b{white-space:nowrap}
@@ -224,7 +225,7 @@ th.num{text-align:right}
  th,td{padding:8px 9px}
  .err,.muted.small{overflow-wrap:anywhere}
 }
-@media (max-width:760px){
+@media (max-width:880px){
  table,thead,tbody,tr,td{display:block;width:100%}
  table{border:0;background:none}
  thead{display:none}
