@@ -103,7 +103,7 @@ describe('check-config: how often status and balance are read', () => {
       '60s',
       '30/min',
       '5m',
-      'status every 1m45s; balance never (status checks leave no room in rate_limit)',
+      'status every 1m47s; balance never (status checks leave no room in rate_limit)',
     ],
     [10, '60s', '30/min', 'off', 'status every 1m; balance not read (delivery check: off)'],
   ])('%i devices every %s at %s, check %s', (n, interval, rate, check, line) => {

@@ -65,7 +65,7 @@ describe('configWarnings', () => {
     [
       'more devices than the rate allows at their interval',
       [['accounts.0.devices', devices(45)]],
-      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min (a quarter kept for QR codes and other calls): each device will be checked about every 1m58s instead of 1m',
+      'account main: 45 devices at their intervals need 45/min but rate_limit is 30/min (a quarter kept for QR codes and other calls): each device will be checked about every 1m59s instead of 1m',
     ],
     ['a rate above the gateway limit', [['accounts.0.rate_limit', '2/s']], "exceeds the gateway's 60/min"],
     ['an account without devices', [['accounts.0.devices', []]], 'account main has no devices'],
@@ -120,10 +120,10 @@ describe('accountBudget', () => {
 describe('check-config and the daemon announce the same effective interval', () => {
   it.each([
     // 3 devices every 2 s at 25/min: a quarter (6) kept for out-of-band calls leaves 19 checks
-    // a minute, spacing (60 s + 250 ms margin) / 19 = 3.171 s, so each is checked every 9.5 s —
+    // a minute, spacing (60 s + 1 s margin) / 19 = 3.211 s, so each is checked every 9.6 s —
     // check-config and the daemon both say 10s
     [3, '2s', '25/min', 10, '10s'],
-    [45, '1m', '30/min', 118, '1m58s'],
+    [45, '1m', '30/min', 119, '1m59s'],
     [7, '10s', '29/min', 19, '19s'],
   ])('%d devices every %s at %s: about every %is', (count, interval, rate, seconds, text) => {
     const c = config([

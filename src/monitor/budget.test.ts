@@ -47,11 +47,11 @@ describe('Budget', () => {
 
   it('refuses a call before the spacing has passed', () => {
     const budget = new Budget({ ratePerMinute: 30 });
-    expect(budget.spacingMs).toBe(2_009);
+    expect(budget.spacingMs).toBe(2_034);
     expect(budget.tryAcquire(1_000)).toBe(true);
-    expect(budget.tryAcquire(3_008)).toBe(false);
-    expect(budget.nextFreeAt(1_500)).toBe(3_009);
-    expect(budget.tryAcquire(3_009)).toBe(true);
+    expect(budget.tryAcquire(3_033)).toBe(false);
+    expect(budget.nextFreeAt(1_500)).toBe(3_034);
+    expect(budget.tryAcquire(3_034)).toBe(true);
   });
 
   it('grants a slot only when the log proves room, whatever the caller asks', () => {
@@ -115,7 +115,7 @@ describe('Budget', () => {
   it('counts calls recorded out of band', () => {
     const budget = new Budget({ ratePerMinute: 2 });
     budget.record(0);
-    expect(budget.nextFreeAt(0)).toBe(30_125);
+    expect(budget.nextFreeAt(0)).toBe(30_500);
     budget.record(10_000);
     expect(budget.nextFreeAt(10_000)).toBe(SPAN_MS);
   });

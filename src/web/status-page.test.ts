@@ -99,7 +99,7 @@ describe('renderStatusPage', () => {
     expect(html).toContain('<button type="button" id="refresh-pause" aria-pressed="false" hidden>');
     expect(html).toContain('<noscript><a href="./">refresh</a></noscript>');
     expect(html).toContain('<style nonce="NONCE">');
-    expect(html).toContain('@media (max-width:760px)');
+    expect(html).toContain('@media (max-width:880px)');
     // The one script is inline, with the nonce; nothing is loaded from elsewhere.
     expect(html.match(/<script\b[^>]*>/g)).toEqual(['<script nonce="NONCE">']);
     expect(html).not.toMatch(/<link\b|src="http|url\(/);
