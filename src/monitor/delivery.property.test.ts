@@ -17,8 +17,8 @@ import {
 } from './delivery.js';
 import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/delivery.property.test.ts replays just that one (test-support/property.ts).
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/delivery.property.test.ts replays just that one.
 const BASE_SEED = 0xde11_7e5d;
 const RUNS = 2000;
 

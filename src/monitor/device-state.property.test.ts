@@ -5,8 +5,8 @@ import { initialDeviceState, observeDevice, tickDevice } from './device-state.js
 import type { DeviceStatus, Observation } from './model.js';
 import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/device-state.property.test.ts replays just that one (test-support/property.ts).
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/device-state.property.test.ts replays just that one.
 const BASE_SEED = 0x5eed_2024;
 const RUNS = 3000;
 

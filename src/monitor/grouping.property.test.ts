@@ -5,8 +5,8 @@ import { cancelOut, groupDueAt, isNeverHeld, planRelease } from './grouping.js';
 import { drive } from './test-support/grouping-driver.js';
 import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/grouping.property.test.ts replays just that one (test-support/property.ts).
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/grouping.property.test.ts replays just that one.
 const BASE_SEED = 0x6_0b_ed;
 const RUNS = 600;
 
