@@ -126,6 +126,9 @@ const STATUS_FIELDS = {
     'why the last check got no status (`timeout`, `http_5xx`, …, with the message); null after an answer',
   ],
   silenced_until: ['while a silence holds, until when (time)'],
+  delivery: [
+    'delivery health: `{pending, successful, failed, remaining, problem, checked_at}` of the last balance reading — today\'s counts, `problem` `"stalled"`, `"failing"`, `"balance_low"`, a list of them when several hold, or null; null until the balance was read',
+  ],
 };
 const HISTORY_FIELDS = {
   at: ['when the status changed (time)'],

@@ -118,6 +118,7 @@ export class Daemon {
       mutes: this.#mutes,
       commit: (batch) => this.#writer.add(batch),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
+      recordDeliveryCheck: this.#metrics.recordDeliveryCheck.bind(this.#metrics),
     };
     for (const account of config.accounts)
       this.#addAccount(new AccountPoller(account, gatewayClientFor(account), this.#pollerDeps));

@@ -321,7 +321,7 @@ accounts:
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(
-        /^main\s+100000000\s+Sales phone\s+connected\s+99\.40 %\s+1\s+1h\s+1h\s+100 %$/m,
+        /^100000000\s+main\s+Sales phone\s+connected\s+99\.40 %\s+1\s+1h\s+1h\s+100 %\s+–\s+–$/m,
       );
       expect(r.stdout).toContain('Support phone (100000001, account main): not connected for 20d');
       expect(r.stdout).toContain('      whatsgate-monitor delete 100000001\n');

@@ -345,7 +345,8 @@ describe.skipIf(!HAVE_CHROMIUM)('pages in a real browser', () => {
     }
   });
 
-  // Issue 16: LAST CHANGES overflowed between the phone layout (≤ 760 px) and about 1100 px.
+  // Issue 16: LAST CHANGES overflowed between the phone layout (≤ 880 px since the delivery
+  // column) and about 1100 px.
   it.each([761, 900, 1100, 1280])('status page at %i px: no sideways scroll', async (width) => {
     const url = await serve();
     const { context, page } = await open(`${url}/`, { width, height: 800 });

@@ -327,3 +327,41 @@ describe('normalisePeriods', () => {
     ]);
   });
 });
+
+describe('computeAudit: delivery health (SPEC §10)', () => {
+  const period = (
+    problem: 'stalled' | 'failing' | 'balance_low',
+    startedAt: number,
+    endedAt: number | null,
+    device = '100',
+  ) => ({ account: 'main', device, problem, startedAt, endedAt });
+  const history = [row(SINCE - D, null, 'connected')];
+
+  it('sums the overlap of each problem period with the period; an open one counts up to now', () => {
+    const d = audit(history, {
+      problemPeriods: [
+        period('stalled', SINCE - 2 * H, SINCE + H), // began before the period: 1 h inside
+        period('stalled', SINCE + D, SINCE + D + 30 * 60_000), // inside: 30 min
+        period('stalled', NOW - 2 * H, null), // still stalled: 2 h up to now
+        period('failing', SINCE + 2 * D, SINCE + 2 * D + 3 * H),
+        period('balance_low', SINCE - 3 * D, null), // the whole period
+        period('stalled', SINCE + H, SINCE + 5 * H, '200'), // another device
+        period('stalled', SINCE - 5 * H, SINCE - 4 * H), // ended before the period
+      ],
+    });
+    expect(d.delivery.problemMs).toEqual({ stalled: 3.5 * H, failing: 3 * H, balance_low: 7 * D });
+  });
+
+  it('without periods or a reading: zero hours and no counts', () => {
+    const d = audit(history);
+    expect(d.delivery).toEqual({ today: null, problemMs: { stalled: 0, failing: 0, balance_low: 0 } });
+  });
+
+  it("carries the device's last reading as today's counts", () => {
+    const reading = { at: NOW - 60_000, remaining: 900, successful: 500, pending: 50, failed: 10 };
+    const d = audit(history, {
+      devices: [{ account: 'main', number: '100', name: 'Sales phone', delivery: reading }],
+    });
+    expect(d.delivery.today).toEqual(reading);
+  });
+});

@@ -10,7 +10,9 @@
 //  - and the daemon was still checking it (before `observedUntil`: its last check plus a grace).
 // Unobserved time is *unknown*: shown as such, never counted as up nor as down.
 
-import type { HistoryRow, HistoryStatus } from '../store/store.js';
+import type { DeliveryReading } from '../monitor/delivery.js';
+import type { DeliveryProblemPeriod, HistoryRow, HistoryStatus } from '../store/store.js';
+import { deliveryAudit, type DeliveryAudit } from './delivery.js';
 import { currentRun, normalisePeriods, observedMask, timeline, type Period } from './timeline.js';
 
 export { normalisePeriods, type Period } from './timeline.js';
@@ -25,6 +27,8 @@ export interface AuditDevice {
    * time is unknown. Null or absent: not bounded (the daemon is checking it right now).
    */
   readonly observedUntil?: number | null;
+  /** The last balance reading (SPEC §10): today's counts. Absent or null: never read. */
+  readonly delivery?: DeliveryReading | null;
 }
 
 export interface AuditInput {
@@ -44,6 +48,8 @@ export interface AuditInput {
   readonly staleAfterMs: number;
   /** Devices the gateway reported unknown (`device not found!`), as `deviceKey(account, number)`. */
   readonly notFound?: ReadonlySet<string>;
+  /** Delivery problem periods (store.problemPeriods(since)) — any order, any devices. */
+  readonly problemPeriods?: readonly DeliveryProblemPeriod[];
 }
 
 export interface Outage {
@@ -97,6 +103,8 @@ export interface DeviceAudit {
   readonly deletedAt: number | null;
   /** The exact command to delete it, for stale devices the gateway still knows. */
   readonly deleteCommand: string | null;
+  /** Today's delivery counts and the hours each delivery problem held in the period (SPEC §10). */
+  readonly delivery: DeliveryAudit;
 }
 
 export interface AuditSummary {
@@ -148,6 +156,13 @@ export function computeAudit(input: AuditInput): AuditReport {
     else list.push(row);
   }
   const runs = normalisePeriods(input.runningPeriods ?? []);
+  const problemsByDevice = new Map<string, DeliveryProblemPeriod[]>();
+  for (const p of input.problemPeriods ?? []) {
+    const key = deviceKey(p.account, p.device);
+    const list = problemsByDevice.get(key);
+    if (list === undefined) problemsByDevice.set(key, [p]);
+    else list.push(p);
+  }
   const accountsOf = new Map<string, Set<string>>();
   for (const d of input.devices) {
     const set = accountsOf.get(d.number) ?? new Set<string>();
@@ -158,7 +173,8 @@ export function computeAudit(input: AuditInput): AuditReport {
   const devices = input.devices.map((d) => {
     const key = deviceKey(d.account, d.number);
     const rows = [...(rowsByDevice.get(key) ?? [])].sort((a, b) => a.at - b.at);
-    return auditDevice(d, rows, {
+    const delivery = deliveryAudit(d.delivery ?? null, problemsByDevice.get(key) ?? [], start, now);
+    return auditDevice(d, rows, delivery, {
       start,
       now,
       runs,
@@ -206,7 +222,12 @@ interface DeviceContext {
   readonly ambiguous: boolean;
 }
 
-function auditDevice(d: AuditDevice, rows: readonly HistoryRow[], ctx: DeviceContext): DeviceAudit {
+function auditDevice(
+  d: AuditDevice,
+  rows: readonly HistoryRow[],
+  delivery: DeliveryAudit,
+  ctx: DeviceContext,
+): DeviceAudit {
   const { start, now } = ctx;
   const pieces = timeline(rows, observedMask(d.observedUntil ?? null, ctx.runs), start, now);
 
@@ -272,5 +293,6 @@ function auditDevice(d: AuditDevice, rows: readonly HistoryRow[], ctx: DeviceCon
     notFound: ctx.notFound,
     deletedAt: status === 'deleted' ? (last?.at ?? null) : null,
     deleteCommand: stale && !ctx.notFound ? deleteCommandFor(d.number, d.account, ctx.ambiguous) : null,
+    delivery,
   };
 }

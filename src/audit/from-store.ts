@@ -2,6 +2,7 @@
 // `audit` command and by the daemon's scheduled audit, so both report the same thing.
 
 import type { Config } from '../config/types.js';
+import { deliveryFromStoredState } from '../report/delivery.js';
 import type { Store } from '../store/store.js';
 import { computeAudit, deviceKey, type AuditDevice, type AuditReport, type Period } from './compute.js';
 import { readRunsUpTo } from './runs.js';
@@ -44,6 +45,7 @@ export function auditFromStore(store: Store | null, config: Config, options: Aud
         number: d.number,
         name: d.name,
         observedUntil: row?.lastCheckAt == null ? null : row.lastCheckAt + grace,
+        delivery: row === undefined ? null : deliveryFromStoredState(row.state).last,
       });
     }
   }
@@ -52,5 +54,15 @@ export function auditFromStore(store: Store | null, config: Config, options: Aud
   const historyFrom = staleAfterMs > 0 ? Math.min(since, now - staleAfterMs) : since;
   const history = store?.historyAll(historyFrom) ?? [];
   const runningPeriods = options.runningPeriods ?? (store === null ? [] : readRunsUpTo(store, now));
-  return computeAudit({ devices, history, runningPeriods, now, since, staleAfterMs, notFound });
+  const problemPeriods = store?.problemPeriods(since) ?? [];
+  return computeAudit({
+    devices,
+    history,
+    runningPeriods,
+    now,
+    since,
+    staleAfterMs,
+    notFound,
+    problemPeriods,
+  });
 }

@@ -11,10 +11,12 @@
 import { formatPercent, humanDuration } from '../report/format.js';
 import { escapeHtml as e } from '../report/html.js';
 import type { AuditReport, DeviceAudit } from './compute.js';
+import { deliveryTodayCell, stalledCell } from './delivery.js';
 import {
   auditFindings,
   auditSubject,
   coverageNote,
+  DELIVERY_NOTE,
   longestCell,
   outagesCell,
   periodLine,
@@ -66,6 +68,8 @@ const COLUMNS: readonly Column[] = [
             humanDuration(d.outageMs),
           )} in all, longest ${e(longestCell(d.longestOutage))}</span>`,
   },
+  { head: 'Delivery today', numeric: true, cell: (d) => e(deliveryTodayCell(d.delivery)) },
+  { head: 'Stalled h', numeric: true, cell: (d) => e(stalledCell(d.delivery)) },
 ];
 
 function row(d: DeviceAudit): string {
@@ -109,6 +113,7 @@ ${report.devices.map(row).join('\n')}
 </tbody></table>
 ${attention(report, timeZone)}
 <p style="margin:24px 0 0;color:#667085;font-size:12px">${e(coverageNote(report))}</p>
+<p style="margin:8px 0 0;color:#667085;font-size:12px">${e(DELIVERY_NOTE)}</p>
 </body></html>
 `;
 }

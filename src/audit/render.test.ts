@@ -17,7 +17,12 @@ function row(device: string, at: number, from: HistoryRow['from'], to: HistoryRo
 
 const report = computeAudit({
   devices: [
-    { account: 'main', number: '100', name: 'Sales <phone>' },
+    {
+      account: 'main',
+      number: '100',
+      name: 'Sales <phone>',
+      delivery: { at: NOW - 60_000, remaining: 900, successful: 500, pending: 50, failed: 10 },
+    },
     { account: 'main', number: '200', name: 'Old phone' },
     { account: 'main', number: '300', name: 'Ghost' },
     { account: 'main', number: '400', name: 'Gone' },
@@ -34,6 +39,11 @@ const report = computeAudit({
   since: SINCE,
   staleAfterMs: 14 * D,
   notFound: new Set([deviceKey('main', '300')]),
+  // Device 100: stalled 2 h in the period, then 30 min and still stalled (counts up to now).
+  problemPeriods: [
+    { account: 'main', device: '100', problem: 'stalled', startedAt: SINCE + H, endedAt: SINCE + 3 * H },
+    { account: 'main', device: '100', problem: 'stalled', startedAt: NOW - H / 2, endedAt: null },
+  ],
 });
 
 describe('audit rendering', () => {
@@ -41,11 +51,14 @@ describe('audit rendering', () => {
     const text = renderAuditText(report, 'UTC');
     expect(text).toContain('WhatsGate device audit — 2026-05-03 09:00 to 2026-05-10 09:00 (7d, UTC)');
     expect(text).toMatch(
-      /^DEVICE\s+ACCOUNT\s+NAME\s+STATUS\s+UPTIME\s+OUTAGES\s+DOWNTIME\s+LONGEST\s+OBSERVED$/m,
+      /^DEVICE\s+ACCOUNT\s+NAME\s+STATUS\s+UPTIME\s+OUTAGES\s+DOWNTIME\s+LONGEST\s+OBSERVED\s+DELIVERY TODAY\s+STALLED H$/m,
     );
     expect(text).toMatch(
-      /^100\s+main\s+Sales <phone>\s+connected\s+99\.10 %\s+1\s+1h 30m\s+1h 30m\s+100 %$/m,
+      /^100\s+main\s+Sales <phone>\s+connected\s+99\.10 %\s+1\s+1h 30m\s+1h 30m\s+100 %\s+500\/50\/10 · 900 left\s+2\.5$/m,
     );
+    // Never read, never stalled: dashes.
+    expect(text).toMatch(/^200\s+main\s+Old phone\s.*\s–\s+–$/m);
+    expect(text).toContain('DELIVERY TODAY: sent/pending/failed');
     expect(text).toContain(
       'Old phone (200, account main): not connected for 20d (never connected since 2026-04-20 09:00): unused? consider deleting',
     );
@@ -60,6 +73,9 @@ describe('audit rendering', () => {
   it('escapes names in HTML; inline styles, and one <style> with the narrow-screen media query only', () => {
     const html = renderAuditHtml(report, 'UTC');
     expect(html).toContain('Sales &lt;phone&gt;');
+    expect(html).toMatch(/<th[^>]*>Delivery today<\/th><th[^>]*>Stalled h<\/th>/);
+    expect(html).toContain('data-label="Delivery today"');
+    expect(html).toMatch(/>500\/50\/10 · 900 left<\/td><td data-label="Stalled h"[^>]*>2\.5<\/td>/);
     expect(html).not.toContain('<phone>');
     expect(html).not.toMatch(/<link|<script/);
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] ?? '');
@@ -85,6 +101,24 @@ describe('audit rendering', () => {
       outage_seconds: 5400,
       longest_outage: { start: '2026-05-04T11:00:00+02:00', end: '2026-05-04T12:30:00+02:00', seconds: 5400 },
       action: null,
+    });
+    expect(sales?.delivery).toEqual({
+      successful: 500,
+      pending: 50,
+      failed: 10,
+      remaining: 900,
+      stalled_hours: 2.5,
+      failing_hours: 0,
+      balance_low_hours: 0,
+    });
+    expect(json.devices[1]?.delivery).toEqual({
+      successful: null,
+      pending: null,
+      failed: null,
+      remaining: null,
+      stalled_hours: 0,
+      failing_hours: 0,
+      balance_low_hours: 0,
     });
     expect(json.devices[1]).toMatchObject({ stale: true, never_connected: true });
     expect(json.devices[1]?.action).toContain('whatsgate-monitor delete 200');

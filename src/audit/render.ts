@@ -5,6 +5,7 @@ import { formatDuration } from '../fields/duration.js';
 import { renderTable } from '../report/table.js';
 import { isoOrNull, isoWithOffset } from '../report/time.js';
 import type { AuditReport, DeviceAudit, Outage } from './compute.js';
+import { deliveryTodayCell, hours, stalledCell } from './delivery.js';
 import { formatPercent, humanDuration, localTime } from '../report/format.js';
 
 /** One line per device that needs a person's attention, with what to do. */
@@ -103,6 +104,11 @@ export function coverageNote(report: AuditReport): string {
         'stop of the monitor in the middle of it cannot be told apart.';
 }
 
+/** What the delivery columns mean (SPEC §10). */
+export const DELIVERY_NOTE =
+  'DELIVERY TODAY: sent/pending/failed at the gateway today and the balance left, from the last ' +
+  'balance reading. STALLED H: hours in the period with messages stuck pending (still stalled: up to now).';
+
 export function auditSubject(report: AuditReport): string {
   const s = report.summary;
   const parts = [`${s.devices} device${s.devices === 1 ? '' : 's'}`, `uptime ${formatPercent(s.uptime)}`];
@@ -125,6 +131,8 @@ export function renderAuditText(report: AuditReport, timeZone: string): string {
     'DOWNTIME',
     'LONGEST',
     'OBSERVED',
+    'DELIVERY TODAY',
+    'STALLED H',
   ];
   const rows = report.devices.map((d) => [
     d.number,
@@ -136,6 +144,8 @@ export function renderAuditText(report: AuditReport, timeZone: string): string {
     d.outageMs > 0 ? humanDuration(d.outageMs) : '–',
     longestCell(d.longestOutage),
     formatPercent(d.coverage),
+    deliveryTodayCell(d.delivery),
+    stalledCell(d.delivery),
   ]);
 
   const out: string[] = [
@@ -152,7 +162,7 @@ export function renderAuditText(report: AuditReport, timeZone: string): string {
       if (f.command !== null) out.push(`      ${f.command}`);
     }
   }
-  out.push('', wrap(coverageNote(report), 100));
+  out.push('', wrap(coverageNote(report), 100), wrap(DELIVERY_NOTE, 100));
   return `${out.join('\n')}\n`;
 }
 
@@ -214,6 +224,18 @@ export interface AuditDeviceJson {
   readonly not_found: boolean;
   readonly deleted_at: string | null;
   readonly action: string | null;
+  readonly delivery: DeliveryJson;
+}
+
+/** Today's counts (null until the balance was read) and the hours each problem held in the period. */
+export interface DeliveryJson {
+  readonly successful: number | null;
+  readonly pending: number | null;
+  readonly failed: number | null;
+  readonly remaining: number | null;
+  readonly stalled_hours: number;
+  readonly failing_hours: number;
+  readonly balance_low_hours: number;
 }
 
 export interface OutageJson {
@@ -281,7 +303,22 @@ export function auditToJson(report: AuditReport, timeZone: string): AuditJson {
         not_found: d.notFound,
         deleted_at: isoOrNull(d.deletedAt, timeZone),
         action: f === undefined ? null : f.command === null ? f.text : `${f.text}: ${f.command}`,
+        delivery: deliveryJson(d),
       };
     }),
+  };
+}
+
+function deliveryJson(d: DeviceAudit): DeliveryJson {
+  const r = d.delivery.today;
+  const ms = d.delivery.problemMs;
+  return {
+    successful: r?.successful ?? null,
+    pending: r?.pending ?? null,
+    failed: r?.failed ?? null,
+    remaining: r?.remaining ?? null,
+    stalled_hours: hours(ms.stalled),
+    failing_hours: hours(ms.failing),
+    balance_low_hours: hours(ms.balance_low),
   };
 }

@@ -18,6 +18,7 @@ import {
   readDemoSettings,
   type DemoOverrides,
 } from '../demo/demo-config.js';
+import { STALL_DRILL, drillModeAt, type DrillMode } from '../demo/delivery-drill.js';
 import { formatClock, formatLogLine } from '../demo/log-format.js';
 import { MailCatcherUnavailableError, startMailCatcher, type MailCatcher } from '../demo/mail-catcher.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
@@ -106,8 +107,23 @@ const command: Command = async (args, io) => {
     // Devices the simulator did not number (a config with gaps) are created connected.
     const known = new Set(sim.devices().map((d) => d.device));
     for (const device of settings.devices) if (!known.has(device)) sim.setStatus(device, 'connected');
-    // Flap changes apply on requests; ticking logs them when they happen.
-    const ticker = setInterval(() => sim.tick(), 1_000);
+    // Flap changes apply on requests; ticking logs them when they happen. The stall drill
+    // (src/demo/delivery-drill.ts) runs on the same tick.
+    sim.setTraffic(STALL_DRILL.trafficPerMinute);
+    const drillDevice = settings.devices[STALL_DRILL.deviceIndex];
+    const drillStart = Date.now();
+    let drillMode: DrillMode = 'normal';
+    const ticker = setInterval(() => {
+      sim.tick();
+      const mode = drillModeAt(Date.now() - drillStart);
+      if (drillDevice === undefined || mode === drillMode) return;
+      drillMode = mode;
+      sim.setDelivery(drillDevice, { mode });
+      out.line(
+        'sim',
+        `drill: ${drillDevice} ${mode === 'stall' ? 'stalls (connected, nothing sent)' : 'sends again'}`,
+      );
+    }, 1_000);
     cleanup.push(() => {
       clearInterval(ticker);
       return Promise.resolve();

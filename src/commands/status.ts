@@ -3,6 +3,7 @@ import type { AccountConfig, Config } from '../config/types.js';
 import { openCliCallBudget } from './api-budget.js';
 import type { GatewayClient } from '../gateway/client.js';
 import type { Observation } from '../monitor/model.js';
+import { deliveryFromStoredState, PROBLEM_WORDS, type DeliveryReport } from '../report/delivery.js';
 import { deletedIndex, deviceReport, stateText, statusText, type DeviceReport } from '../report/devices.js';
 import { silenceMatches, type Silence } from '../monitor/silence.js';
 import type { DeviceRow } from '../store/store.js';
@@ -95,6 +96,7 @@ const status: Command = (args, io) =>
             probeError: row?.probeError ?? null,
             silencedUntil: until,
             deletedAt: deleted.get(key) ?? null,
+            ...(row === undefined ? {} : { delivery: deliveryFromStoredState(row.state) }),
           },
           config.timezone,
         );
@@ -120,6 +122,7 @@ const status: Command = (args, io) =>
           'SINCE',
           isLive ? LIVE_HEADERS.lastCheck : 'LAST CHECK',
           'SILENCED UNTIL',
+          'DELIVERY TODAY',
           'PROBE ERROR',
         ],
         reports.map((r) => [
@@ -132,6 +135,7 @@ const status: Command = (args, io) =>
           r.since ?? '-',
           r.last_check ?? 'never',
           r.silenced_until ?? '-',
+          deliveryCell(r.delivery),
           r.probe_error ?? '',
         ]),
       ),
@@ -139,4 +143,12 @@ const status: Command = (args, io) =>
     if (isLive) io.stdout(`\n${LIVE_FOOTER}`);
     return EXIT_OK;
   });
+/** `500 sent, 50 pending, 10 failed: messages stuck pending`; `-` until the balance was read. */
+function deliveryCell(d: DeliveryReport | null): string {
+  if (d === null) return '-';
+  const counts = `${d.successful} sent, ${d.pending} pending, ${d.failed} failed`;
+  const problems = d.problem === null ? [] : Array.isArray(d.problem) ? d.problem : [d.problem];
+  return problems.length === 0 ? counts : `${counts}: ${problems.map((p) => PROBLEM_WORDS[p]).join(', ')}`;
+}
+
 export default status;

@@ -8,6 +8,7 @@ import { parseRate } from '../fields/duration.js';
 import { formatPath, type Path } from '../fields/errors.js';
 import { normalizeDeviceNumber, parseListen, stripTrailingSlash } from '../fields/fields.js';
 import type { RawConfig, RawPolicy } from './schema.js';
+import type { DeliveryRules } from '../monitor/delivery.js';
 import type { Secrets } from '../fields/secrets.js';
 import type {
   AccountConfig,
@@ -30,6 +31,18 @@ export function cascadePolicy(base: Policy, raw: Partial<RawPolicy>): Policy {
     flapThreshold: raw.flap_threshold ?? base.flapThreshold,
     flapWindowMs: raw.flap_window === undefined ? base.flapWindowMs : ms(raw.flap_window),
     reconnect: raw.reconnect ?? base.reconnect,
+    delivery: cascadeDelivery(base.delivery, raw.delivery),
+  };
+}
+
+function cascadeDelivery(base: DeliveryRules, raw: RawPolicy['delivery'] | undefined): DeliveryRules {
+  if (raw === undefined) return base;
+  return {
+    checkMs: raw.check === undefined ? base.checkMs : raw.check === 'off' ? null : ms(raw.check),
+    stallAfterMs: raw.stall_after === undefined ? base.stallAfterMs : ms(raw.stall_after),
+    failedRatio: raw.failed_ratio ?? base.failedRatio,
+    minFailed: raw.min_failed ?? base.minFailed,
+    lowBalance: raw.low_balance ?? base.lowBalance,
   };
 }
 

@@ -33,6 +33,14 @@ export const POLICY_DEFAULTS = {
   flap_threshold: 4,
   flap_window: '30m',
   reconnect: 'link',
+  /** SPEC §10; each key cascades on its own (an account may set `delivery: {check: 1m}` only). */
+  delivery: {
+    check: '5m',
+    stall_after: '15m',
+    failed_ratio: 0.2,
+    min_failed: 5,
+    low_balance: 100,
+  },
 } as const;
 
 /** Valid input only: a default or a value that passed the schema. */
@@ -52,4 +60,11 @@ export const DEFAULT_POLICY: Policy = {
   flapThreshold: POLICY_DEFAULTS.flap_threshold,
   flapWindowMs: durationMs(POLICY_DEFAULTS.flap_window),
   reconnect: POLICY_DEFAULTS.reconnect,
+  delivery: {
+    checkMs: durationMs(POLICY_DEFAULTS.delivery.check),
+    stallAfterMs: durationMs(POLICY_DEFAULTS.delivery.stall_after),
+    failedRatio: POLICY_DEFAULTS.delivery.failed_ratio,
+    minFailed: POLICY_DEFAULTS.delivery.min_failed,
+    lowBalance: POLICY_DEFAULTS.delivery.low_balance,
+  },
 };

@@ -668,6 +668,7 @@ describe('parseConfig accepts', () => {
       flapThreshold: 4,
       flapWindowMs: 30 * 60_000,
       reconnect: 'link',
+      delivery: { checkMs: 300_000, stallAfterMs: 900_000, failedRatio: 0.2, minFailed: 5, lowBalance: 100 },
     });
     const account = config.accounts[0];
     expect(account).toMatchObject({

@@ -49,6 +49,39 @@ const labelValue = z.union([z.string(), z.number(), z.boolean()], {
   error: expecting('a string, number or boolean'),
 });
 
+const DD = D.delivery;
+
+/** `delivery:` (SPEC §10): every key optional, each cascading on its own. */
+const deliverySchema = z
+  .strictObject({
+    check: z
+      .union([z.literal('off'), positiveDuration()], { error: expecting(`a duration such as 5m, or off`) })
+      .optional()
+      .describe(`how often each UP device's message counts are read; off disables (default ${DD.check})`),
+    stall_after: positiveDuration()
+      .optional()
+      .describe(`pending messages without one sent for this long: stalled (default ${DD.stall_after})`),
+    failed_ratio: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe(
+        `share of finished messages that failed to call it failing, 0 < r ≤ 1 (default ${DD.failed_ratio})`,
+      ),
+    min_failed: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(`failures between two readings needed to call it failing (default ${DD.min_failed})`),
+    low_balance: z
+      .int()
+      .min(0)
+      .optional()
+      .describe(`balance_low below this many messages left; 0 disables (default ${DD.low_balance})`),
+  })
+  .describe('delivery health: connected but not sending');
+
 /** The keys of SPEC §4 `defaults`, which accounts and devices may set again. */
 export const policyShape = {
   interval: positiveDuration(undefined, 'interval').describe(
@@ -73,6 +106,7 @@ export const policyShape = {
     .describe(`DOWN/UP alerts within flap_window that mean flapping (default ${D.flap_threshold})`),
   flap_window: positiveDuration(undefined, 'window').describe(`default ${D.flap_window}`),
   reconnect: z.enum(['link', 'qr', 'off']).describe(`link | qr | off (default ${D.reconnect})`),
+  delivery: deliverySchema,
 } as const;
 
 type PolicyShape = { [K in keyof typeof policyShape]: z.ZodOptional<(typeof policyShape)[K]> };
@@ -87,6 +121,7 @@ const optionalPolicy: PolicyShape = {
   flap_threshold: policyShape.flap_threshold.optional(),
   flap_window: policyShape.flap_window.optional(),
   reconnect: policyShape.reconnect.optional(),
+  delivery: policyShape.delivery.optional(),
 };
 
 export const POLICY_KEYS = Object.keys(policyShape) as (keyof typeof policyShape)[];

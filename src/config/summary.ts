@@ -3,6 +3,8 @@
 
 import { formatDuration, formatRate } from '../fields/duration.js';
 import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields.js';
+import { plannedSpacingMs } from '../monitor/budget.js';
+import { deliveryPace } from '../monitor/delivery-schedule.js';
 import { effectiveIntervalMs } from '../monitor/round.js';
 import type { AccountConfig, Config } from './types.js';
 
@@ -46,6 +48,29 @@ function intervalText(account: AccountConfig): string {
 export function accountBudget(account: AccountConfig): { neededPerMinute: number; stretch: number } {
   const neededPerMinute = account.devices.reduce((sum, d) => sum + 60_000 / d.policy.intervalMs, 0);
   return { neededPerMinute, stretch: Math.max(1, neededPerMinute / account.rateLimitPerMinute) };
+}
+
+/**
+ * How often an account's devices are really read, with every device UP (the most balance reads
+ * there can be): status every max(interval, N·60/R), balance every max(check, N_up·60/S), S the
+ * spare left between status checks (monitor/delivery-schedule.ts, README "Budget arithmetic").
+ */
+export function readsText(account: AccountConfig): string {
+  // The scheduler's spacing: the out-of-band share set aside (monitor/budget.ts).
+  const spacingMs = plannedSpacingMs(account.rateLimitPerMinute);
+  const intervals = account.devices.map((d) => d.policy.intervalMs);
+  if (intervals.length === 0) return 'no devices';
+  const status = effectiveIntervalMs(intervals, account.rateLimitPerMinute);
+  const checks = account.devices.flatMap((d) =>
+    d.policy.delivery.checkMs === null ? [] : [d.policy.delivery.checkMs],
+  );
+  const statusText = `status every ${formatDuration(Math.ceil(status / 1000) * 1000)}`;
+  if (checks.length === 0) return `${statusText}; balance not read (delivery check: off)`;
+  const pace = deliveryPace(checks, intervals, spacingMs);
+  if (!Number.isFinite(pace.effectiveIntervalMs))
+    return `${statusText}; balance never (status checks leave no room in rate_limit)`;
+  const balance = `balance every ${formatDuration(Math.ceil(pace.effectiveIntervalMs / 1000) * 1000)}`;
+  return `${statusText}; ${balance} (${plural(checks.length, 'device')} UP, ${formatRate(Math.round(pace.sparePerMinute * 10) / 10)} spare)`;
 }
 
 /** The longest wait between ticks in words: "0 0 29 2 *" waits 4 years, not "every 1d". */
@@ -120,6 +145,7 @@ export function summarizeConfig(config: Config, options: { source?: string } = {
     lines.push(
       `  ${account.name}: ${plural(account.devices.length, 'device')}, ${redactUrl(account.baseUrl)}, rate ${formatRate(account.rateLimitPerMinute)}, concurrency ${account.concurrency}, interval ${intervalText(account)}`,
     );
+    lines.push(`    reads: ${readsText(account)}`);
   }
   const channels = Object.values(config.notify.channels);
   lines.push(

@@ -2,6 +2,8 @@
 // The raw YAML shape (all optional, with defaults) lives in schema.ts; this is what it becomes.
 // All durations are milliseconds.
 
+import type { DeliveryRules } from '../monitor/delivery.js';
+
 export type ReconnectMode = 'link' | 'qr' | 'off';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -17,6 +19,8 @@ export interface Policy {
   readonly flapThreshold: number;
   readonly flapWindowMs: number;
   readonly reconnect: ReconnectMode;
+  /** Delivery health (SPEC §10): `delivery:` resolved key by key through the cascade. */
+  readonly delivery: DeliveryRules;
 }
 
 export interface DeviceConfig {

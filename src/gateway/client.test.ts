@@ -400,6 +400,109 @@ describe('connect', () => {
   });
 });
 
+describe('balance', () => {
+  it('reads the counts of a known device from the simulator', async () => {
+    sim.setDelivery(DEVICE, { mode: 'normal', remaining: 321 });
+    const counts = sim.delivery(DEVICE)!;
+    await expect(client.balance(DEVICE)).resolves.toEqual({
+      kind: 'reading',
+      remaining: 321,
+      successful: counts.successful,
+      pending: counts.pending,
+      failed: counts.failed,
+    });
+  });
+
+  it("an unknown device is not_found, the gateway's words kept", async () => {
+    await expect(client.balance('999999999')).resolves.toEqual({
+      kind: 'not_found',
+      message: 'Device not found',
+    });
+  });
+
+  it('classifies a fault like a status check (HTTP 500 is http_5xx)', async () => {
+    sim.setFault(DEVICE, { type: '500' });
+    const r = asError(await client.balance(DEVICE));
+    expect(r.reason).toBe('http_5xx');
+    expect(r.message).toContain(`GET ${sim.url}/api/reports/balance/${DEVICE}`);
+  });
+
+  describe('against hand-written answers', () => {
+    let server: ScriptedServer;
+    let body: unknown;
+    let code = 200;
+    beforeAll(async () => {
+      server = await startScriptedServer((_req, res) => json(res, code, body));
+    });
+    afterAll(() => server.close());
+    beforeEach(() => {
+      code = 200;
+    });
+
+    const good = { success: true, remaining: 1000, successful_count: 500, pending: 50, failed: 10 };
+
+    it('maps successful_count to successful and sends the token header', async () => {
+      body = good;
+      const c = clientFor({ baseUrl: `${server.url}/api`, token: 'tok' });
+      await expect(c.balance('12 3')).resolves.toEqual({
+        kind: 'reading',
+        remaining: 1000,
+        successful: 500,
+        pending: 50,
+        failed: 10,
+      });
+      expect(server.seen.at(-1)!.url).toBe('/api/reports/balance/12%203');
+      expect(server.seen.at(-1)!.headers['access-token']).toBe('tok');
+    });
+
+    it.each([
+      ['Device not found', 200],
+      ['device not found!', 404],
+      ['DEVICE NOT FOUND.', 200],
+    ])('success:false %j (HTTP %i) is not_found', async (message, status) => {
+      code = status;
+      body = { success: false, message };
+      await expect(clientFor({ baseUrl: server.url }).balance('1')).resolves.toEqual({
+        kind: 'not_found',
+        message,
+      });
+    });
+
+    it('another success:false is api_error, verbatim', async () => {
+      body = { success: false, message: 'insufficient balance' };
+      const r = asError(await clientFor({ baseUrl: server.url }).balance('1'));
+      expect(r).toMatchObject({ reason: 'api_error', message: 'insufficient balance' });
+    });
+
+    it.each([
+      ['a missing count', { ...good, pending: undefined }, '"pending" not a non-negative integer (missing)'],
+      ['a negative count', { ...good, failed: -1 }, '"failed" not a non-negative integer (-1)'],
+      ['a fraction', { ...good, remaining: 1.5 }, '"remaining" not a non-negative integer'],
+      ['a count as text', { ...good, successful_count: '500' }, '"successful_count" not a non-negative'],
+      ['null', { ...good, pending: null }, '"pending" not a non-negative integer (null)'],
+      ['no success field', { remaining: 1 }, 'unexpected JSON without a boolean "success"'],
+    ])('%s is invalid_response', async (_label, answer, detail) => {
+      body = answer;
+      const r = asError(await clientFor({ baseUrl: server.url }).balance('1'));
+      expect(r.reason).toBe('invalid_response');
+      expect(r.message).toContain(`HTTP 200 from GET ${server.url}/reports/balance/1: `);
+      expect(r.message).toContain(detail);
+    });
+
+    it('429 is rate_limited with Retry-After', async () => {
+      code = 429;
+      body = {};
+      const s = await startScriptedServer((_req, res) => json(res, 429, {}, { 'retry-after': '7' }));
+      try {
+        const r = asError(await clientFor({ baseUrl: s.url }).balance('1'));
+        expect(r).toMatchObject({ reason: 'rate_limited', retryAfterMs: 7_000 });
+      } finally {
+        await s.close();
+      }
+    });
+  });
+});
+
 describe('delete', () => {
   it('deletes a device, which is then unknown', async () => {
     const local = await startSimulator({ rateLimitPerMinute: 0, devices: 2 });

@@ -13,10 +13,20 @@ import { redactSecrets, redactUrl, SERVICE_URL } from '../net/redact.js';
 import { quote } from '../net/text.js';
 import { VERSION } from '../version.js';
 import { GatewayError, probeError } from './errors.js';
-import { apiFailure, decodeQr, invalid, isOk, jsonObject, verbatim, type QrCode } from './reply.js';
+import {
+  apiFailure,
+  decodeBalance,
+  decodeQr,
+  invalid,
+  isOk,
+  jsonObject,
+  verbatim,
+  type BalanceReading,
+  type QrCode,
+} from './reply.js';
 import { createTransport, type Transport } from './transport.js';
 
-export type { QrCode } from './reply.js';
+export type { BalanceReading, QrCode } from './reply.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** A QR PNG as a data URL is ~10 kB; 4 MiB leaves room for a gateway that renders it large. */
@@ -59,6 +69,9 @@ export type DeleteResult =
   | { readonly kind: 'refused'; readonly message: string }
   | ProbeErrorObservation;
 
+/** A balance read: the counts, a device the gateway does not know, or why there is no answer. */
+export type BalanceResult =
+  BalanceReading | { readonly kind: 'not_found'; readonly message: string } | ProbeErrorObservation;
 /**
  * `POST /send/text`: queued, or refused by the gateway in its own words (`sender device is not
  * connected`, `insufficient balance`, a validation answer such as `The selected sender device is
@@ -74,6 +87,8 @@ export interface GatewayClient {
   status(device: string, opts?: CallOptions): Promise<Observation>;
   /** `GET /connect/{device}`: a fresh QR code to link the device. Never rejects. */
   connect(device: string, opts?: CallOptions): Promise<ConnectResult>;
+  /** `GET /reports/balance/{device}`: today's delivery counts (SPEC §10). Never rejects. */
+  balance(device: string, opts?: CallOptions): Promise<BalanceResult>;
   /** `POST /delete`. Never rejects. */
   delete(device: string, opts?: CallOptions): Promise<DeleteResult>;
   /** `POST /send/text` from `sender` to `phone` (digits). Never rejects. */
@@ -154,6 +169,22 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
           const message = verbatim(redactSecrets(body['message'], [token]));
           if (/already connected/i.test(message)) return { kind: 'already_connected', message };
           if (/not found/i.test(message)) return { kind: 'not_found', message };
+        }
+        throw apiFailure(reply, body);
+      } catch (err) {
+        return failure(err, `GET ${shownOrigin}${path}`);
+      }
+    },
+
+    async balance(device, opts = {}) {
+      const path = pathFor('reports/balance', device);
+      try {
+        const reply = await exchange('GET', path, undefined, maxBodyBytes, opts);
+        const body = jsonObject(reply);
+        if (body['success'] === true && isOk(reply)) return decodeBalance(reply, body);
+        const message = body['message'];
+        if (body['success'] === false && typeof message === 'string' && isDeviceNotFoundMessage(message)) {
+          return { kind: 'not_found', message: verbatim(redactSecrets(message, [token])) };
         }
         throw apiFailure(reply, body);
       } catch (err) {

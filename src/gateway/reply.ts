@@ -80,6 +80,47 @@ export function decodeQr(reply: Reply, qrCode: unknown): QrCode {
   return { kind: 'qr', dataUrl: qrCode, png };
 }
 
+/** `GET /reports/balance/{device}` answered: the device's counts for the gateway's day (SPEC §10). */
+export interface BalanceReading {
+  readonly kind: 'reading';
+  /** Messages left in the balance. */
+  readonly remaining: number;
+  /** `successful_count`: sent today. */
+  readonly successful: number;
+  readonly pending: number;
+  readonly failed: number;
+}
+
+const BALANCE_FIELDS = [
+  ['remaining', 'remaining'],
+  ['successful_count', 'successful'],
+  ['pending', 'pending'],
+  ['failed', 'failed'],
+] as const;
+
+/**
+ * The four counts of a `success:true` balance answer. Strict: each must be a non-negative safe
+ * integer (a count of messages), else the answer is off-contract — a rule judged on a half-read
+ * reading would raise or end problems on garbage.
+ */
+export function decodeBalance(reply: Reply, body: JsonObject): BalanceReading {
+  const out: Record<(typeof BALANCE_FIELDS)[number][1], number> = {
+    remaining: 0,
+    successful: 0,
+    pending: 0,
+    failed: 0,
+  };
+  for (const [field, key] of BALANCE_FIELDS) {
+    const value = body[field];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      const shown = value === undefined ? 'missing' : quote(JSON.stringify(value), 40);
+      throw invalid(reply, `success:true with "${field}" not a non-negative integer (${shown})`);
+    }
+    out[key] = value;
+  }
+  return { kind: 'reading', ...out };
+}
+
 /** The gateway's own `message`, when the body is a JSON object carrying one. */
 export function messageOf(text: string): string | undefined {
   try {

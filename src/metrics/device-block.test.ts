@@ -67,6 +67,21 @@ whatsgate_device_transitions_total{account="eu \\"west\\"",device="200000000"} 0
 # TYPE whatsgate_device_silenced gauge
 whatsgate_device_silenced{account="main",device="100000000"} 0
 whatsgate_device_silenced{account="eu \\"west\\"",device="200000000"} 1
+
+# HELP whatsgate_device_messages_pending Messages waiting to be sent, as the gateway's last balance reading reported; absent until read.
+# TYPE whatsgate_device_messages_pending gauge
+
+# HELP whatsgate_device_messages_successful Messages sent today (the gateway's day), as last read; absent until read.
+# TYPE whatsgate_device_messages_successful gauge
+
+# HELP whatsgate_device_messages_failed Messages failed today (the gateway's day), as last read; absent until read.
+# TYPE whatsgate_device_messages_failed gauge
+
+# HELP whatsgate_device_balance_remaining Messages left in the balance, as last read; absent until read.
+# TYPE whatsgate_device_balance_remaining gauge
+
+# HELP whatsgate_device_delivery_problem State set: 1 for each delivery problem that holds (stalled, failing, balance_low), else 0; absent until read.
+# TYPE whatsgate_device_delivery_problem gauge
 `,
     );
   });
@@ -154,7 +169,7 @@ whatsgate_device_silenced{account="eu \\"west\\"",device="200000000"} 1
 
   it('keeps every family header when there are no devices', () => {
     const families = parseExposition(render([]));
-    expect([...families.keys()]).toHaveLength(8);
+    expect([...families.keys()]).toHaveLength(13);
   });
 
   it('renders 1,000 varied devices that a strict parser accepts, 13 series each at most', () => {

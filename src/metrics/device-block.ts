@@ -2,6 +2,7 @@
 // series; as prom-client gauges they would be a label-hash map per family, updated on every
 // state change and serialised through generic code on every scrape. Writing them from the
 // daemon's own state is several times faster and holds no second copy of it.
+import { DELIVERY_PROBLEMS, type DeliveryProblem } from '../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import { familyHeader, sanitizeLabelName } from './exposition.js';
@@ -59,6 +60,31 @@ const FAMILIES = {
     'gauge',
     '1 while a silence or maintenance window mutes notifications for the device.',
   ),
+  pending: family(
+    'whatsgate_device_messages_pending',
+    'gauge',
+    "Messages waiting to be sent, as the gateway's last balance reading reported; absent until read.",
+  ),
+  successful: family(
+    'whatsgate_device_messages_successful',
+    'gauge',
+    "Messages sent today (the gateway's day), as last read; absent until read.",
+  ),
+  failed: family(
+    'whatsgate_device_messages_failed',
+    'gauge',
+    "Messages failed today (the gateway's day), as last read; absent until read.",
+  ),
+  remaining: family(
+    'whatsgate_device_balance_remaining',
+    'gauge',
+    'Messages left in the balance, as last read; absent until read.',
+  ),
+  problem: family(
+    'whatsgate_device_delivery_problem',
+    'gauge',
+    'State set: 1 for each delivery problem that holds (stalled, failing, balance_low), else 0; absent until read.',
+  ),
 } as const;
 
 const DEVICE_SEP = encodeText('",device="');
@@ -66,6 +92,9 @@ const NAME_SEP = encodeText('",name="');
 const CLOSE = encodeText('"} ');
 const STATUS_CLOSE: readonly (readonly [DeviceStatus, Uint8Array])[] = DEVICE_STATUSES.map(
   (s) => [s, encodeText(`",status="${s}"} `)] as const,
+);
+const PROBLEM_CLOSE: readonly (readonly [DeliveryProblem, Uint8Array])[] = DELIVERY_PROBLEMS.map(
+  (p) => [p, encodeText(`",problem="${p}"} `)] as const,
 );
 const ZERO = 0x30;
 const ONE = 0x31;
@@ -122,6 +151,22 @@ export class DeviceBlockRenderer {
     this.#numberFamily(out, FAMILIES.statusSince, list, (d) => toSeconds(d.statusSince));
     this.#numberFamily(out, FAMILIES.transitions, list, (d) => d.transitions);
     this.#flagFamily(out, FAMILIES.silenced, list, (d) => d.silenced);
+
+    this.#numberFamily(out, FAMILIES.pending, list, (d) => d.delivery?.pending ?? null);
+    this.#numberFamily(out, FAMILIES.successful, list, (d) => d.delivery?.successful ?? null);
+    this.#numberFamily(out, FAMILIES.failed, list, (d) => d.delivery?.failed ?? null);
+    this.#numberFamily(out, FAMILIES.remaining, list, (d) => d.delivery?.remaining ?? null);
+    out.bytes(FAMILIES.problem.header);
+    for (const d of list) {
+      const delivery = d.delivery;
+      if (delivery === undefined || delivery === null) continue;
+      for (const [problem, close] of PROBLEM_CLOSE) {
+        this.#openLine(out, FAMILIES.problem, d);
+        out.bytes(close);
+        out.byte(delivery.problems.includes(problem) ? ONE : ZERO);
+        out.byte(LINE_FEED);
+      }
+    }
   }
 
   /** Writes `name{account="…",device="…` — everything up to the closing quote of `device`. */

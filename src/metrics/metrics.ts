@@ -1,5 +1,9 @@
 // The exporter: per-device families are pulled from the daemon and written as text
 // (device-block.ts); everything else is ordinary prom-client metrics in a registry of our own.
+//
+// Over 350 lines: the registry holds every metric family's definition in one place, so names
+// and help texts are read (and generated into docs/reference.md) from here alone.
+
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrometheusContentType } from 'prom-client';
 import { PROBE_ERROR_REASONS } from '../monitor/model.js';
@@ -59,6 +63,8 @@ export class Metrics {
   #channels: ReadonlySet<string>;
 
   readonly #checks: Counter<'account'>;
+  readonly #deliveryChecks: Counter<'account'>;
+  readonly #deliveryInterval: Gauge<'account'>;
   readonly #checkErrors: Counter<'account' | 'reason'>;
   readonly #checkDuration: Histogram<'account'>;
   readonly #cyclesSkipped: Counter<'account'>;
@@ -88,7 +94,19 @@ export class Metrics {
 
     this.#checks = new Counter({
       name: 'whatsgate_checks_total',
-      help: 'Calls made to the WhatsGate API (status and connect).',
+      help: 'Calls made to the WhatsGate API (status, connect and balance).',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#deliveryChecks = new Counter({
+      name: 'whatsgate_delivery_checks_total',
+      help: 'Balance reads (GET /reports/balance) made to the WhatsGate API; also counted in whatsgate_checks_total.',
+      labelNames: ['account'],
+      registers,
+    });
+    this.#deliveryInterval = new Gauge({
+      name: 'whatsgate_account_delivery_interval_seconds',
+      help: "How often each device's balance is really read, given the budget left after status checks (+Inf: none left).",
       labelNames: ['account'],
       registers,
     });
@@ -199,6 +217,12 @@ export class Metrics {
     if (outcome !== 'ok') this.#checkErrors.inc({ account, reason: outcome });
   }
 
+  /** One balance read reached the gateway (SPEC §10). Its call is also in `recordCheck`. */
+  recordDeliveryCheck(account: string): void {
+    this.#ensureAccount(account);
+    this.#deliveryChecks.inc({ account });
+  }
+
   recordSkippedCycle(account: string): void {
     this.#ensureAccount(account);
     this.#cyclesSkipped.inc({ account });
@@ -250,6 +274,7 @@ export class Metrics {
   forgetAccount(account: string): void {
     if (!this.#accounts.delete(account)) return;
     this.#checks.remove({ account });
+    this.#deliveryChecks.remove({ account });
     for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.remove({ account, reason });
     this.#checkDuration.remove({ account });
     this.#cyclesSkipped.remove({ account });
@@ -294,6 +319,7 @@ export class Metrics {
     this.#accounts.add(account);
     // Zero series from the start, so rate() and increase() see the first error too.
     this.#checks.inc({ account }, 0);
+    this.#deliveryChecks.inc({ account }, 0);
     for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.inc({ account, reason }, 0);
     this.#checkDuration.zero({ account });
     this.#cyclesSkipped.inc({ account }, 0);
@@ -303,6 +329,7 @@ export class Metrics {
     this.#reachable.reset();
     this.#interval.reset();
     this.#effectiveInterval.reset();
+    this.#deliveryInterval.reset();
     this.#cycleDuration.reset();
     const listed = new Set<string>();
     for (const a of this.#source.accounts()) {
@@ -313,6 +340,8 @@ export class Metrics {
       this.#interval.set(labels, a.intervalMs / 1000);
       this.#effectiveInterval.set(labels, a.effectiveIntervalMs / 1000);
       if (a.lastCycleDurationMs !== null) this.#cycleDuration.set(labels, a.lastCycleDurationMs / 1000);
+      const delivery = a.deliveryIntervalMs;
+      if (delivery !== undefined && delivery !== null) this.#deliveryInterval.set(labels, delivery / 1000);
     }
     for (const account of [...this.#accounts]) {
       if (!listed.has(account)) this.forgetAccount(account);

@@ -16,6 +16,17 @@ async function realRender(): Promise<string> {
       device({ device: String(100 + i), name: `Phone ${status}`, status, up: status === 'connected' }),
     ),
     device({
+      device: '150',
+      name: 'Stalled phone',
+      delivery: {
+        pending: 50,
+        successful: 500,
+        failed: 10,
+        remaining: 80,
+        problems: ['stalled', 'balance_low'],
+      },
+    }),
+    device({
       device: '200',
       name: 'Never "checked"\\ yet\nreally',
       labels: { team: 'ops', 'odd-key': 'x' },
@@ -30,7 +41,15 @@ async function realRender(): Promise<string> {
   const metrics = new Metrics({
     source: fakeSource(
       devices,
-      [account(), account({ account: 'eu', reachable: false, lastCycleDurationMs: null })],
+      [
+        account({ deliveryIntervalMs: 300_000 }),
+        account({
+          account: 'eu',
+          reachable: false,
+          lastCycleDurationMs: null,
+          deliveryIntervalMs: Number.POSITIVE_INFINITY,
+        }),
+      ],
       [{ channel: 'ops', pending: 3 }],
     ),
     version: '0.1.0',
@@ -38,6 +57,7 @@ async function realRender(): Promise<string> {
   });
   for (const reason of PROBE_ERROR_REASONS) metrics.recordCheck('eu', 0.4, reason);
   metrics.recordCheck('main', 0.08, 'ok');
+  metrics.recordDeliveryCheck('main');
   metrics.recordSkippedCycle('main');
   metrics.recordNotification('ops', 'sent');
   metrics.recordNotification('ops', 'failed');

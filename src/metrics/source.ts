@@ -1,7 +1,17 @@
 // What the exporter reads from the daemon at scrape time. The daemon implements this; the
 // exporter never keeps its own copy of device state, so a device removed by a reload simply
 // stops being listed and its series disappear with the next scrape.
+import type { DeliveryProblem } from '../monitor/delivery.js';
 import type { DeviceStatus } from '../monitor/model.js';
+
+/** The last balance reading of a device (SPEC §10) and the delivery problems that hold. */
+export interface DeliveryMetricsView {
+  readonly pending: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly remaining: number;
+  readonly problems: readonly DeliveryProblem[];
+}
 
 /** One configured device as the state machine currently sees it. */
 export interface DeviceMetricsView {
@@ -28,6 +38,8 @@ export interface DeviceMetricsView {
   readonly transitions: number;
   /** A silence or maintenance window holds now. */
   readonly silenced: boolean;
+  /** Delivery health; absent or null until the balance was read (the series are absent then). */
+  readonly delivery?: DeliveryMetricsView | null;
 }
 
 export interface AccountMetricsView {
@@ -40,6 +52,11 @@ export interface AccountMetricsView {
   readonly effectiveIntervalMs: number;
   /** Duration of the last full poll cycle; `null` before the first one ends (series absent). */
   readonly lastCycleDurationMs: number | null;
+  /**
+   * How often each device's balance is really read given the budget left after status checks
+   * (SPEC §10); +Infinity when none is left; absent or null when no device is read.
+   */
+  readonly deliveryIntervalMs?: number | null;
 }
 
 export interface ChannelPendingView {

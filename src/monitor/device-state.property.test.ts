@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../config/types.js';
+import { DEFAULT_DELIVERY_RULES } from './delivery.js';
 import type { DeviceContext, DeviceState, DeviceStep } from './device-state.js';
 import { initialDeviceState, observeDevice, tickDevice } from './device-state.js';
 import type { DeviceStatus, Observation } from './model.js';
@@ -35,6 +36,7 @@ function scenario(r: Rng): Scenario {
     flapThreshold: r.pick([0, 2, 3, 4, 5]),
     flapWindowMs: r.pick([0, 100, 500, 2000]),
     reconnect: 'link',
+    delivery: DEFAULT_DELIVERY_RULES,
   };
   // Long healthy or unhealthy spells make thresholds and flapping actually trigger.
   const pConnected = r.pick([0.2, 0.5, 0.8]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Policy } from '../config/types.js';
+import { DEFAULT_DELIVERY_RULES } from './delivery.js';
 import type { DeviceState, DeviceStep } from './device-state.js';
 import { initialDeviceState, needsConfirmation, observeDevice, tickDevice } from './device-state.js';
 import type { DeviceStatus, Observation } from './model.js';
@@ -14,6 +15,7 @@ const BASE: Policy = {
   flapThreshold: 0,
   flapWindowMs: 0,
   reconnect: 'link',
+  delivery: DEFAULT_DELIVERY_RULES,
 };
 
 // A scenario is a script: `0c 10d 25e 30t 40dm` — time in ms, then the step: c d n i u a

@@ -217,6 +217,20 @@ export class DueQueue {
     return pick.urgent ? freeAt : Math.max(freeAt, pick.entry.dueAt);
   }
 
+  /**
+   * When the next status check may be wanted, whatever the pass: now-ish (−∞) when a
+   * confirmation waits, else the earliest due time; +∞ without devices. O(devices): for spare
+   * work that must fit before it (balance reads).
+   */
+  nextDueAt(): number {
+    if (this.#firstUrgent() !== undefined) return Number.NEGATIVE_INFINITY;
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#devices.values()) {
+      if (!entry.removed && !entry.inFlight && entry.dueAt < next) next = entry.dueAt;
+    }
+    return next;
+  }
+
   /** The pick's check starts now. */
   take(pass: DuePass, pick: DuePick): void {
     if (pick.urgent) this.#urgent.delete(pick.entry);

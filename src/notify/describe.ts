@@ -4,6 +4,8 @@
 import { MESSAGE_ORDER } from '../monitor/grouping.js';
 import type { DeviceStatus, EventType, ProbeErrorReason } from '../monitor/model.js';
 import { isoWithOffset } from '../report/time.js';
+import { deliveryPhrase } from './delivery-words.js';
+import { isDeliveryEvent } from './events.js';
 import type { DeviceIdentity, NotificationEvent, RenderContext } from './message.js';
 import { eventAt, eventType } from './message.js';
 
@@ -140,6 +142,7 @@ export function humanDuration(ms: number): string {
 export function eventPhrase(e: NotificationEvent): string {
   switch (e.kind) {
     case 'device':
+      if (isDeliveryEvent(e.event)) return `${deviceLabel(e.device)} ${deliveryPhrase(e.event)}`;
       if (e.event.type === 'device.flapping') return `${deviceLabel(e.device)} flapping`;
       if (e.event.type === 'device.not_found') return `${deviceLabel(e.device)} unknown to the gateway`;
       return `${deviceLabel(e.device)} ${STATUS_WORDS[e.event.status]}`;
@@ -155,16 +158,14 @@ export function eventPhrase(e: NotificationEvent): string {
 }
 
 /**
- * Whether the event calls for re-linking the device (it is not connected now). Not for a device
- * the gateway does not know: there is nothing to link until it is added again.
+ * Whether the event calls for re-linking the device: it is not connected now, or it is stalled
+ * (re-linking is the last step when messages stay pending). Not for a device the gateway does
+ * not know: there is nothing to link until it is added again.
  */
 export function needsRelink(e: NotificationEvent): e is Extract<NotificationEvent, { kind: 'device' }> {
-  return (
-    e.kind === 'device' &&
-    e.event.type !== 'device.up' &&
-    e.event.status !== 'connected' &&
-    e.event.status !== 'not_found'
-  );
+  if (e.kind !== 'device') return false;
+  if (isDeliveryEvent(e.event)) return e.event.type === 'device.stalled';
+  return e.event.type !== 'device.up' && e.event.status !== 'connected' && e.event.status !== 'not_found';
 }
 
 export interface RelinkHelp {

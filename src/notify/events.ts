@@ -1,5 +1,16 @@
 import type { AccountEvent } from '../monitor/account-state.js';
+import type { DeliveryEvent } from '../monitor/delivery.js';
 import type { DeviceEvent } from '../monitor/device-state.js';
+
+/**
+ * What a device alert is about: its link (device-state.ts: `status` set) or its delivery health
+ * (delivery.ts, SPEC §10: `problem` and `reading` set). `isDeliveryEvent` tells them apart.
+ */
+export type DeviceAlertEvent = DeviceEvent | DeliveryEvent;
+
+export function isDeliveryEvent(event: DeviceAlertEvent): event is DeliveryEvent {
+  return 'problem' in event && 'reading' in event;
+}
 
 /** A device event with the identity receivers need (SPEC §8 `device: {number, name, labels}`). */
 export interface DeviceAlert {
@@ -12,7 +23,7 @@ export interface DeviceAlert {
   };
   /** The device's own `channels`, overriding routing, when configured. */
   readonly channels: readonly string[] | null;
-  readonly event: DeviceEvent;
+  readonly event: DeviceAlertEvent;
   /**
    * A fresh QR code to re-link the device (`reconnect: qr`, fetched once at DOWN): an inline
    * image in email, `qr_code` in the webhook JSON.

@@ -3,9 +3,8 @@
 // and a message written by this build can still be read by the next one (`version`).
 
 import type { AccountEvent } from '../monitor/account-state.js';
-import type { DeviceEvent } from '../monitor/device-state.js';
 import type { EventType } from '../monitor/model.js';
-import type { MonitorAlert } from './events.js';
+import type { DeviceAlertEvent, MonitorAlert } from './events.js';
 
 export interface DeviceIdentity {
   readonly number: string;
@@ -22,7 +21,14 @@ export interface DeviceNotification extends EventBase {
   readonly kind: 'device';
   readonly account: string;
   readonly device: DeviceIdentity;
-  readonly event: DeviceEvent;
+  /**
+   * A link event (device.down/up/reminder/flapping: `{type, at, status, previousStatus, since,
+   * downSince?}`) or a delivery event (SPEC §10, device.stalled/failing/balance_low/
+   * delivery_recovered: `{type, at, problem, since, reading: {at, remaining, successful,
+   * pending, failed}, reminder?}` — `problem` is the one that began, holds (`reminder: true`)
+   * or ended; `since` when it began; `reading` the counts the decision rests on).
+   */
+  readonly event: DeviceAlertEvent;
   /** `data:image/png;base64,…`, or null. */
   readonly qrCode: string | null;
   /**

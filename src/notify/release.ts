@@ -13,6 +13,7 @@
 // The mass-outage line: at release, each device.down gets its account's fleet counts as they
 // are now (`fleet()`, the poller's state) — "12 of 40 devices of account main down so far".
 
+import { isDeliveryEvent } from './events.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import {
@@ -154,7 +155,10 @@ function toHeld(row: OutboxMessage): Held | null {
   const event = parsePayload(row.payload)?.events[0];
   if (event === undefined) return null;
   const account = event.kind === 'device' || event.kind === 'account' ? event.account : null;
-  const downSince = event.kind === 'device' ? event.event.downSince : undefined;
+  const downSince =
+    event.kind === 'device' && !isDeliveryEvent(event.event) ? event.event.downSince : undefined;
+  // The delivery problem an event opens, holds or ends: grouping pairs a stall with its recovery.
+  const problem = event.kind === 'device' && isDeliveryEvent(event.event) ? event.event.problem : undefined;
   return {
     row,
     event,
@@ -166,6 +170,7 @@ function toHeld(row: OutboxMessage): Held | null {
     account,
     device: event.kind === 'device' ? event.device.number : null,
     ...(downSince === undefined ? {} : { downSince }),
+    ...(problem === undefined ? {} : { problem }),
   };
 }
 

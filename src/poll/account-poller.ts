@@ -6,7 +6,12 @@
 // is lost and decided again after the restart.
 //
 // In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
-// endCycle (account verdict, time-driven device events) → commit.
+// on slots no check wants, balance reads (delivery-reader.ts → observeReading) → endCycle
+// (account verdict, time-driven device and delivery events) → commit.
+//
+// Over 350 lines for now: status checks, balance reads and the account verdict share one cycle
+// tally and one device table; the performance issue (17) reworks that per-device state, and the
+// split belongs with it.
 
 import type { AccountConfig, DeviceConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
@@ -14,16 +19,25 @@ import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import { monotonicOf, type Clock } from '../monitor/clock.js';
+import { deviceWentDown, observeReading, tickDelivery, type DeliveryReading } from '../monitor/delivery.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
 import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
 import { roundMs } from '../monitor/round.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
-import type { AccountRow, DeviceRow, DeviceSave, Store } from '../store/store.js';
+import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
-import { deviceRow, restoreAccountState, restoreDeviceState, type DeviceRuntime } from './device-runtime.js';
+import { deliveryContext, deliveryAlerts, DeliveryReader } from './delivery-reader.js';
+import {
+  deliveryProblemChanges,
+  deviceRow,
+  restoreAccountState,
+  restoreDeliveryState,
+  restoreDeviceState,
+  type DeviceRuntime,
+} from './device-runtime.js';
 import { MeteredGateway, type ConnectThrottled, type Slot } from './metered-gateway.js';
 import { StoredCallLog } from './call-log.js';
 
@@ -37,6 +51,8 @@ export interface PollerDeps {
   readonly commit: (batch: CycleCommit) => void;
   /** Every call to the gateway: its duration and outcome. */
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
+  /** Every balance read that reached the gateway (whatsgate_delivery_checks_total). */
+  readonly recordDeliveryCheck?: (account: string) => void;
 }
 
 // How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
@@ -51,6 +67,11 @@ interface CycleTally {
   alerts: MonitorAlert[];
 }
 
+/** The save, with the delivery problems that began or ended when there are any. */
+function withDeliveryChanges(save: DeviceSave, changes: readonly DeliveryProblemChange[]): DeviceSave {
+  return changes.length === 0 ? save : { ...save, deliveryChanges: changes };
+}
+
 function emptyTally(): CycleTally {
   return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
 }
@@ -59,6 +80,8 @@ export class AccountPoller implements CycleRunner {
   readonly scheduler: AccountScheduler;
   readonly gateway: MeteredGateway;
   readonly devices = new Map<string, DeviceRuntime>();
+  /** Balance reads (SPEC §10): which devices, at what pace; its `pace` is exported. */
+  readonly delivery: DeliveryReader;
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
@@ -90,12 +113,23 @@ export class AccountPoller implements CycleRunner {
     const stored = deps.store.getAccounts().find((a) => a.account === config.name);
     this.#accountState = restoreAccountState(stored?.state);
     this.#setDevices(config.devices);
+    this.delivery = new DeliveryReader({
+      account: config.name,
+      gateway: this.gateway,
+      clock: deps.clock,
+      log: this.#log,
+      devices: this.devices,
+      onReading: (rt, reading) => this.#onReading(rt, reading),
+      ...(deps.recordDeliveryCheck === undefined ? {} : { onCall: deps.recordDeliveryCheck }),
+    });
+    this.delivery.refresh();
     this.scheduler = new AccountScheduler({
       account: config.name,
       devices: this.#scheduled(),
       concurrency: config.concurrency,
       clock: deps.clock,
       slots: this.gateway,
+      spare: this.delivery,
       check: (device, signal, slot) => this.check(device, signal, slot),
       onWarn: (message) => this.#log.warn(message),
     });
@@ -127,6 +161,7 @@ export class AccountPoller implements CycleRunner {
       rateLimitPerMinute: config.rateLimitPerMinute,
       concurrency: config.concurrency,
     });
+    this.delivery.refresh();
     return old;
   }
 
@@ -188,10 +223,19 @@ export class AccountPoller implements CycleRunner {
       qrDataUrl = await this.#qrForDown(device);
     }
     const wasNotFound = rt.state.status === 'not_found';
-    this.#apply(rt, step, this.#tally, qrDataUrl);
+    // A device going DOWN ends its delivery problems silently (device.down says enough).
+    let ended: DeliveryProblemChange[] = [];
+    if (step.state.health === 'DOWN') {
+      const before = rt.delivery;
+      rt.delivery = deviceWentDown(before);
+      ended = deliveryProblemChanges(this.name, device, before, rt.delivery, this.deps.clock.now());
+    }
+    this.#apply(rt, step, this.#tally, qrDataUrl, ended);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
     if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
+    // Which devices' balance is read follows UP/DOWN and the status (delivery-reader.ts).
+    this.delivery.refresh();
     if (step.change !== null) {
       this.#log.info(
         { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
@@ -241,6 +285,14 @@ export class AccountPoller implements CycleRunner {
     }
     for (const rt of this.devices.values()) {
       const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+      // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
+      const delivery = tickDelivery(rt.delivery, deliveryContext(rt, now, muted));
+      if (delivery.state !== rt.delivery || delivery.events.length > 0) {
+        const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, delivery.state, now);
+        rt.delivery = delivery.state;
+        t.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
+        t.alerts.push(...deliveryAlerts(this.name, rt, delivery.events, this.#log));
+      }
       const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
       if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
     }
@@ -276,6 +328,18 @@ export class AccountPoller implements CycleRunner {
     return [...this.devices.values()].map((rt) => deviceRow(this.name, rt));
   }
 
+  /** A balance reading: the delivery rules, the row, and any alert, into this cycle's batch. */
+  #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
+    const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+    const step = observeReading(rt.delivery, reading, deliveryContext(rt, reading.at, muted));
+    const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, step.state, reading.at);
+    rt.delivery = step.state;
+    this.#tally.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
+    this.#tally.alerts.push(...deliveryAlerts(this.name, rt, step.events, this.#log));
+    const { at: _at, ...counts } = reading;
+    this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
+  }
+
   /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
   async #qrForDown(device: string): Promise<string | null> {
     const result = await this.connect(device, AbortSignal.timeout(QR_FOR_DOWN_MS));
@@ -297,7 +361,13 @@ export class AccountPoller implements CycleRunner {
   }
 
   /** Takes the step and adds its row, change and events to the cycle's batch. */
-  #apply(rt: DeviceRuntime, step: DeviceStep, tally: CycleTally, qrDataUrl: string | null = null): void {
+  #apply(
+    rt: DeviceRuntime,
+    step: DeviceStep,
+    tally: CycleTally,
+    qrDataUrl: string | null = null,
+    deliveryChanges: readonly DeliveryProblemChange[] = [],
+  ): void {
     rt.state = step.state;
     const row = deviceRow(this.name, rt);
     const change =
@@ -311,7 +381,7 @@ export class AccountPoller implements CycleRunner {
             to: step.change.to,
             raw: step.change.raw,
           };
-    tally.saves.push({ row, change });
+    tally.saves.push(withDeliveryChanges({ row, change }, deliveryChanges));
     for (const event of step.events) {
       this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
       const alert: DeviceAlert = {
@@ -339,7 +409,11 @@ export class AccountPoller implements CycleRunner {
         continue;
       }
       const row = this.deps.store.getDevice(this.#config.name, config.number);
-      this.devices.set(config.number, { config, state: restoreDeviceState(row?.state) });
+      this.devices.set(config.number, {
+        config,
+        state: restoreDeviceState(row?.state),
+        delivery: restoreDeliveryState(row?.state),
+      });
     }
   }
 

@@ -49,6 +49,7 @@ function fakeClient(
       onConnect(device);
       return Promise.resolve({ kind: 'already_connected', message: 'device already connected' });
     },
+    balance: () => Promise.reject(new Error('not in these tests')),
     delete: () => Promise.reject(new Error('not in these tests')),
     sendText: () => Promise.reject(new Error('not in these tests')),
     close: () => Promise.resolve(),

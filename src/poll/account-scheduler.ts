@@ -9,6 +9,9 @@
 //
 // The scheduler decides only *when*; what a check means (state machine, alerts, storage) is the
 // `check` callback's business, and it answers whether the device needs a quick confirmation.
+//
+// Over 350 lines for now: dispatch, urgent confirmations and the spare slots for balance reads
+// are one loop over one budget; the spare-slot planning is the part to move out next (issue 17).
 
 import type { Clock } from '../monitor/clock.js';
 import { DueQueue, validateSchedule, type DuePick, type ScheduledDevice } from '../monitor/due-queue.js';
@@ -19,6 +22,7 @@ import {
   type CycleOptions,
   type CycleReport,
   type CycleRunner,
+  type SpareWork,
 } from './cycle.js';
 import { linkSignals } from '../net/abort.js';
 import type { Slot } from './metered-gateway.js';
@@ -33,6 +37,8 @@ export interface AccountSchedulerOptions {
   /** The account's metered gateway. */
   readonly slots: CheckSlots;
   readonly check: CheckFn;
+  /** Balance reads: only on slots no status check wants. */
+  readonly spare?: SpareWork;
   readonly onWarn?: (message: string) => void;
 }
 
@@ -45,6 +51,8 @@ export interface SchedulerUpdate {
 // Until a check has been timed, assume this long for one; it sets how early before the
 // deadline a cycle stops starting calls.
 const INITIAL_CHECK_ESTIMATE_MS = 250;
+// How late a balance read may make a status check start: timer jitter, not a stretch.
+const SPARE_SLACK_MS = 250;
 
 interface CycleState {
   checks: number;
@@ -52,6 +60,8 @@ interface CycleState {
   errors: number;
   rateLimited: boolean;
   stopDispatch: boolean;
+  /** Spare work run (balance reads). */
+  spare: number;
 }
 
 function formatSeconds(ms: number): string {
@@ -65,6 +75,7 @@ export class AccountScheduler implements CycleRunner {
   readonly #check: CheckFn;
   readonly #onWarn: (message: string) => void;
   readonly #slots: CheckSlots;
+  readonly #spare: SpareWork | undefined;
   readonly #queue = new DueQueue();
   #concurrency: number;
   #inFlight = 0;
@@ -87,6 +98,7 @@ export class AccountScheduler implements CycleRunner {
     this.#check = options.check;
     this.#onWarn = options.onWarn ?? (() => undefined);
     this.#slots = options.slots;
+    this.#spare = options.spare;
     this.#concurrency = options.concurrency;
     this.#applyDevices(options.devices);
   }
@@ -133,6 +145,7 @@ export class AccountScheduler implements CycleRunner {
         started,
         finished: started,
         checks: 0,
+        spareCalls: 0,
         urgentChecks: 0,
         errors: 0,
         rateLimited: false,
@@ -198,6 +211,7 @@ export class AccountScheduler implements CycleRunner {
       errors: 0,
       rateLimited: false,
       stopDispatch: false,
+      spare: 0,
     };
     // Leave room for the last call to finish before the next tick.
     const margin = Math.min(2 * this.#checkEstimateMs, Math.max(0, deadline - started) / 4);
@@ -213,22 +227,34 @@ export class AccountScheduler implements CycleRunner {
           continue;
         }
         const now = clock.monotonic();
-        const pick = queue.peek(pass);
-        if (pick === undefined || this.#inFlight >= this.#concurrency) {
-          // Nothing to start now; a check in flight may still ask for a confirmation.
-          if (this.#inFlight === 0) break;
+        if (this.#inFlight >= this.#concurrency) {
           await this.#nap(Number.POSITIVE_INFINITY);
           continue;
         }
-        const at = queue.startAt(pick, this.#slots.nextFreeAt(now));
-        if (at >= dispatchUntil) {
-          // Belongs to the next cycle, unless a check in flight brings a confirmation first.
-          if (this.#inFlight === 0) break;
-          await this.#nap(Number.POSITIVE_INFINITY);
+        const pick = queue.peek(pass);
+        const freeAt = this.#slots.nextFreeAt(now);
+        const at = pick === undefined ? Number.POSITIVE_INFINITY : queue.startAt(pick, freeAt);
+        // Spare work (balance reads) only on a slot no status check wants, started in this cycle.
+        const spareAt = this.#spareAt(
+          freeAt,
+          pick === undefined || at >= dispatchUntil ? null : at,
+          dispatchUntil,
+        );
+        if (spareAt !== null && spareAt <= now) {
+          const slot = this.#slots.takeSlot(now);
+          if (slot === null) continue;
+          void this.#runSpare(slot, state, checkAbort);
+          continue;
+        }
+        if (pick === undefined || at >= dispatchUntil) {
+          // No status check this cycle, unless a check in flight brings a confirmation.
+          if (spareAt !== null) await this.#nap(spareAt - now);
+          else if (this.#inFlight === 0) break;
+          else await this.#nap(Number.POSITIVE_INFINITY);
           continue;
         }
         if (at > now) {
-          await this.#nap(at - now);
+          await this.#nap(Math.min(at, spareAt ?? Number.POSITIVE_INFINITY) - now);
           continue;
         }
         // Null when an out-of-band call took the slot first: the loop looks again.
@@ -251,6 +277,7 @@ export class AccountScheduler implements CycleRunner {
       started,
       finished,
       checks: state.checks,
+      spareCalls: state.spare,
       urgentChecks: state.urgentChecks,
       errors: state.errors,
       rateLimited: state.rateLimited,
@@ -295,6 +322,44 @@ export class AccountScheduler implements CycleRunner {
         this.#checkEstimateMs = 0.8 * this.#checkEstimateMs + 0.2 * took;
       }
       this.#queue.finish(pick, startedAt, outcome, recheck);
+      this.#wake();
+    }
+  }
+
+  /**
+   * When spare work may start: when it is due and the budget is free, before the cycle's end,
+   * provided the slot it takes is free again by the next status check (`statusAt`, this cycle's
+   * next pick, else the queue's next due time, maybe in a later cycle). Timers fire a few ms
+   * late, so "by" allows SPARE_SLACK: a status check may start that much late, never more, and
+   * its cadence does not drift (it settles on the budget's grid). Null when none fits.
+   */
+  #spareAt(freeAt: number, statusAt: number | null, dispatchUntil: number): number | null {
+    const due = this.#spare?.nextDueAt() ?? null;
+    if (due === null) return null;
+    const start = Math.max(due, freeAt);
+    if (start >= dispatchUntil) return null;
+    const next = statusAt ?? this.#queue.nextDueAt();
+    // The planned spacing, not the least gap: reads must leave the out-of-band share alone too.
+    const spacing = this.#slots.plannedSpacingMs;
+    const slack = Math.min(SPARE_SLACK_MS, spacing / 4);
+    return start + spacing <= next + slack ? start : null;
+  }
+
+  async #runSpare(slot: Slot, state: CycleState, signal: AbortSignal): Promise<void> {
+    this.#inFlight++;
+    try {
+      const result = await this.#spare!.run(slot, signal);
+      if (result.ran) state.spare++;
+      if (result.rateLimited) {
+        state.rateLimited = true;
+        state.stopDispatch = true;
+      }
+    } catch (error) {
+      // run() is meant never to reject; this is a bug, but not one to stop the cycle for.
+      const message = error instanceof Error ? error.message : String(error);
+      this.#warn(`account ${this.account}: spare work failed: ${message}`);
+    } finally {
+      this.#inFlight--;
       this.#wake();
     }
   }

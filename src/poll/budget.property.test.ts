@@ -103,6 +103,7 @@ function account(
     arrivals.push({ device, start, arrival: start + transit() });
   };
   const client: GatewayClient = {
+    balance: () => Promise.reject(new Error('not in these tests')),
     status: async (device, opts) => {
       record(device);
       await clock.sleep(options.durationMs?.() ?? 200, opts?.signal);

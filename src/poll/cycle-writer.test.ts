@@ -130,6 +130,31 @@ const up = (device: string, at: number): CycleCommit => ({
 });
 
 describe('CycleWriter', () => {
+  it('writes the delivery problems begun and ended, held across a locked database, in order', () => {
+    const { store, file } = scratchStore();
+    const out = capture();
+    const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher(store) });
+    const edge = (kind: 'started' | 'ended', at: number) =>
+      ({ account: 'main', device: '100', problem: 'stalled', kind, at }) as const;
+    const stallCommit = (kind: 'started' | 'ended', at: number): CycleCommit => ({
+      saves: [{ ...save('100', at, null, 'connected'), change: null, deliveryChanges: [edge(kind, at)] }],
+      account: null,
+      alerts: [],
+    });
+    const lock = lockFrom(file);
+    writer.add(stallCommit('started', 1_000));
+    expect(writer.flush()).toBe(false);
+    writer.add(stallCommit('ended', 5_000));
+    writer.add(stallCommit('started', 7_000));
+    expect(writer.flush()).toBe(false);
+    lock.release();
+    expect(writer.flush()).toBe(true);
+    expect(store.problemPeriods(0).map((p) => [p.startedAt, p.endedAt])).toEqual([
+      [1_000, 5_000],
+      [7_000, null],
+    ]);
+  });
+
   it('holds what a locked database refused and writes it exactly once, in order, when the lock goes', () => {
     const { store, file } = scratchStore();
     const out = capture();

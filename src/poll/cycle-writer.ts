@@ -97,6 +97,7 @@ export class CycleWriter {
     const write = (): void => {
       store.saveDevices(held.devices.map((row) => ({ row, change: null })));
       for (const change of held.history) store.appendHistory(change);
+      store.recordDeliveryProblems(held.deliveryChanges);
       for (const account of held.accounts) store.saveAccount(account);
       if (alerts.length > 0) publish(alerts);
     };

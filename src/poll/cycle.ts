@@ -12,6 +12,22 @@ export interface CheckResult {
 /** One status check on the slot the cycle took for it. */
 export type CheckFn = (device: string, signal: AbortSignal, slot: Slot) => Promise<CheckResult>;
 
+/**
+ * Second-priority work of a cycle (balance reads, SPEC §10): started only on a slot no status
+ * check wants — when no status check can start now, and the slot leaves the budget free again
+ * before the next one may.
+ */
+export interface SpareWork {
+  /** When the next piece is due (−∞ for at once), or null when there is none. */
+  nextDueAt(): number | null;
+  /**
+   * Starts the most overdue piece due by the slot's time on that slot; resolves when it ended,
+   * with whether the gateway answered 429. Never rejects. Resolves at once with `ran: false`
+   * when nothing is due (the slot is then unused).
+   */
+  run(slot: Slot, signal: AbortSignal): Promise<{ readonly ran: boolean; readonly rateLimited: boolean }>;
+}
+
 /** The budget side of the account's metered gateway, as a cycle plans with it. */
 export interface CheckSlots {
   readonly ratePerMinute: number;
@@ -38,9 +54,11 @@ export interface CycleReport {
   /** Monotonic, like every time of a cycle: only `finished - started` means anything. */
   readonly started: number;
   readonly finished: number;
-  /** API calls started in this cycle. */
+  /** Status checks started in this cycle. */
   readonly checks: number;
-  /** Of those, confirmation re-checks. */
+  /** Spare work (balance reads) run in this cycle, on slots no status check wanted. */
+  readonly spareCalls: number;
+  /** Of the status checks, confirmation re-checks. */
   readonly urgentChecks: number;
   /** Checks that yielded a probe error, or failed outright. */
   readonly errors: number;

@@ -11,7 +11,7 @@
 // without QR codes) rather than the process.
 
 import type { MonitorAlert } from '../notify/events.js';
-import type { AccountRow, DeviceRow, DeviceSave, HistoryRow } from '../store/store.js';
+import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, HistoryRow } from '../store/store.js';
 
 export const MAX_HELD_HISTORY = 100_000;
 export const MAX_HELD_ALERTS = 20_000;
@@ -34,6 +34,8 @@ export class HeldWrites {
   readonly #devices = new Map<string, DeviceRow>();
   readonly #accounts = new Map<string, AccountRow>();
   #history: HistoryRow[] = [];
+  /** Delivery problems begun or ended, in the order decided (few: one per problem's edge). */
+  #deliveryChanges: DeliveryProblemChange[] = [];
   #alerts: MonitorAlert[] = [];
   /** Account cycles merged in since the last clear(). */
   #cycles = 0;
@@ -54,6 +56,9 @@ export class HeldWrites {
   get history(): readonly HistoryRow[] {
     return this.#history;
   }
+  get deliveryChanges(): readonly DeliveryProblemChange[] {
+    return this.#deliveryChanges;
+  }
   get alerts(): readonly MonitorAlert[] {
     return this.#alerts;
   }
@@ -69,13 +74,14 @@ export class HeldWrites {
 
   add(commit: HeldCommit): void {
     this.#cycles++;
-    for (const { row, change } of commit.saves) {
+    for (const { row, change, deliveryChanges } of commit.saves) {
       const key = `${row.account}\n${row.device}`;
       // Delete first so the Map's order follows the latest write (not needed for correctness:
       // rows are upserts; it keeps the written order close to the decided one).
       this.#devices.delete(key);
       this.#devices.set(key, row);
       if (change !== null) this.#history.push(change);
+      if (deliveryChanges !== undefined) this.#deliveryChanges.push(...deliveryChanges);
     }
     if (commit.account !== null) this.#accounts.set(commit.account.account, commit.account);
     this.#alerts.push(...commit.alerts);
@@ -86,6 +92,7 @@ export class HeldWrites {
     this.#devices.clear();
     this.#accounts.clear();
     this.#history = [];
+    this.#deliveryChanges = [];
     this.#alerts = [];
     this.#cycles = 0;
     this.#droppedHistory = 0;
@@ -97,6 +104,11 @@ export class HeldWrites {
     if (extraHistory > 0) {
       this.#history.splice(0, extraHistory);
       this.#droppedHistory += extraHistory;
+    }
+    const extraDelivery = this.#deliveryChanges.length - this.#limits.maxHistory;
+    if (extraDelivery > 0) {
+      this.#deliveryChanges.splice(0, extraDelivery);
+      this.#droppedHistory += extraDelivery;
     }
     const extraAlerts = this.#alerts.length - this.#limits.maxAlerts;
     if (extraAlerts > 0) {

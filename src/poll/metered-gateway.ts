@@ -3,9 +3,10 @@
 //
 // Two kinds of callers:
 // - the account's poll cycle, which plans its status checks around the budget itself (spreading,
-//   confirmations first): it takes a `Slot` with `takeSlot(now)` and spends it on `status`;
-// - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, balance
-//   reads, and the whatsapp channel's `/send/text`): such a call waits for its own slot, and is served before any check
+//   confirmations first): it takes a `Slot` with `takeSlot(now)` and spends it on `status`, or,
+//   when no status check wants the slot, on a `balance` read (SPEC §10);
+// - everything else (the QR code attached to a DOWN, the re-link page's `/connect`, and the
+//   whatsapp channel's `/send/text`): such a call waits for its own slot, and is served before any check
 //   that is not yet started, but takes at most OUT_OF_BAND_SHARE of any window (monitor/budget.ts)
 //   so it can never starve the checks. Adding one is one method: `#outOfBand(signal, call, outcome)`.
 //   `/connect` is also capped per device (CONNECT_EVERY_MS), here rather than only in the re-link
@@ -14,11 +15,20 @@
 // Every call is logged in the store before it is made (call-log.ts), and the calls other processes
 // logged are read at each grant, so the daemon and the CLI together stay within `rate_limit`.
 // Time is the clock's monotonic reading throughout; the wall clock appears only in messages.
+//
+// Over 350 lines: one method per WhatsGate call (status, connect, balance, send) over one budget,
+// pause and call log; each method is short, and keeping them together is the point.
 
 import type { Clock } from '../monitor/clock.js';
 import { Budget, type CallKind } from '../monitor/budget.js';
 import type { Observation } from '../monitor/model.js';
-import type { CallOptions, ConnectResult, GatewayClient, SendTextResult } from '../gateway/client.js';
+import type {
+  BalanceResult,
+  CallOptions,
+  ConnectResult,
+  GatewayClient,
+  SendTextResult,
+} from '../gateway/client.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { linkSignals } from '../net/abort.js';
 import type { CallLog } from './call-log.js';
@@ -162,6 +172,19 @@ export class MeteredGateway {
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (options.signal?.aborted !== true) this.#recordCall(started, observation);
     return observation;
+  }
+
+  /**
+   * `GET /reports/balance/{device}` on a slot the cycle took for spare work (SPEC §10: only
+   * budget no status check wanted). Counted and timed like every call; a 429 pauses the account.
+   */
+  async balance(device: string, _slot: Slot, options: CallOptions = {}): Promise<BalanceResult> {
+    const started = performance.now();
+    const result = await this.#client.balance(device, options);
+    const error = result.kind === 'probe_error' ? result : null;
+    this.#settle(error === null ? 'ok' : error.reason, error?.retryAfterMs);
+    if (options.signal?.aborted !== true) this.#recordCall(started, error ?? { kind: 'ok' });
+    return result;
   }
 
   /**

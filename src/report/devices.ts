@@ -1,4 +1,6 @@
+import type { DeliveryState } from '../monitor/delivery.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
+import { deliveryReport, type DeliveryReport } from './delivery.js';
 import type { HistoryRow, HistoryStatus } from '../store/store.js';
 import { isoOrNull, isoWithOffset } from './time.js';
 
@@ -17,6 +19,8 @@ export interface DeviceReport {
   readonly last_check: string | null;
   readonly probe_error: string | null;
   readonly silenced_until: string | null;
+  /** Delivery health (SPEC §10): today's counts and the problem; null until the balance was read. */
+  readonly delivery: DeliveryReport | null;
 }
 
 export interface DeviceFacts {
@@ -30,6 +34,8 @@ export interface DeviceFacts {
   readonly lastCheckAt: number | null;
   readonly probeError: string | null;
   readonly silencedUntil: number | null;
+  /** Absent when unknown (a device not yet stored). */
+  readonly delivery?: DeliveryState;
   /** When `delete` deleted it at the gateway, if the gateway has not known it since; else null. */
   readonly deletedAt: number | null;
 }
@@ -48,6 +54,7 @@ export function deviceReport(f: DeviceFacts, timeZone: string): DeviceReport {
     last_check: isoOrNull(f.lastCheckAt, timeZone),
     probe_error: f.probeError,
     silenced_until: isoOrNull(f.silencedUntil, timeZone),
+    delivery: f.delivery === undefined ? null : deliveryReport(f.delivery, timeZone),
   };
 }
 

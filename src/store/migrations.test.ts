@@ -56,6 +56,7 @@ describe('schema migrations', () => {
         'accounts',
         'alertmanager_firing',
         'api_calls',
+        'delivery_problems',
         'devices',
         'history',
         'meta',

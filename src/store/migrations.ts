@@ -213,6 +213,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'delivery_problems: when delivery problems began and ended (SPEC §10)',
+    up(db) {
+      db.exec(`
+        -- One row per delivery problem of a device (stalled, failing, balance_low) as the delivery
+        -- rules decided it: opened when it began, ended_at set when it ended, null while it holds.
+        -- The audit sums them over its period ("hours stalled"). Pruned by retention like history.
+        CREATE TABLE delivery_problems (
+          id         INTEGER PRIMARY KEY,
+          account    TEXT    NOT NULL,
+          device     TEXT    NOT NULL,
+          problem    TEXT    NOT NULL CHECK (problem IN ('stalled', 'failing', 'balance_low')),
+          started_at INTEGER NOT NULL,
+          ended_at   INTEGER
+        );
+        -- an end closes the open row of its device and problem
+        CREATE INDEX delivery_problems_open ON delivery_problems (account, device, problem) WHERE ended_at IS NULL;
+        CREATE INDEX delivery_problems_by_end ON delivery_problems (ended_at);
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

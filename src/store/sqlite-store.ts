@@ -1,5 +1,8 @@
 // The Store on SQLite (better-sqlite3, synchronous). One file, WAL: the daemon writes while
 // CLI processes (`status`, `history`, `silence`) read or write the same file beside it.
+//
+// Over 350 lines: the Store interface is implemented in one class so every method shares the
+// prepared statements and the transaction helper; the opening and row mapping are already apart.
 
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
@@ -21,6 +24,8 @@ import type {
   NewApiCall,
   DeviceRow,
   DeletedDevice,
+  DeliveryProblemChange,
+  DeliveryProblemPeriod,
   DeviceSave,
   HistoryRow,
   NewSilence,
@@ -115,6 +120,10 @@ export class SqliteStore implements Store {
       ApiCallRow
     >;
     pruneApiCalls: Run<[number]>;
+    openProblem: Run<{ account: string; device: string; problem: string; at: number }>;
+    endProblem: Run<{ account: string; device: string; problem: string; at: number }>;
+    problemPeriods: Statement<[number], DeliveryProblemPeriod>;
+    pruneProblems: Run<[number]>;
     getMeta: Statement<[string], { value: string }>;
     setMeta: Run<[string, string]>;
   };
@@ -182,6 +191,19 @@ export class SqliteStore implements Store {
         WHERE account = @account AND id > @afterId AND at >= @since AND (@caller IS NULL OR caller <> @caller)
         ORDER BY id`),
       pruneApiCalls: db.prepare('DELETE FROM api_calls WHERE at < ?'),
+      openProblem: db.prepare(`
+        INSERT INTO delivery_problems (account, device, problem, started_at)
+        SELECT @account, @device, @problem, @at WHERE NOT EXISTS (
+          SELECT 1 FROM delivery_problems
+          WHERE account = @account AND device = @device AND problem = @problem AND ended_at IS NULL)`),
+      endProblem: db.prepare(`
+        UPDATE delivery_problems SET ended_at = max(@at, started_at)
+        WHERE account = @account AND device = @device AND problem = @problem AND ended_at IS NULL`),
+      problemPeriods: db.prepare(`
+        SELECT account, device, problem, started_at AS startedAt, ended_at AS endedAt
+        FROM delivery_problems WHERE ended_at IS NULL OR ended_at >= ?
+        ORDER BY account, device, started_at, id`),
+      pruneProblems: db.prepare('DELETE FROM delivery_problems WHERE ended_at < ?'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -205,7 +227,7 @@ export class SqliteStore implements Store {
     this.guard('cannot save devices to', () => {
       this.db
         .transaction(() => {
-          for (const { row, change } of batch) {
+          for (const { row, change, deliveryChanges } of batch) {
             this.stmts.upsertDevice.run(
               row.account,
               row.device,
@@ -219,6 +241,7 @@ export class SqliteStore implements Store {
               encodeState(row.state, `device ${row.account}/${row.device}`),
             );
             if (change !== null) this.insertHistory(change);
+            for (const c of deliveryChanges ?? []) this.insertProblemChange(c);
           }
         })
         .immediate();
@@ -250,6 +273,21 @@ export class SqliteStore implements Store {
 
   deletedDevices(): DeletedDevice[] {
     return this.guard('cannot read history from', () => this.stmts.deletedDevices.all());
+  }
+
+  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): void {
+    if (changes.length === 0) return;
+    this.guard('cannot save delivery problems to', () => {
+      this.db
+        .transaction(() => {
+          for (const c of changes) this.insertProblemChange(c);
+        })
+        .immediate();
+    });
+  }
+
+  problemPeriods(since: number): DeliveryProblemPeriod[] {
+    return this.guard('cannot read delivery problems from', () => this.stmts.problemPeriods.all(since));
   }
 
   getAccounts(): AccountRow[] {
@@ -310,6 +348,7 @@ export class SqliteStore implements Store {
         .transaction(() => ({
           history: this.stmts.pruneHistory.run({ before }).changes,
           silences: this.stmts.pruneSilences.run(before).changes,
+          deliveryProblems: this.stmts.pruneProblems.run(before).changes,
         }))
         .immediate();
       // The daemon prunes about daily: the moment to refresh the statistics a long run needs.
@@ -384,6 +423,12 @@ export class SqliteStore implements Store {
 
   private insertHistory(row: HistoryRow): void {
     this.stmts.insertHistory.run(row.account, row.device, row.at, row.from, row.to, row.raw);
+  }
+
+  private insertProblemChange(c: DeliveryProblemChange): void {
+    const params = { account: c.account, device: c.device, problem: c.problem, at: c.at };
+    if (c.kind === 'started') this.stmts.openProblem.run(params);
+    else this.stmts.endProblem.run(params);
   }
 
   /** Database failures become StoreErrors naming the file; a caller's own errors pass unchanged. */

@@ -3,6 +3,7 @@
 // stored as given); the few columns beside them exist so readers need not understand them.
 // Times are epoch milliseconds.
 
+import type { DeliveryProblem } from '../monitor/delivery.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { Silence } from '../monitor/silence.js';
 
@@ -46,10 +47,35 @@ export interface HistoryRow {
   readonly raw: string | null;
 }
 
+/** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
+export interface DeliveryProblemChange {
+  readonly account: string;
+  readonly device: string;
+  readonly problem: DeliveryProblem;
+  /**
+   * `started` opens a period at `at` (nothing when one of the device's problem is open already);
+   * `ended` closes the open one at `at` (nothing when none is open).
+   */
+  readonly kind: 'started' | 'ended';
+  readonly at: number;
+}
+
+/** A period one delivery problem held on one device. */
+export interface DeliveryProblemPeriod {
+  readonly account: string;
+  readonly device: string;
+  readonly problem: DeliveryProblem;
+  readonly startedAt: number;
+  /** Null while it holds. */
+  readonly endedAt: number | null;
+}
+
 /** One device's row to save, with the status change it went through in this cycle, if any. */
 export interface DeviceSave {
   readonly row: DeviceRow;
   readonly change: HistoryRow | null;
+  /** Delivery problems that began or ended in this cycle, in the order decided. */
+  readonly deliveryChanges?: readonly DeliveryProblemChange[];
 }
 
 export interface AccountRow {
@@ -70,6 +96,7 @@ export type SilenceTarget = { readonly account?: string; readonly device?: strin
 export interface PruneResult {
   readonly history: number;
   readonly silences: number;
+  readonly deliveryProblems: number;
 }
 
 export interface TransactionOptions {
@@ -119,7 +146,7 @@ export interface Store {
   /** Every device row, ordered by account then device. */
   getDevices(): DeviceRow[];
   getDevice(account: string, device: string): DeviceRow | null;
-  /** Upserts every row and appends every change, all in one transaction. */
+  /** Upserts every row and appends every change (delivery changes too), all in one transaction. */
   saveDevices(batch: readonly DeviceSave[]): void;
   /** Forgets the current row of a device (its history stays). False when there was none. */
   removeDevice(account: string, device: string): boolean;
@@ -138,6 +165,14 @@ export interface Store {
    */
   deletedDevices(): DeletedDevice[];
 
+  /** Records delivery problems beginning and ending, in the order given, in one transaction. */
+  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): void;
+  /**
+   * The delivery problem periods that overlap `[since, …)`: every one still open or ended at or
+   * after `since`. Ordered by account, device, then start.
+   */
+  problemPeriods(since: number): DeliveryProblemPeriod[];
+
   /** Every account row, ordered by account. */
   getAccounts(): AccountRow[];
   saveAccount(row: AccountRow): void;
@@ -150,8 +185,8 @@ export interface Store {
 
   /**
    * Deletes history older than `before` — except each device's last change before it, which
-   * is the status the device had at `before` (so its last known status is never lost) — and
-   * silences that ended before `before`.
+   * is the status the device had at `before` (so its last known status is never lost) —,
+   * silences that ended before `before`, and delivery problem periods that ended before it.
    */
   prune(before: number): PruneResult;
 

@@ -3,6 +3,7 @@
 
 import type { Mutes } from '../monitor/mutes.js';
 import type { AccountPoller } from '../poll/account-poller.js';
+import type { DeliveryState } from '../monitor/delivery.js';
 import type { DeviceRow } from '../store/store.js';
 
 export interface Fleet {
@@ -18,6 +19,8 @@ export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & 
   readonly number: string;
   readonly name: string;
   readonly silencedUntil: number | null;
+  /** Delivery health (SPEC §10): the last reading and the problems that hold. */
+  readonly delivery: DeliveryState;
   readonly deletedAt: number | null;
 };
 
@@ -32,6 +35,7 @@ export function deviceFacts(fleet: Fleet, deleted: ReadonlyMap<string, number> =
       number: device,
       name: p.devices.get(device)?.config.name ?? device,
       silencedUntil: fleet.mutes.mutedUntil(p.name, device),
+      delivery: p.devices.get(device)!.delivery,
       deletedAt: deleted.get(`${p.name}\0${device}`) ?? null,
     })),
   );

@@ -9,6 +9,21 @@ import type {
   StoreMetricsView,
 } from '../metrics/source.js';
 import type { Fleet } from './fleet.js';
+import { problems, type DeliveryState } from '../monitor/delivery.js';
+import type { DeliveryMetricsView } from '../metrics/source.js';
+
+/** The last reading and the problems that hold; null until the balance was read. */
+export function deliveryView(state: DeliveryState): DeliveryMetricsView | null {
+  const r = state.last;
+  if (r === null) return null;
+  return {
+    pending: r.pending,
+    successful: r.successful,
+    failed: r.failed,
+    remaining: r.remaining,
+    problems: problems(state),
+  };
+}
 
 export class FleetMetricsSource implements MetricsSource {
   readonly #fleet: Fleet;
@@ -45,6 +60,7 @@ export class FleetMetricsSource implements MetricsSource {
           statusSince: s.statusSince,
           transitions: s.transitions,
           silenced: this.#fleet.mutes.isMuted(poller.name, rt.config.number),
+          delivery: deliveryView(rt.delivery),
         };
       }
     }
@@ -58,6 +74,8 @@ export class FleetMetricsSource implements MetricsSource {
         intervalMs: poller.config.policy.intervalMs,
         effectiveIntervalMs: poller.scheduler.effectiveIntervalMs,
         lastCycleDurationMs: poller.scheduler.lastCycleDurationMs ?? null,
+        deliveryIntervalMs:
+          poller.delivery.pace.devices === 0 ? null : poller.delivery.pace.effectiveIntervalMs,
       };
     }
   }

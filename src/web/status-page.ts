@@ -1,7 +1,12 @@
 // The status page (`GET /`, SPEC §6): every device, its status, DOWN/UP, since when, uptime over
 // 24 h and 7 d, its last changes; account problems on top. Two pure steps: the daemon's facts
 // become a view (uptimes computed by the audit), the view becomes HTML.
+//
+// Over 350 lines: the page's view model and its HTML stay together so a column and its data
+// cannot drift apart.
 
+import type { DeliveryState } from '../monitor/delivery.js';
+import { deliveryWords } from '../report/delivery.js';
 import { computeAudit, deviceKey, type Period } from '../audit/compute.js';
 import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../report/format.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
@@ -32,6 +37,8 @@ export interface StatusDeviceFacts {
   readonly probeError: string | null;
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
+  /** Delivery health (SPEC §10); absent or never read: the column shows `–`. */
+  readonly delivery?: DeliveryState;
   /** When `delete` deleted it at the gateway (it reads `deleted` until removed from the config). */
   readonly deletedAt?: number | null;
 }
@@ -208,7 +215,8 @@ th.num{text-align:right}
 .lastknown{display:block;font-size:12px;color:var(--muted);margin-top:2px}
 /* Between the phone cards and a wide screen the six columns share too little room: the last
    changes wrap (a time stays whole), the fixed minimum widths go and headers may wrap. Without
-   this the table needed 1050 px and overflowed its box from 761 px up. */
+   this the table needed 1050 px and overflowed its box from 761 px up. The delivery column
+   (seven columns) pushes the phone cards up to 880 px. */
 @media (max-width:1100px){
  .changes li{white-space:normal}
  .changes li b{white-space:nowrap}
@@ -217,7 +225,7 @@ th.num{text-align:right}
  th,td{padding:8px 9px}
  .err,.muted.small{overflow-wrap:anywhere}
 }
-@media (max-width:760px){
+@media (max-width:880px){
  table,thead,tbody,tr,td{display:block;width:100%}
  table{border:0;background:none}
  thead{display:none}
@@ -251,6 +259,14 @@ function shortTime(ms: number, view: StatusPageView): string {
   return `<time datetime="${new Date(ms).toISOString()}" title="${e(localTimeWithOffset(ms, view.timeZone))}">${e(
     localTime(ms, view.timeZone).slice(5),
   )}</time>`;
+}
+
+/** Today's sent / pending / failed, and the delivery problem in words (SPEC §10). */
+function deliveryCell(d: StatusDeviceFacts): string {
+  if (d.delivery === undefined || d.delivery.last === null) return '<span class="muted">–</span>';
+  const words = deliveryWords(d.delivery);
+  const problem = words.problem === null ? '' : `<div class="err">${e(words.problem)}</div>`;
+  return `<div class="small">${e(words.counts)}</div>${problem}`;
 }
 
 function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
@@ -300,6 +316,7 @@ function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): s
 <td class="device"><div class="name">${e(d.name)}</div><div class="muted small"><code>${e(d.number)}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
 <td class="state" data-label="Status"><div><span class="status ${bad ? 'bad' : d.status === 'connected' ? 'good' : ''}" title="${e(hint)}">${e(statusText)}</span>${raw} ${stateBadge}${lastKnown}${relink === '' ? '' : `<div>${relink}</div>`}</div></td>
 <td data-label="Since">${since}</td>
+<td class="delivery" data-label="Delivery today">${deliveryCell(d)}</td>
 <td class="num" data-label="Uptime 24 h">${e(formatPercent(d.uptime24h))}</td>
 <td class="num" data-label="Uptime 7 d">${e(formatPercent(d.uptime7d))}</td>
 <td class="changes-cell" data-label="Last changes"><div>${changes}</div></td>
@@ -332,7 +349,7 @@ export function renderStatusPage(view: StatusPageView, nonce: string): string {
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
   const rows =
     view.devices.length === 0
-      ? '<tr><td colspan="6" class="muted">No devices configured.</td></tr>'
+      ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
       : view.devices.map((d) => deviceRow(d, view, blindAccounts.has(d.account))).join('\n');
   const body = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
@@ -344,7 +361,7 @@ ${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</s
 <span class="chip"><b>${c.total}</b> devices</span>
 </div>
 <table id="devices">
-<thead><tr><th>Device</th><th>Status</th><th>Since</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
+<thead><tr><th>Device</th><th>Status</th><th>Since</th><th>Delivery today</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -68,6 +68,7 @@ function makeSource(state) {
         lastCycleDurationMs: 5_000,
       })),
     notificationsPending: () => [{ channel: 'ops', pending: 0 }],
+    store: () => ({ writable: true }),
   };
 }
 

@@ -5,6 +5,9 @@
 // type this module does not name (a newer build's) still reads sensibly: its tag, the status,
 // and the status's generic meaning and advice.
 
+import type { DeliveryEvent } from '../../monitor/delivery.js';
+import { deliveryFacts } from '../delivery-words.js';
+import { isDeliveryEvent } from '../events.js';
 import type { AuditNotification, DeviceNotification, NotificationEvent, RenderContext } from '../message.js';
 import { eventAt, eventType } from '../message.js';
 import {
@@ -127,8 +130,30 @@ function time(ms: number, ctx: RenderContext): string {
   return formatTime(ms, ctx.timeZone);
 }
 
+/** A delivery event (SPEC §10): the counts, since when, meaning, what to do, re-link when stalled. */
+function deliveryCard(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): Card {
+  const lines: CardLine[] = deliveryFacts(event, ctx.timeZone).map((f) => ({ label: f.label, text: f.text }));
+  const labels = Object.entries(e.device.labels);
+  if (labels.length > 0) {
+    lines.splice(2, 0, { label: 'Labels', text: labels.map(([k, v]) => `${k}=${v}`).join(', ') });
+  }
+  if (needsRelink(e)) {
+    const help = relinkHelp(e.device.number, ctx);
+    lines.push({ label: 'Re-link', text: help.command, code: true });
+    if (help.url !== null) lines.push({ label: '', text: help.url, href: help.url });
+  }
+  return {
+    tag: tagOf(event.type),
+    severity: severityOf(event.type),
+    title: `${deviceLabel(e.device)}, account ${e.account}`,
+    lines,
+    at: event.at,
+  };
+}
+
 function deviceCard(e: DeviceNotification, ctx: RenderContext): Card {
   const { event } = e;
+  if (isDeliveryEvent(event)) return deliveryCard(e, event, ctx);
   const was = event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[event.previousStatus]})`;
   const lines: CardLine[] = [
     { label: 'Status', text: `${STATUS_WORDS[event.status]} since ${time(event.since, ctx)}${was}` },

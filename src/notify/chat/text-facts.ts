@@ -3,7 +3,14 @@
 // limit on whole lines (ntfy, Telegram, WhatsApp). A channel passes its `Markup`: how it
 // escapes, italicises, shows a command and a link. Pure: no I/O, no clock.
 
-import type { DeviceNotification, NotificationEvent, RenderContext } from '../message.js';
+import type { DeviceEvent } from '../../monitor/device-state.js';
+import type {
+  AccountNotification,
+  DeviceNotification,
+  NotificationEvent,
+  RenderContext,
+  TestNotification,
+} from '../message.js';
 import { eventType } from '../message.js';
 import {
   countByTag,
@@ -27,6 +34,9 @@ export interface Markup {
   readonly code: (text: string) => string;
   readonly link: (href: string) => string;
 }
+
+/** A device notification about its link status, not a delivery problem (SPEC §10). */
+export type StatusNotification = DeviceNotification & { readonly event: DeviceEvent };
 
 const same = (text: string): string => text;
 
@@ -62,16 +72,15 @@ export function headline(sorted: readonly NotificationEvent[]): string {
 }
 
 /** `disconnected since 10:00 (was connected)`. */
-export function statusFacts(e: DeviceNotification, ctx: RenderContext): string {
-  const { event } = e;
+export function statusFacts(event: DeviceEvent, ctx: RenderContext): string {
   const was = event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[event.previousStatus]})`;
   return `${STATUS_WORDS[event.status]} since ${formatTime(event.since, ctx.timeZone)}${was}`;
 }
 
-function deviceLines(e: DeviceNotification, ctx: RenderContext, m: Markup): string[] {
+function deviceLines(e: StatusNotification, ctx: RenderContext, m: Markup): string[] {
   const { event } = e;
   const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  const lines = [`Account: ${m.escape(e.account)}`, `Status: ${m.escape(statusFacts(e, ctx))}`];
+  const lines = [`Account: ${m.escape(e.account)}`, `Status: ${m.escape(statusFacts(event, ctx))}`];
   if (event.type === 'device.up' && event.downSince !== undefined) {
     lines.push(
       `Outage: ${time(event.downSince)} to ${time(event.at)} (${humanDuration(event.at - event.downSince)})`,
@@ -98,10 +107,10 @@ function deviceLines(e: DeviceNotification, ctx: RenderContext, m: Markup): stri
 
 /**
  * The facts of one event, one per line: status, outage, labels, meaning, what to do, how to
- * re-link. An audit report has none here: each channel shows its own summary of it.
+ * re-link. An audit report and a delivery problem have none here: each channel says those its own way.
  */
 export function factLines(
-  e: Exclude<NotificationEvent, { kind: 'audit' }>,
+  e: StatusNotification | AccountNotification | TestNotification,
   ctx: RenderContext,
   m: Markup,
 ): string[] {

@@ -4,6 +4,7 @@ import type { ChannelConfig, Config, Policy } from '../../config/types.js';
 import { DEFAULT_POLICY } from '../../config/defaults.js';
 import { createLogger, type Logger } from '../../log.js';
 import type { AccountEvent } from '../../monitor/account-state.js';
+import type { DeliveryEvent } from '../../monitor/delivery.js';
 import type { DeviceEvent } from '../../monitor/device-state.js';
 import type { AccountAlert, DeviceAlert } from '../events.js';
 import type { AccountNotification, AccountOutage, DeviceNotification, RenderContext } from '../message.js';
@@ -83,6 +84,24 @@ export function deviceNote(over: DeviceOver = {}): DeviceNotification {
     qrCode: over.qrCode ?? null,
     ...(over.outage === undefined ? {} : { outage: over.outage }),
   };
+}
+
+/** A delivery event (SPEC §10): device.stalled with today's counts, unless overridden. */
+export function deliveryEvent(over: Partial<DeliveryEvent> = {}): DeliveryEvent {
+  return {
+    type: 'device.stalled',
+    at: T0,
+    problem: 'stalled',
+    since: T0 - 60 * MIN,
+    reading: { at: T0, remaining: 1000, successful: 500, pending: 50, failed: 10 },
+    ...over,
+  };
+}
+
+export function deliveryNote(
+  over: Omit<DeviceOver, 'event'> & { event?: Partial<DeliveryEvent> } = {},
+): DeviceNotification {
+  return { ...deviceNote({ ...over, event: {} }), event: deliveryEvent(over.event) };
 }
 
 export function accountNote(

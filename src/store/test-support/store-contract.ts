@@ -2,7 +2,14 @@
 // describeStoreContract with a function that opens a fresh, empty store.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeviceRow, HistoryRow, NewApiCall, NewSilence, Store } from '../store.js';
+import type {
+  DeliveryProblemChange,
+  DeviceRow,
+  HistoryRow,
+  NewApiCall,
+  NewSilence,
+  Store,
+} from '../store.js';
 import { StoreError } from '../errors.js';
 
 export function device(account: string, number: string, over: Partial<DeviceRow> = {}): DeviceRow {
@@ -354,12 +361,12 @@ export function describeStoreContract(name: string, open: () => Store): void {
         store.appendHistory(change('main', '2', 200, { to: 'disconnected' }));
         store.appendHistory(change('main', '3', 700));
         store.appendHistory(change('main', '4', 50, { to: 'deleted' }));
-        expect(store.prune(500)).toEqual({ history: 3, silences: 0 });
+        expect(store.prune(500)).toEqual({ history: 3, silences: 0, deliveryProblems: 0 });
         expect(store.history('main', '1').map((h) => h.at)).toEqual([300, 600]);
         expect(store.history('main', '2').map((h) => [h.at, h.to])).toEqual([[200, 'disconnected']]);
         expect(store.history('main', '3').map((h) => h.at)).toEqual([700]);
         expect(store.history('main', '4').map((h) => h.at)).toEqual([50]);
-        expect(store.prune(500)).toEqual({ history: 0, silences: 0 });
+        expect(store.prune(500)).toEqual({ history: 0, silences: 0, deliveryProblems: 0 });
       });
 
       it('never removes the last known status, however old', () => {
@@ -385,8 +392,79 @@ export function describeStoreContract(name: string, open: () => Store): void {
       it('deletes silences that ended before the cutoff', () => {
         store.addSilence(silence({ until: 100 }));
         const kept = store.addSilence(silence({ until: 500 }));
-        expect(store.prune(500)).toEqual({ history: 0, silences: 1 });
+        expect(store.prune(500)).toEqual({ history: 0, silences: 1, deliveryProblems: 0 });
         expect(store.activeSilences(0)).toEqual([kept]);
+      });
+    });
+
+    describe('delivery problems', () => {
+      const started = (number: string, problem: DeliveryProblemChange['problem'], at: number) =>
+        ({ account: 'main', device: number, problem, kind: 'started', at }) as const;
+      const ended = (number: string, problem: DeliveryProblemChange['problem'], at: number) =>
+        ({ account: 'main', device: number, problem, kind: 'ended', at }) as const;
+
+      it('opens a period at a start and closes it at the end; lists those overlapping since', () => {
+        store.recordDeliveryProblems([
+          started('1', 'stalled', 1_000),
+          ended('1', 'stalled', 2_000),
+          started('1', 'stalled', 5_000),
+          started('2', 'balance_low', 3_000),
+          started('1', 'failing', 4_000),
+          ended('1', 'failing', 4_500),
+        ]);
+        expect(store.problemPeriods(0)).toEqual([
+          { account: 'main', device: '1', problem: 'stalled', startedAt: 1_000, endedAt: 2_000 },
+          { account: 'main', device: '1', problem: 'failing', startedAt: 4_000, endedAt: 4_500 },
+          { account: 'main', device: '1', problem: 'stalled', startedAt: 5_000, endedAt: null },
+          { account: 'main', device: '2', problem: 'balance_low', startedAt: 3_000, endedAt: null },
+        ]);
+        // Ended before since: left out; ended at since (inclusive) or open: kept.
+        expect(store.problemPeriods(4_500).map((p) => [p.device, p.problem, p.startedAt])).toEqual([
+          ['1', 'failing', 4_000],
+          ['1', 'stalled', 5_000],
+          ['2', 'balance_low', 3_000],
+        ]);
+      });
+
+      it('a second start of an open problem and an end of none open change nothing', () => {
+        store.recordDeliveryProblems([
+          ended('1', 'stalled', 500),
+          started('1', 'stalled', 1_000),
+          started('1', 'stalled', 1_500),
+        ]);
+        expect(store.problemPeriods(0)).toEqual([
+          { account: 'main', device: '1', problem: 'stalled', startedAt: 1_000, endedAt: null },
+        ]);
+      });
+
+      it('saveDevices writes the delivery changes of a batch with its rows, or none of them', () => {
+        store.saveDevices([
+          { row: device('main', '1'), change: null, deliveryChanges: [started('1', 'stalled', 1_000)] },
+        ]);
+        expect(store.problemPeriods(0)).toHaveLength(1);
+        const bad = device('main', '2', { health: 'SIDEWAYS' as DeviceRow['health'] });
+        expect(() =>
+          store.saveDevices([
+            { row: device('main', '1'), change: null, deliveryChanges: [ended('1', 'stalled', 2_000)] },
+            { row: bad, change: null },
+          ]),
+        ).toThrow(StoreError);
+        expect(store.problemPeriods(0)[0]!.endedAt).toBeNull();
+      });
+
+      it('prune deletes periods that ended before the cutoff, never an open one', () => {
+        store.recordDeliveryProblems([
+          started('1', 'stalled', 100),
+          ended('1', 'stalled', 200),
+          started('1', 'failing', 100),
+          ended('1', 'failing', 600),
+          started('2', 'stalled', 50),
+        ]);
+        expect(store.prune(500)).toEqual({ history: 0, silences: 0, deliveryProblems: 1 });
+        expect(store.problemPeriods(0).map((p) => [p.device, p.problem])).toEqual([
+          ['1', 'failing'],
+          ['2', 'stalled'],
+        ]);
       });
     });
 

@@ -4,7 +4,16 @@
 // re-posted and resolves when posted with `endsAt` in the past. So each event is an effect on
 // one alert — fire or resolve — keyed like Alertmanager's own fingerprint would be.
 
-import type { NotificationEvent, RenderContext } from '../../message.js';
+import type { DeliveryEvent } from '../../../monitor/delivery.js';
+import {
+  countsText,
+  deliveryMeaning,
+  PROBLEM_ACTIONS,
+  PROBLEM_ALERTNAMES,
+  PROBLEM_WORDS,
+} from '../../delivery-words.js';
+import { isDeliveryEvent } from '../../events.js';
+import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
 import {
   deviceLabel,
   formatTime,
@@ -53,18 +62,19 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
     case 'device.reminder':
     case 'account.unreachable':
       return 'fire';
-    // Delivery health (SPEC §10) is not an outage of the device: no WhatsGateDeviceDown for it.
-    case 'device.stalled':
-    case 'device.failing':
-    case 'device.balance_low':
-    case 'device.delivery_recovered':
-      return null;
     case 'device.flapping':
       // Flapping while UP is no outage; while DOWN the alert holds as it was.
       return e.event.downSince === undefined ? null : 'fire';
     case 'device.up':
     case 'account.recovered':
+    case 'device.delivery_recovered':
       return 'resolve';
+    // Delivery health (SPEC §10) is not an outage of the device — no WhatsGateDeviceDown for it —
+    // but one alert per problem (WhatsGateDeviceStalled…), resolved by device.delivery_recovered.
+    case 'device.stalled':
+    case 'device.failing':
+    case 'device.balance_low':
+      return 'fire';
   }
 }
 
@@ -72,7 +82,9 @@ export function alertEffect(e: NotificationEvent): AlertEffect | null {
 export function alertKey(e: NotificationEvent): string | null {
   switch (e.kind) {
     case 'device':
-      return `device/${e.account}/${e.device.number}`;
+      return isDeliveryEvent(e.event)
+        ? `delivery/${e.account}/${e.device.number}/${e.event.problem}`
+        : `device/${e.account}/${e.device.number}`;
     case 'account':
       return `account/${e.account}`;
     case 'test':
@@ -149,6 +161,7 @@ export function alertmanagerAlert(
     );
   }
 
+  if (isDeliveryEvent(e.event)) return deliveryAlert(e, e.event, effect, ctx, now);
   const { event, device } = e;
   // Ours last: config validation reserves these names, this keeps them ours regardless.
   const labels = {
@@ -193,6 +206,55 @@ export function alertmanagerAlert(
   }
   return withGenerator(
     { labels, annotations, startsAt: iso(downSince), endsAt: iso(now + FIRING_VALID_MS) },
+    ctx,
+  );
+}
+
+/** `WhatsGateDeviceStalled` etc.: fires with the problem, resolves at device.delivery_recovered. */
+function deliveryAlert(
+  e: DeviceNotification,
+  event: DeliveryEvent,
+  effect: AlertEffect,
+  ctx: RenderContext,
+  now: number,
+): AlertmanagerAlert {
+  const { device } = e;
+  const labels = {
+    ...device.labels,
+    alertname: PROBLEM_ALERTNAMES[event.problem],
+    account: e.account,
+    device: device.number,
+    name: device.name,
+    problem: event.problem,
+  };
+  const who = deviceLabel(device);
+  const time = (ms: number): string => formatTime(ms, ctx.timeZone);
+  if (effect === 'resolve') {
+    return withGenerator(
+      {
+        labels,
+        annotations: {
+          summary: `${who}: ${PROBLEM_WORDS[event.problem]} — ended`,
+          description: `Account ${e.account}: ${deliveryMeaning(event, ctx.timeZone)} From ${time(event.since)} to ${time(event.at)} (${humanDuration(event.at - event.since)}); now ${countsText(event.reading)}.`,
+        },
+        startsAt: iso(event.since),
+        endsAt: iso(event.at),
+      },
+      ctx,
+    );
+  }
+  const annotations: Record<string, string> = {
+    summary: `${who}: ${PROBLEM_WORDS[event.problem]}`,
+    description: `Account ${e.account}: ${deliveryMeaning(event, ctx.timeZone)} ${countsText(event.reading)}. ${PROBLEM_ACTIONS[event.problem]}`,
+  };
+  if (needsRelink(e)) {
+    const help = relinkHelp(device.number, ctx);
+    annotations['description'] +=
+      ` Re-link: \`${help.command}\`${help.url === null ? '' : ` or ${help.url}`}.`;
+    if (help.url !== null) annotations['reconnect_url'] = help.url;
+  }
+  return withGenerator(
+    { labels, annotations, startsAt: iso(event.since), endsAt: iso(now + FIRING_VALID_MS) },
     ctx,
   );
 }

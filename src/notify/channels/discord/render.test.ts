@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../message.js';
-import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
+import {
+  accountNote,
+  BERLIN,
+  deliveryNote,
+  deviceNote,
+  T0,
+  upEvent,
+  UTC,
+} from '../../test-support/fixtures.js';
 import {
   DISCORD_COLOURS,
   DISCORD_CONTENT,
@@ -87,16 +95,8 @@ describe('discordMessage (golden)', () => {
     expect(cards.length).toMatchInlineSnapshot(`9`);
   });
 
-  it('a delivery-health event describe.ts has no words for yet renders generically, amber', () => {
-    const stalled = deviceNote({
-      event: {
-        type: 'device.stalled',
-        status: 'connected',
-        previousStatus: 'disconnected',
-        since: T0 - 60 * 60_000,
-        downSince: undefined,
-      },
-    });
+  it('a stalled device renders its counts, since when, meaning, what to do and the re-link, amber', () => {
+    const stalled = deliveryNote();
     const message = discordMessage([stalled], UTC);
     expect(message.embeds[0]?.color).toBe(DISCORD_COLOURS.warn);
     expect(message).toMatchInlineSnapshot(`
@@ -104,13 +104,16 @@ describe('discordMessage (golden)', () => {
         "allowed_mentions": {
           "parse": [],
         },
-        "content": "**STALLED: Sales phone (123456789) connected**
+        "content": "**STALLED: Sales phone (123456789) not sending (50 pending)**
       Times are in UTC. Sent by whatsgate-monitor.",
         "embeds": [
           {
             "color": 15774258,
-            "description": "**Status:** connected since 2026-11-24 16:30:00 +00:00 (was disconnected)
-      **Meaning:** The device is linked and working.",
+            "description": "**Delivery:** 500 sent, 50 pending, 10 failed today; 1000 left in the balance
+      **Since:** 2026-11-24 16:30:00 +00:00 (1 h)
+      **Meaning:** The device says connected, but 50 messages wait as pending and none has been sent since 2026-11-24 16:30:00 +00:00.
+      **What to do:** Open WhatsApp on the phone and check it is online (powered on, with data, not in battery saver); messages usually go out once it is. If they stay pending, re-link the device with a QR code.
+      **Re-link:** \`whatsgate-monitor connect 123456789\`",
             "timestamp": "2026-11-24T17:30:00.000Z",
             "title": "STALLED — Sales phone (123456789), account main",
           },

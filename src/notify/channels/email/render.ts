@@ -1,6 +1,10 @@
 // An email from the events of one message: subject, text and HTML parts, inline QR codes —
 // the facts as blocks here, their text and HTML layout in layout.ts. Pure: everything comes in as arguments (times in the config's time zone).
 
+import type { DeliveryEvent } from '../../../monitor/delivery.js';
+import type { DeviceEvent } from '../../../monitor/device-state.js';
+import { deliveryFacts } from '../../delivery-words.js';
+import { isDeliveryEvent } from '../../events.js';
 import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
 import {
   deviceLabel,
@@ -57,14 +61,40 @@ function time(ms: number, ctx: RenderContext): string {
   return formatTime(ms, ctx.timeZone);
 }
 
-function statusLine(e: DeviceNotification, ctx: RenderContext): Line {
+/** A delivery event (SPEC §10): the counts, since when, meaning, what to do, re-link when stalled. */
+function deliveryBlock(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): Block {
+  const rows: Row[] = deliveryFacts(event, ctx.timeZone).map((f) => ({
+    label: f.label,
+    lines: [plain(f.text)],
+  }));
+  const labels = Object.entries(e.device.labels);
+  if (labels.length > 0) {
+    rows.splice(2, 0, { label: 'Labels', lines: [plain(labels.map(([k, v]) => `${k}=${v}`).join(', '))] });
+  }
+  if (needsRelink(e)) {
+    const help = relinkHelp(e.device.number, ctx);
+    const lines: Line[] = [{ text: help.command, code: true }];
+    if (help.url !== null) lines.push({ text: help.url, href: help.url });
+    rows.push({ label: 'Re-link', lines });
+  }
+  return {
+    tag: EVENT_TAGS[event.type],
+    severity: event.type === 'device.delivery_recovered' ? 'good' : 'warn',
+    title: `${deviceLabel(e.device)}, account ${e.account}`,
+    rows,
+    image: null,
+  };
+}
+
+function statusLine(e: DeviceNotification & { event: DeviceEvent }, ctx: RenderContext): Line {
   const was = e.event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[e.event.previousStatus]})`;
   return plain(`${STATUS_WORDS[e.event.status]} since ${time(e.event.since, ctx)}${was}`);
 }
 
 function deviceBlock(e: DeviceNotification, index: number, ctx: RenderContext): Block {
   const { event } = e;
-  const rows: Row[] = [{ label: 'Status', lines: [statusLine(e, ctx)] }];
+  if (isDeliveryEvent(event)) return deliveryBlock(e, event, ctx);
+  const rows: Row[] = [{ label: 'Status', lines: [statusLine({ ...e, event }, ctx)] }];
   const labels = Object.entries(e.device.labels);
   let severity: Block['severity'] = 'bad';
 

@@ -8,7 +8,11 @@
 // The QR code is not attached (JSON publishing takes only a URL for that): `click` opens the
 // re-link page, which shows a fresh one.
 
-import type { NotificationEvent, RenderContext } from '../../message.js';
+import type { DeliveryEvent } from '../../../monitor/delivery.js';
+import type { DeviceEvent } from '../../../monitor/device-state.js';
+import { countsText, deliveryFacts } from '../../delivery-words.js';
+import { isDeliveryEvent } from '../../events.js';
+import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import {
   connectCommand,
@@ -82,19 +86,37 @@ export function ntfyTitle(sorted: readonly NotificationEvent[]): string {
   return headline(sorted);
 }
 
+/** SPEC §10: the counts, since when, meaning and what to do, as every channel says them. */
+function deliveryLines(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): string[] {
+  const lines = [
+    `Account: ${e.account}`,
+    ...deliveryFacts(event, ctx.timeZone).map((f) => `${f.label}: ${f.text}`),
+  ];
+  if (needsRelink(e)) {
+    const help = relinkHelp(e.device.number, ctx);
+    lines.push(`Re-link: ${help.command}${help.url === null ? '' : ` or ${help.url}`}`);
+  }
+  return lines;
+}
+
 function eventLines(e: NotificationEvent, ctx: RenderContext): string[] {
   // A summary: the rest is cut below with the `audit` command named.
   if (e.kind === 'audit') return [...e.text.split('\n'), 'The whole report: whatsgate-monitor audit'];
-  return factLines(e, ctx, PLAIN);
+  if (e.kind !== 'device') return factLines(e, ctx, PLAIN);
+  const { event } = e;
+  return isDeliveryEvent(event) ? deliveryLines(e, event, ctx) : factLines({ ...e, event }, ctx, PLAIN);
 }
 
 function groupLine(e: NotificationEvent, ctx: RenderContext): string {
+  if (e.kind === 'device' && isDeliveryEvent(e.event))
+    return `${eventTag(e)} ${phraseOf(e)}: ${countsText(e.event.reading)}`;
   if (e.kind === 'device') {
+    const event = e.event as DeviceEvent;
     const down =
-      e.event.type === 'device.up' && e.event.downSince !== undefined
-        ? ` (down ${humanDuration(e.event.at - e.event.downSince)})`
+      event.type === 'device.up' && event.downSince !== undefined
+        ? ` (down ${humanDuration(event.at - event.downSince)})`
         : '';
-    return `${eventTag(e)} ${deviceLabel(e.device)}, ${e.account}: ${statusFacts(e, ctx)}${down}`;
+    return `${eventTag(e)} ${deviceLabel(e.device)}, ${e.account}: ${statusFacts(event, ctx)}${down}`;
   }
   if (e.kind === 'account' && e.event.type === 'account.unreachable')
     return `${eventTag(e)} account ${e.account} since ${formatTime(e.event.since, ctx.timeZone)}`;
@@ -105,7 +127,8 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of sorted) {
-    if (!needsRelink(e) || !CONNECTION_TYPES.has(e.event.type) || seen.has(e.event.status)) continue;
+    if (!needsRelink(e) || isDeliveryEvent(e.event) || !CONNECTION_TYPES.has(e.event.type)) continue;
+    if (seen.has(e.event.status)) continue;
     seen.add(e.event.status);
     out.push(`${STATUS_WORDS[e.event.status]}: ${STATUS_ADVICE[e.event.status].action}`);
   }

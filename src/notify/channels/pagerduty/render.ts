@@ -14,6 +14,8 @@
 // DOWN. Flapping while UP is no incident: skipped. A `test` triggers and at once resolves its
 // own key, so it proves delivery without leaving an incident open. Audit reports are refused.
 
+import { deliveryFacts } from '../../delivery-words.js';
+import { isDeliveryEvent } from '../../events.js';
 import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
 import { eventAt } from '../../message.js';
 import {
@@ -106,7 +108,7 @@ export function pagerdutyEffects(e: NotificationEvent): Effect[] {
       ];
     }
     case 'device.flapping':
-      return e.event.downSince === undefined
+      return isDeliveryEvent(e.event) || e.event.downSince === undefined
         ? []
         : [{ action: 'trigger', kind: 'down', severity: 'critical' }];
     case 'device.up':
@@ -156,6 +158,30 @@ function details(e: NotificationEvent, ctx: RenderContext): Record<string, unkno
   switch (e.kind) {
     case 'device': {
       const { event } = e;
+      if (isDeliveryEvent(event)) {
+        // SPEC §10: the counts of the reading, the problem, what it means and what to do.
+        const out: Record<string, unknown> = {
+          event: event.type,
+          account: e.account,
+          device: e.device.number,
+          name: e.device.name,
+          labels: e.device.labels,
+          problem: event.problem,
+          since: time(event.since),
+          delivery: {
+            pending: event.reading.pending,
+            successful: event.reading.successful,
+            failed: event.reading.failed,
+            remaining: event.reading.remaining,
+          },
+        };
+        for (const f of deliveryFacts(event, ctx.timeZone)) {
+          if (f.label === 'Meaning') out['meaning'] = f.text;
+          if (f.label === 'What to do') out['what_to_do'] = f.text;
+        }
+        if (needsRelink(e)) out['relink_command'] = relinkHelp(e.device.number, ctx).command;
+        return out;
+      }
       const out: Record<string, unknown> = {
         event: event.type,
         account: e.account,

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../message.js';
-import { accountNote, BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
+import {
+  accountNote,
+  BERLIN,
+  deliveryNote,
+  deviceNote,
+  T0,
+  upEvent,
+  UTC,
+} from '../../test-support/fixtures.js';
 import { SLACK_MAX_BLOCKS, SLACK_SECTION_TEXT, slackMessage, type SlackBlock } from './render.js';
 
 /** Phone 01 … Phone 50, all dropped in one cycle, listed in reverse to prove the sort. */
@@ -118,25 +126,15 @@ describe('slackMessage (golden)', () => {
     expect(JSON.stringify(blocks)).not.toContain('<http');
   });
 
-  it('a delivery-health event describe.ts has no words for yet renders generically, amber', () => {
-    // device.stalled is not yet an EventType here (SPEC §10 types are being added to model.ts);
-    // a payload from a newer build must still render, through describe.ts's generic wording.
-    const stalled = deviceNote({
-      event: {
-        type: 'device.stalled',
-        status: 'connected',
-        previousStatus: 'disconnected',
-        since: T0 - 60 * 60_000,
-        downSince: undefined,
-      },
-    });
+  it('a stalled device renders its counts, since when, meaning, what to do and the re-link, amber', () => {
+    const stalled = deliveryNote();
     expect(slackMessage([stalled], UTC)).toMatchInlineSnapshot(`
       {
         "blocks": [
           {
             "text": {
               "emoji": true,
-              "text": "STALLED: Sales phone (123456789) connected",
+              "text": "STALLED: Sales phone (123456789) not sending (50 pending)",
               "type": "plain_text",
             },
             "type": "header",
@@ -144,8 +142,11 @@ describe('slackMessage (golden)', () => {
           {
             "text": {
               "text": ":large_orange_circle: *STALLED* — Sales phone (123456789), account main
-      *Status:* connected since 2026-11-24 16:30:00 +00:00 (was disconnected)
-      *Meaning:* The device is linked and working.",
+      *Delivery:* 500 sent, 50 pending, 10 failed today; 1000 left in the balance
+      *Since:* 2026-11-24 16:30:00 +00:00 (1 h)
+      *Meaning:* The device says connected, but 50 messages wait as pending and none has been sent since 2026-11-24 16:30:00 +00:00.
+      *What to do:* Open WhatsApp on the phone and check it is online (powered on, with data, not in battery saver); messages usually go out once it is. If they stay pending, re-link the device with a QR code.
+      *Re-link:* \`whatsgate-monitor connect 123456789\`",
               "type": "mrkdwn",
             },
             "type": "section",
@@ -160,7 +161,7 @@ describe('slackMessage (golden)', () => {
             "type": "context",
           },
         ],
-        "text": "STALLED: Sales phone (123456789) connected",
+        "text": "STALLED: Sales phone (123456789) not sending (50 pending)",
       }
     `);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NotificationEvent } from '../../message.js';
-import { BERLIN, deviceNote, T0, upEvent, UTC } from '../../test-support/fixtures.js';
+import { BERLIN, deliveryNote, deviceNote, upEvent, UTC } from '../../test-support/fixtures.js';
 import { ADAPTIVE_CARD_CONTENT_TYPE, teamsMessage } from './render.js';
 
 const fiftyDown = (): NotificationEvent[] =>
@@ -199,16 +199,8 @@ describe('teamsMessage (golden)', () => {
     expect(containers.length).toMatchInlineSnapshot(`26`);
   });
 
-  it('a delivery-health event describe.ts has no words for yet renders generically, as a warning', () => {
-    const stalled = deviceNote({
-      event: {
-        type: 'device.stalled',
-        status: 'connected',
-        previousStatus: 'disconnected',
-        since: T0 - 60 * 60_000,
-        downSince: undefined,
-      },
-    });
+  it('a stalled device renders its counts, since when, meaning, what to do and the re-link, as a warning', () => {
+    const stalled = deliveryNote();
     const body = bodyOf([stalled], UTC);
     expect(body[1]).toMatchInlineSnapshot(`
       {
@@ -223,12 +215,24 @@ describe('teamsMessage (golden)', () => {
           {
             "facts": [
               {
-                "title": "Status",
-                "value": "connected since 2026-11-24 16:30:00 +00:00 (was disconnected)",
+                "title": "Delivery",
+                "value": "500 sent, 50 pending, 10 failed today; 1000 left in the balance",
+              },
+              {
+                "title": "Since",
+                "value": "2026-11-24 16:30:00 +00:00 (1 h)",
               },
               {
                 "title": "Meaning",
-                "value": "The device is linked and working.",
+                "value": "The device says connected, but 50 messages wait as pending and none has been sent since 2026-11-24 16:30:00 +00:00.",
+              },
+              {
+                "title": "What to do",
+                "value": "Open WhatsApp on the phone and check it is online (powered on, with data, not in battery saver); messages usually go out once it is. If they stay pending, re-link the device with a QR code.",
+              },
+              {
+                "title": "Re-link",
+                "value": "whatsgate-monitor connect 123456789",
               },
             ],
             "type": "FactSet",

@@ -11,6 +11,9 @@
 // sent (a retry of a failed message sends text only; the text points to the re-link page), and at
 // most MAX_PHOTOS go out per message so a mass outage does not trip Telegram's flood limit.
 
+import type { DeviceEvent } from '../../../monitor/device-state.js';
+import { countsText, deliveryFacts } from '../../delivery-words.js';
+import { isDeliveryEvent } from '../../events.js';
 import type { NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import {
@@ -68,9 +71,19 @@ function mark(e: NotificationEvent): string {
 
 function eventLines(e: NotificationEvent, ctx: RenderContext, qrSent: boolean): string[] {
   if (e.kind === 'audit') return auditLines(e.text);
-  const lines = factLines(e, ctx, HTML);
-  if (qrSent && e.kind === 'device' && needsRelink(e))
-    lines.push('QR code: the photo above (scan it within a minute).');
+  if (e.kind !== 'device') return factLines(e, ctx, HTML);
+  const { event } = e;
+  if (isDeliveryEvent(event)) {
+    // SPEC §10: the counts, since when, meaning and what to do, as every channel says them.
+    const lines = [
+      `Account: ${escapeHtml(e.account)}`,
+      ...deliveryFacts(event, ctx.timeZone).map((f) => `${f.label}: ${escapeHtml(f.text)}`),
+    ];
+    if (needsRelink(e)) lines.push(`Re-link: ${code(relinkHelp(e.device.number, ctx).command)}`);
+    return lines;
+  }
+  const lines = factLines({ ...e, event }, ctx, HTML);
+  if (qrSent && needsRelink(e)) lines.push('QR code: the photo above (scan it within a minute).');
   return lines;
 }
 
@@ -94,14 +107,17 @@ function auditLines(text: string): string[] {
 function groupLine(e: NotificationEvent, ctx: RenderContext): string {
   const time = (ms: number): string => formatTime(ms, ctx.timeZone);
   const head = `${mark(e)} ${b(eventTag(e))}`;
+  if (e.kind === 'device' && isDeliveryEvent(e.event))
+    return `${head} ${escapeHtml(phraseOf(e))}: ${escapeHtml(countsText(e.event.reading))}`;
   if (e.kind === 'device') {
+    const event = e.event as DeviceEvent;
     const down =
-      e.event.type === 'device.up' && e.event.downSince !== undefined
-        ? ` (down ${humanDuration(e.event.at - e.event.downSince)})`
+      event.type === 'device.up' && event.downSince !== undefined
+        ? ` (down ${humanDuration(event.at - event.downSince)})`
         : '';
     const help = needsRelink(e) ? relinkHelp(e.device.number, ctx) : null;
     const relink = help?.url == null ? '' : ` · ${link(help.url, 're-link')}`;
-    return `${head} ${escapeHtml(deviceLabel(e.device))}, ${escapeHtml(e.account)}: ${escapeHtml(statusFacts(e, ctx))}${down}${relink}`;
+    return `${head} ${escapeHtml(deviceLabel(e.device))}, ${escapeHtml(e.account)}: ${escapeHtml(statusFacts(event, ctx))}${down}${relink}`;
   }
   if (e.kind === 'account' && e.event.type === 'account.unreachable')
     return `${head} account ${escapeHtml(e.account)} since ${time(e.event.since)}`;
@@ -113,7 +129,8 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of sorted) {
-    if (!needsRelink(e) || !CONNECTION_TYPES.has(e.event.type) || seen.has(e.event.status)) continue;
+    if (!needsRelink(e) || isDeliveryEvent(e.event) || !CONNECTION_TYPES.has(e.event.type)) continue;
+    if (seen.has(e.event.status)) continue;
     seen.add(e.event.status);
     out.push(`${b(STATUS_WORDS[e.event.status])}: ${escapeHtml(STATUS_ADVICE[e.event.status].action)}`);
   }

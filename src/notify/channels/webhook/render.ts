@@ -3,6 +3,8 @@
 import { createHmac } from 'node:crypto';
 import type { DeviceStatus } from '../../../monitor/model.js';
 import { isoWithOffset } from '../../../report/time.js';
+import type { DeliveryProblem } from '../../../monitor/delivery.js';
+import { isDeliveryEvent } from '../../events.js';
 import type { NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import { groupHeadline, outageLines, worstFirst } from '../../describe.js';
@@ -21,11 +23,27 @@ export interface WebhookEvent {
     readonly name: string;
     readonly labels: Readonly<Record<string, string>>;
   } | null;
-  /** A device status; `unreachable`/`reachable` for account events; null for a test. */
+  /**
+   * A device status; `unreachable`/`reachable` for account events; null for a test and for
+   * delivery events (their subject is `delivery`, not the link).
+   */
   readonly status: DeviceStatus | 'unreachable' | 'reachable' | null;
   readonly previous_status: DeviceStatus | 'unreachable' | 'reachable' | null;
+  /** When the status began; for a delivery event, when its problem began. */
   readonly since: string | null;
   readonly qr_code?: string;
+  /**
+   * Delivery events only (SPEC §10): today's counts of the reading the decision rests on and the
+   * problem that began, holds (`reminder` true) or ended (device.delivery_recovered).
+   */
+  readonly delivery?: {
+    readonly pending: number;
+    readonly successful: number;
+    readonly failed: number;
+    readonly remaining: number;
+    readonly problem: DeliveryProblem;
+    readonly reminder: boolean;
+  };
   /** `audit.report` only: the `audit --json` document. */
   readonly report?: unknown;
 }
@@ -74,6 +92,27 @@ export function webhookEvent(e: NotificationEvent, ctx: RenderContext): WebhookE
   const iso = (ms: number): string => isoWithOffset(ms, ctx.timeZone);
   switch (e.kind) {
     case 'device': {
+      if (isDeliveryEvent(e.event)) {
+        const { reading } = e.event;
+        return {
+          id: e.id,
+          type: e.event.type,
+          occurred_at: iso(e.event.at),
+          account: e.account,
+          device: { number: e.device.number, name: e.device.name, labels: e.device.labels },
+          status: null,
+          previous_status: null,
+          since: iso(e.event.since),
+          delivery: {
+            pending: reading.pending,
+            successful: reading.successful,
+            failed: reading.failed,
+            remaining: reading.remaining,
+            problem: e.event.problem,
+            reminder: e.event.reminder === true,
+          },
+        };
+      }
       const out: WebhookEvent = {
         id: e.id,
         type: e.event.type,

@@ -9,6 +9,7 @@
 // mass-outage line, cut on whole lines at the gateway's 4000 characters with "…and N more" and
 // the status page.
 
+import { isDeliveryEvent } from '../../events.js';
 import type { NotificationEvent, RenderContext } from '../../message.js';
 import {
   connectCommand,
@@ -68,7 +69,8 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   const seen = new Set<string>();
   const out: string[] = [];
   for (const e of sorted) {
-    if (!needsRelink(e) || seen.has(e.event.status)) continue;
+    // A stalled device needs re-linking too, but has no link status to advise on (its card says).
+    if (!needsRelink(e) || isDeliveryEvent(e.event) || seen.has(e.event.status)) continue;
     seen.add(e.event.status);
     const action = STATUS_ADVICE[e.event.status].action;
     if (action !== '') out.push(`${bold(`${STATUS_WORDS[e.event.status]}:`)} ${action}`);

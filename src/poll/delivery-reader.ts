@@ -1,0 +1,198 @@
+// The balance reads of one account (SPEC §10): which devices are read, at what pace, and the
+// read itself on a slot the scheduler hands over when no status check wants it.
+//
+// Eligible: UP, last status `connected` (so never a DOWN or not_found device, nor one whose
+// status is still unknown), and `delivery.check` not off. The pace comes from the spare budget
+// (monitor/delivery-schedule.ts); when it stretches beyond the shortest `check` the account
+// warns once, and again only after it had stopped stretching.
+//
+// What a reading means (the pure rules, alerts, the row) is the poller's business: `onReading`.
+
+import { monotonicOf, type Clock } from '../monitor/clock.js';
+import type { DeliveryContext, DeliveryEvent, DeliveryReading } from '../monitor/delivery.js';
+import type { DeviceAlert } from '../notify/events.js';
+import {
+  DeliveryReadQueue,
+  type DeliveryPace,
+  type DeliveryReadDevice,
+} from '../monitor/delivery-schedule.js';
+import type { Logger } from '../log.js';
+import type { SpareWork } from './cycle.js';
+import type { DeviceRuntime } from './device-runtime.js';
+import type { MeteredGateway, Slot } from './metered-gateway.js';
+
+export interface DeliveryReaderOptions {
+  readonly account: string;
+  readonly gateway: MeteredGateway;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The account's devices, in config order (the poller's live map). */
+  readonly devices: ReadonlyMap<string, DeviceRuntime>;
+  /** A reading arrived for a device (still configured). */
+  readonly onReading: (rt: DeviceRuntime, reading: DeliveryReading) => void;
+  /** Every balance call that reached the gateway (whatsgate_delivery_checks_total). */
+  readonly onCall?: (account: string) => void;
+}
+
+/** Whether a device's balance is read now. */
+export function readsDelivery(rt: DeviceRuntime): boolean {
+  return (
+    rt.config.policy.delivery.checkMs !== null && rt.state.health === 'UP' && rt.state.status === 'connected'
+  );
+}
+
+/** The delivery rules' context for a device: its `delivery` policy and the shared alert policy. */
+export function deliveryContext(rt: DeviceRuntime, now: number, muted: boolean): DeliveryContext {
+  const { policy } = rt.config;
+  return {
+    now,
+    muted,
+    policy: {
+      ...policy.delivery,
+      repeatIntervalMs: policy.repeatIntervalMs,
+      sendResolved: policy.sendResolved,
+    },
+  };
+}
+
+/** Delivery events as device alerts: routed, grouped, silenced and queued like device.down. */
+export function deliveryAlerts(
+  account: string,
+  rt: DeviceRuntime,
+  events: readonly DeliveryEvent[],
+  log: Logger,
+): DeviceAlert[] {
+  return events.map((event) => {
+    log.info(
+      {
+        device: rt.config.number,
+        event: event.type,
+        problem: event.problem,
+        reminder: event.reminder === true,
+      },
+      event.type,
+    );
+    return {
+      kind: 'device',
+      account,
+      device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
+      channels: rt.config.channels,
+      event,
+    };
+  });
+}
+
+export class DeliveryReader implements SpareWork {
+  readonly #options: DeliveryReaderOptions;
+  readonly #queue = new DeliveryReadQueue();
+  /** The eligible set the queue was last built from, in config order, to rebuild only on change. */
+  #eligibleKey = '';
+  #statusKey = '';
+  #warned = false;
+
+  constructor(options: DeliveryReaderOptions) {
+    this.#options = options;
+  }
+
+  get pace(): DeliveryPace {
+    return this.#queue.pace;
+  }
+
+  /**
+   * Rebuilds the read list and the pace when eligibility, a `check` or the status side of the
+   * budget changed. Cheap when nothing did: called after every status check.
+   */
+  refresh(): void {
+    const { gateway } = this.#options;
+    const eligible: DeliveryReadDevice[] = [];
+    const intervals: number[] = [];
+    for (const rt of this.#options.devices.values()) {
+      intervals.push(rt.config.policy.intervalMs);
+      if (!readsDelivery(rt)) continue;
+      const checkMs = rt.config.policy.delivery.checkMs!;
+      const last = rt.delivery.last;
+      // Readings carry wall times (stored, shown); the schedule runs on the monotonic clock.
+      eligible.push(
+        last === null
+          ? { number: rt.config.number, checkMs }
+          : { number: rt.config.number, checkMs, lastReadAt: monotonicOf(this.#options.clock, last.at) },
+      );
+    }
+    const eligibleKey = eligible.map((d) => `${d.number}:${d.checkMs}`).join(',');
+    const statusKey = `${gateway.plannedSpacingMs}|${intervals.join(',')}`;
+    if (eligibleKey === this.#eligibleKey && statusKey === this.#statusKey) return;
+    this.#eligibleKey = eligibleKey;
+    this.#statusKey = statusKey;
+    const pace = this.#queue.apply(eligible, intervals, gateway.plannedSpacingMs);
+    this.#warnIfStretched(eligible, pace);
+  }
+
+  nextDueAt(): number | null {
+    return this.#queue.nextDueAt();
+  }
+
+  async run(slot: Slot, signal: AbortSignal): Promise<{ ran: boolean; rateLimited: boolean }> {
+    const { account, gateway, clock, log } = this.#options;
+    const device = this.#queue.take(slot.at);
+    if (device === null) return { ran: false, rateLimited: false };
+    const rt = this.#find(device);
+    const timeoutMs = rt?.config.policy.timeoutMs;
+    let called = false;
+    try {
+      const result = await gateway.balance(
+        device,
+        slot,
+        timeoutMs === undefined ? { signal } : { signal, timeoutMs },
+      );
+      // Cut short by a stop: nothing to learn from it.
+      if (signal.aborted) return { ran: true, rateLimited: false };
+      called = true;
+      this.#options.onCall?.(account);
+      if (result.kind === 'reading') {
+        const current = this.#find(device);
+        // Removed by a reload, or gone DOWN while the read was in flight: the reading is stale.
+        if (current !== undefined && readsDelivery(current)) {
+          const { kind: _kind, ...counts } = result;
+          this.#options.onReading(current, { at: clock.now(), ...counts });
+        }
+        return { ran: true, rateLimited: false };
+      }
+      // A missed reading is just no reading (SPEC §10): the next one is one interval later.
+      log.debug(
+        result.kind === 'not_found'
+          ? { device, result: 'not_found', err: result.message }
+          : { device, reason: result.reason, err: result.message },
+        'balance not read',
+      );
+      return { ran: true, rateLimited: result.kind === 'probe_error' && result.reason === 'rate_limited' };
+    } finally {
+      this.#queue.finish(device, slot.at, called);
+    }
+  }
+
+  #find(device: string): DeviceRuntime | undefined {
+    return this.#options.devices.get(device);
+  }
+
+  #warnIfStretched(eligible: readonly DeliveryReadDevice[], pace: DeliveryPace): void {
+    if (!pace.stretched) {
+      this.#warned = false;
+      return;
+    }
+    if (this.#warned) return;
+    this.#warned = true;
+    const shortest = Math.min(...eligible.map((d) => d.checkMs));
+    const effective = Number.isFinite(pace.effectiveIntervalMs)
+      ? `every ${Math.round(pace.effectiveIntervalMs / 1000)}s`
+      : 'not at all (status checks take the whole budget)';
+    this.#options.log.warn(
+      {
+        devices: pace.devices,
+        spare_per_minute: Math.round(pace.sparePerMinute * 100) / 100,
+        check_s: shortest / 1000,
+      },
+      `account ${this.#options.account}: the budget left after status checks cannot read ${pace.devices} ` +
+        `devices' balance every ${Math.round(shortest / 1000)}s; they are read ${effective}`,
+    );
+  }
+}
