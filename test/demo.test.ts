@@ -1,6 +1,7 @@
 // `npm run demo` end to end: the launcher starts the simulator, the mail catcher and the real
-// daemon; a device dropped through the simulator's control API shows up as a device.down alert,
-// in /metrics and in `status`; Ctrl-C (SIGINT) stops everything and exits 0.
+// daemon; a device dropped through the simulator's control API shows up as a DOWN email, in
+// /metrics and in `status`; the scripted stall drill (Head office connected but sending nothing,
+// from ~30 s) as a STALLED email; Ctrl-C (SIGINT) stops everything and exits 0.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,7 +88,7 @@ afterEach(() => {
 });
 
 describe('whatsgate-monitor demo', () => {
-  it('shows a drop as an alert, in /metrics and in status; SIGINT stops everything with exit 0', async () => {
+  it('shows a drop and a stall as emails, the drop in /metrics and status; SIGINT stops everything, exit 0', async () => {
     const stateDir = tempDir('wgm-demo-');
     const child = spawn(
       process.execPath,
@@ -135,11 +136,16 @@ describe('whatsgate-monitor demo', () => {
     });
     expect(res.status).toBe(200);
     await launcher.waitFor(/^sim\s+\| .*100000002.*disconnected/);
-    // Today the alert is the daemon's log line; once email is wired it is also a caught mail.
-    await launcher.waitFor(
-      /alert device\.down: Support phone \(100000002\) disconnected|^mail\s+\| .*DOWN.*100000002/,
-      40_000,
+    // The daemon decides DOWN one prompt re-check after the check that sees the drop (at most one
+    // 20 s interval later); the email follows after group_wait (5 s), or group_interval (15 s)
+    // after the previous one. The script drops Sales phone at ~20 s too, so the email may be
+    // grouped: "DOWN: 2 devices (Sales phone, Support phone)", which names no number.
+    await launcher.waitFor(/daemon\| .*device\.down account=demo device=100000002 /, 30_000);
+    const [, downMail] = await launcher.waitFor(
+      /^mail\s+\| .*DOWN: (?:Support phone \(100000002\)|\d+ devices \([^)]*Support phone).* → (\S+\.eml)$/,
+      25_000,
     );
+    expect(existsSync(downMail!)).toBe(true);
 
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
     expect(metrics).toContain('whatsgate_device_up{account="demo",device="100000002"} 0');
@@ -156,6 +162,18 @@ describe('whatsgate-monitor demo', () => {
     });
     expect(devices).toHaveLength(5);
 
+    // The stall drill: balance reads of Head office every 20 s on the slots status checks leave
+    // free; the first reading after ~30 s with messages pending and none sent starts the wait,
+    // the next one declares the stall (~60 s), emailed within group_wait / group_interval.
+    await launcher.waitFor(/daemon\| .*device\.stalled account=demo device=100000000 /, 60_000);
+    const [, stallMail] = await launcher.waitFor(
+      /^mail\s+\| .*STALLED: (?:Head office \(100000000\)|\d+ devices? \(Head office).* → (\S+\.eml)$/,
+      25_000,
+    );
+    expect(existsSync(stallMail!)).toBe(true);
+    // Nothing stretched (status or balance interval) nor rate-limited: no warning at all.
+    expect(launcher.lines.filter((l) => /^daemon\| \S+ WARN /.test(l))).toEqual([]);
+
     // Ctrl-C: the terminal sends SIGINT to the foreground process group.
     process.kill(-child.pid!, 'SIGINT');
     expect(await launcher.exited).toEqual({ code: 0, signal: null });
@@ -166,7 +184,14 @@ describe('whatsgate-monitor demo', () => {
     await expect(fetch(`${daemonUrl}/healthz`)).rejects.toThrow();
     expect(existsSync(join(stateDir, 'monitor.db'))).toBe(true);
     expect(launcher.stderr).toBe('');
-  }, 90_000);
+  }, 120_000);
+
+  it('config/demo.yml leaves budget for balance reads beside the status checks', async () => {
+    const r = await runCli(['check-config', '--config', join(ROOT, 'config', 'demo.yml')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('reads: status every 20s; balance every 20s');
+    expect(r.stdout).not.toContain('Warnings');
+  });
 
   it('exits 1 and leaves nothing running when the daemon cannot start (port taken)', async () => {
     const taken = createServer();
