@@ -1,9 +1,11 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../src/simulator/server.js';
 import { runCli, type CliResult } from './support/cli.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { writeMonitorConfig } from './support/monitor-config.js';
+import { killAndWait, testScope } from './support/scope.js';
+import { DaemonProcess, type LogLine } from './support/daemon.js';
 import { eventually } from './support/ports.js';
 
 // Issue 12 "Show": the budget holds in ANY 60 s window at the gateway across two `kill -9`
@@ -30,10 +32,7 @@ const DEVICES = ['491800000', '491800001', '491800002', '491800003'];
 /** Disconnected at the gateway, so `connect` gets a QR code and writes it. */
 const UNLINKED = '491800003';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 /** The most call arrivals in any 60 s window (two arrivals less than 60 s apart share one). */
 function maxInAnyWindow(arrivals: readonly number[], windowMs = WINDOW_MS): number {
@@ -87,15 +86,14 @@ const checked = (l: LogLine) => l.msg === 'checked' && l['component'] === 'polle
 
 describe('the API budget across kill -9 restarts and CLI calls (end to end)', () => {
   it('never lets more than rate_limit calls reach the gateway in any 60 s window', async () => {
-    const dir = tempDir('wgm-budget-restart-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scope.dir('wgm-budget-restart-');
     // The simulator's own limit is off: it counts, it does not refuse (a 429 would pause the
     // daemon and hide an overshoot).
     // Told of each call as it arrives: a kill waits for the call that fills a window, and comes
     // in the same turn of the event loop.
     let onFullWindow: (() => void) | undefined;
     const recent: number[] = [];
-    const sim = await startSimulator({
+    const sim = await scope.simulator({
       devices: DEVICES.length,
       first: FIRST,
       token: TOKEN,
@@ -106,39 +104,23 @@ describe('the API budget across kill -9 restarts and CLI calls (end to end)', ()
         if (recent.length >= RATE) onFullWindow?.();
       },
     });
-    cleanups.push(() => sim.close());
     sim.setStatus(UNLINKED, 'disconnected');
-    const configPath = writeConfig(
-      dir,
-      `state_dir: ${join(dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: 2s
-  timeout: 2s
-  failure_threshold: 2
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: ${RATE}/min
-    devices:
-${DEVICES.map((d) => `      - { number: "${d}", name: Phone ${d.slice(-1)} }`).join('\n')}
-`,
-    );
+    const configPath = writeMonitorConfig(dir, {
+      stateDir: join(dir, 'state'),
+      baseUrl: sim.baseUrl,
+      interval: '2s',
+      failureThreshold: 2,
+      rateLimit: `${RATE}/min`,
+      devices: DEVICES.map((d) => `{ number: "${d}", name: Phone ${d.slice(-1)} }`),
+    });
     const daemons: DaemonProcess[] = [];
     const start = (): DaemonProcess => {
       const p = DaemonProcess.start(configPath, ENV);
       daemons.push(p);
       return p;
     };
-    cleanups.push(async () => {
-      for (const p of daemons) {
-        if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-        await p.exited;
-      }
+    scope.defer(async () => {
+      for (const p of daemons) await killAndWait(p);
     });
     /** Resolves when a call arrives that makes RATE calls in the last 60 s. */
     const fullWindow = (what: string): Promise<void> =>
@@ -161,7 +143,7 @@ ${DEVICES.map((d) => `      - { number: "${d}", name: Phone ${d.slice(-1)} }`).j
     const a = start();
     await a.waitFor(checked, 'a first check');
     const cli = cliPressure(configPath, dir);
-    cleanups.push(async () => void (await cli.stop()));
+    scope.defer(async () => void (await cli.stop()));
 
     // Kill 1 when the last 60 s hold RATE calls: a restart that forgot them overshoots at once.
     await fullWindow('a full window before the first kill');

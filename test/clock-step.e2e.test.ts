@@ -7,11 +7,12 @@
 // in CI.
 
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator } from '../src/simulator/server.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { writeMonitorConfig } from './support/monitor-config.js';
+import { testScope } from './support/scope.js';
+import type { LogLine } from './support/daemon.js';
 import { faketimeEnv, findLibfaketime } from './support/faketime.js';
 import { eventually } from './support/ports.js';
 
@@ -31,10 +32,7 @@ function loggedAt(line: LogLine): number {
   return typeof line['time'] === 'string' ? Date.parse(line['time']) : Number.NaN;
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 if (library === undefined) {
   if (inCi) {
@@ -51,8 +49,7 @@ describe.runIf(library !== undefined)('a backward wall-clock step (end to end, l
 
   it('drives Node’s wall clock here and leaves its monotonic clock alone', () => {
     // Without this the test below could pass with the step never applied.
-    const dir = tempDir('wgm-faketime-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scope.dir('wgm-faketime-');
     const file = join(dir, 'faketime');
     writeFileSync(file, '-1h\n');
     const out = execFileSync(
@@ -69,38 +66,19 @@ describe.runIf(library !== undefined)('a backward wall-clock step (end to end, l
   });
 
   it('keeps checking every interval after the wall clock steps back an hour, and detects a drop', async () => {
-    const dir = tempDir('wgm-clock-step-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const sim = await startSimulator({ devices: 2, first: FIRST, token: TOKEN, rateLimitPerMinute: 0 });
-    cleanups.push(() => sim.close());
+    const dir = scope.dir('wgm-clock-step-');
+    const sim = await scope.simulator({ devices: 2, first: FIRST, token: TOKEN, rateLimitPerMinute: 0 });
     const offsetFile = join(dir, 'faketime');
     writeFileSync(offsetFile, '+0\n');
-    const configPath = writeConfig(
-      dir,
-      `state_dir: ${join(dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: ${INTERVAL_MS / 1000}s
-  timeout: 2s
-  failure_threshold: 2
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: 120/min
-    devices:
-      - { number: "${FIRST}", name: First phone }
-      - { number: "${TARGET}", name: Target phone }
-`,
-    );
-    const p = DaemonProcess.start(configPath, { WG_TOKEN: TOKEN, ...faketimeEnv(lib, offsetFile) });
-    cleanups.push(async () => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-      await p.exited;
+    const configPath = writeMonitorConfig(dir, {
+      stateDir: join(dir, 'state'),
+      baseUrl: sim.baseUrl,
+      interval: `${INTERVAL_MS / 1000}s`,
+      failureThreshold: 2,
+      rateLimit: '120/min',
+      devices: [`{ number: "${FIRST}", name: First phone }`, `{ number: "${TARGET}", name: Target phone }`],
     });
+    const p = scope.daemon(configPath, { WG_TOKEN: TOKEN, ...faketimeEnv(lib, offsetFile) });
     const checksOfTarget = (after: number): number[] =>
       sim
         .stats()

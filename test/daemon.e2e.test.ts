@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/server.js';
 import { shardOf } from '../src/config/shard.js';
 import { runCli } from './support/cli.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { DaemonProcess, tempDir, type LogLine } from './support/daemon.js';
+import { writeMonitorConfig } from './support/monitor-config.js';
 import { eventually } from './support/ports.js';
 
 // The real daemon process against the simulator on loopback: a drop is detected, recorded and
@@ -31,28 +32,18 @@ describe('daemon end to end', () => {
       rateLimitPerMinute: 60,
     });
     dir = tempDir();
-    configPath = writeConfig(
-      dir,
-      `state_dir: ${join(dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: 2s
-  timeout: 2s
-  failure_threshold: 2
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: 60/min
-    devices:
-      - { number: "${FIRST}", name: First phone }
-      - { number: "+${dropped}", name: Sales phone, labels: { team: sales } }
-      - { number: "491500002", name: Third phone }
-`,
-    );
+    configPath = writeMonitorConfig(dir, {
+      stateDir: join(dir, 'state'),
+      baseUrl: sim.baseUrl,
+      interval: '2s',
+      failureThreshold: 2,
+      rateLimit: '60/min',
+      devices: [
+        `{ number: "${FIRST}", name: First phone }`,
+        `{ number: "+${dropped}", name: Sales phone, labels: { team: sales } }`,
+        '{ number: "491500002", name: Third phone }',
+      ],
+    });
   });
 
   afterAll(async () => {

@@ -1,10 +1,11 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../src/notify/test-support/http-receiver.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Receiver } from '../src/notify/test-support/http-receiver.js';
+import type { Simulator } from '../src/simulator/server.js';
 import { runCli } from './support/cli.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { writeMonitorConfig, webhookNotify } from './support/monitor-config.js';
+import { testScope } from './support/scope.js';
+import type { LogLine } from './support/daemon.js';
 import { eventually } from './support/ports.js';
 
 // Issue 12 "Show": an account with 2 devices the gateway knows and 2 it does not (deleted, or a
@@ -19,10 +20,7 @@ const FIRST = '100000000';
 const KNOWN = [FIRST, '100000001'];
 const UNKNOWN = ['100000007', '100000009'];
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 interface WebhookEvent {
   type: string;
@@ -41,49 +39,23 @@ function statusCalls(sim: Simulator, device: string, after: number): number {
 
 describe('devices the gateway does not know (end to end)', () => {
   it('one device.not_found each, no account.unreachable, polled at most a tenth as often', async () => {
-    const dir = tempDir('wgm-notfound-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const sim = await startSimulator({
+    const dir = scope.dir('wgm-notfound-');
+    const sim = await scope.simulator({
       devices: KNOWN.length,
       first: FIRST,
       token: TOKEN,
       rateLimitPerMinute: 0,
     });
-    cleanups.push(() => sim.close());
-    const hook = await startReceiver();
-    cleanups.push(() => hook.close());
-    const configPath = writeConfig(
-      dir,
-      `state_dir: ${join(dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: 1s
-  timeout: 2s
-  failure_threshold: 2
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: 600/min
-    devices:
-${[...KNOWN, ...UNKNOWN].map((d) => `      - { number: "${d}", name: Phone ${d.slice(-1)} }`).join('\n')}
-notify:
-  # Not a grouping test: every message goes out at once.
-  group_wait: 0s
-  group_interval: 0s
-  default: [hook]
-  channels:
-    hook: { type: webhook, url: "${hook.url}", timeout: 5s }
-`,
-    );
-    const p = DaemonProcess.start(configPath, { WG_TOKEN: TOKEN });
-    cleanups.push(async () => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-      await p.exited;
+    const hook = await scope.receiver();
+    const configPath = writeMonitorConfig(dir, {
+      stateDir: join(dir, 'state'),
+      baseUrl: sim.baseUrl,
+      failureThreshold: 2,
+      rateLimit: '600/min',
+      devices: [...KNOWN, ...UNKNOWN].map((d) => `{ number: "${d}", name: Phone ${d.slice(-1)} }`),
+      rest: webhookNotify(hook.url),
     });
+    const p = scope.daemon(configPath, { WG_TOKEN: TOKEN });
     const url = await p.url();
 
     const notFound = (device: string) => (l: LogLine) =>

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ParsedMail } from 'mailparser';
 import { Webhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
-import { startReceiver, type Received, type Receiver } from '../src/notify/test-support/http-receiver.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../src/simulator/server.js';
+import type { startReceiver } from '../src/notify/test-support/http-receiver.js';
+import { type Received, type Receiver } from '../src/notify/test-support/http-receiver.js';
 import { startSmtp, type SmtpSink } from '../src/notify/test-support/smtp.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { writeMonitorConfig } from './support/monitor-config.js';
+import { testScope } from './support/scope.js';
+import type { DaemonProcess } from './support/daemon.js';
+import { type LogLine } from './support/daemon.js';
 import { freePort } from './support/ports.js';
 
 // The notification path of the real daemon process against the simulator, when receivers fail:
@@ -42,49 +45,27 @@ interface WebhookBody {
   }[];
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const scope = testScope();
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scratchDir = (): string => scope.dir('wgm-outage-');
 
-function scratchDir(): string {
-  const dir = tempDir('wgm-outage-');
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const simulator = (first: string, devices: number): Promise<Simulator> =>
+  scope.simulator({ devices, first, token: TOKEN, rateLimitPerMinute: 0 });
 
-async function simulator(first: string, devices: number): Promise<Simulator> {
-  const sim = await startSimulator({ devices, first, token: TOKEN, rateLimitPerMinute: 0 });
-  cleanups.push(() => sim.close());
-  return sim;
-}
+const receiver = (respond: Parameters<typeof startReceiver>[0]): Promise<Receiver> => scope.receiver(respond);
 
-async function receiver(respond: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(respond);
-  cleanups.push(() => r.close());
-  return r;
-}
-
-function startDaemon(configPath: string): DaemonProcess {
-  const p = DaemonProcess.start(configPath, ENV);
-  cleanups.push(async () => {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-    await p.exited;
-  });
-  return p;
-}
+const startDaemon = (configPath: string): DaemonProcess => scope.daemon(configPath, ENV);
 
 /** An SMTP server on a port fixed in advance (the daemon's config names it before it runs). */
 async function smtpOn(port: number): Promise<SmtpSink> {
   const sink = await startSmtp({}, port);
-  cleanups.push(() => sink.close());
+  scope.defer(() => sink.close());
   return sink;
 }
 
 async function smtp(): Promise<SmtpSink> {
   const sink = await startSmtp();
-  cleanups.push(() => sink.close());
+  scope.defer(() => sink.close());
   return sink;
 }
 
@@ -114,33 +95,22 @@ interface ConfigOptions {
 }
 
 function config(o: ConfigOptions): string {
-  return writeConfig(
-    o.dir,
-    `state_dir: ${join(o.dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "${o.schedule ?? '* * * * * *'}"
-log_level: debug
-defaults:
-  interval: ${o.interval ?? '1s'}
-  timeout: 2s
-  failure_threshold: 1
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${o.sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: ${o.rateLimit ?? '6000/min'}
-    concurrency: ${o.concurrency ?? 4}
-    devices:
-${o.devices.map((d) => `      - { number: "${d.number}", name: ${d.name} }`).join('\n')}
-notify:
+  return writeMonitorConfig(o.dir, {
+    stateDir: join(o.dir, 'state'),
+    baseUrl: o.sim.baseUrl,
+    ...(o.schedule === undefined ? {} : { schedule: o.schedule }),
+    ...(o.interval === undefined ? {} : { interval: o.interval }),
+    rateLimit: o.rateLimit ?? '6000/min',
+    concurrency: o.concurrency ?? 4,
+    devices: o.devices.map((d) => `{ number: "${d.number}", name: ${d.name} }`),
+    rest: `notify:
   group_wait: ${o.groupWait ?? '0s'}
   group_interval: ${o.groupInterval ?? '0s'}
   default: [${o.defaultChannels.join(', ')}]
   channels:
 ${o.channels}
 `,
-  );
+  });
 }
 
 const webhookChannel = (name: string, url: string, secret?: string): string =>

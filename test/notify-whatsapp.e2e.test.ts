@@ -1,11 +1,12 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Simulator } from '../src/simulator/server.js';
 import { dbPathIn } from '../src/store/location.js';
 import { runCli } from './support/cli.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { writeMonitorConfig } from './support/monitor-config.js';
+import { testScope } from './support/scope.js';
+import type { LogLine } from './support/daemon.js';
 
 // The whatsapp channel of the real daemon process against the simulator's `/send/text`: alerts
 // about one watched device go out as WhatsApp messages from the first sender device that is UP,
@@ -20,42 +21,27 @@ const S2 = '491700001';
 const WATCHED = '491700002';
 const PHONE = '4915550001';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
 function configFor(dir: string, sim: Simulator): string {
-  return writeConfig(
-    dir,
-    `state_dir: ${join(dir, 'state')}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: 1s
-  timeout: 2s
-  failure_threshold: 1
-  success_threshold: 1
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: 40/min
-    devices:
-      - { number: "${S1}", name: Sender one }
-      - { number: "${S2}", name: Sender two }
-      - { number: "${WATCHED}", name: Shop phone, channels: [wa] }
-notify:
+  return writeMonitorConfig(dir, {
+    stateDir: join(dir, 'state'),
+    baseUrl: sim.baseUrl,
+    successThreshold: 1,
+    rateLimit: '40/min',
+    devices: [
+      `{ number: "${S1}", name: Sender one }`,
+      `{ number: "${S2}", name: Sender two }`,
+      `{ number: "${WATCHED}", name: Shop phone, channels: [wa] }`,
+    ],
+    rest: `notify:
   group_wait: 0s
   group_interval: 0s
   default: []
   channels:
     wa: { type: whatsapp, account: main, from: ["+${S1}", "${S2}"], to: ["+${PHONE}"], timeout: 5s }
 `,
-  );
+  });
 }
 
 const isEvent = (type: string, device: string) => (l: LogLine) =>
@@ -75,15 +61,9 @@ function busiestMinute(sim: Simulator): number {
 
 describe('whatsapp channel end to end', () => {
   it('sends from the healthy sender, falls over, waits while none is UP, and stays in the budget', async () => {
-    const sim = await startSimulator({ devices: 3, first: S1, token: TOKEN, rateLimitPerMinute: 60 });
-    cleanups.push(() => sim.close());
-    const dir = tempDir('wgm-wa-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const p = DaemonProcess.start(configFor(dir, sim), { WG_TOKEN: TOKEN });
-    cleanups.push(async () => {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-      await p.exited;
-    });
+    const sim = await scope.simulator({ devices: 3, first: S1, token: TOKEN, rateLimitPerMinute: 60 });
+    const dir = scope.dir('wgm-wa-');
+    const p = scope.daemon(configFor(dir, sim), { WG_TOKEN: TOKEN });
     const base = await p.url();
     await p.waitFor((l) => l.msg === 'first poll cycle finished: ready', 'ready');
 
@@ -150,10 +130,8 @@ describe('whatsapp channel end to end', () => {
   }, 120_000);
 
   it('test-notify --channel wa sends through the account from the CLI, in the CLI budget', async () => {
-    const sim = await startSimulator({ devices: 3, first: S1, token: TOKEN, rateLimitPerMinute: 60 });
-    cleanups.push(() => sim.close());
-    const dir = tempDir('wgm-wa-cli-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const sim = await scope.simulator({ devices: 3, first: S1, token: TOKEN, rateLimitPerMinute: 60 });
+    const dir = scope.dir('wgm-wa-cli-');
     const path = configFor(dir, sim);
     const check = await runCli(['check-config', '--config', path], { env: { WG_TOKEN: TOKEN } });
     expect(check.code, check.stderr).toBe(0);

@@ -1,11 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from '../src/notify/test-support/http-receiver.js';
-import { startSimulator, type Simulator } from '../src/simulator/server.js';
-import { DaemonProcess, tempDir, writeConfig, type LogLine } from './support/daemon.js';
+import { describe, expect, it } from 'vitest';
+import type { Receiver } from '../src/notify/test-support/http-receiver.js';
+import type { Simulator } from '../src/simulator/server.js';
+import { writeMonitorConfig, webhookNotify } from './support/monitor-config.js';
+import { testScope } from './support/scope.js';
+import type { DaemonProcess } from './support/daemon.js';
+import { type LogLine } from './support/daemon.js';
 import { eventually } from './support/ports.js';
 
 // The real daemon when its database refuses writes (issue 11, data loss 1): a lock held by
@@ -17,31 +20,14 @@ import { eventually } from './support/ports.js';
 const TOKEN = 'store-fault-token';
 const ENV = { WG_TOKEN: TOKEN };
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const scope = testScope();
 
-async function simulator(first: string, devices: number): Promise<Simulator> {
-  const sim = await startSimulator({ devices, first, token: TOKEN, rateLimitPerMinute: 0 });
-  cleanups.push(() => sim.close());
-  return sim;
-}
+const simulator = (first: string, devices: number): Promise<Simulator> =>
+  scope.simulator({ devices, first, token: TOKEN, rateLimitPerMinute: 0 });
 
-async function receiver(): Promise<Receiver> {
-  const r = await startReceiver();
-  cleanups.push(() => r.close());
-  return r;
-}
+const receiver = (): Promise<Receiver> => scope.receiver();
 
-function startDaemon(configPath: string): DaemonProcess {
-  const p = DaemonProcess.start(configPath, ENV);
-  cleanups.push(async () => {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-    await p.exited;
-  });
-  return p;
-}
+const startDaemon = (configPath: string): DaemonProcess => scope.daemon(configPath, ENV);
 
 function config(
   dir: string,
@@ -50,33 +36,13 @@ function config(
   devices: readonly string[],
   hook: string,
 ): string {
-  return writeConfig(
-    dir,
-    `state_dir: ${stateDir}
-listen: 127.0.0.1:0
-schedule: "* * * * * *"
-log_level: debug
-defaults:
-  interval: 1s
-  timeout: 2s
-  failure_threshold: 1
-  repeat_interval: 0
-accounts:
-  - name: main
-    base_url: ${sim.baseUrl}
-    token: \${WG_TOKEN}
-    rate_limit: 6000/min
-    devices:
-${devices.map((d) => `      - { number: "${d}", name: Phone ${d} }`).join('\n')}
-notify:
-  # Not a grouping test: every message goes out at once.
-  group_wait: 0s
-  group_interval: 0s
-  default: [hook]
-  channels:
-    hook: { type: webhook, url: "${hook}", timeout: 5s }
-`,
-  );
+  return writeMonitorConfig(dir, {
+    stateDir,
+    baseUrl: sim.baseUrl,
+    rateLimit: '6000/min',
+    devices: devices.map((d) => `{ number: "${d}", name: Phone ${d} }`),
+    rest: webhookNotify(hook),
+  });
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -132,8 +98,7 @@ describe('the daemon when its database refuses writes', () => {
     const target = '491700001';
     const sim = await simulator('491700000', 2);
     const hook = await receiver();
-    const dir = tempDir('wgm-store-lock-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scope.dir('wgm-store-lock-');
     const daemon = startDaemon(config(dir, join(dir, 'state'), sim, ['491700000', target], hook.url));
     const base = await daemon.url();
     await daemon.waitFor(checked(target), 'a first check');
@@ -151,7 +116,7 @@ describe('the daemon when its database refuses writes', () => {
       locker.exec('COMMIT');
       locker.close();
     };
-    cleanups.push(release);
+    scope.defer(release);
     locker.exec('BEGIN EXCLUSIVE');
     const lockedAt = Date.now();
     const from = daemon.lines.length;
@@ -222,8 +187,7 @@ describe('the daemon when its database refuses writes', () => {
     const target = '491800001';
     const sim = await simulator('491800000', 2);
     const hook = await receiver();
-    const dir = tempDir('wgm-store-full-');
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = scope.dir('wgm-store-full-');
     const stateDir = join(dir, 'state');
     mkdirSync(stateDir);
     try {
@@ -231,7 +195,7 @@ describe('the daemon when its database refuses writes', () => {
     } catch (err) {
       ctx.skip(`cannot mount a 512 KiB tmpfs here (needs root): ${String(err).split('\n')[0]}`);
     }
-    cleanups.push(() => {
+    scope.defer(() => {
       execFileSync('umount', ['-l', stateDir], { stdio: 'pipe' });
     });
     const configPath = config(dir, stateDir, sim, ['491800000', target], hook.url);

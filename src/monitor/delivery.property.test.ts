@@ -15,31 +15,12 @@ import {
   observeReading,
   tickDelivery,
 } from './delivery.js';
-import { mulberry32 } from './test-support/prng.js';
+import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/delivery.property.test.ts replays just that one.
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/delivery.property.test.ts replays just that one.
 const BASE_SEED = 0xde11_7e5d;
 const RUNS = 2000;
-
-interface Rng {
-  int(lo: number, hi: number): number;
-  pick<T>(xs: readonly T[]): T;
-  chance(p: number): boolean;
-}
-
-function rng(seed: number): Rng {
-  const next = mulberry32(seed);
-  return {
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (xs) => {
-      const x = xs[Math.floor(next() * xs.length)];
-      if (x === undefined) throw new Error('pick from an empty list');
-      return x;
-    },
-    chance: (p) => next() < p,
-  };
-}
 
 type Input =
   { readonly kind: 'reading'; readonly reading: DeliveryReading } | { readonly kind: 'tick' | 'down' };
@@ -287,24 +268,15 @@ function checkInvariants(sc: Scenario): void {
 
 describe('delivery health, randomised', () => {
   it(`holds its invariants over ${RUNS} random scenarios`, () => {
-    const fixed = process.env['PROPERTY_SEED'];
-    const seeds =
-      fixed !== undefined ? [Number(fixed)] : Array.from({ length: RUNS }, (_, i) => BASE_SEED + i);
+    const { seeds, replay } = propertySeeds(BASE_SEED, RUNS);
     let events = 0;
-    for (const seed of seeds) {
+    forEverySeed(seeds, (seed) => {
       const sc = scenario(rng(seed));
-      try {
-        checkInvariants(sc);
-      } catch (err) {
-        throw new Error(
-          `invariant broken for seed ${seed} (replay with PROPERTY_SEED=${seed}): ${String(err)}`,
-          { cause: err },
-        );
-      }
+      checkInvariants(sc);
       events += play(sc, 'as-given').reduce((n, s) => n + s.events.length, 0);
-    }
+    });
     // Guards against a generator that never exercises the alerts.
-    if (fixed === undefined) expect(events).toBeGreaterThan(RUNS);
+    if (!replay) expect(events).toBeGreaterThan(RUNS);
   });
 
   it('covers every event, every problem, reminders, and a DOWN that ends a told problem', () => {

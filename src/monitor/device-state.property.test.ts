@@ -4,31 +4,12 @@ import { DEFAULT_DELIVERY_RULES } from './delivery.js';
 import type { DeviceContext, DeviceState, DeviceStep } from './device-state.js';
 import { initialDeviceState, observeDevice, tickDevice } from './device-state.js';
 import type { DeviceStatus, Observation } from './model.js';
-import { mulberry32 } from './test-support/prng.js';
+import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/device-state.property.test.ts replays just that one.
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/device-state.property.test.ts replays just that one.
 const BASE_SEED = 0x5eed_2024;
 const RUNS = 3000;
-
-interface Rng {
-  int(lo: number, hi: number): number;
-  pick<T>(xs: readonly T[]): T;
-  chance(p: number): boolean;
-}
-
-function rng(seed: number): Rng {
-  const next = mulberry32(seed);
-  return {
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (xs) => {
-      const x = xs[Math.floor(next() * xs.length)];
-      if (x === undefined) throw new Error('pick from an empty list');
-      return x;
-    },
-    chance: (p) => next() < p,
-  };
-}
 
 type Input = { readonly kind: 'tick' } | Observation;
 interface Scenario {
@@ -245,24 +226,15 @@ function checkInvariants(sc: Scenario): void {
 
 describe('device state machine, randomised', () => {
   it(`holds its invariants over ${RUNS} random scenarios`, () => {
-    const fixed = process.env['PROPERTY_SEED'];
-    const seeds =
-      fixed !== undefined ? [Number(fixed)] : Array.from({ length: RUNS }, (_, i) => BASE_SEED + i);
+    const { seeds, replay } = propertySeeds(BASE_SEED, RUNS);
     let events = 0;
-    for (const seed of seeds) {
+    forEverySeed(seeds, (seed) => {
       const sc = scenario(rng(seed));
-      try {
-        checkInvariants(sc);
-      } catch (err) {
-        throw new Error(
-          `invariant broken for seed ${seed} (replay with PROPERTY_SEED=${seed}): ${String(err)}`,
-          { cause: err },
-        );
-      }
+      checkInvariants(sc);
       events += play(sc, 'as-given').steps.reduce((n, s) => n + s.events.length, 0);
-    }
+    });
     // Guards against a generator that never exercises the alerts.
-    if (fixed === undefined) expect(events).toBeGreaterThan(RUNS);
+    if (!replay) expect(events).toBeGreaterThan(RUNS);
   });
 
   it('covers every event type', () => {

@@ -3,31 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { DeliveryProblem, GroupEventType, GroupingPolicy, HeldEvent } from './grouping.js';
 import { cancelOut, groupDueAt, isNeverHeld, planRelease } from './grouping.js';
 import { drive } from './test-support/grouping-driver.js';
-import { mulberry32 } from './test-support/prng.js';
+import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
-// Reproducible: every run derives from a seed; a failure names it, and
-// PROPERTY_SEED=<seed> npx vitest run src/monitor/grouping.property.test.ts replays just that one.
+// Reproducible (test-support/property.ts): every run derives from a seed; a failure names it,
+// and PROPERTY_SEED=<seed> npx vitest run src/monitor/grouping.property.test.ts replays just that one.
 const BASE_SEED = 0x6_0b_ed;
 const RUNS = 600;
-
-interface Rng {
-  int(lo: number, hi: number): number;
-  pick<T>(xs: readonly T[]): T;
-  chance(p: number): boolean;
-}
-
-function rng(seed: number): Rng {
-  const next = mulberry32(seed);
-  return {
-    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: (xs) => {
-      const x = xs[Math.floor(next() * xs.length)];
-      if (x === undefined) throw new Error('pick from an empty list');
-      return x;
-    },
-    chance: (p) => next() < p,
-  };
-}
 
 const PROBLEMS: readonly DeliveryProblem[] = ['stalled', 'failing', 'balance_low'];
 const OPENING: Record<DeliveryProblem, GroupEventType> = {
@@ -256,18 +237,11 @@ function check(seed: number): void {
 }
 
 describe('grouping (property)', () => {
-  const only = process.env.PROPERTY_SEED;
-  const seeds = only === undefined ? Array.from({ length: RUNS }, (_, i) => BASE_SEED + i) : [Number(only)];
+  const { seeds, replay } = propertySeeds(BASE_SEED, RUNS);
 
   it(`holds its promises over ${seeds.length} random scenarios`, () => {
-    for (const seed of seeds) {
-      try {
-        check(seed);
-      } catch (err) {
-        throw new Error(`seed ${seed} (PROPERTY_SEED=${seed} to replay): ${String(err)}`, { cause: err });
-      }
-    }
-    if (only === undefined) {
+    forEverySeed(seeds, check);
+    if (!replay) {
       expect(seen.cancelled).toBeGreaterThan(RUNS);
       expect(seen.grouped).toBeGreaterThan(RUNS);
       expect(seen.alone).toBeGreaterThan(RUNS / 10);

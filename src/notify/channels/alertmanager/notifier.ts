@@ -4,11 +4,10 @@
 // state), so an attempt succeeds only when every member accepted it. Retrying re-posts to the
 // members that already did: harmless, Alertmanager merges identical alerts by their labels.
 
-import { VERSION } from '../../../version.js';
-import { postJson } from '../../../net/post-json.js';
 import { ALERTMANAGER_URL } from '../../../net/redact.js';
 import type { RenderContext } from '../../message.js';
-import { SENT, type Notifier, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import { SENT, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import { PostNotifier } from '../post-notifier.js';
 import { alertmanagerSecrets, type AlertmanagerChannelConfig } from './config.js';
 import { alertmanagerAlerts } from './render.js';
 
@@ -16,36 +15,20 @@ export function alertsEndpoint(url: string): string {
   return `${url.replace(/\/+$/, '')}/api/v2/alerts`;
 }
 
-export class AlertmanagerNotifier implements Notifier {
+export class AlertmanagerNotifier extends PostNotifier<AlertmanagerChannelConfig> {
   readonly type = 'alertmanager';
-  readonly channel: string;
-  readonly #config: AlertmanagerChannelConfig;
-  readonly #ctx: RenderContext;
-  readonly #secrets: string[];
 
   constructor(config: AlertmanagerChannelConfig, ctx: RenderContext) {
-    this.channel = config.name;
-    this.#config = config;
-    this.#ctx = ctx;
-    this.#secrets = alertmanagerSecrets(config);
+    super(config, ctx, alertmanagerSecrets(config));
   }
 
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const alerts = alertmanagerAlerts(message.events, this.#ctx, message.now);
+    const alerts = alertmanagerAlerts(message.events, this.ctx, message.now);
     if (alerts.length === 0) return SENT;
     const body = JSON.stringify(alerts);
     const results = await Promise.all(
-      this.#config.urls.map((url) =>
-        postJson({
-          url: alertsEndpoint(url),
-          urlShape: ALERTMANAGER_URL,
-          body,
-          headers: { 'content-type': 'application/json', 'user-agent': `whatsgate-monitor/${VERSION}` },
-          timeoutMs: this.#config.timeoutMs,
-          signal,
-          secrets: this.#secrets,
-          now: message.now,
-        }),
+      this.config.urls.map((url) =>
+        this.post({ url: alertsEndpoint(url), urlShape: ALERTMANAGER_URL, body }, message, signal),
       ),
     );
     const failures = results.flatMap((r) => (r.ok ? [] : [r]));
@@ -56,9 +39,5 @@ export class AlertmanagerNotifier implements Notifier {
     return retry
       ? { ok: false, retryable: true, error, ...(after > 0 ? { retryAfterMs: after } : {}) }
       : { ok: false, retryable: false, error };
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -3,11 +3,10 @@
 // `Retry-After` is absent — and refusals with JSON `{"message","code"}`, which post-json puts
 // in the error after the status.
 
-import { postJson } from '../../../net/post-json.js';
-import { VERSION } from '../../../version.js';
 import { chatWebhookSecrets } from '../../chat/webhook-config.js';
 import type { RenderContext } from '../../message.js';
-import type { Notifier, OutgoingMessage, SendResult } from '../../notifier.js';
+import type { OutgoingMessage, SendResult } from '../../notifier.js';
+import { PostNotifier } from '../post-notifier.js';
 import type { DiscordChannelConfig } from './config.js';
 import { discordMessage } from './render.js';
 
@@ -21,34 +20,15 @@ export function discordRetryAfter(body: string): number | undefined {
   return Math.ceil(Number(m[1]) * 1000);
 }
 
-export class DiscordNotifier implements Notifier {
+export class DiscordNotifier extends PostNotifier<DiscordChannelConfig> {
   readonly type = 'discord';
-  readonly channel: string;
-  readonly #config: DiscordChannelConfig;
-  readonly #ctx: RenderContext;
-  readonly #secrets: string[];
 
   constructor(config: DiscordChannelConfig, ctx: RenderContext) {
-    this.channel = config.name;
-    this.#config = config;
-    this.#ctx = ctx;
-    this.#secrets = chatWebhookSecrets(config);
+    super(config, ctx, chatWebhookSecrets(config));
   }
 
   send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    return postJson({
-      url: this.#config.url,
-      body: JSON.stringify(discordMessage(message.events, this.#ctx)),
-      headers: { 'Content-Type': 'application/json', 'User-Agent': `whatsgate-monitor/${VERSION}` },
-      timeoutMs: this.#config.timeoutMs,
-      signal,
-      secrets: this.#secrets,
-      now: message.now,
-      retryAfterFromBody: discordRetryAfter,
-    });
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
+    const body = JSON.stringify(discordMessage(message.events, this.ctx));
+    return this.post({ url: this.config.url, body, retryAfterFromBody: discordRetryAfter }, message, signal);
   }
 }

@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../config/load.js';
-import { baseTree, patched, yamlOf } from '../../../config/test-support/fixtures.js';
-import { ConfigError } from '../../../fields/errors.js';
+import { channelProblems, loadChannel } from '../../../config/test-support/channel-config.js';
 import { splitTopicUrl } from './config.js';
 
-function load(channel: Record<string, unknown>) {
-  const text = yamlOf(
-    patched(
-      [
-        ['notify.channels.push', channel],
-        ['notify.default', ['push']],
-      ],
-      baseTree(),
-    ),
-  );
-  return parseConfig(text, { env: {} });
-}
-
-function problems(channel: Record<string, unknown>): string {
-  try {
-    load(channel);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const load = (channel: Record<string, unknown>) => loadChannel('push', channel);
+const problems = (channel: Record<string, unknown>) => channelProblems('push', channel);
 
 describe('ntfy config', () => {
   it.each([

@@ -1,45 +1,23 @@
 // The ntfy channel's sender: one JSON publish to the server root (`POST {server}` with `topic`
 // in the body, ntfy's JSON publishing), Bearer token when set, classified by net/post-json.ts.
 
-import { VERSION } from '../../../version.js';
-import { postJson } from '../../../net/post-json.js';
 import type { RenderContext } from '../../message.js';
-import type { Notifier, OutgoingMessage, SendResult } from '../../notifier.js';
+import type { OutgoingMessage, SendResult } from '../../notifier.js';
+import { JSON_HEADERS, PostNotifier } from '../post-notifier.js';
 import { ntfySecrets, type NtfyChannelConfig } from './config.js';
 import { ntfyBody } from './render.js';
 
-export class NtfyNotifier implements Notifier {
+export class NtfyNotifier extends PostNotifier<NtfyChannelConfig> {
   readonly type = 'ntfy';
-  readonly channel: string;
-  readonly #config: NtfyChannelConfig;
-  readonly #ctx: RenderContext;
-  readonly #secrets: string[];
 
   constructor(config: NtfyChannelConfig, ctx: RenderContext) {
-    this.channel = config.name;
-    this.#config = config;
-    this.#ctx = ctx;
-    this.#secrets = ntfySecrets(config);
+    super(config, ctx, ntfySecrets(config));
   }
 
   send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': `whatsgate-monitor/${VERSION}`,
-    };
-    if (this.#config.token !== null) headers['authorization'] = `Bearer ${this.#config.token}`;
-    return postJson({
-      url: this.#config.server,
-      body: JSON.stringify(ntfyBody(message.events, this.#config.topic, this.#ctx)),
-      headers,
-      timeoutMs: this.#config.timeoutMs,
-      signal,
-      secrets: this.#secrets,
-      now: message.now,
-    });
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
+    const { server, topic, token } = this.config;
+    const headers = token === null ? JSON_HEADERS : { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+    const body = JSON.stringify(ntfyBody(message.events, topic, this.ctx));
+    return this.post({ url: server, body, headers }, message, signal);
   }
 }

@@ -8,27 +8,33 @@
 // The QR code is not attached (JSON publishing takes only a URL for that): `click` opens the
 // re-link page, which shows a fresh one.
 
+import type { DeliveryEvent } from '../../../monitor/delivery.js';
 import type { DeviceEvent } from '../../../monitor/device-state.js';
 import { countsText, deliveryFacts } from '../../delivery-words.js';
 import { isDeliveryEvent } from '../../events.js';
 import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import {
-  countByTag,
+  connectCommand,
   deviceLabel,
-  EVENT_TAGS,
-  eventPhrase,
   formatTime,
   humanDuration,
   needsRelink,
-  plural,
-  REASON_ADVICE,
-  connectCommand,
   relinkHelp,
   STATUS_ADVICE,
   STATUS_WORDS,
   worstFirst,
 } from '../../describe.js';
+import {
+  CONNECTION_TYPES,
+  eventTag,
+  factLines,
+  fitLines,
+  headline,
+  phraseOf,
+  PLAIN,
+  statusFacts,
+} from '../../chat/text-facts.js';
 
 /** ntfy's default `message-size-limit`, in bytes. */
 export const MESSAGE_LIMIT_BYTES = 4096;
@@ -52,13 +58,6 @@ export interface NtfyBody {
   readonly actions?: readonly NtfyAction[];
 }
 
-const CONNECTION_TYPES: ReadonlySet<string> = new Set([
-  'device.down',
-  'device.reminder',
-  'device.flapping',
-  'device.up',
-]);
-
 /** Per type: priority (5 urgent … 1 min) and the emoji tag. Unknown types: 3 and a warning. */
 const STYLE: Readonly<Record<string, { priority: NtfyPriority; tag: string }>> = {
   'device.down': { priority: 5, tag: 'rotating_light' },
@@ -80,70 +79,19 @@ function styleOf(e: NotificationEvent): { priority: NtfyPriority; tag: string } 
   return STYLE[eventType(e)] ?? { priority: 3, tag: 'warning' };
 }
 
-function tagOf(e: NotificationEvent): string {
-  const type: string = eventType(e);
-  return (
-    (EVENT_TAGS as Readonly<Record<string, string>>)[type] ??
-    type
-      .replace(/^[a-z]+\./, '')
-      .replace(/_/g, ' ')
-      .toUpperCase()
-  );
-}
-
-function phraseOf(e: NotificationEvent): string {
-  // The tag says what happened (STALLED, …): the phrase names the device alone.
-  if (e.kind === 'device' && !CONNECTION_TYPES.has(e.event.type)) return deviceLabel(e.device);
-  return eventPhrase(e);
-}
-
 export function ntfyTitle(sorted: readonly NotificationEvent[]): string {
   const [first] = sorted;
   if (first === undefined) return 'whatsgate: no events';
   if (first.kind === 'audit' && sorted.length === 1) return first.subject;
-  if (sorted.length === 1) return `${tagOf(first)}: ${phraseOf(first)}`;
-  return countByTag(sorted)
-    .map((c) => `${c.tag}: ${plural(c.count, c.noun)}`)
-    .join(', ');
+  return headline(sorted);
 }
 
-function statusFacts(e: DeviceNotification & { event: DeviceEvent }, ctx: RenderContext): string {
-  const was = e.event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[e.event.previousStatus]})`;
-  return `${STATUS_WORDS[e.event.status]} since ${formatTime(e.event.since, ctx.timeZone)}${was}`;
-}
-
-function deviceLines(e: DeviceNotification, ctx: RenderContext): string[] {
-  const { event } = e;
-  if (isDeliveryEvent(event)) {
-    // SPEC §10: the counts, since when, meaning and what to do, as every channel says them.
-    const lines = [
-      `Account: ${e.account}`,
-      ...deliveryFacts(event, ctx.timeZone).map((f) => `${f.label}: ${f.text}`),
-    ];
-    if (needsRelink(e)) {
-      const help = relinkHelp(e.device.number, ctx);
-      lines.push(`Re-link: ${help.command}${help.url === null ? '' : ` or ${help.url}`}`);
-    }
-    return lines;
-  }
-  const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  const lines = [`Account: ${e.account}`, `Status: ${statusFacts({ ...e, event }, ctx)}`];
-  if (event.type === 'device.up' && event.downSince !== undefined) {
-    lines.push(
-      `Outage: ${time(event.downSince)} to ${time(event.at)} (${humanDuration(event.at - event.downSince)})`,
-    );
-  } else if (event.downSince !== undefined && event.downSince !== event.since) {
-    lines.push(`Down since: ${time(event.downSince)} (${humanDuration(event.at - event.downSince)})`);
-  }
-  const labels = Object.entries(e.device.labels);
-  if (labels.length > 0) lines.push(`Labels: ${labels.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  if (event.type === 'device.flapping')
-    lines.push('It went DOWN and UP repeatedly; alerts pause until it is stable for the flap window.');
-  if (CONNECTION_TYPES.has(event.type)) {
-    const advice = STATUS_ADVICE[event.status];
-    lines.push(advice.meaning);
-    if (advice.action !== '') lines.push(`What to do: ${advice.action}`);
-  }
+/** SPEC §10: the counts, since when, meaning and what to do, as every channel says them. */
+function deliveryLines(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): string[] {
+  const lines = [
+    `Account: ${e.account}`,
+    ...deliveryFacts(event, ctx.timeZone).map((f) => `${f.label}: ${f.text}`),
+  ];
   if (needsRelink(e)) {
     const help = relinkHelp(e.device.number, ctx);
     lines.push(`Re-link: ${help.command}${help.url === null ? '' : ` or ${help.url}`}`);
@@ -152,47 +100,27 @@ function deviceLines(e: DeviceNotification, ctx: RenderContext): string[] {
 }
 
 function eventLines(e: NotificationEvent, ctx: RenderContext): string[] {
-  const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  switch (e.kind) {
-    case 'device':
-      return deviceLines(e, ctx);
-    case 'account': {
-      const { event } = e;
-      if (event.type === 'account.recovered')
-        return [
-          `The monitor can check the account’s devices again (unreachable from ${time(event.since)}, ${humanDuration(event.at - event.since)}).`,
-        ];
-      const lines = [`Since: ${time(event.since)}`];
-      if (event.message !== null)
-        lines.push(`Error: ${event.reason === null ? event.message : `${event.reason}: ${event.message}`}`);
-      lines.push('Its devices cannot be checked; their statuses are unknown meanwhile — not down.');
-      if (event.reason !== null) lines.push(`What to do: ${REASON_ADVICE[event.reason]}`);
-      return lines;
-    }
-    case 'test':
-      return [
-        `A test message from whatsgate-monitor test-notify, sent at ${time(e.at)}. If you read this, the channel works.`,
-      ];
-    case 'audit':
-      // A summary: the rest is cut below with the `audit` command named.
-      return [...e.text.split('\n'), 'The whole report: whatsgate-monitor audit'];
-  }
+  // A summary: the rest is cut below with the `audit` command named.
+  if (e.kind === 'audit') return [...e.text.split('\n'), 'The whole report: whatsgate-monitor audit'];
+  if (e.kind !== 'device') return factLines(e, ctx, PLAIN);
+  const { event } = e;
+  return isDeliveryEvent(event) ? deliveryLines(e, event, ctx) : factLines({ ...e, event }, ctx, PLAIN);
 }
 
 function groupLine(e: NotificationEvent, ctx: RenderContext): string {
   if (e.kind === 'device' && isDeliveryEvent(e.event))
-    return `${tagOf(e)} ${phraseOf(e)}: ${countsText(e.event.reading)}`;
+    return `${eventTag(e)} ${phraseOf(e)}: ${countsText(e.event.reading)}`;
   if (e.kind === 'device') {
-    const event = e.event;
+    const event = e.event as DeviceEvent;
     const down =
       event.type === 'device.up' && event.downSince !== undefined
         ? ` (down ${humanDuration(event.at - event.downSince)})`
         : '';
-    return `${tagOf(e)} ${deviceLabel(e.device)}, ${e.account}: ${statusFacts({ ...e, event: event as DeviceEvent }, ctx)}${down}`;
+    return `${eventTag(e)} ${deviceLabel(e.device)}, ${e.account}: ${statusFacts(event, ctx)}${down}`;
   }
   if (e.kind === 'account' && e.event.type === 'account.unreachable')
-    return `${tagOf(e)} account ${e.account} since ${formatTime(e.event.since, ctx.timeZone)}`;
-  return `${tagOf(e)} ${phraseOf(e)}`;
+    return `${eventTag(e)} account ${e.account} since ${formatTime(e.event.since, ctx.timeZone)}`;
+  return `${eventTag(e)} ${phraseOf(e)}`;
 }
 
 function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): string[] {
@@ -211,27 +139,7 @@ function groupAdvice(sorted: readonly NotificationEvent[], ctx: RenderContext): 
   return out;
 }
 
-const bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
-
-/** As many whole lines as fit in `limit` bytes with the rest, then "…and N more". */
-export function fitLines(
-  top: readonly string[],
-  lines: readonly string[],
-  bottom: readonly string[],
-  limit: number,
-  more: (n: number) => string,
-): string {
-  const all = [...top, ...lines, ...bottom].join('\n');
-  if (bytes(all) <= limit) return all;
-  let size = bytes([...top, more(lines.length), ...bottom].join('\n'));
-  const kept: string[] = [];
-  for (const line of lines) {
-    if (size + bytes(line) + 1 > limit) break;
-    kept.push(line);
-    size += bytes(line) + 1;
-  }
-  return [...top, ...kept, more(lines.length - kept.length), ...bottom].join('\n');
-}
+const BYTES = { limit: MESSAGE_LIMIT_BYTES, size: (text: string): number => Buffer.byteLength(text, 'utf8') };
 
 export function ntfyMessage(sorted: readonly NotificationEvent[], ctx: RenderContext): string {
   const footer = `Times in ${ctx.timeZone}.`;
@@ -239,12 +147,12 @@ export function ntfyMessage(sorted: readonly NotificationEvent[], ctx: RenderCon
     `…and ${n} more — see ${ctx.publicUrl === null ? 'whatsgate-monitor status' : `${ctx.publicUrl}/`}`;
   const [first] = sorted;
   if (first !== undefined && sorted.length === 1)
-    return fitLines([], eventLines(first, ctx), [footer], MESSAGE_LIMIT_BYTES, more);
+    return fitLines([], eventLines(first, ctx), [footer], BYTES, more);
   return fitLines(
     [],
     sorted.map((e) => groupLine(e, ctx)),
     [...groupAdvice(sorted, ctx), footer],
-    MESSAGE_LIMIT_BYTES,
+    BYTES,
     more,
   );
 }

@@ -1,32 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../config/load.js';
-import { baseTree, patched, yamlOf } from '../../../config/test-support/fixtures.js';
-import { ConfigError } from '../../../fields/errors.js';
+import { channelProblems, loadChannel } from '../../../config/test-support/channel-config.js';
 
 const KEY = 'R0123456789abcdefghijklmnopqrstu';
 
-function load(channel: Record<string, unknown>) {
-  const text = yamlOf(
-    patched(
-      [
-        ['notify.channels.pd', channel],
-        ['notify.default', ['pd']],
-      ],
-      baseTree(),
-    ),
-  );
-  return parseConfig(text, { env: {} });
-}
-
-function problems(channel: Record<string, unknown>): string {
-  try {
-    load(channel);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const load = (channel: Record<string, unknown>) => loadChannel('pd', channel);
+const problems = (channel: Record<string, unknown>) => channelProblems('pd', channel);
 
 describe('pagerduty config', () => {
   it('resolves with the US endpoint by default', () => {

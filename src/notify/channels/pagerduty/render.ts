@@ -17,10 +17,9 @@
 import { deliveryFacts } from '../../delivery-words.js';
 import { isDeliveryEvent } from '../../events.js';
 import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
-import { eventAt, eventType } from '../../message.js';
+import { eventAt } from '../../message.js';
 import {
   deviceLabel,
-  EVENT_TAGS,
   eventPhrase,
   formatTime,
   needsRelink,
@@ -28,6 +27,8 @@ import {
   relinkHelp,
   STATUS_ADVICE,
 } from '../../describe.js';
+import { clip } from '../../chat/cards.js';
+import { eventTag } from '../../chat/text-facts.js';
 
 export const SUMMARY_LIMIT = 1024;
 
@@ -142,17 +143,6 @@ export function dedupKey(e: NotificationEvent, kind: string): string {
   }
 }
 
-function tagOf(e: NotificationEvent): string {
-  const type: string = eventType(e);
-  return (
-    (EVENT_TAGS as Readonly<Record<string, string>>)[type] ??
-    type
-      .replace(/^[a-z]+\./, '')
-      .replace(/_/g, ' ')
-      .toUpperCase()
-  );
-}
-
 function summaryOf(e: NotificationEvent): string {
   const connection =
     e.kind !== 'device' ||
@@ -160,8 +150,7 @@ function summaryOf(e: NotificationEvent): string {
   const phrase = e.kind === 'device' && !connection ? deviceLabel(e.device) : eventPhrase(e);
   const where =
     e.kind === 'device' ? ` (WhatsGate account ${e.account})` : e.kind === 'test' ? '' : ' (WhatsGate)';
-  const text = `${tagOf(e)}: ${phrase}${where}`;
-  return text.length <= SUMMARY_LIMIT ? text : `${text.slice(0, SUMMARY_LIMIT - 1)}…`;
+  return clip(`${eventTag(e)}: ${phrase}${where}`, SUMMARY_LIMIT);
 }
 
 function details(e: NotificationEvent, ctx: RenderContext): Record<string, unknown> {

@@ -3,41 +3,22 @@
 // expired or disabled flow) come back as JSON `{"error":{"code","message"}}`, which post-json
 // puts in the error after the status.
 
-import { postJson } from '../../../net/post-json.js';
-import { VERSION } from '../../../version.js';
 import { chatWebhookSecrets } from '../../chat/webhook-config.js';
 import type { RenderContext } from '../../message.js';
-import type { Notifier, OutgoingMessage, SendResult } from '../../notifier.js';
+import type { OutgoingMessage, SendResult } from '../../notifier.js';
+import { PostNotifier } from '../post-notifier.js';
 import type { TeamsChannelConfig } from './config.js';
 import { teamsMessage } from './render.js';
 
-export class TeamsNotifier implements Notifier {
+export class TeamsNotifier extends PostNotifier<TeamsChannelConfig> {
   readonly type = 'teams';
-  readonly channel: string;
-  readonly #config: TeamsChannelConfig;
-  readonly #ctx: RenderContext;
-  readonly #secrets: string[];
 
   constructor(config: TeamsChannelConfig, ctx: RenderContext) {
-    this.channel = config.name;
-    this.#config = config;
-    this.#ctx = ctx;
-    this.#secrets = chatWebhookSecrets(config);
+    super(config, ctx, chatWebhookSecrets(config));
   }
 
   send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    return postJson({
-      url: this.#config.url,
-      body: JSON.stringify(teamsMessage(message.events, this.#ctx)),
-      headers: { 'Content-Type': 'application/json', 'User-Agent': `whatsgate-monitor/${VERSION}` },
-      timeoutMs: this.#config.timeoutMs,
-      signal,
-      secrets: this.#secrets,
-      now: message.now,
-    });
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
+    const body = JSON.stringify(teamsMessage(message.events, this.ctx));
+    return this.post({ url: this.config.url, body }, message, signal);
   }
 }

@@ -1,39 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../config/load.js';
-import { baseTree, patched, yamlOf } from '../../../config/test-support/fixtures.js';
-import { ConfigError } from '../../../fields/errors.js';
+import { channelProblems, loadChannel } from '../../../config/test-support/channel-config.js';
 
 const TOKEN = '123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0';
 
-function load(channel: Record<string, unknown>, files: Record<string, string> = {}) {
-  const text = yamlOf(
-    patched(
-      [
-        ['notify.channels.tg', channel],
-        ['notify.default', ['tg']],
-      ],
-      baseTree(),
-    ),
-  );
-  return parseConfig(text, {
-    env: {},
-    readFile: (path) => {
-      const content = files[path];
-      if (content === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
-      return content;
-    },
-  });
-}
-
-function problems(channel: Record<string, unknown>): string {
-  try {
-    load(channel);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const load = (channel: Record<string, unknown>, files: Record<string, string> = {}) =>
+  loadChannel('tg', channel, files);
+const problems = (channel: Record<string, unknown>) => channelProblems('tg', channel, {});
 
 describe('telegram config', () => {
   it('resolves with defaults; chat_id an integer or @channel; the token from a file', () => {

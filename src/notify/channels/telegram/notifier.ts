@@ -5,41 +5,33 @@
 
 import type { Dispatcher } from 'undici';
 import type { RenderContext } from '../../message.js';
-import { SENT, type Notifier, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import { SENT, type OutgoingMessage, type SendResult } from '../../notifier.js';
+import { PostNotifier } from '../post-notifier.js';
 import { callBot } from './api.js';
 import { telegramSecrets, type TelegramChannelConfig } from './config.js';
 import { multipart } from './multipart.js';
 import { telegramPhotos, telegramText } from './render.js';
 
-export class TelegramNotifier implements Notifier {
+export class TelegramNotifier extends PostNotifier<TelegramChannelConfig> {
   readonly type = 'telegram';
-  readonly channel: string;
-  readonly #config: TelegramChannelConfig;
-  readonly #ctx: RenderContext;
-  readonly #secrets: string[];
-  readonly #dispatcher: Dispatcher | undefined;
 
   constructor(config: TelegramChannelConfig, ctx: RenderContext, options: { dispatcher?: Dispatcher } = {}) {
-    this.channel = config.name;
-    this.#config = config;
-    this.#ctx = ctx;
-    this.#secrets = telegramSecrets(config);
-    this.#dispatcher = options.dispatcher;
+    super(config, ctx, telegramSecrets(config), options);
   }
 
   async send(message: OutgoingMessage, signal: AbortSignal): Promise<SendResult> {
-    const photos = telegramPhotos(message.events, this.#ctx, message.now);
+    const photos = telegramPhotos(message.events, this.ctx, message.now);
     for (const photo of photos) {
       const form = multipart(
-        { chat_id: this.#config.chatId, caption: photo.caption, parse_mode: 'HTML' },
+        { chat_id: this.config.chatId, caption: photo.caption, parse_mode: 'HTML' },
         { photo: { filename: photo.filename, contentType: 'image/png', data: photo.png } },
       );
       const result = await this.#call('sendPhoto', form.body, form.contentType, message, signal);
       if (!result.ok) return result;
     }
-    const text = telegramText(message.events, this.#ctx, new Set(photos.map((p) => p.eventId)));
+    const text = telegramText(message.events, this.ctx, new Set(photos.map((p) => p.eventId)));
     const body = JSON.stringify({
-      chat_id: this.#config.chatId,
+      chat_id: this.config.chatId,
       text,
       parse_mode: 'HTML',
       // The first for Bot API servers before 7.0, the second its current form.
@@ -58,20 +50,16 @@ export class TelegramNotifier implements Notifier {
     signal: AbortSignal,
   ): Promise<SendResult> {
     return callBot({
-      apiUrl: this.#config.apiUrl,
-      botToken: this.#config.botToken,
+      apiUrl: this.config.apiUrl,
+      botToken: this.config.botToken,
       method,
       body,
       contentType,
-      timeoutMs: this.#config.timeoutMs,
+      timeoutMs: this.config.timeoutMs,
       signal,
-      secrets: this.#secrets,
+      secrets: this.secrets,
       now: message.now,
-      ...(this.#dispatcher === undefined ? {} : { dispatcher: this.#dispatcher }),
+      ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
     });
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -3,8 +3,8 @@
 //
 // One event gets the email's facts (what happened, since when, what it means, what to do, how
 // to re-link); a group gets one line per event, worst first, cut at Telegram's 4096 characters
-// with "…and N more" and the status page. The headline is made in one place (`headline`), where
-// a mass-outage summary line can be added.
+// with "…and N more" and the status page. The headline is made in one place (`headline` in
+// chat/text-facts.ts, shared with ntfy), where a mass-outage summary line can be added.
 //
 // QR codes: each goes out as a photo BEFORE the text, its caption naming the device and how to
 // scan it. A QR code lives about 60 s, so one older than that when the attempt is made is not
@@ -14,24 +14,29 @@
 import type { DeviceEvent } from '../../../monitor/device-state.js';
 import { countsText, deliveryFacts } from '../../delivery-words.js';
 import { isDeliveryEvent } from '../../events.js';
-import type { DeviceNotification, NotificationEvent, RenderContext } from '../../message.js';
+import type { NotificationEvent, RenderContext } from '../../message.js';
 import { eventType } from '../../message.js';
 import {
-  countByTag,
+  connectCommand,
   deviceLabel,
-  EVENT_TAGS,
-  eventPhrase,
   formatTime,
   humanDuration,
   needsRelink,
-  plural,
-  REASON_ADVICE,
-  connectCommand,
   relinkHelp,
   STATUS_ADVICE,
   STATUS_WORDS,
   worstFirst,
 } from '../../describe.js';
+import {
+  CONNECTION_TYPES,
+  eventTag,
+  factLines,
+  fitLines,
+  headline,
+  phraseOf,
+  statusFacts,
+  type Markup,
+} from '../../chat/text-facts.js';
 
 /** sendMessage's limit (characters after entity parsing; the raw HTML counted is longer: safe). */
 export const TEXT_LIMIT = 4096;
@@ -49,31 +54,12 @@ const b = (text: string): string => `<b>${escapeHtml(text)}</b>`;
 const code = (text: string): string => `<code>${escapeHtml(text)}</code>`;
 const link = (href: string, text = href): string => `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>`;
 
-/** The events whose wording is about the device's connection (STATUS_ADVICE applies). */
-const CONNECTION_TYPES: ReadonlySet<string> = new Set([
-  'device.down',
-  'device.reminder',
-  'device.flapping',
-  'device.up',
-]);
-
-/** The tag describe.ts gives the type; for a type it does not know yet, one from the name. */
-function tagOf(e: NotificationEvent): string {
-  const type: string = eventType(e);
-  return (
-    (EVENT_TAGS as Readonly<Record<string, string>>)[type] ??
-    type
-      .replace(/^[a-z]+\./, '')
-      .replace(/_/g, ' ')
-      .toUpperCase()
-  );
-}
-
-function phraseOf(e: NotificationEvent): string {
-  // The tag says what happened (STALLED, …): the phrase names the device alone.
-  if (e.kind === 'device' && !CONNECTION_TYPES.has(e.event.type)) return deviceLabel(e.device);
-  return eventPhrase(e);
-}
+const HTML: Markup = {
+  escape: escapeHtml,
+  italic: (text) => `<i>${text}</i>`,
+  code,
+  link: (href) => link(href),
+};
 
 function mark(e: NotificationEvent): string {
   const type: string = eventType(e);
@@ -83,22 +69,9 @@ function mark(e: NotificationEvent): string {
   return '🔴';
 }
 
-/** `DOWN: Sales phone (123456789) disconnected`, or for a group `DOWN: 50 devices, UP: 1 device`. */
-export function headline(sorted: readonly NotificationEvent[]): string {
-  const [first] = sorted;
-  if (first === undefined) return 'no events';
-  if (sorted.length === 1) return `${tagOf(first)}: ${phraseOf(first)}`;
-  return countByTag(sorted)
-    .map((c) => `${c.tag}: ${plural(c.count, c.noun)}`)
-    .join(', ');
-}
-
-function statusFacts(event: DeviceEvent, ctx: RenderContext): string {
-  const was = event.previousStatus === null ? '' : ` (was ${STATUS_WORDS[event.previousStatus]})`;
-  return `${STATUS_WORDS[event.status]} since ${formatTime(event.since, ctx.timeZone)}${was}`;
-}
-
-function deviceLines(e: DeviceNotification, ctx: RenderContext, qrSent: boolean): string[] {
+function eventLines(e: NotificationEvent, ctx: RenderContext, qrSent: boolean): string[] {
+  if (e.kind === 'audit') return auditLines(e.text);
+  if (e.kind !== 'device') return factLines(e, ctx, HTML);
   const { event } = e;
   if (isDeliveryEvent(event)) {
     // SPEC §10: the counts, since when, meaning and what to do, as every channel says them.
@@ -109,61 +82,9 @@ function deviceLines(e: DeviceNotification, ctx: RenderContext, qrSent: boolean)
     if (needsRelink(e)) lines.push(`Re-link: ${code(relinkHelp(e.device.number, ctx).command)}`);
     return lines;
   }
-  const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  const lines = [`Account: ${escapeHtml(e.account)}`, `Status: ${escapeHtml(statusFacts(event, ctx))}`];
-  if (event.type === 'device.up' && event.downSince !== undefined) {
-    lines.push(
-      `Outage: ${time(event.downSince)} to ${time(event.at)} (${humanDuration(event.at - event.downSince)})`,
-    );
-  } else if (event.downSince !== undefined && event.downSince !== event.since) {
-    lines.push(`Down since: ${time(event.downSince)} (${humanDuration(event.at - event.downSince)})`);
-  }
-  const labels = Object.entries(e.device.labels);
-  if (labels.length > 0) lines.push(`Labels: ${escapeHtml(labels.map(([k, v]) => `${k}=${v}`).join(', '))}`);
-  if (event.type === 'device.flapping') {
-    lines.push('It went DOWN and UP repeatedly; alerts pause until it is stable for the flap window.');
-  }
-  if (CONNECTION_TYPES.has(event.type)) {
-    const advice = STATUS_ADVICE[event.status];
-    lines.push(`<i>${escapeHtml(advice.meaning)}</i>`);
-    if (advice.action !== '') lines.push(`What to do: ${escapeHtml(advice.action)}`);
-  }
-  if (needsRelink(e)) {
-    const help = relinkHelp(e.device.number, ctx);
-    lines.push(`Re-link: ${code(help.command)}${help.url === null ? '' : ` or ${link(help.url)}`}`);
-    if (qrSent) lines.push('QR code: the photo above (scan it within a minute).');
-  }
+  const lines = factLines({ ...e, event }, ctx, HTML);
+  if (qrSent && needsRelink(e)) lines.push('QR code: the photo above (scan it within a minute).');
   return lines;
-}
-
-function eventLines(e: NotificationEvent, ctx: RenderContext, qrSent: boolean): string[] {
-  const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  switch (e.kind) {
-    case 'device':
-      return deviceLines(e, ctx, qrSent);
-    case 'account': {
-      const { event } = e;
-      if (event.type === 'account.recovered') {
-        return [
-          `The monitor can check the account’s devices again (unreachable from ${time(event.since)}, ${humanDuration(event.at - event.since)}).`,
-        ];
-      }
-      const lines = [`Since: ${time(event.since)}`];
-      if (event.message !== null)
-        lines.push(
-          `Error: ${escapeHtml(event.reason === null ? event.message : `${event.reason}: ${event.message}`)}`,
-        );
-      lines.push('<i>Its devices cannot be checked; their statuses are unknown meanwhile — not down.</i>');
-      if (event.reason !== null) lines.push(`What to do: ${escapeHtml(REASON_ADVICE[event.reason])}`);
-      return lines;
-    }
-    case 'test':
-      return [
-        `A test message from ${code('whatsgate-monitor test-notify')}, sent at ${time(e.at)}. If you read this, the channel works.`,
-      ];
-    case 'audit':
-      return auditLines(e.text);
-  }
 }
 
 /** The report's first lines, cut on a line: a chat shows a summary, `audit` the whole. */
@@ -185,7 +106,7 @@ function auditLines(text: string): string[] {
 /** One line of a group. */
 function groupLine(e: NotificationEvent, ctx: RenderContext): string {
   const time = (ms: number): string => formatTime(ms, ctx.timeZone);
-  const head = `${mark(e)} ${b(tagOf(e))}`;
+  const head = `${mark(e)} ${b(eventTag(e))}`;
   if (e.kind === 'device' && isDeliveryEvent(e.event))
     return `${head} ${escapeHtml(phraseOf(e))}: ${escapeHtml(countsText(e.event.reading))}`;
   if (e.kind === 'device') {
@@ -228,30 +149,7 @@ function moreLine(n: number, ctx: RenderContext): string {
   return `…and ${n} more — see ${where}`;
 }
 
-/**
- * As many of `lines` as fit in `limit` with the rest of the text, then "…and N more". Whole
- * lines only: a cut inside an HTML tag would make Telegram refuse the message.
- */
-export function fitLines(
-  top: readonly string[],
-  lines: readonly string[],
-  bottom: readonly string[],
-  limit: number,
-  more: (n: number) => string,
-): string {
-  const join = (parts: readonly string[]): string => parts.join('\n');
-  const all = join([...top, ...lines, ...bottom]);
-  if (all.length <= limit) return all;
-  const reserve = join([...top, more(lines.length), ...bottom]).length;
-  const kept: string[] = [];
-  let size = reserve;
-  for (const line of lines) {
-    if (size + line.length + 1 > limit) break;
-    kept.push(line);
-    size += line.length + 1;
-  }
-  return join([...top, ...kept, more(lines.length - kept.length), ...bottom]);
-}
+const CHARS = { limit: TEXT_LIMIT, size: (text: string): number => text.length };
 
 /** The `sendMessage` text. `qrSent`: the devices whose QR photo this attempt sends. */
 export function telegramText(
@@ -265,15 +163,13 @@ export function telegramText(
   if (sorted.length === 1 && first !== undefined) {
     const subject = first.kind === 'audit' ? `ℹ️ ${b(first.subject)}` : title;
     const qr = first.kind === 'device' && qrSent.has(first.id);
-    return fitLines([subject], eventLines(first, ctx, qr), [footer(ctx)], TEXT_LIMIT, (n) =>
-      moreLine(n, ctx),
-    );
+    return fitLines([subject], eventLines(first, ctx, qr), [footer(ctx)], CHARS, (n) => moreLine(n, ctx));
   }
   return fitLines(
     [title],
     sorted.map((e) => groupLine(e, ctx)),
     [...groupAdvice(sorted, ctx), footer(ctx)],
-    TEXT_LIMIT,
+    CHARS,
     (n) => moreLine(n, ctx),
   );
 }
@@ -305,7 +201,7 @@ export function telegramPhotos(
     if (png === null) continue;
     const help = relinkHelp(e.device.number, ctx);
     const caption = [
-      `${mark(e)} ${b(`${tagOf(e)}: ${phraseOf(e)}`)}`,
+      `${mark(e)} ${b(`${eventTag(e)}: ${phraseOf(e)}`)}`,
       `Account ${escapeHtml(e.account)}. Scan this QR code in WhatsApp on the phone (Settings → Linked devices → Link a device) within a minute of ${formatTime(e.event.at, ctx.timeZone)}.`,
       help.url === null ? `A fresh one: ${code(help.command)}` : `A fresh one: ${link(help.url)}`,
     ].join('\n');
@@ -314,7 +210,7 @@ export function telegramPhotos(
       filename: `qr-${e.device.number}.png`,
       png,
       caption:
-        caption.length <= CAPTION_LIMIT ? caption : `${b(tagOf(e))} ${escapeHtml(deviceLabel(e.device))}`,
+        caption.length <= CAPTION_LIMIT ? caption : `${b(eventTag(e))} ${escapeHtml(deviceLabel(e.device))}`,
     });
   }
   return out;

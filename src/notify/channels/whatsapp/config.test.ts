@@ -1,31 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../config/load.js';
-import { baseTree, patched, yamlOf } from '../../../config/test-support/fixtures.js';
-import { ConfigError } from '../../../fields/errors.js';
+import { channelProblems, loadChannel } from '../../../config/test-support/channel-config.js';
 
 // baseTree: account "main" with devices 491511111111 and 491512222222.
-function load(channel: Record<string, unknown>) {
-  const text = yamlOf(
-    patched(
-      [
-        ['notify.channels.wa', channel],
-        ['notify.default', ['wa']],
-      ],
-      baseTree(),
-    ),
-  );
-  return parseConfig(text, { env: {} });
-}
-
-function problems(channel: Record<string, unknown>): string {
-  try {
-    load(channel);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const load = (channel: Record<string, unknown>) => loadChannel('wa', channel);
+const problems = (channel: Record<string, unknown>) => channelProblems('wa', channel);
 
 describe('whatsapp config', () => {
   it('resolves: digits only, duplicates removed, order kept, default timeout', () => {

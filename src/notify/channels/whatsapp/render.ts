@@ -20,6 +20,7 @@ import {
   worstFirst,
 } from '../../describe.js';
 import { cardOf, headline, statusPage, type Card, type CardLine, type Severity } from '../../chat/cards.js';
+import { fitLines } from '../../chat/text-facts.js';
 
 /** SPEC §11: a `/send/text` message holds at most this many characters (code points). */
 export const TEXT_LIMIT = 4000;
@@ -91,28 +92,7 @@ function moreLine(hidden: number, ctx: RenderContext): string {
   return `…and ${hidden} more — see ${page ?? mono('whatsgate-monitor status')}`;
 }
 
-/**
- * `top`, as many whole `lines` as fit in `limit` characters with `bottom`, and "…and N more" for
- * the rest. A cut inside a line could split a `*bold*` pair: whole lines only.
- */
-export function fitLines(
-  top: readonly string[],
-  lines: readonly string[],
-  bottom: readonly string[],
-  limit: number,
-  more: (n: number) => string,
-): string {
-  const all = [...top, ...lines, ...bottom].join('\n');
-  if (chars(all) <= limit) return all;
-  let size = chars([...top, more(lines.length), ...bottom].join('\n'));
-  const kept: string[] = [];
-  for (const line of lines) {
-    if (size + chars(line) + 1 > limit) break;
-    kept.push(line);
-    size += chars(line) + 1;
-  }
-  return [...top, ...kept, more(lines.length - kept.length), ...bottom].join('\n');
-}
+const CODE_POINTS = { limit: TEXT_LIMIT, size: chars };
 
 /** The `message` of `/send/text`: at most TEXT_LIMIT characters. */
 export function whatsappText(events: readonly NotificationEvent[], ctx: RenderContext): string {
@@ -123,13 +103,13 @@ export function whatsappText(events: readonly NotificationEvent[], ctx: RenderCo
   const title = `${MARK[cards[0]!.severity]} ${bold(headline(sorted))}`;
   const more = (n: number): string => moreLine(n, ctx);
   if (sorted.length === 1) {
-    return fitLines([title], cardLines(first, cards[0]!), [footer(ctx)], TEXT_LIMIT, more);
+    return fitLines([title], cardLines(first, cards[0]!), [footer(ctx)], CODE_POINTS, more);
   }
   return fitLines(
     [title, ...outageParagraphs(sorted)],
     cards.map(groupLine),
     [...groupAdvice(sorted, ctx), footer(ctx)],
-    TEXT_LIMIT,
+    CODE_POINTS,
     more,
   );
 }
