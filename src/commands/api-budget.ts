@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS, Budget, type CallKind } from '../monitor/budget.js';
 import type { Clock } from '../monitor/clock.js';
 import type { Config } from '../config/types.js';
+import { loadUndici } from '../net/undici.js';
 import { dbPathIn } from '../store/location.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -64,6 +65,9 @@ export class CliCallBudget {
 
   /** Resolves when a call of `kind` may start now; it has been logged (when there is a log). */
   async reserve(kind: CallKind): Promise<void> {
+    // The call must leave right after its slot (the budget's margin covers transit, not loading
+    // the HTTP client): a fresh CLI process loads undici first.
+    await loadUndici();
     let told = false;
     for (;;) {
       const now = this.#clock.now();
