@@ -306,12 +306,13 @@ export class Daemon {
   /** /readyz: true, or why not (one line). */
   #readiness(): true | string {
     if (this.#stopping) return 'stopping';
-    if (!this.#ready || !pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
-      return 'not every device has been checked yet (ready after one check each, or one round)';
-    }
+    // A failing store first: it is the reason an operator must act on, at start-up too.
     const store = this.#writer.health();
     if (!store.writable) {
       return `the database refuses writes (${store.held.history} history rows, ${store.held.alerts} alerts held): ${store.error ?? 'unknown error'}`;
+    }
+    if (!this.#ready || !pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
+      return 'not every device has been checked yet (ready after one check each, or one round)';
     }
     return true;
   }
