@@ -130,13 +130,21 @@ function time(ms: number, ctx: RenderContext): string {
   return formatTime(ms, ctx.timeZone);
 }
 
-/** A delivery event (SPEC §10): the counts, since when, meaning, what to do, re-link when stalled. */
-function deliveryCard(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): Card {
-  const lines: CardLine[] = deliveryFacts(event, ctx.timeZone).map((f) => ({ label: f.label, text: f.text }));
+/** The device's labels as one line, or null without labels. */
+function labelsLine(e: DeviceNotification): CardLine | null {
   const labels = Object.entries(e.device.labels);
-  if (labels.length > 0) {
-    lines.splice(2, 0, { label: 'Labels', text: labels.map(([k, v]) => `${k}=${v}`).join(', ') });
-  }
+  return labels.length === 0
+    ? null
+    : { label: 'Labels', text: labels.map(([k, v]) => `${k}=${v}`).join(', ') };
+}
+
+/** A device card from its lines, with the re-link command and link when the event calls for them. */
+function withRelink(
+  e: DeviceNotification,
+  event: { readonly type: DeviceNotification['event']['type']; readonly at: number },
+  lines: CardLine[],
+  ctx: RenderContext,
+): Card {
   if (needsRelink(e)) {
     const help = relinkHelp(e.device.number, ctx);
     lines.push({ label: 'Re-link', text: help.command, code: true });
@@ -149,6 +157,14 @@ function deliveryCard(e: DeviceNotification, event: DeliveryEvent, ctx: RenderCo
     lines,
     at: event.at,
   };
+}
+
+/** A delivery event (SPEC §10): the counts, since when, meaning, what to do, re-link when stalled. */
+function deliveryCard(e: DeviceNotification, event: DeliveryEvent, ctx: RenderContext): Card {
+  const lines: CardLine[] = deliveryFacts(event, ctx.timeZone).map((f) => ({ label: f.label, text: f.text }));
+  const labels = labelsLine(e);
+  if (labels !== null) lines.splice(2, 0, labels);
+  return withRelink(e, event, lines, ctx);
 }
 
 function deviceCard(e: DeviceNotification, ctx: RenderContext): Card {
@@ -170,10 +186,8 @@ function deviceCard(e: DeviceNotification, ctx: RenderContext): Card {
     const text = `${time(event.downSince, ctx)} (${humanDuration(event.at - event.downSince)})`;
     lines.push({ label: 'Down since', text });
   }
-  const labels = Object.entries(e.device.labels);
-  if (labels.length > 0) {
-    lines.push({ label: 'Labels', text: labels.map(([k, v]) => `${k}=${v}`).join(', ') });
-  }
+  const labels = labelsLine(e);
+  if (labels !== null) lines.push(labels);
   if (event.type === 'device.flapping') {
     lines.push({
       label: 'Flapping',
@@ -183,18 +197,7 @@ function deviceCard(e: DeviceNotification, ctx: RenderContext): Card {
   const advice = STATUS_ADVICE[event.status];
   lines.push({ label: 'Meaning', text: advice.meaning });
   if (advice.action !== '') lines.push({ label: 'What to do', text: advice.action });
-  if (needsRelink(e)) {
-    const help = relinkHelp(e.device.number, ctx);
-    lines.push({ label: 'Re-link', text: help.command, code: true });
-    if (help.url !== null) lines.push({ label: '', text: help.url, href: help.url });
-  }
-  return {
-    tag: tagOf(event.type),
-    severity: severityOf(event.type),
-    title: `${deviceLabel(e.device)}, account ${e.account}`,
-    lines,
-    at: event.at,
-  };
+  return withRelink(e, event, lines, ctx);
 }
 
 function accountCard(e: Extract<NotificationEvent, { kind: 'account' }>, ctx: RenderContext): Card {
