@@ -17,6 +17,8 @@ export type StoreErrorReason =
   | 'io'
   | 'invalid'
   | 'closed'
+  // A write refused by the HA fence: another replica holds the lease at a newer epoch.
+  | 'deposed'
   | 'other';
 
 export class StoreError extends Error {

@@ -1,33 +1,25 @@
-// The Store on SQLite (better-sqlite3, synchronous). One file, WAL: the daemon writes while
-// CLI processes (`status`, `history`, `silence`) read or write the same file beside it.
+// The Store on SQLite, the default (SPEC §4 `store: sqlite`): the synchronous tables of
+// sqlite-tables.ts and sqlite-outbox-tables.ts behind the asynchronous Store interface. Every
+// promise is settled when it is returned, so a caller pays one microtask per call, not a round trip.
 //
-// Over 350 lines: the Store interface is implemented in one class so every method shares the
-// prepared statements and the transaction helper; the opening and row mapping are already apart.
+// A transaction spans awaits, so it is kept to itself: while one is open, calls made on the store
+// (not through its `tx`) wait until it ends instead of slipping into it — they would otherwise be
+// committed or rolled back with work that is not theirs.
 
-import Database from 'better-sqlite3';
-import type { Statement } from 'better-sqlite3';
-import { fromSqliteError, StoreError, storeError } from './errors.js';
-import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
-import {
-  encodeState,
-  toDeviceRow,
-  toHistoryRow,
-  type AccountRecord,
-  type DeviceRecord,
-  type HistoryRecord,
-  type SilenceRecord,
-} from './sqlite-rows.js';
+import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from './outbox-store.js';
+import { SqliteOutboxTables } from './sqlite-outbox-tables.js';
+import { openSqliteTables, SqliteTables, type SqliteStoreOptions } from './sqlite-tables.js';
 import type {
   AccountRow,
   ApiCallQuery,
   ApiCallRow,
-  NewApiCall,
-  DeviceRow,
   DeletedDevice,
   DeliveryProblemChange,
   DeliveryProblemPeriod,
+  DeviceRow,
   DeviceSave,
   HistoryRow,
+  NewApiCall,
   NewSilence,
   PruneResult,
   SilenceTarget,
@@ -36,409 +28,257 @@ import type {
 } from './store.js';
 import type { Silence } from '../monitor/silence.js';
 
-export interface SqliteStoreOptions {
-  /** For readers (CLI `status`, `history`): never creates, migrates or writes the file. */
-  readonly readonly?: boolean;
-  /** How long to wait for another process's write lock before giving up. Default BUSY_TIMEOUT_MS. */
-  readonly busyTimeoutMs?: number;
-}
+export type { SqliteStoreOptions } from './sqlite-tables.js';
 
 /**
  * Opens (creating and migrating when needed) the database at `file`; `:memory:` for tests.
  * Every failure is a StoreError whose one-line message names the file and what to do.
  */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-  const readonly = options.readonly === true;
-  const inMemory = file === ':memory:' || file === '';
-  if (!inMemory) checkPath(file, readonly);
+  const tables = openSqliteTables(file, options);
+  return new SqliteStore(tables, new SqliteOutboxTables(tables), new Gate(), 0);
+}
 
-  let db: Database.Database;
+/** Synchronous work as a settled promise: its value, or its error as the rejection. */
+function runNow<R>(work: () => R): Promise<R> {
   try {
-    db = new Database(file, {
-      readonly,
-      fileMustExist: readonly,
-      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
-    });
+    return Promise.resolve(work());
   } catch (err) {
-    throw (
-      fromSqliteError(err, 'cannot open', file) ?? storeError('cannot open', file, 'other', String(err), err)
-    );
-  }
-  try {
-    prepareConnection(db, file, readonly);
-    return new SqliteStore(db, file);
-  } catch (err) {
-    db.close();
-    throw fromSqliteError(err, 'cannot open', file, { openedReadonly: readonly }) ?? err;
+    return Promise.reject(err as Error);
   }
 }
 
-// Aliased to the TypeScript names; the CHECK constraints guarantee the string unions.
-const DEVICE_COLUMNS = `account, device, status, status_raw AS statusRaw, health, status_since AS statusSince,
-  last_check_at AS lastCheckAt, probe_error AS probeError, transitions, state`;
-const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
-const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS createdAt';
+/** Runs synchronous work now, or after the open transaction when one is (see the top). */
+export class Gate {
+  #open = false;
+  #ended: Promise<void> = Promise.resolve();
 
-type Run<P extends unknown[] | object> = Statement<P, never>;
+  run<R>(work: () => R): Promise<R> {
+    if (this.#open) return this.#ended.then(() => this.run(work));
+    return runNow(work);
+  }
+
+  async exclusive<R>(work: () => Promise<R>): Promise<R> {
+    while (this.#open) await this.#ended;
+    this.#open = true;
+    let end!: () => void;
+    this.#ended = new Promise((resolve) => (end = resolve));
+    try {
+      return await work();
+    } finally {
+      this.#open = false;
+      end();
+    }
+  }
+}
+
+/** Inside a transaction: straight through, the transaction is ours. */
+const DIRECT = { run: runNow };
+
+type Runner = Pick<Gate, 'run'>;
 
 export class SqliteStore implements Store {
-  readonly file: string;
-  private readonly db: Database.Database;
-  private closed = false;
+  readonly outbox: OutboxStore;
+  readonly #tables: SqliteTables;
+  readonly #outboxTables: SqliteOutboxTables;
+  readonly #gate: Gate;
+  readonly #run: Runner;
+  /** Savepoint depth of this handle's transaction: 0 for the store itself. */
+  readonly #depth: number;
 
-  private readonly stmts: {
-    getDevices: Statement<[], DeviceRecord>;
-    getDevice: Statement<[string, string], DeviceRecord>;
-    upsertDevice: Run<
-      [
-        string,
-        string,
-        string | null,
-        string | null,
-        string,
-        number | null,
-        number | null,
-        string | null,
-        number,
-        string,
-      ]
-    >;
-    removeDevice: Run<[string, string]>;
-    insertHistory: Run<[string, string, number, string | null, string, string | null]>;
-    history: Statement<[string, string, number], HistoryRecord>;
-    historyAll: Statement<{ since: number }, HistoryRecord>;
-    deletedDevices: Statement<[], DeletedDevice>;
-    getAccounts: Statement<[], AccountRecord>;
-    upsertAccount: Run<[string, 0 | 1, string]>;
-    insertSilence: Statement<[string | null, string | null, number, string | null, number], SilenceRecord>;
-    activeSilences: Statement<[number], SilenceRecord>;
-    pruneHistory: Run<{ before: number }>;
-    pruneSilences: Run<[number]>;
-    insertApiCall: Statement<[string, number, string, string, string, number | null], { id: number }>;
-    apiCalls: Statement<
-      { account: string; afterId: number; since: number; caller: string | null },
-      ApiCallRow
-    >;
-    pruneApiCalls: Run<[number]>;
-    openProblem: Run<{ account: string; device: string; problem: string; at: number }>;
-    endProblem: Run<{ account: string; device: string; problem: string; at: number }>;
-    problemPeriods: Statement<[number], DeliveryProblemPeriod>;
-    pruneProblems: Run<[number]>;
-    getMeta: Statement<[string], { value: string }>;
-    setMeta: Run<[string, string]>;
-  };
-
-  /** Use openSqliteStore: it checks, configures and migrates the connection first. */
-  constructor(db: Database.Database, file: string) {
-    this.db = db;
-    this.file = file;
-    this.stmts = {
-      getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`),
-      getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = ? AND device = ?`),
-      upsertDevice: db.prepare(`
-        INSERT INTO devices (account, device, status, status_raw, health, status_since, last_check_at,
-                             probe_error, transitions, state)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (account, device) DO UPDATE SET
-          status = excluded.status, status_raw = excluded.status_raw, health = excluded.health,
-          status_since = excluded.status_since, last_check_at = excluded.last_check_at,
-          probe_error = excluded.probe_error, transitions = excluded.transitions, state = excluded.state`),
-      removeDevice: db.prepare('DELETE FROM devices WHERE account = ? AND device = ?'),
-      insertHistory: db.prepare(
-        'INSERT INTO history (account, device, at, from_status, to_status, raw) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      history: db.prepare(
-        `SELECT ${HISTORY_COLUMNS} FROM history WHERE account = ? AND device = ? AND at >= ? ORDER BY at, id`,
-      ),
-      historyAll: db.prepare(`
-        SELECT ${HISTORY_COLUMNS} FROM history WHERE at >= @since
-        UNION ALL
-        SELECT ${HISTORY_COLUMNS} FROM history WHERE id IN (
-          SELECT (SELECT p.id FROM history AS p
-                  WHERE p.account = d.account AND p.device = d.device AND p.at < @since
-                  ORDER BY p.at DESC, p.id DESC LIMIT 1)
-          FROM (SELECT DISTINCT account, device FROM history) AS d)
-        ORDER BY account, device, at, id`),
-      // A later row other than not_found (the daemon's next check of a deleted device) means it
-      // was added again; a later deletion replaces this one.
-      deletedDevices: db.prepare(`
-        SELECT h.account AS account, h.device AS device, h.at AS at FROM history AS h
-        WHERE h.to_status = 'deleted' AND NOT EXISTS (
-          SELECT 1 FROM history AS l
-          WHERE l.account = h.account AND l.device = h.device
-            AND (l.at > h.at OR (l.at = h.at AND l.id > h.id)) AND l.to_status <> 'not_found')
-        ORDER BY h.account, h.device`),
-      getAccounts: db.prepare('SELECT account, reachable, state FROM accounts ORDER BY account'),
-      upsertAccount: db.prepare(`
-        INSERT INTO accounts (account, reachable, state) VALUES (?, ?, ?)
-        ON CONFLICT (account) DO UPDATE SET reachable = excluded.reachable, state = excluded.state`),
-      insertSilence: db.prepare(`
-        INSERT INTO silences (account, device, until_at, reason, created_at) VALUES (?, ?, ?, ?, ?)
-        RETURNING ${SILENCE_COLUMNS}`),
-      activeSilences: db.prepare(`SELECT ${SILENCE_COLUMNS} FROM silences WHERE until_at > ? ORDER BY id`),
-      // Keeps each device's newest row before the cutoff: the status it had at the cutoff.
-      pruneHistory: db.prepare(`
-        DELETE FROM history WHERE at < @before AND EXISTS (
-          SELECT 1 FROM history AS newer
-          WHERE newer.account = history.account AND newer.device = history.device AND newer.at < @before
-            AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`),
-      pruneSilences: db.prepare('DELETE FROM silences WHERE until_at < ?'),
-      insertApiCall: db.prepare(
-        'INSERT INTO api_calls (account, at, kind, origin, caller, epoch) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-      ),
-      apiCalls: db.prepare(`
-        SELECT id, account, at, kind, origin, caller, epoch FROM api_calls
-        WHERE account = @account AND id > @afterId AND at >= @since AND (@caller IS NULL OR caller <> @caller)
-        ORDER BY id`),
-      pruneApiCalls: db.prepare('DELETE FROM api_calls WHERE at < ?'),
-      openProblem: db.prepare(`
-        INSERT INTO delivery_problems (account, device, problem, started_at)
-        SELECT @account, @device, @problem, @at WHERE NOT EXISTS (
-          SELECT 1 FROM delivery_problems
-          WHERE account = @account AND device = @device AND problem = @problem AND ended_at IS NULL)`),
-      endProblem: db.prepare(`
-        UPDATE delivery_problems SET ended_at = max(@at, started_at)
-        WHERE account = @account AND device = @device AND problem = @problem AND ended_at IS NULL`),
-      problemPeriods: db.prepare(`
-        SELECT account, device, problem, started_at AS startedAt, ended_at AS endedAt
-        FROM delivery_problems WHERE ended_at IS NULL OR ended_at >= ?
-        ORDER BY account, device, started_at, id`),
-      pruneProblems: db.prepare('DELETE FROM delivery_problems WHERE ended_at < ?'),
-      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ),
-    };
+  /** Use openSqliteStore. A transaction's handle shares the tables and the gate, one level deeper. */
+  constructor(tables: SqliteTables, outboxTables: SqliteOutboxTables, gate: Gate, depth: number) {
+    this.#tables = tables;
+    this.#outboxTables = outboxTables;
+    this.#gate = gate;
+    this.#depth = depth;
+    this.#run = depth === 0 ? gate : DIRECT;
+    this.outbox = new SqliteOutbox(outboxTables, this.#run, (fn) => this.transaction((tx) => fn(tx.outbox)));
   }
 
-  getDevices(): DeviceRow[] {
-    return this.guard('cannot read devices from', () => this.stmts.getDevices.all().map(toDeviceRow));
+  get file(): string {
+    return this.#tables.file;
   }
 
-  getDevice(account: string, device: string): DeviceRow | null {
-    return this.guard('cannot read devices from', () => {
-      const record = this.stmts.getDevice.get(account, device);
-      return record === undefined ? null : toDeviceRow(record);
-    });
+  getDevices(): Promise<DeviceRow[]> {
+    return this.#run.run(() => this.#tables.getDevices());
+  }
+  getDevice(account: string, device: string): Promise<DeviceRow | null> {
+    return this.#run.run(() => this.#tables.getDevice(account, device));
+  }
+  saveDevices(batch: readonly DeviceSave[]): Promise<void> {
+    return this.#run.run(() => this.#tables.saveDevices(batch));
+  }
+  removeDevice(account: string, device: string): Promise<boolean> {
+    return this.#run.run(() => this.#tables.removeDevice(account, device));
+  }
+  appendHistory(row: HistoryRow): Promise<void> {
+    return this.#run.run(() => this.#tables.appendHistory(row));
+  }
+  history(account: string, device: string, options?: { readonly since?: number }): Promise<HistoryRow[]> {
+    return this.#run.run(() => this.#tables.history(account, device, options));
+  }
+  historyAll(since: number): Promise<HistoryRow[]> {
+    return this.#run.run(() => this.#tables.historyAll(since));
+  }
+  deletedDevices(): Promise<DeletedDevice[]> {
+    return this.#run.run(() => this.#tables.deletedDevices());
+  }
+  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): Promise<void> {
+    return this.#run.run(() => this.#tables.recordDeliveryProblems(changes));
+  }
+  problemPeriods(since: number): Promise<DeliveryProblemPeriod[]> {
+    return this.#run.run(() => this.#tables.problemPeriods(since));
+  }
+  getAccounts(): Promise<AccountRow[]> {
+    return this.#run.run(() => this.#tables.getAccounts());
+  }
+  saveAccount(row: AccountRow): Promise<void> {
+    return this.#run.run(() => this.#tables.saveAccount(row));
+  }
+  addSilence(silence: NewSilence): Promise<Silence> {
+    return this.#run.run(() => this.#tables.addSilence(silence));
+  }
+  removeSilences(target: SilenceTarget): Promise<number> {
+    return this.#run.run(() => this.#tables.removeSilences(target));
+  }
+  activeSilences(now: number): Promise<Silence[]> {
+    return this.#run.run(() => this.#tables.activeSilences(now));
+  }
+  prune(before: number): Promise<PruneResult> {
+    return this.#run.run(() => this.#tables.prune(before));
+  }
+  recordApiCall(call: NewApiCall): Promise<number> {
+    return this.#run.run(() => this.#tables.recordApiCall(call));
+  }
+  apiCalls(account: string, query?: ApiCallQuery): Promise<ApiCallRow[]> {
+    return this.#run.run(() => this.#tables.apiCalls(account, query));
+  }
+  pruneApiCalls(before: number): Promise<number> {
+    return this.#run.run(() => this.#tables.pruneApiCalls(before));
+  }
+  getMeta(key: string): Promise<string | null> {
+    return this.#run.run(() => this.#tables.getMeta(key));
+  }
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#run.run(() => this.#tables.setMeta(key, value));
   }
 
-  saveDevices(batch: readonly DeviceSave[]): void {
-    if (batch.length === 0) return;
-    this.guard('cannot save devices to', () => {
-      this.db
-        .transaction(() => {
-          for (const { row, change, deliveryChanges } of batch) {
-            this.stmts.upsertDevice.run(
-              row.account,
-              row.device,
-              row.status,
-              row.statusRaw,
-              row.health,
-              row.statusSince,
-              row.lastCheckAt,
-              row.probeError,
-              row.transitions,
-              encodeState(row.state, `device ${row.account}/${row.device}`),
-            );
-            if (change !== null) this.insertHistory(change);
-            for (const c of deliveryChanges ?? []) this.insertProblemChange(c);
-          }
-        })
-        .immediate();
-    });
-  }
-
-  removeDevice(account: string, device: string): boolean {
-    return this.guard(
-      'cannot remove a device from',
-      () => this.stmts.removeDevice.run(account, device).changes > 0,
-    );
-  }
-
-  appendHistory(row: HistoryRow): void {
-    this.guard('cannot save history to', () => this.insertHistory(row));
-  }
-
-  history(account: string, device: string, options: { readonly since?: number } = {}): HistoryRow[] {
-    return this.guard('cannot read history from', () =>
-      this.stmts.history.all(account, device, options.since ?? Number.MIN_SAFE_INTEGER).map(toHistoryRow),
-    );
-  }
-
-  historyAll(since: number): HistoryRow[] {
-    return this.guard('cannot read history from', () =>
-      this.stmts.historyAll.all({ since }).map(toHistoryRow),
-    );
-  }
-
-  deletedDevices(): DeletedDevice[] {
-    return this.guard('cannot read history from', () => this.stmts.deletedDevices.all());
-  }
-
-  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): void {
-    if (changes.length === 0) return;
-    this.guard('cannot save delivery problems to', () => {
-      this.db
-        .transaction(() => {
-          for (const c of changes) this.insertProblemChange(c);
-        })
-        .immediate();
-    });
-  }
-
-  problemPeriods(since: number): DeliveryProblemPeriod[] {
-    return this.guard('cannot read delivery problems from', () => this.stmts.problemPeriods.all(since));
-  }
-
-  getAccounts(): AccountRow[] {
-    return this.guard('cannot read accounts from', () =>
-      this.stmts.getAccounts.all().map((r) => ({
-        account: r.account,
-        reachable: r.reachable === 1,
-        state: JSON.parse(r.state) as unknown,
-      })),
-    );
-  }
-
-  saveAccount(row: AccountRow): void {
-    this.guard('cannot save an account to', () => {
-      this.stmts.upsertAccount.run(
-        row.account,
-        row.reachable ? 1 : 0,
-        encodeState(row.state, `account ${row.account}`),
-      );
-    });
-  }
-
-  addSilence(silence: NewSilence): Silence {
-    return this.guard('cannot save a silence to', () => {
-      const { account, device, until, reason, createdAt } = silence;
-      return this.stmts.insertSilence.get(account, device, until, reason, createdAt)!;
-    });
-  }
-
-  removeSilences(target: SilenceTarget): number {
-    if (target !== 'all' && target.account === undefined && target.device === undefined) {
-      // Almost certainly a caller's bug; "remove everything" has its own spelling.
-      throw new TypeError("removeSilences: empty target (pass 'all' to remove every silence)");
-    }
-    return this.guard('cannot remove silences from', () => {
-      if (target === 'all') return this.db.prepare('DELETE FROM silences').run().changes;
-      const where: string[] = [];
-      const params: string[] = [];
-      if (target.account !== undefined) {
-        where.push('account = ?');
-        params.push(target.account);
-      }
-      if (target.device !== undefined) {
-        where.push('device = ?');
-        params.push(target.device);
-      }
-      return this.db.prepare(`DELETE FROM silences WHERE ${where.join(' AND ')}`).run(...params).changes;
-    });
-  }
-
-  activeSilences(now: number): Silence[] {
-    return this.guard('cannot read silences from', () => this.stmts.activeSilences.all(now));
-  }
-
-  prune(before: number): PruneResult {
-    return this.guard('cannot prune', () => {
-      const result = this.db
-        .transaction(() => ({
-          history: this.stmts.pruneHistory.run({ before }).changes,
-          silences: this.stmts.pruneSilences.run(before).changes,
-          deliveryProblems: this.stmts.pruneProblems.run(before).changes,
-        }))
-        .immediate();
-      // The daemon prunes about daily: the moment to refresh the statistics a long run needs.
-      this.db.pragma('optimize');
-      return result;
-    });
-  }
-
-  recordApiCall(call: NewApiCall): number {
-    return this.guard('cannot log a call to', () => {
-      const { account, at, kind, origin, caller, epoch } = call;
-      return this.stmts.insertApiCall.get(account, at, kind, origin, caller, epoch)!.id;
-    });
-  }
-
-  apiCalls(account: string, query: ApiCallQuery = {}): ApiCallRow[] {
-    return this.guard('cannot read the call log from', () =>
-      this.stmts.apiCalls.all({
-        account,
-        afterId: query.afterId ?? 0,
-        since: query.since ?? Number.MIN_SAFE_INTEGER,
-        caller: query.excludeCaller ?? null,
-      }),
-    );
-  }
-
-  pruneApiCalls(before: number): number {
-    return this.guard('cannot prune the call log of', () => this.stmts.pruneApiCalls.run(before).changes);
-  }
-
-  getMeta(key: string): string | null {
-    return this.guard('cannot read', () => this.stmts.getMeta.get(key)?.value ?? null);
-  }
-
-  setMeta(key: string, value: string): void {
-    this.guard('cannot write to', () => {
-      this.stmts.setMeta.run(key, value);
-    });
-  }
-
-  /**
-   * The open connection, for the stores of other subsystems kept in the same file (the
-   * notification outbox), so that their writes can join this store's transactions.
-   */
-  get connection(): Database.Database {
-    if (this.closed) throw storeError('cannot use', this.file, 'closed', 'the store is closed');
-    return this.db;
-  }
-
-  transaction<T>(fn: () => T, options: TransactionOptions = {}): T {
-    // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-    // writes can fail at once with SQLITE_BUSY when another process wrote in between. So the
-    // lock wait happens at BEGIN, which is all a busy timeout of this call's own has to cover.
-    const wait = options.busyTimeoutMs;
-    return this.guard('cannot write to', () => {
-      if (wait === undefined || this.db.inTransaction) return this.db.transaction(fn).immediate();
-      const before = this.db.pragma('busy_timeout', { simple: true }) as number;
-      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(wait))}`);
+  transaction<T>(fn: (tx: Store) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    const depth = this.#depth;
+    const body = async (): Promise<T> => {
+      this.#tables.begin(depth, options);
+      let result: T;
       try {
-        return this.db.transaction(fn).immediate();
-      } finally {
-        this.db.pragma(`busy_timeout = ${before}`);
+        result = await fn(new SqliteStore(this.#tables, this.#outboxTables, this.#gate, depth + 1));
+      } catch (err) {
+        this.#tables.rollback(depth);
+        throw err;
       }
-    });
+      try {
+        this.#tables.commit(depth);
+      } catch (err) {
+        this.#tables.rollback(depth);
+        throw err;
+      }
+      return result;
+    };
+    return depth === 0 ? this.#gate.exclusive(body) : body();
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.db.close();
+  close(): Promise<void> {
+    // Not gated: a close during an open transaction ends it (SQLite rolls it back).
+    this.#tables.close();
+    return Promise.resolve();
+  }
+}
+
+/** The OutboxStore on the same connection and gate as its SqliteStore. */
+class SqliteOutbox implements OutboxStore {
+  readonly #tables: SqliteOutboxTables;
+  readonly #run: Runner;
+  readonly #transaction: <T>(fn: (tx: OutboxStore) => Promise<T>) => Promise<T>;
+
+  constructor(
+    tables: SqliteOutboxTables,
+    run: Runner,
+    transaction: <T>(fn: (tx: OutboxStore) => Promise<T>) => Promise<T>,
+  ) {
+    this.#tables = tables;
+    this.#run = run;
+    this.#transaction = transaction;
   }
 
-  private insertHistory(row: HistoryRow): void {
-    this.stmts.insertHistory.run(row.account, row.device, row.at, row.from, row.to, row.raw);
+  transaction<T>(fn: (tx: OutboxStore) => Promise<T>): Promise<T> {
+    return this.#transaction(fn);
   }
-
-  private insertProblemChange(c: DeliveryProblemChange): void {
-    const params = { account: c.account, device: c.device, problem: c.problem, at: c.at };
-    if (c.kind === 'started') this.stmts.openProblem.run(params);
-    else this.stmts.endProblem.run(params);
+  enqueue(messages: readonly NewOutboxMessage[], options?: { readonly grouped?: boolean }): Promise<void> {
+    return this.#run.run(() => this.#tables.enqueue(messages, options));
   }
-
-  /** Database failures become StoreErrors naming the file; a caller's own errors pass unchanged. */
-  private guard<T>(doing: string, fn: () => T): T {
-    if (this.closed) throw storeError(doing, this.file, 'closed', 'the store is closed');
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      throw fromSqliteError(err, doing, this.file, { openedReadonly: this.db.readonly }) ?? err;
-    }
+  hold(events: readonly NewOutboxMessage[]): Promise<void> {
+    return this.#run.run(() => this.#tables.hold(events));
+  }
+  held(): Promise<OutboxMessage[]> {
+    return this.#run.run(() => this.#tables.held());
+  }
+  removeHeld(ids: readonly number[]): Promise<number> {
+    return this.#run.run(() => this.#tables.removeHeld(ids));
+  }
+  markCancelled(ids: readonly number[], at: number, note: string): Promise<void> {
+    return this.#run.run(() => this.#tables.markCancelled(ids, at, note));
+  }
+  lastGroupedAt(): Promise<Map<string, number>> {
+    return this.#run.run(() => this.#tables.lastGroupedAt());
+  }
+  heads(): Promise<OutboxMessage[]> {
+    return this.#run.run(() => this.#tables.heads());
+  }
+  markSent(id: number, at: number, attempts: number): Promise<void> {
+    return this.#run.run(() => this.#tables.markSent(id, at, attempts));
+  }
+  markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
+    return this.#run.run(() => this.#tables.markRetry(id, attempts, nextAttemptAt, error));
+  }
+  markDropped(id: number, at: number, attempts: number, error: string): Promise<void> {
+    return this.#run.run(() => this.#tables.markDropped(id, at, attempts, error));
+  }
+  markAttempting(id: number, attempts: number): Promise<boolean> {
+    return this.#run.run(() => this.#tables.markAttempting(id, attempts));
+  }
+  setPayload(id: number, payload: unknown): Promise<void> {
+    return this.#run.run(() => this.#tables.setPayload(id, payload));
+  }
+  markMerged(id: number, at: number, intoDeliveryId: string): Promise<void> {
+    return this.#run.run(() => this.#tables.markMerged(id, at, intoDeliveryId));
+  }
+  retryNow(now: number): Promise<number> {
+    return this.#run.run(() => this.#tables.retryNow(now));
+  }
+  unattemptedAfter(channel: string, afterId: number, limit: number): Promise<OutboxMessage[]> {
+    return this.#run.run(() => this.#tables.unattemptedAfter(channel, afterId, limit));
+  }
+  head(channel: string): Promise<OutboxMessage | null> {
+    return this.#run.run(() => this.#tables.head(channel));
+  }
+  expired(createdBefore: number): Promise<OutboxMessage[]> {
+    return this.#run.run(() => this.#tables.expired(createdBefore));
+  }
+  pendingCounts(): Promise<Map<string, number>> {
+    return this.#run.run(() => this.#tables.pendingCounts());
+  }
+  find(deliveryId: string): Promise<OutboxMessage | null> {
+    return this.#run.run(() => this.#tables.find(deliveryId));
+  }
+  prune(before: number): Promise<number> {
+    return this.#run.run(() => this.#tables.prune(before));
+  }
+  putFiring(alert: FiringAlert): Promise<void> {
+    return this.#run.run(() => this.#tables.putFiring(alert));
+  }
+  deleteFiring(channel: string, key: string): Promise<boolean> {
+    return this.#run.run(() => this.#tables.deleteFiring(channel, key));
+  }
+  firing(): Promise<FiringAlert[]> {
+    return this.#run.run(() => this.#tables.firing());
   }
 }

@@ -2,10 +2,14 @@
 // The monitor's per-device and per-account states are opaque here (JSON-serialisable values,
 // stored as given); the few columns beside them exist so readers need not understand them.
 // Times are epoch milliseconds.
+//
+// Asynchronous because PostgreSQL (the HA store, SPEC §11) is; SQLite answers at once (its
+// promises are already settled), so the daemon's single-node speed is kept.
 
 import type { DeliveryProblem } from '../monitor/delivery.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { Silence } from '../monitor/silence.js';
+import type { OutboxStore } from './outbox-store.js';
 
 /** The current picture of one device, keyed by (account, device). */
 export interface DeviceRow {
@@ -144,68 +148,73 @@ export interface ApiCallQuery {
 
 export interface Store {
   /** Every device row, ordered by account then device. */
-  getDevices(): DeviceRow[];
-  getDevice(account: string, device: string): DeviceRow | null;
+  getDevices(): Promise<DeviceRow[]>;
+  getDevice(account: string, device: string): Promise<DeviceRow | null>;
   /** Upserts every row and appends every change (delivery changes too), all in one transaction. */
-  saveDevices(batch: readonly DeviceSave[]): void;
+  saveDevices(batch: readonly DeviceSave[]): Promise<void>;
   /** Forgets the current row of a device (its history stays). False when there was none. */
-  removeDevice(account: string, device: string): boolean;
+  removeDevice(account: string, device: string): Promise<boolean>;
 
-  appendHistory(row: HistoryRow): void;
+  appendHistory(row: HistoryRow): Promise<void>;
   /** The device's changes at or after `since`, oldest first (ties in the order recorded). */
-  history(account: string, device: string, options?: { readonly since?: number }): HistoryRow[];
+  history(account: string, device: string, options?: { readonly since?: number }): Promise<HistoryRow[]>;
   /**
    * Every change at or after `since`, plus, for each device, its last change before `since`
    * (so a period starts with a known status). Ordered by account, device, then time.
    */
-  historyAll(since: number): HistoryRow[];
+  historyAll(since: number): Promise<HistoryRow[]>;
   /**
    * Devices deleted at the gateway (`delete`, a `deleted` history row) that have not been seen
    * since other than as `not_found`: they read `deleted` until removed from the config.
    */
-  deletedDevices(): DeletedDevice[];
+  deletedDevices(): Promise<DeletedDevice[]>;
 
   /** Records delivery problems beginning and ending, in the order given, in one transaction. */
-  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): void;
+  recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): Promise<void>;
   /**
    * The delivery problem periods that overlap `[since, …)`: every one still open or ended at or
    * after `since`. Ordered by account, device, then start.
    */
-  problemPeriods(since: number): DeliveryProblemPeriod[];
+  problemPeriods(since: number): Promise<DeliveryProblemPeriod[]>;
 
   /** Every account row, ordered by account. */
-  getAccounts(): AccountRow[];
-  saveAccount(row: AccountRow): void;
+  getAccounts(): Promise<AccountRow[]>;
+  saveAccount(row: AccountRow): Promise<void>;
 
-  addSilence(silence: NewSilence): Silence;
+  addSilence(silence: NewSilence): Promise<Silence>;
   /** Deletes the matching silences, active or expired; returns how many. */
-  removeSilences(target: SilenceTarget): number;
+  removeSilences(target: SilenceTarget): Promise<number>;
   /** Silences with `now < until`, oldest first. */
-  activeSilences(now: number): Silence[];
+  activeSilences(now: number): Promise<Silence[]>;
 
   /**
    * Deletes history older than `before` — except each device's last change before it, which
    * is the status the device had at `before` (so its last known status is never lost) —,
    * silences that ended before `before`, and delivery problem periods that ended before it.
    */
-  prune(before: number): PruneResult;
+  prune(before: number): Promise<PruneResult>;
 
   /** Logs a call (before it is made); returns its id. */
-  recordApiCall(call: NewApiCall): number;
+  recordApiCall(call: NewApiCall): Promise<number>;
   /** The account's logged calls matching `query`, in the order logged (by id). */
-  apiCalls(account: string, query?: ApiCallQuery): ApiCallRow[];
+  apiCalls(account: string, query?: ApiCallQuery): Promise<ApiCallRow[]>;
   /** Deletes calls older than `before` (all accounts); returns how many. */
-  pruneApiCalls(before: number): number;
+  pruneApiCalls(before: number): Promise<number>;
 
-  getMeta(key: string): string | null;
-  setMeta(key: string, value: string): void;
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
 
   /**
-   * Runs `fn` in one transaction (nested calls become savepoints): everything it saves is
-   * kept together, or nothing if it throws. Its error is rethrown unchanged.
+   * Runs `fn` in one transaction (nested `tx.transaction` calls become savepoints): everything
+   * it saves through `tx` — and through `tx.outbox` — is kept together, or nothing if it throws.
+   * Its error is rethrown unchanged. `fn` must do only store work through `tx`: on SQLite the
+   * write lock is held until it settles, and other calls on this store wait for it.
    */
-  transaction<T>(fn: () => T, options?: TransactionOptions): T;
+  transaction<T>(fn: (tx: Store) => Promise<T>, options?: TransactionOptions): Promise<T>;
 
-  /** Idempotent. Later calls throw a StoreError with reason `closed`. */
-  close(): void;
+  /** The notification outbox, in the same database (so a cycle's messages join its transaction). */
+  readonly outbox: OutboxStore;
+
+  /** Idempotent. Later calls reject with a StoreError with reason `closed`. */
+  close(): Promise<void>;
 }

@@ -1,108 +1,14 @@
-// The notification outbox and the firing Alertmanager alerts, kept in the monitor's SQLite file
-// beside the Store (same connection, so a cycle's messages can be enqueued in one transaction).
-// Payloads are opaque JSON here: the notify layer decides what a message holds.
-// Times are epoch milliseconds.
-//
-// Row lifecycle: `held` (one event waiting for its channel's group, SPEC §8) → deleted when a
-// release queues it inside a `pending` message (`grouped`), or `cancelled` (done) when it
-// cancelled out; `pending` → `sent` | `dropped`. Only pending rows are ever delivered.
+// The notification outbox and the firing Alertmanager alerts on SQLite, synchronous, kept in the
+// monitor's file beside the Store's tables (same connection, so a cycle's messages can be queued
+// in its transaction). What the methods mean: outbox-store.ts; sqlite-store.ts makes them async.
 //
 // Over 350 lines on purpose: one class per table, one prepared statement and one small method
 // per operation; splitting it would split the outbox's SQL across files.
 
 import type { Database, Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
-import type { SqliteStore } from './sqlite-store.js';
-
-export type OutboxState = 'held' | 'pending' | 'sent' | 'dropped' | 'cancelled';
-
-export interface NewOutboxMessage {
-  /** Stable across retries; receivers drop duplicates by it. Unique. */
-  readonly deliveryId: string;
-  readonly channel: string;
-  /** Must survive `JSON.stringify`/`JSON.parse`. */
-  readonly payload: unknown;
-  readonly createdAt: number;
-}
-
-export interface OutboxMessage extends NewOutboxMessage {
-  readonly id: number;
-  /** Attempts made so far. */
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-  readonly lastError: string | null;
-  readonly state: OutboxState;
-  /** When it was sent, dropped or cancelled; null while held or pending. */
-  readonly doneAt: number | null;
-  /** A message released by grouping: its `createdAt` is when its channel last got a group. */
-  readonly grouped: boolean;
-}
-
-export interface FiringAlert {
-  readonly channel: string;
-  /** Identifies the alert within the channel (e.g. `device/main/123456789`). */
-  readonly key: string;
-  /** What the notify layer needs to re-send it; JSON. */
-  readonly event: unknown;
-  readonly updatedAt: number;
-}
-
-/** What the delivery loop and the notification sink need from the outbox's storage. */
-export interface OutboxStore {
-  /** Runs `fn` in one transaction (nested calls become savepoints). */
-  transaction<T>(fn: () => T): T;
-  /** Queues messages to deliver; `grouped` marks those a grouping release made. */
-  enqueue(messages: readonly NewOutboxMessage[], options?: { readonly grouped?: boolean }): void;
-  /**
-   * Holds events for their channel's group: rows in state `held`, `createdAt` being when each
-   * was held. Never delivered as such; a release turns them into a message (see below).
-   */
-  hold(events: readonly NewOutboxMessage[]): void;
-  /** Every held row, of every channel, oldest first. */
-  held(): OutboxMessage[];
-  /** Deletes held rows (their events were queued in a grouped message); returns how many. */
-  removeHeld(ids: readonly number[]): number;
-  /** Held rows that cancelled out: done, state `cancelled`, `note` in `lastError`. */
-  markCancelled(ids: readonly number[], at: number, note: string): void;
-  /** Per channel, when its newest grouped message was queued (group_interval counts from it). */
-  lastGroupedAt(): Map<string, number>;
-  /** The oldest pending message of each channel, ordered by channel. */
-  heads(): OutboxMessage[];
-  markSent(id: number, at: number, attempts: number): void;
-  markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): void;
-  markDropped(id: number, at: number, attempts: number, error: string): void;
-  /**
-   * An attempt is about to be made: records its count first, so that a message whose attempt
-   * was cut short (stop, crash) is still known as attempted — its delivery id may have been seen.
-   */
-  markAttempting(id: number, attempts: number): void;
-  /** Replaces a pending message's payload (a backlog merged into it). */
-  setPayload(id: number, payload: unknown): void;
-  /**
-   * A message folded into another before it was ever attempted: done, as `sent` (its events go
-   * out with the other), with `merged into <delivery id>` as its note in `lastError`.
-   */
-  markMerged(id: number, at: number, intoDeliveryId: string): void;
-  /** Pending messages waiting for a later attempt become due at `now` (a restart, a reload); returns how many. */
-  retryNow(now: number): number;
-  /** The channel's pending messages after `afterId` that were never attempted, oldest first. */
-  unattemptedAfter(channel: string, afterId: number, limit: number): OutboxMessage[];
-  /** The oldest pending message of the channel. */
-  head(channel: string): OutboxMessage | null;
-  /** Pending messages created before `createdBefore`, oldest first. */
-  expired(createdBefore: number): OutboxMessage[];
-  /** Pending messages per channel; channels with none are left out. */
-  pendingCounts(): Map<string, number>;
-  find(deliveryId: string): OutboxMessage | null;
-  /** Deletes sent, dropped and cancelled rows finished before `before`; returns how many. */
-  prune(before: number): number;
-
-  putFiring(alert: FiringAlert): void;
-  /** False when there was none. */
-  deleteFiring(channel: string, key: string): boolean;
-  /** Ordered by channel, then key. */
-  firing(): FiringAlert[];
-}
+import type { SqliteTables } from './sqlite-tables.js';
+import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxState } from './outbox-store.js';
 
 interface MessageRecord {
   id: number;
@@ -130,9 +36,9 @@ const MESSAGE_COLUMNS = `id, delivery_id AS deliveryId, channel, payload, create
 
 type Run<P extends unknown[]> = Statement<P, never>;
 
-/** The OutboxStore on the SqliteStore's connection. Closing the SqliteStore closes it too. */
-export class SqliteOutbox implements OutboxStore {
-  readonly #store: SqliteStore;
+/** The outbox's methods on the SqliteTables' connection. Closing those closes it too. */
+export class SqliteOutboxTables {
+  readonly #store: SqliteTables;
   readonly #db: Database;
   readonly #stmts: {
     insert: Run<[string, string, string, number, number, string, number]>;
@@ -159,7 +65,7 @@ export class SqliteOutbox implements OutboxStore {
     firing: Statement<[], FiringRecord>;
   };
 
-  constructor(store: SqliteStore) {
+  constructor(store: SqliteTables) {
     this.#store = store;
     const db = store.connection;
     this.#db = db;
@@ -223,10 +129,6 @@ export class SqliteOutbox implements OutboxStore {
         SELECT channel, alert_key AS key, event, updated_at AS updatedAt
         FROM alertmanager_firing ORDER BY channel, alert_key`),
     };
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.#store.transaction(fn);
   }
 
   enqueue(messages: readonly NewOutboxMessage[], options: { readonly grouped?: boolean } = {}): void {
@@ -310,8 +212,12 @@ export class SqliteOutbox implements OutboxStore {
     this.#guard('cannot update the outbox in', () => this.#stmts.markDropped.run(at, attempts, error, id));
   }
 
-  markAttempting(id: number, attempts: number): void {
-    this.#guard('cannot update the outbox in', () => this.#stmts.markAttempting.run(attempts, id));
+  /** One process at a time writes this file (SQLite's lock), so a pending row is always ours. */
+  markAttempting(id: number, attempts: number): boolean {
+    return this.#guard(
+      'cannot update the outbox in',
+      () => this.#stmts.markAttempting.run(attempts, id).changes > 0,
+    );
   }
 
   setPayload(id: number, payload: unknown): void {
@@ -388,7 +294,7 @@ export class SqliteOutbox implements OutboxStore {
     );
   }
 
-  /** Database failures become StoreErrors naming the file, as in SqliteStore. */
+  /** Database failures become StoreErrors naming the file, as in SqliteTables. */
   #guard<T>(doing: string, fn: () => T): T {
     const file = this.#store.file;
     if (!this.#db.open) throw storeError(doing, file, 'closed', 'the store is closed');
