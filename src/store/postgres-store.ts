@@ -5,7 +5,7 @@
 // postgres-schema.ts; the lease: postgres-lease.ts; the outbox: postgres-outbox.ts.
 
 import { Pool, TypeOverrides, types } from 'pg';
-import type { StoreError} from './errors.js';
+import type { StoreError } from './errors.js';
 import { storeError } from './errors.js';
 import type { Fence, HaStore, LeaseHolder } from './lease.js';
 import type { OutboxStore } from './outbox-store.js';

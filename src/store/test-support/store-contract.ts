@@ -577,6 +577,24 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(await store.outbox.find('m1')).toBeNull();
       });
 
+      it('a batch that fails inside a transaction is undone alone; the transaction goes on', async () => {
+        const bad = device('main', '2', { health: 'SIDEWAYS' as DeviceRow['health'] });
+        await store.transaction(async (tx) => {
+          await tx.setMeta('before', '1');
+          await expect(
+            tx.saveDevices([
+              { row: device('main', '1'), change: change('main', '1', 5) },
+              { row: bad, change: null },
+            ]),
+          ).rejects.toBeInstanceOf(StoreError);
+          await tx.setMeta('after', '1');
+        });
+        expect(await store.getMeta('before')).toBe('1');
+        expect(await store.getMeta('after')).toBe('1');
+        expect(await store.getDevices()).toEqual([]);
+        expect(await store.history('main', '1')).toEqual([]);
+      });
+
       it('nests: an inner failure caught inside undoes only the inner part, store and outbox', async () => {
         await store.transaction(async (tx) => {
           await tx.setMeta('outer', '1');
