@@ -29,7 +29,8 @@ describeWithPostgres('PostgresStore on PostgreSQL', (db) => {
   const versions = (url: string) =>
     withClient(
       url,
-      async (c) => (await c.query('SELECT version FROM whatsgate_schema ORDER BY version')).rows,
+      async (c) =>
+        (await c.query<{ version: number }>('SELECT version FROM whatsgate_schema ORDER BY version')).rows,
     );
 
   describe('schema', () => {
