@@ -48,6 +48,8 @@ export class Shared {
     readonly where: string,
     /** Cut out of messages, should a server ever echo them. */
     readonly secrets: readonly string[],
+    /** Opened for reading only (the CLI's readers): every write is refused, as SQLite's are. */
+    readonly readonly = false,
   ) {}
 
   /** Database failures become StoreErrors naming the database; a caller's own errors pass unchanged. */
@@ -57,6 +59,12 @@ export class Shared {
 
   refuseIfClosed(doing: string): void {
     if (this.closed) throw storeError(doing, this.where, 'closed', 'the store is closed');
+  }
+
+  refuseIfReadonly(doing: string): void {
+    if (this.readonly) {
+      throw storeError(doing, this.where, 'readonly', 'the store was opened read-only, so it cannot write');
+    }
   }
 }
 
@@ -82,6 +90,7 @@ export class PoolSession implements Session {
 
   async write<T>(doing: string, work: (sql: Sql) => Promise<T>, shape: WriteShape = 'one'): Promise<T> {
     this.#shared.refuseIfClosed(doing);
+    this.#shared.refuseIfReadonly(doing);
     if (shape === 'one' && this.#shared.fence === null) return this.read(doing, work);
     return this.transaction((tx) => tx.write(doing, work, 'one'), {}, doing);
   }
@@ -187,6 +196,7 @@ class TxSession implements Session {
   write<T>(doing: string, work: (sql: Sql) => Promise<T>, shape: WriteShape = 'one'): Promise<T> {
     if (shape === 'several') return this.transaction((inner) => inner.write(doing, work, 'one'), {}, doing);
     return this.#run(doing, async (sql) => {
+      this.#shared.refuseIfReadonly(doing);
       await this.#checkFence(doing);
       return work(sql);
     });

@@ -91,7 +91,7 @@ export async function openPostgresStore(
     await pool.end().catch(() => undefined);
     throw fromPgError(err, 'cannot open', where, secrets) ?? err;
   }
-  const shared = new Shared(pool, where, secrets);
+  const shared = new Shared(pool, where, secrets, options.readonly === true);
   return new PostgresStore(shared, new PoolSession(shared));
 }
 
