@@ -154,8 +154,17 @@ const VERSIONS_TABLE = `
     applied_at  timestamptz NOT NULL DEFAULT now()
   )`;
 
-async function versionOf(client: PoolClient): Promise<number> {
-  const { rows } = await client.query<{ v: number }>(
+type Queryable = Pick<Pool, 'query'>;
+
+async function hasVersions(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>(
+    "SELECT to_regclass('whatsgate_schema') IS NOT NULL AS present",
+  );
+  return rows[0]!.present;
+}
+
+async function versionOf(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ v: number }>(
     'SELECT coalesce(max(version), 0)::integer AS v FROM whatsgate_schema',
   );
   return rows[0]!.v;
@@ -186,7 +195,9 @@ export async function migratePostgres(
       await client.query('BEGIN');
       try {
         await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-        await client.query(VERSIONS_TABLE);
+        // Created only when missing: CREATE … IF NOT EXISTS would still need the right to create
+        // tables, which a user kept to reading and writing rows does not have.
+        if (!(await hasVersions(client))) await client.query(VERSIONS_TABLE);
         const version = await versionOf(client);
         if (version > migrations.length) throw tooNew(where, version, migrations.length);
         const next = migrations[version];
@@ -243,10 +254,7 @@ async function runMigration(
  * that does not exist yet does.
  */
 export async function checkPostgresSchema(pool: Pool, where: string): Promise<void> {
-  const { rows } = await pool.query<{ present: boolean }>(
-    "SELECT to_regclass('whatsgate_schema') IS NOT NULL AS present",
-  );
-  if (!rows[0]!.present) {
+  if (!(await hasVersions(pool))) {
     throw storeError(
       'cannot open',
       where,
@@ -254,9 +262,7 @@ export async function checkPostgresSchema(pool: Pool, where: string): Promise<vo
       'the database has no whatsgate-monitor tables yet — has the daemon run with this store? (it creates them)',
     );
   }
-  const version = (
-    await pool.query<{ v: number }>('SELECT coalesce(max(version), 0)::integer AS v FROM whatsgate_schema')
-  ).rows[0]!.v;
+  const version = await versionOf(pool);
   if (version > PG_SCHEMA_VERSION) throw tooNew(where, version, PG_SCHEMA_VERSION);
   if (version < PG_SCHEMA_VERSION) {
     throw storeError(

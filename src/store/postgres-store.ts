@@ -13,7 +13,8 @@ import { databaseLabel, fromPgError } from './postgres-errors.js';
 import * as lease from './postgres-lease.js';
 import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
-import { PoolSession, Shared, type Session, type Sql } from './postgres-session.js';
+import * as devices from './postgres-devices.js';
+import { PoolSession, Shared, type Session } from './postgres-session.js';
 import { json, storable } from './postgres-text.js';
 import type {
   AccountRow,
@@ -76,7 +77,9 @@ export async function openPostgresStore(
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    // A server gone without a word (a partition) is noticed by TCP keepalive, not after hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'whatsgate-monitor',
     types: TYPES,
   });
@@ -95,22 +98,7 @@ export async function openPostgresStore(
   return new PostgresStore(shared, new PoolSession(shared));
 }
 
-const DEVICE_COLUMNS = `account, device, status, status_raw AS "statusRaw", health, status_since AS "statusSince",
-  last_check_at AS "lastCheckAt", probe_error AS "probeError", transitions, state`;
-const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
 const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS "createdAt"';
-
-type DeviceRecord = Omit<DeviceRow, 'state'> & { state: string };
-
-const toDeviceRow = (r: DeviceRecord): DeviceRow => ({ ...r, state: JSON.parse(r.state) as unknown });
-const toHistoryRow = (r: HistoryRow & { id: number }): HistoryRow => ({
-  account: r.account,
-  device: r.device,
-  at: r.at,
-  from: r.from,
-  to: r.to,
-  raw: r.raw,
-});
 
 export class PostgresStore implements HaStore, Store {
   readonly outbox: OutboxStore;
@@ -131,120 +119,49 @@ export class PostgresStore implements HaStore, Store {
   }
 
   getDevices(): Promise<DeviceRow[]> {
-    return this.#session.read('cannot read devices from', async (sql) =>
-      (await sql<DeviceRecord>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`)).rows.map(
-        toDeviceRow,
-      ),
-    );
+    return this.#session.read('cannot read devices from', (sql) => devices.readDevices(sql));
   }
 
   getDevice(account: string, device: string): Promise<DeviceRow | null> {
-    return this.#session.read('cannot read devices from', async (sql) => {
-      const { rows } = await sql<DeviceRecord>(
-        `SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = $1 AND device = $2`,
-        [account, device],
-      );
-      return rows[0] === undefined ? null : toDeviceRow(rows[0]);
-    });
+    return this.#session.read(
+      'cannot read devices from',
+      async (sql) => (await devices.readDevices(sql, { account, device }))[0] ?? null,
+    );
   }
 
   async saveDevices(batch: readonly DeviceSave[]): Promise<void> {
     if (batch.length === 0) return;
-    // Encoded before any statement: a state JSON cannot hold fails the batch with nothing sent.
-    // Saved twice in one batch: the last row wins, as it would row by row.
-    const rows = new Map<string, DeviceRow & { json: string }>();
-    for (const { row } of batch) {
-      rows.set(JSON.stringify([row.account, row.device]), {
-        ...row,
-        json: json(row.state, `device ${row.account}/${row.device}: state`),
-      });
-    }
-    const changes = batch.flatMap((s) => (s.change === null ? [] : [s.change]));
-    const problems = batch.flatMap((s) => s.deliveryChanges ?? []);
-    const list = [...rows.values()];
+    const prepared = devices.prepareSave(batch);
     await this.#session.write(
       'cannot save devices to',
-      async (sql) => {
-        await sql(
-          `INSERT INTO devices (account, device, status, status_raw, health, status_since, last_check_at,
-                                probe_error, transitions, state)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
-                                $7::bigint[], $8::text[], $9::integer[], $10::text[])
-           ON CONFLICT (account, device) DO UPDATE SET
-             status = excluded.status, status_raw = excluded.status_raw, health = excluded.health,
-             status_since = excluded.status_since, last_check_at = excluded.last_check_at,
-             probe_error = excluded.probe_error, transitions = excluded.transitions, state = excluded.state`,
-          [
-            list.map((r) => r.account),
-            list.map((r) => r.device),
-            list.map((r) => r.status),
-            list.map((r) => storable(r.statusRaw)),
-            list.map((r) => r.health),
-            list.map((r) => r.statusSince),
-            list.map((r) => r.lastCheckAt),
-            list.map((r) => storable(r.probeError)),
-            list.map((r) => r.transitions),
-            list.map((r) => r.json),
-          ],
-        );
-        await insertHistory(sql, changes);
-        for (const c of problems) await recordProblem(sql, c);
-      },
+      (sql) => devices.saveDevices(sql, prepared),
       'several',
     );
   }
 
   removeDevice(account: string, device: string): Promise<boolean> {
-    return this.#session.write(
-      'cannot remove a device from',
-      async (sql) =>
-        (await sql('DELETE FROM devices WHERE account = $1 AND device = $2', [account, device])).rowCount! >
-        0,
+    return this.#session.write('cannot remove a device from', (sql) =>
+      devices.removeDevice(sql, account, device),
     );
   }
 
-  async appendHistory(row: HistoryRow): Promise<void> {
-    await this.#session.write('cannot save history to', (sql) => insertHistory(sql, [row]));
+  appendHistory(row: HistoryRow): Promise<void> {
+    return this.#session.write('cannot save history to', (sql) => devices.insertHistory(sql, [row]));
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): Promise<HistoryRow[]> {
-    return this.#session.read('cannot read history from', async (sql) =>
-      (
-        await sql<HistoryRow & { id: number }>(
-          `SELECT ${HISTORY_COLUMNS} FROM history WHERE account = $1 AND device = $2 AND at >= $3 ORDER BY at, id`,
-          [account, device, options.since ?? Number.MIN_SAFE_INTEGER],
-        )
-      ).rows.map(toHistoryRow),
+    const since = options.since ?? Number.MIN_SAFE_INTEGER;
+    return this.#session.read('cannot read history from', (sql) =>
+      devices.readHistory(sql, account, device, since),
     );
   }
 
   historyAll(since: number): Promise<HistoryRow[]> {
-    return this.#session.read('cannot read history from', async (sql) =>
-      (
-        await sql<HistoryRow & { id: number }>(
-          `(SELECT ${HISTORY_COLUMNS} FROM history WHERE at >= $1)
-           UNION ALL
-           (SELECT DISTINCT ON (account, device) ${HISTORY_COLUMNS} FROM history WHERE at < $1
-            ORDER BY account, device, at DESC, id DESC)
-           ORDER BY account, device, at, id`,
-          [since],
-        )
-      ).rows.map(toHistoryRow),
-    );
+    return this.#session.read('cannot read history from', (sql) => devices.readHistoryAll(sql, since));
   }
 
   deletedDevices(): Promise<DeletedDevice[]> {
-    // A later row other than not_found means the device was added again; a later deletion replaces this one.
-    return this.#session.read('cannot read history from', async (sql) => {
-      const { rows } = await sql<DeletedDevice>(`
-        SELECT h.account, h.device, h.at FROM history AS h
-        WHERE h.to_status = 'deleted' AND NOT EXISTS (
-          SELECT 1 FROM history AS l
-          WHERE l.account = h.account AND l.device = h.device
-            AND (l.at > h.at OR (l.at = h.at AND l.id > h.id)) AND l.to_status <> 'not_found')
-        ORDER BY h.account, h.device`);
-      return rows;
-    });
+    return this.#session.read('cannot read history from', (sql) => devices.readDeleted(sql));
   }
 
   async recordDeliveryProblems(changes: readonly DeliveryProblemChange[]): Promise<void> {
@@ -252,22 +169,16 @@ export class PostgresStore implements HaStore, Store {
     await this.#session.write(
       'cannot save delivery problems to',
       async (sql) => {
-        for (const c of changes) await recordProblem(sql, c);
+        for (const c of changes) await devices.recordProblem(sql, c);
       },
       'several',
     );
   }
 
   problemPeriods(since: number): Promise<DeliveryProblemPeriod[]> {
-    return this.#session.read('cannot read delivery problems from', async (sql) => {
-      const { rows } = await sql<DeliveryProblemPeriod>(
-        `SELECT account, device, problem, started_at AS "startedAt", ended_at AS "endedAt"
-         FROM delivery_problems WHERE ended_at IS NULL OR ended_at >= $1
-         ORDER BY account, device, started_at, id`,
-        [since],
-      );
-      return rows;
-    });
+    return this.#session.read('cannot read delivery problems from', (sql) =>
+      devices.readProblemPeriods(sql, since),
+    );
   }
 
   getAccounts(): Promise<AccountRow[]> {
@@ -343,21 +254,11 @@ export class PostgresStore implements HaStore, Store {
   prune(before: number): Promise<PruneResult> {
     return this.#session.write(
       'cannot prune',
-      async (sql) => ({
-        // Keeps each device's newest row before the cutoff: the status it had at the cutoff.
-        history: (
-          await sql(
-            `DELETE FROM history WHERE at < $1 AND EXISTS (
-               SELECT 1 FROM history AS newer
-               WHERE newer.account = history.account AND newer.device = history.device AND newer.at < $1
-                 AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`,
-            [before],
-          )
-        ).rowCount!,
-        silences: (await sql('DELETE FROM silences WHERE until_at < $1', [before])).rowCount!,
-        deliveryProblems: (await sql('DELETE FROM delivery_problems WHERE ended_at < $1', [before]))
-          .rowCount!,
-      }),
+      async (sql) => {
+        const { history, deliveryProblems } = await devices.pruneDeviceHistory(sql, before);
+        const silences = (await sql('DELETE FROM silences WHERE until_at < $1', [before])).rowCount!;
+        return { history, silences, deliveryProblems };
+      },
       'several',
     );
   }
@@ -442,45 +343,5 @@ export class PostgresStore implements HaStore, Store {
     this.#shared.closed = true;
     this.#closing ??= this.#shared.pool.end().catch(() => undefined);
     return this.#closing;
-  }
-}
-
-async function insertHistory(sql: Sql, rows: readonly HistoryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  // In the order given: ids break ties between changes at the same time.
-  await sql(
-    `INSERT INTO history (account, device, at, from_status, to_status, raw)
-     SELECT a, d, t, f, s, r
-     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(a, d, t, f, s, r, n)
-     ORDER BY n`,
-    [
-      rows.map((r) => r.account),
-      rows.map((r) => r.device),
-      rows.map((r) => r.at),
-      rows.map((r) => r.from),
-      rows.map((r) => r.to),
-      rows.map((r) => storable(r.raw)),
-    ],
-  );
-}
-
-/** A start opens a period unless one is open; an end closes the open one, if any. */
-async function recordProblem(sql: Sql, c: DeliveryProblemChange): Promise<void> {
-  const params = [c.account, c.device, c.problem, c.at];
-  if (c.kind === 'started') {
-    await sql(
-      `INSERT INTO delivery_problems (account, device, problem, started_at)
-       SELECT $1::text, $2::text, $3::text, $4::bigint WHERE NOT EXISTS (
-         SELECT 1 FROM delivery_problems
-         WHERE account = $1 AND device = $2 AND problem = $3 AND ended_at IS NULL)`,
-      params,
-    );
-  } else {
-    await sql(
-      `UPDATE delivery_problems SET ended_at = greatest($4::bigint, started_at)
-       WHERE account = $1 AND device = $2 AND problem = $3 AND ended_at IS NULL`,
-      params,
-    );
   }
 }
