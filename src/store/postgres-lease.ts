@@ -2,6 +2,10 @@
 // conditional statement on its `ha_lease` row, timed by the database's clock (`now()`), so the
 // replicas' clocks do not matter. No advisory or session locks: behind a pooler (PgBouncer in
 // transaction mode) a session is not ours to keep. Writes are fenced in postgres-session.ts.
+//
+// The fenced writes of the holder itself hold the row FOR SHARE until they commit, so a renewal
+// (an UPDATE of that row) waits for the writes in flight — milliseconds. Never renew from inside
+// a transaction of the store: the renewal would wait for that transaction, and it for the renewal.
 
 import type { LeaseHolder } from './lease.js';
 import type { Session } from './postgres-session.js';

@@ -32,7 +32,9 @@ export type Sql = <R extends QueryResultRow = QueryResultRow>(
 export type WriteShape = 'one' | 'several';
 
 export interface Session {
+  /** Not fenced: reads, and the lease's own statements. `doing` starts the error message. */
   read<T>(doing: string, work: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Fenced, and kept whole (`several` statements in a transaction or savepoint of their own). */
   write<T>(doing: string, work: (sql: Sql) => Promise<T>, shape?: WriteShape): Promise<T>;
   transaction<T>(work: (session: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }
