@@ -162,10 +162,10 @@ export class AccountPoller implements CycleRunner {
    * all of the last window's: a restart or a takeover must not reset the budget). Checks are then
    * scheduled from the stored last checks, as after a restart, and what the stored states decided
    * (a DOWN alerted, a reminder sent) is not decided again. Call it before the first cycle, and
-   * later only while not polling (between cycles, after `stop` of the cycles or before the first):
-   * a cycle running would commit states from before the load. `stored`: the rows read once for
-   * every poller (readStoredStates), else this poller reads them. Rejects when the store cannot be
-   * read (nothing is replaced then), or when a strict call log cannot be read.
+   * later only while no cycle runs (no tick started, or the last one's cycles over; `stop` is for
+   * good): a cycle running would commit states from before the load. `stored`: the rows read once
+   * for every poller (readStoredStates), else this poller reads them. Rejects when the store
+   * cannot be read (nothing is replaced then), or when a strict call log cannot be read.
    */
   async load(stored?: StoredStates): Promise<void> {
     const { accounts, devices } = stored ?? (await readStoredStates(this.deps.store));

@@ -17,17 +17,17 @@ import { CycleWriter, type CycleCommit } from './cycle-writer.js';
 // throws a real StoreError stands for a disk that fills mid-transaction (or a fence refusing a
 // deposed replica's write).
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 function scratchStore(): { store: SqliteStore; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wgm-writer-'));
   const file = join(dir, 'monitor.db');
   const store = openSqliteStore(file, { busyTimeoutMs: 20 });
-  cleanups.push(() => {
-    store.close();
+  cleanups.push(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return { store, file };
@@ -229,8 +229,8 @@ describe('CycleWriter', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgm-writer-'));
     const file = join(dir, 'monitor.db');
     const store = openSqliteStore(file, { busyTimeoutMs: 1500 });
-    cleanups.push(() => {
-      store.close();
+    cleanups.push(async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     });
     const writer = new CycleWriter({ store, log: capture().log, publish: outboxPublisher() });
@@ -430,7 +430,11 @@ describe('CycleWriter', () => {
     deposed = true;
     writer.add(down('200', 2_000));
     expect(await writer.flush()).toBe(true);
-    expect(writer.health()).toEqual({ writable: true, error: null, held: { cycles: 0, history: 0, alerts: 0 } });
+    expect(writer.health()).toEqual({
+      writable: true,
+      error: null,
+      held: { cycles: 0, history: 0, alerts: 0 },
+    });
     writer.add(up('100', 3_000));
     expect(await writer.flush()).toBe(true);
     expect(writer.health().held).toEqual({ cycles: 0, history: 0, alerts: 0 });

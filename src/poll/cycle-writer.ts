@@ -186,7 +186,13 @@ export class CycleWriter {
         return false;
       }
       log.error(
-        { component: 'store', err, cycles: batch.cycles, history: batch.history.length, alerts: alerts.length },
+        {
+          component: 'store',
+          err,
+          cycles: batch.cycles,
+          history: batch.history.length,
+          alerts: alerts.length,
+        },
         'the poll results were refused (a bug, not a store failure): dropped, not retried',
       );
       return true;
@@ -219,7 +225,8 @@ export class CycleWriter {
       history: batch.history.length,
       alerts: batch.alerts.length,
     };
-    const message = 'another replica holds the lease: dropped the poll results; the leader decides from the store';
+    const message =
+      'another replica holds the lease: dropped the poll results; the leader decides from the store';
     if (this.#deposedLogged) {
       this.#options.log.debug(fields, message);
       return;
