@@ -7,33 +7,12 @@
 // other processes recorded meanwhile (another replica before a failover) are kept.
 
 import type { Period } from '../audit/compute.js';
-import { OPEN_RUN_META_KEY, readRuns, recordRun, RUNS_META_KEY, type MetaStore } from '../audit/runs.js';
+import { readRuns, recordRun } from '../audit/runs.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 
 // How often the record of when the daemon ran is brought up to date (audit: down-time is unknown).
 const RUN_RECORD_MS = 60_000;
-
-/** The two keys of the record as read in one transaction; what recordRun sets is kept apart. */
-class MetaSnapshot implements MetaStore {
-  readonly changed = new Map<string, string>();
-  constructor(private readonly read: ReadonlyMap<string, string>) {}
-  getMeta(key: string): string | null {
-    return this.changed.get(key) ?? this.read.get(key) ?? null;
-  }
-  setMeta(key: string, value: string): void {
-    this.changed.set(key, value);
-  }
-}
-
-async function snapshot(store: Store): Promise<MetaSnapshot> {
-  const read = new Map<string, string>();
-  for (const key of [RUNS_META_KEY, OPEN_RUN_META_KEY]) {
-    const value = await store.getMeta(key);
-    if (value !== null) read.set(key, value);
-  }
-  return new MetaSnapshot(read);
-}
 
 export class RunRecord {
   readonly #store: Store;
@@ -57,7 +36,7 @@ export class RunRecord {
    */
   async load(): Promise<void> {
     try {
-      this.#recorded = readRuns(await snapshot(this.#store));
+      this.#recorded = await readRuns(this.#store);
     } catch (err) {
       this.#log.error({ component: 'store', err }, 'could not read the run periods');
     }
@@ -83,10 +62,8 @@ export class RunRecord {
   async #write(now: number, options: { readonly keepAfter: number; readonly open?: boolean }): Promise<void> {
     try {
       this.#recorded = await this.#store.transaction(async (tx) => {
-        const meta = await snapshot(tx);
-        recordRun(meta, { start: this.#start, end: now }, options);
-        for (const [key, value] of meta.changed) await tx.setMeta(key, value);
-        return readRuns(meta);
+        await recordRun(tx, { start: this.#start, end: now }, options);
+        return readRuns(tx);
       });
     } catch (err) {
       this.#log.error({ component: 'store', err }, 'could not record the run period');
