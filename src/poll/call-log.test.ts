@@ -154,6 +154,27 @@ describe('StoredCallLog', () => {
     expect((await store.apiCalls('main')).map((r) => r.epoch)).toEqual([4]);
   });
 
+  it('HA (strict): asks nothing while this replica does not lead (no epoch)', async () => {
+    const { store } = scratchStore();
+    const clock = new FakeClock(START);
+    let epoch: number | null = null;
+    const log = new StoredCallLog({
+      store,
+      account: 'main',
+      clock,
+      origin: 'daemon',
+      epoch: () => epoch,
+      strict: true,
+    });
+    const gateway = gatewayWith(log, clock);
+    expect(await gateway.takeSlot(clock.monotonic())).toBeNull();
+    expect(await store.apiCalls('main')).toEqual([]);
+    epoch = 9;
+    await clock.advance(gateway.spacingMs);
+    expect(await gateway.takeSlot(clock.monotonic())).not.toBeNull();
+    expect((await store.apiCalls('main')).map((r) => r.epoch)).toEqual([9]);
+  });
+
   it('HA (strict): a restore that cannot read the store rejects; a single node counts nothing', async () => {
     const { store } = scratchStore();
     const clock = new FakeClock(START);

@@ -17,7 +17,8 @@
 //   does not block the event loop at every call.
 // - HA (`strict`): a call that could not be logged is not made. Another replica taking over counts
 //   only the calls it can read, so an unlogged call could push the replicas together past the
-//   rate (SPEC §11); a deposed holder's log write fails by its fence and so makes no call either.
+//   rate (SPEC §11); a deposed holder's log write fails by its fence and so makes no call either,
+//   and a holder whose lease lapsed on its own clock (no epoch to log under) asks nothing.
 
 import { randomUUID } from 'node:crypto';
 import type { CallKind } from '../monitor/budget.js';
@@ -58,8 +59,9 @@ export interface StoredCallLogOptions {
   /** The HA lease epoch a call is made under, logged with it; null (or absent) without HA. */
   readonly epoch?: () => number | null;
   /**
-   * HA: a call that could not be logged is not made (`reserve` resolves false), and a failed
-   * `restore` rejects. Default false: a single node goes on unlogged for a while (see the top).
+   * HA: a call that could not be logged is not made (`reserve` resolves false), nor one without
+   * an epoch (this replica does not lead), and a failed `restore` rejects. Default false: a single
+   * node goes on unlogged for a while (see the top).
    */
   readonly strict?: boolean;
 }
@@ -134,6 +136,10 @@ export class StoredCallLog implements CallLog {
   async #reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): Promise<boolean> {
     const mono = this.#clock.monotonic();
     if (!this.#strict && mono - this.#failedAt < RETRY_STORE_AFTER_MS) return decide([]);
+    const epoch = this.#epoch();
+    // Not leading (the lease lapsed on this replica's clock, or it stands by): no call. Not
+    // warned: the daemon says when it loses the lease, and a standby asks only by a race.
+    if (this.#strict && epoch === null) return false;
     let decided: boolean | undefined;
     let loggedId: number | undefined;
     try {
@@ -152,7 +158,7 @@ export class StoredCallLog implements CallLog {
           kind,
           origin: this.#origin,
           caller: this.#caller,
-          epoch: this.#epoch(),
+          epoch,
         });
         if (mono - this.#prunedAt >= PRUNE_EVERY_MS) {
           this.#prunedAt = mono;
