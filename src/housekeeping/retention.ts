@@ -26,12 +26,16 @@ export class Retention {
     this.#deps = deps;
   }
 
-  /** Schedules the daily prune (in the time zone of the config at start) and prunes once now. */
-  start(): void {
+  /**
+   * Schedules the daily prune (in the time zone of the config at start) and prunes once now;
+   * resolves when that first prune is done (never rejects).
+   */
+  start(): Promise<void> {
     this.#task = createTask(RETENTION_SCHEDULE, () => void this.prune(), {
       timezone: this.#deps.config().timezone,
     });
     void this.#task.start();
+    return this.prune();
   }
 
   async stop(): Promise<void> {
