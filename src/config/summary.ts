@@ -6,6 +6,7 @@ import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields
 import { plannedSpacingMs } from '../monitor/budget.js';
 import { deliveryPace } from '../monitor/delivery-schedule.js';
 import { effectiveIntervalMs } from '../monitor/round.js';
+import { describeStore } from './store.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -135,6 +136,14 @@ export function configWarnings(config: Config): string[] {
   return warnings;
 }
 
+/** Which store, and with PostgreSQL the lease: never the URL's user, password or query. */
+function storeText(config: Config): string {
+  const store = describeStore(config.store);
+  if (config.ha === null) return `${store} (one process)`;
+  const lease = config.ha.leaseMs;
+  return `${store}; HA lease ${formatDuration(lease)}, renewed every ${formatDuration(Math.round(lease / 3))}`;
+}
+
 /** A few lines a person reads after `check-config`: what will be monitored, and how. */
 export function summarizeConfig(config: Config, options: { source?: string } = {}): string {
   const lines: string[] = [];
@@ -156,6 +165,7 @@ export function summarizeConfig(config: Config, options: { source?: string } = {
   lines.push(`Schedule: ${config.schedule} (timezone ${config.timezone})`);
   lines.push(`Listen: ${formatListen(config.listen)}${config.web.basicAuth === null ? '' : ' (basic auth)'}`);
   lines.push(`State dir: ${config.stateDir}`);
+  lines.push(`Store: ${storeText(config)}`);
   lines.push(`Public URL: ${config.publicUrl ?? 'not set'}`);
   lines.push(
     config.audit.schedule === null
