@@ -357,7 +357,7 @@ describe('check-config says which store, with the lease, and never the password'
       ]),
     );
     expect(text).toContain(
-      'Store: PostgreSQL postgres://db.example.com:5432/whatsgate; HA lease 30s, renewed every 10s',
+      'Store: PostgreSQL postgres://db.example.com:5432/whatsgate; HA lease 30s, renewed every 10s: a leader that dies is replaced within 40s',
     );
     expect(findSecretLeaks({ store: PASSWORD }, [{ name: 'summary', content: text }])).toEqual([]);
   });

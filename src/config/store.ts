@@ -12,14 +12,15 @@
 import { formatDuration, parseDuration } from '../fields/duration.js';
 import type { Problem } from '../fields/fields.js';
 import { SERVICE_URL, redactUrl } from '../net/redact.js';
+import { MIN_LEASE_MS } from '../monitor/lease.js';
 import { dbPathIn } from '../store/location.js';
 import type { StoreLocation } from './types.js';
 
 /** `store`'s value for SQLite in state_dir. */
 export const SQLITE = 'sqlite';
 
-/** The shortest `ha.lease`: the holder renews every lease / 3, so each renewal gets over a second. */
-export const MIN_LEASE_MS = 5_000;
+/** The shortest `ha.lease`: the lease's own rules say it (monitor/lease.ts). */
+export { MIN_LEASE_MS };
 /**
  * The longest `ha.lease`. A leader that dies unannounced is replaced only once its lease lapses,
  * so a longer lease is that much longer with nothing watched and nothing sent.

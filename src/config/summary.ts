@@ -6,6 +6,7 @@ import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields
 import { plannedSpacingMs } from '../monitor/budget.js';
 import { deliveryPace } from '../monitor/delivery-schedule.js';
 import { effectiveIntervalMs } from '../monitor/round.js';
+import { renewEveryMs, worstFailoverMs } from '../monitor/lease.js';
 import { describeStore } from './store.js';
 import type { AccountConfig, Config } from './types.js';
 
@@ -141,7 +142,9 @@ function storeText(config: Config): string {
   const store = describeStore(config.store);
   if (config.ha === null) return `${store} (one process)`;
   const lease = config.ha.leaseMs;
-  return `${store}; HA lease ${formatDuration(lease)}, renewed every ${formatDuration(Math.round(lease / 3))}`;
+  const every = formatDuration(Math.round(renewEveryMs(lease)));
+  const failover = formatDuration(Math.ceil(worstFailoverMs(lease) / 1000) * 1000);
+  return `${store}; HA lease ${formatDuration(lease)}, renewed every ${every}: a leader that dies is replaced within ${failover}`;
 }
 
 /** A few lines a person reads after `check-config`: what will be monitored, and how. */
