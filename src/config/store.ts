@@ -3,7 +3,7 @@
 // `store: sqlite` (the default) is monitor.db in state_dir: one process. `store: postgres://…`
 // (or `postgresql://…`) is a PostgreSQL database that any number of replicas share; one of them
 // holds the HA lease (`ha.lease`) and polls and notifies. The URL is a credential: its password
-// (and any query value, e.g. `?password=` or `sslpassword=`) never appears in a message. So
+// (and a credential in its query, `?password=` or `sslpassword=`) never appears in a message. So
 // nothing here echoes the value: problems say what was expected, and the URL is shown only as
 // net/redact.ts's `redactUrl` writes it (scheme, host, port, database; no user, no password, no
 // query). `storeSecrets` lists what redactSecrets must hide in text a driver writes (a connection

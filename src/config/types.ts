@@ -68,9 +68,8 @@ export interface MaintenanceWindow {
 
 /**
  * Where the state lives (`store`): SQLite in `state_dir`, or a PostgreSQL database that replicas
- * share (high availability). The same shape as the store's own StoreLocation
- * (src/store/location.ts), which opens it; config states it here so that reading a config loads
- * no database code.
+ * share (high availability). It mirrors the StoreLocation the stores open (src/store/location.ts),
+ * shape for shape.
  */
 export type StoreLocation =
   { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
