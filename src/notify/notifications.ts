@@ -74,6 +74,8 @@ export class Notifications implements AlertSink, AuditSender {
   #refreshStop = new AbortController();
   #refresher: Promise<void> | null = null;
   #lastRefresher: Promise<void> = Promise.resolve();
+  /** A re-send refused as `deposed` was logged at warn in this run (the rest go at debug). */
+  #refreshDeposedLogged = false;
 
   constructor(options: NotificationsOptions) {
     this.#outbox = options.outbox;
@@ -130,6 +132,7 @@ export class Notifications implements AlertSink, AuditSender {
       this.#worker.setNotifiers(this.#notifiers);
     }
     this.#worker.start();
+    this.#refreshDeposedLogged = false;
     if (this.#refreshStop.signal.aborted) this.#refreshStop = new AbortController();
     const refresher = this.#refreshLoop(this.#refreshStop.signal, this.#lastRefresher);
     this.#refresher = refresher;
@@ -171,7 +174,10 @@ export class Notifications implements AlertSink, AuditSender {
       await this.#sink.refreshFiring(now);
     } catch (err) {
       if (isDeposed(err)) {
-        this.#log.warn({ err }, 'another replica took over the lease: the Alertmanager re-send is left to it');
+        const line = 'another replica took over the lease: the Alertmanager re-send is left to it';
+        if (this.#refreshDeposedLogged) this.#log.debug({ err }, line);
+        else this.#log.warn({ err }, line);
+        this.#refreshDeposedLogged = true;
       } else {
         this.#log.error({ err }, 'could not queue the Alertmanager re-send');
       }

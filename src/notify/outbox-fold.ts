@@ -16,7 +16,12 @@
 // together with the claim, before the attempt, so a retry sends the same events.
 
 import type { OutboxMessage, OutboxStore } from '../store/outbox-store.js';
-import { PAYLOAD_VERSION, parsePayload, type NotificationEvent, type NotificationPayload } from './message.js';
+import {
+  PAYLOAD_VERSION,
+  parsePayload,
+  type NotificationEvent,
+  type NotificationPayload,
+} from './message.js';
 
 /** A merged message holds at most this many events; the rest go in the next one. */
 export const MAX_MERGED_EVENTS = 500;

@@ -88,8 +88,7 @@ export interface ChannelPending {
 
 /** A claimed head and what to send; `claimed: false`: not ours to send. */
 type Claim =
-  | { readonly claimed: true; readonly payload: NotificationPayload | null }
-  | { readonly claimed: false };
+  { readonly claimed: true; readonly payload: NotificationPayload | null } | { readonly claimed: false };
 
 export class OutboxWorker {
   readonly #store: OutboxStore;
@@ -424,7 +423,10 @@ export class OutboxWorker {
       this.#log.debug(fields, 'outbox write refused: another replica delivers it');
     } else {
       this.#deposedLogged = true;
-      this.#log.warn(fields, 'another replica took over the lease: its outbox is left to it, not retried here');
+      this.#log.warn(
+        fields,
+        'another replica took over the lease: its outbox is left to it, not retried here',
+      );
     }
     return true;
   }

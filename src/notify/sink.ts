@@ -104,7 +104,9 @@ export class NotificationSink implements AlertSink {
         const hook = firingHook(channels[name]);
         const payloadEvents: NotificationEvent[] = [];
         for (const e of events) {
-          payloadEvents.push(hook === undefined ? e : await this.#trackFiring(tx, name, hook, e, now, firing));
+          payloadEvents.push(
+            hook === undefined ? e : await this.#trackFiring(tx, name, hook, e, now, firing),
+          );
         }
         if (groups(channels[name])) {
           for (const e of payloadEvents) held.push(this.#message(name, [e], now));

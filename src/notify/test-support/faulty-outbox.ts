@@ -1,16 +1,11 @@
 // The real outbox (SQLite) with what another replica or a failing disk can do to it, switched on
 // by the test: every write refused as `deposed` (another replica took the lease, SPEC §11), a
-// claim lost to another replica (markAttempting answers false), another replica acting just
-// before a claim, or one method failing. Not a mock: whatever is not faulted runs on the real
+// claim lost to another replica (markAttempting answers false), another process acting just
+// before a call, or one method failing. Not a mock: whatever is not faulted runs on the real
 // store, in its transactions too (a transaction's handle is wrapped with the same faults).
 
 import { StoreError } from '../../store/errors.js';
-import type {
-  FiringAlert,
-  NewOutboxMessage,
-  OutboxMessage,
-  OutboxStore,
-} from '../../store/outbox-store.js';
+import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from '../../store/outbox-store.js';
 
 export type OutboxMethod = Exclude<keyof OutboxStore, 'transaction'>;
 
@@ -47,8 +42,11 @@ export class OutboxFaults {
   readonly claimedElsewhere = new Set<number>();
   /** Methods that throw this error instead of running. */
   readonly failing = new Map<OutboxMethod, Error>();
-  /** Runs before a claim reaches the store, with the store's handle (another replica acting first). */
-  beforeClaim: ((outbox: OutboxStore, id: number) => Promise<void>) | null = null;
+  /**
+   * Runs before a call reaches the store, given the store's handle (the transaction's, inside
+   * one) and the call's arguments: another process acting first.
+   */
+  readonly before = new Map<OutboxMethod, (outbox: OutboxStore, args: readonly unknown[]) => Promise<void>>();
   /** Calls per method, faulted ones included. */
   readonly calls = new Map<OutboxMethod, number>();
 
@@ -70,85 +68,92 @@ export class FaultyOutbox implements OutboxStore {
     return this.inner.transaction((tx) => fn(new FaultyOutbox(tx, this.faults)));
   }
 
-  #call<T>(method: OutboxMethod, run: () => Promise<T>): Promise<T> {
+  async #call<T>(method: OutboxMethod, args: readonly unknown[], run: () => Promise<T>): Promise<T> {
     this.faults.calls.set(method, this.faults.count(method) + 1);
     const error = this.faults.failing.get(method);
-    if (error !== undefined) return Promise.reject(error);
-    if (this.faults.deposed && WRITES.has(method)) return Promise.reject(deposedError());
+    if (error !== undefined) throw error;
+    if (this.faults.deposed && WRITES.has(method)) throw deposedError();
+    await this.faults.before.get(method)?.(this.inner, args);
     return run();
   }
 
   enqueue(messages: readonly NewOutboxMessage[], options?: { readonly grouped?: boolean }): Promise<void> {
-    return this.#call('enqueue', () => this.inner.enqueue(messages, options));
+    return this.#call('enqueue', [messages, options], () => this.inner.enqueue(messages, options));
   }
   hold(events: readonly NewOutboxMessage[]): Promise<void> {
-    return this.#call('hold', () => this.inner.hold(events));
+    return this.#call('hold', [events], () => this.inner.hold(events));
   }
   held(): Promise<OutboxMessage[]> {
-    return this.#call('held', () => this.inner.held());
+    return this.#call('held', [], () => this.inner.held());
   }
   removeHeld(ids: readonly number[]): Promise<number> {
-    return this.#call('removeHeld', () => this.inner.removeHeld(ids));
+    return this.#call('removeHeld', [ids], () => this.inner.removeHeld(ids));
   }
   markCancelled(ids: readonly number[], at: number, note: string): Promise<void> {
-    return this.#call('markCancelled', () => this.inner.markCancelled(ids, at, note));
+    return this.#call('markCancelled', [ids, at, note], () => this.inner.markCancelled(ids, at, note));
   }
   lastGroupedAt(): Promise<Map<string, number>> {
-    return this.#call('lastGroupedAt', () => this.inner.lastGroupedAt());
+    return this.#call('lastGroupedAt', [], () => this.inner.lastGroupedAt());
   }
   heads(): Promise<OutboxMessage[]> {
-    return this.#call('heads', () => this.inner.heads());
+    return this.#call('heads', [], () => this.inner.heads());
   }
   markSent(id: number, at: number, attempts: number): Promise<void> {
-    return this.#call('markSent', () => this.inner.markSent(id, at, attempts));
+    return this.#call('markSent', [id, at, attempts], () => this.inner.markSent(id, at, attempts));
   }
   markRetry(id: number, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
-    return this.#call('markRetry', () => this.inner.markRetry(id, attempts, nextAttemptAt, error));
+    return this.#call('markRetry', [id, attempts, nextAttemptAt, error], () =>
+      this.inner.markRetry(id, attempts, nextAttemptAt, error),
+    );
   }
   markDropped(id: number, at: number, attempts: number, error: string): Promise<void> {
-    return this.#call('markDropped', () => this.inner.markDropped(id, at, attempts, error));
+    return this.#call('markDropped', [id, at, attempts, error], () =>
+      this.inner.markDropped(id, at, attempts, error),
+    );
   }
   markAttempting(id: number, attempts: number): Promise<boolean> {
-    return this.#call('markAttempting', async () => {
-      if (this.faults.claimedElsewhere.has(id)) return false;
-      await this.faults.beforeClaim?.(this.inner, id);
-      return this.inner.markAttempting(id, attempts);
-    });
+    return this.#call('markAttempting', [id, attempts], () =>
+      this.faults.claimedElsewhere.has(id) ? Promise.resolve(false) : this.inner.markAttempting(id, attempts),
+    );
   }
   setPayload(id: number, payload: unknown): Promise<void> {
-    return this.#call('setPayload', () => this.inner.setPayload(id, payload));
+    return this.#call('setPayload', [id, payload], () => this.inner.setPayload(id, payload));
   }
   markMerged(id: number, at: number, intoDeliveryId: string): Promise<void> {
-    return this.#call('markMerged', () => this.inner.markMerged(id, at, intoDeliveryId));
+    return this.#call('markMerged', [id, at, intoDeliveryId], () =>
+      this.inner.markMerged(id, at, intoDeliveryId),
+    );
   }
   retryNow(now: number): Promise<number> {
-    return this.#call('retryNow', () => this.inner.retryNow(now));
+    return this.#call('retryNow', [now], () => this.inner.retryNow(now));
   }
   unattemptedAfter(channel: string, afterId: number, limit: number): Promise<OutboxMessage[]> {
-    return this.#call('unattemptedAfter', () => this.inner.unattemptedAfter(channel, afterId, limit));
+    return this.#call('unattemptedAfter', [channel, afterId, limit], () =>
+      this.inner.unattemptedAfter(channel, afterId, limit),
+    );
   }
   head(channel: string): Promise<OutboxMessage | null> {
-    return this.#call('head', () => this.inner.head(channel));
+    return this.#call('head', [channel], () => this.inner.head(channel));
   }
   expired(createdBefore: number): Promise<OutboxMessage[]> {
-    return this.#call('expired', () => this.inner.expired(createdBefore));
+    return this.#call('expired', [createdBefore], () => this.inner.expired(createdBefore));
   }
   pendingCounts(): Promise<Map<string, number>> {
-    return this.#call('pendingCounts', () => this.inner.pendingCounts());
+    return this.#call('pendingCounts', [], () => this.inner.pendingCounts());
   }
   find(deliveryId: string): Promise<OutboxMessage | null> {
-    return this.#call('find', () => this.inner.find(deliveryId));
+    return this.#call('find', [deliveryId], () => this.inner.find(deliveryId));
   }
   prune(before: number): Promise<number> {
-    return this.#call('prune', () => this.inner.prune(before));
+    return this.#call('prune', [before], () => this.inner.prune(before));
   }
   putFiring(alert: FiringAlert): Promise<void> {
-    return this.#call('putFiring', () => this.inner.putFiring(alert));
+    return this.#call('putFiring', [alert], () => this.inner.putFiring(alert));
   }
   deleteFiring(channel: string, key: string): Promise<boolean> {
-    return this.#call('deleteFiring', () => this.inner.deleteFiring(channel, key));
+    return this.#call('deleteFiring', [channel, key], () => this.inner.deleteFiring(channel, key));
   }
   firing(): Promise<FiringAlert[]> {
-    return this.#call('firing', () => this.inner.firing());
+    return this.#call('firing', [], () => this.inner.firing());
   }
 }
