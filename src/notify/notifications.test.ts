@@ -80,6 +80,29 @@ describe('Notifications', () => {
     expect(outcomes).toEqual([['ops', 'sent']]);
   });
 
+  it('publish inside the tick’s transaction: sent once it commits, never if it rolls back', async () => {
+    const n = notifications(configWith({ am: alertmanagerChannel('am', ['http://x']) }));
+    n.start();
+    await expect(
+      db.store.transaction(async (tx) => {
+        await n.publish([deviceAlert()], tx.outbox);
+        throw new Error('the device rows could not be written');
+      }),
+    ).rejects.toThrow('device rows');
+    await clock.advance(60_000);
+    expect(outcomes).toEqual([]);
+    expect(await db.outbox.firing()).toEqual([]);
+
+    await db.store.transaction(async (tx) => {
+      await n.publish([deviceAlert()], tx.outbox);
+      // The loop, woken by publish, waits for this transaction: nothing is sent before it ends.
+      await clock.advance(0);
+      expect(outcomes).toEqual([]);
+    });
+    n.wake(); // what the cycle writer does after its commit (a no-op here: already woken)
+    await vi.waitFor(() => expect(outcomes).toEqual([['am', 'sent']]));
+  });
+
   it('reload swaps the channels: the old ones are closed, queued messages follow the new config', async () => {
     const n = notifications(configWith({ ops: webhookChannel('ops', 'http://x') }));
     const [old] = created;

@@ -22,7 +22,8 @@
 // before every attempt; while it says no (the lease lapsed on this process's own clock) nothing
 // is released, claimed or sent, and the loop re-asks every STANDBY_RECHECK_MS. A write refused
 // as `deposed` (deposed.ts) leaves that message to the replica that took over: logged once per
-// run, not retried by this run, no crash. start() after stop() is a new run (a new term).
+// run, not retried by this run, no crash (handover.ts). start() after stop() is a new run (a new
+// term).
 //
 // Giving up (SPEC §8 "older than 24 h") is decided by attempts, not by the wall clock alone: a
 // message is dropped when it is older than `maxAgeMs` by the wall clock AND it has been tried
@@ -34,21 +35,25 @@
 // up it is retried (folded with the rest) for up to another day — kept longer, never lost early.
 // Messages of a channel no longer configured cannot be attempted; they expire by the wall clock.
 //
-// Over 350 lines because of this header: one pass with its ordering, claim and HA rules; the
-// loop around it is pass-loop.ts, the backlog merge outbox-fold.ts.
+// Over 400 lines with this header (some 370 of code): one pass, whose ordering, claim and HA
+// rules read best in one place. Around it: the loop (pass-loop.ts), the backlog merge (outbox-fold.ts), what other replicas took over
+// (handover.ts), the metrics' pending counts (pending-counts.ts).
 
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import type { OutboxMessage, OutboxStore } from '../store/outbox-store.js';
-import { ALWAYS, isDeposed } from './deposed.js';
+import { ALWAYS } from './deposed.js';
 import { parsePayload, type NotificationPayload } from './message.js';
 import { attemptsCovering, backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { Notifier, SendResult } from './notifier.js';
+import { Handover } from './handover.js';
 import { foldBacklog } from './outbox-fold.js';
 import { PassLoop } from './pass-loop.js';
+import { PendingCounts, type ChannelPending } from './pending-counts.js';
 
 export { attemptsCovering, backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 export { MAX_MERGED_EVENTS } from './outbox-fold.js';
+export type { ChannelPending } from './pending-counts.js';
 
 export type DeliveryOutcome = 'sent' | 'failed' | 'dropped';
 
@@ -81,11 +86,6 @@ export interface OutboxWorkerOptions {
   readonly canSend?: () => boolean;
 }
 
-export interface ChannelPending {
-  readonly channel: string;
-  readonly pending: number;
-}
-
 /** A claimed head and what to send; `claimed: false`: not ours to send. */
 type Claim =
   { readonly claimed: true; readonly payload: NotificationPayload | null } | { readonly claimed: false };
@@ -102,9 +102,7 @@ export class OutboxWorker {
   readonly #release: (now: number) => Promise<number | null>;
   readonly #canSend: () => boolean;
   #notifiers: ReadonlyMap<string, Notifier>;
-  /** The last pending counts read (for the metrics, which read them synchronously). */
-  #pending = new Map<string, number>();
-  #pendingRead = 0;
+  readonly #pending: PendingCounts;
   /** Channels already warned about as no longer configured (warned once each). */
   readonly #orphanWarned = new Set<string>();
 
@@ -112,12 +110,8 @@ export class OutboxWorker {
   /** Pending messages waiting out a backoff are made due at the next pass, and why. */
   #retryDue: 'start' | 'reload' | null = null;
 
-  // Per run (cleared by start): what another replica took over or holds.
-  /** Messages a `deposed` write left to the replica that took over: not touched again. */
-  readonly #leftToOther = new Set<number>();
-  #deposedLogged = false;
-  /** Channels whose head another replica holds a claim on, and until when they are left alone. */
-  readonly #contended = new Map<string, number>();
+  /** Per run: what the other replicas took over or hold. */
+  readonly #handover: Handover;
 
   constructor(options: OutboxWorkerOptions) {
     this.#store = options.store;
@@ -130,6 +124,8 @@ export class OutboxWorker {
     this.#release = options.release ?? (() => Promise.resolve(null));
     this.#canSend = options.canSend ?? ALWAYS;
     this.#notifiers = options.notifiers;
+    this.#handover = new Handover(this.#log);
+    this.#pending = new PendingCounts(this.#store, this.#log);
     this.#loop = new PassLoop({
       clock: this.#clock,
       log: this.#log,
@@ -145,9 +141,7 @@ export class OutboxWorker {
    */
   start(): void {
     if (this.#loop.running) return;
-    this.#leftToOther.clear();
-    this.#contended.clear();
-    this.#deposedLogged = false;
+    this.#handover.reset();
     this.#retryDue = 'start';
     this.#loop.start();
   }
@@ -174,24 +168,14 @@ export class OutboxWorker {
     return this.#loop.stop();
   }
 
-  /**
-   * Pending messages per channel as last read: after every pass, at wake() and refreshPending().
-   * No I/O, so cheap enough for every scrape; empty until the first read.
-   */
+  /** Pending messages per channel as last read (after every pass, at wake()): no I/O. */
   pending(): ChannelPending[] {
-    return [...this.#pending].map(([channel, pending]) => ({ channel, pending }));
+    return this.#pending.get();
   }
 
-  /** Reads the pending counts again. Never rejects: a failure is logged and the old counts kept. */
-  async refreshPending(): Promise<void> {
-    const read = ++this.#pendingRead;
-    try {
-      const counts = await this.#store.pendingCounts();
-      // Reads may settle out of order (PostgreSQL): an older one must not overwrite a newer one.
-      if (read === this.#pendingRead) this.#pending = counts;
-    } catch (err) {
-      this.#log.error({ err }, 'could not count pending notifications');
-    }
+  /** Reads the pending counts again (pending-counts.ts). Never rejects. */
+  refreshPending(): Promise<void> {
+    return this.#pending.refresh();
   }
 
   /**
@@ -229,7 +213,8 @@ export class OutboxWorker {
       if (n > 0) this.#log.info({ messages: n, after: why }, 'retrying pending notifications now');
     } catch (err) {
       // The pass meets the same database and says so; backoff just runs its course.
-      if (!this.#deposed(err, null)) this.#log.error({ err }, 'could not reschedule pending notifications');
+      if (!this.#handover.deposed(err, null))
+        this.#log.error({ err }, 'could not reschedule pending notifications');
     }
   }
 
@@ -238,7 +223,7 @@ export class OutboxWorker {
       return await this.#release(this.#clock.now());
     } catch (err) {
       // The held events are the other replica's now: nothing to come back for.
-      if (this.#deposed(err, null)) return null;
+      if (this.#handover.deposed(err, null)) return null;
       // Delivery of what is already queued goes on; the held events wait for the next try.
       this.#log.error({ err }, 'could not release grouped notifications; retrying shortly');
       return this.#clock.now() + STORE_ERROR_PAUSE_MS;
@@ -254,12 +239,12 @@ export class OutboxWorker {
   async #expire(): Promise<void> {
     const now = this.#clock.now();
     for (const m of await this.#store.expired(now - this.#maxAgeMs)) {
-      if (this.#leftToOther.has(m.id) || !this.#givenUp(m, now)) continue;
+      if (this.#handover.isLeft(m) || !this.#givenUp(m, now)) continue;
       const error = `${this.#tooOld(m.attempts)}${m.lastError === null ? '' : `; last error: ${m.lastError}`}`;
       try {
         await this.#store.markDropped(m.id, now, m.attempts, error);
       } catch (err) {
-        if (this.#deposed(err, m)) continue;
+        if (this.#handover.deposed(err, m)) continue;
         throw err;
       }
       this.#onOutcome(m.channel, 'dropped');
@@ -275,9 +260,9 @@ export class OutboxWorker {
     let unclaimed: number | null = null;
     while (!signal.aborted) {
       const now = this.#clock.now();
-      if ((this.#contended.get(channel) ?? 0) > now) return;
+      if (this.#handover.contendedUntil(channel) > now) return;
       const m = await this.#store.head(channel);
-      if (m === null || m.nextAttemptAt > now || this.#leftToOther.has(m.id)) return;
+      if (m === null || m.nextAttemptAt > now || this.#handover.isLeft(m)) return;
       if (this.#givenUp(m, now)) {
         await this.#expire();
         continue;
@@ -296,7 +281,7 @@ export class OutboxWorker {
       if (claim === null) return;
       if (!claim.claimed) {
         if (unclaimed === m.id) {
-          this.#contended.set(channel, now + CLAIM_CONFLICT_PAUSE_MS);
+          this.#handover.contend(channel, now + CLAIM_CONFLICT_PAUSE_MS);
           this.#log.debug({ channel, delivery_id: m.deliveryId }, 'message claimed elsewhere; waiting');
           return;
         }
@@ -328,7 +313,7 @@ export class OutboxWorker {
         return { claimed: true, payload: result.payload };
       });
     } catch (err) {
-      if (this.#deposed(err, m)) return null;
+      if (this.#handover.deposed(err, m)) return null;
       throw err;
     }
     if (claim.claimed && folded.length > 0) {
@@ -402,7 +387,7 @@ export class OutboxWorker {
     } catch (err) {
       // Sent (or not) and not recorded: the replica that took over finds it pending and attempted,
       // and sends it again with the same delivery id (at least once; receivers drop duplicates).
-      if (this.#deposed(err, m)) return false;
+      if (this.#handover.deposed(err, m)) return false;
       throw err;
     }
   }
@@ -411,36 +396,16 @@ export class OutboxWorker {
     return `not delivered within ${this.#maxAgeMs / 3_600_000} h (${attempts} attempts)`;
   }
 
-  /**
-   * True when `err` says another replica took the lease: `m` (when given) is left to it for the
-   * rest of this run. Logged at warn once per run; the rest at debug.
-   */
-  #deposed(err: unknown, m: OutboxMessage | null): boolean {
-    if (!isDeposed(err)) return false;
-    if (m !== null) this.#leftToOther.add(m.id);
-    const fields = m === null ? { err } : { err, channel: m.channel, delivery_id: m.deliveryId };
-    if (this.#deposedLogged) {
-      this.#log.debug(fields, 'outbox write refused: another replica delivers it');
-    } else {
-      this.#deposedLogged = true;
-      this.#log.warn(
-        fields,
-        'another replica took over the lease: its outbox is left to it, not retried here',
-      );
-    }
-    return true;
-  }
-
   async #nextWake(): Promise<number | null> {
     let next: number | null = null;
     const consider = (at: number): void => {
       if (next === null || at < next) next = at;
     };
     for (const head of await this.#store.heads()) {
-      if (this.#leftToOther.has(head.id)) continue;
+      if (this.#handover.isLeft(head)) continue;
       // A configured channel's head is given up at an attempt time; an orphan's by the clock.
       if (this.#notifiers.has(head.channel)) {
-        consider(Math.max(head.nextAttemptAt, this.#contended.get(head.channel) ?? 0));
+        consider(Math.max(head.nextAttemptAt, this.#handover.contendedUntil(head.channel)));
       } else {
         consider(head.createdAt + this.#maxAgeMs + 1);
       }
