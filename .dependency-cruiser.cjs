@@ -6,7 +6,7 @@
 //
 // Lowest layer first: monitor (the pure core) ← fields, net, report, store ← gateway, simulator,
 // notify, metrics, web, audit ← config (it assembles the channels' fragments) ← poll, views,
-// housekeeping, http ← daemon.ts, commands, demo, cli.
+// housekeeping, http, ha ← daemon.ts, commands, demo, cli.
 // Type-only imports vanish at run time; they may point anywhere but out of the pure core into an
 // edge module.
 
@@ -19,7 +19,7 @@ const LAYERS = [
   ['fields', 'net', 'report', 'store', 'log\\.ts', 'version\\.ts'],
   ['gateway', 'simulator', 'notify', 'metrics', 'web', 'audit'],
   ['config'],
-  ['poll', 'views', 'housekeeping', 'http'],
+  ['poll', 'views', 'housekeeping', 'http', 'ha'],
   ['daemon\\.ts', 'commands', 'demo', 'cli\\.ts', 'config-schema\\.ts'],
 ];
 

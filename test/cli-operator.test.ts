@@ -157,10 +157,10 @@ accounts:
       return JSON.parse(r.stdout) as { from: string | null; to: string }[];
     }
 
-    function seedStatus(device: string, status: 'disconnected' | 'connected'): void {
+    async function seedStatus(device: string, status: 'disconnected' | 'connected'): Promise<void> {
       const store = openSqliteStore(join(dir, 'state', 'monitor.db'));
       try {
-        store.saveDevices([
+        await store.saveDevices([
           {
             row: {
               account: 'main',
@@ -178,7 +178,7 @@ accounts:
           },
         ]);
       } finally {
-        store.close();
+        await store.close();
       }
     }
 
@@ -201,7 +201,7 @@ accounts:
 
     it('deletes after the number is typed back, and records it in the history', async () => {
       sim.setStatus('100000002', 'disconnected');
-      seedStatus('100000002', 'disconnected');
+      await seedStatus('100000002', 'disconnected');
       const r = await cli(['delete', 'Spare phone'], '+100000002\n');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -249,7 +249,7 @@ accounts:
   describe('audit', () => {
     const D = 86_400_000;
 
-    function seedHistory(): void {
+    async function seedHistory(): Promise<void> {
       const now = Date.now();
       const store = openSqliteStore(join(dir, 'state', 'monitor.db'));
       try {
@@ -269,7 +269,7 @@ accounts:
           transitions: 1,
           state: {},
         });
-        store.saveDevices([
+        await store.saveDevices([
           {
             row: row('100000000', 'connected'),
             change: {
@@ -294,7 +294,7 @@ accounts:
           },
           { row: row('999999999', 'connected', 'api_error: device not found!'), change: null },
         ]);
-        store.appendHistory({
+        await store.appendHistory({
           account: 'main',
           device: '100000000',
           at: now - 2 * D,
@@ -302,7 +302,7 @@ accounts:
           to: 'disconnected',
           raw: null,
         });
-        store.appendHistory({
+        await store.appendHistory({
           account: 'main',
           device: '100000000',
           at: now - 2 * D + 3_600_000,
@@ -311,12 +311,12 @@ accounts:
           raw: null,
         });
       } finally {
-        store.close();
+        await store.close();
       }
     }
 
     it('prints the table, the stale device with its delete command, the unknown device', async () => {
-      seedHistory();
+      await seedHistory();
       const r = await cli(['audit']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -329,7 +329,7 @@ accounts:
     });
 
     it('--json gives the documented fields', async () => {
-      seedHistory();
+      await seedHistory();
       const r = await cli(['audit', '--since', '3d', '--json']);
       expect(r.code).toBe(0);
       const json = JSON.parse(r.stdout) as {

@@ -38,7 +38,7 @@ accounts:
   it('silences one device, shows it, and unsilences it', async () => {
     // The daemon creates the database; do the same here.
     mkdirSync(join(dir, 'state'), { recursive: true });
-    openSqliteStore(join(dir, 'state', 'monitor.db'), {}).close();
+    await openSqliteStore(join(dir, 'state', 'monitor.db'), {}).close();
     const s = await runCli([
       'silence',
       'Sales phone',

@@ -86,7 +86,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
 
   afterAll(async () => {
     await notifications?.stop();
-    db?.dispose();
+    await db?.dispose();
     await Promise.all(cluster.map((am) => am.stop()));
   });
 
@@ -136,7 +136,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
 
     // A restart: the firing alert comes from the database, not from memory.
     await notifications.stop();
-    db.reopen();
+    await db.reopen();
     await clock.advance(5_000);
     notifications = start();
     notifications.tick();
@@ -187,7 +187,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
     const sent = outcomes.length;
     await settled(sent + 1);
     for (const am of cluster) expect(await am.alerts()).toEqual([]);
-    expect(db.outbox.firing()).toEqual([]);
+    expect(await db.outbox.firing()).toEqual([]);
     // Nothing left to re-send.
     await clock.advance(120_000);
     const before = outcomes.length;

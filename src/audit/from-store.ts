@@ -25,10 +25,15 @@ export interface AuditOptions {
 }
 
 /** `store` null: no database yet — every device is reported without data. */
-export function auditFromStore(store: Store | null, config: Config, options: AuditOptions): AuditReport {
+export async function auditFromStore(
+  store: Store | null,
+  config: Config,
+  options: AuditOptions,
+): Promise<AuditReport> {
   const { now, since } = options;
   const staleAfterMs = config.audit.staleAfterMs;
-  const rows = new Map((store?.getDevices() ?? []).map((r) => [deviceKey(r.account, r.device), r]));
+  const stored = store === null ? [] : await store.getDevices();
+  const rows = new Map(stored.map((r) => [deviceKey(r.account, r.device), r]));
   const notFound = new Set<string>();
   const devices: AuditDevice[] = [];
   for (const account of config.accounts) {
@@ -52,9 +57,9 @@ export function auditFromStore(store: Store | null, config: Config, options: Aud
   // Rows from before the period tell the status at its start and how long a device has been
   // not connected, which the stale flag needs even when stale_after exceeds the period.
   const historyFrom = staleAfterMs > 0 ? Math.min(since, now - staleAfterMs) : since;
-  const history = store?.historyAll(historyFrom) ?? [];
-  const runningPeriods = options.runningPeriods ?? (store === null ? [] : readRunsUpTo(store, now));
-  const problemPeriods = store?.problemPeriods(since) ?? [];
+  const history = store === null ? [] : await store.historyAll(historyFrom);
+  const runningPeriods = options.runningPeriods ?? (store === null ? [] : await readRunsUpTo(store, now));
+  const problemPeriods = store === null ? [] : await store.problemPeriods(since);
   return computeAudit({
     devices,
     history,

@@ -17,14 +17,15 @@ export const OPEN_RUN_FRESH_MS = 120_000;
 /** A bound on the stored list, whatever the retention: restarts are rare, this is generous. */
 export const MAX_RUNS = 2000;
 
+/** The part of the Store (store/store.ts) the run record lives in. */
 export interface MetaStore {
-  getMeta(key: string): string | null;
-  setMeta(key: string, value: string): void;
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
 }
 
 /** The recorded run periods, oldest first, merged; [] when none (or unreadable). */
-export function readRuns(meta: Pick<MetaStore, 'getMeta'>): Period[] {
-  const text = meta.getMeta(RUNS_META_KEY);
+export async function readRuns(meta: Pick<MetaStore, 'getMeta'>): Promise<Period[]> {
+  const text = await meta.getMeta(RUNS_META_KEY);
   if (text === null) return [];
   let value: unknown;
   try {
@@ -53,25 +54,25 @@ export function readRuns(meta: Pick<MetaStore, 'getMeta'>): Period[] {
  * Records that the run which began at `run.start` lasted at least until `run.end` (the same
  * `start` on every call of one run). Drops periods that ended before `keepAfter` (retention).
  */
-export function recordRun(
+export async function recordRun(
   meta: MetaStore,
   run: Period,
   options: { readonly keepAfter: number; readonly open?: boolean },
-): void {
-  const runs = readRuns(meta).filter((p) => p.start !== run.start && p.end >= options.keepAfter);
+): Promise<void> {
+  const runs = (await readRuns(meta)).filter((p) => p.start !== run.start && p.end >= options.keepAfter);
   runs.push({ start: run.start, end: Math.max(run.start, run.end) });
   const kept = normalisePeriods(runs).slice(-MAX_RUNS);
-  meta.setMeta(RUNS_META_KEY, JSON.stringify(kept.map((p) => [p.start, p.end])));
-  meta.setMeta(OPEN_RUN_META_KEY, options.open === false ? '' : String(run.start));
+  await meta.setMeta(RUNS_META_KEY, JSON.stringify(kept.map((p) => [p.start, p.end])));
+  await meta.setMeta(OPEN_RUN_META_KEY, options.open === false ? '' : String(run.start));
 }
 
 /**
  * The recorded periods, with the run still going (open, recorded within OPEN_RUN_FRESH_MS)
  * counted up to `now`: `audit` while the daemon runs must not lag behind by up to a minute.
  */
-export function readRunsUpTo(meta: Pick<MetaStore, 'getMeta'>, now: number): Period[] {
-  const periods = readRuns(meta);
-  const text = meta.getMeta(OPEN_RUN_META_KEY);
+export async function readRunsUpTo(meta: Pick<MetaStore, 'getMeta'>, now: number): Promise<Period[]> {
+  const periods = await readRuns(meta);
+  const text = await meta.getMeta(OPEN_RUN_META_KEY);
   const open = text === null || text === '' ? Number.NaN : Number(text);
   const last = periods[periods.length - 1];
   if (last === undefined || !Number.isFinite(open)) return periods;

@@ -14,9 +14,8 @@ import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS, Budget, type CallKind } from '../mo
 import type { Clock } from '../monitor/clock.js';
 import type { Config } from '../config/types.js';
 import { loadUndici } from '../net/undici.js';
-import { dbPathIn } from '../store/location.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { connectStore } from './store-access.js';
 
 const SPAN_MS = BUDGET_WINDOW_MS + BUDGET_MARGIN_MS;
 
@@ -71,7 +70,7 @@ export class CliCallBudget {
     let told = false;
     for (;;) {
       const now = this.#clock.now();
-      const freeAt = this.#tryReserve(now, kind);
+      const freeAt = await this.#tryReserve(now, kind);
       if (freeAt <= now) return;
       if (!told) {
         told = true;
@@ -84,7 +83,7 @@ export class CliCallBudget {
   }
 
   /** Logs the call and returns `now` when there is room, else when there will be. */
-  #tryReserve(now: number, kind: CallKind): number {
+  async #tryReserve(now: number, kind: CallKind): Promise<number> {
     const store = this.#store;
     let read: Store | null = null;
     if (store !== null && this.#readonly) {
@@ -92,11 +91,11 @@ export class CliCallBudget {
       this.#warnUnlogged('the database is read-only for this user');
     } else if (store !== null) {
       try {
-        return store.transaction(() => {
-          const budget = this.#budgetAt(now, store);
+        return await store.transaction(async (tx) => {
+          const budget = await this.#budgetAt(now, tx);
           const at = budget.nextFreeAt(now, kind);
           if (at <= now) {
-            store.recordApiCall({
+            await tx.recordApiCall({
               account: this.#account,
               at: now,
               kind,
@@ -116,18 +115,18 @@ export class CliCallBudget {
     }
     let budget: Budget;
     try {
-      budget = this.#budgetAt(now, read);
+      budget = await this.#budgetAt(now, read);
     } catch {
-      budget = this.#budgetAt(now, null);
+      budget = await this.#budgetAt(now, null);
     }
     const at = budget.nextFreeAt(now, kind);
     if (at <= now) this.#unlogged.push({ at: now, kind });
     return at;
   }
 
-  #budgetAt(now: number, store: Store | null): Budget {
+  async #budgetAt(now: number, store: Store | null): Promise<Budget> {
     const budget = new Budget({ ratePerMinute: this.#rate });
-    const rows = store?.apiCalls(this.#account, { since: now - SPAN_MS }) ?? [];
+    const rows = store === null ? [] : await store.apiCalls(this.#account, { since: now - SPAN_MS });
     // A row "in the future" (the clock was stepped back since) counts as now.
     for (const row of rows) budget.record(Math.min(row.at, now), row.kind);
     for (const call of this.#unlogged) budget.record(Math.min(call.at, now), call.kind);
@@ -143,24 +142,29 @@ export class CliCallBudget {
   }
 }
 
+/** An account's CLI budget and the store under it; `close` when the command is done. */
+export interface OpenedCliCallBudget {
+  readonly budget: CliCallBudget;
+  close(): Promise<void>;
+}
+
 /**
  * The budget of `account` for a command that calls the gateway: the daemon's database opened for
- * writing if it can be, else read-only, else none. `close` when the command is done.
+ * writing if it can be, else read-only, else none. Never rejects.
  */
-export function openCliCallBudget(
+export async function openCliCallBudget(
   config: Config,
   account: string,
   tell: (line: string) => void,
-): { readonly budget: CliCallBudget; close(): void } {
+): Promise<OpenedCliCallBudget> {
   const rate = config.accounts.find((a) => a.name === account)?.rateLimitPerMinute ?? 1;
-  const file = dbPathIn(config.stateDir);
   let store: Store | null = null;
   let readonly = false;
   try {
-    store = openSqliteStore(file);
+    store = await connectStore(config, 'write');
   } catch {
     try {
-      store = openSqliteStore(file, { readonly: true });
+      store = await connectStore(config, 'read');
       readonly = true;
     } catch {
       store = null;
@@ -168,6 +172,8 @@ export function openCliCallBudget(
   }
   return {
     budget: new CliCallBudget({ store, readonly, account, ratePerMinute: rate, tell }),
-    close: () => store?.close(),
+    close: async () => {
+      await store?.close();
+    },
   };
 }

@@ -9,15 +9,15 @@ import type { Config } from '../config/types.js';
 import { auditFromStore } from '../audit/from-store.js';
 import { auditToJson, renderAuditText } from '../audit/render.js';
 import { buildAuditMessage, type AuditSender } from '../audit/sender.js';
-import { cliSenders } from './cli-senders.js';
+import { openCliSenders } from './cli-senders.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command } from './command.js';
-import { CommandExit, loadCommandConfig, openStore, withExit } from './context.js';
+import { CommandExit, loadCommandConfig, withExit, withStore } from './context.js';
 
 export const DEFAULT_AUDIT_PERIOD = '7d';
 
 export interface AuditCommandDeps {
   /** The notification layer's sender for this config; null when this build has none. */
-  readonly senderFor: (config: Config) => AuditSender | null;
+  readonly senderFor: (config: Config) => AuditSender | null | Promise<AuditSender | null>;
   readonly now?: () => number;
 }
 
@@ -43,7 +43,7 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
       const config = await loadCommandConfig(values.config, io, values.send === true ? 'read' : 'skip');
       let sender: AuditSender | null = null;
       if (values.send === true) {
-        sender = deps.senderFor(config);
+        sender = await deps.senderFor(config);
         if (sender === null)
           throw new CommandExit(EXIT_FAILURE, 'audit --send: notifications are not available in this build');
         if (config.audit.channels.length === 0) {
@@ -52,17 +52,14 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
       }
 
       const now = (deps.now ?? Date.now)();
-      const store = openStore(config, 'read');
-      let report;
-      try {
-        report = auditFromStore(store, config, { now, since: now - period });
-      } finally {
-        store?.close();
-      }
+      const { report, hasStore } = await withStore(config, 'read', async (store) => ({
+        report: await auditFromStore(store, config, { now, since: now - period }),
+        hasStore: store !== null,
+      }));
       if (values.json === true)
         io.stdout(`${JSON.stringify(auditToJson(report, config.timezone), null, 2)}\n`);
       else {
-        if (store === null) io.stderr('note: no data yet — the daemon has not written its database.\n');
+        if (!hasStore) io.stderr('note: no data yet — the daemon has not written its database.\n');
         io.stdout(renderAuditText(report, config.timezone));
       }
       if (sender === null) return EXIT_OK;
@@ -93,9 +90,9 @@ export function createAuditCommand(deps: AuditCommandDeps): Command {
 
 // Until the notification layer is wired in, `--send` fails clearly (it never fakes success).
 export default createAuditCommand({
-  senderFor: (config) =>
-    new DirectAuditSender(config, {
-      // whatsapp sends through the account's gateway, within the CLI's share of its budget.
-      services: () => cliSenders(config, (line) => process.stderr.write(`${line}\n`)),
-    }),
+  senderFor: async (config) => {
+    // whatsapp sends through the account's gateway, within the CLI's share of its budget.
+    const senders = await openCliSenders(config, (line) => process.stderr.write(`${line}\n`));
+    return new DirectAuditSender(config, { services: () => senders });
+  },
 });

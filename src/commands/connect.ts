@@ -58,13 +58,13 @@ const connect: Command = (args, io) =>
     const number = ref.device.number;
     const client = clientForAccount(config, ref.account);
     // Out of the account's budget, shared with a running daemon through the call log.
-    const calls = openCliCallBudget(config, ref.account, (line) => io.stderr(`${line}\n`));
+    const calls = await openCliCallBudget(config, ref.account, (line) => io.stderr(`${line}\n`));
     let result;
     try {
       await calls.budget.reserve('out_of_band');
       result = await client.connect(number);
     } finally {
-      calls.close();
+      await calls.close();
       await client.close();
     }
     switch (result.kind) {

@@ -3,8 +3,6 @@
 import { loadConfig } from '../config/load.js';
 import type { Config, DeviceConfig } from '../config/types.js';
 import { StoreError } from '../store/errors.js';
-import { dbPathIn } from '../store/location.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import {
   EXIT_FAILURE,
@@ -15,6 +13,7 @@ import {
   type CommandIo,
 } from './command.js';
 import { configFailure } from './config-failure.js';
+import { connectStore, type StoreMode } from './store-access.js';
 
 /** Ends a command with an exit code and a message for stderr. */
 export class CommandExit extends Error {
@@ -47,23 +46,37 @@ export async function loadCommandConfig(
   }
 }
 
-export function dbPath(config: Config): string {
-  return dbPathIn(config.stateDir);
-}
-
 /**
- * Opens the daemon's database. Readers never create it: `null` when it does not exist yet
- * (the daemon has not run), so they can still list the configured devices.
+ * Opens the daemon's database (store-access.ts). Readers never create it: `null` when it does
+ * not exist yet (the daemon has not run), so they can still list the configured devices. The
+ * caller must `await store.close()` when done (withStore does).
  */
-export function openStore(config: Config, mode: 'read' | 'write'): Store | null {
+export async function openCommandStore(config: Config, mode: StoreMode): Promise<Store | null> {
   try {
-    return openSqliteStore(dbPath(config), { readonly: mode === 'read' });
+    return await connectStore(config, mode);
   } catch (err) {
     if (err instanceof StoreError) {
       if (mode === 'read' && (err.reason === 'missing_file' || err.reason === 'missing_dir')) return null;
       throw new CommandExit(EXIT_FAILURE, err.message);
     }
     throw err;
+  }
+}
+
+/**
+ * Runs `body` with the daemon's database (null when a reader finds none) and closes it after,
+ * whatever `body` did.
+ */
+export async function withStore<T>(
+  config: Config,
+  mode: StoreMode,
+  body: (store: Store | null) => Promise<T>,
+): Promise<T> {
+  const store = await openCommandStore(config, mode);
+  try {
+    return await body(store);
+  } finally {
+    await store?.close();
   }
 }
 

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { CliCallBudget } from './api-budget.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { clientForAccount, describeDevice, resolveOneDevice } from './connect.js';
-import { CommandExit, loadCommandConfig, openStore, withExit } from './context.js';
+import { CommandExit, loadCommandConfig, openCommandStore, withExit } from './context.js';
 import { isoWithOffset } from '../report/time.js';
 
 /** The first line on `input`, or null when it ends without one. */
@@ -42,10 +42,10 @@ const del: Command = (args, io) =>
     const number = ref.device.number;
 
     // Opened before the gateway call: a deletion that cannot be recorded is not started.
-    const store = openStore(config, 'write');
+    const store = await openCommandStore(config, 'write');
     if (store === null) throw new CommandExit(EXIT_FAILURE, 'could not open the database');
     try {
-      const row = store.getDevice(ref.account, number);
+      const row = await store.getDevice(ref.account, number);
       const last =
         row?.status == null
           ? 'never checked'
@@ -102,7 +102,7 @@ const del: Command = (args, io) =>
       switch (result.kind) {
         case 'deleted': {
           try {
-            store.appendHistory({
+            await store.appendHistory({
               account: ref.account,
               device: number,
               at: Date.now(),
@@ -140,7 +140,7 @@ const del: Command = (args, io) =>
           );
       }
     } finally {
-      store.close();
+      await store.close();
     }
   });
 export default del;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../fields/duration.js';
 import { historyReport, statusText } from '../report/devices.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
-import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
+import { findDevices, loadCommandConfig, withExit, withStore } from './context.js';
 import { renderTable } from '../report/table.js';
 
 const history: Command = (args, io) =>
@@ -22,13 +22,13 @@ const history: Command = (args, io) =>
     }
     const config = await loadCommandConfig(values.config, io, 'skip');
     const refs = findDevices(config, positionals[0] ?? '');
-    const store = openStore(config, 'read');
-    const rows = refs.flatMap((ref) =>
-      store === null
-        ? []
-        : store.history(ref.account, ref.device.number, since === undefined ? {} : { since }),
-    );
-    store?.close();
+    const rows = await withStore(config, 'read', async (store) => {
+      if (store === null) return [];
+      const options = since === undefined ? {} : { since };
+      const perDevice = [];
+      for (const ref of refs) perDevice.push(await store.history(ref.account, ref.device.number, options));
+      return perDevice.flat();
+    });
     const report = historyReport(rows, config.timezone);
     if (values.json === true) {
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);

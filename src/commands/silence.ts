@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../fields/duration.js';
 import { isoWithOffset } from '../report/time.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
-import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
+import { findDevices, loadCommandConfig, withExit, withStore } from './context.js';
 
 const silence: Command = (args, io) =>
   withExit(io, async () => {
@@ -20,32 +20,21 @@ const silence: Command = (args, io) =>
     const config = await loadCommandConfig(values.config, io, 'skip');
     const target = positionals[0] ?? '';
     const refs = target === 'all' ? null : findDevices(config, target);
-    const store = openStore(config, 'write');
     const now = Date.now();
     const until = now + ms;
-    try {
-      if (refs === null) {
-        store?.addSilence({
-          account: null,
-          device: null,
-          until,
-          reason: values.reason ?? null,
-          createdAt: now,
-        });
-      } else {
-        for (const ref of refs) {
-          store?.addSilence({
-            account: ref.account,
-            device: ref.device.number,
-            until,
-            reason: values.reason ?? null,
-            createdAt: now,
-          });
+    await withStore(config, 'write', async (store) => {
+      if (store === null) return;
+      const scopes =
+        refs === null
+          ? [{ account: null, device: null }]
+          : refs.map((ref) => ({ account: ref.account, device: ref.device.number }));
+      // All of them or none: a command that failed half-way must not leave some devices muted.
+      await store.transaction(async (tx) => {
+        for (const scope of scopes) {
+          await tx.addSilence({ ...scope, until, reason: values.reason ?? null, createdAt: now });
         }
-      }
-    } finally {
-      store?.close();
-    }
+      });
+    });
     const what =
       refs === null ? 'all devices' : refs.map((r) => `${r.device.name} (${r.device.number})`).join(', ');
     io.stdout(

@@ -8,7 +8,7 @@ import { deletedIndex, deviceReport, stateText, statusText, type DeviceReport } 
 import { silenceMatches, type Silence } from '../monitor/silence.js';
 import type { DeviceRow } from '../store/store.js';
 import { EXIT_OK, type Command } from './command.js';
-import { loadCommandConfig, openStore, withExit } from './context.js';
+import { loadCommandConfig, withExit, withStore } from './context.js';
 import { renderTable } from '../report/table.js';
 import { LIVE_FOOTER, LIVE_HEADERS, liveFields, liveText, type LiveFields } from './status-live.js';
 
@@ -23,7 +23,7 @@ async function askLive(
   live: Map<string, Observation>,
   tell: (line: string) => void,
 ): Promise<void> {
-  const calls = openCliCallBudget(config, account.name, tell);
+  const calls = await openCliCallBudget(config, account.name, tell);
   try {
     const queue = [...account.devices];
     const worker = async (): Promise<void> => {
@@ -34,7 +34,7 @@ async function askLive(
     };
     await Promise.all(Array.from({ length: account.concurrency }, worker));
   } finally {
-    calls.close();
+    await calls.close();
     await client.close();
   }
 }
@@ -48,19 +48,16 @@ const status: Command = (args, io) =>
     });
     const config = await loadCommandConfig(values.config, io, values.live === true ? 'read' : 'skip');
     const now = Date.now();
-    const store = openStore(config, 'read');
     let rows = new Map<string, DeviceRow>();
     let silences: Silence[] = [];
     let deleted = new Map<string, number>();
-    try {
-      if (store !== null) {
-        rows = new Map(store.getDevices().map((r) => [`${r.account}\0${r.device}`, r]));
-        silences = store.activeSilences(now);
-        deleted = deletedIndex(store.deletedDevices());
-      }
-    } finally {
-      store?.close();
-    }
+    const hasStore = await withStore(config, 'read', async (store) => {
+      if (store === null) return false;
+      rows = new Map((await store.getDevices()).map((r) => [`${r.account}\0${r.device}`, r]));
+      silences = await store.activeSilences(now);
+      deleted = deletedIndex(await store.deletedDevices());
+      return true;
+    });
 
     // --live asks the gateway now, one call per device, at most `concurrency` at a time. These
     // calls come out of the same per-minute budget the daemon spends.
@@ -110,7 +107,7 @@ const status: Command = (args, io) =>
       io.stdout(`${JSON.stringify(reports, null, 2)}\n`);
       return EXIT_OK;
     }
-    if (store === null) io.stderr('note: no data yet — the daemon has not written its database.\n');
+    if (!hasStore) io.stderr('note: no data yet — the daemon has not written its database.\n');
     const isLive = values.live === true;
     io.stdout(
       renderTable(

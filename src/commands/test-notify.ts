@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { testNotification } from '../notify/message.js';
 import type { Notifier } from '../notify/notifier.js';
 import { createNotifiers, type NotifierFactory } from '../notify/registry.js';
-import { cliSenders } from './cli-senders.js';
+import { openCliSenders } from './cli-senders.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Command, type CommandIo } from './command.js';
 import { CommandExit, loadCommandConfig, withExit } from './context.js';
 
@@ -36,7 +36,7 @@ export function testNotifyCommand(options: TestNotifyOptions = {}): Command {
         );
       }
       // Channels that send through WhatsGate (whatsapp) use the account's gateway, within its budget.
-      const senders = cliSenders(config, (line) => io.stderr(`${line}\n`));
+      const senders = await openCliSenders(config, (line) => io.stderr(`${line}\n`));
       const notifiers = createNotifiers(config, options.createNotifier, senders.services);
       const selected = values.channel === undefined ? configured : [values.channel];
       try {

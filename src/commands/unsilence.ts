@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { EXIT_OK, UsageError, type Command } from './command.js';
-import { findDevices, loadCommandConfig, openStore, withExit } from './context.js';
+import { findDevices, loadCommandConfig, withExit, withStore } from './context.js';
 
 const unsilence: Command = (args, io) =>
   withExit(io, async () => {
@@ -14,17 +14,16 @@ const unsilence: Command = (args, io) =>
     const config = await loadCommandConfig(values.config, io, 'skip');
     const target = positionals[0] ?? '';
     const refs = target === 'all' ? null : findDevices(config, target);
-    const store = openStore(config, 'write');
-    let removed = 0;
-    try {
-      if (refs === null) removed = store?.removeSilences('all') ?? 0;
-      else
-        for (const ref of refs) {
-          removed += store?.removeSilences({ account: ref.account, device: ref.device.number }) ?? 0;
-        }
-    } finally {
-      store?.close();
-    }
+    const removed = await withStore(config, 'write', async (store) => {
+      if (store === null) return 0;
+      if (refs === null) return store.removeSilences('all');
+      return store.transaction(async (tx) => {
+        let n = 0;
+        for (const ref of refs)
+          n += await tx.removeSilences({ account: ref.account, device: ref.device.number });
+        return n;
+      });
+    });
     io.stdout(`removed ${removed} silence${removed === 1 ? '' : 's'}\n`);
     return EXIT_OK;
   });

@@ -5,11 +5,13 @@
 // The checks read the raw tree defensively instead of zod's output, so they run — and report —
 // even when zod found problems elsewhere: all errors at once (SPEC §4).
 
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { definitionOf, CHANNEL_TYPES } from '../notify/channels/index.js';
 import type { IssueList, Path } from '../fields/errors.js';
 import { normalizeDeviceNumber } from '../fields/fields.js';
-import { list, record } from '../fields/raw-tree.js';
+import { list, record, type Tree } from '../fields/raw-tree.js';
 import { SecretReader, type SecretSource, type Secrets } from '../fields/secrets.js';
+import { SQLITE, storeProblem } from './store.js';
 
 function deviceNumberOf(value: unknown): string | null {
   return typeof value === 'string' || typeof value === 'number' ? normalizeDeviceNumber(value) : null;
@@ -111,6 +113,10 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
   const audit = record(top['audit']);
   if (audit !== null) checkRefs(audit['channels'], ['audit', 'channels']);
 
+  // Read even by the commands that skip secrets: every command that opens the database needs it.
+  const storeReader = new SecretReader(issues, { ...source, secrets: 'read' });
+  checkStore(top, issues, storeReader, source.baseDir);
+
   list(top['maintenance']).forEach((item, w) => {
     const devices = record(item)?.['devices'];
     list(devices).forEach((entry, k) => {
@@ -121,5 +127,33 @@ export function checkAcrossKeys(root: unknown, issues: IssueList, source: Secret
     });
   });
 
-  return { secrets: reader.secrets, unread: reader.unread };
+  return { secrets: new Map([...reader.secrets, ...storeReader.secrets]), unread: reader.unread };
+}
+
+/**
+ * `store` or `store_file` (not both; neither is SQLite). A `store_file`'s text gets the checks the
+ * schema gives an inline `store`. `ha` needs a postgres store; with a store that is itself wrong,
+ * its own error says enough.
+ */
+function checkStore(top: Tree, issues: IssueList, reader: SecretReader, baseDir: string): void {
+  const value = reader.read(top, [], 'store', false);
+  const file = top['store_file'];
+  const problem = value === undefined ? null : storeProblem(value);
+  const valid = value !== undefined && problem === null;
+  // An inline store's problem is the schema's to report; the file's text only this can see.
+  if (problem !== null && top['store'] === undefined && typeof file === 'string') {
+    const where = isAbsolute(file) ? file : resolvePath(baseDir, file);
+    issues.add(['store_file'], `${problem} (in ${where})`);
+  }
+  // A malformed ha has its schema error.
+  const ha = record(top['ha']);
+  if (ha === null) return;
+  const unset = top['store'] === undefined && file === undefined;
+  if (!unset && !valid) return;
+  if (unset || value?.trim() === SQLITE) {
+    issues.add(
+      ha['lease'] === undefined ? ['ha'] : ['ha', 'lease'],
+      'only with a postgres store: SQLite serves one process, with no replica to take over (set store: postgres://…, or remove ha)',
+    );
+  }
 }

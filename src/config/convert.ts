@@ -8,6 +8,7 @@ import { parseRate } from '../fields/duration.js';
 import { formatPath, type Path } from '../fields/errors.js';
 import { normalizeDeviceNumber, parseListen, stripTrailingSlash } from '../fields/fields.js';
 import type { RawConfig, RawPolicy } from './schema.js';
+import { storeLocation } from './store.js';
 import type { DeliveryRules } from '../monitor/delivery.js';
 import type { Secrets } from '../fields/secrets.js';
 import type {
@@ -116,9 +117,14 @@ export function buildConfig(raw: RawConfig, secrets: Secrets): Config {
   const listen = parseListen(raw.listen ?? DEFAULTS.listen);
   if (typeof listen === 'string') throw new Error('invariant: listen validated by the schema');
   const basicAuth = raw.web?.basic_auth;
+  const stateDir = raw.state_dir ?? DEFAULTS.stateDir;
+  // Inline or from store_file, as the checks read it (with ${VAR}s expanded).
+  const store = storeLocation(secret(['store']) ?? DEFAULTS.store, stateDir);
 
   return {
-    stateDir: raw.state_dir ?? DEFAULTS.stateDir,
+    stateDir,
+    store,
+    ha: store.kind === 'postgres' ? { leaseMs: ms(raw.ha?.lease ?? DEFAULTS.haLease) } : null,
     listen,
     timezone: raw.timezone ?? DEFAULTS.timezone,
     schedule: raw.schedule ?? DEFAULTS.schedule,

@@ -7,6 +7,10 @@ import type { Policy } from './types.js';
 
 export const DEFAULTS = {
   stateDir: '/var/lib/whatsgate-monitor',
+  /** monitor.db in state_dir; `postgres://…` for replicas sharing one database. */
+  store: 'sqlite',
+  /** `ha.lease` with a PostgreSQL store: a dead leader is replaced within this. */
+  haLease: '15s',
   listen: '127.0.0.1:8749',
   timezone: 'UTC',
   schedule: '*/10 * * * * *',

@@ -32,6 +32,14 @@ import {
   text,
 } from '../fields/schema-kit.js';
 import { PATTERNS } from '../fields/json-patterns.js';
+import { MAX_LEASE_MS, MIN_LEASE_MS, leaseProblem, storeProblem } from './store.js';
+import { formatDuration } from '../fields/duration.js';
+
+/**
+ * `store` for editors: `sqlite`, a postgres URL, or one `${VAR}` (a DATABASE_URL-style variable,
+ * which the loader expands and then checks like the rest).
+ */
+const STORE_PATTERN = '^\\s*(?:sqlite|postgres(?:ql)?://.+|\\$\\{[A-Za-z_][A-Za-z0-9_]*\\})\\s*$';
 
 const deviceNumber = () =>
   checked(
@@ -218,6 +226,30 @@ export const rawConfigSchema = z
       .optional()
       .meta({ default: DEFAULTS.stateDir })
       .describe('where monitor.db (SQLite) lives; must be writable'),
+    store: pattern(
+      checked(z.string({ error: expecting('sqlite, or a postgres:// URL') }), storeProblem),
+      STORE_PATTERN,
+    )
+      .optional()
+      .meta({ default: DEFAULTS.store })
+      .describe(
+        'sqlite (monitor.db in state_dir, one process), or postgres://user@host:5432/db: a database several replicas share, one of them polling and notifying (ha); put the password in ${VAR} or use store_file',
+      ),
+    store_file: secretFile()
+      .optional()
+      .describe(
+        'a file whose first line is `store` (either one): keeps the postgres password out of the config',
+      ),
+    ha: z
+      .strictObject({
+        lease: checked(positiveDuration(DEFAULTS.haLease), leaseProblem)
+          .optional()
+          .describe(
+            `how long the lease holds without a renewal (renewed every lease / 3): a leader that dies is replaced within it; ${formatDuration(MIN_LEASE_MS)} to ${formatDuration(MAX_LEASE_MS)}`,
+          ),
+      })
+      .optional()
+      .describe('high availability: only with a postgres store'),
     listen: checked(
       pattern(z.string({ error: expecting('host:port, e.g. 127.0.0.1:8749') }), PATTERNS.listen),
       (v) => {
@@ -308,7 +340,11 @@ export const rawConfigSchema = z
       .optional()
       .describe('the status and re-link pages'),
   })
-  .meta({ title: 'whatsgate-monitor config' });
+  // For editors: what checks.ts says about store and store_file (not both).
+  .meta({
+    title: 'whatsgate-monitor config',
+    not: { properties: { store: true, store_file: true }, required: ['store', 'store_file'] },
+  });
 
 export type RawConfig = z.output<typeof rawConfigSchema>;
 export type RawAccount = z.output<typeof accountSchema>;

@@ -6,6 +6,8 @@ import { cronLongestGapMs, formatListen, isLoopbackHost } from '../fields/fields
 import { plannedSpacingMs } from '../monitor/budget.js';
 import { deliveryPace } from '../monitor/delivery-schedule.js';
 import { effectiveIntervalMs } from '../monitor/round.js';
+import { renewEveryMs, worstFailoverMs } from '../monitor/lease.js';
+import { describeStore } from './store.js';
 import type { AccountConfig, Config } from './types.js';
 
 /** The gateway's own limit, shared with the customer's message sending (SPEC §2). */
@@ -135,6 +137,16 @@ export function configWarnings(config: Config): string[] {
   return warnings;
 }
 
+/** Which store, and with PostgreSQL the lease: never the URL's user, password or query. */
+function storeText(config: Config): string {
+  const store = describeStore(config.store);
+  if (config.ha === null) return `${store} (one process)`;
+  const lease = config.ha.leaseMs;
+  const every = formatDuration(Math.round(renewEveryMs(lease)));
+  const failover = formatDuration(Math.ceil(worstFailoverMs(lease) / 1000) * 1000);
+  return `${store}; HA lease ${formatDuration(lease)}, renewed every ${every}: a leader that dies is replaced within ${failover}`;
+}
+
 /** A few lines a person reads after `check-config`: what will be monitored, and how. */
 export function summarizeConfig(config: Config, options: { source?: string } = {}): string {
   const lines: string[] = [];
@@ -156,6 +168,7 @@ export function summarizeConfig(config: Config, options: { source?: string } = {
   lines.push(`Schedule: ${config.schedule} (timezone ${config.timezone})`);
   lines.push(`Listen: ${formatListen(config.listen)}${config.web.basicAuth === null ? '' : ' (basic auth)'}`);
   lines.push(`State dir: ${config.stateDir}`);
+  lines.push(`Store: ${storeText(config)}`);
   lines.push(`Public URL: ${config.publicUrl ?? 'not set'}`);
   lines.push(
     config.audit.schedule === null

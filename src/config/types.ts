@@ -66,8 +66,28 @@ export interface MaintenanceWindow {
   readonly durationMs: number;
 }
 
+/**
+ * Where the state lives (`store`): SQLite in `state_dir`, or a PostgreSQL database that replicas
+ * share (high availability). It mirrors the StoreLocation the stores open (src/store/location.ts),
+ * shape for shape.
+ */
+export type StoreLocation =
+  { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
+
+/** `ha`: the lease replicas of one PostgreSQL store compete for; the holder renews it every leaseMs / 3. */
+export interface HaConfig {
+  readonly leaseMs: number;
+}
+
 export interface Config {
   readonly stateDir: string;
+  /**
+   * `store`: `sqlite` (monitor.db in stateDir) or a `postgres://` URL. The URL holds a credential:
+   * show it with describeStore and hide it in text with storeSecrets (config/store.ts).
+   */
+  readonly store: StoreLocation;
+  /** Null with SQLite (one process); with PostgreSQL, `ha.lease` (default 15 s). */
+  readonly ha: HaConfig | null;
   readonly listen: { readonly host: string; readonly port: number };
   readonly timezone: string;
   readonly schedule: string;

@@ -37,7 +37,7 @@ export class AuditSchedule {
       this.#task = null;
       return;
     }
-    this.#task = createTask(schedule, () => this.send(), { timezone: config.timezone, name: 'audit' });
+    this.#task = createTask(schedule, () => void this.send(), { timezone: config.timezone, name: 'audit' });
     void this.#task.start();
   }
 
@@ -50,21 +50,22 @@ export class AuditSchedule {
     return config.audit.schedule !== old.audit.schedule || config.timezone !== old.timezone;
   }
 
-  /** Queues the report of the last 7 days; never throws, a failure is logged. */
-  send(): void {
+  /** Queues the report of the last 7 days; never rejects, a failure is logged. */
+  async send(): Promise<void> {
     const { store, notifications, clock, log } = this.#deps;
     const now = clock.now();
     const config = this.#deps.config();
     try {
-      const report = auditFromStore(store, config, {
+      const report = await auditFromStore(store, config, {
         now,
         since: now - 7 * DAY_MS,
         runningPeriods: this.#deps.runningPeriods(now),
       });
-      notifications.sendAuditReport(buildAuditMessage(report, config.timezone), config.audit.channels).then(
-        (deliveries) => log.info({ component: 'audit', deliveries }, 'audit report queued'),
-        (err: unknown) => log.error({ component: 'audit', err }, 'audit report failed'),
+      const deliveries = await notifications.sendAuditReport(
+        buildAuditMessage(report, config.timezone),
+        config.audit.channels,
       );
+      log.info({ component: 'audit', deliveries }, 'audit report queued');
     } catch (err) {
       log.error({ component: 'audit', err }, 'audit report failed');
     }

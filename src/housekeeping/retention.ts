@@ -11,8 +11,8 @@ const RETENTION_SCHEDULE = '17 3 * * *';
 
 export interface RetentionDeps {
   readonly store: Store;
-  /** Prunes the notification outbox; returns how many messages went. */
-  readonly pruneNotifications: (before: number) => number;
+  /** Prunes the notification outbox; resolves with how many messages went. */
+  readonly pruneNotifications: (before: number) => Promise<number>;
   readonly clock: Clock;
   readonly log: Logger;
   readonly config: () => Config;
@@ -26,24 +26,28 @@ export class Retention {
     this.#deps = deps;
   }
 
-  /** Schedules the daily prune (in the time zone of the config at start) and prunes once now. */
-  start(): void {
-    this.#task = createTask(RETENTION_SCHEDULE, () => this.prune(), {
+  /**
+   * Schedules the daily prune (in the time zone of the config at start) and prunes once now;
+   * resolves when that first prune is done (never rejects).
+   */
+  start(): Promise<void> {
+    this.#task = createTask(RETENTION_SCHEDULE, () => void this.prune(), {
       timezone: this.#deps.config().timezone,
     });
     void this.#task.start();
+    return this.prune();
   }
 
   async stop(): Promise<void> {
     await this.#task?.destroy();
   }
 
-  /** Never throws: a failure is logged. */
-  prune(): void {
+  /** Never rejects: a failure is logged. */
+  async prune(): Promise<void> {
     const { store, pruneNotifications, clock, log, config } = this.#deps;
     const cutoff = clock.now() - config().retentionMs;
     try {
-      const result = { ...store.prune(cutoff), notifications: pruneNotifications(cutoff) };
+      const result = { ...(await store.prune(cutoff)), notifications: await pruneNotifications(cutoff) };
       log.info({ component: 'store', ...result }, 'retention pruning done');
     } catch (err) {
       log.error({ component: 'store', err }, 'retention pruning failed');

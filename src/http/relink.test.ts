@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RELINK_LIMITS, QrBroker, reconnectResultFrom, type ReconnectQrResult } from './relink.js';
+import {
+  DEFAULT_RELINK_LIMITS,
+  QrBroker,
+  reconnectResultFrom,
+  STANDBY_RETRY_MS,
+  type ReconnectQrResult,
+} from './relink.js';
 
 function broker(results: ReconnectQrResult[], over: Partial<typeof DEFAULT_RELINK_LIMITS> = {}) {
   let now = 1_000_000;
@@ -70,6 +76,23 @@ describe('QrBroker', () => {
       retry_in_ms: 10_000,
     });
     expect(calls).toHaveLength(3);
+  });
+
+  it('passes a standby on, with a retry delay, spending no gateway slot and caching nothing', async () => {
+    const standby = { status: 'standby', message: 'this replica is a standby' } as const;
+    const { b, calls } = broker([standby, standby, standby], { maxQrFetchesPerMinute: 2 });
+    for (let i = 0; i < 3; i++) {
+      expect(await b.qr('1')).toEqual({
+        status: 'standby',
+        message: 'this replica is a standby',
+        retry_in_ms: STANDBY_RETRY_MS,
+      });
+    }
+    // Promoted: the cap still has its two fetches this minute.
+    expect(await b.qr('1')).toMatchObject({ status: 'qr' });
+    expect(await b.qr('2')).toMatchObject({ status: 'qr' });
+    expect(await b.qr('3')).toMatchObject({ status: 'error' });
+    expect(calls).toEqual(['1', '1', '1', '1', '2']);
   });
 
   it('turns a rejecting handler into an error answer', async () => {

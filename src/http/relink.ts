@@ -12,7 +12,9 @@ export type ReconnectQrResult =
   | { readonly status: 'not_found'; readonly message: string }
   | { readonly status: 'error'; readonly message: string }
   /** The metered gateway's per-device cap refused it: no call was made. */
-  | { readonly status: 'throttled'; readonly retryInMs: number };
+  | { readonly status: 'throttled'; readonly retryInMs: number }
+  /** This replica does not poll (an HA standby, SPEC §11): no call was made; the leader serves QR codes. */
+  | { readonly status: 'standby'; readonly message: string };
 
 /** The gateway client's answer to `/connect`, as the re-link page needs it. */
 export function reconnectResultFrom(result: ConnectResult): ReconnectQrResult {
@@ -74,7 +76,12 @@ export type QrAnswer =
     }
   | { readonly status: 'connected' }
   | { readonly status: 'not_found'; readonly message: string }
-  | { readonly status: 'error'; readonly message: string; readonly retry_in_ms: number };
+  | { readonly status: 'error'; readonly message: string; readonly retry_in_ms: number }
+  /** Answered with 503 and Retry-After: this replica is a standby; the page tries again. */
+  | { readonly status: 'standby'; readonly message: string; readonly retry_in_ms: number };
+
+/** How soon the re-link page asks a standby again (a failover may have made it the leader). */
+export const STANDBY_RETRY_MS = 15_000;
 
 const WINDOW_MS = 60_000;
 const MIN_REFRESH_MS = 5_000;
@@ -120,7 +127,7 @@ export class QrBroker {
       });
     }
     this.#fetches.push(now);
-    const call = this.#call(device);
+    const call = this.#call(device, now);
     this.#inFlight.set(device, call);
     void call.finally(() => this.#inFlight.delete(device));
     return call;
@@ -136,7 +143,7 @@ export class QrBroker {
     return true;
   }
 
-  async #call(device: string): Promise<QrAnswer> {
+  async #call(device: string, slot: number): Promise<QrAnswer> {
     let result: ReconnectQrResult;
     try {
       result = await this.#fetch(device, AbortSignal.timeout(this.#limits.qrTimeoutMs));
@@ -156,6 +163,13 @@ export class QrBroker {
         return { status: 'not_found', message: result.message };
       case 'error':
         return { status: 'error', message: result.message, retry_in_ms: 10_000 };
+      case 'standby': {
+        // No gateway call was made: the slot is not spent.
+        const i = this.#fetches.indexOf(slot);
+        if (i >= 0) this.#fetches.splice(i, 1);
+        this.#cache.delete(device);
+        return { status: 'standby', message: result.message, retry_in_ms: STANDBY_RETRY_MS };
+      }
       case 'throttled': {
         const wait = Math.max(1000, Math.ceil(result.retryInMs / 1000) * 1000);
         return {

@@ -68,6 +68,16 @@ describe('HTTP server', () => {
     expect(await res.text()).toBe(body);
   });
 
+  it('awaits handlers that answer from the store (a promise)', async () => {
+    const url = await start({
+      devices: () => Promise.resolve([{ device: '1' }]),
+      history: (device) => Promise.resolve(device === '1' ? [{ at: 'x' }] : null),
+    });
+    expect(await (await fetch(`${url}/api/v1/devices`)).text()).toBe('[{"device":"1"}]\n');
+    expect(await (await fetch(`${url}/api/v1/devices/1/history`)).text()).toBe('[{"at":"x"}]\n');
+    expect((await fetch(`${url}/api/v1/devices/2/history`)).status).toBe(404);
+  });
+
   it('answers /readyz 503 until ready', async () => {
     let ready = false;
     const url = await start({ ready: () => ready });
@@ -228,6 +238,21 @@ describe('HTTP server', () => {
       expect(checkSoon).toBe(1);
       expect((await fetch(`${url}/reconnect/999`)).status).toBe(404);
       expect((await fetch(`${url}/reconnect/999/qr`)).status).toBe(404);
+    });
+
+    it('answers a standby QR fetch 503 with Retry-After and the reason in the JSON', async () => {
+      const url = await start({
+        ...relinkHandlers,
+        reconnectQr: () => Promise.resolve({ status: 'standby', message: 'this replica is a standby' }),
+      });
+      const res = await fetch(`${url}/reconnect/100/qr`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('15');
+      expect(await res.json()).toEqual({
+        status: 'standby',
+        message: 'this replica is a standby',
+        retry_in_ms: 15_000,
+      });
     });
 
     it('does not serve the re-link page on a public address without basic auth', async () => {

@@ -34,9 +34,10 @@ export interface HttpHandlers {
   ready(): boolean | string;
   /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
   metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
-  devices(): unknown[];
+  /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
+  devices(): unknown[] | Promise<unknown[]>;
   /** `null` when no configured device has that number. */
-  history(device: string, since: number | null): unknown[] | null;
+  history(device: string, since: number | null): unknown[] | null | Promise<unknown[] | null>;
   /** `GET /`: the facts the status page shows. Absent: the page answers 404. */
   statusPage?(): StatusPageData | Promise<StatusPageData>;
   /**
@@ -51,7 +52,8 @@ export interface HttpHandlers {
   /**
    * One QR code through the account's budget: `scheduler.reserve(signal)`, then
    * `client.connect(device, { signal })`, mapped to a ReconnectQrResult. Must not reject for
-   * gateway trouble (an `error` result instead).
+   * gateway trouble (an `error` result instead). `standby` on a replica that does not poll (HA):
+   * answered 503 with Retry-After.
    */
   reconnectQr?(device: string, signal: AbortSignal): Promise<ReconnectQrResult>;
 }
@@ -149,11 +151,11 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
         }),
     );
   }
-  if (path === '/api/v1/devices') return sendJson(res, 200, handlers.devices());
+  if (path === '/api/v1/devices') return sendJson(res, 200, await handlers.devices());
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
     const device = deviceParam(h[1] ?? '');
-    const rows = handlers.history(device, parseSince(url.searchParams.get('since'), ctx.now()));
+    const rows = await handlers.history(device, parseSince(url.searchParams.get('since'), ctx.now()));
     if (rows === null) throw new HttpError(404, `device ${device} is not configured`);
     return sendJson(res, 200, rows);
   }
@@ -196,7 +198,13 @@ async function relink(
   if (sub === 'qr') {
     const known = await handlers.relinkDevice(device, { checkSoon: false });
     if (known === null) throw new HttpError(404, `device ${device} is not configured`);
-    return sendJson(res, 200, await broker.qr(known.number));
+    const answer = await broker.qr(known.number);
+    if (answer.status === 'standby') {
+      // The JSON still says why: the page shows its message and asks again after retry_in_ms.
+      const retryAfter = String(Math.ceil(answer.retry_in_ms / 1000));
+      return sendJson(res, 503, answer, { 'retry-after': retryAfter });
+    }
+    return sendJson(res, 200, answer);
   }
   if (sub === 'status') {
     const watch = url.searchParams.get('watch') === '1';

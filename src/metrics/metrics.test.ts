@@ -59,8 +59,43 @@ describe('Metrics', () => {
       whatsgate_monitor_build_info: 'gauge',
       whatsgate_monitor_store_errors_total: 'counter',
       whatsgate_monitor_store_writable: 'gauge',
+      whatsgate_monitor_leader: 'gauge',
     });
     expect(values(families, 'whatsgate_monitor_build_info')).toEqual({ '{"version":"1.2.3"}': 1 });
+    expect(values(families, 'whatsgate_monitor_leader')).toEqual({ '{}': 1 });
+  });
+
+  it('exports only whatsgate_monitor_* on an HA standby, and everything again once it leads', async () => {
+    const { metrics, source, scrape } = setup(
+      fakeSource([device()], [account()], [{ channel: 'ops', pending: 2 }]),
+      {
+        channels: ['ops'],
+      },
+    );
+    metrics.recordCheck('main', 0.1, 'ok');
+    metrics.recordNotification('ops', 'sent');
+    source.leading = false;
+    let families = await scrape();
+    expect([...families.keys()].sort()).toEqual([
+      'whatsgate_monitor_build_info',
+      'whatsgate_monitor_leader',
+      'whatsgate_monitor_store_errors_total',
+      'whatsgate_monitor_store_writable',
+    ]);
+    expect(values(families, 'whatsgate_monitor_leader')).toEqual({ '{}': 0 });
+    source.leading = true;
+    families = await scrape();
+    expect(values(families, 'whatsgate_monitor_leader')).toEqual({ '{}': 1 });
+    expect(values(families, 'whatsgate_device_up')).not.toEqual({});
+    expect(values(families, 'whatsgate_notifications_pending')).toEqual({ '{"channel":"ops"}': 2 });
+  });
+
+  it('keeps process metrics on a standby', async () => {
+    const { source, scrape } = setup(fakeSource([device()], [account()]), { processMetrics: true });
+    source.leading = false;
+    const families = await scrape();
+    expect(families.has('process_cpu_seconds_total')).toBe(true);
+    expect(families.has('whatsgate_device_up')).toBe(false);
   });
 
   it('exports the sender devices UP of the channels that have senders, and only theirs', async () => {

@@ -1,5 +1,9 @@
 // The exporter: per-device families are pulled from the daemon and written as text
-// (device-block.ts); everything else is ordinary prom-client metrics in a registry of our own.
+// (device-block.ts); everything else is ordinary prom-client metrics in registries of our own.
+//
+// Two registries because an HA standby (SPEC §11) exports only the monitor's own series
+// (`whatsgate_monitor_*`, `whatsgate_monitor_leader 0`) and process metrics: device, account and
+// notification series come from the lease holder alone, so queries over replicas never double.
 //
 // Over 350 lines: the registry holds every metric family's definition in one place, so names
 // and help texts are read (and generated into docs/reference.md) from here alone.
@@ -79,6 +83,9 @@ export class Metrics {
   readonly #sendersUp: Gauge<'channel'>;
   readonly #storeErrors: Counter;
   readonly #storeWritable: Gauge;
+  readonly #leader: Gauge;
+  /** `whatsgate_monitor_*` and the process: exported by every replica. */
+  readonly #monitorRegistry = new Registry<PrometheusContentType>();
 
   constructor(options: MetricsOptions) {
     this.#source = options.source;
@@ -183,26 +190,32 @@ export class Metrics {
       labelNames: ['channel'],
       registers,
     });
+    const monitor = [this.#monitorRegistry];
     this.#storeErrors = new Counter({
       name: 'whatsgate_monitor_store_errors_total',
       help: 'Writes of poll results (device rows, history, alerts) that the database refused; they are held and retried.',
-      registers,
+      registers: monitor,
     });
     this.#storeWritable = new Gauge({
       name: 'whatsgate_monitor_store_writable',
       help: '1 while the database takes writes; 0 from a failed write until one succeeds (alerts and history wait in memory).',
-      registers,
+      registers: monitor,
+    });
+    this.#leader = new Gauge({
+      name: 'whatsgate_monitor_leader',
+      help: '1 on the replica that holds the HA lease (it polls and notifies; always 1 without HA), 0 on a standby.',
+      registers: monitor,
     });
     new Gauge({
       name: 'whatsgate_monitor_build_info',
       help: 'Always 1: the version of whatsgate-monitor.',
       labelNames: ['version'],
-      registers,
+      registers: monitor,
     }).set({ version: options.version }, 1);
 
     if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: registry });
-      for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+      collectDefaultMetrics({ register: this.#monitorRegistry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.#monitorRegistry.removeSingleMetric(name);
     }
 
     this.#channels = new Set();
@@ -298,15 +311,21 @@ export class Metrics {
    * (the bench shows it). The buffers are pooled; a concurrent scrape just takes another.
    */
   async withExposition<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
-    this.#pullAccounts();
-    this.#pullPending();
+    const leader = this.#source.leader?.() ?? true;
+    this.#leader.set(leader ? 1 : 0);
     this.#storeWritable.set(this.#source.store().writable ? 1 : 0);
-    const registered = await this.registry.metrics();
+    if (leader) {
+      this.#pullAccounts();
+      this.#pullPending();
+    }
+    const own = await this.#monitorRegistry.metrics();
+    const fleet = leader ? await this.registry.metrics() : '';
     const out = this.#writers.pop() ?? new TextWriter();
     try {
       out.reset();
-      out.text(registered);
-      this.#devices.render(this.#source.devices(), out);
+      out.text(own);
+      out.text(fleet);
+      if (leader) this.#devices.render(this.#source.devices(), out);
       return await use(out.view());
     } finally {
       // Two cover a scrape overlapping a slow one; more would only hold memory.

@@ -87,4 +87,9 @@ export interface MetricsSource {
   /** Channels that send through monitored devices; absent or empty: no such series. */
   notificationSenders?(): Iterable<ChannelSendersView>;
   store(): StoreMetricsView;
+  /**
+   * Whether this replica holds the HA lease (SPEC §11); absent: always (no HA). False: only the
+   * monitor's own series are exported — no device, account or notification series.
+   */
+  leader?(): boolean;
 }

@@ -109,7 +109,8 @@ describe('Notifications.sendAuditReport (the daemon’s scheduled audit)', () =>
       { channel: 'ops', outcome: 'queued' },
       { channel: 'am', outcome: 'failed', error: 'Alertmanager channels take alerts, not reports' },
     ]);
-    expect(n.pending()).toEqual([{ channel: 'ops', pending: 1 }]);
+    // Counted by the wake the queueing made (a read of its own, for the metrics).
+    await vi.waitFor(() => expect(n.pending()).toEqual([{ channel: 'ops', pending: 1 }]));
     n.start();
     await vi.waitFor(() => expect(n.pending()).toEqual([]));
     const [event] = fakes.find((f) => f.channel === 'ops')?.attempts[0]?.message.events ?? [];

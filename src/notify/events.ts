@@ -1,6 +1,7 @@
 import type { AccountEvent } from '../monitor/account-state.js';
 import type { DeliveryEvent } from '../monitor/delivery.js';
 import type { DeviceEvent } from '../monitor/device-state.js';
+import type { OutboxStore } from '../store/outbox-store.js';
 
 /**
  * What a device alert is about: its link (device-state.ts: `status` set) or its delivery health
@@ -40,9 +41,10 @@ export interface AccountAlert {
 export type MonitorAlert = DeviceAlert | AccountAlert;
 
 /**
- * Where the decisions of one poll cycle go: one call per account cycle, so the notification
- * layer can group them into one message per channel (SPEC §8).
+ * Where the decisions of one poll tick go, so the notification layer can group them into one
+ * message per channel (SPEC §8). `outbox` is the handle of the transaction that stores the
+ * tick's device rows (`tx.outbox`): its messages commit with them, or neither does.
  */
 export interface AlertSink {
-  publish(alerts: readonly MonitorAlert[]): void;
+  publish(alerts: readonly MonitorAlert[], outbox: OutboxStore): Promise<void>;
 }

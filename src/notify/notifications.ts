@@ -3,13 +3,19 @@
 // (GroupRelease, run by the worker's loop), delivers them from the outbox, re-sends firing
 // Alertmanager alerts every minute, and reports pending counts and delivery outcomes for the
 // metrics.
+//
+// HA (SPEC §11): `canSend` gates every release, claim, attempt and Alertmanager re-send (a
+// replica whose lease lapsed on its own clock sends nothing), and stop()/start() may alternate
+// on one object: a replica that loses the lease stops delivering, and starts again when it
+// leads again (its channels, closed by stop(), are made afresh).
 
 import type { AuditDelivery, AuditMessage, AuditSender } from '../audit/sender.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
-import type { OutboxStore } from '../store/outbox.js';
+import type { OutboxStore } from '../store/outbox-store.js';
 import type { ChannelServices } from './channels/definition.js';
+import { ALWAYS, isDeposed } from './deposed.js';
 import type { AlertSink, MonitorAlert } from './events.js';
 import type { Notifier } from './notifier.js';
 import {
@@ -26,7 +32,7 @@ import { NotificationSink } from './sink.js';
 const REFRESH_CHECK_MS = 15_000;
 
 export interface NotificationsOptions {
-  /** `new SqliteOutbox(sqliteStore)`: the daemon's database. */
+  /** `store.outbox`: the daemon's database (SQLite or PostgreSQL). */
   readonly outbox: OutboxStore;
   readonly config: Config;
   readonly clock: Clock;
@@ -42,6 +48,13 @@ export interface NotificationsOptions {
   readonly maxAgeMs?: number;
   /** Each account's devices and how many are DOWN now, for the mass-outage line (the poller state). */
   readonly fleet?: FleetCounts;
+  /**
+   * HA: whether this replica may deliver now (it holds the lease by its own monotonic clock).
+   * Asked right before every release, claim, attempt and re-send; while false nothing is
+   * released, claimed or sent, and delivery resumes by itself once it is true again (within a
+   * second, or at once after wake()). Default: always (a single node).
+   */
+  readonly canSend?: () => boolean;
 }
 
 export class Notifications implements AlertSink, AuditSender {
@@ -50,17 +63,25 @@ export class Notifications implements AlertSink, AuditSender {
   readonly #factory: NotifierFactory | undefined;
   readonly #services: ChannelServices;
   readonly #clock: Clock;
+  readonly #canSend: () => boolean;
   #notifiers: Map<string, Notifier>;
+  /** stop() closed them; the next start() makes them afresh. */
+  #notifiersClosed = false;
   #config: Config;
   readonly #worker: OutboxWorker;
   readonly #sink: NotificationSink;
-  readonly #stop = new AbortController();
+  /** The re-send loop of the current run: aborted by stop(), replaced by start(). */
+  #refreshStop = new AbortController();
   #refresher: Promise<void> | null = null;
+  #lastRefresher: Promise<void> = Promise.resolve();
+  /** A re-send refused as `deposed` was logged at warn in this run (the rest go at debug). */
+  #refreshDeposedLogged = false;
 
   constructor(options: NotificationsOptions) {
     this.#outbox = options.outbox;
     this.#log = options.log.child({ component: 'notify' });
     this.#clock = options.clock;
+    this.#canSend = options.canSend ?? ALWAYS;
     this.#factory = options.createNotifier;
     this.#services = options.services ?? {};
     this.#notifiers = createNotifiers(options.config, this.#factory, this.#services);
@@ -81,10 +102,11 @@ export class Notifications implements AlertSink, AuditSender {
       clock: options.clock,
       log: options.log,
       notifiers: this.#notifiers,
+      canSend: this.#canSend,
       ...(options.onOutcome === undefined ? {} : { onOutcome: options.onOutcome }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
-      release: (now) => release.run(now).wakeAt,
+      release: async (now) => (await release.run(now)).wakeAt,
     });
     this.#sink = new NotificationSink({
       store: options.outbox,
@@ -97,48 +119,87 @@ export class Notifications implements AlertSink, AuditSender {
   }
 
   /**
-   * Starts delivering, beginning with whatever a previous run left in the outbox, and re-sending
-   * firing Alertmanager alerts (checked every 15 s, so whatever the poll schedule, each goes out
-   * again 60–75 s after the last time).
+   * Starts delivering, beginning with whatever a previous run (or process, or replica) left in
+   * the outbox, and re-sending firing Alertmanager alerts (checked every 15 s, so whatever the
+   * poll schedule, each goes out again 60–75 s after the last time). Idempotent while running;
+   * after stop() it starts again.
    */
   start(): void {
+    if (this.#refresher !== null) return;
+    if (this.#notifiersClosed) {
+      this.#notifiers = createNotifiers(this.#config, this.#factory, this.#services);
+      this.#notifiersClosed = false;
+      this.#worker.setNotifiers(this.#notifiers);
+    }
     this.#worker.start();
-    this.#refresher ??= this.#refreshLoop();
+    this.#refreshDeposedLogged = false;
+    if (this.#refreshStop.signal.aborted) this.#refreshStop = new AbortController();
+    const refresher = this.#refreshLoop(this.#refreshStop.signal, this.#lastRefresher);
+    this.#refresher = refresher;
+    this.#lastRefresher = refresher;
   }
 
-  /** The poller's seam: one call per account poll cycle. Throws only if the database fails. */
-  publish(alerts: readonly MonitorAlert[]): void {
-    this.#sink.publish(alerts);
+  /**
+   * The cycle writer's seam: a tick's alerts, queued through `outbox` — its transaction's
+   * `tx.outbox`, so they commit with the tick's device rows. Rejects if the database fails (a
+   * `deposed` StoreError included: the caller's transaction is refused as a whole).
+   */
+  publish(alerts: readonly MonitorAlert[], outbox: OutboxStore): Promise<void> {
+    return this.#sink.publish(alerts, outbox);
+  }
+
+  /**
+   * Messages were committed by someone else's transaction (the cycle writer's, after publish()):
+   * deliver now. publish() wakes the loop already, which is enough on SQLite (the loop's reads
+   * wait for that transaction to end); on PostgreSQL they would not see rows not yet committed,
+   * so the writer calls this once its transaction has committed.
+   */
+  wake(): void {
+    this.#worker.wake();
   }
 
   /** The scheduled audit: queued in the outbox like every message (outcome `queued`). */
   sendAuditReport(message: AuditMessage, channels: readonly string[]): Promise<readonly AuditDelivery[]> {
-    return Promise.resolve(this.#sink.queueAudit(message, channels));
+    return this.#sink.queueAudit(message, channels);
   }
 
   /**
-   * Re-sends firing Alertmanager alerts whose minute is up. start() already runs it every 15 s;
-   * the daemon may call it on its ticks too (idempotent). Never throws.
+   * Re-sends firing Alertmanager alerts whose minute is up (nothing while `canSend` says no).
+   * start() already runs it every 15 s; the daemon may call it on its ticks too (idempotent).
+   * Never rejects: a failure is logged.
    */
-  tick(now: number = this.#clock.now()): void {
+  async tick(now: number = this.#clock.now()): Promise<void> {
+    if (!this.#canSend()) return;
     try {
-      this.#sink.refreshFiring(now);
+      await this.#sink.refreshFiring(now);
     } catch (err) {
-      this.#log.error({ err }, 'could not queue the Alertmanager re-send');
+      if (isDeposed(err)) {
+        const line = 'another replica took over the lease: the Alertmanager re-send is left to it';
+        if (this.#refreshDeposedLogged) this.#log.debug({ err }, line);
+        else this.#log.warn({ err }, line);
+        this.#refreshDeposedLogged = true;
+      } else {
+        this.#log.error({ err }, 'could not queue the Alertmanager re-send');
+      }
     }
   }
 
   /** SIGHUP: new channels, routes and rendering settings; pending messages stay queued. */
   async reload(config: Config): Promise<void> {
     const old = this.#notifiers;
+    const wasClosed = this.#notifiersClosed;
     this.#notifiers = createNotifiers(config, this.#factory, this.#services);
+    this.#notifiersClosed = false;
     this.#config = config;
     this.#sink.setConfig(config);
     this.#worker.setNotifiers(this.#notifiers);
-    await Promise.allSettled([...old.values()].map((n) => n.close()));
+    if (!wasClosed) await Promise.allSettled([...old.values()].map((n) => n.close()));
   }
 
-  /** For `whatsgate_notifications_pending`; cached, no I/O. */
+  /**
+   * For `whatsgate_notifications_pending`: the counts the worker read last (after each pass, at
+   * each wake), so synchronous and without I/O; empty until the first read after start.
+   */
   pending(): ChannelPending[] {
     return this.#worker.pending();
   }
@@ -152,25 +213,35 @@ export class Notifications implements AlertSink, AuditSender {
     return out;
   }
 
-  /** Deletes delivered and dropped messages finished before `before` (retention). */
-  prune(before: number): number {
-    const removed = this.#outbox.prune(before);
-    this.#worker.refreshPending();
+  /** Deletes delivered and dropped messages finished before `before` (retention); resolves to how many. */
+  async prune(before: number): Promise<number> {
+    const removed = await this.#outbox.prune(before);
+    await this.#worker.refreshPending();
     return removed;
   }
 
-  /** Stops delivering (attempts in flight are abandoned and retried at the next start). */
+  /**
+   * Stops delivering and closes the channels (attempts in flight are abandoned and retried at the
+   * next start, by this process or the replica that leads next). start() may follow.
+   */
   async stop(): Promise<void> {
-    this.#stop.abort();
-    await this.#refresher;
-    await this.#worker.stop();
-    await Promise.allSettled([...this.#notifiers.values()].map((n) => n.close()));
+    // Everything is set in motion before the first await, so a start() that comes before this
+    // resolves begins a new run with new channels rather than racing with this one's end.
+    this.#refreshStop.abort();
+    const refresher = this.#refresher;
+    this.#refresher = null;
+    const stopped = this.#worker.stop();
+    const closing = this.#notifiersClosed ? [] : [...this.#notifiers.values()];
+    this.#notifiersClosed = true;
+    await refresher;
+    await stopped;
+    await Promise.allSettled(closing.map((n) => n.close()));
   }
 
-  async #refreshLoop(): Promise<void> {
-    const signal = this.#stop.signal;
+  async #refreshLoop(signal: AbortSignal, previous: Promise<void>): Promise<void> {
+    await previous;
     while (!signal.aborted) {
-      this.tick();
+      await this.tick();
       try {
         await this.#clock.sleep(REFRESH_CHECK_MS, signal);
       } catch {

@@ -1,6 +1,9 @@
+// The retry loop's rules, one describe each: delivery and backoff, restarts and reloads, the
+// backlog merge. Over 400 lines as a table of those rules; claims and HA: outbox-worker-ha.test.ts.
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../test-support/fake-clock.js';
-import type { NewOutboxMessage } from '../store/outbox.js';
+import type { NewOutboxMessage } from '../store/outbox-store.js';
 import {
   PAYLOAD_VERSION,
   testNotification,
@@ -37,7 +40,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
-  db.dispose();
+  await db.dispose();
 });
 
 function payload(n = 1): NotificationPayload {
@@ -48,14 +51,14 @@ function payload(n = 1): NotificationPayload {
 }
 
 let seq = 0;
-function enqueue(channel: string, over: Partial<NewOutboxMessage> = {}): string {
+async function enqueue(channel: string, over: Partial<NewOutboxMessage> = {}): Promise<string> {
   const deliveryId = over.deliveryId ?? `dlv-${++seq}`;
-  db.outbox.enqueue([{ deliveryId, channel, payload: payload(), createdAt: clock.now(), ...over }]);
+  await db.outbox.enqueue([{ deliveryId, channel, payload: payload(), createdAt: clock.now(), ...over }]);
   return deliveryId;
 }
 
 /** One message of the given events (ids `e<n>` for device events `n`). */
-function enqueueEvents(channel: string, events: readonly NotificationEvent[]): string {
+function enqueueEvents(channel: string, events: readonly NotificationEvent[]): Promise<string> {
   return enqueue(channel, { payload: { version: PAYLOAD_VERSION, events } });
 }
 
@@ -83,11 +86,11 @@ describe('OutboxWorker', () => {
   it('delivers a queued message once, with its delivery id, and records it as sent', async () => {
     const hook = new FakeNotifier('hook');
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     await w.deliverDue();
     expect(hook.attempts.map((a) => a.deliveryId)).toEqual([id]);
     expect(hook.attempts[0]?.message.events).toHaveLength(1);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 1, doneAt: T0 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 1, doneAt: T0 });
     expect(outcomes).toEqual([['hook', 'sent']]);
     await w.deliverDue();
     expect(hook.attempts).toHaveLength(1);
@@ -96,13 +99,16 @@ describe('OutboxWorker', () => {
   it('retries with backoff 10, 20, 40 … 600 s, the same delivery id each time', async () => {
     const hook = new FakeNotifier('hook', [FAIL]);
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     w.start();
     await clock.advanceTo(T0 + 2 * H);
     const offsets = hook.attempts.map((a) => (a.at - T0) / S);
     expect(offsets.slice(0, 10)).toEqual([0, 10, 30, 70, 150, 310, 630, 1230, 1830, 2430]);
     expect(new Set(hook.attempts.map((a) => a.deliveryId))).toEqual(new Set([id]));
-    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', lastError: FAIL.ok ? null : FAIL.error });
+    expect(await db.outbox.find(id)).toMatchObject({
+      state: 'pending',
+      lastError: FAIL.ok ? null : FAIL.error,
+    });
     expect(outcomes.every(([, o]) => o === 'failed')).toBe(true);
     expect(logs.lines.some((l) => l.includes('"level":"warn"') && l.includes('will retry'))).toBe(true);
   });
@@ -110,7 +116,7 @@ describe('OutboxWorker', () => {
   it('500 then 200: delivered once, after 10 s, counted failed then sent', async () => {
     const hook = new FakeNotifier('hook', [FAIL, { ok: true }]);
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     await w.deliverDue();
     await clock.advance(10 * S - 1);
     await w.deliverDue();
@@ -121,7 +127,7 @@ describe('OutboxWorker', () => {
       [id, 0],
       [id, 10 * S],
     ]);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 2 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 2 });
     expect(outcomes).toEqual([
       ['hook', 'failed'],
       ['hook', 'sent'],
@@ -131,11 +137,11 @@ describe('OutboxWorker', () => {
   it('a permanent refusal is not retried: failed, dropped, logged at error', async () => {
     const hook = new FakeNotifier('hook', [REFUSED]);
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     w.start();
     await clock.advanceTo(T0 + H);
     expect(hook.attempts).toHaveLength(1);
-    expect(db.outbox.find(id)).toMatchObject({
+    expect(await db.outbox.find(id)).toMatchObject({
       state: 'dropped',
       attempts: 1,
       lastError: REFUSED.ok ? '' : REFUSED.error,
@@ -152,17 +158,17 @@ describe('OutboxWorker', () => {
   it('gives up on a message older than 24 h: dropped, logged at error, counted', async () => {
     const hook = new FakeNotifier('hook', [FAIL]);
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     w.start();
     // 10 s doubling, capped at 10 min: the 150th attempt is the first 24 h after the first.
     expect(attemptsCovering(24 * H)).toBe(150);
     await clock.advanceTo(T0 + 24 * H);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 149 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 149 });
     await clock.advanceTo(T0 + 24 * H + 30 * S);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 150 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 150 });
     const attempts = hook.attempts.length;
     expect(attempts).toBe(150);
-    expect(db.outbox.find(id)?.lastError).toMatch(
+    expect((await db.outbox.find(id))?.lastError).toMatch(
       /^not delivered within 24 h \(150 attempts\); last error: HTTP 500/,
     );
     expect(outcomes.at(-1)).toEqual(['hook', 'dropped']);
@@ -176,10 +182,10 @@ describe('OutboxWorker', () => {
     const slow = new FakeNotifier('slow', [FAIL, { ok: true }]);
     const fast = new FakeNotifier('fast');
     const w = worker(slow, fast);
-    const first = enqueue('slow');
-    const other = enqueue('fast');
+    const first = await enqueue('slow');
+    const other = await enqueue('fast');
     await w.deliverDue();
-    const second = enqueue('slow');
+    const second = await enqueue('slow');
     await w.deliverDue();
     expect(slow.attempts.map((a) => a.deliveryId)).toEqual([first]);
     expect(fast.attempts.map((a) => a.deliveryId)).toEqual([other]);
@@ -192,10 +198,10 @@ describe('OutboxWorker', () => {
     const hook = new FakeNotifier('hook', [FAIL]);
     const other = new FakeNotifier('other');
     const w = worker(hook, other);
-    enqueue('hook');
+    await enqueue('hook');
     w.start();
     await clock.advance(1);
-    const id = enqueue('other');
+    const id = await enqueue('other');
     w.wake();
     await clock.advance(1);
     expect(other.attempts.map((a) => a.deliveryId)).toEqual([id]);
@@ -208,7 +214,7 @@ describe('OutboxWorker', () => {
       { ok: true },
     ]);
     const w = worker(hook);
-    enqueue('hook');
+    await enqueue('hook');
     w.start();
     await clock.advanceTo(T0 + H);
     expect(hook.attempts.map((a) => (a.at - T0) / S)).toEqual([0, 120, 720]);
@@ -218,10 +224,11 @@ describe('OutboxWorker', () => {
     const a = new FakeNotifier('a', [FAIL]);
     const b = new FakeNotifier('b');
     const w = worker(a, b);
-    enqueue('a');
-    enqueue('a');
-    enqueue('b');
+    await enqueue('a');
+    await enqueue('a');
+    await enqueue('b');
     w.wake();
+    await w.refreshPending();
     expect(w.pending()).toEqual([
       { channel: 'a', pending: 2 },
       { channel: 'b', pending: 1 },
@@ -234,46 +241,48 @@ describe('OutboxWorker', () => {
   it('a restart loses nothing: rows pending when the store closed are delivered after reopening', async () => {
     const before = new FakeNotifier('hook', [FAIL]);
     const w1 = worker(before);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     await w1.deliverDue();
     await w1.stop();
-    db.reopen();
+    await db.reopen();
 
     const after = new FakeNotifier('hook');
     const w2 = worker(after);
+    expect(w2.pending()).toEqual([]); // not read yet: no I/O at construction
+    await w2.refreshPending();
     expect(w2.pending()).toEqual([{ channel: 'hook', pending: 1 }]);
     w2.start();
     await clock.advance(10 * S);
     expect(after.attempts.map((a) => a.deliveryId)).toEqual([id]);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 2 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 2 });
   });
 
   it('stop() abandons an attempt in flight without recording its outcome; the next run sends it again', async () => {
     const hook = new FakeNotifier('hook');
     hook.gate = new Promise(() => undefined);
     const w1 = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     w1.start();
     await clock.advance(0);
     expect(hook.attempts).toHaveLength(1);
     await w1.stop();
     // Counted as made: the receiver may have seen it, so nothing is merged into it any more.
-    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 1 });
     expect(outcomes).toEqual([]);
 
     hook.gate = null;
     const w2 = worker(hook);
     await w2.deliverDue();
     expect(hook.attempts.map((a) => a.deliveryId)).toEqual([id, id]);
-    expect(db.outbox.find(id)?.state).toBe('sent');
+    expect((await db.outbox.find(id))?.state).toBe('sent');
   });
 
   it('messages of a channel no longer configured wait (warned once) until a reload brings it back', async () => {
     const w = worker();
-    const id = enqueue('gone');
+    const id = await enqueue('gone');
     await w.deliverDue();
     await w.deliverDue();
-    expect(db.outbox.find(id)?.state).toBe('pending');
+    expect((await db.outbox.find(id))?.state).toBe('pending');
     expect(logs.lines.filter((l) => l.includes('no longer configured'))).toHaveLength(1);
     const back = new FakeNotifier('gone');
     w.setNotifiers(new Map([['gone', back]]));
@@ -284,10 +293,10 @@ describe('OutboxWorker', () => {
   it('a stored message this build cannot read is dropped, not retried for a day', async () => {
     const hook = new FakeNotifier('hook');
     const w = worker(hook);
-    const id = enqueue('hook', { payload: { version: 99, something: 'else' } });
+    const id = await enqueue('hook', { payload: { version: 99, something: 'else' } });
     await w.deliverDue();
     expect(hook.attempts).toHaveLength(0);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped' });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'dropped' });
   });
 
   it('prune removes delivered and dropped rows before the cutoff, never pending ones', async () => {
@@ -295,30 +304,30 @@ describe('OutboxWorker', () => {
     const bad = new FakeNotifier('bad', [REFUSED]);
     const stuck = new FakeNotifier('stuck', [FAIL]);
     const w = worker(ok, bad, stuck);
-    const sent = enqueue('ok');
-    const dropped = enqueue('bad');
-    const pending = enqueue('stuck');
+    const sent = await enqueue('ok');
+    const dropped = await enqueue('bad');
+    const pending = await enqueue('stuck');
     await w.deliverDue();
-    expect(db.outbox.prune(T0)).toBe(0);
-    expect(db.outbox.prune(T0 + 1)).toBe(2);
-    expect(db.outbox.find(sent)).toBeNull();
-    expect(db.outbox.find(dropped)).toBeNull();
-    expect(db.outbox.find(pending)?.state).toBe('pending');
+    expect(await db.outbox.prune(T0)).toBe(0);
+    expect(await db.outbox.prune(T0 + 1)).toBe(2);
+    expect(await db.outbox.find(sent)).toBeNull();
+    expect(await db.outbox.find(dropped)).toBeNull();
+    expect((await db.outbox.find(pending))?.state).toBe('pending');
   });
 });
 
 describe('OutboxWorker after a restart or reload', () => {
   /** A message that failed until its backoff reached the 10 min cap. */
   async function backedOff(hook: FakeNotifier, w: OutboxWorker): Promise<string> {
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     for (let i = 0; i < 8; i++) {
       await w.deliverDue();
-      const next = db.outbox.find(id)!.nextAttemptAt;
+      const next = (await db.outbox.find(id))!.nextAttemptAt;
       await clock.advanceTo(next - 1); // never quite due: the loop is not running
       await clock.advance(1);
     }
     await w.deliverDue();
-    expect(db.outbox.find(id)!.nextAttemptAt - clock.now()).toBe(600 * S);
+    expect((await db.outbox.find(id))!.nextAttemptAt - clock.now()).toBe(600 * S);
     expect(hook.attempts.length).toBeGreaterThan(7);
     return id;
   }
@@ -327,9 +336,9 @@ describe('OutboxWorker after a restart or reload', () => {
     const before = new FakeNotifier('hook', [FAIL]);
     const w1 = worker(before);
     const id = await backedOff(before, w1);
-    const attempts = db.outbox.find(id)!.attempts;
+    const attempts = (await db.outbox.find(id))!.attempts;
     await w1.stop();
-    db.reopen();
+    await db.reopen();
     await clock.advance(S);
 
     const after = new FakeNotifier('hook');
@@ -337,7 +346,7 @@ describe('OutboxWorker after a restart or reload', () => {
     w2.start();
     await clock.advance(0);
     expect(after.attempts.map((a) => [a.deliveryId, a.at])).toEqual([[id, clock.now()]]);
-    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: attempts + 1 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: attempts + 1 });
     expect(logs.lines.some((l) => l.includes('retrying pending notifications now'))).toBe(true);
   });
 
@@ -352,28 +361,28 @@ describe('OutboxWorker after a restart or reload', () => {
     await clock.advance(0);
     expect(hook.attempts).toHaveLength(made + 1);
     expect(hook.attempts.at(-1)?.deliveryId).toBe(id);
-    expect(db.outbox.find(id)!.nextAttemptAt - clock.now()).toBe(600 * S);
+    expect((await db.outbox.find(id))!.nextAttemptAt - clock.now()).toBe(600 * S);
   });
 
   it('a wall clock stepped forward a day drops nothing: it takes a day of attempts (issue 11 item 2)', async () => {
     const hook = new FakeNotifier('hook', [FAIL, FAIL, { ok: true }]);
     const w = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     await w.deliverDue();
     // No loop runs: the clock jumps, nothing is attempted in between.
     await clock.advance(25 * H);
     await w.deliverDue();
-    expect(db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 2 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'pending', attempts: 2 });
     expect(outcomes).not.toContainEqual(['hook', 'dropped']);
     await clock.advance(20 * S);
     await w.deliverDue();
-    expect(db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 3 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'sent', attempts: 3 });
   });
 
   it('a restart after a day stopped retries rather than drops (a long stop and a clock step look alike)', async () => {
     const hook = new FakeNotifier('hook', [FAIL, { ok: true }]);
     const w1 = worker(hook);
-    const id = enqueue('hook');
+    const id = await enqueue('hook');
     await w1.deliverDue();
     await w1.stop();
     await clock.advanceTo(T0 + 24 * H + 1);
@@ -381,16 +390,16 @@ describe('OutboxWorker after a restart or reload', () => {
     w2.start();
     await clock.advance(0);
     expect(hook.attempts).toHaveLength(2);
-    expect(db.outbox.find(id)?.state).toBe('sent');
+    expect((await db.outbox.find(id))?.state).toBe('sent');
   });
 
   it('a channel no longer configured cannot be attempted: its messages expire by the wall clock', async () => {
     const w = worker(new FakeNotifier('other'));
-    const id = enqueue('gone');
+    const id = await enqueue('gone');
     await w.deliverDue();
     await clock.advance(24 * H + 1);
     await w.deliverDue();
-    expect(db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 0 });
+    expect(await db.outbox.find(id)).toMatchObject({ state: 'dropped', attempts: 0 });
   });
 });
 
@@ -398,16 +407,16 @@ describe('OutboxWorker merging a backlog', () => {
   it('messages queued before a channel’s first attempt go out as one, events in order', async () => {
     const hook = new FakeNotifier('hook');
     const w = worker(hook);
-    const head = enqueueEvents('hook', devices(1, 2));
-    const second = enqueueEvents('hook', [...devices(3), accountNote({ id: 'a1' })]);
-    const third = enqueueEvents('hook', devices(2, 4)); // e2 again: sent once
+    const head = await enqueueEvents('hook', devices(1, 2));
+    const second = await enqueueEvents('hook', [...devices(3), accountNote({ id: 'a1' })]);
+    const third = await enqueueEvents('hook', devices(2, 4)); // e2 again: sent once
     await clock.advance(5 * S);
     await w.deliverDue();
     expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head]);
     expect(sentIds(hook)).toEqual([['e1', 'e2', 'e3', 'a1', 'e4']]);
-    expect(db.outbox.find(head)).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(await db.outbox.find(head)).toMatchObject({ state: 'sent', attempts: 1 });
     for (const folded of [second, third]) {
-      expect(db.outbox.find(folded)).toMatchObject({
+      expect(await db.outbox.find(folded)).toMatchObject({
         state: 'sent',
         attempts: 0,
         doneAt: clock.now(),
@@ -423,8 +432,8 @@ describe('OutboxWorker merging a backlog', () => {
   it('the merged payload is stored before the attempt: a retry sends the same events', async () => {
     const hook = new FakeNotifier('hook', [FAIL, { ok: true }]);
     const w = worker(hook);
-    const head = enqueueEvents('hook', devices(1));
-    enqueueEvents('hook', devices(2));
+    const head = await enqueueEvents('hook', devices(1));
+    await enqueueEvents('hook', devices(2));
     await w.deliverDue();
     await clock.advance(10 * S);
     await w.deliverDue();
@@ -438,11 +447,11 @@ describe('OutboxWorker merging a backlog', () => {
   it('never adds to a message already attempted; the backlog behind it goes out as one after it', async () => {
     const hook = new FakeNotifier('hook', [FAIL]);
     const w = worker(hook);
-    const head = enqueueEvents('hook', devices(1));
+    const head = await enqueueEvents('hook', devices(1));
     await w.deliverDue();
-    const tail = [enqueueEvents('hook', devices(2)), enqueueEvents('hook', devices(3))];
+    const tail = [await enqueueEvents('hook', devices(2)), await enqueueEvents('hook', devices(3))];
     await clock.advance(5 * S);
-    tail.push(enqueueEvents('hook', devices(4)));
+    tail.push(await enqueueEvents('hook', devices(4)));
     await clock.advance(5 * S);
     await w.deliverDue(); // the retry: the head alone, as first sent
     expect(sentIds(hook)).toEqual([['e1'], ['e1']]);
@@ -451,22 +460,19 @@ describe('OutboxWorker merging a backlog', () => {
     await w.deliverDue();
     expect(hook.attempts.map((a) => a.deliveryId)).toEqual([head, head, head, tail[0]]);
     expect(sentIds(hook).slice(2)).toEqual([['e1'], ['e2', 'e3', 'e4']]);
-    expect(tail.map((id) => db.outbox.find(id)?.lastError)).toEqual([
-      null,
-      `merged into ${tail[0]}`,
-      `merged into ${tail[0]}`,
-    ]);
+    const rows = await Promise.all(tail.map((id) => db.outbox.find(id)));
+    expect(rows.map((m) => m?.lastError)).toEqual([null, `merged into ${tail[0]}`, `merged into ${tail[0]}`]);
   });
 
   it('an attempt cut short by stop() counts: after a restart nothing is merged into it', async () => {
     const hook = new FakeNotifier('hook');
     hook.gate = new Promise(() => undefined);
     const w1 = worker(hook);
-    const head = enqueueEvents('hook', devices(1));
+    const head = await enqueueEvents('hook', devices(1));
     w1.start();
     await clock.advance(0);
     await w1.stop();
-    const next = enqueueEvents('hook', devices(2));
+    const next = await enqueueEvents('hook', devices(2));
     hook.gate = null;
     const w2 = worker(hook);
     w2.start();
@@ -488,13 +494,13 @@ describe('OutboxWorker merging a backlog', () => {
       report: {},
     };
     const ids = [
-      enqueueEvents('hook', [testNotification('t1', 'hook', T0)]),
-      enqueueEvents('hook', devices(1)),
-      enqueueEvents('hook', devices(2)),
-      enqueueEvents('hook', [audit]),
-      enqueueEvents('hook', devices(3)),
-      enqueueEvents('hook', [testNotification('t2', 'hook', T0)]),
-      enqueueEvents('hook', devices(4)),
+      await enqueueEvents('hook', [testNotification('t1', 'hook', T0)]),
+      await enqueueEvents('hook', devices(1)),
+      await enqueueEvents('hook', devices(2)),
+      await enqueueEvents('hook', [audit]),
+      await enqueueEvents('hook', devices(3)),
+      await enqueueEvents('hook', [testNotification('t2', 'hook', T0)]),
+      await enqueueEvents('hook', devices(4)),
     ];
     await w.deliverDue();
     expect(sentIds(hook)).toEqual([['t1'], ['e1', 'e2'], ['audit'], ['e3'], ['t2'], ['e4']]);
@@ -507,7 +513,7 @@ describe('OutboxWorker merging a backlog', () => {
     const per = 30;
     const count = Math.ceil((MAX_MERGED_EVENTS * 1.5) / per);
     for (let m = 0; m < count; m++) {
-      enqueueEvents('hook', devices(...Array.from({ length: per }, (_, i) => m * per + i)));
+      await enqueueEvents('hook', devices(...Array.from({ length: per }, (_, i) => m * per + i)));
     }
     await w.deliverDue();
     const sizes = sentIds(hook).map((ids) => ids.length);
@@ -519,8 +525,8 @@ describe('OutboxWorker merging a backlog', () => {
   it('a message already over the cap goes out alone, as it is', async () => {
     const hook = new FakeNotifier('hook');
     const w = worker(hook);
-    enqueueEvents('hook', devices(...Array.from({ length: MAX_MERGED_EVENTS + 1 }, (_, i) => i)));
-    enqueueEvents('hook', devices(9999));
+    await enqueueEvents('hook', devices(...Array.from({ length: MAX_MERGED_EVENTS + 1 }, (_, i) => i)));
+    await enqueueEvents('hook', devices(9999));
     await w.deliverDue();
     expect(sentIds(hook).map((ids) => ids.length)).toEqual([MAX_MERGED_EVENTS + 1, 1]);
   });
@@ -529,10 +535,10 @@ describe('OutboxWorker merging a backlog', () => {
     const a = new FakeNotifier('a');
     const b = new FakeNotifier('b');
     const w = worker(a, b);
-    enqueueEvents('a', devices(1));
-    enqueueEvents('b', devices(2));
-    enqueueEvents('a', devices(3));
-    enqueueEvents('b', devices(4));
+    await enqueueEvents('a', devices(1));
+    await enqueueEvents('b', devices(2));
+    await enqueueEvents('a', devices(3));
+    await enqueueEvents('b', devices(4));
     await w.deliverDue();
     expect(sentIds(a)).toEqual([['e1', 'e3']]);
     expect(sentIds(b)).toEqual([['e2', 'e4']]);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelConfig } from '../config/types.js';
 import type { AccountFleet } from '../monitor/grouping.js';
 import { FakeClock } from '../test-support/fake-clock.js';
-import type { OutboxMessage } from '../store/outbox.js';
+import type { OutboxMessage, OutboxStore } from '../store/outbox-store.js';
 import type { MonitorAlert } from './events.js';
 import { parsePayload, type NotificationEvent } from './message.js';
 import { Notifications } from './notifications.js';
@@ -20,6 +20,7 @@ import {
   upEvent,
   webhookChannel,
 } from './test-support/fixtures.js';
+import { FaultyOutbox } from './test-support/faulty-outbox.js';
 import { tempDb, type TempDb } from './test-support/store.js';
 
 const S = 1000;
@@ -56,9 +57,9 @@ function sink(): NotificationSink {
   });
 }
 
-function release(): GroupRelease {
+function release(store: OutboxStore = db.outbox): GroupRelease {
   return new GroupRelease({
-    store: db.outbox,
+    store,
     clock,
     log: captureLogger().log,
     policy: () => POLICY,
@@ -73,12 +74,12 @@ const up = (number: string, at = clock.now()): MonitorAlert =>
   deviceAlert({ number, name: `Phone ${number}`, event: upEvent({ at, since: at, downSince: at - S }) });
 
 /** Every pending message, oldest first (not marked: the worker is not running). */
-function queued(): OutboxMessage[] {
+async function queued(): Promise<OutboxMessage[]> {
   const out: OutboxMessage[] = [];
-  for (const [channel] of db.outbox.pendingCounts()) {
-    for (let m = db.outbox.head(channel); m !== null; m = db.outbox.head(channel)) {
+  for (const [channel] of await db.outbox.pendingCounts()) {
+    for (let m = await db.outbox.head(channel); m !== null; m = await db.outbox.head(channel)) {
       out.push(m);
-      db.outbox.markSent(m.id, clock.now(), 1);
+      await db.outbox.markSent(m.id, clock.now(), 1);
     }
   }
   return out;
@@ -96,68 +97,68 @@ describe('GroupRelease', () => {
   it('the first event waits group_wait for company, then all go out as one message, worst first', async () => {
     const s = sink();
     const r = release();
-    s.publish([down('1')]);
-    expect(r.run()).toEqual({ queued: 0, cancelled: 0, wakeAt: T0 + 30 * S });
+    await s.publish([down('1')], db.outbox);
+    expect(await r.run()).toEqual({ queued: 0, cancelled: 0, wakeAt: T0 + 30 * S });
     await clock.advance(10 * S);
-    s.publish([accountAlert(), down('2')]);
+    await s.publish([accountAlert(), down('2')], db.outbox);
     await clock.advance(20 * S - 1);
-    expect(r.run().queued).toBe(0);
-    expect(queued()).toEqual([]);
+    expect((await r.run()).queued).toBe(0);
+    expect(await queued()).toEqual([]);
     await clock.advance(1);
-    expect(r.run()).toEqual({ queued: 1, cancelled: 0, wakeAt: null });
-    const [m] = queued();
+    expect(await r.run()).toEqual({ queued: 1, cancelled: 0, wakeAt: null });
+    const [m] = await queued();
     expect(m).toMatchObject({ channel: 'ops', createdAt: T0 + 30 * S, grouped: true, deliveryId: 'msg-1' });
     expect(numbers(m)).toEqual(['device.down:1', 'device.down:2', 'account']);
-    expect(db.outbox.held()).toEqual([]);
+    expect(await db.outbox.held()).toEqual([]);
   });
 
   it('later events wait until group_interval has passed since the last message', async () => {
     const s = sink();
     const r = release();
-    s.publish([down('1')]);
+    await s.publish([down('1')], db.outbox);
     await clock.advance(30 * S);
-    r.run();
-    expect(queued()).toHaveLength(1);
+    await r.run();
+    expect(await queued()).toHaveLength(1);
     await clock.advance(40 * S); // T0+70s
-    s.publish([down('2')]);
+    await s.publish([down('2')], db.outbox);
     await clock.advance(2 * MIN); // T0+190s
-    s.publish([down('3')]);
-    expect(r.run().wakeAt).toBe(T0 + 30 * S + 5 * MIN);
+    await s.publish([down('3')], db.outbox);
+    expect((await r.run()).wakeAt).toBe(T0 + 30 * S + 5 * MIN);
     await clock.advanceTo(T0 + 30 * S + 5 * MIN - 1);
-    expect(r.run().queued).toBe(0);
+    expect((await r.run()).queued).toBe(0);
     await clock.advance(1);
-    expect(r.run().queued).toBe(1);
-    expect(queued().map(numbers)).toEqual([['device.down:2', 'device.down:3']]);
+    expect((await r.run()).queued).toBe(1);
+    expect((await queued()).map(numbers)).toEqual([['device.down:2', 'device.down:3']]);
   });
 
   it('a DOWN and its UP inside one wait cancel out: nothing queued, both rows kept as cancelled', async () => {
     const s = sink();
     const r = release();
-    s.publish([down('1')]);
+    await s.publish([down('1')], db.outbox);
     await clock.advance(10 * S);
-    s.publish([up('1')]);
-    expect(r.run()).toEqual({ queued: 0, cancelled: 2, wakeAt: null });
+    await s.publish([up('1')], db.outbox);
+    expect(await r.run()).toEqual({ queued: 0, cancelled: 2, wakeAt: null });
     await clock.advance(10 * MIN);
-    expect(r.run()).toEqual({ queued: 0, cancelled: 0, wakeAt: null });
-    expect(queued()).toEqual([]);
+    expect(await r.run()).toEqual({ queued: 0, cancelled: 0, wakeAt: null });
+    expect(await queued()).toEqual([]);
     // The sink numbers the event, then its held row: rows ev-2 and ev-4.
-    const rows = [db.outbox.find('ev-2'), db.outbox.find('ev-4')];
+    const rows = [await db.outbox.find('ev-2'), await db.outbox.find('ev-4')];
     expect(rows.map((m) => m?.state)).toEqual(['cancelled', 'cancelled']);
     expect(rows.map((m) => numbers(m ?? undefined))).toEqual([['device.down:1'], ['device.up:1']]);
     expect(rows[0]?.lastError).toMatch(/^cancelled out/);
     // Kept for the record until retention prunes them.
-    expect(db.outbox.prune(T0 + 10 * S)).toBe(0);
-    expect(db.outbox.prune(T0 + 10 * S + 1)).toBe(2);
+    expect(await db.outbox.prune(T0 + 10 * S)).toBe(0);
+    expect(await db.outbox.prune(T0 + 10 * S + 1)).toBe(2);
   });
 
   it('the mass-outage line: each device.down carries its account’s fleet at release time', async () => {
     const s = sink();
     const r = release();
-    s.publish([down('1'), down('2'), down('3')]);
+    await s.publish([down('1'), down('2'), down('3')], db.outbox);
     fleet = { main: { devicesTotal: 4, devicesDown: 3 } };
     await clock.advance(30 * S);
-    r.run();
-    const evs = events(queued()[0]);
+    await r.run();
+    const evs = events((await queued())[0]);
     expect(evs).toHaveLength(3);
     for (const e of evs) {
       expect(e.kind === 'device' && e.outage).toEqual({ down: 3, total: 4, likelyGatewaySide: true });
@@ -165,31 +166,55 @@ describe('GroupRelease', () => {
   });
 
   it('a restart rebuilds the same plan from the outbox: released once, never again', async () => {
-    sink().publish([down('1')]);
+    await sink().publish([down('1')], db.outbox);
     await clock.advance(30 * S);
-    db.reopen(); // the held row survived
-    expect(db.outbox.held()).toHaveLength(1);
-    expect(release().run().queued).toBe(1);
-    db.reopen();
-    sink().publish([down('2')]);
+    await db.reopen(); // the held row survived
+    expect(await db.outbox.held()).toHaveLength(1);
+    expect((await release().run()).queued).toBe(1);
+    await db.reopen();
+    await sink().publish([down('2')], db.outbox);
     // group_interval counts from the message the previous process queued, read from the outbox.
-    expect(release().run()).toEqual({ queued: 0, cancelled: 0, wakeAt: T0 + 30 * S + 5 * MIN });
-    expect(queued().map(numbers)).toEqual([['device.down:1']]);
+    expect(await release().run()).toEqual({ queued: 0, cancelled: 0, wakeAt: T0 + 30 * S + 5 * MIN });
+    expect((await queued()).map(numbers)).toEqual([['device.down:1']]);
   });
 
   it('a failure inside the release step leaves everything held (one transaction)', async () => {
-    sink().publish([down('1'), down('2')]);
+    await sink().publish([down('1'), down('2')], db.outbox);
     await clock.advance(30 * S);
-    const removeHeld = db.outbox.removeHeld.bind(db.outbox);
-    db.outbox.removeHeld = () => {
-      throw new Error('disk I/O error');
-    };
-    expect(() => release().run()).toThrow('disk I/O error');
-    db.outbox.removeHeld = removeHeld;
-    expect(db.outbox.pendingCounts()).toEqual(new Map());
-    expect(db.outbox.held()).toHaveLength(2);
-    expect(release().run().queued).toBe(1);
-    expect(queued().map(numbers)).toEqual([['device.down:1', 'device.down:2']]);
+    const failing = new FaultyOutbox(db.outbox);
+    failing.faults.failing.set('removeHeld', new Error('disk I/O error'));
+    await expect(release(failing).run()).rejects.toThrow('disk I/O error');
+    expect(failing.faults.count('enqueue')).toBe(1);
+    expect(await db.outbox.pendingCounts()).toEqual(new Map());
+    expect(await db.outbox.held()).toHaveLength(2);
+    expect((await release().run()).queued).toBe(1);
+    expect((await queued()).map(numbers)).toEqual([['device.down:1', 'device.down:2']]);
+  });
+
+  it('held rows another process released meanwhile are not queued twice: the step is rolled back', async () => {
+    await sink().publish([down('1')], db.outbox);
+    await clock.advance(30 * S);
+    const racing = new FaultyOutbox(db.outbox);
+    // Another process releases the rows between this step's read and its delete.
+    racing.faults.before.set('removeHeld', async (tx, [ids]) => {
+      await tx.removeHeld(ids as number[]);
+    });
+    await expect(release(racing).run()).rejects.toThrow('released elsewhere meanwhile');
+    // Rolled back whole: still held, nothing queued by this step.
+    expect(await db.outbox.held()).toHaveLength(1);
+    expect(await queued()).toEqual([]);
+  });
+
+  it('refused as deposed (another replica leads): nothing changes, the held events stay for it', async () => {
+    await sink().publish([down('1'), up('2')], db.outbox);
+    await clock.advance(30 * S);
+    const fenced = new FaultyOutbox(db.outbox);
+    fenced.faults.deposed = true;
+    await expect(release(fenced).run()).rejects.toMatchObject({ reason: 'deposed' });
+    expect(await db.outbox.held()).toHaveLength(2);
+    expect(await db.outbox.pendingCounts()).toEqual(new Map());
+    // The replica that leads now releases them as this one would have.
+    expect((await release().run()).queued).toBe(1);
   });
 });
 
@@ -224,7 +249,7 @@ describe('grouping through the running Notifications loop', () => {
       { ops: webhookChannel('ops', 'http://x'), am: alertmanagerChannel('am', ['http://y']) },
       made,
     );
-    n.publish([down('1')]);
+    await n.publish([down('1')], db.outbox);
     await clock.advance(0);
     const [ops, am] = made;
     expect(am?.attempts).toHaveLength(1);
@@ -239,11 +264,11 @@ describe('grouping through the running Notifications loop', () => {
   it('held rows survive a stop; the next process sends them once, at their due time', async () => {
     const first: FakeNotifier[] = [];
     const n1 = start({ ops: webhookChannel('ops', 'http://x') }, first);
-    n1.publish([down('1'), down('2')]);
+    await n1.publish([down('1'), down('2')], db.outbox);
     await clock.advance(10 * S);
     await n1.stop();
     expect(first[0]?.attempts).toHaveLength(0);
-    db.reopen();
+    await db.reopen();
 
     const second: FakeNotifier[] = [];
     start({ ops: webhookChannel('ops', 'http://x') }, second);
@@ -251,7 +276,7 @@ describe('grouping through the running Notifications loop', () => {
     await vi.waitFor(() => expect(second[0]?.attempts).toHaveLength(1));
     expect(second[0]?.attempts[0]?.message.events.map((e) => e.id)).toHaveLength(2);
     await running.at(-1)?.stop();
-    db.reopen();
+    await db.reopen();
 
     const third: FakeNotifier[] = [];
     start({ ops: webhookChannel('ops', 'http://x') }, third);
@@ -262,11 +287,11 @@ describe('grouping through the running Notifications loop', () => {
   it('a DOWN and its UP inside one wait: the receiver hears nothing', async () => {
     const made: FakeNotifier[] = [];
     const n = start({ ops: webhookChannel('ops', 'http://x') }, made);
-    n.publish([down('1')]);
+    await n.publish([down('1')], db.outbox);
     await clock.advance(5 * S);
-    n.publish([up('1')]);
+    await n.publish([up('1')], db.outbox);
     await clock.advance(30 * MIN);
     expect(made[0]?.attempts).toHaveLength(0);
-    expect(db.outbox.held()).toEqual([]);
+    expect(await db.outbox.held()).toEqual([]);
   });
 });

@@ -4,11 +4,13 @@
 // returns).
 //
 // Everything it reads is in the outbox — the held rows and each channel's last grouped message
-// (`lastGroupedAt`) — so a restarted daemon plans exactly as the old one would have, and one
-// transaction per step makes the outcome all-or-nothing: the released rows are deleted in the
-// same transaction that queues the message holding their events, so an event is either still
-// held or in exactly one pending message, never both, never neither. Cancelled rows stay, done,
-// as the record of what was not sent (history keeps the transitions anyway).
+// (`lastGroupedAt`) — so a restarted daemon, or the replica that took over (SPEC §11), plans
+// exactly as the old one would have, and one transaction per step makes the outcome
+// all-or-nothing: the plan is made from what that transaction reads, and the released rows are
+// deleted in the same transaction that queues the message holding their events, so an event is
+// either still held or in exactly one pending message, never both, never neither (a held row
+// that another process removed meanwhile fails the step, which is then rolled back). Cancelled
+// rows stay, done, as the record of what was not sent (history keeps the transitions anyway).
 //
 // The mass-outage line: at release, each device.down gets its account's fleet counts as they
 // are now (`fleet()`, the poller's state) — "12 of 40 devices of account main down so far".
@@ -25,7 +27,7 @@ import {
   type GroupingPolicy,
   type HeldEvent,
 } from '../monitor/grouping.js';
-import type { OutboxMessage, OutboxStore } from '../store/outbox.js';
+import type { NewOutboxMessage, OutboxMessage, OutboxStore } from '../store/outbox-store.js';
 import {
   eventAt,
   eventType,
@@ -60,6 +62,18 @@ export interface ReleaseOutcome {
   readonly wakeAt: number | null;
 }
 
+/** What one step did, logged once it committed. */
+interface Step {
+  readonly queued: readonly {
+    readonly channel: string;
+    readonly ids: readonly number[];
+    readonly message: NewOutboxMessage;
+  }[];
+  readonly cancelled: readonly Held[];
+  readonly unreadable: readonly OutboxMessage[];
+  readonly wakeAt: number | null;
+}
+
 /** A held row read back, as the planner sees it. */
 interface Held extends HeldEvent {
   readonly row: OutboxMessage;
@@ -83,10 +97,20 @@ export class GroupRelease {
     this.#newId = options.newId ?? (() => crypto.randomUUID());
   }
 
-  /** One step at `now`: queues what is due, cancels what cancelled out. Throws only on a database failure. */
-  run(now: number = this.#clock.now()): ReleaseOutcome {
-    const rows = this.#store.held();
-    if (rows.length === 0) return { queued: 0, cancelled: 0, wakeAt: null };
+  /**
+   * One step at `now`: queues what is due, cancels what cancelled out. Rejects only on a
+   * database failure (nothing changed then).
+   */
+  async run(now: number = this.#clock.now()): Promise<ReleaseOutcome> {
+    // Most passes find nothing held: a read, and no write transaction.
+    if ((await this.#store.held()).length === 0) return { queued: 0, cancelled: 0, wakeAt: null };
+    const step = await this.#store.transaction((tx) => this.#step(tx, now));
+    this.#logStep(step);
+    return { queued: step.queued.length, cancelled: step.cancelled.length, wakeAt: step.wakeAt };
+  }
+
+  async #step(tx: OutboxStore, now: number): Promise<Step> {
+    const rows = await tx.held();
     const held: Held[] = [];
     const unreadable: OutboxMessage[] = [];
     for (const row of rows) {
@@ -95,12 +119,8 @@ export class GroupRelease {
       else held.push(h);
     }
     const channels: Record<string, ChannelGroupState> = {};
-    for (const [channel, at] of this.#store.lastGroupedAt()) channels[channel] = { lastSentAt: at };
+    for (const [channel, at] of await tx.lastGroupedAt()) channels[channel] = { lastSentAt: at };
     const plan = planRelease(held, channels, now, this.#policy());
-    if (plan.release.length === 0 && plan.cancelled.length === 0 && unreadable.length === 0) {
-      return { queued: 0, cancelled: 0, wakeAt: plan.wakeAt };
-    }
-
     const fleet = plan.release.length === 0 ? {} : (this.#fleet?.() ?? {});
     const queued = plan.release.map((r) => ({
       channel: r.channel,
@@ -112,42 +132,48 @@ export class GroupRelease {
         createdAt: now,
       },
     }));
-    this.#store.transaction(() => {
-      for (const q of queued) {
-        this.#store.enqueue([q.message], { grouped: true });
-        this.#store.removeHeld(q.ids);
-      }
-      if (plan.cancelled.length > 0) {
-        this.#store.markCancelled(
-          plan.cancelled.map((e) => e.row.id),
-          now,
-          'cancelled out: its opening and closing were both held (history keeps both)',
-        );
-      }
-      for (const row of unreadable) {
-        this.#store.markDropped(row.id, now, 0, 'the held event is not readable by this version');
-      }
-    });
-
     for (const q of queued) {
+      await tx.enqueue([q.message], { grouped: true });
+      const removed = await tx.removeHeld(q.ids);
+      if (removed !== q.ids.length) {
+        // Released by another process since this transaction read them: queuing them again
+        // would send them twice. Thrown, so the step is rolled back and planned again.
+        throw new Error(`held notifications of channel ${q.channel} were released elsewhere meanwhile`);
+      }
+    }
+    if (plan.cancelled.length > 0) {
+      await tx.markCancelled(
+        plan.cancelled.map((e) => e.row.id),
+        now,
+        'cancelled out: its opening and closing were both held (history keeps both)',
+      );
+    }
+    for (const row of unreadable) {
+      await tx.markDropped(row.id, now, 0, 'the held event is not readable by this version');
+    }
+    return { queued, cancelled: plan.cancelled, unreadable, wakeAt: plan.wakeAt };
+  }
+
+  /** After the step committed: what it did. */
+  #logStep(step: Step): void {
+    for (const q of step.queued) {
       this.#log.info(
         { channel: q.channel, delivery_id: q.message.deliveryId, events: q.ids.length },
         'grouped notifications queued',
       );
     }
-    if (plan.cancelled.length > 0) {
+    if (step.cancelled.length > 0) {
       this.#log.info(
-        { events: plan.cancelled.map((e) => ({ channel: e.channel, type: e.type, device: e.device })) },
+        { events: step.cancelled.map((e) => ({ channel: e.channel, type: e.type, device: e.device })) },
         'held notifications cancelled out',
       );
     }
-    for (const row of unreadable) {
+    for (const row of step.unreadable) {
       this.#log.error(
         { channel: row.channel, delivery_id: row.deliveryId },
         'held notification unreadable; dropped',
       );
     }
-    return { queued: queued.length, cancelled: plan.cancelled.length, wakeAt: plan.wakeAt };
   }
 }
 

@@ -1,6 +1,8 @@
-// Where the poller's alerts enter the notification layer: each publish() (one account's poll
-// cycle) is routed per channel and written to the outbox in one transaction (the cycle
-// writer's). Nothing is sent here; the OutboxWorker does that.
+// Where the poller's alerts enter the notification layer: each publish() (one tick's cycles) is
+// routed per channel and written to the outbox it is given — the cycle writer's transaction
+// handle, so the tick's device rows and its messages commit together — in one savepoint of it.
+// It reads and writes only through that handle: a call on the store itself would wait for the
+// very transaction it runs in. Nothing is sent here; the OutboxWorker does that.
 //
 // Most channels get each event as a `held` outbox row: GroupRelease (release.ts) later turns a
 // channel's held rows into one message, Alertmanager-style (SPEC §8 group_wait/group_interval).
@@ -14,7 +16,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
-import type { FiringAlert, NewOutboxMessage, OutboxStore } from '../store/outbox.js';
+import type { FiringAlert, NewOutboxMessage, OutboxStore } from '../store/outbox-store.js';
 import type { AuditDelivery, AuditMessage } from '../audit/sender.js';
 import { auditChannelProblem, auditNotification } from './audit-sender.js';
 import { definitionOf, type ChannelConfig } from './channels/index.js';
@@ -32,13 +34,17 @@ import { routeAlert } from './routing.js';
 export type SinkConfig = Pick<Config, 'notify' | 'accounts'>;
 
 export interface NotificationSinkOptions {
+  /** For the sink's own writes (audit reports, Alertmanager re-sends); publish() is given its outbox. */
   readonly store: OutboxStore;
   readonly clock: Clock;
   readonly log: Logger;
   readonly config: SinkConfig;
   /** Event and delivery ids; random UUIDs unless a test needs them predictable. */
   readonly newId?: () => string;
-  /** Called after messages were queued (the worker's wake()). */
+  /**
+   * Called after messages were queued (the worker's wake()); after publish(), before the caller's
+   * transaction commits (see Notifications.wake).
+   */
   readonly onQueued?: () => void;
 }
 
@@ -67,7 +73,8 @@ export class NotificationSink implements AlertSink {
     this.#unknownWarned.clear();
   }
 
-  publish(alerts: readonly MonitorAlert[]): void {
+  /** Routes and writes the alerts through `outbox` (all or nothing); rejects if the database fails. */
+  async publish(alerts: readonly MonitorAlert[], outbox: OutboxStore): Promise<void> {
     if (alerts.length === 0) return;
     const now = this.#clock.now();
     const channels = this.#config.notify.channels;
@@ -88,24 +95,30 @@ export class NotificationSink implements AlertSink {
     }
     if (byChannel.size === 0) return;
 
-    this.#store.transaction(() => {
-      const firing = new Map(this.#store.firing().map((f) => [`${f.channel}\n${f.key}`, f]));
+    const posted: string[] = [];
+    await outbox.transaction(async (tx) => {
+      const firing = new Map((await tx.firing()).map((f) => [`${f.channel}\n${f.key}`, f]));
       const messages: NewOutboxMessage[] = [];
       const held: NewOutboxMessage[] = [];
       for (const [name, events] of byChannel) {
         const hook = firingHook(channels[name]);
-        const payloadEvents =
-          hook === undefined ? events : events.map((e) => this.#trackFiring(name, hook, e, now, firing));
+        const payloadEvents: NotificationEvent[] = [];
+        for (const e of events) {
+          payloadEvents.push(
+            hook === undefined ? e : await this.#trackFiring(tx, name, hook, e, now, firing),
+          );
+        }
         if (groups(channels[name])) {
           for (const e of payloadEvents) held.push(this.#message(name, [e], now));
         } else {
           messages.push(this.#message(name, payloadEvents, now));
         }
-        if (hook !== undefined) this.#lastPosted.set(name, now);
+        if (hook !== undefined) posted.push(name);
       }
-      this.#store.hold(held);
-      this.#store.enqueue(messages);
+      await tx.hold(held);
+      await tx.enqueue(messages);
     });
+    for (const name of posted) this.#lastPosted.set(name, now);
     this.#log.debug({ alerts: alerts.length, channels: [...byChannel.keys()] }, 'notifications queued');
     this.#onQueued();
   }
@@ -114,7 +127,7 @@ export class NotificationSink implements AlertSink {
    * Queues the audit report for each channel (one message each). Channels that cannot take it
    * (unknown, or refusing reports: Alertmanager) are reported back, not queued.
    */
-  queueAudit(message: AuditMessage, channels: readonly string[]): AuditDelivery[] {
+  async queueAudit(message: AuditMessage, channels: readonly string[]): Promise<AuditDelivery[]> {
     const now = this.#clock.now();
     const deliveries: AuditDelivery[] = [];
     const messages: NewOutboxMessage[] = [];
@@ -128,7 +141,7 @@ export class NotificationSink implements AlertSink {
       messages.push(this.#message(channel, [event], now));
       deliveries.push({ channel, outcome: 'queued' });
     }
-    this.#store.enqueue(messages);
+    await this.#store.enqueue(messages);
     if (messages.length > 0) this.#onQueued();
     return deliveries;
   }
@@ -141,47 +154,49 @@ export class NotificationSink implements AlertSink {
    * follows a minute after. Firing alerts of devices, accounts or channels no longer
    * configured are forgotten; Alertmanager resolves them at their `endsAt`.
    */
-  refreshFiring(now: number = this.#clock.now()): void {
+  async refreshFiring(now: number = this.#clock.now()): Promise<void> {
     const channels = this.#config.notify.channels;
     const known = new Set<string>();
     for (const account of this.#config.accounts) {
       known.add(`account/${account.name}`);
       for (const d of account.devices) known.add(`device/${account.name}/${d.number}`);
     }
-    const due = new Map<string, NotificationEvent[]>();
-    const stale: FiringAlert[] = [];
-    for (const f of this.#store.firing()) {
-      const event = parseEvent(f.event);
-      const hook = firingHook(channels[f.channel]);
-      if (hook === undefined || !known.has(f.key) || event === null) {
-        stale.push(f);
-        continue;
+    // One transaction, reads included: a publish that resolves an alert meanwhile must not be
+    // followed by a re-send of it firing (Alertmanager would fire it again).
+    const done = await this.#store.transaction(async (tx) => {
+      const due = new Map<string, NotificationEvent[]>();
+      const stale: FiringAlert[] = [];
+      for (const f of await tx.firing()) {
+        const event = parseEvent(f.event);
+        const hook = firingHook(channels[f.channel]);
+        if (hook === undefined || !known.has(f.key) || event === null) {
+          stale.push(f);
+          continue;
+        }
+        const last = this.#lastPosted.get(f.channel);
+        if (last !== undefined && now - last < hook.resendMs) continue;
+        let list = due.get(f.channel);
+        if (list === undefined) due.set(f.channel, (list = []));
+        list.push(event);
       }
-      const last = this.#lastPosted.get(f.channel);
-      if (last !== undefined && now - last < hook.resendMs) continue;
-      let list = due.get(f.channel);
-      if (list === undefined) due.set(f.channel, (list = []));
-      list.push(event);
-    }
-    const pending = due.size === 0 ? new Map<string, number>() : this.#store.pendingCounts();
-    const messages: NewOutboxMessage[] = [];
-    for (const [name, events] of due) {
-      if ((pending.get(name) ?? 0) > 0) continue;
-      messages.push(this.#message(name, events, now));
-      this.#lastPosted.set(name, now);
-    }
-    if (stale.length === 0 && messages.length === 0) return;
-    this.#store.transaction(() => {
-      for (const f of stale) this.#store.deleteFiring(f.channel, f.key);
-      this.#store.enqueue(messages);
+      const pending = due.size === 0 ? new Map<string, number>() : await tx.pendingCounts();
+      const messages: NewOutboxMessage[] = [];
+      for (const [name, events] of due) {
+        if ((pending.get(name) ?? 0) > 0) continue;
+        messages.push(this.#message(name, events, now));
+      }
+      for (const f of stale) await tx.deleteFiring(f.channel, f.key);
+      await tx.enqueue(messages);
+      return { stale, messages };
     });
-    for (const f of stale) {
+    for (const m of done.messages) this.#lastPosted.set(m.channel, now);
+    for (const f of done.stale) {
       this.#log.info(
         { channel: f.channel, alert: f.key },
         'stopped re-sending an alert no longer configured',
       );
     }
-    if (messages.length > 0) this.#onQueued();
+    if (done.messages.length > 0) this.#onQueued();
   }
 
   /**
@@ -189,24 +204,25 @@ export class NotificationSink implements AlertSink {
    * sent with the identity the alert fired with: Alertmanager finds the alert by its labels, and
    * a reload may have changed the device's name or labels since.
    */
-  #trackFiring(
+  async #trackFiring(
+    tx: OutboxStore,
     channel: string,
     hook: FiringHook,
     event: NotificationEvent,
     now: number,
     firing: ReadonlyMap<string, FiringAlert>,
-  ): NotificationEvent {
+  ): Promise<NotificationEvent> {
     const key = hook.key(event);
     const effect = hook.effect(event);
     if (key === null || effect === null) return event;
     if (effect === 'fire') {
       // The QR code is for people; a receiver keeping alerts gets no image.
       const stored = event.kind === 'device' ? { ...event, qrCode: null } : event;
-      this.#store.putFiring({ channel, key, event: stored, updatedAt: now });
+      await tx.putFiring({ channel, key, event: stored, updatedAt: now });
       return event;
     }
     const fired = firing.get(`${channel}\n${key}`);
-    this.#store.deleteFiring(channel, key);
+    await tx.deleteFiring(channel, key);
     const before = fired === undefined ? null : parseEvent(fired.event);
     if (before?.kind === 'device' && event.kind === 'device') return { ...event, device: before.device };
     return event;

@@ -6,42 +6,48 @@
 // is lost and decided again after the restart.
 //
 // In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
-// on slots no check wants, balance reads (delivery-reader.ts → observeReading) → endCycle
+// on slots no check wants, balance reads (delivery-reader.ts, delivery-steps.ts) → endCycle
 // (account verdict, time-driven device and delivery events) → commit.
 //
-// Over 350 lines for now: status checks, balance reads and the account verdict share one cycle
-// tally and one device table; the performance issue (17) reworks that per-device state, and the
-// split belongs with it.
+// The poller's states come from the store only through `load()`: at start, and whenever they
+// must be replaced by what the store holds now (an HA standby refreshing, a replica taking over
+// the lease). Constructed, it holds fresh states and makes no store call.
 
-import type { AccountConfig, DeviceConfig } from '../config/types.js';
+import type { AccountConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
-import { monotonicOf, type Clock } from '../monitor/clock.js';
-import { deviceWentDown, observeReading, tickDelivery, type DeliveryReading } from '../monitor/delivery.js';
+import type { Clock } from '../monitor/clock.js';
+import type { DeliveryReading } from '../monitor/delivery.js';
 import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
-import { NOT_FOUND_INTERVAL_FACTOR, type ProbeErrorReason } from '../monitor/model.js';
+import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
 import { roundMs } from '../monitor/round.js';
-import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
+import type { MonitorAlert } from '../notify/events.js';
 import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
-import { AccountScheduler } from './account-scheduler.js';
+import { AccountScheduler, type ScheduledDevice } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
-import { deliveryContext, deliveryAlerts, DeliveryReader } from './delivery-reader.js';
+import { DeliveryReader } from './delivery-reader.js';
+import { endDeliveryAtDown, takeReading, tickDeliveryOf } from './delivery-steps.js';
 import {
-  deliveryProblemChanges,
+  applyDeviceStep,
   deviceRow,
+  readStoredStates,
   restoreAccountState,
   restoreDeliveryState,
   restoreDeviceState,
+  scheduledDevices,
+  setDeviceConfigs,
   type DeviceRuntime,
+  type StoredStates,
 } from './device-runtime.js';
 import { MeteredGateway, type ConnectThrottled, type Slot } from './metered-gateway.js';
 import { StoredCallLog } from './call-log.js';
 
-export type { DeviceRuntime } from './device-runtime.js';
+export type { DeviceRuntime, StoredStates } from './device-runtime.js';
+export { readStoredStates } from './device-runtime.js';
 
 export interface PollerDeps {
   readonly store: Store;
@@ -53,6 +59,13 @@ export interface PollerDeps {
   readonly recordCheck: (account: string, seconds: number, outcome: CheckOutcome) => void;
   /** Every balance read that reached the gateway (whatsgate_delivery_checks_total). */
   readonly recordDeliveryCheck?: (account: string) => void;
+  /** HA: the lease epoch the gateway calls are logged under (SPEC §11); absent without HA. */
+  readonly epoch?: () => number | null;
+  /**
+   * HA: a gateway call that could not be logged in the store is not made (call-log.ts), and
+   * `load()` rejects when the call log cannot be read. Default false (a single node).
+   */
+  readonly strictCallLog?: boolean;
 }
 
 // How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
@@ -65,11 +78,6 @@ interface CycleTally {
   lastError: { reason: ProbeErrorReason; message: string } | null;
   saves: DeviceSave[];
   alerts: MonitorAlert[];
-}
-
-/** The save, with the delivery problems that began or ended when there are any. */
-function withDeliveryChanges(save: DeviceSave, changes: readonly DeliveryProblemChange[]): DeviceSave {
-  return changes.length === 0 ? save : { ...save, deliveryChanges: changes };
 }
 
 function emptyTally(): CycleTally {
@@ -85,7 +93,6 @@ export class AccountPoller implements CycleRunner {
   #config: AccountConfig;
   #accountState: AccountState;
   #tally = emptyTally();
-  // Since when 429 answers have held the account back with no other answer between (issue 11).
   readonly #log: Logger;
 
   constructor(
@@ -108,11 +115,12 @@ export class AccountPoller implements CycleRunner {
         clock: deps.clock,
         origin: 'daemon',
         onWarn: (message) => this.#log.warn(message),
+        ...(deps.epoch === undefined ? {} : { epoch: deps.epoch }),
+        strict: deps.strictCallLog === true,
       }),
     });
-    const stored = deps.store.getAccounts().find((a) => a.account === config.name);
-    this.#accountState = restoreAccountState(stored?.state);
-    this.#setDevices(config.devices);
+    this.#accountState = restoreAccountState(undefined);
+    setDeviceConfigs(this.devices, config.devices, new Map());
     this.delivery = new DeliveryReader({
       account: config.name,
       gateway: this.gateway,
@@ -149,13 +157,49 @@ export class AccountPoller implements CycleRunner {
   }
 
   /**
-   * A reload: new device list and limits, and a new client when the connection settings changed
-   * (the old one is returned, for the caller to close once its calls are over).
+   * (Re)loads the account's state and every device's state from the store, REPLACING what is in
+   * memory, and adds the calls of the store's log the budget does not know yet (at the first load,
+   * all of the last window's: a restart or a takeover must not reset the budget). Checks are then
+   * scheduled from the stored last checks, as after a restart, and what the stored states decided
+   * (a DOWN alerted, a reminder sent) is not decided again. Call it before the first cycle, and
+   * later only while no cycle runs (no tick started, or the last one's cycles over; `stop` is for
+   * good): a cycle running would commit states from before the load. `stored`: the rows read once
+   * for every poller (readStoredStates), else this poller reads them. Rejects when the store
+   * cannot be read (nothing is replaced then), or when a strict call log cannot be read.
    */
-  update(config: AccountConfig, client?: GatewayClient): GatewayClient | null {
+  async load(stored?: StoredStates): Promise<void> {
+    const { accounts, devices } = stored ?? (await readStoredStates(this.deps.store));
+    await this.gateway.restoreBudget();
+    const rows = new Map<string, DeviceRow>();
+    for (const row of devices) if (row.account === this.name) rows.set(row.device, row);
+    this.#accountState = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
+    for (const rt of this.devices.values()) {
+      const row = rows.get(rt.config.number);
+      rt.state = restoreDeviceState(row?.state);
+      rt.delivery = restoreDeliveryState(row?.state);
+    }
+    // Whatever a cycle tallied and did not commit belongs to the states just replaced.
+    this.#tally = emptyTally();
+    this.scheduler.restore(this.#scheduled());
+    this.delivery.reset();
+  }
+
+  /**
+   * A reload: new device list and limits, and a new client when the connection settings changed
+   * (the old one is returned, for the caller to close once its calls are over). A device new to
+   * this poller starts from its stored state, if the store has one (a device put back in the
+   * config): read first, so a store that cannot be read rejects before anything changed.
+   */
+  async update(config: AccountConfig, client?: GatewayClient): Promise<GatewayClient | null> {
+    const rows = new Map<string, DeviceRow>();
+    if (config.devices.some((d) => !this.devices.has(d.number))) {
+      for (const row of await this.deps.store.getDevices()) {
+        if (row.account === config.name) rows.set(row.device, row);
+      }
+    }
     this.#config = config;
     const old = client === undefined ? null : this.gateway.replaceClient(client);
-    this.#setDevices(config.devices);
+    setDeviceConfigs(this.devices, config.devices, rows);
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: config.rateLimitPerMinute,
@@ -223,13 +267,7 @@ export class AccountPoller implements CycleRunner {
       qrDataUrl = await this.#qrForDown(device);
     }
     const wasNotFound = rt.state.status === 'not_found';
-    // A device going DOWN ends its delivery problems silently (device.down says enough).
-    let ended: DeliveryProblemChange[] = [];
-    if (step.state.health === 'DOWN') {
-      const before = rt.delivery;
-      rt.delivery = deviceWentDown(before);
-      ended = deliveryProblemChanges(this.name, device, before, rt.delivery, this.deps.clock.now());
-    }
+    const ended = step.state.health === 'DOWN' ? endDeliveryAtDown(this.name, rt, this.deps.clock.now()) : [];
     this.#apply(rt, step, this.#tally, qrDataUrl, ended);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
@@ -286,13 +324,9 @@ export class AccountPoller implements CycleRunner {
     for (const rt of this.devices.values()) {
       const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
       // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
-      const delivery = tickDelivery(rt.delivery, deliveryContext(rt, now, muted));
-      if (delivery.state !== rt.delivery || delivery.events.length > 0) {
-        const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, delivery.state, now);
-        rt.delivery = delivery.state;
-        t.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
-        t.alerts.push(...deliveryAlerts(this.name, rt, delivery.events, this.#log));
-      }
+      const delivery = tickDeliveryOf(this.name, rt, now, muted, this.#log);
+      if (delivery.save !== null) t.saves.push(delivery.save);
+      t.alerts.push(...delivery.alerts);
       const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
       if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
     }
@@ -331,11 +365,9 @@ export class AccountPoller implements CycleRunner {
   /** A balance reading: the delivery rules, the row, and any alert, into this cycle's batch. */
   #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
     const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
-    const step = observeReading(rt.delivery, reading, deliveryContext(rt, reading.at, muted));
-    const changes = deliveryProblemChanges(this.name, rt.config.number, rt.delivery, step.state, reading.at);
-    rt.delivery = step.state;
-    this.#tally.saves.push(withDeliveryChanges({ row: deviceRow(this.name, rt), change: null }, changes));
-    this.#tally.alerts.push(...deliveryAlerts(this.name, rt, step.events, this.#log));
+    const step = takeReading(this.name, rt, reading, muted, this.#log);
+    if (step.save !== null) this.#tally.saves.push(step.save);
+    this.#tally.alerts.push(...step.alerts);
     const { at: _at, ...counts } = reading;
     this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
   }
@@ -360,63 +392,6 @@ export class AccountPoller implements CycleRunner {
     return this.devices.get(device)?.config.policy.timeoutMs ?? this.#config.policy.timeoutMs;
   }
 
-  /** Takes the step and adds its row, change and events to the cycle's batch. */
-  #apply(
-    rt: DeviceRuntime,
-    step: DeviceStep,
-    tally: CycleTally,
-    qrDataUrl: string | null = null,
-    deliveryChanges: readonly DeliveryProblemChange[] = [],
-  ): void {
-    rt.state = step.state;
-    const row = deviceRow(this.name, rt);
-    const change =
-      step.change === null
-        ? null
-        : {
-            account: this.name,
-            device: rt.config.number,
-            at: step.change.at,
-            from: step.change.from,
-            to: step.change.to,
-            raw: step.change.raw,
-          };
-    tally.saves.push(withDeliveryChanges({ row, change }, deliveryChanges));
-    for (const event of step.events) {
-      this.#log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
-      const alert: DeviceAlert = {
-        kind: 'device',
-        account: this.name,
-        device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
-        channels: rt.config.channels,
-        event,
-      };
-      tally.alerts.push(
-        event.type === 'device.down' && qrDataUrl !== null
-          ? { ...alert, qrCode: { dataUrl: qrDataUrl } }
-          : alert,
-      );
-    }
-  }
-
-  #setDevices(devices: readonly DeviceConfig[]): void {
-    const keep = new Set(devices.map((d) => d.number));
-    for (const number of this.devices.keys()) if (!keep.has(number)) this.devices.delete(number);
-    for (const config of devices) {
-      const existing = this.devices.get(config.number);
-      if (existing !== undefined) {
-        existing.config = config;
-        continue;
-      }
-      const row = this.deps.store.getDevice(this.#config.name, config.number);
-      this.devices.set(config.number, {
-        config,
-        state: restoreDeviceState(row?.state),
-        delivery: restoreDeliveryState(row?.state),
-      });
-    }
-  }
-
   #reschedule(): void {
     this.scheduler.update({
       devices: this.#scheduled(),
@@ -425,21 +400,20 @@ export class AccountPoller implements CycleRunner {
     });
   }
 
-  // The scheduler runs on the monotonic clock: a last check restored from the store (wall time)
-  // is converted once, here (one "in the future" after a clock step back counts as just now).
-  #scheduled(): { number: string; intervalMs: number; lastCheckAt?: number }[] {
-    return [...this.devices.values()].map((rt) => {
-      const intervalMs =
-        rt.state.status === 'not_found'
-          ? rt.config.policy.intervalMs * NOT_FOUND_INTERVAL_FACTOR
-          : rt.config.policy.intervalMs;
-      return rt.state.lastCheckAt === null
-        ? { number: rt.config.number, intervalMs }
-        : {
-            number: rt.config.number,
-            intervalMs,
-            lastCheckAt: monotonicOf(this.deps.clock, rt.state.lastCheckAt),
-          };
-    });
+  #scheduled(): ScheduledDevice[] {
+    return scheduledDevices(this.devices.values(), this.deps.clock);
+  }
+
+  /** Takes the step and adds its row, change and events to the cycle's batch. */
+  #apply(
+    rt: DeviceRuntime,
+    step: DeviceStep,
+    tally: CycleTally,
+    qrDataUrl: string | null = null,
+    deliveryChanges: readonly DeliveryProblemChange[] = [],
+  ): void {
+    const { save, alerts } = applyDeviceStep(this.name, rt, step, this.#log, qrDataUrl, deliveryChanges);
+    tally.saves.push(save);
+    tally.alerts.push(...alerts);
   }
 }

@@ -76,7 +76,7 @@ export class AccountScheduler implements CycleRunner {
   readonly #onWarn: (message: string) => void;
   readonly #slots: CheckSlots;
   readonly #spare: SpareWork | undefined;
-  readonly #queue = new DueQueue();
+  #queue = new DueQueue();
   #concurrency: number;
   #inFlight = 0;
 
@@ -130,6 +130,19 @@ export class AccountScheduler implements CycleRunner {
     this.#slots.setRate(update.rateLimitPerMinute);
     this.#concurrency = update.concurrency;
     this.#applyDevices(update.devices);
+    this.#wake();
+  }
+
+  /**
+   * Replaces every device's schedule, as at start-up: each is next due one interval after its
+   * `lastCheckAt` (a device without one is spread over its first interval), confirmations asked
+   * for are forgotten. For a state reloaded from the store (a takeover, a standby's refresh);
+   * only between cycles — a cycle running would go on with the schedule it began with.
+   */
+  restore(devices: readonly ScheduledDevice[]): void {
+    validateSchedule(devices, this.#slots.ratePerMinute, this.#concurrency);
+    this.#queue = new DueQueue();
+    this.#applyDevices(devices);
     this.#wake();
   }
 
@@ -241,8 +254,9 @@ export class AccountScheduler implements CycleRunner {
           dispatchUntil,
         );
         if (spareAt !== null && spareAt <= now) {
-          const slot = this.#slots.takeSlot(now);
-          if (slot === null) continue;
+          const slot = await this.#slots.takeSlot(now);
+          // Stopped while the log was asked: a slot lost, on the safe side.
+          if (slot === null || dispatchAbort.aborted) continue;
           void this.#runSpare(slot, state, checkAbort);
           continue;
         }
@@ -258,11 +272,17 @@ export class AccountScheduler implements CycleRunner {
           continue;
         }
         // Null when an out-of-band call took the slot first: the loop looks again.
-        const slot = this.#slots.takeSlot(now);
+        const slot = await this.#slots.takeSlot(now);
         if (slot === null) continue;
-        queue.take(pass, pick);
+        // The grant waited for the call log: meanwhile a check may have asked for a confirmation
+        // (served first), or a reload removed the device. The slot goes to what is first now.
+        const first = queue.peek(pass);
+        if (first === undefined || queue.startAt(first, slot.at) > slot.at || dispatchAbort.aborted) {
+          continue; // a slot lost, on the safe side: the budget counts it, no call is made
+        }
+        queue.take(pass, first);
         // #runCheck never rejects; the loop waits for it through #inFlight before returning.
-        void this.#runCheck(pick, slot, state, checkAbort);
+        void this.#runCheck(first, slot, state, checkAbort);
       }
     } finally {
       // The loop ends only with nothing in flight, so no check still holds checkAbort.

@@ -10,6 +10,7 @@ import { BUDGET_WINDOW_MS, plannedSpacingMs } from '../monitor/budget.js';
 import type { Clock } from '../monitor/clock.js';
 import type { Observation } from '../monitor/model.js';
 import { mulberry32 } from '../monitor/test-support/prng.js';
+import { loadUndici } from '../net/undici.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { FakeClock } from '../test-support/fake-clock.js';
@@ -82,8 +83,11 @@ interface Harness {
   readonly scheduler: AccountScheduler;
 }
 
-/** One process's view of an account: its gateway (with an optional stored call log) and scheduler. */
-function account(
+/**
+ * One process's view of an account: its gateway (with an optional stored call log, restored into
+ * the budget as AccountPoller.load does) and scheduler.
+ */
+async function account(
   clock: Clock,
   arrivals: Arrival[],
   options: {
@@ -96,7 +100,7 @@ function account(
     readonly store?: Store;
     readonly caller?: string;
   },
-): Harness {
+): Promise<Harness> {
   const transit = options.transit ?? (() => 0);
   const record = (device: string): void => {
     const start = clock.monotonic();
@@ -138,6 +142,7 @@ function account(
     clock,
     ...(callLog === undefined ? {} : { callLog }),
   });
+  await gateway.restoreBudget();
   const scheduler = new AccountScheduler({
     account: 'main',
     devices: options.devices,
@@ -189,7 +194,7 @@ describe('the budget at the gateway', () => {
       const clock = new JitteryClock(fake, random, 300, seed <= 3 ? 5 : 1_500);
       const rate = [30, 50, 7, 60, 13, 2, 30, 45][seed - 1]!;
       const arrivals: Arrival[] = [];
-      const { gateway, scheduler } = account(clock, arrivals, {
+      const { gateway, scheduler } = await account(clock, arrivals, {
         devices: devices(25 + Math.floor(random() * 50), 30_000 + Math.floor(random() * 60_000)),
         rate,
         transit: () => random() * TRANSIT_MAX_MS,
@@ -229,7 +234,7 @@ describe('the budget at the gateway', () => {
     const clock = new FakeClock(0);
     const arrivals: Arrival[] = [];
     let n = 0;
-    const { scheduler } = account(clock, arrivals, {
+    const { scheduler } = await account(clock, arrivals, {
       devices: devices(200, 60_000),
       rate: 30,
       transit: () => (n++ % 60 === 0 ? TRANSIT_MAX_MS : 0),
@@ -251,7 +256,7 @@ describe('a wall clock stepped in the middle of a run', () => {
   ])('an hour %s: checks keep their cadence and the budget holds', async (_, step) => {
     const clock = new FakeClock(1_700_000_000_000);
     const arrivals: Arrival[] = [];
-    const { scheduler } = account(clock, arrivals, { devices: devices(10, 60_000), rate: 30 });
+    const { scheduler } = await account(clock, arrivals, { devices: devices(10, 60_000), rate: 30 });
     const loop = new PollLoop({ clock });
     loop.add(scheduler);
     await run(clock, loop, 20 * 60_000, (elapsed) => {
@@ -277,7 +282,7 @@ describe('out-of-band calls (QR codes)', () => {
     // 22 devices at 60 s fit in what the out-of-band share leaves (23 a minute at 30/min)
     const fleet = devices(22, 60_000);
     expect(22 * plannedSpacingMs(30)).toBeLessThanOrEqual(60_000);
-    const { gateway, scheduler } = account(clock, arrivals, { devices: fleet, rate: 30 });
+    const { gateway, scheduler } = await account(clock, arrivals, { devices: fleet, rate: 30 });
     expect(scheduler.effectiveIntervalMs).toBe(60_000);
     const loop = new PollLoop({ clock });
     loop.add(scheduler);
@@ -326,11 +331,14 @@ describe('out-of-band calls (QR codes)', () => {
 
 describe('the call log in the store', () => {
   it('a restarted daemon counts the calls of the last window; a second process sees the first', async () => {
+    // A CLI reservation first loads undici (real I/O): loaded here, before fake time runs, a slow
+    // disk cannot leave a reservation waiting on it when the run ends and nothing sleeps.
+    await loadUndici();
     const store = openSqliteStore(':memory:');
     try {
       const clock = new FakeClock(1_700_000_000_000);
       const arrivals: Arrival[] = [];
-      const first = account(clock, arrivals, {
+      const first = await account(clock, arrivals, {
         devices: devices(60, 60_000),
         rate: 30,
         store,
@@ -343,7 +351,7 @@ describe('the call log in the store', () => {
       // kill -9: nothing of the first one's memory survives; the second starts at once
       const before = arrivals.length;
       expect(before).toBeGreaterThanOrEqual(25);
-      const second = account(clock, arrivals, {
+      const second = await account(clock, arrivals, {
         devices: devices(60, 60_000),
         rate: 30,
         store,
@@ -382,9 +390,9 @@ describe('the call log in the store', () => {
       expect(arrivals.length - before).toBeGreaterThan(100);
       expect(maxInAnyWindow(arrivals.map((a) => a.start))).toBeLessThanOrEqual(30);
       // bounded: the log keeps about two minutes
-      expect(store.apiCalls('main').length).toBeLessThanOrEqual(4 * 30 + 5);
+      expect((await store.apiCalls('main')).length).toBeLessThanOrEqual(4 * 30 + 5);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

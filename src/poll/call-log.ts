@@ -1,21 +1,30 @@
 // The account's call log in the store (SPEC §3 "Budget": the call log lives in the store), as the
 // daemon's metered gateway uses it. Every call is written BEFORE it is made, in the same
 // transaction that read the calls other processes (the CLI's `status --live`, `connect`,
-// `delete`) logged since the last look, so the decision "there is room" and the record of the
-// call are one atomic step across processes: SQLite's write lock orders the daemon and the CLI.
+// `delete`, another replica) logged since the last look, so the decision "there is room" and the
+// record of the call are one atomic step across processes: the store's transaction orders the
+// daemon and the CLI (SQLite: its write lock).
+//
+// Reservations are taken one at a time, in the order asked: two in flight at once would both read
+// the same foreign rows (counting them twice) and could log out of the order they were decided.
 //
 // The store holds wall times (comparable across processes); the budget runs on this process's
 // monotonic clock. Rows are converted once, as they are read (monitor/clock.ts `monotonicOf`).
 //
-// A store that fails (disk full, a lock held by an operator's VACUUM) must not stop the checks:
-// the in-memory budget still holds for this process, the failure is logged, and the store is left
-// alone for a while so a held lock does not block the event loop at every call.
+// A store that fails (disk full, a lock held by an operator's VACUUM):
+// - single node (the default): must not stop the checks. The in-memory budget still holds for
+//   this process, the failure is logged, and the store is left alone for a while so a held lock
+//   does not block the event loop at every call.
+// - HA (`strict`): a call that could not be logged is not made. Another replica taking over counts
+//   only the calls it can read, so an unlogged call could push the replicas together past the
+//   rate (SPEC §11); a deposed holder's log write fails by its fence and so makes no call either,
+//   and a holder whose lease lapsed on its own clock (no epoch to log under) asks nothing.
 
 import { randomUUID } from 'node:crypto';
 import type { CallKind } from '../monitor/budget.js';
 import { BUDGET_MARGIN_MS, BUDGET_WINDOW_MS } from '../monitor/budget.js';
 import { monotonicOf, type Clock } from '../monitor/clock.js';
-import type { ApiCallOrigin, Store } from '../store/store.js';
+import type { ApiCallOrigin, ApiCallRow, Store } from '../store/store.js';
 
 /** A call another process logged, on this process's monotonic clock. */
 export interface LoggedCall {
@@ -25,14 +34,18 @@ export interface LoggedCall {
 
 /** What the metered gateway needs of the log. */
 export interface CallLog {
-  /** The calls of the last window (and margin) logged before this process started, on the monotonic clock. */
-  restore(): LoggedCall[];
+  /**
+   * The calls of the last window (and margin) that the budget does not know yet, on the monotonic
+   * clock: at the first call, every logged call (a restart, a takeover); later, those other
+   * processes logged since the last look (a standby refreshing). Rejects only in strict mode.
+   */
+  restore(): Promise<LoggedCall[]>;
   /**
    * Reads the calls other processes logged since the last look, gives them to `decide` (which
-   * adds them to the budget and says whether a call of `kind` may start now), and logs the call
-   * when it may. Returns `decide`'s answer; never throws.
+   * adds them to the budget and says whether a call of `kind` may start now, synchronously), and
+   * logs the call when it may. Resolves with whether the call may be made; never rejects.
    */
-  reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): boolean;
+  reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): Promise<boolean>;
 }
 
 export interface StoredCallLogOptions {
@@ -43,13 +56,23 @@ export interface StoredCallLogOptions {
   readonly onWarn?: (message: string) => void;
   /** This process's token in the log; tests give two logs in one process different ones. */
   readonly caller?: string;
+  /** The HA lease epoch a call is made under, logged with it; null (or absent) without HA. */
+  readonly epoch?: () => number | null;
+  /**
+   * HA: a call that could not be logged is not made (`reserve` resolves false), nor one without
+   * an epoch (this replica does not lead), and a failed `restore` rejects. Default false: a single
+   * node goes on unlogged for a while (see the top).
+   */
+  readonly strict?: boolean;
 }
 
 /** How far back rows are read and kept: the budget's span, and as much again for clock skew. */
 const KEEP_MS = 2 * (BUDGET_WINDOW_MS + BUDGET_MARGIN_MS);
 const PRUNE_EVERY_MS = BUDGET_WINDOW_MS;
-/** After a store failure, calls go unlogged this long before the store is tried again. */
+/** After a store failure, calls go unlogged this long before the store is tried again (not strict). */
 const RETRY_STORE_AFTER_MS = 30_000;
+/** Strict: the store is tried at every call, but a failing one is reported this often at most. */
+const WARN_EVERY_MS = 30_000;
 
 // One token per process: tells this process's rows from the others' (a restarted daemon is another).
 const PROCESS_CALLER = `${process.pid}-${randomUUID()}`;
@@ -61,9 +84,16 @@ export class StoredCallLog implements CallLog {
   readonly #origin: ApiCallOrigin;
   readonly #onWarn: (message: string) => void;
   readonly #caller: string;
+  readonly #epoch: () => number | null;
+  readonly #strict: boolean;
+  /** The newest row id seen (read or written); 0 before the first restore or reservation. */
   #lastId = 0;
+  #restored = false;
   #prunedAt = Number.NEGATIVE_INFINITY;
   #failedAt = Number.NEGATIVE_INFINITY;
+  #warnedAt = Number.NEGATIVE_INFINITY;
+  /** The reservation before the next one: they run one at a time (see the top). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: StoredCallLogOptions) {
     this.#store = options.store;
@@ -72,64 +102,107 @@ export class StoredCallLog implements CallLog {
     this.#origin = options.origin;
     this.#onWarn = options.onWarn ?? (() => undefined);
     this.#caller = options.caller ?? PROCESS_CALLER;
+    this.#epoch = options.epoch ?? (() => null);
+    this.#strict = options.strict === true;
   }
 
-  restore(): LoggedCall[] {
+  restore(): Promise<LoggedCall[]> {
+    return this.#serialized(() => this.#restore());
+  }
+
+  reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): Promise<boolean> {
+    return this.#serialized(() => this.#reserve(kind, decide));
+  }
+
+  async #restore(): Promise<LoggedCall[]> {
+    const since = this.#clock.now() - KEEP_MS;
     try {
-      const rows = this.#store.apiCalls(this.#account, { since: this.#clock.now() - KEEP_MS });
-      for (const row of rows) this.#lastId = Math.max(this.#lastId, row.id);
-      return rows.map((row) => ({ at: monotonicOf(this.#clock, row.at), kind: row.kind }));
+      // The first restore counts every logged call, this process's token included (a poller made
+      // anew in the same process must count its predecessor's calls); later ones only what other
+      // processes logged since: this one's are in the budget already.
+      const rows = await this.#store.apiCalls(
+        this.#account,
+        this.#restored ? { afterId: this.#lastId, since, excludeCaller: this.#caller } : { since },
+      );
+      this.#restored = true;
+      return this.#seen(rows);
     } catch (err) {
       this.#failed('could not restore the call log', err);
+      if (this.#strict) throw err;
       return [];
     }
   }
 
-  reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): boolean {
+  async #reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): Promise<boolean> {
     const mono = this.#clock.monotonic();
-    if (mono - this.#failedAt < RETRY_STORE_AFTER_MS) return decide([]);
+    if (!this.#strict && mono - this.#failedAt < RETRY_STORE_AFTER_MS) return decide([]);
+    const epoch = this.#epoch();
+    // Not leading (the lease lapsed on this replica's clock, or it stands by): no call. Not
+    // warned: the daemon says when it loses the lease, and a standby asks only by a race.
+    if (this.#strict && epoch === null) return false;
     let decided: boolean | undefined;
+    let loggedId: number | undefined;
     try {
-      this.#store.transaction(() => {
+      await this.#store.transaction(async (tx) => {
         const now = this.#clock.now();
-        const rows = this.#store.apiCalls(this.#account, {
+        const rows = await tx.apiCalls(this.#account, {
           afterId: this.#lastId,
           since: now - KEEP_MS,
           excludeCaller: this.#caller,
         });
-        for (const row of rows) this.#lastId = Math.max(this.#lastId, row.id);
-        decided = decide(rows.map((row) => ({ at: monotonicOf(this.#clock, row.at), kind: row.kind })));
+        decided = decide(this.#seen(rows));
         if (!decided) return;
-        const id = this.#store.recordApiCall({
+        loggedId = await tx.recordApiCall({
           account: this.#account,
           at: now,
           kind,
           origin: this.#origin,
           caller: this.#caller,
-          epoch: null,
+          epoch,
         });
-        this.#lastId = Math.max(this.#lastId, id);
         if (mono - this.#prunedAt >= PRUNE_EVERY_MS) {
           this.#prunedAt = mono;
-          this.#store.pruneApiCalls(now - KEEP_MS);
+          await tx.pruneApiCalls(now - KEEP_MS);
         }
       });
     } catch (err) {
       this.#failed('could not log a call', err);
+      // Strict: not made. When `decide` had said yes, the budget counts a call that was never
+      // made: a slot lost, on the safe side.
+      if (this.#strict) return false;
       // Decided but not logged: the call goes ahead on the in-memory budget alone.
       decided ??= decide([]);
+      return decided;
     }
+    // Only once committed: an id rolled back may be handed out again to another process's row.
+    if (loggedId !== undefined) this.#lastId = Math.max(this.#lastId, loggedId);
     return decided ?? false;
   }
 
+  /** Other processes' rows, on the monotonic clock; remembers the newest id. */
+  #seen(rows: readonly ApiCallRow[]): LoggedCall[] {
+    for (const row of rows) this.#lastId = Math.max(this.#lastId, row.id);
+    return rows.map((row) => ({ at: monotonicOf(this.#clock, row.at), kind: row.kind }));
+  }
+
+  #serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
   #failed(what: string, err: unknown): void {
-    this.#failedAt = this.#clock.monotonic();
+    const mono = this.#clock.monotonic();
+    this.#failedAt = mono;
+    // Not strict: one line per RETRY_STORE_AFTER_MS by construction. Strict tries at every call.
+    if (mono - this.#warnedAt < WARN_EVERY_MS) return;
+    this.#warnedAt = mono;
     const reason = err instanceof Error ? err.message : String(err);
+    const then = this.#strict
+      ? 'no call is made until it can be logged (HA: another replica must be able to count it)'
+      : `calls go on within this process's budget, unlogged for ${RETRY_STORE_AFTER_MS / 1000} s`;
     try {
-      this.#onWarn(
-        `account ${this.#account}: ${what} in the store (${reason}); calls go on within this process's budget, ` +
-          `unlogged for ${RETRY_STORE_AFTER_MS / 1000} s`,
-      );
+      this.#onWarn(`account ${this.#account}: ${what} in the store (${reason}); ${then}`);
     } catch {
       // a throwing logger must not stop a check
     }

@@ -8,26 +8,26 @@ import { createLogger } from '../log.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import { StoreError, storeError } from '../store/errors.js';
-import { SqliteOutbox } from '../store/outbox.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
-import type { DeviceSave } from '../store/store.js';
+import type { DeviceSave, Store } from '../store/store.js';
 import { CycleWriter, type CycleCommit } from './cycle-writer.js';
 
 // The writer against a real SQLite file: a second connection holding `BEGIN EXCLUSIVE` gives the
-// daemon's connection a real SQLITE_BUSY (its busy timeout is set short), and a store wrapped so
-// that chosen calls throw a real StoreError stands for a disk that fills mid-transaction.
+// daemon's connection a real SQLITE_BUSY (its busy timeout is set short), and a publish that
+// throws a real StoreError stands for a disk that fills mid-transaction (or a fence refusing a
+// deposed replica's write).
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 function scratchStore(): { store: SqliteStore; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wgm-writer-'));
   const file = join(dir, 'monitor.db');
   const store = openSqliteStore(file, { busyTimeoutMs: 20 });
-  cleanups.push(() => {
-    store.close();
+  cleanups.push(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return { store, file };
@@ -67,12 +67,16 @@ function capture(): { lines: () => Record<string, unknown>[]; log: ReturnType<ty
   };
 }
 
-/** Queues each publish as one outbox message whose payload lists the alerts' event types and times. */
-function outboxPublisher(store: SqliteStore): (alerts: readonly MonitorAlert[]) => void {
-  const outbox = new SqliteOutbox(store);
+type Publish = (tx: Store, alerts: readonly MonitorAlert[]) => Promise<void>;
+
+/**
+ * Queues each publish through the transaction's outbox (as Notifications.publish does), as one
+ * message whose payload lists the alerts' event types and times.
+ */
+function outboxPublisher(): Publish {
   let n = 0;
-  return (alerts) =>
-    outbox.enqueue([
+  return (tx, alerts) =>
+    tx.outbox.enqueue([
       {
         deliveryId: `d${++n}`,
         channel: 'ops',
@@ -82,11 +86,16 @@ function outboxPublisher(store: SqliteStore): (alerts: readonly MonitorAlert[]) 
     ]);
 }
 
-function queued(store: SqliteStore): string[] {
-  return store.connection
-    .prepare<[], { payload: string }>('SELECT payload FROM outbox ORDER BY id')
-    .all()
-    .flatMap((r) => JSON.parse(r.payload) as string[]);
+async function queued(store: SqliteStore): Promise<string[]> {
+  const messages = await store.outbox.unattemptedAfter('ops', 0, 1_000);
+  return messages.flatMap((m) => m.payload as string[]);
+}
+
+/** A promise the test settles, to hold a flush in the middle of its transaction. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function save(device: string, at: number, from: DeviceStatus | null, to: DeviceStatus): DeviceSave {
@@ -130,10 +139,10 @@ const up = (device: string, at: number): CycleCommit => ({
 });
 
 describe('CycleWriter', () => {
-  it('writes the delivery problems begun and ended, held across a locked database, in order', () => {
+  it('writes the delivery problems begun and ended, held across a locked database, in order', async () => {
     const { store, file } = scratchStore();
     const out = capture();
-    const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher(store) });
+    const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher() });
     const edge = (kind: 'started' | 'ended', at: number) =>
       ({ account: 'main', device: '100', problem: 'stalled', kind, at }) as const;
     const stallCommit = (kind: 'started' | 'ended', at: number): CycleCommit => ({
@@ -143,38 +152,38 @@ describe('CycleWriter', () => {
     });
     const lock = lockFrom(file);
     writer.add(stallCommit('started', 1_000));
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     writer.add(stallCommit('ended', 5_000));
     writer.add(stallCommit('started', 7_000));
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     lock.release();
-    expect(writer.flush()).toBe(true);
-    expect(store.problemPeriods(0).map((p) => [p.startedAt, p.endedAt])).toEqual([
+    expect(await writer.flush()).toBe(true);
+    expect((await store.problemPeriods(0)).map((p) => [p.startedAt, p.endedAt])).toEqual([
       [1_000, 5_000],
       [7_000, null],
     ]);
   });
 
-  it('holds what a locked database refused and writes it exactly once, in order, when the lock goes', () => {
+  it('holds what a locked database refused and writes it exactly once, in order, when the lock goes', async () => {
     const { store, file } = scratchStore();
     const out = capture();
     const failures: unknown[] = [];
     const writer = new CycleWriter({
       store,
       log: out.log,
-      publish: outboxPublisher(store),
+      publish: outboxPublisher(),
       onFailure: (err) => failures.push(err),
     });
 
     const lock = lockFrom(file);
     writer.add(down('100', 1_000));
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     // Later ticks while the lock holds: B drops, A comes back, B comes back.
     writer.add(down('200', 2_000));
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     writer.add(up('100', 3_000));
     writer.add(up('200', 4_000));
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
 
     const failing = writer.health();
     expect(failing.writable).toBe(false);
@@ -184,21 +193,21 @@ describe('CycleWriter', () => {
     expect(failures.every((e) => e instanceof StoreError && e.reason === 'locked')).toBe(true);
 
     lock.release();
-    expect(writer.flush()).toBe(true);
-    expect(writer.flush()).toBe(true); // nothing left: a second flush writes nothing again
+    expect(await writer.flush()).toBe(true);
+    expect(await writer.flush()).toBe(true); // nothing left: a second flush writes nothing again
 
-    expect(store.history('main', '100').map((h) => [h.at, h.to])).toEqual([
+    expect((await store.history('main', '100')).map((h) => [h.at, h.to])).toEqual([
       [1_000, 'disconnected'],
       [3_000, 'connected'],
     ]);
-    expect(store.history('main', '200').map((h) => [h.at, h.to])).toEqual([
+    expect((await store.history('main', '200')).map((h) => [h.at, h.to])).toEqual([
       [2_000, 'disconnected'],
       [4_000, 'connected'],
     ]);
     // The newest row of each device, not an older one written last.
-    expect(store.getDevice('main', '100')?.status).toBe('connected');
-    expect(store.getDevice('main', '200')?.state).toEqual({ at: 4_000 });
-    expect(queued(store)).toEqual([
+    expect((await store.getDevice('main', '100'))?.status).toBe('connected');
+    expect((await store.getDevice('main', '200'))?.state).toEqual({ at: 4_000 });
+    expect(await queued(store)).toEqual([
       'device.down@1000',
       'device.down@2000',
       'device.up@3000',
@@ -216,55 +225,55 @@ describe('CycleWriter', () => {
     expect(lines[1]).toMatchObject({ failedAttempts: 3, cycles: 4, history: 4, alerts: 4 });
   });
 
-  it('waits the full busy timeout for a lock only on the first attempt, not at every retry', () => {
+  it('waits the full busy timeout for a lock only on the first attempt, not at every retry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wgm-writer-'));
     const file = join(dir, 'monitor.db');
     const store = openSqliteStore(file, { busyTimeoutMs: 1500 });
-    cleanups.push(() => {
-      store.close();
+    cleanups.push(async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const writer = new CycleWriter({ store, log: capture().log, publish: outboxPublisher(store) });
+    const writer = new CycleWriter({ store, log: capture().log, publish: outboxPublisher() });
     const lock = lockFrom(file);
     writer.add(down('100', 1_000));
     const first = performance.now();
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     expect(performance.now() - first).toBeGreaterThanOrEqual(1400);
     const retry = performance.now();
-    expect(writer.flush()).toBe(false);
+    expect(await writer.flush()).toBe(false);
     expect(performance.now() - retry).toBeLessThan(1000);
     lock.release();
-    expect(writer.flush()).toBe(true);
-    expect(queued(store)).toEqual(['device.down@1000']);
+    expect(await writer.flush()).toBe(true);
+    expect(await queued(store)).toEqual(['device.down@1000']);
   });
 
-  it('writes nothing of a transaction that failed half-way, and all of it once on the retry', () => {
+  it('writes nothing of a transaction that failed half-way, and all of it once on the retry', async () => {
     const { store } = scratchStore();
     const out = capture();
     let fullDisk = true;
-    const publish = outboxPublisher(store);
+    const publish = outboxPublisher();
     const writer = new CycleWriter({
       store,
       log: out.log,
       // The device rows and history are written first; the disk fills at the outbox.
-      publish: (alerts) => {
+      publish: async (tx, alerts) => {
         if (fullDisk) throw storeError('cannot write to', store.file, 'disk_full', 'the disk is full');
-        publish(alerts);
+        await publish(tx, alerts);
       },
     });
     writer.add(down('100', 1_000));
-    expect(writer.flush()).toBe(false);
-    expect(store.history('main', '100')).toEqual([]);
-    expect(store.getDevice('main', '100')).toBeNull();
+    expect(await writer.flush()).toBe(false);
+    expect(await store.history('main', '100')).toEqual([]);
+    expect(await store.getDevice('main', '100')).toBeNull();
 
     fullDisk = false;
     writer.add(up('100', 2_000));
-    expect(writer.flush()).toBe(true);
-    expect(store.history('main', '100').map((h) => h.at)).toEqual([1_000, 2_000]);
-    expect(queued(store)).toEqual(['device.down@1000', 'device.up@2000']);
+    expect(await writer.flush()).toBe(true);
+    expect((await store.history('main', '100')).map((h) => h.at)).toEqual([1_000, 2_000]);
+    expect(await queued(store)).toEqual(['device.down@1000', 'device.up@2000']);
   });
 
-  it('drops, rather than retries forever, a batch refused for a reason other than the store', () => {
+  it('drops, rather than retries forever, a batch refused for a reason other than the store', async () => {
     const { store } = scratchStore();
     const out = capture();
     let calls = 0;
@@ -273,40 +282,40 @@ describe('CycleWriter', () => {
       log: out.log,
       publish: () => {
         calls++;
-        throw new TypeError('a bug in the notification layer');
+        return Promise.reject(new TypeError('a bug in the notification layer'));
       },
     });
     writer.add(down('100', 1_000));
-    expect(writer.flush()).toBe(true);
+    expect(await writer.flush()).toBe(true);
     expect(writer.health().writable).toBe(true);
     writer.add({ saves: [save('200', 2_000, null, 'connected')], account: null, alerts: [] });
-    expect(writer.flush()).toBe(true);
+    expect(await writer.flush()).toBe(true);
     expect(calls).toBe(1);
-    expect(store.history('main', '100')).toEqual([]);
-    expect(store.history('main', '200')).toHaveLength(1);
+    expect(await store.history('main', '100')).toEqual([]);
+    expect(await store.history('main', '200')).toHaveLength(1);
     expect(out.lines().filter((l) => l['level'] === 'error')).toHaveLength(1);
   });
 
-  it('keeps the newest row per device and caps the held history and alerts, oldest dropped', () => {
+  it('keeps the newest row per device and caps the held history and alerts, oldest dropped', async () => {
     const { store, file } = scratchStore();
     const out = capture();
     const writer = new CycleWriter({
       store,
       log: out.log,
-      publish: outboxPublisher(store),
+      publish: outboxPublisher(),
       limits: { maxHistory: 3, maxAlerts: 2 },
     });
     const lock = lockFrom(file);
     for (let i = 1; i <= 5; i++) {
       writer.add(i % 2 === 1 ? down('100', i * 1_000) : up('100', i * 1_000));
-      writer.flush();
+      await writer.flush();
     }
     expect(writer.health().held).toEqual({ cycles: 5, history: 3, alerts: 2 });
     lock.release();
-    expect(writer.flush()).toBe(true);
-    expect(store.history('main', '100').map((h) => h.at)).toEqual([3_000, 4_000, 5_000]);
-    expect(queued(store)).toEqual(['device.up@4000', 'device.down@5000']);
-    expect(store.getDevice('main', '100')?.state).toEqual({ at: 5_000 });
+    expect(await writer.flush()).toBe(true);
+    expect((await store.history('main', '100')).map((h) => h.at)).toEqual([3_000, 4_000, 5_000]);
+    expect(await queued(store)).toEqual(['device.up@4000', 'device.down@5000']);
+    expect((await store.getDevice('main', '100'))?.state).toEqual({ at: 5_000 });
     const errors = out.lines().filter((l) => l['level'] === 'error');
     expect(errors.map((l) => l['msg'])).toEqual([
       'cannot write the poll results; holding them and retrying at every tick',
@@ -315,16 +324,144 @@ describe('CycleWriter', () => {
     expect(out.lines().at(-1)).toMatchObject({ level: 'info', droppedHistory: 2, droppedAlerts: 3 });
   });
 
-  it('saves account rows held across failures, the newest one', () => {
+  it('saves account rows held across failures, the newest one', async () => {
     const { store, file } = scratchStore();
-    const writer = new CycleWriter({ store, log: capture().log, publish: () => undefined });
+    const writer = new CycleWriter({ store, log: capture().log, publish: () => Promise.resolve() });
     const lock = lockFrom(file);
     writer.add({ saves: [], account: { account: 'main', reachable: false, state: { n: 1 } }, alerts: [] });
-    writer.flush();
+    await writer.flush();
     writer.add({ saves: [], account: { account: 'main', reachable: true, state: { n: 2 } }, alerts: [] });
-    writer.flush();
+    await writer.flush();
     lock.release();
-    expect(writer.flush()).toBe(true);
-    expect(store.getAccounts()).toEqual([{ account: 'main', reachable: true, state: { n: 2 } }]);
+    expect(await writer.flush()).toBe(true);
+    expect(await store.getAccounts()).toEqual([{ account: 'main', reachable: true, state: { n: 2 } }]);
+  });
+
+  it('runs one flush at a time: a flush still writing when the next is asked for goes first', async () => {
+    const { store } = scratchStore();
+    const publish = outboxPublisher();
+    const hold = deferred();
+    let held = true;
+    const writer = new CycleWriter({
+      store,
+      log: capture().log,
+      publish: async (tx, alerts) => {
+        if (held) await hold.promise;
+        await publish(tx, alerts);
+      },
+    });
+    writer.add(down('100', 1_000));
+    const first = writer.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The next tick's cycle ends while the first flush is still in its transaction.
+    writer.add(up('100', 2_000));
+    expect(writer.health().held).toEqual({ cycles: 2, history: 2, alerts: 2 });
+    const second = writer.flush();
+    held = false;
+    hold.resolve();
+    expect(await first).toBe(true);
+    expect(await second).toBe(true);
+    expect((await store.history('main', '100')).map((h) => [h.at, h.to])).toEqual([
+      [1_000, 'disconnected'],
+      [2_000, 'connected'],
+    ]);
+    expect((await store.getDevice('main', '100'))?.state).toEqual({ at: 2_000 });
+    expect(await queued(store)).toEqual(['device.down@1000', 'device.up@2000']);
+    expect(writer.health().held).toEqual({ cycles: 0, history: 0, alerts: 0 });
+  });
+
+  it('puts a failed batch back before what was added while it was being written', async () => {
+    const { store } = scratchStore();
+    const publish = outboxPublisher();
+    const hold = deferred();
+    let fullDisk = true;
+    const writer = new CycleWriter({
+      store,
+      log: capture().log,
+      publish: async (tx, alerts) => {
+        if (fullDisk) {
+          await hold.promise;
+          throw storeError('cannot write to', store.file, 'disk_full', 'the disk is full');
+        }
+        await publish(tx, alerts);
+      },
+    });
+    writer.add(down('100', 1_000));
+    const failing = writer.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    writer.add(up('100', 2_000));
+    // Asked for while the first is still writing: it must wait for the first to fail, or it would
+    // write the up before the down it follows.
+    const next = writer.flush();
+    fullDisk = false;
+    hold.resolve();
+    expect(await failing).toBe(false);
+    expect(await next).toBe(true);
+    expect((await store.history('main', '100')).map((h) => h.at)).toEqual([1_000, 2_000]);
+    expect((await store.getDevice('main', '100'))?.state).toEqual({ at: 2_000 });
+    expect(await queued(store)).toEqual(['device.down@1000', 'device.up@2000']);
+  });
+
+  it('drops, with one log line, what a deposed replica held, and never retries it', async () => {
+    const { store, file } = scratchStore();
+    const out = capture();
+    const failures: unknown[] = [];
+    let deposed = false;
+    const publish = outboxPublisher();
+    const writer = new CycleWriter({
+      store,
+      log: out.log,
+      // The fence refuses the replica's first write once another holds the lease.
+      publish: async (tx, alerts) => {
+        if (deposed) {
+          throw storeError('cannot write to', store.file, 'deposed', 'another replica holds the lease');
+        }
+        await publish(tx, alerts);
+      },
+      onFailure: (err) => failures.push(err),
+    });
+    // The store failed first (a lock): the batch is held, and the store reads as failing.
+    const lock = lockFrom(file);
+    writer.add(down('100', 1_000));
+    expect(await writer.flush()).toBe(false);
+    expect(writer.health().writable).toBe(false);
+    lock.release();
+    // Meanwhile another replica took the lease: what this one held is not its to write.
+    deposed = true;
+    writer.add(down('200', 2_000));
+    expect(await writer.flush()).toBe(true);
+    expect(writer.health()).toEqual({
+      writable: true,
+      error: null,
+      held: { cycles: 0, history: 0, alerts: 0 },
+    });
+    writer.add(up('100', 3_000));
+    expect(await writer.flush()).toBe(true);
+    expect(writer.health().held).toEqual({ cycles: 0, history: 0, alerts: 0 });
+
+    expect(await store.history('main', '100')).toEqual([]);
+    expect(await store.getDevice('main', '200')).toBeNull();
+    expect(await queued(store)).toEqual([]);
+    // Not a store failure: only the lock counted.
+    expect(failures).toHaveLength(1);
+    const lines = out.lines().filter((l) => l['component'] === 'store');
+    expect(lines.map((l) => [l['level'], l['reason']])).toEqual([
+      ['error', 'locked'],
+      ['warn', 'deposed'],
+    ]);
+    expect(lines[1]).toMatchObject({ cycles: 2, history: 2, alerts: 2 });
+  });
+
+  it('discards what it holds when told the lease was lost', async () => {
+    const { store } = scratchStore();
+    const out = capture();
+    const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher() });
+    writer.add(down('100', 1_000));
+    writer.discard();
+    expect(writer.health().held).toEqual({ cycles: 0, history: 0, alerts: 0 });
+    expect(await writer.flush()).toBe(true);
+    expect(await store.history('main', '100')).toEqual([]);
+    expect(await queued(store)).toEqual([]);
+    expect(out.lines().map((l) => l['level'])).toEqual(['warn']);
   });
 });

@@ -12,7 +12,14 @@
 //
 // Only store failures are retried: an error that is not a StoreError, or data the database
 // refuses (reason `invalid`), would fail the same way forever and block every later write, so
-// that batch is logged and dropped, as is the only way to keep the rest flowing.
+// that batch is logged and dropped, as is the only way to keep the rest flowing. A write refused
+// because another replica took the HA lease (reason `deposed`, SPEC §11) is dropped too: what this
+// process decided is no longer the store's to keep, and the new leader decides again from the
+// store's last state (so nothing it already alerted is alerted twice, nothing lost is left out).
+//
+// Flushes run one at a time, in the order asked (a tick's flush may still be writing when the next
+// tick's starts). A flush takes what is held when it starts; cycles that end meanwhile are held for
+// the next one, and a batch that fails is put back before them, so the order decided is kept.
 
 import type { Logger } from '../log.js';
 import type { MonitorAlert } from '../notify/events.js';
@@ -32,10 +39,14 @@ export type CycleCommit = HeldCommit;
 
 export interface CycleWriterOptions {
   readonly store: Store;
-  /** Queues the alerts in the outbox; called inside the transaction. */
-  readonly publish: (alerts: readonly MonitorAlert[]) => void;
+  /**
+   * Queues the alerts in the outbox through `tx.outbox`, inside the writer's transaction, so they
+   * are queued if and only if the rows that decided them are written. The daemon's:
+   * `(tx, alerts) => notifications.publish(alerts, tx.outbox)`.
+   */
+  readonly publish: (tx: Store, alerts: readonly MonitorAlert[]) => Promise<void>;
   readonly log: Logger;
-  /** Every failed write (for `whatsgate_monitor_store_errors_total`). */
+  /** Every failed write (for `whatsgate_monitor_store_errors_total`); not a `deposed` one. */
   readonly onFailure?: (err: unknown) => void;
   /** Tests only: smaller caps on what is held while the store fails. */
   readonly limits?: HeldLimits;
@@ -47,23 +58,29 @@ export interface StoreWriteHealth {
   readonly writable: boolean;
   /** The last failure's one-line message while not writable, else null. */
   readonly error: string | null;
-  /** Account cycles, history rows and alerts waiting to be written. */
+  /** Account cycles, history rows and alerts waiting to be written (or being written). */
   readonly held: { readonly cycles: number; readonly history: number; readonly alerts: number };
 }
 
 export class CycleWriter {
   readonly #options: CycleWriterOptions;
-  /** Everything decided and not yet written: since the last flush, or since the store failed. */
-  readonly #held: HeldWrites;
+  /** Everything decided and not yet taken by a flush: since the last one, or since the store failed. */
+  #held: HeldWrites;
+  /** What the flush in progress is writing. */
+  #writing: HeldWrites | null = null;
+  /** The flush in progress (or the last one): the next waits for it. */
+  #flushing: Promise<unknown> = Promise.resolve();
   #error: string | null = null;
   /** Failed attempts in the current failing period (for the recovery log line). */
   #failedAttempts = 0;
   /** The caps were hit in this failing period and that was logged. */
   #droppedLogged = false;
+  /** A deposed write was logged; again only after a write succeeded. */
+  #deposedLogged = false;
 
   constructor(options: CycleWriterOptions) {
     this.#options = options;
-    this.#held = options.limits === undefined ? new HeldWrites() : new HeldWrites(options.limits);
+    this.#held = this.#newHeld();
   }
 
   /** A finished cycle's changes; written at the next flush. */
@@ -73,56 +90,45 @@ export class CycleWriter {
   }
 
   health(): StoreWriteHealth {
+    const parts = this.#writing === null ? [this.#held] : [this.#writing, this.#held];
+    const sum = (count: (h: HeldWrites) => number): number => parts.reduce((n, h) => n + count(h), 0);
     return {
       writable: this.#error === null,
       error: this.#error,
       held: {
-        cycles: this.#held.cycles,
-        history: this.#held.history.length,
-        alerts: this.#held.alerts.length,
+        cycles: sum((h) => h.cycles),
+        history: sum((h) => h.history.length),
+        alerts: sum((h) => h.alerts.length),
       },
     };
   }
 
   /**
    * Writes everything held — what failed before, then what was added since — in one
-   * transaction. Never throws: a failure keeps it all for the next flush. True when nothing is
-   * left to write.
+   * transaction, after any flush still running. Never rejects: a failure keeps it all for the next
+   * flush. False when the store refused it and it is held; true when it was written (or dropped:
+   * refused as invalid, or the lease was lost).
    */
-  flush(): boolean {
+  flush(): Promise<boolean> {
+    const run = this.#flushing.then(() => this.#flushNow());
+    // A logger that threw must not stop every later flush.
+    this.#flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Drops everything held, unwritten: this process lost the HA lease, and what it decided must not
+   * be written under a lease it may hold again later (the leader meanwhile decided from the
+   * store). A flush in progress finishes; its fence refuses it if the lease has moved.
+   */
+  discard(): void {
     const held = this.#held;
-    if (held.empty) return true;
-    const { store, publish, log } = this.#options;
-    const alerts = held.alerts;
-    const write = (): void => {
-      store.saveDevices(held.devices.map((row) => ({ row, change: null })));
-      for (const change of held.history) store.appendHistory(change);
-      store.recordDeliveryProblems(held.deliveryChanges);
-      for (const account of held.accounts) store.saveAccount(account);
-      if (alerts.length > 0) publish(alerts);
-    };
-    try {
-      // Once failing, a retry does not wait the full busy timeout for a lock: the wait blocks
-      // the event loop, and at every tick it would stall checks and /metrics for as long as
-      // another process (a VACUUM) holds the lock. Measured: /metrics took 4.8 s per scrape.
-      if (this.#error === null) store.transaction(write);
-      else store.transaction(write, { busyTimeoutMs: RETRY_BUSY_TIMEOUT_MS });
-    } catch (err) {
-      this.#options.onFailure?.(err);
-      if (err instanceof StoreError && err.reason !== 'invalid') {
-        this.#failed(err);
-        return false;
-      }
-      log.error(
-        { component: 'store', err, cycles: held.cycles, history: held.history.length, alerts: alerts.length },
-        'the poll results were refused (a bug, not a store failure): dropped, not retried',
-      );
-      held.clear();
-      return true;
-    }
-    if (this.#error !== null) this.#recovered();
-    held.clear();
-    return true;
+    if (held.empty) return;
+    this.#options.log.warn(
+      { component: 'store', cycles: held.cycles, history: held.history.length, alerts: held.alerts.length },
+      'the lease was lost: dropped the poll results not written yet; the leader decides from the store',
+    );
+    this.#held = this.#newHeld();
   }
 
   /**
@@ -130,8 +136,8 @@ export class CycleWriter {
    * are then decided again after the restart from the last state the store holds (a DOWN still
    * holding is alerted again, its history row then carries the later time).
    */
-  close(): void {
-    if (this.flush()) return;
+  async close(): Promise<void> {
+    if (await this.flush()) return;
     const held = this.#held;
     this.#options.log.error(
       {
@@ -143,6 +149,90 @@ export class CycleWriter {
       },
       'stopping with poll results the store did not take; they are decided again after the restart',
     );
+  }
+
+  async #flushNow(): Promise<boolean> {
+    const batch = this.#held;
+    if (batch.empty) return true;
+    this.#held = this.#newHeld();
+    this.#writing = batch;
+    const { store, publish, log } = this.#options;
+    const alerts = batch.alerts;
+    const write = async (tx: Store): Promise<void> => {
+      await tx.saveDevices(batch.devices.map((row) => ({ row, change: null })));
+      for (const change of batch.history) await tx.appendHistory(change);
+      await tx.recordDeliveryProblems(batch.deliveryChanges);
+      for (const account of batch.accounts) await tx.saveAccount(account);
+      if (alerts.length > 0) await publish(tx, alerts);
+    };
+    try {
+      // Once failing, a retry does not wait the full busy timeout for a lock: the wait blocks
+      // the event loop, and at every tick it would stall checks and /metrics for as long as
+      // another process (a VACUUM) holds the lock. Measured: /metrics took 4.8 s per scrape.
+      if (this.#error === null) await store.transaction(write);
+      else await store.transaction(write, { busyTimeoutMs: RETRY_BUSY_TIMEOUT_MS });
+    } catch (err) {
+      if (err instanceof StoreError && err.reason === 'deposed') {
+        this.#deposed(err, batch);
+        return true;
+      }
+      this.#options.onFailure?.(err);
+      if (err instanceof StoreError && err.reason !== 'invalid') {
+        // Before what was added while it was being written: the order decided.
+        batch.absorb(this.#held);
+        this.#held = batch;
+        this.#failed(err);
+        this.#logDropped();
+        return false;
+      }
+      log.error(
+        {
+          component: 'store',
+          err,
+          cycles: batch.cycles,
+          history: batch.history.length,
+          alerts: alerts.length,
+        },
+        'the poll results were refused (a bug, not a store failure): dropped, not retried',
+      );
+      return true;
+    } finally {
+      this.#writing = null;
+    }
+    if (this.#error !== null) this.#recovered(batch);
+    this.#deposedLogged = false;
+    return true;
+  }
+
+  #newHeld(): HeldWrites {
+    const limits = this.#options.limits;
+    return limits === undefined ? new HeldWrites() : new HeldWrites(limits);
+  }
+
+  /** Another replica holds the lease: this batch, and what came after it, are not ours to write. */
+  #deposed(err: StoreError, batch: HeldWrites): void {
+    batch.absorb(this.#held);
+    this.#held = this.#newHeld();
+    // Not a failing store: /readyz and the store error count have nothing to say about it.
+    this.#error = null;
+    this.#failedAttempts = 0;
+    this.#droppedLogged = false;
+    const fields = {
+      component: 'store',
+      err,
+      reason: err.reason,
+      cycles: batch.cycles,
+      history: batch.history.length,
+      alerts: batch.alerts.length,
+    };
+    const message =
+      'another replica holds the lease: dropped the poll results; the leader decides from the store';
+    if (this.#deposedLogged) {
+      this.#options.log.debug(fields, message);
+      return;
+    }
+    this.#deposedLogged = true;
+    this.#options.log.warn(fields, message);
   }
 
   #failed(err: StoreError): void {
@@ -170,16 +260,15 @@ export class CycleWriter {
     }
   }
 
-  #recovered(): void {
-    const held = this.#held;
-    const dropped = held.dropped;
+  #recovered(written: HeldWrites): void {
+    const dropped = written.dropped;
     this.#options.log.info(
       {
         component: 'store',
         failedAttempts: this.#failedAttempts,
-        cycles: held.cycles,
-        history: held.history.length,
-        alerts: held.alerts.length,
+        cycles: written.cycles,
+        history: written.history.length,
+        alerts: written.alerts.length,
         droppedHistory: dropped.history,
         droppedAlerts: dropped.alerts,
       },

@@ -37,7 +37,11 @@ export interface CheckSlots {
   setRate(ratePerMinute: number): void;
   /** On the clock's monotonic reading, as every time of a cycle. */
   nextFreeAt(now: number): number;
-  takeSlot(now: number): Slot | null;
+  /**
+   * A slot for a check starting now, or null (none free, or given to a call waiting for its own).
+   * Asynchronous: the grant is logged in the store first. The slot's `at` is when it was granted.
+   */
+  takeSlot(now: number): Promise<Slot | null>;
 }
 
 export interface CycleOptions {

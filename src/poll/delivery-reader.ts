@@ -6,11 +6,11 @@
 // (monitor/delivery-schedule.ts); when it stretches beyond the shortest `check` the account
 // warns once, and again only after it had stopped stretching.
 //
-// What a reading means (the pure rules, alerts, the row) is the poller's business: `onReading`.
+// What a reading means (the pure rules, alerts, the row) is the poller's business: `onReading`
+// (delivery-steps.ts).
 
 import { monotonicOf, type Clock } from '../monitor/clock.js';
-import type { DeliveryContext, DeliveryEvent, DeliveryReading } from '../monitor/delivery.js';
-import type { DeviceAlert } from '../notify/events.js';
+import type { DeliveryReading } from '../monitor/delivery.js';
 import {
   DeliveryReadQueue,
   type DeliveryPace,
@@ -41,50 +41,9 @@ export function readsDelivery(rt: DeviceRuntime): boolean {
   );
 }
 
-/** The delivery rules' context for a device: its `delivery` policy and the shared alert policy. */
-export function deliveryContext(rt: DeviceRuntime, now: number, muted: boolean): DeliveryContext {
-  const { policy } = rt.config;
-  return {
-    now,
-    muted,
-    policy: {
-      ...policy.delivery,
-      repeatIntervalMs: policy.repeatIntervalMs,
-      sendResolved: policy.sendResolved,
-    },
-  };
-}
-
-/** Delivery events as device alerts: routed, grouped, silenced and queued like device.down. */
-export function deliveryAlerts(
-  account: string,
-  rt: DeviceRuntime,
-  events: readonly DeliveryEvent[],
-  log: Logger,
-): DeviceAlert[] {
-  return events.map((event) => {
-    log.info(
-      {
-        device: rt.config.number,
-        event: event.type,
-        problem: event.problem,
-        reminder: event.reminder === true,
-      },
-      event.type,
-    );
-    return {
-      kind: 'device',
-      account,
-      device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
-      channels: rt.config.channels,
-      event,
-    };
-  });
-}
-
 export class DeliveryReader implements SpareWork {
   readonly #options: DeliveryReaderOptions;
-  readonly #queue = new DeliveryReadQueue();
+  #queue = new DeliveryReadQueue();
   /** The eligible set the queue was last built from, in config order, to rebuild only on change. */
   #eligibleKey = '';
   #statusKey = '';
@@ -125,6 +84,17 @@ export class DeliveryReader implements SpareWork {
     this.#statusKey = statusKey;
     const pace = this.#queue.apply(eligible, intervals, gateway.plannedSpacingMs);
     this.#warnIfStretched(eligible, pace);
+  }
+
+  /**
+   * Forgets every device's last read and rebuilds from the devices' delivery states (their last
+   * reading): a state reloaded from the store. Only between cycles, like AccountScheduler.restore.
+   */
+  reset(): void {
+    this.#queue = new DeliveryReadQueue();
+    this.#eligibleKey = '';
+    this.#statusKey = '';
+    this.refresh();
   }
 
   nextDueAt(): number | null {

@@ -110,6 +110,7 @@ async function run(s: Scenario, minutes: number) {
     close: () => Promise.resolve(),
   };
   const store = openSqliteStore(':memory:');
+  const writes: Promise<void>[] = [];
   const poller = new AccountPoller(accountConfig(s), client, {
     store,
     clock,
@@ -118,10 +119,11 @@ async function run(s: Scenario, minutes: number) {
     commit: (batch) => {
       alerts.push(...batch.alerts);
       // What the cycle writer does with the saves: rows, history and delivery problem periods.
-      store.saveDevices(batch.saves);
+      writes.push(store.saveDevices(batch.saves));
     },
     recordCheck: () => undefined,
   });
+  await poller.load();
   const loop = new PollLoop({ clock });
   loop.add(poller);
   const pending: Promise<unknown>[] = [];
@@ -131,8 +133,9 @@ async function run(s: Scenario, minutes: number) {
   }
   await loop.stop();
   await Promise.allSettled(pending);
-  const periods = store.problemPeriods(0);
-  store.close();
+  await Promise.all(writes);
+  const periods = await store.problemPeriods(0);
+  await store.close();
   return { calls, alerts, warnings, periods, pace: poller.delivery.pace };
 }
 

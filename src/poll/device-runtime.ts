@@ -1,21 +1,40 @@
 // A device as its poller holds it — its config, the state machine's state and its delivery
-// health (SPEC §10) — how those are restored from the store, and the row they are stored as.
+// health (SPEC §10) — how those are read back and restored from the store, the row they are
+// stored as, how the scheduler sees the device, and a status step taken on it.
 //
 // The delivery state rides in the row's state JSON as `delivery`, beside the DOWN/UP state, so it
 // is written in the same transaction and survives restarts the same way; a row written before
 // delivery health existed has none and starts fresh.
 
 import type { DeviceConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
 import { initialAccountState, type AccountState } from '../monitor/account-state.js';
-import { DELIVERY_PROBLEMS, type DeliveryState } from '../monitor/delivery.js';
+import { monotonicOf, type Clock } from '../monitor/clock.js';
+import type { DeliveryState } from '../monitor/delivery.js';
+import type { ScheduledDevice } from '../monitor/due-queue.js';
+import { NOT_FOUND_INTERVAL_FACTOR } from '../monitor/model.js';
 import { deliveryFromStoredState } from '../report/delivery.js';
-import { initialDeviceState, type DeviceState } from '../monitor/device-state.js';
-import type { DeliveryProblemChange, DeviceRow } from '../store/store.js';
+import { initialDeviceState, type DeviceState, type DeviceStep } from '../monitor/device-state.js';
+import type { DeviceAlert } from '../notify/events.js';
+import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
 
 export interface DeviceRuntime {
   config: DeviceConfig;
   state: DeviceState;
   delivery: DeliveryState;
+}
+
+/** The stored states AccountPoller.load restores from: account and device rows, of any accounts. */
+export interface StoredStates {
+  readonly accounts: readonly AccountRow[];
+  readonly devices: readonly DeviceRow[];
+}
+
+/** Reads them once, so that the pollers of a fleet loading together share one read of each table. */
+export async function readStoredStates(store: Store): Promise<StoredStates> {
+  const accounts = await store.getAccounts();
+  const devices = await store.getDevices();
+  return { accounts, devices };
 }
 
 /** A stored state is trusted only if it has the machine's shape; anything else starts afresh. */
@@ -61,26 +80,89 @@ export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {
 }
 
 /**
- * The delivery problems that began or ended in one step of the delivery rules (SPEC §10), for the
- * store's problem periods (the audit's "hours stalled"): a problem that began opens a period at
- * the `since` the rules gave it (for a stall, the first reading of the wait); one that ended
- * closes it at `at`, the step's time. A problem whose `since` changed ended and began again.
+ * The configured devices into `devices` (config order): kept ones keep their state, removed ones
+ * leave, new ones start from their row in `stored` when it has one, else afresh.
  */
-export function deliveryProblemChanges(
-  account: string,
-  device: string,
-  before: DeliveryState,
-  after: DeliveryState,
-  at: number,
-): DeliveryProblemChange[] {
-  const out: DeliveryProblemChange[] = [];
-  if (before === after) return out;
-  for (const problem of DELIVERY_PROBLEMS) {
-    const was = before.problemSince[problem];
-    const is = after.problemSince[problem];
-    if (was === is) continue;
-    if (was !== null) out.push({ account, device, problem, kind: 'ended', at });
-    if (is !== null) out.push({ account, device, problem, kind: 'started', at: is });
+export function setDeviceConfigs(
+  devices: Map<string, DeviceRuntime>,
+  configs: readonly DeviceConfig[],
+  stored: ReadonlyMap<string, DeviceRow>,
+): void {
+  const keep = new Set(configs.map((d) => d.number));
+  for (const number of devices.keys()) if (!keep.has(number)) devices.delete(number);
+  for (const config of configs) {
+    const existing = devices.get(config.number);
+    if (existing !== undefined) {
+      existing.config = config;
+      continue;
+    }
+    const row = stored.get(config.number);
+    devices.set(config.number, {
+      config,
+      state: restoreDeviceState(row?.state),
+      delivery: restoreDeliveryState(row?.state),
+    });
   }
-  return out;
+}
+
+/**
+ * The devices as the scheduler plans them. It runs on the monotonic clock: a last check restored
+ * from the store (wall time) is converted once, here (one "in the future" after a clock step back
+ * counts as just now). A device the gateway does not know is due every 10 × interval (SPEC §3).
+ */
+export function scheduledDevices(devices: Iterable<DeviceRuntime>, clock: Clock): ScheduledDevice[] {
+  return Array.from(devices, (rt) => {
+    const intervalMs =
+      rt.state.status === 'not_found'
+        ? rt.config.policy.intervalMs * NOT_FOUND_INTERVAL_FACTOR
+        : rt.config.policy.intervalMs;
+    return rt.state.lastCheckAt === null
+      ? { number: rt.config.number, intervalMs }
+      : { number: rt.config.number, intervalMs, lastCheckAt: monotonicOf(clock, rt.state.lastCheckAt) };
+  });
+}
+
+/** The save, with the delivery problems that began or ended when there are any. */
+export function withDeliveryChanges(save: DeviceSave, changes: readonly DeliveryProblemChange[]): DeviceSave {
+  return changes.length === 0 ? save : { ...save, deliveryChanges: changes };
+}
+
+/**
+ * Takes a step of the device's state machine: its row and status change to save, and its events
+ * as alerts (a device.down carrying the QR code when one came).
+ */
+export function applyDeviceStep(
+  account: string,
+  rt: DeviceRuntime,
+  step: DeviceStep,
+  log: Logger,
+  qrDataUrl: string | null = null,
+  deliveryChanges: readonly DeliveryProblemChange[] = [],
+): { readonly save: DeviceSave; readonly alerts: DeviceAlert[] } {
+  rt.state = step.state;
+  const change =
+    step.change === null
+      ? null
+      : {
+          account,
+          device: rt.config.number,
+          at: step.change.at,
+          from: step.change.from,
+          to: step.change.to,
+          raw: step.change.raw,
+        };
+  const alerts = step.events.map((event): DeviceAlert => {
+    log.info({ device: rt.config.number, event: event.type, status: event.status }, event.type);
+    const alert: DeviceAlert = {
+      kind: 'device',
+      account,
+      device: { number: rt.config.number, name: rt.config.name, labels: rt.config.labels },
+      channels: rt.config.channels,
+      event,
+    };
+    return event.type === 'device.down' && qrDataUrl !== null
+      ? { ...alert, qrCode: { dataUrl: qrDataUrl } }
+      : alert;
+  });
+  return { save: withDeliveryChanges({ row: deviceRow(account, rt), change }, deliveryChanges), alerts };
 }

@@ -88,6 +88,27 @@ export class HeldWrites {
     this.#trim();
   }
 
+  /**
+   * Appends what `later` holds after what this holds, as if its commits had been added here in
+   * their order (a failed write's batch taking back what was added while it was being written).
+   */
+  absorb(later: HeldWrites): void {
+    if (later.empty) return;
+    this.#cycles += later.#cycles;
+    for (const [key, row] of later.#devices) {
+      this.#devices.delete(key);
+      this.#devices.set(key, row);
+    }
+    for (const [key, row] of later.#accounts) this.#accounts.set(key, row);
+    // concat, not push(...): spread arguments overflow the stack at ~100 k elements.
+    this.#history = this.#history.concat(later.#history);
+    this.#deliveryChanges = this.#deliveryChanges.concat(later.#deliveryChanges);
+    this.#alerts = this.#alerts.concat(later.#alerts);
+    this.#droppedHistory += later.#droppedHistory;
+    this.#droppedAlerts += later.#droppedAlerts;
+    this.#trim();
+  }
+
   clear(): void {
     this.#devices.clear();
     this.#accounts.clear();

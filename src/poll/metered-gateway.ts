@@ -13,7 +13,9 @@
 //   page's JavaScript, which any client can skip.
 //
 // Every call is logged in the store before it is made (call-log.ts), and the calls other processes
-// logged are read at each grant, so the daemon and the CLI together stay within `rate_limit`.
+// logged are read at each grant, so the daemon and the CLI together stay within `rate_limit`. A
+// grant therefore waits for the store: the slot is dated when the log says yes (not when it was
+// asked for), so a grant that waited for a lock is never counted earlier than its call starts.
 // Time is the clock's monotonic reading throughout; the wall clock appears only in messages.
 //
 // Over 350 lines: one method per WhatsGate call (status, connect, balance, send) over one budget,
@@ -90,6 +92,10 @@ export class MeteredGateway {
   // Monotonic time each device's last `/connect` ended, and the ones in progress.
   readonly #connectAt = new Map<string, number>();
   readonly #connecting = new Map<string, Promise<ConnectResult | null>>();
+  // No grant before this (monotonic): the call log refused one with the budget free (a failing
+  // store in strict mode), so the next try waits a spacing instead of asking again at once.
+  #refusedUntil = Number.NEGATIVE_INFINITY;
+  #granting = false;
 
   constructor(options: MeteredGatewayOptions) {
     this.account = options.account;
@@ -99,8 +105,17 @@ export class MeteredGateway {
     this.#onCall = options.onCall ?? (() => undefined);
     this.#onWarn = options.onWarn ?? (() => undefined);
     this.#callLog = options.callLog;
-    // A restart (or `kill -9`) must not reset the budget: the last window's calls count.
-    for (const call of this.#callLog?.restore() ?? []) this.#budget.record(call.at, call.kind);
+  }
+
+  /**
+   * Adds the calls of the store's log the budget does not know yet: at start, every call of the
+   * last window (a restart, or `kill -9`, or a takeover must not reset the budget); later, the
+   * calls other processes logged since (a standby keeping up before it takes over). Call it before
+   * the first grant. Rejects only when a strict call log cannot read the store.
+   */
+  async restoreBudget(): Promise<void> {
+    if (this.#callLog === undefined) return;
+    for (const call of await this.#callLog.restore()) this.#budget.record(call.at, call.kind);
   }
 
   get client(): GatewayClient {
@@ -147,16 +162,17 @@ export class MeteredGateway {
 
   /** The earliest time, not before `now`, at which a call would be allowed. */
   nextFreeAt(now: number): number {
-    return this.#budget.nextFreeAt(now);
+    return this.#freeAt(now, 'check');
   }
 
   /**
    * A slot for a status check starting now, or null: none is free, or a call waiting for its own
-   * slot got it instead (they come first).
+   * slot got it instead (they come first). Its `at` is when the call log granted it.
    */
-  takeSlot(now: number): Slot | null {
-    if (this.#waiters.length > 0 && this.#grantWaiter(now)) return null;
-    return this.#acquire(now, 'check') ? ({ at: now } as Slot) : null;
+  async takeSlot(now: number): Promise<Slot | null> {
+    if (this.#waiters.length > 0 && (await this.#grantWaiter(now))) return null;
+    const at = await this.#acquire(now, 'check');
+    return at === null ? null : ({ at } as Slot);
   }
 
   // --- the calls --------------------------------------------------------------------------
@@ -308,8 +324,8 @@ export class MeteredGateway {
       while (!waiter.granted) {
         aborted.signal.throwIfAborted();
         const now = this.#clock.monotonic();
-        const freeAt = this.#budget.nextFreeAt(now, 'out_of_band');
-        if (freeAt <= now && this.#grantWaiter(now)) continue;
+        const freeAt = this.#freeAt(now, 'out_of_band');
+        if (freeAt <= now && (await this.#grantWaiter(now))) continue;
         if (freeAt <= now) {
           // Another process's call (read from the log at the grant) took the room: look again soon.
           napper = new AbortController();
@@ -336,23 +352,49 @@ export class MeteredGateway {
    * when they don't: a check may then take the slot (waiting calls never block checks beyond
    * their share).
    */
-  #grantWaiter(now: number): boolean {
-    const waiter = this.#waiters[0];
-    if (waiter === undefined || !this.#acquire(now, 'out_of_band')) return false;
-    this.#waiters.shift();
-    waiter.granted = true;
-    waiter.wake();
+  async #grantWaiter(now: number): Promise<boolean> {
+    // One grant at a time: two at once (the cycle's takeSlot and a waiter's own loop) could both
+    // take a slot for the one waiter there is.
+    if (this.#waiters.length === 0 || this.#granting) return false;
+    this.#granting = true;
+    try {
+      if ((await this.#acquire(now, 'out_of_band')) === null) return false;
+    } finally {
+      this.#granting = false;
+    }
+    // The first in line now: the one that was first may have given up while the log was asked
+    // (then the slot is lost, on the safe side, when nobody else waits).
+    const first = this.#waiters.shift();
+    if (first !== undefined) {
+      first.granted = true;
+      first.wake();
+    }
     return true;
   }
 
-  /** A slot of `kind` now, proven by the in-memory log and the store's (when there is one). */
-  #acquire(now: number, kind: CallKind): boolean {
-    if (this.#budget.nextFreeAt(now, kind) > now) return false;
-    if (this.#callLog === undefined) return this.#budget.tryAcquire(now, kind);
-    return this.#callLog.reserve(kind, (foreign) => {
+  /**
+   * A slot of `kind`, proven by the in-memory log and the store's (when there is one): the
+   * monotonic time it was granted at (`now`, or later when the log made it wait), or null.
+   */
+  async #acquire(now: number, kind: CallKind): Promise<number | null> {
+    if (this.#freeAt(now, kind) > now) return null;
+    const callLog = this.#callLog;
+    if (callLog === undefined) return this.#budget.tryAcquire(now, kind) ? now : null;
+    let at = now;
+    const granted = await callLog.reserve(kind, (foreign) => {
       for (const call of foreign) this.#budget.record(call.at, call.kind);
-      return this.#budget.tryAcquire(now, kind);
+      at = Math.max(now, this.#clock.monotonic());
+      return this.#budget.tryAcquire(at, kind);
     });
+    if (granted) return at;
+    // Refused with the budget still free: the log itself said no (strict, the store failing).
+    const later = this.#clock.monotonic();
+    if (this.#budget.nextFreeAt(later, kind) <= later) this.#refusedUntil = later + this.#budget.spacingMs;
+    return null;
+  }
+
+  #freeAt(now: number, kind: CallKind): number {
+    return Math.max(this.#budget.nextFreeAt(now, kind), this.#refusedUntil);
   }
 
   // A throwing logger must not become an unhandled rejection of a check nobody awaits.

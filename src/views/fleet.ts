@@ -1,5 +1,7 @@
 // The fleet as the views see it: every account poller (config order) and the mutes, read at
-// request time. Nothing here changes what it reads.
+// request time. Nothing here changes what it reads. On an HA standby (SPEC §11) the pollers do not
+// poll: they mirror the store (`load`), so a view reads them the same way, but never makes them
+// call the gateway (pages.ts asks `canPoll` first).
 
 import type { Mutes } from '../monitor/mutes.js';
 import type { AccountPoller } from '../poll/account-poller.js';

@@ -30,17 +30,21 @@ export class FleetMetricsSource implements MetricsSource {
   readonly #pending: () => Iterable<ChannelPendingView>;
   readonly #store: () => StoreMetricsView;
   readonly #senders: () => Iterable<ChannelSendersView>;
+  readonly #leader: () => boolean;
 
+  /** `leader`: whether this replica holds the HA lease now (SPEC §11); default always (no HA). */
   constructor(
     fleet: Fleet,
     pending: () => Iterable<ChannelPendingView>,
     store: () => StoreMetricsView,
     senders: () => Iterable<ChannelSendersView> = () => [],
+    leader: () => boolean = () => true,
   ) {
     this.#fleet = fleet;
     this.#pending = pending;
     this.#store = store;
     this.#senders = senders;
+    this.#leader = leader;
   }
 
   *devices(): Iterable<DeviceMetricsView> {
@@ -90,5 +94,9 @@ export class FleetMetricsSource implements MetricsSource {
 
   store(): StoreMetricsView {
     return this.#store();
+  }
+
+  leader(): boolean {
+    return this.#leader();
   }
 }

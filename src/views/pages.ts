@@ -21,20 +21,29 @@ export interface PagesDeps {
   /** The current config (a reload replaces it). */
   readonly config: () => Config;
   /** When the daemon ran, up to `now` (the audit shows time outside as unknown). */
-  readonly runningPeriods: (now: number) => Period[];
+  readonly runningPeriods: (now: number) => readonly Period[] | Promise<readonly Period[]>;
+  /**
+   * Whether this process polls the gateway now: false on an HA standby (SPEC §11), whose pollers
+   * only mirror the store. A standby asks no re-check and fetches no QR code.
+   */
+  readonly canPoll: () => boolean;
 }
 
 export type FleetHandlers = Required<
   Pick<HttpHandlers, 'statusPage' | 'relinkDevice' | 'reconnectQr' | 'devices' | 'history'>
 >;
 
+/** The QR endpoint's answer on a standby (served 503 with Retry-After; the page tries again). */
+export const STANDBY_QR_MESSAGE =
+  'this replica is a standby; the leader (the replica whose whatsgate_monitor_leader is 1) serves QR codes — open this page on it';
+
 export function fleetHandlers(deps: PagesDeps): FleetHandlers {
   return {
     statusPage: () => statusPage(deps),
-    relinkDevice: (device, { checkSoon }) => relinkDevice(deps.fleet, device, checkSoon),
-    reconnectQr: (device, signal) => reconnectQr(deps.fleet, device, signal),
-    devices: () =>
-      devicesReport(deps.fleet, deps.config().timezone, deletedIndex(deps.store.deletedDevices())),
+    relinkDevice: (device, { checkSoon }) => relinkDevice(deps.fleet, device, checkSoon && deps.canPoll()),
+    reconnectQr: (device, signal) => reconnectQr(deps, device, signal),
+    devices: async () =>
+      devicesReport(deps.fleet, deps.config().timezone, deletedIndex(await deps.store.deletedDevices())),
     history: (device, since) => deviceHistory(deps, device, since),
   };
 }
@@ -47,20 +56,28 @@ export function devicesReport(
   return deviceFacts(fleet, deleted).map((f) => deviceReport({ ...f, device: f.number }, timeZone));
 }
 
-function deviceHistory(deps: PagesDeps, device: string, since: number | null): unknown[] | null {
+async function deviceHistory(
+  deps: PagesDeps,
+  device: string,
+  since: number | null,
+): Promise<unknown[] | null> {
   const owners = [...deps.fleet.pollers.values()].filter((p) => p.devices.has(device));
   if (owners.length === 0) return null;
   const timeZone = deps.config().timezone;
-  return owners.flatMap((p) =>
-    historyReport(deps.store.history(p.name, device, since === null ? {} : { since }), timeZone).map((r) =>
-      owners.length > 1 ? { account: p.name, ...r } : r,
-    ),
-  );
+  const out: unknown[] = [];
+  for (const p of owners) {
+    const rows = await deps.store.history(p.name, device, since === null ? {} : { since });
+    for (const r of historyReport(rows, timeZone))
+      out.push(owners.length > 1 ? { account: p.name, ...r } : r);
+  }
+  return out;
 }
 
-function statusPage(deps: PagesDeps): StatusPageData {
+async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
   const now = deps.clock.now();
-  const history = deps.store.historyAll(now - 7 * DAY_MS);
+  const history = await deps.store.historyAll(now - 7 * DAY_MS);
+  const deleted = deletedIndex(await deps.store.deletedDevices());
+  const runningPeriods = await deps.runningPeriods(now);
   return {
     now,
     timeZone: deps.config().timezone,
@@ -78,9 +95,9 @@ function statusPage(deps: PagesDeps): StatusPageData {
           : null,
       };
     }),
-    devices: deviceFacts(deps.fleet, deletedIndex(deps.store.deletedDevices())),
+    devices: deviceFacts(deps.fleet, deleted),
     history,
-    runningPeriods: deps.runningPeriods(now),
+    runningPeriods,
   };
 }
 
@@ -98,10 +115,14 @@ function relinkDevice(fleet: Fleet, device: string, checkSoon: boolean): RelinkD
   };
 }
 
-/** A QR code for the re-link page, paid for out of the account's budget like any check. */
-async function reconnectQr(fleet: Fleet, device: string, signal: AbortSignal): Promise<ReconnectQrResult> {
-  const poller = pollerOf(fleet, device);
+/**
+ * A QR code for the re-link page, paid for out of the account's budget like any check; none on a
+ * standby (its pollers do not call the gateway).
+ */
+async function reconnectQr(deps: PagesDeps, device: string, signal: AbortSignal): Promise<ReconnectQrResult> {
+  const poller = pollerOf(deps.fleet, device);
   if (poller === undefined) return { status: 'not_found', message: `device ${device} is not configured` };
+  if (!deps.canPoll()) return { status: 'standby', message: STANDBY_QR_MESSAGE };
   const result = await poller.connect(device, signal);
   if (result === null)
     return { status: 'error', message: 'the request was cancelled while waiting for the API budget' };

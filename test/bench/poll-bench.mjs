@@ -93,12 +93,12 @@ async function pipeline(seconds) {
   const mutes = new Mutes();
   let alerts = 0;
   const pending = [];
-  const flush = () => {
+  const flush = async () => {
     const batch = pending.splice(0);
-    store.transaction(() => {
-      store.saveDevices(batch.flatMap((c) => c.saves));
-      for (const c of batch) if (c.account !== null) store.saveAccount(c.account);
-      alerts += batch.reduce((n, c) => n + c.alerts.length, 0);
+    alerts += batch.reduce((n, c) => n + c.alerts.length, 0);
+    await store.transaction(async (tx) => {
+      await tx.saveDevices(batch.flatMap((c) => c.saves));
+      for (const c of batch) if (c.account !== null) await tx.saveAccount(c.account);
     });
   };
   const deps = {
@@ -123,6 +123,8 @@ async function pipeline(seconds) {
         deps,
       ),
   );
+  // As the daemon does: each poller reads its stored state before it polls.
+  await Promise.all(pollers.map((p) => p.load()));
   let checks = 0;
   const loop = new PollLoop({
     clock: systemClock,
@@ -139,9 +141,9 @@ async function pipeline(seconds) {
   while (performance.now() < until) {
     const now = Date.now();
     calendar.advance(now);
-    mutes.refresh(store.activeSilences(now), calendar.openWindows(now), now);
+    mutes.refresh(await store.activeSilences(now), calendar.openWindows(now), now);
     await loop.tick(Date.now() + 1000);
-    flush();
+    await flush();
     ticks++;
   }
   const wall = (performance.now() - t0) / 1000;
@@ -154,7 +156,7 @@ async function pipeline(seconds) {
   };
   await loop.stop();
   await Promise.all(pollers.map((p) => p.close()));
-  store.close();
+  await store.close();
   calendar.close();
   rmSync(dir, { recursive: true, force: true });
   return result;

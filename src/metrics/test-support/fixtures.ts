@@ -7,6 +7,8 @@ export interface FakeSource extends MetricsSource {
   accountList: AccountMetricsView[];
   pendingList: ChannelPendingView[];
   storeWritable: boolean;
+  /** Holds the HA lease (SPEC §11); true by default. */
+  leading: boolean;
 }
 
 export function fakeSource(
@@ -19,6 +21,10 @@ export function fakeSource(
     accountList: accounts,
     pendingList: pending,
     storeWritable: true,
+    leading: true,
+    leader() {
+      return this.leading;
+    },
     // Generators, like a daemon mapping its state on the fly: iterable once per call.
     *devices() {
       yield* this.deviceList;

@@ -191,6 +191,8 @@ export function testConfig(over: TestConfigOverrides = {}): Config {
   const { notify, ...rest } = over;
   return {
     stateDir: '/nonexistent',
+    store: { kind: 'sqlite', file: '/nonexistent/monitor.db' },
+    ha: null,
     listen: { host: '127.0.0.1', port: 0 },
     timezone: 'UTC',
     schedule: '*/10 * * * * *',

@@ -162,7 +162,7 @@ export function describeNotifierContract(contract: NotifierContract): void {
         const c = channel(r.target);
         expect(Object.keys(c.secrets).length, 'the channel is configured with secrets').toBeGreaterThan(0);
         const db = tempDb();
-        cleanups.push(() => Promise.resolve(db.dispose()));
+        cleanups.push(() => db.dispose());
         const { log, lines } = captureLogger();
         const worker = new OutboxWorker({
           store: db.outbox,
@@ -170,7 +170,7 @@ export function describeNotifierContract(contract: NotifierContract): void {
           log,
           notifiers: new Map([[c.notifier.channel, c.notifier]]),
         });
-        db.outbox.enqueue([
+        await db.outbox.enqueue([
           {
             deliveryId: 'contract-echo',
             channel: c.notifier.channel,
@@ -180,7 +180,7 @@ export function describeNotifierContract(contract: NotifierContract): void {
         ]);
         await worker.deliverDue();
         expect(r.received()).toBeGreaterThan(0);
-        const stored = db.outbox.find('contract-echo');
+        const stored = await db.outbox.find('contract-echo');
         expect(stored?.lastError ?? '').not.toBe('');
         expect(lines.length).toBeGreaterThan(0);
         expectNoSecretLeaks(c.secrets, [

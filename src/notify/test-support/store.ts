@@ -3,17 +3,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteOutbox } from '../../store/outbox.js';
+import type { OutboxStore } from '../../store/outbox-store.js';
 import { openSqliteStore, type SqliteStore } from '../../store/sqlite-store.js';
 
 export interface TempDb {
   readonly file: string;
   store: SqliteStore;
-  outbox: SqliteOutbox;
+  /** `store.outbox`; replaced by `reopen`. */
+  outbox: OutboxStore;
   /** Closes and opens the file again: what a restart of the daemon does. */
-  reopen(): void;
+  reopen(): Promise<void>;
   /** Closes the store and deletes the directory. */
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 export function tempDb(): TempDb {
@@ -23,14 +24,14 @@ export function tempDb(): TempDb {
   const db: TempDb = {
     file,
     store,
-    outbox: new SqliteOutbox(store),
-    reopen() {
-      db.store.close();
+    outbox: store.outbox,
+    async reopen() {
+      await db.store.close();
       db.store = openSqliteStore(file);
-      db.outbox = new SqliteOutbox(db.store);
+      db.outbox = db.store.outbox;
     },
-    dispose() {
-      db.store.close();
+    async dispose() {
+      await db.store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

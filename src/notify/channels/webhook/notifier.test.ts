@@ -208,9 +208,9 @@ describe('webhook delivery through the outbox loop (FakeClock)', () => {
       { status: 200 },
     ]);
     notifications.start();
-    notifications.publish([deviceAlert()]);
+    await notifications.publish([deviceAlert()], db.outbox);
     // Held for grouping (group_wait 0 here), then queued by the loop's release step.
-    expect(db.outbox.held()).toHaveLength(1);
+    expect(await db.outbox.held()).toHaveLength(1);
 
     await outcome(1);
     expect(r.requests).toHaveLength(1);
@@ -233,7 +233,7 @@ describe('webhook delivery through the outbox loop (FakeClock)', () => {
       ['sales', 'sent'],
     ]);
     await vi.waitFor(() => expect(notifications.pending()).toEqual([]));
-    expect(db.outbox.find(String(first?.headers['webhook-id']))).toMatchObject({
+    expect(await db.outbox.find(String(first?.headers['webhook-id']))).toMatchObject({
       state: 'sent',
       attempts: 2,
     });
@@ -242,11 +242,11 @@ describe('webhook delivery through the outbox loop (FakeClock)', () => {
   });
 
   it('400: not retried — dropped as permanent, counted failed and dropped, logged at error', async () => {
-    const { r, clock, outcome, outcomes, notifications, lines } = await pipeline([
+    const { r, clock, outcome, outcomes, notifications, lines, db } = await pipeline([
       { status: 400, body: 'no' },
     ]);
     notifications.start();
-    notifications.publish([deviceAlert()]);
+    await notifications.publish([deviceAlert()], db.outbox);
     await outcome(2);
     await clock.advance(3_600_000);
     expect(r.requests).toHaveLength(1);
@@ -261,9 +261,9 @@ describe('webhook delivery through the outbox loop (FakeClock)', () => {
   });
 
   it('the running loop delivers on its own: publish wakes it, retries wait on the clock', async () => {
-    const { r, clock, outcome, notifications } = await pipeline([{ status: 503 }, { status: 200 }]);
+    const { r, clock, outcome, notifications, db } = await pipeline([{ status: 503 }, { status: 200 }]);
     notifications.start();
-    notifications.publish([deviceAlert()]);
+    await notifications.publish([deviceAlert()], db.outbox);
     expect(await outcome(1)).toEqual(['sales', 'failed']);
     // Recorded; the loop now sleeps on the fake clock until the retry is due.
     await clock.advance(10_000);
