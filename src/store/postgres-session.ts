@@ -32,6 +32,8 @@ export type Sql = <R extends QueryResultRow = QueryResultRow>(
 export type WriteShape = 'one' | 'several';
 
 export interface Session {
+  /** Statements run in a transaction (or a savepoint) that spans this session's calls. */
+  readonly inTransaction: boolean;
   /** Not fenced: reads, and the lease's own statements. `doing` starts the error message. */
   read<T>(doing: string, work: (sql: Sql) => Promise<T>): Promise<T>;
   /** Fenced, and kept whole (`several` statements in a transaction or savepoint of their own). */
@@ -75,6 +77,7 @@ function sqlOf(client: Pick<Pool, 'query'>): Sql {
 }
 
 export class PoolSession implements Session {
+  readonly inTransaction = false;
   readonly #shared: Shared;
 
   constructor(shared: Shared) {
@@ -146,6 +149,7 @@ export class PoolSession implements Session {
 
 /** One level of a transaction: the transaction itself (depth 1), or a savepoint in it. */
 class TxSession implements Session {
+  readonly inTransaction = true;
   /** The error that aborted this level, if one did. */
   failure: StoreError | null = null;
   /** Set once the level ended: calls through a handle kept past it are refused. */

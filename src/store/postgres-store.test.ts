@@ -237,6 +237,31 @@ describeWithPostgres('PostgresStore on PostgreSQL', (db) => {
       expect((await b.apiCalls('main')).map((r) => r.caller)).toEqual(['a', 'b']);
       await Promise.all([a.close(), b.close()]);
     });
+
+    it('reading the call log in a transaction holds other loggers until it ends: room read and call logged are one step', async () => {
+      const [a, b] = await Promise.all([openPostgresStore(db().url), openPostgresStore(db().url)]);
+      await emptyTables(db().url);
+      const call = { account: 'main', at: 1, kind: 'check', origin: 'daemon', epoch: null } as const;
+      let other: Promise<number[]> | undefined;
+      await a.transaction(async (tx) => {
+        expect(await tx.apiCalls('main')).toEqual([]);
+        // The other process decides on what it reads: it must read after this one logged.
+        other = b.transaction(async (btx) => {
+          const seen = (await btx.apiCalls('main')).map((r) => r.id);
+          await btx.recordApiCall({ ...call, caller: 'b' });
+          return seen;
+        });
+        await lockWaiters(db().url);
+        await tx.recordApiCall({ ...call, caller: 'a' });
+      });
+      expect(await other!).toHaveLength(1);
+      // Readers outside a transaction are not held up.
+      await a.transaction(async (tx) => {
+        await tx.apiCalls('main');
+        expect(await b.apiCalls('main')).toHaveLength(2);
+      });
+      await Promise.all([a.close(), b.close()]);
+    });
   });
 });
 

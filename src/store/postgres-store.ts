@@ -284,6 +284,12 @@ export class PostgresStore implements HaStore, Store {
 
   apiCalls(account: string, query: ApiCallQuery = {}): Promise<ApiCallRow[]> {
     return this.#session.read('cannot read the call log from', async (sql) => {
+      // In a transaction, reading the log is the first half of "is there room? then log the
+      // call" (poll/call-log.ts): the loggers' lock, taken now, makes both halves one step
+      // across processes, as SQLite's write lock does. Plain reads outside are not held up.
+      if (this.#session.inTransaction && !this.#shared.readonly) {
+        await sql('LOCK TABLE api_calls IN EXCLUSIVE MODE');
+      }
       const { rows } = await sql<ApiCallRow>(
         `SELECT id, account, at, kind, origin, caller, epoch FROM api_calls
          WHERE account = $1 AND id > $2 AND at >= $3 AND ($4::text IS NULL OR caller <> $4)
