@@ -30,6 +30,24 @@ export function databaseLabel(url: string): string {
   return `${host}:${port}/${database}`;
 }
 
+/** The URL's password (as written and decoded) and credentials passed as parameters (`?password=`). */
+export function urlCredentials(url: URL): string[] {
+  const out = new Set<string>();
+  for (const value of [
+    url.password,
+    ...[...url.searchParams].filter(([k]) => /pass|secret|token|key/i.test(k)).map(([, v]) => v),
+  ]) {
+    if (value === '') continue;
+    out.add(value);
+    try {
+      out.add(decodeURIComponent(value));
+    } catch {
+      // kept as written
+    }
+  }
+  return [...out];
+}
+
 /** Node's socket errors as pg passes them on (ECONNREFUSED …), or pg's own connection errors. */
 function connectionProblem(err: Error): string | null {
   const code = (err as { code?: unknown }).code;

@@ -9,7 +9,7 @@ import type { StoreError } from './errors.js';
 import { storeError } from './errors.js';
 import type { Fence, HaStore, LeaseHolder } from './lease.js';
 import type { OutboxStore } from './outbox-store.js';
-import { databaseLabel, fromPgError } from './postgres-errors.js';
+import { databaseLabel, fromPgError, urlCredentials } from './postgres-errors.js';
 import * as lease from './postgres-lease.js';
 import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
@@ -71,8 +71,7 @@ export async function openPostgresStore(
       'the store URL does not parse — expected postgres://user@host:5432/db',
     );
   }
-  const password = parsed.password;
-  const secrets = password === '' ? [] : [password, decodeURIComponent(password)];
+  const secrets = urlCredentials(parsed);
   const pool = new Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
