@@ -4,12 +4,22 @@
 //   poll/          the account pollers, their metered gateways, the loop, the cycle writer, the tick
 //   views/         the status page, re-link page, API and metrics over the fleet
 //   housekeeping/  run records, retention, the audit schedule
+//   ha/            the lease: with a PostgreSQL store, which replica polls and notifies (SPEC §11)
 //
 // A tick, in order: refresh the mutes → record the run → every account's cycle → write the tick.
+//
+// Roles. Without HA the daemon leads from start to stop. With HA it starts as a standby: it
+// serves the pages and the API from the shared store (its pollers reloaded from it every few
+// seconds) and exports only its own series; when the lease keeper gains the lease it loads the
+// state the last holder left, and only then ticks, notifies and keeps house; when it loses the
+// lease it stops all of that at once and stands by again.
 
 import { mkdirSync } from 'node:fs';
+import { describeStore } from './config/index.js';
+import type { Shard } from './config/shard.js';
 import type { Config } from './config/types.js';
 import { gatewayClientFor, sameConnection } from './gateway/for-account.js';
+import { LeaseKeeper } from './ha/lease-keeper.js';
 import { AuditSchedule } from './housekeeping/audit-schedule.js';
 import { Retention } from './housekeeping/retention.js';
 import { RunRecord } from './housekeeping/run-record.js';
@@ -17,18 +27,19 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import type { Clock } from './monitor/clock.js';
+import { leaseName } from './monitor/lease.js';
 import { Mutes } from './monitor/mutes.js';
 import { Notifications } from './notify/notifications.js';
-import { AccountPoller, type PollerDeps } from './poll/account-poller.js';
+import { AccountPoller, readStoredStates, type PollerDeps } from './poll/account-poller.js';
 import { fleetSenders } from './poll/fleet-senders.js';
 import type { CycleReport } from './poll/cycle.js';
 import { CycleWriter } from './poll/cycle-writer.js';
 import { MaintenanceCalendar } from './poll/maintenance.js';
 import { PollLoop } from './poll/poll-loop.js';
 import { Ticker } from './poll/ticker.js';
-import { dbPathIn } from './store/location.js';
-import { SqliteOutbox } from './store/outbox.js';
-import { openSqliteStore, type SqliteStore } from './store/sqlite-store.js';
+import { isHaStore, type HaStore } from './store/lease.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 import { accountFleet, type Fleet } from './views/fleet.js';
 import { FleetMetricsSource } from './views/metrics-source.js';
 import { fleetHandlers } from './views/pages.js';
@@ -36,18 +47,22 @@ import { pollingReady } from './views/readiness.js';
 import { VERSION } from './version.js';
 
 const STOP_GRACE_MS = 8_000;
+/** How often a standby reloads its pollers from the shared store, for its pages and API. */
+const STANDBY_REFRESH_MS = 5_000;
 
 export interface DaemonOptions {
   readonly config: Config;
   readonly log: Logger;
   readonly clock: Clock;
+  /** `run --shard I/N`: the lease group is the shard's (SPEC §9). */
+  readonly shard?: Shard | null;
 }
 
 export class Daemon {
   #config: Config;
   readonly #log: Logger;
   readonly #clock: Clock;
-  readonly #store: SqliteStore;
+  readonly #store: Store;
   readonly #notifications: Notifications;
   readonly #metrics: Metrics;
   readonly #loop: PollLoop;
@@ -56,12 +71,16 @@ export class Daemon {
   readonly #mutes = new Mutes();
   readonly #fleet: Fleet;
   #calendar: MaintenanceCalendar;
-  readonly #runs: RunRecord;
+  #runs: RunRecord;
   readonly #retention: Retention;
   readonly #audit: AuditSchedule;
+  /** With HA (a PostgreSQL store and `ha:`): who holds the lease. Null: this daemon always leads. */
+  readonly #keeper: LeaseKeeper | null;
   #http: HttpServer | null = null;
   #ticker: Ticker | null = null;
-  /** The first tick ended (its batch written). */
+  /** Between onGained and onLost (always, without HA): ticking, notifying, keeping house. */
+  #active = false;
+  /** The first tick of this stint as leader ended (its batch written). */
   #ready = false;
   #readyLogged = false;
   /** When polling started; /readyz counts the first round from here. */
@@ -69,8 +88,11 @@ export class Daemon {
   #stopping = false;
   readonly #ticks = new Set<Promise<void>>();
   readonly #pollerDeps: PollerDeps;
+  /** Role changes and a standby's refreshes, one at a time, in order. */
+  #serial: Promise<void> = Promise.resolve();
+  #refreshTimer: NodeJS.Timeout | null = null;
 
-  private constructor(options: DaemonOptions, store: SqliteStore) {
+  private constructor(options: DaemonOptions, store: Store) {
     const { config, log, clock } = options;
     const current = (): Config => this.#config;
     this.#config = config;
@@ -80,18 +102,24 @@ export class Daemon {
     this.#fleet = { pollers: this.#pollers, mutes: this.#mutes };
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#runs = new RunRecord(store, log, clock.now());
+    this.#keeper =
+      config.ha !== null && isHaStore(store)
+        ? this.#leaseKeeper(store, config.ha.leaseMs, options.shard ?? null)
+        : null;
+    const leading = (): boolean => this.#leading();
     this.#metrics = new Metrics({
       source: new FleetMetricsSource(
         this.#fleet,
         () => this.#notifications.pending(),
         () => this.#writer.health(),
         () => this.#notifications.sendersUp(),
+        leading,
       ),
       version: VERSION,
       channels: Object.keys(config.notify.channels),
     });
     this.#notifications = new Notifications({
-      outbox: new SqliteOutbox(store),
+      outbox: store.outbox,
       config,
       clock,
       log: log.child({ component: 'notify' }),
@@ -99,11 +127,12 @@ export class Daemon {
       fleet: () => accountFleet(this.#fleet),
       // The whatsapp channel sends through the accounts' metered gateways (their budget).
       services: fleetSenders(this.#pollers),
+      canSend: leading,
     });
     this.#writer = new CycleWriter({
       store,
       log,
-      publish: (alerts) => this.#notifications.publish(alerts),
+      publish: (tx, alerts) => this.#notifications.publish(alerts, tx.outbox),
       onFailure: () => this.#metrics.recordStoreError(),
     });
     this.#loop = new PollLoop({
@@ -111,6 +140,7 @@ export class Daemon {
       onCycle: (report) => this.#onCycle(report),
       onError: (account, err) => log.error({ component: 'poller', account, err }, 'poll cycle failed'),
     });
+    const keeper = this.#keeper;
     this.#pollerDeps = {
       store,
       clock,
@@ -119,6 +149,9 @@ export class Daemon {
       commit: (batch) => this.#writer.add(batch),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
       recordDeliveryCheck: this.#metrics.recordDeliveryCheck.bind(this.#metrics),
+      // With HA every call is logged under the lease epoch before it is made, and none is made
+      // unlogged or after the lease lapsed on this replica's clock (SPEC §11).
+      ...(keeper === null ? {} : { epoch: () => keeper.epoch(), strictCallLog: true }),
     };
     for (const account of config.accounts)
       this.#addAccount(new AccountPoller(account, gatewayClientFor(account), this.#pollerDeps));
@@ -139,31 +172,43 @@ export class Daemon {
     });
   }
 
-  /** Opens the database (a clear StoreError if it cannot), then starts HTTP and the tick. */
+  /**
+   * Opens the store (a clear StoreError if it cannot) and loads what it holds, starts HTTP, then
+   * leads — or, with HA, stands by until the lease keeper gains the lease.
+   */
   static async start(options: DaemonOptions): Promise<Daemon> {
-    mkdirSync(options.config.stateDir, { recursive: true });
-    const store = openSqliteStore(dbPathIn(options.config.stateDir));
-    const daemon = new Daemon(options, store);
+    const { config } = options;
+    if (config.store.kind === 'sqlite') mkdirSync(config.stateDir, { recursive: true });
+    const store = await openStore(config.store);
+    let daemon: Daemon;
     try {
+      daemon = new Daemon(options, store);
+      await daemon.#loadFromStore();
       await daemon.#startHttp();
     } catch (err) {
-      store.close();
+      await store.close();
       throw err;
     }
-    daemon.#startTicker();
-    daemon.#notifications.start();
-    daemon.#audit.start();
-    daemon.#retention.start();
+    const keeper = daemon.#keeper;
     daemon.#log.info(
       {
         component: 'daemon',
         version: VERSION,
-        accounts: options.config.accounts.length,
-        devices: options.config.accounts.reduce((n, a) => n + a.devices.length, 0),
+        accounts: config.accounts.length,
+        devices: config.accounts.reduce((n, a) => n + a.devices.length, 0),
         listen: daemon.#http?.url,
+        store: describeStore(config.store),
+        ...(keeper === null ? {} : { ha: { lease: keeper.name, holder: keeper.holder } }),
       },
       'whatsgate-monitor started',
     );
+    if (keeper === null) {
+      await daemon.#lead();
+    } else {
+      (store as HaStore).setFence({ lease: keeper.name, epoch: null });
+      daemon.#scheduleRefresh();
+      keeper.start();
+    }
     return daemon;
   }
 
@@ -173,12 +218,14 @@ export class Daemon {
 
   /** One poll tick: every account's cycle, then one write of what they changed. */
   async tick(nextTickAt?: number): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#stopping || !this.#active) return;
     const now = this.#clock.now();
-    this.#refreshMutes(now);
-    this.#runs.record(now, this.#config.retentionMs);
+    await this.#refreshMutes(now);
+    await this.#runs.record(now, this.#config.retentionMs);
     await this.#loop.tick(nextTickAt);
-    this.#writer.flush();
+    await this.#writer.flush();
+    // After the commit: a worker woken inside the transaction would not see its rows on PostgreSQL.
+    this.#notifications.wake();
     this.#ready = true;
     // "The first cycle" of SPEC §6: every device checked once, or one round passed (readiness.ts).
     if (!this.#readyLogged && pollingReady(this.#fleet, this.#startedAt, this.#clock.now())) {
@@ -193,28 +240,37 @@ export class Daemon {
     if (
       config.stateDir !== old.stateDir ||
       config.listen.host !== old.listen.host ||
-      config.listen.port !== old.listen.port
+      config.listen.port !== old.listen.port ||
+      JSON.stringify(config.store) !== JSON.stringify(old.store) ||
+      config.ha?.leaseMs !== old.ha?.leaseMs
     ) {
-      this.#log.warn({ component: 'daemon' }, 'state_dir and listen take effect only after a restart');
+      this.#log.warn(
+        { component: 'daemon' },
+        'state_dir, listen, store and ha take effect only after a restart',
+      );
     }
-    const wanted = new Set(config.accounts.map((a) => a.name));
-    for (const [name, poller] of this.#pollers) {
-      if (wanted.has(name)) continue;
-      this.#pollers.delete(name);
-      await this.#loop.remove(name);
-      await poller.close();
-      this.#metrics.forgetAccount(name);
-    }
-    for (const account of config.accounts) {
-      const poller = this.#pollers.get(account.name);
-      if (poller === undefined) {
-        this.#addAccount(new AccountPoller(account, gatewayClientFor(account), this.#pollerDeps));
-      } else if (sameConnection(poller.config, account)) {
-        poller.update(account);
-      } else {
-        void poller.update(account, gatewayClientFor(account))?.close();
+    await this.#inTurn(async () => {
+      const wanted = new Set(config.accounts.map((a) => a.name));
+      for (const [name, poller] of this.#pollers) {
+        if (wanted.has(name)) continue;
+        this.#pollers.delete(name);
+        await this.#loop.remove(name);
+        await poller.close();
+        this.#metrics.forgetAccount(name);
       }
-    }
+      for (const account of config.accounts) {
+        const poller = this.#pollers.get(account.name);
+        if (poller === undefined) {
+          const added = new AccountPoller(account, gatewayClientFor(account), this.#pollerDeps);
+          await added.load();
+          this.#addAccount(added);
+        } else if (sameConnection(poller.config, account)) {
+          await poller.update(account);
+        } else {
+          void (await poller.update(account, gatewayClientFor(account)))?.close();
+        }
+      }
+    });
     this.#calendar.close();
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#mutes.setWindows(this.#calendar.openWindows(this.#clock.now()));
@@ -225,11 +281,11 @@ export class Daemon {
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     const auditChanged = AuditSchedule.changed(old, config);
     this.#config = config;
-    if (scheduleChanged) {
+    if (scheduleChanged && this.#active) {
       await this.#ticker?.stop();
       this.#startTicker();
     }
-    if (auditChanged) {
+    if (auditChanged && this.#active) {
       await this.#audit.stop();
       this.#audit.start();
     }
@@ -240,19 +296,122 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await this.#ticker?.stop();
-    await this.#retention.stop();
-    await this.#audit.stop();
+    if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
+    // The keeper tells #standDown for a holder (and then lets the lease go, so a standby takes
+    // over at once); without HA this daemon stands down itself.
+    if (this.#keeper !== null) await this.#keeper.stop();
+    else await this.#inTurn(() => this.#standDown('stopping', { graceMs: STOP_GRACE_MS }));
+    await this.#serial;
     await this.#loop.stop({ graceMs: STOP_GRACE_MS });
-    await Promise.allSettled([...this.#ticks]);
-    this.#writer.close();
-    await this.#notifications.stop();
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
-    this.#runs.close(this.#clock.now(), this.#config.retentionMs);
-    this.#store.close();
+    await this.#store.close();
     this.#log.info({ component: 'daemon' }, 'stopped');
+  }
+
+  // --- roles ---------------------------------------------------------------------------------
+
+  #leading(): boolean {
+    return this.#keeper === null ? !this.#stopping : this.#keeper.leading();
+  }
+
+  #leaseKeeper(store: HaStore, leaseMs: number, shard: Shard | null): LeaseKeeper {
+    const name = leaseName(shard);
+    return new LeaseKeeper({
+      store,
+      name,
+      leaseMs,
+      clock: this.#clock,
+      log: this.#log,
+      onGained: (epoch) =>
+        this.#inTurn(async () => {
+          store.setFence({ lease: name, epoch });
+          await this.#lead();
+        }),
+      onLost: (why) =>
+        this.#inTurn(async () => {
+          await this.#standDown(why, { graceMs: 0 });
+          store.setFence({ lease: name, epoch: null });
+        }),
+    });
+  }
+
+  /** Runs `work` after every role change and refresh before it. */
+  #inTurn(work: () => Promise<void>): Promise<void> {
+    const run = this.#serial.then(work);
+    this.#serial = run.catch((err: unknown) =>
+      this.#log.error({ component: 'daemon', err }, 'role change failed'),
+    );
+    return run;
+  }
+
+  /**
+   * Starts leading: the state the store holds now (the last holder's, or this process's last
+   * run's) replaces what is in memory, the budget counts the calls logged in the last minute —
+   * by whoever made them —, then ticking, notifying and housekeeping start.
+   */
+  async #lead(): Promise<void> {
+    if (this.#stopping) return;
+    // Ticks of an earlier stint as leader end before the state under them is replaced.
+    await Promise.allSettled([...this.#ticks]);
+    this.#writer.discard();
+    await this.#loadFromStore();
+    this.#runs = new RunRecord(this.#store, this.#log, this.#clock.now());
+    await this.#runs.load();
+    this.#active = true;
+    this.#ready = false;
+    this.#readyLogged = false;
+    this.#notifications.start();
+    this.#startTicker();
+    this.#audit.start();
+    void this.#retention.start();
+  }
+
+  /**
+   * Stops leading at once: no new tick, the cycles running now end (no call starts), nothing is
+   * sent; what the last tick decided but could not write is left to the next holder, which
+   * decides it again from the store. `graceMs` lets checks in flight finish (a clean stop).
+   */
+  async #standDown(why: string, options: { readonly graceMs: number }): Promise<void> {
+    if (!this.#active) return;
+    this.#active = false;
+    await this.#ticker?.stop();
+    this.#ticker = null;
+    if (options.graceMs > 0) {
+      await Promise.allSettled([...this.#ticks]);
+      await this.#writer.close();
+      await this.#runs.close(this.#clock.now(), this.#config.retentionMs);
+    } else {
+      this.#loop.interrupt();
+      this.#writer.discard();
+    }
+    await Promise.allSettled([this.#notifications.stop(), this.#retention.stop(), this.#audit.stop()]);
+    this.#log.info({ component: 'daemon', reason: why }, 'polling and notifying stopped');
+  }
+
+  /** Every poller's state, the account states and the run periods, as the store holds them. */
+  async #loadFromStore(): Promise<void> {
+    const stored = await readStoredStates(this.#store);
+    await Promise.all([...this.#pollers.values()].map((p) => p.load(stored)));
+    await this.#runs.load();
+  }
+
+  /** A standby's pages and API follow the leader's writes: its pollers reload every few seconds. */
+  #scheduleRefresh(): void {
+    this.#refreshTimer = setTimeout(() => {
+      void this.#inTurn(async () => {
+        if (this.#active || this.#stopping) return;
+        try {
+          await this.#loadFromStore();
+        } catch (err) {
+          this.#log.warn({ component: 'daemon', err }, 'a standby could not refresh from the store');
+        }
+      }).finally(() => {
+        if (!this.#stopping) this.#scheduleRefresh();
+      });
+    }, STANDBY_REFRESH_MS);
+    this.#refreshTimer.unref();
   }
 
   // --- wiring ------------------------------------------------------------------------------
@@ -262,10 +421,10 @@ export class Daemon {
     this.#loop.add(poller);
   }
 
-  #refreshMutes(now: number): void {
+  async #refreshMutes(now: number): Promise<void> {
     this.#calendar.advance(now);
     try {
-      this.#mutes.refresh(this.#store.activeSilences(now), this.#calendar.openWindows(now), now);
+      this.#mutes.refresh(await this.#store.activeSilences(now), this.#calendar.openWindows(now), now);
     } catch (err) {
       this.#log.error({ component: 'daemon', err }, 'could not read silences');
     }
@@ -288,6 +447,7 @@ export class Daemon {
       clock: this.#clock,
       config: () => this.#config,
       runningPeriods: (now) => this.#runs.periods(now),
+      canPoll: () => this.#leading(),
     });
     this.#http = await startHttpServer({
       host: this.#config.listen.host,
@@ -303,9 +463,10 @@ export class Daemon {
     });
   }
 
-  /** /readyz: true, or why not (one line). */
+  /** /readyz: true, or why not (one line). A standby is ready: it serves what the store holds. */
   #readiness(): true | string {
     if (this.#stopping) return 'stopping';
+    if (!this.#active) return true;
     // A failing store first: it is the reason an operator must act on, at start-up too.
     const store = this.#writer.health();
     if (!store.writable) {

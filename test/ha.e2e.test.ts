@@ -67,7 +67,12 @@ describeWithPostgres('high availability on PostgreSQL (end to end)', (db) => {
   it('one poller, one alert per event and one budget across kill -9 and SIGSTOP of the leader', async () => {
     const dir = scope.dir('wgm-ha-');
     const url = db().url;
-    const sim = await scope.simulator({ devices: DEVICES.length, first: DEVICES[0]!, token: TOKEN, rateLimitPerMinute: 0 });
+    const sim = await scope.simulator({
+      devices: DEVICES.length,
+      first: DEVICES[0]!,
+      token: TOKEN,
+      rateLimitPerMinute: 0,
+    });
     const hook = await scope.receiver();
     const smtp = await startSmtp();
     scope.defer(() => smtp.close());
@@ -93,7 +98,8 @@ notify:
     const leaderNow = async (among: readonly DaemonProcess[], what: string): Promise<DaemonProcess> =>
       eventually(
         what,
-        () => Promise.resolve(among.find((r) => r.lines.filter(leads).length > r.lines.filter(standsBy).length)),
+        () =>
+          Promise.resolve(among.find((r) => r.lines.filter(leads).length > r.lines.filter(standsBy).length)),
         4 * LEASE_MS,
       );
 
@@ -101,7 +107,11 @@ notify:
     const first = await leaderNow(replicas, 'a first leader');
     await first.waitFor((l) => l.msg === 'first poll cycle finished: ready', 'the leader ready', 30_000);
     for (const [i, r] of replicas.entries()) {
-      await eventually(`replica ${i + 1} ready`, async () => ((await get(`${urls[i]}/readyz`)).status === 200 ? true : undefined), 30_000);
+      await eventually(
+        `replica ${i + 1} ready`,
+        async () => ((await get(`${urls[i]}/readyz`)).status === 200 ? true : undefined),
+        30_000,
+      );
       const metrics = (await get(`${urls[i]}/metrics`)).text;
       if (r === first) {
         expect(metrics).toMatch(/^whatsgate_monitor_leader 1$/m);
@@ -117,7 +127,11 @@ notify:
 
     // A drops: one webhook, one email.
     sim.setStatus(A, 'disconnected');
-    await eventually('A down', () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${A}`) || undefined), 60_000);
+    await eventually(
+      'A down',
+      () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${A}`) || undefined),
+      60_000,
+    );
 
     // kill -9 the leader; B drops right after, so the next leader decides it.
     first.kill('SIGKILL');
@@ -127,19 +141,38 @@ notify:
     const survivors = replicas.filter((r) => r !== first);
     const second = await leaderNow(survivors, 'a leader after the kill');
     const takeoverMs = Date.now() - killedAt;
-    await eventually('B down', () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${B}`) || undefined), 90_000);
+    await eventually(
+      'B down',
+      () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${B}`) || undefined),
+      90_000,
+    );
 
     // SIGSTOP the second leader past its lease; the third takes over; C drops under it.
     second.kill('SIGSTOP');
-    const third = await leaderNow(survivors.filter((r) => r !== second), 'a leader while the second is stopped');
+    const third = await leaderNow(
+      survivors.filter((r) => r !== second),
+      'a leader while the second is stopped',
+    );
     sim.setStatus(C, 'disconnected');
-    await eventually('C down', () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${C}`) || undefined), 90_000);
+    await eventually(
+      'C down',
+      () => Promise.resolve(webhookEvents(hook.requests).includes(`device.down ${C}`) || undefined),
+      90_000,
+    );
     const resumedAt = second.lines.length;
     second.kill('SIGCONT');
-    await second.waitFor((l) => standsBy(l) && second.lines.indexOf(l) >= resumedAt, 'the resumed leader standing by', 4 * LEASE_MS);
+    await second.waitFor(
+      (l) => standsBy(l) && second.lines.indexOf(l) >= resumedAt,
+      'the resumed leader standing by',
+      4 * LEASE_MS,
+    );
     // A comes back: the UP goes out once, from the third.
     sim.setStatus(A, 'connected');
-    await eventually('A up', () => Promise.resolve(webhookEvents(hook.requests).includes(`device.up ${A}`) || undefined), 90_000);
+    await eventually(
+      'A up',
+      () => Promise.resolve(webhookEvents(hook.requests).includes(`device.up ${A}`) || undefined),
+      90_000,
+    );
     await eventually('four emails', () => Promise.resolve(smtp.mails.length >= 4 || undefined), 30_000);
 
     // The resumed replica made no call and sent nothing after it woke up.

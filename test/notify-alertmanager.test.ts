@@ -92,12 +92,12 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
 
   it('a drop fires WhatsGateDeviceDown on every member, with labels, annotations and generatorURL', async () => {
     const now = clock.now();
-    notifications.publish([
+    await notifications.publish([
       deviceAlert({
         labels: { team: 'sales' },
         event: { at: now, since: now - 60_000, downSince: now - 60_000 },
       }),
-    ]);
+    ], db.outbox);
     await settled(1);
     expect(outcomes).toEqual([['am', 'sent']]);
     for (const am of cluster) {
@@ -122,12 +122,12 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
   });
 
   it('is re-sent every minute while it holds, and after a restart at once (endsAt moves on)', async () => {
-    notifications.tick();
+    await notifications.tick();
     expect(outcomes).toHaveLength(1);
 
     // The running loop's own 15 s check re-sends once the minute is up.
     await clock.advance(60_000);
-    notifications.tick();
+    await notifications.tick();
     await settled(2);
     for (const am of cluster) {
       const [alert] = await deviceAlerts(am);
@@ -139,7 +139,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
     await db.reopen();
     await clock.advance(5_000);
     notifications = start();
-    notifications.tick();
+    await notifications.tick();
     await settled(3);
     const [alert] = await deviceAlerts(cluster[0]!);
     expect(Date.parse(alert!.endsAt)).toBe(clock.now() + 4 * 60_000);
@@ -148,7 +148,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
   it('an unreachable account fires WhatsGateAccountUnreachable', async () => {
     const now = clock.now();
     const before = outcomes.length;
-    notifications.publish([accountAlert({ event: { at: now, since: now - 120_000 } })]);
+    await notifications.publish([accountAlert({ event: { at: now, since: now - 120_000 } })], db.outbox);
     await settled(before + 1);
     const alerts = (await cluster[1]!.alerts()).filter(
       (a) => a.labels['alertname'] === 'WhatsGateAccountUnreachable',
@@ -162,7 +162,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
   it('recovery resolves it (endsAt = now): gone from every member', async () => {
     // The event's own time is "now" for endsAt; it must not be ahead of Alertmanager's clock.
     const realNow = Date.now();
-    notifications.publish([
+    await notifications.publish([
       deviceAlert({
         labels: { team: 'sales' },
         event: {
@@ -183,7 +183,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
           message: null,
         },
       }),
-    ]);
+    ], db.outbox);
     const sent = outcomes.length;
     await settled(sent + 1);
     for (const am of cluster) expect(await am.alerts()).toEqual([]);
@@ -191,7 +191,7 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
     // Nothing left to re-send.
     await clock.advance(120_000);
     const before = outcomes.length;
-    notifications.tick();
+    await notifications.tick();
     await clock.advance(0);
     expect(outcomes).toHaveLength(before);
   });

@@ -59,7 +59,7 @@ const run: Command = async (args, io) => {
   }
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ config, log, clock: systemClock });
+    daemon = await Daemon.start({ config, log, clock: systemClock, shard });
   } catch (err) {
     const message = err instanceof StoreError || err instanceof Error ? err.message : String(err);
     log.fatal({ component: 'daemon' }, message);

@@ -38,6 +38,8 @@ export interface LeaseKeeperOptions {
 }
 
 export class LeaseKeeper {
+  /** The lease group. */
+  readonly name: string;
   readonly holder: string;
   readonly #options: LeaseKeeperOptions;
   #state: Leadership = STANDBY;
@@ -50,6 +52,7 @@ export class LeaseKeeper {
 
   constructor(options: LeaseKeeperOptions) {
     this.#options = options;
+    this.name = options.name;
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 

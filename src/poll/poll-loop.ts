@@ -27,16 +27,16 @@ export class PollLoop {
   readonly #onCycle: (report: CycleReport) => void;
   readonly #onError: (account: string, error: unknown) => void;
   readonly #runners = new Map<string, CycleRunner>();
-  readonly #stop = new AbortController();
+  /** The signal of the cycles running now; `interrupt` ends them and starts a new one. */
+  #generation = new AbortController();
+  #stopped = false;
 
   constructor(options: PollLoopOptions) {
     this.#clock = options.clock;
     this.#cycleMs = options.cycleMs ?? DEFAULT_CYCLE_MS;
     this.#onCycle = options.onCycle ?? (() => undefined);
     this.#onError = options.onError ?? (() => undefined);
-    // Every running account cycle links to this signal for the length of its cycle: 500 accounts
-    // mean 500 listeners at once, by design, not a leak.
-    setMaxListeners(0, this.#stop.signal);
+    this.#newGeneration();
   }
 
   add(runner: CycleRunner): void {
@@ -59,7 +59,7 @@ export class PollLoop {
    * cycles. Resolves with the reports when the cycles started by this tick are over; never rejects.
    */
   async tick(nextTickAt?: number): Promise<CycleReport[]> {
-    if (this.#stop.signal.aborted) return [];
+    if (this.#stopped) return [];
     // The cycles run on the monotonic clock: the wall time of the next tick becomes a time from
     // now, once, here. Bounded, so a wall clock stepped between the cron's reading and ours can
     // neither end a cycle at once nor let it run for hours.
@@ -68,7 +68,8 @@ export class PollLoop {
         ? this.#cycleMs
         : Math.min(Math.max(nextTickAt - this.#clock.now(), 0), MAX_CYCLE_MS);
     const deadline = this.#clock.monotonic() + fromNow;
-    const runs = [...this.#runners.values()].map((r) => this.#runOne(r, deadline));
+    const signal = this.#generation.signal;
+    const runs = [...this.#runners.values()].map((r) => this.#runOne(r, signal, deadline));
     const reports = await Promise.all(runs);
     return reports.filter((r): r is CycleReport => r !== undefined);
   }
@@ -76,12 +77,34 @@ export class PollLoop {
   /** Stops every account; see AccountScheduler.stop. */
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     await Promise.all([...this.#runners.values()].map((r) => r.stop(options)));
-    this.#stop.abort();
+    this.#stopped = true;
+    this.#generation.abort();
   }
 
-  async #runOne(runner: CycleRunner, deadline: number): Promise<CycleReport | undefined> {
+  /**
+   * Ends the cycles running now — their signal aborts, so no call starts and sleeps end — and
+   * keeps the accounts for later ticks: an HA replica that lost the lease (SPEC §11) stops
+   * polling at once but may lead again. The ticks in flight resolve soon after.
+   */
+  interrupt(): void {
+    this.#generation.abort(new Error('polling interrupted: this replica no longer holds the lease'));
+    this.#newGeneration();
+  }
+
+  #newGeneration(): void {
+    this.#generation = new AbortController();
+    // Every running account cycle links to this signal for the length of its cycle: 500 accounts
+    // mean 500 listeners at once, by design, not a leak.
+    setMaxListeners(0, this.#generation.signal);
+  }
+
+  async #runOne(
+    runner: CycleRunner,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<CycleReport | undefined> {
     try {
-      const report = await runner.runCycle(this.#stop.signal, { deadline });
+      const report = await runner.runCycle(signal, { deadline });
       this.#onCycle(report);
       return report;
     } catch (error) {
