@@ -297,12 +297,11 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
-    // The keeper tells #standDown for a holder (and then lets the lease go, so a standby takes
-    // over at once); without HA this daemon stands down itself.
-    if (this.#keeper !== null) await this.#keeper.stop();
-    else await this.#inTurn(() => this.#standDown('stopping', { graceMs: STOP_GRACE_MS }));
+    // Checks in flight finish and what they decided is written while this replica still holds
+    // the lease; then the lease is let go, so a standby takes over at its next try.
+    await this.#inTurn(() => this.#standDown('stopping', { final: true }));
+    await this.#keeper?.stop();
     await this.#serial;
-    await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
@@ -331,7 +330,7 @@ export class Daemon {
         }),
       onLost: (why) =>
         this.#inTurn(async () => {
-          await this.#standDown(why, { graceMs: 0 });
+          await this.#standDown(why, { final: false });
           store.setFence({ lease: name, epoch: null });
         }),
     });
@@ -369,16 +368,18 @@ export class Daemon {
   }
 
   /**
-   * Stops leading at once: no new tick, the cycles running now end (no call starts), nothing is
-   * sent; what the last tick decided but could not write is left to the next holder, which
-   * decides it again from the store. `graceMs` lets checks in flight finish (a clean stop).
+   * Stops leading. On losing the lease (`final` false) at once: no new tick, the cycles running
+   * now end (no call starts), nothing is sent; what the last tick decided but could not write is
+   * left to the next holder, which decides it again from the store. At stop (`final`), checks in
+   * flight get STOP_GRACE_MS to finish and their results are written (SPEC §9).
    */
-  async #standDown(why: string, options: { readonly graceMs: number }): Promise<void> {
+  async #standDown(why: string, options: { readonly final: boolean }): Promise<void> {
+    if (options.final) await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     if (!this.#active) return;
     this.#active = false;
     await this.#ticker?.stop();
     this.#ticker = null;
-    if (options.graceMs > 0) {
+    if (options.final) {
       await Promise.allSettled([...this.#ticks]);
       await this.#writer.close();
       await this.#runs.close(this.#clock.now(), this.#config.retentionMs);
