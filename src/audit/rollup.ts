@@ -12,18 +12,18 @@
 // (the totals say which, and most of a healthy fleet was not), and of every device only its last
 // few changes, for its status and the run of not-connected statuses it ends in.
 
-import type { DeviceKey, HistoryRow, HistoryTotals, Store } from '../store/store.js';
+import type { DeviceKey, HistoryChange, HistoryTotals, Store } from '../store/store.js';
 import {
   computeAuditFromFacts,
   deviceKey,
-  factsFromRows,
   normalisePeriods,
   type AuditDevice,
   type AuditInput,
   type AuditReport,
   type DeviceHistoryFacts,
 } from './compute.js';
-import { currentRun, observedMask, type CurrentRun, type Period } from './timeline.js';
+import { outagesOver, type StatusChange } from './outages.js';
+import { currentRun, type CurrentRun, type Period } from './timeline.js';
 
 /** What these figures read of the store. */
 export type RollupReader = Pick<Store, 'historyTotals' | 'historyBetween' | 'recentHistory' | 'history'>;
@@ -134,24 +134,28 @@ export async function auditFromRollups(
   // whose difference says whether the device was down at all in the period).
   const periods = input.devices.map((d) => observedPeriods(runs, d.observedUntil ?? null, start, now));
   const shared = edges([observedPeriods(runs, null, start, now)], [start, now]);
-  const instantsOf = periods.map((p, i) =>
-    input.devices[i]!.observedUntil == null ? shared : edges([p], [start, now]),
-  );
-  const totals = await store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! })));
+  const instantsOf = periods.map((p, i) => {
+    const until = input.devices[i]!.observedUntil;
+    // Checked lately (its grace reaches past now): the same instants as every such device.
+    return until == null || until >= now ? shared : edges([p], [start, now]);
+  });
+  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
+  const [totals, recent] = await Promise.all([
+    store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! }))),
+    store.recentHistory(keys, { limit: LAST_CHANGES }),
+  ]);
   const at = totals.map((list, i) => lookup(instantsOf[i]!, list));
-
-  const recent = await store.recentHistory(keys, { limit: LAST_CHANGES });
   const runsOf = await currentRuns(store, keys, recent, now);
 
-  // Outages need the rows of the period, for the devices down at some time in it.
+  // Outages need the changes of the period, for the devices down at some time in it.
   const downAt = keys.flatMap((_, i) => (at[i]!(now).downMs - at[i]!(start).downMs > 0 ? [i] : []));
   const down = downAt.map((i) => keys[i]!);
   const between = await store.historyBetween(down, start, now);
-  const before = await rowsBefore(store, down, start, downAt.map((i) => at[i]!(start)));
-  const rowsOf = new Map<number, HistoryRow[]>();
+  const before = await changesBefore(store, down, start, downAt.map((i) => at[i]!(start)));
+  const changesOf = new Map<number, readonly StatusChange[]>();
   downAt.forEach((i, j) => {
     const prior = before[j]!;
-    rowsOf.set(i, prior === null ? between[j]! : [prior, ...between[j]!]);
+    changesOf.set(i, prior === null ? between[j]! : [prior, ...between[j]!]);
   });
 
   const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
@@ -159,15 +163,12 @@ export async function auditFromRollups(
     const key = deviceKey(d.account, d.number);
     const i = index.get(key)!;
     const { connectedMs, downMs } = sumOver(periods[i]!, at[i]!);
-    const rows = rowsOf.get(i);
+    const changes = changesOf.get(i);
     const latest = recent[i]![0];
     return {
       connectedMs,
       downMs,
-      outages:
-        rows === undefined
-          ? []
-          : factsFromRows(rows, observedMask(d.observedUntil ?? null, runs), start, now).outages,
+      outages: changes === undefined ? [] : outagesOver(changes, periods[i]!, start, now),
       last: latest === undefined ? null : { at: latest.at, to: latest.to },
       run: runsOf[i]!,
     };
@@ -181,7 +182,7 @@ export async function auditFromRollups(
 async function currentRuns(
   store: Pick<Store, 'history'>,
   keys: readonly DeviceKey[],
-  recent: readonly HistoryRow[][],
+  recent: readonly HistoryChange[][],
   now: number,
 ): Promise<CurrentRun[]> {
   const out: CurrentRun[] = [];
@@ -197,14 +198,14 @@ async function currentRuns(
 /**
  * For each device, its last change strictly before `start` (the status the period begins with),
  * from the totals at `start` — which name the last change at or before it: one at `start` itself
- * is among the period's rows, so the one before that is looked up.
+ * is among the period's changes, so the one before that is looked up.
  */
-async function rowsBefore(
+async function changesBefore(
   store: Pick<Store, 'historyTotals'>,
   keys: readonly DeviceKey[],
   start: number,
   atStart: readonly HistoryTotals[],
-): Promise<(HistoryRow | null)[]> {
+): Promise<(StatusChange | null)[]> {
   const again = keys.flatMap((_, i) => (atStart[i]!.last?.at === start ? [i] : []));
   const earlier =
     again.length === 0
@@ -212,11 +213,8 @@ async function rowsBefore(
       : // Times are whole milliseconds (the stores keep integers): at <= ceil(start) - 1 is at < start.
         await store.historyTotals(again.map((i) => ({ ...keys[i]!, instants: [Math.ceil(start) - 1] })));
   const retold = new Map(again.map((i, j) => [i, earlier[j]![0]!]));
-  return keys.map((k, i) => {
+  return keys.map((_, i) => {
     const last = (retold.get(i) ?? atStart[i]!).last;
-    // Only its time and status matter: it sets what holds at `start`.
-    return last === null || last.at >= start
-      ? null
-      : { account: k.account, device: k.device, at: last.at, from: null, to: last.to, raw: null };
+    return last === null || last.at >= start ? null : last;
   });
 }

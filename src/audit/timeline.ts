@@ -93,8 +93,11 @@ export interface CurrentRun {
   readonly neverConnected: boolean;
 }
 
+/** What currentRun reads of a row. */
+export type RunRow = Pick<HistoryRow, 'at' | 'from' | 'to'>;
+
 /** Walks back from the last row through the current run of not-connected statuses. */
-export function currentRun(rows: readonly HistoryRow[], now: number): CurrentRun {
+export function currentRun(rows: readonly RunRow[], now: number): CurrentRun {
   const last = rows.at(-1);
   if (last === undefined) return { lastConnectedAt: null, notConnectedSince: null, neverConnected: false };
   if (last.to === 'connected')
@@ -103,7 +106,7 @@ export function currentRun(rows: readonly HistoryRow[], now: number): CurrentRun
   if (last.to === 'deleted') return { lastConnectedAt, notConnectedSince: null, neverConnected: false };
   let since = last.at;
   for (let k = rows.length - 1; k >= 0; k--) {
-    const row = rows[k] as HistoryRow;
+    const row = rows[k] as RunRow;
     if (row.to === 'connected') break;
     since = row.at;
     if (row.from === 'connected' || row.from === null) break;
@@ -112,9 +115,9 @@ export function currentRun(rows: readonly HistoryRow[], now: number): CurrentRun
   return { lastConnectedAt, notConnectedSince: since, neverConnected };
 }
 
-function lastConnected(rows: readonly HistoryRow[]): number | null {
+function lastConnected(rows: readonly RunRow[]): number | null {
   for (let k = rows.length - 1; k >= 0; k--) {
-    const row = rows[k] as HistoryRow;
+    const row = rows[k] as RunRow;
     if (row.from === 'connected') return row.at;
     if (row.to === 'connected') {
       const next = rows[k + 1];

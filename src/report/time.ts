@@ -79,13 +79,22 @@ export function isoWithOffsetExact(ms: number, timeZone = 'UTC'): string {
   return withOffset(wholeSecondMs, offsetMinutesExact(wholeSecondMs, timeZone));
 }
 
+/** `+01:00` per offset in minutes: a handful of values. */
+const offsetTexts = new Map<number, string>();
+
 function withOffset(wholeSecondMs: number, offsetMin: number): string {
-  const sign = offsetMin < 0 ? '-' : '+';
+  let suffix = offsetTexts.get(offsetMin);
+  if (suffix === undefined) {
+    suffix = `${offsetMin < 0 ? '-' : '+'}${pad(offsetMin / 60)}:${pad(offsetMin % 60)}`;
+    offsetTexts.set(offsetMin, suffix);
+  }
   const local = new Date(wholeSecondMs + offsetMin * 60_000);
+  const year = local.getUTCFullYear();
+  // toISOString is native (fast), and for years 0–9999 writes the same fields: YYYY-MM-DDTHH:MM:SS.
+  if (year >= 0 && year <= 9999) return `${local.toISOString().slice(0, 19)}${suffix}`;
   return (
-    `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
-    `T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}` +
-    `${sign}${pad(offsetMin / 60)}:${pad(offsetMin % 60)}`
+    `${pad(year, 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}` +
+    `T${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}${suffix}`
   );
 }
 

@@ -7,6 +7,7 @@ import { StoreError } from './errors.js';
 import { APPLICATION_ID, MIGRATIONS, runMigrations, SCHEMA_VERSION, userVersion } from './migrations.js';
 import type { Migration } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { expectTotalsByDefinition, historyBeforeRollups } from './test-support/rollup-contract.js';
 import { device, thrown } from './test-support/store-contract.js';
 
 const dirs: string[] = [];
@@ -183,6 +184,51 @@ describe('schema migrations', () => {
     }
     inspect(file, (db) => {
       expect(db.prepare('SELECT id FROM history ORDER BY id').pluck().all()).toEqual([7, 9, 10]);
+      const indexes = db
+        .prepare(
+          "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'history' AND sql IS NOT NULL ORDER BY name",
+        )
+        .pluck()
+        .all();
+      expect(indexes).toEqual(['history_by_device', 'history_by_time', 'history_deleted']);
+    });
+  });
+
+  it('migration 7 gives the history already there its running totals, ids and rows kept', async () => {
+    const file = newFile();
+    const rows = historyBeforeRollups();
+    inspect(file, (db) => {
+      runMigrations(db, MIGRATIONS.slice(0, 6));
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      const insert = db.prepare(
+        'INSERT INTO history (id, account, device, at, from_status, to_status, raw) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      // Ids with gaps, as a pruned history has them.
+      rows.forEach((r, i) => insert.run(10 + 3 * i, r.account, r.device, r.at, r.from, r.to, r.raw));
+    });
+    const store = openSqliteStore(file);
+    try {
+      await expectTotalsByDefinition(store, rows);
+      expect(await store.historyAll(Number.MIN_SAFE_INTEGER)).toEqual(
+        [...rows].sort((a, b) => a.device.localeCompare(b.device) || a.at - b.at),
+      );
+      // And appends go on from there.
+      const later = {
+        account: 'main',
+        device: '1',
+        at: 3_000,
+        from: null,
+        to: 'connected' as const,
+        raw: null,
+      };
+      await store.appendHistory(later);
+      await expectTotalsByDefinition(store, [...rows, later]);
+    } finally {
+      await store.close();
+    }
+    inspect(file, (db) => {
+      // The appended row took the id after the last one there.
+      expect(db.prepare('SELECT max(id) FROM history').pluck().get()).toBe(10 + 3 * (rows.length - 1) + 1);
       const indexes = db
         .prepare(
           "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'history' AND sql IS NOT NULL ORDER BY name",

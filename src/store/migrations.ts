@@ -241,7 +241,8 @@ export const MIGRATIONS: readonly Migration[] = [
       // computed once for the rows already there: per device in (at, id) order, each row's
       // totals are the sums over the rows before it of the time to the next row, counted as
       // connected or down by that earlier row's status. Read in the old index's order, so the
-      // window needs no sort; the new index is built after the update, not row by row.
+      // window needs no sort, then sorted by id so that the update walks the table in order (half
+      // the time at 3.6 M rows); the new index is built after the update, not row by row.
       db.exec(`
         ALTER TABLE history ADD COLUMN connected_ms INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE history ADD COLUMN down_ms INTEGER NOT NULL DEFAULT 0;
@@ -255,11 +256,14 @@ export const MIGRATIONS: readonly Migration[] = [
           FROM (SELECT id, account, device, at,
                        lag(to_status) OVER w AS prev_to, lag(at) OVER w AS prev_at
                 FROM history WINDOW w AS (PARTITION BY account, device ORDER BY at, id))
+          ORDER BY id
         ) AS t WHERE history.id = t.id AND (t.c <> 0 OR t.d <> 0);
-        -- Covering: the totals at an instant are read from the index alone. id after at, so that
-        -- "the last row at or before t" (ORDER BY at DESC, id DESC LIMIT 1) is a seek, no sort.
+        -- Covering: the totals at an instant, and a device's changes (but the gateway's text), are
+        -- read from the index alone, a device's entries side by side. id after at, so that "the
+        -- last row at or before t" (ORDER BY at DESC, id DESC LIMIT 1) is a seek, no sort.
         DROP INDEX history_by_device;
-        CREATE INDEX history_by_device ON history (account, device, at, id, to_status, connected_ms, down_ms);
+        CREATE INDEX history_by_device
+          ON history (account, device, at, id, from_status, to_status, connected_ms, down_ms);
       `);
     },
   },

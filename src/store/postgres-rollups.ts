@@ -6,6 +6,7 @@ import { storable } from './postgres-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
+  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -186,24 +187,45 @@ export async function readTotals(
   );
 }
 
-/** Per device (in the order given) the rows `where` picks, in `order`. */
+/**
+ * Per device (in the order given) the changes `where` picks, oldest or newest first, at most
+ * `limit`: only columns that history_by_device holds, so an index-only scan. Each device's come
+ * as one text, `at from to at from to …` (`-` for no `from`): a row per change would cost the
+ * client more to parse than the server to find them.
+ */
 async function perDevice(
   sql: Sql,
   devices: readonly DeviceKey[],
-  where: string,
-  order: string,
+  query: { where: string; newestFirst: boolean; limit: string },
   values: readonly unknown[],
-): Promise<HistoryRow[][]> {
-  const { rows } = await sql<HistoryRecord & { i: number }>(
-    `SELECT q.i, h.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)
-     CROSS JOIN LATERAL (SELECT ${HISTORY_COLUMNS} FROM history
-                         WHERE account = q.a AND device = q.d AND ${where} ORDER BY ${order}) AS h
-     ORDER BY q.i`,
+): Promise<HistoryChange[][]> {
+  const dir = query.newestFirst ? 'DESC' : 'ASC';
+  const { rows } = await sql<{ i: number; changes: string | null }>(
+    `SELECT q.i, (SELECT string_agg(at || ' ' || coalesce(from_status, '-') || ' ' || to_status, ' '
+                                    ORDER BY at ${dir}, id ${dir})
+                  FROM (SELECT at, id, from_status, to_status FROM history
+                        WHERE account = q.a AND device = q.d AND ${query.where}
+                        ORDER BY at ${dir}, id ${dir} ${query.limit}) AS h) AS changes
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)`,
     [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
   );
-  const out: HistoryRow[][] = devices.map(() => []);
-  // LATERAL keeps each device's rows in its ORDER BY within the outer order by device.
-  for (const r of rows) out[Number(r.i) - 1]!.push(toHistoryRow(r));
+  const out: HistoryChange[][] = devices.map(() => []);
+  for (const r of rows) {
+    const k = Number(r.i) - 1;
+    const { account, device } = devices[k]!;
+    const words = r.changes === null ? [] : r.changes.split(' ');
+    const list = out[k]!;
+    for (let w = 0; w + 2 < words.length; w += 3) {
+      const from = words[w + 1]!;
+      list.push({
+        account,
+        device,
+        at: Number(words[w]),
+        from: from === '-' ? null : (from as HistoryChange['from']),
+        to: words[w + 2] as HistoryChange['to'],
+      });
+    }
+  }
   return out;
 }
 
@@ -212,8 +234,8 @@ export function readRecent(
   devices: readonly DeviceKey[],
   since: number,
   limit: number,
-): Promise<HistoryRow[][]> {
-  return perDevice(sql, devices, 'at >= $3', 'at DESC, id DESC LIMIT $4', [since, limit]);
+): Promise<HistoryChange[][]> {
+  return perDevice(sql, devices, { where: 'at >= $3', newestFirst: true, limit: 'LIMIT $4' }, [since, limit]);
 }
 
 export function readBetween(
@@ -221,8 +243,8 @@ export function readBetween(
   devices: readonly DeviceKey[],
   from: number,
   until: number,
-): Promise<HistoryRow[][]> {
-  return perDevice(sql, devices, 'at >= $3 AND at < $4', 'at, id', [from, until]);
+): Promise<HistoryChange[][]> {
+  return perDevice(sql, devices, { where: 'at >= $3 AND at < $4', newestFirst: false, limit: '' }, [from, until]);
 }
 
 export async function readPage(

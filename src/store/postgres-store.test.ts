@@ -1,12 +1,14 @@
 import { createServer, type AddressInfo } from 'node:net';
+import { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { expectNoSecretLeaks, type LeakSource } from '../test-support/no-secret-leaks.js';
 import { describeWithPostgres } from '../test-support/postgres.js';
 import { StoreError } from './errors.js';
-import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION, migratePostgres } from './postgres-schema.js';
 import { openPostgresStore } from './postgres-store.js';
 import { describeOutboxContract, msg } from './test-support/outbox-contract.js';
 import { emptyTables, lockWaiters, withClient } from './test-support/postgres-sql.js';
+import { expectTotalsByDefinition, historyBeforeRollups } from './test-support/rollup-contract.js';
 import { change, describeStoreContract, device, rejection } from './test-support/store-contract.js';
 
 describeWithPostgres('PostgresStore', (db) => {
@@ -60,6 +62,60 @@ describeWithPostgres('PostgresStore on PostgreSQL', (db) => {
       await (await openPostgresStore(url)).close();
       expect(await versions(url)).toEqual(PG_MIGRATIONS.map((_, i) => ({ version: i + 1 })));
       expect(PG_SCHEMA_VERSION).toBe(PG_MIGRATIONS.length);
+    });
+
+    it('version 2 gives the history already there its running totals; ids, checks and the sequence kept', async () => {
+      const url = await newDatabase();
+      const rows = historyBeforeRollups();
+      const pool = new Pool({ connectionString: url });
+      try {
+        await migratePostgres(pool, where(url), PG_MIGRATIONS.slice(0, 1));
+        // Ids with gaps, as a pruned history has them.
+        for (const [i, r] of rows.entries()) {
+          await pool.query(
+            `INSERT INTO history (id, account, device, at, from_status, to_status, raw) OVERRIDING SYSTEM VALUE
+             VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [10 + 3 * i, r.account, r.device, r.at, r.from, r.to, r.raw],
+          );
+        }
+      } finally {
+        await pool.end();
+      }
+      const store = await openPostgresStore(url);
+      try {
+        await expectTotalsByDefinition(store, rows);
+        const later = {
+          account: 'main',
+          device: '1',
+          at: 3_000,
+          from: null,
+          to: 'connected' as const,
+          raw: null,
+        };
+        await store.appendHistory(later);
+        await expectTotalsByDefinition(store, [...rows, later]);
+      } finally {
+        await store.close();
+      }
+      await withClient(url, async (c) => {
+        const ids = (await c.query<{ id: string }>('SELECT id FROM history ORDER BY id')).rows.map((r) =>
+          Number(r.id),
+        );
+        // The appended row took the id after the last one there: the sequence went on from it.
+        expect(ids).toEqual([...rows.map((_, i) => 10 + 3 * i), 10 + 3 * (rows.length - 1) + 1]);
+        await expect(
+          c.query("INSERT INTO history (account, device, at, to_status) VALUES ('main', '1', 1, 'sideways')"),
+        ).rejects.toThrow(/history_to_status_check/);
+        const indexes = await c.query<{ name: string }>(
+          "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'history' ORDER BY indexname",
+        );
+        expect(indexes.rows.map((r) => r.name)).toEqual([
+          'history_by_device',
+          'history_by_time',
+          'history_deleted',
+          'history_pkey',
+        ]);
+      });
     });
 
     it('three replicas starting at once on a new database migrate it once, and all open', async () => {

@@ -27,6 +27,7 @@ import type {
   DeviceKey,
   DeviceRow,
   DeviceSave,
+  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -105,7 +106,9 @@ export async function openPostgresStore(
 }
 
 /** Devices per statement of a bulk read: bounds what one answer holds in memory. */
-const DEVICES_PER_READ = 2_000;
+const DEVICES_PER_READ = 1_000;
+/** Statements of one bulk read in flight at once: the server looks devices up on several cores. */
+const READS_IN_FLIGHT = 4;
 /** Rows a prune slice looks at: one short statement, locks held briefly. */
 const PRUNE_SLICE_ROWS = 5_000;
 
@@ -183,22 +186,33 @@ export class PostgresStore implements HaStore, Store {
   recentHistory(
     list: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryRow[][]> {
+  ): Promise<HistoryChange[][]> {
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
     return this.#inParts(list, (sql, part) => rollups.readRecent(sql, part, since, query.limit));
   }
 
-  historyBetween(list: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]> {
+  historyBetween(list: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
     return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
   }
 
+  /**
+   * `read` over `items` in parts, READS_IN_FLIGHT at a time (one after the other in a transaction,
+   * whose one connection takes one statement at a time); the answers in the order of `items`.
+   */
   async #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {
-    const out: R[] = [];
-    for (let i = 0; i < items.length; i += DEVICES_PER_READ) {
-      const part = items.slice(i, i + DEVICES_PER_READ);
-      for (const r of await this.#session.read('cannot read history from', (sql) => read(sql, part))) out.push(r);
-    }
-    return out;
+    const parts: (readonly I[])[] = [];
+    for (let i = 0; i < items.length; i += DEVICES_PER_READ) parts.push(items.slice(i, i + DEVICES_PER_READ));
+    const answers: R[][] = new Array<R[]>(parts.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < parts.length) {
+        const k = next++;
+        answers[k] = await this.#session.read('cannot read history from', (sql) => read(sql, parts[k]!));
+      }
+    };
+    const lanes = this.#session.inTransaction ? 1 : Math.min(READS_IN_FLIGHT, parts.length);
+    await Promise.all(Array.from({ length: lanes }, worker));
+    return answers.flat();
   }
 
   deletedDevices(): Promise<DeletedDevice[]> {

@@ -17,7 +17,14 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import { toHistoryRow, type HistoryRecord } from './sqlite-rows.js';
-import type { HistoryPage, HistoryPageQuery, HistoryPosition, HistoryRow, HistoryTotals } from './store.js';
+import type {
+  HistoryChange,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
+  HistoryRow,
+  HistoryTotals,
+} from './store.js';
 
 const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
 
@@ -28,8 +35,6 @@ interface TotalsRecord {
   d: number;
 }
 
-/** How many rows a prune slice looks at: a few milliseconds of work (measured by bench:history). */
-export const PRUNE_SLICE_ROWS = 2_000;
 
 export interface PruneSlice {
   readonly deleted: number;
@@ -39,15 +44,41 @@ export interface PruneSlice {
 
 type Run<P extends unknown[] | object> = Statement<P, never>;
 
+/** Instants per statement of `totals` (one subquery each, so one statement text per count). */
+const MAX_INSTANTS = 16;
+
+/** A device of a bulk read, as json_each reads it: [account, device]. */
+const DEVICE = "account = d.value->>0 AND device = d.value->>1";
+
+/** One instant's totals as text, `at to connected down`, or `x x connected down` before the first row. */
+function totalsSubquery(n: number): string {
+  return `coalesce(
+    (SELECT at || ' ' || to_status || ' ' || connected_ms || ' ' || down_ms FROM history
+     WHERE ${DEVICE} AND at <= @t${n} ORDER BY at DESC, id DESC LIMIT 1),
+    (SELECT 'x x ' || connected_ms || ' ' || down_ms FROM history WHERE ${DEVICE} ORDER BY at, id LIMIT 1),
+    'x x 0 0')`;
+}
+
+function parseTotals(text: string, instant: number): HistoryTotals {
+  const [at, to, c, d] = text.split(' ') as [string, HistoryRow['to'] | 'x', string, string];
+  if (to === 'x') return { connectedMs: Number(c), downMs: Number(d), last: null };
+  const since = Number(at);
+  return {
+    connectedMs: Number(c) + (instant - since) * connectedWeight(to),
+    downMs: Number(d) + (instant - since) * downWeight(to),
+    last: { at: since, to },
+  };
+}
+
+/** A device's changes as json_group_array gives them: [at, from, to]. */
+type ChangeJson = [number, HistoryChange['from'], HistoryChange['to']];
+
 export class SqliteRollups {
   private readonly stmts: {
     before: Statement<[string, string, number], TotalsRecord>;
     after: Statement<[string, string, number], TotalsRecord>;
-    first: Statement<[string, string], TotalsRecord>;
     shift: Run<[number, number, string, string, number]>;
     insert: Run<[string, string, number, string | null, string, string | null, number, number]>;
-    recent: Statement<[string, string, number, number], HistoryRecord>;
-    between: Statement<[string, string, number, number], HistoryRecord>;
     page: Statement<
       { account: string; device: string; since: number; afterAt: number; afterId: number; limit: number },
       HistoryRecord
@@ -59,7 +90,28 @@ export class SqliteRollups {
     pruneDelete: Run<[string]>;
   };
 
+  private readonly db: Database.Database;
+  private readonly totalsByCount = new Map<number, Statement<unknown[], unknown>>();
+  private readonly bulk: {
+    recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string }>;
+    between: Statement<{ from: number; until: number; devices: string }, { k: number; rows: string }>;
+  };
+
   constructor(db: Database.Database) {
+    this.db = db;
+    // Bulk reads: every device in one statement, so the loop over devices runs in SQLite, and a
+    // device's lookups follow one another while its index pages are in the cache. Each device's
+    // rows come back as one JSON array (ORDER BY inside the aggregate fixes their order).
+    // Only columns of history_by_device: the table itself is not read.
+    const rowsOf = (where: string, order: string, limit: string) => `
+      SELECT d.key AS k, (SELECT json_group_array(json_array(at, from_status, to_status) ORDER BY ${order})
+                          FROM (SELECT id, at, from_status, to_status FROM history
+                                WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows
+      FROM json_each(@devices) AS d`;
+    this.bulk = {
+      recent: db.prepare(rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit')),
+      between: db.prepare(rowsOf('at >= @from AND at < @until', 'at, id', '')),
+    };
     const totals = 'at, to_status AS "to", connected_ms AS c, down_ms AS d';
     this.stmts = {
       // ORDER BY at, id matches history_by_device (account, device, at, id, …): a seek, no sort.
@@ -67,16 +119,10 @@ export class SqliteRollups {
                           ORDER BY at DESC, id DESC LIMIT 1`),
       after: db.prepare(`SELECT ${totals} FROM history WHERE account = ? AND device = ? AND at > ?
                          ORDER BY at, id LIMIT 1`),
-      first: db.prepare(`SELECT ${totals} FROM history WHERE account = ? AND device = ?
-                         ORDER BY at, id LIMIT 1`),
       shift: db.prepare(`UPDATE history SET connected_ms = connected_ms + ?, down_ms = down_ms + ?
                          WHERE account = ? AND device = ? AND at > ?`),
       insert: db.prepare(`INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
                           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      recent: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM history WHERE account = ? AND device = ? AND at >= ?
-                          ORDER BY at DESC, id DESC LIMIT ?`),
-      between: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM history
-                           WHERE account = ? AND device = ? AND at >= ? AND at < ? ORDER BY at, id`),
       page: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM history
                         WHERE account = @account AND device = @device AND at >= @since
                           AND (at > @afterAt OR (at = @afterAt AND id > @afterId))
@@ -120,26 +166,68 @@ export class SqliteRollups {
     this.stmts.insert.run(account, device, at, row.from, to, row.raw, c, d);
   }
 
-  totalsAt(account: string, device: string, instant: number): HistoryTotals {
-    const last = this.stmts.before.get(account, device, instant);
-    if (last !== undefined) {
-      return {
-        connectedMs: last.c + (instant - last.at) * connectedWeight(last.to),
-        downMs: last.d + (instant - last.at) * downWeight(last.to),
-        last: { at: last.at, to: last.to },
-      };
+  /** HistoryTotals of each device at each instant; devices sharing one list of instants are read together. */
+  totals(queries: readonly { account: string; device: string; instants: readonly number[] }[]): HistoryTotals[][] {
+    const out: HistoryTotals[][] = new Array<HistoryTotals[]>(queries.length);
+    // Devices asked at the same instants share a statement (most do: the same period for all).
+    const groups = new Map<string, { instants: readonly number[]; members: number[] }>();
+    queries.forEach((q, i) => {
+      const key = q.instants.join(' ');
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { instants: q.instants, members: [i] });
+      else group.members.push(i);
+    });
+    for (const { instants, members } of groups.values()) {
+      const lists = members.map(() => [] as HistoryTotals[]);
+      for (let from = 0; from < instants.length; from += MAX_INSTANTS) {
+        const part = instants.slice(from, from + MAX_INSTANTS);
+        const devices = JSON.stringify(members.map((i) => [queries[i]!.account, queries[i]!.device]));
+        // Raw mode: a row is the array of its columns, one text per instant.
+        const params: Record<string, unknown> = { devices };
+        part.forEach((t, j) => (params[`t${j}`] = t));
+        const rows = this.totalsStatement(part.length).all(params) as string[][];
+        rows.forEach((texts, k) => {
+          texts.forEach((text, j) => lists[k]!.push(parseTotals(text, part[j]!)));
+        });
+      }
+      members.forEach((i, k) => (out[i] = lists[k]!));
     }
-    // Before the first change nothing counts: the totals are the first row's.
-    const first = this.stmts.first.get(account, device);
-    return { connectedMs: first?.c ?? 0, downMs: first?.d ?? 0, last: null };
+    return out;
   }
 
-  recent(account: string, device: string, since: number, limit: number): HistoryRow[] {
-    return this.stmts.recent.all(account, device, since, limit).map(toHistoryRow);
+  recent(devices: readonly { account: string; device: string }[], since: number, limit: number): HistoryChange[][] {
+    return this.rowsOf(devices, this.bulk.recent.all({ since, limit, devices: this.devicesJson(devices) }));
   }
 
-  between(account: string, device: string, from: number, until: number): HistoryRow[] {
-    return this.stmts.between.all(account, device, from, until).map(toHistoryRow);
+  between(devices: readonly { account: string; device: string }[], from: number, until: number): HistoryChange[][] {
+    return this.rowsOf(devices, this.bulk.between.all({ from, until, devices: this.devicesJson(devices) }));
+  }
+
+  private devicesJson(devices: readonly { account: string; device: string }[]): string {
+    return JSON.stringify(devices.map((d) => [d.account, d.device]));
+  }
+
+  private rowsOf(
+    devices: readonly { account: string; device: string }[],
+    answers: { k: number; rows: string }[],
+  ): HistoryChange[][] {
+    const out = devices.map((): HistoryChange[] => []);
+    // By json_each's key, the device's index in the list: no ORDER BY (a sort of the whole answer).
+    for (const { k, rows } of answers) {
+      const { account, device } = devices[k]!;
+      out[k] = (JSON.parse(rows) as ChangeJson[]).map(([at, from, to]) => ({ account, device, at, from, to }));
+    }
+    return out;
+  }
+
+  private totalsStatement(count: number): Statement<unknown[], unknown> {
+    let stmt = this.totalsByCount.get(count);
+    if (stmt === undefined) {
+      const columns = Array.from({ length: count }, (_, k) => totalsSubquery(k)).join(',\n');
+      stmt = this.db.prepare<unknown[], unknown>(`SELECT ${columns} FROM json_each(@devices) AS d ORDER BY d.key`).raw();
+      this.totalsByCount.set(count, stmt);
+    }
+    return stmt;
   }
 
   page(account: string, device: string, query: HistoryPageQuery): HistoryPage {
@@ -161,7 +249,7 @@ export class SqliteRollups {
   }
 
   /** One slice of the prune (store.ts `prune`): looks at up to `limit` rows after `after`. */
-  pruneSlice(before: number, after: HistoryPosition | null, limit = PRUNE_SLICE_ROWS): PruneSlice {
+  pruneSlice(before: number, after: HistoryPosition | null, limit: number): PruneSlice {
     const scanned = this.stmts.pruneScan.all({
       before,
       afterAt: after?.at ?? Number.MIN_SAFE_INTEGER,

@@ -25,6 +25,7 @@ import type {
   DeviceKey,
   DeviceRow,
   DeviceSave,
+  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -174,11 +175,11 @@ export class SqliteStore implements Store {
   recentHistory(
     devices: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryRow[][]> {
+  ): Promise<HistoryChange[][]> {
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
     return this.#sliced(devices, (part) => this.#tables.recentHistory(part, since, query.limit));
   }
-  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]> {
+  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
     return this.#sliced(devices, (part) => this.#tables.historyBetween(part, from, until));
   }
   deletedDevices(): Promise<DeletedDevice[]> {
@@ -208,14 +209,30 @@ export class SqliteStore implements Store {
   async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
     let history = 0;
     let after: HistoryPosition | null = null;
+    // A deleted row costs tens of microseconds (its index entries are spread over the file): the
+    // slice size follows the time the last one took, aiming at SLICE_BUDGET_MS; the first probes.
+    // Each slice is followed by a checkpoint of the pages it wrote, a step of its own: the slice
+    // touches a page of the device index per device, and SQLite would otherwise copy a thousand
+    // such pages in one go at the commit that passes its threshold.
+    let size = 100;
     do {
-      const start = performance.now();
-      const slice = await this.#run.run(() => this.#tables.pruneHistorySlice(before, after));
-      options.onSlice?.({ rows: slice.deleted, ms: performance.now() - start });
+      let start = performance.now();
+      const slice = await this.#run.run(() => this.#tables.pruneHistorySlice(before, after, size));
+      const sliceMs = performance.now() - start;
       history += slice.deleted;
       after = slice.next;
       // Inside a transaction the lock is held anyway: no point in letting others wait longer.
-      if (after !== null && this.#scope === null) await yieldToLoop();
+      let checkpointMs = 0;
+      if (this.#scope === null) {
+        await yieldToLoop();
+        start = performance.now();
+        await this.#run.run(() => this.#tables.checkpoint());
+        checkpointMs = performance.now() - start;
+        await yieldToLoop();
+      }
+      options.onSlice?.({ rows: slice.deleted, ms: Math.max(sliceMs, checkpointMs) });
+      const ms = Math.max(sliceMs, checkpointMs, 0.5);
+      size = Math.max(20, Math.min(5_000, Math.floor((size * SLICE_BUDGET_MS) / ms)));
     } while (after !== null);
     const others = await this.#run.run(() => this.#tables.pruneOthers(before));
     return { history, ...others };

@@ -29,6 +29,7 @@ import type {
   DeliveryProblemChange,
   DeliveryProblemPeriod,
   DeviceSave,
+  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -275,29 +276,23 @@ export class SqliteTables {
 
   /** HistoryTotals of each (device, instant); the SqliteStore cuts a long list into slices. */
   historyTotals(queries: readonly { account: string; device: string; instants: readonly number[] }[]) {
-    return this.guard('cannot read history from', () =>
-      queries.map((q): HistoryTotals[] => q.instants.map((t) => this.rollups.totalsAt(q.account, q.device, t))),
-    );
+    return this.guard('cannot read history from', (): HistoryTotals[][] => this.rollups.totals(queries));
   }
 
   recentHistory(
     devices: readonly { account: string; device: string }[],
     since: number,
     limit: number,
-  ): HistoryRow[][] {
-    return this.guard('cannot read history from', () =>
-      devices.map((d) => this.rollups.recent(d.account, d.device, since, limit)),
-    );
+  ): HistoryChange[][] {
+    return this.guard('cannot read history from', () => this.rollups.recent(devices, since, limit));
   }
 
   historyBetween(
     devices: readonly { account: string; device: string }[],
     from: number,
     until: number,
-  ): HistoryRow[][] {
-    return this.guard('cannot read history from', () =>
-      devices.map((d) => this.rollups.between(d.account, d.device, from, until)),
-    );
+  ): HistoryChange[][] {
+    return this.guard('cannot read history from', () => this.rollups.between(devices, from, until));
   }
 
   deletedDevices(): DeletedDevice[] {
@@ -372,10 +367,21 @@ export class SqliteTables {
   }
 
   /** One slice of the history's prune, in a transaction of its own (or the caller's). */
-  pruneHistorySlice(before: number, after: HistoryPosition | null): PruneSlice {
+  pruneHistorySlice(before: number, after: HistoryPosition | null, limit: number): PruneSlice {
     return this.guard('cannot prune', () =>
-      this.db.transaction(() => this.rollups.pruneSlice(before, after)).immediate(),
+      this.db.transaction(() => this.rollups.pruneSlice(before, after, limit)).immediate(),
     );
+  }
+
+  /**
+   * Copies what the WAL holds into the database file now, as far as no reader prevents it. The
+   * prune's slices call it between them: left to SQLite, a commit that passes its threshold
+   * (1,000 pages) copies them all at once — tens of milliseconds with the event loop held.
+   */
+  checkpoint(): void {
+    this.guard('cannot write to', () => {
+      if (!this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
+    });
   }
 
   /** The rest of the prune after the history's slices: silences and delivery problems, few rows. */

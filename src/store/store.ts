@@ -95,6 +95,9 @@ export interface HistoryPage {
   readonly next: HistoryPosition | null;
 }
 
+/** A change without the gateway's text: what the bulk reads give, from the index alone. */
+export type HistoryChange = Omit<HistoryRow, 'raw'>;
+
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
 export interface DeliveryProblemChange {
   readonly account: string;
@@ -231,9 +234,9 @@ export interface Store {
   recentHistory(
     devices: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryRow[][]>;
+  ): Promise<HistoryChange[][]>;
   /** For each device (in the order given), its changes with `from <= at < until`, oldest first. */
-  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]>;
+  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]>;
   /**
    * Devices deleted at the gateway (`delete`, a `deleted` history row) that have not been seen
    * since other than as `not_found`: they read `deleted` until removed from the config.

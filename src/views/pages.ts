@@ -78,8 +78,11 @@ async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
   const runs = await deps.runningPeriods(now);
   const devices = deviceFacts(deps.fleet, deleted);
   const keys = devices.map((d) => ({ account: d.account, device: d.number }));
-  const uptimes = await uptimesOver(deps.store, keys, { now, windowsMs: [DAY_MS, 7 * DAY_MS], runs });
-  const recent = await deps.store.recentHistory(keys, { since: now - 7 * DAY_MS, limit: RECENT_CHANGES });
+  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
+  const [uptimes, recent] = await Promise.all([
+    uptimesOver(deps.store, keys, { now, windowsMs: [DAY_MS, 7 * DAY_MS], runs }),
+    deps.store.recentHistory(keys, { since: now - 7 * DAY_MS, limit: RECENT_CHANGES }),
+  ]);
   return {
     now,
     timeZone: deps.config().timezone,

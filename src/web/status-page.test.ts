@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildStatusView,
   renderStatusPage,
+  renderStatusPageAsync,
   type StatusDeviceFacts,
   type StatusPageData,
 } from './status-page.js';
@@ -147,5 +148,30 @@ describe('renderStatusPage', () => {
       'N',
     );
     expect(empty).toContain('No devices configured.');
+  });
+});
+
+describe('renderStatusPageAsync', () => {
+  it('is the same page, the rows rendered in slices that let the event loop go', async () => {
+    const many: StatusPageData = {
+      ...data,
+      devices: Array.from({ length: 3_000 }, (_, i) => ({
+        ...device(String(100_000 + i)),
+        uptime24h: i / 3_000,
+        recentChanges: [{ at: NOW - i * 1_000, from: 'connected', to: 'disconnected' }],
+      })),
+    };
+    const view = buildStatusView(many, { relinkAvailable: true });
+    let slices = 0;
+    const html = await renderStatusPageAsync(view, 'N', () => {
+      slices++;
+      return Promise.resolve();
+    });
+    expect(html).toBe(renderStatusPage(view, 'N'));
+    expect(await renderStatusPageAsync(buildStatusView(data, { relinkAvailable: true }), 'N')).toBe(
+      renderStatusPage(buildStatusView(data, { relinkAvailable: true }), 'N'),
+    );
+    // 3,000 rows take tens of milliseconds: more than one slice of 10 ms.
+    expect(slices).toBeGreaterThanOrEqual(1);
   });
 });

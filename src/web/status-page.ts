@@ -13,6 +13,7 @@ import { isoWithOffset } from '../report/time.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { renderPage } from './layout.js';
 import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
@@ -331,13 +332,46 @@ function accountAlerts(view: StatusPageView): string {
 }
 
 export function renderStatusPage(view: StatusPageView, nonce: string): string {
+  const blind = blindAccounts(view);
+  return pageAround(view, nonce, view.devices.map((d) => deviceRow(d, view, blind.has(d.account))));
+}
+
+/** How long renderStatusPageAsync renders rows before it lets the event loop go. */
+const RENDER_SLICE_MS = 10;
+
+/**
+ * renderStatusPage, the same page, its rows rendered a slice of about RENDER_SLICE_MS at a time
+ * with the event loop let go in between: 10,000 devices take longer than a poll may wait.
+ */
+export async function renderStatusPageAsync(
+  view: StatusPageView,
+  nonce: string,
+  letGo: () => Promise<unknown> = () => yieldToLoop(),
+): Promise<string> {
+  const blind = blindAccounts(view);
+  const rows: string[] = [];
+  let sliceStart = performance.now();
+  for (const d of view.devices) {
+    rows.push(deviceRow(d, view, blind.has(d.account)));
+    if (performance.now() - sliceStart >= RENDER_SLICE_MS) {
+      await letGo();
+      sliceStart = performance.now();
+    }
+  }
+  return pageAround(view, nonce, rows);
+}
+
+function blindAccounts(view: StatusPageView): Set<string> {
+  return new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
+}
+
+function pageAround(view: StatusPageView, nonce: string, deviceRows: readonly string[]): string {
   const c = view.counts;
-  const blindAccounts = new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
   const rows =
-    view.devices.length === 0
+    deviceRows.length === 0
       ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
-      : view.devices.map((d) => deviceRow(d, view, blindAccounts.has(d.account))).join('\n');
+      : deviceRows.join('\n');
   const body = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
 ${accountAlerts(view)}

@@ -55,6 +55,49 @@ function totalsByDefinition(rows: readonly HistoryRow[], from: number, to: numbe
   return { connectedMs, downMs };
 }
 
+/**
+ * A history written before the rollups existed (migration tests): devices that change often and
+ * seldom, ties, a deletion, a device whose records begin with a `from`; in the order recorded.
+ */
+export function historyBeforeRollups(): HistoryRow[] {
+  const rows: HistoryRow[] = [];
+  for (const [i, device] of ['1', '2', '3'].entries()) {
+    let prev: DeviceStatus | null = i === 2 ? 'unknown' : null;
+    for (let k = 0; k < 12 * (i + 1); k++) {
+      const to: HistoryStatus = k === 7 && i === 1 ? 'deleted' : STATUSES[(k * (i + 2)) % STATUSES.length]!;
+      rows.push({
+        account: 'main',
+        device,
+        at: 1_000 + Math.floor(k / (i + 1)) * 100,
+        from: prev,
+        to,
+        raw: to,
+      });
+      prev = to === 'deleted' ? null : to;
+    }
+  }
+  return rows;
+}
+
+/** The store's totals of `rows` (one account, written in this order) agree with the definition. */
+export async function expectTotalsByDefinition(store: Store, rows: readonly HistoryRow[]): Promise<void> {
+  const instants = [0, 999, 1_000, 1_050, 1_100, 1_250, 1_500, 1_999, 2_500, 10_000];
+  for (const device of new Set(rows.map((r) => r.device))) {
+    const own = rows.filter((r) => r.device === device);
+    const [totals] = await store.historyTotals([{ account: 'main', device, instants }]);
+    for (const [i, a] of instants.entries()) {
+      for (const [j, b] of instants.entries()) {
+        if (j <= i) continue;
+        const got = {
+          connectedMs: totals![j]!.connectedMs - totals![i]!.connectedMs,
+          downMs: totals![j]!.downMs - totals![i]!.downMs,
+        };
+        expect(got, `device ${device}, [${a}, ${b})`).toEqual(totalsByDefinition(own, a, b));
+      }
+    }
+  }
+}
+
 /** `open` gives a fresh, empty store; the caller's beforeEach/afterEach are not used here. */
 export function describeRollupContract(name: string, open: () => Promise<Store>): void {
   const withStore = (fn: (store: Store) => Promise<void>) => async () => {
@@ -110,9 +153,7 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             expect(await between(store, '1', a, b), `[${a}, ${b})`).toEqual(totalsByDefinition(rows, a, b));
           }
           const [before, at, after] = (
-            await store.historyTotals([
-              { account: 'main', device: '1', instants: [99, 350, 10_000] },
-            ])
+            await store.historyTotals([{ account: 'main', device: '1', instants: [99, 350, 10_000] }])
           )[0]!;
           expect(before!.last).toBeNull();
           expect(at!.last).toEqual({ at: 350, to: 'not_connected' });
@@ -154,7 +195,8 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
       it(
         'differences survive the prune of the rows before them',
         withStore(async (store) => {
-          for (let i = 0; i < 20; i++) await store.appendHistory(row('1', i * 100, i % 2 ? 'connected' : 'unknown'));
+          for (let i = 0; i < 20; i++)
+            await store.appendHistory(row('1', i * 100, i % 2 ? 'connected' : 'unknown'));
           const before = await between(store, '1', 1_250, 5_000);
           await store.prune(1_000);
           expect(await between(store, '1', 1_250, 5_000)).toEqual(before);
@@ -310,11 +352,13 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             }
             // Written as the daemon would (in time order, batches) and as a stepped clock would not.
             const order = r() < 0.5 ? [...rows].sort((a, b) => a.at - b.at) : rows;
-            for (let i = 0; i < order.length; ) {
+            for (let i = 0; i < order.length;) {
               const n = int(1, 4);
               const part = order.slice(i, i + n);
               if (r() < 0.5) {
-                await store.saveDevices(part.map((change) => ({ row: deviceRow(change.device, account), change })));
+                await store.saveDevices(
+                  part.map((change) => ({ row: deviceRow(change.device, account), change })),
+                );
               } else for (const c of part) await store.appendHistory(c);
               i += n;
             }
@@ -333,10 +377,14 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
               observedUntil: r() < 0.6 ? null : int(0, 70) * 10,
             }));
             const input = { devices, runningPeriods: runs, now, since, staleAfterMs: int(0, 40) * 10 };
-            const all = (await store.historyAll(Number.MIN_SAFE_INTEGER)).filter((h) => h.account === account);
+            const all = (await store.historyAll(Number.MIN_SAFE_INTEGER)).filter(
+              (h) => h.account === account,
+            );
             const context = `seed ${seed}: ${JSON.stringify({ input, rows: all })}`;
 
-            expect(await auditFromRollups(store, input), context).toEqual(computeAudit({ ...input, history: all }));
+            expect(await auditFromRollups(store, input), context).toEqual(
+              computeAudit({ ...input, history: all }),
+            );
 
             const windows = [int(1, 40) * 10, int(1, 70) * 10];
             const uptimes = await uptimesOver(
