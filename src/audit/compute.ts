@@ -17,15 +17,7 @@
 import type { DeliveryReading } from '../monitor/delivery.js';
 import type { DeliveryProblemPeriod, HistoryRow, HistoryStatus } from '../store/store.js';
 import { deliveryAudit, type DeliveryAudit } from './delivery.js';
-import {
-  currentRun,
-  normalisePeriods,
-  observedMask,
-  timeline,
-  type CurrentRun,
-  type Period,
-  type Piece,
-} from './timeline.js';
+import { factsFromRows, normalisePeriods, observedMask, type CurrentRun, type Period } from './timeline.js';
 
 export { normalisePeriods, type Period } from './timeline.js';
 
@@ -193,54 +185,6 @@ export function computeAuditFromFacts(
   factsOf: (device: AuditDevice) => DeviceHistoryFacts,
 ): AuditReport {
   return auditReport(input, factsOf);
-}
-
-/** A device's facts from its rows (oldest first) — the rows of the whole period, and the one before. */
-export function factsFromRows(
-  rows: readonly HistoryRow[],
-  mask: ReturnType<typeof observedMask>,
-  start: number,
-  now: number,
-): DeviceHistoryFacts {
-  const pieces = timeline(rows, mask, start, now);
-  let connectedMs = 0;
-  let downMs = 0;
-  for (const p of pieces) {
-    if (p.phase === 'connected') connectedMs += p.end - p.start;
-    else if (p.phase === 'down') downMs += p.end - p.start;
-  }
-  const last = rows.at(-1);
-  return {
-    connectedMs,
-    downMs,
-    outages: outagesOf(pieces, start),
-    last: last === undefined ? null : { at: last.at, to: last.to },
-    run: currentRun(rows, now),
-  };
-}
-
-/** The outages of a time line: observed stretches not connected, between connected ones or a deletion. */
-export function outagesOf(pieces: readonly Piece[], start: number): Outage[] {
-  const outages: Outage[] = [];
-  let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
-  const close = (end: number | null): void => {
-    if (open !== null) outages.push({ ...open, end });
-    open = null;
-  };
-  for (const p of pieces) {
-    if (p.phase === 'connected') close(p.start);
-    else if (p.phase === 'down') {
-      if (open === null) {
-        open = { start: p.start, durationMs: 0, startedBefore: p.start === start && p.recordedSince < start };
-      }
-      open.durationMs += p.end - p.start;
-    } else if (p.recorded === 'deleted') {
-      // Unknown time neither ends an outage nor adds to it — except a deletion, which ends it.
-      close(p.start);
-    }
-  }
-  close(null);
-  return outages;
 }
 
 function auditReport(

@@ -1,6 +1,6 @@
 // A device's outages over a period, from its changes and the stretches observed, without the
 // pieces of timeline.ts: one pass, two cursors, no allocation but the outages. What audit/rollup.ts
-// uses on a whole fleet; it says what compute.ts's `outagesOf(timeline(…))` says (the rollup
+// uses on a whole fleet; it says what timeline.ts's `outagesOf(timeline(…))` says (the rollup
 // property test holds it to that), by the same rules:
 //
 // - What is recorded at a moment is the last change at or before it; before the first, nothing.
@@ -32,14 +32,21 @@ export function outagesOver(
   const outages: Outage[] = [];
   let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
   const close = (end: number | null): void => {
-    if (open !== null) outages.push({ ...open, end });
+    if (open !== null) {
+      outages.push({
+        start: open.start,
+        end,
+        durationMs: open.durationMs,
+        startedBefore: open.startedBefore,
+      });
+    }
     open = null;
   };
   let recorded: HistoryStatus | null = null;
   let recordedSince = Number.NEGATIVE_INFINITY;
   let c = 0;
   let o = 0;
-  for (let t = start; t < now; ) {
+  for (let t = start; t < now;) {
     while (c < changes.length && changes[c]!.at <= t) {
       recorded = changes[c]!.to;
       recordedSince = changes[c]!.at;

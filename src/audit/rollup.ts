@@ -12,6 +12,7 @@
 // (the totals say which, and most of a healthy fleet was not), and of every device only its last
 // few changes, for its status and the run of not-connected statuses it ends in.
 
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DeviceKey, HistoryChange, HistoryTotals, Store } from '../store/store.js';
 import {
   computeAuditFromFacts,
@@ -151,29 +152,43 @@ export async function auditFromRollups(
   const downAt = keys.flatMap((_, i) => (at[i]!(now).downMs - at[i]!(start).downMs > 0 ? [i] : []));
   const down = downAt.map((i) => keys[i]!);
   const between = await store.historyBetween(down, start, now);
-  const before = await changesBefore(store, down, start, downAt.map((i) => at[i]!(start)));
+  const before = await changesBefore(
+    store,
+    down,
+    start,
+    downAt.map((i) => at[i]!(start)),
+  );
   const changesOf = new Map<number, readonly StatusChange[]>();
   downAt.forEach((i, j) => {
     const prior = before[j]!;
     changesOf.set(i, prior === null ? between[j]! : [prior, ...between[j]!]);
   });
 
-  const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
-  return computeAuditFromFacts(input, (d: AuditDevice): DeviceHistoryFacts => {
-    const key = deviceKey(d.account, d.number);
-    const i = index.get(key)!;
+  // Each device's figures, letting the event loop go now and then: a fleet's outages take a while.
+  const facts: DeviceHistoryFacts[] = [];
+  let sliceStart = performance.now();
+  for (let i = 0; i < keys.length; i++) {
     const { connectedMs, downMs } = sumOver(periods[i]!, at[i]!);
     const changes = changesOf.get(i);
     const latest = recent[i]![0];
-    return {
+    facts.push({
       connectedMs,
       downMs,
       outages: changes === undefined ? [] : outagesOver(changes, periods[i]!, start, now),
       last: latest === undefined ? null : { at: latest.at, to: latest.to },
       run: runsOf[i]!,
-    };
-  });
+    });
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
+  return computeAuditFromFacts(input, (d: AuditDevice) => facts[index.get(deviceKey(d.account, d.number))!]!);
 }
+
+/** How long the audit computes before it lets the event loop go. */
+const SLICE_MS = 10;
 
 /**
  * Each device's current run (timeline.ts `currentRun`) from its last changes; a device whose last
@@ -189,7 +204,8 @@ async function currentRuns(
   for (let i = 0; i < keys.length; i++) {
     const rows = [...recent[i]!].reverse();
     const run = currentRun(rows, now);
-    const told = rows.length < LAST_CHANGES || rows.at(-1)?.to === 'connected' || run.lastConnectedAt !== null;
+    const told =
+      rows.length < LAST_CHANGES || rows.at(-1)?.to === 'connected' || run.lastConnectedAt !== null;
     out.push(told ? run : currentRun(await store.history(keys[i]!.account, keys[i]!.device), now));
   }
   return out;

@@ -1,9 +1,11 @@
 // The audit's time line of one device: its history cut into pieces of one recorded status and one
-// phase (connected, down, unknown), and the run of not-connected statuses it ends in. Pure; the
-// rules of what counts as observed are stated at the top of compute.ts.
+// phase (connected, down, unknown), the outages and totals they make, and the run of not-connected
+// statuses it ends in. Pure; the rules of what counts as observed are stated at the top of
+// compute.ts. This is the audit from the raw rows: the definition the rollups are held to.
 
 import type { DeviceStatus } from '../monitor/model.js';
 import type { HistoryRow } from '../store/store.js';
+import type { DeviceHistoryFacts, Outage } from './compute.js';
 
 /** A time range, `start` inclusive, `end` exclusive, epoch ms. */
 export interface Period {
@@ -85,6 +87,54 @@ export function timeline(rows: readonly HistoryRow[], mask: Mask, start: number,
     }
   }
   return pieces;
+}
+
+/** A device's facts from its rows (oldest first) — the rows of the whole period, and the one before. */
+export function factsFromRows(
+  rows: readonly HistoryRow[],
+  mask: Mask,
+  start: number,
+  now: number,
+): DeviceHistoryFacts {
+  const pieces = timeline(rows, mask, start, now);
+  let connectedMs = 0;
+  let downMs = 0;
+  for (const p of pieces) {
+    if (p.phase === 'connected') connectedMs += p.end - p.start;
+    else if (p.phase === 'down') downMs += p.end - p.start;
+  }
+  const last = rows.at(-1);
+  return {
+    connectedMs,
+    downMs,
+    outages: outagesOf(pieces, start),
+    last: last === undefined ? null : { at: last.at, to: last.to },
+    run: currentRun(rows, now),
+  };
+}
+
+/** The outages of a time line: observed stretches not connected, between connected ones or a deletion. */
+export function outagesOf(pieces: readonly Piece[], start: number): Outage[] {
+  const outages: Outage[] = [];
+  let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
+  const close = (end: number | null): void => {
+    if (open !== null) outages.push({ ...open, end });
+    open = null;
+  };
+  for (const p of pieces) {
+    if (p.phase === 'connected') close(p.start);
+    else if (p.phase === 'down') {
+      if (open === null) {
+        open = { start: p.start, durationMs: 0, startedBefore: p.start === start && p.recordedSince < start };
+      }
+      open.durationMs += p.end - p.start;
+    } else if (p.recorded === 'deleted') {
+      // Unknown time neither ends an outage nor adds to it — except a deletion, which ends it.
+      close(p.start);
+    }
+  }
+  close(null);
+  return outages;
 }
 
 export interface CurrentRun {

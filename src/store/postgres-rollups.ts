@@ -212,14 +212,11 @@ async function perDevice(
   const out: HistoryChange[][] = devices.map(() => []);
   for (const r of rows) {
     const k = Number(r.i) - 1;
-    const { account, device } = devices[k]!;
     const words = r.changes === null ? [] : r.changes.split(' ');
     const list = out[k]!;
     for (let w = 0; w + 2 < words.length; w += 3) {
       const from = words[w + 1]!;
       list.push({
-        account,
-        device,
         at: Number(words[w]),
         from: from === '-' ? null : (from as HistoryChange['from']),
         to: words[w + 2] as HistoryChange['to'],
@@ -244,7 +241,10 @@ export function readBetween(
   from: number,
   until: number,
 ): Promise<HistoryChange[][]> {
-  return perDevice(sql, devices, { where: 'at >= $3 AND at < $4', newestFirst: false, limit: '' }, [from, until]);
+  return perDevice(sql, devices, { where: 'at >= $3 AND at < $4', newestFirst: false, limit: '' }, [
+    from,
+    until,
+  ]);
 }
 
 export async function readPage(

@@ -15,6 +15,7 @@ import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
 import * as devices from './postgres-devices.js';
 import * as rollups from './postgres-rollups.js';
+import { inParts, pruneInSlices } from './postgres-slices.js';
 import { PoolSession, Shared, type Session, type Sql } from './postgres-session.js';
 import { json, storable } from './postgres-text.js';
 import type {
@@ -30,7 +31,6 @@ import type {
   HistoryChange,
   HistoryPage,
   HistoryPageQuery,
-  HistoryPosition,
   HistoryRow,
   HistoryTotals,
   NewApiCall,
@@ -105,13 +105,6 @@ export async function openPostgresStore(
   return new PostgresStore(shared, new PoolSession(shared));
 }
 
-/** Devices per statement of a bulk read: bounds what one answer holds in memory. */
-const DEVICES_PER_READ = 1_000;
-/** Statements of one bulk read in flight at once: the server looks devices up on several cores. */
-const READS_IN_FLIGHT = 4;
-/** Rows a prune slice looks at: one short statement, locks held briefly. */
-const PRUNE_SLICE_ROWS = 5_000;
-
 const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS "createdAt"';
 
 export class PostgresStore implements HaStore, Store {
@@ -161,7 +154,11 @@ export class PostgresStore implements HaStore, Store {
 
   appendHistory(row: HistoryRow): Promise<void> {
     // Several statements: the history lock, the device's last row, the row (postgres-rollups.ts).
-    return this.#session.write('cannot save history to', (sql) => rollups.insertHistory(sql, [row]), 'several');
+    return this.#session.write(
+      'cannot save history to',
+      (sql) => rollups.insertHistory(sql, [row]),
+      'several',
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): Promise<HistoryRow[]> {
@@ -176,10 +173,14 @@ export class PostgresStore implements HaStore, Store {
   }
 
   historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
-    return this.#session.read('cannot read history from', (sql) => rollups.readPage(sql, account, device, query));
+    return this.#session.read('cannot read history from', (sql) =>
+      rollups.readPage(sql, account, device, query),
+    );
   }
 
-  historyTotals(queries: readonly (DeviceKey & { readonly instants: readonly number[] })[]): Promise<HistoryTotals[][]> {
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
     return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
   }
 
@@ -195,24 +196,8 @@ export class PostgresStore implements HaStore, Store {
     return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
   }
 
-  /**
-   * `read` over `items` in parts, READS_IN_FLIGHT at a time (one after the other in a transaction,
-   * whose one connection takes one statement at a time); the answers in the order of `items`.
-   */
-  async #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {
-    const parts: (readonly I[])[] = [];
-    for (let i = 0; i < items.length; i += DEVICES_PER_READ) parts.push(items.slice(i, i + DEVICES_PER_READ));
-    const answers: R[][] = new Array<R[]>(parts.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < parts.length) {
-        const k = next++;
-        answers[k] = await this.#session.read('cannot read history from', (sql) => read(sql, parts[k]!));
-      }
-    };
-    const lanes = this.#session.inTransaction ? 1 : Math.min(READS_IN_FLIGHT, parts.length);
-    await Promise.all(Array.from({ length: lanes }, worker));
-    return answers.flat();
+  #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {
+    return inParts(this.#session, items, read);
   }
 
   deletedDevices(): Promise<DeletedDevice[]> {
@@ -307,20 +292,7 @@ export class PostgresStore implements HaStore, Store {
   }
 
   async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
-    // In slices, each one statement: a DELETE of a day's history holds its locks (and the
-    // fence's) for seconds at this size; slices let the cycle's writes in between.
-    let history = 0;
-    let after: HistoryPosition | null = null;
-    do {
-      const start = performance.now();
-      const slice: { deleted: number; next: HistoryPosition | null } = await this.#session.write(
-        'cannot prune',
-        (sql) => rollups.pruneSlice(sql, before, after, PRUNE_SLICE_ROWS),
-      );
-      options.onSlice?.({ rows: slice.deleted, ms: performance.now() - start });
-      history += slice.deleted;
-      after = slice.next;
-    } while (after !== null);
+    const history = await pruneInSlices(this.#session, before, options);
     return this.#session.write(
       'cannot prune',
       async (sql) => {

@@ -35,7 +35,6 @@ interface TotalsRecord {
   d: number;
 }
 
-
 export interface PruneSlice {
   readonly deleted: number;
   /** Where the next slice goes on from; null when the history before the cutoff is done. */
@@ -48,7 +47,7 @@ type Run<P extends unknown[] | object> = Statement<P, never>;
 const MAX_INSTANTS = 16;
 
 /** A device of a bulk read, as json_each reads it: [account, device]. */
-const DEVICE = "account = d.value->>0 AND device = d.value->>1";
+const DEVICE = 'account = d.value->>0 AND device = d.value->>1';
 
 /** One instant's totals as text, `at to connected down`, or `x x connected down` before the first row. */
 function totalsSubquery(n: number): string {
@@ -91,14 +90,17 @@ export class SqliteRollups {
   };
 
   private readonly db: Database.Database;
+  /** SqliteTables's: a database failure becomes a StoreError naming the file. */
+  private readonly guard: <T>(doing: string, fn: () => T) => T;
   private readonly totalsByCount = new Map<number, Statement<unknown[], unknown>>();
   private readonly bulk: {
     recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string }>;
     between: Statement<{ from: number; until: number; devices: string }, { k: number; rows: string }>;
   };
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, guard: <T>(doing: string, fn: () => T) => T) {
     this.db = db;
+    this.guard = guard;
     // Bulk reads: every device in one statement, so the loop over devices runs in SQLite, and a
     // device's lookups follow one another while its index pages are in the cache. Each device's
     // rows come back as one JSON array (ORDER BY inside the aggregate fixes their order).
@@ -121,7 +123,8 @@ export class SqliteRollups {
                          ORDER BY at, id LIMIT 1`),
       shift: db.prepare(`UPDATE history SET connected_ms = connected_ms + ?, down_ms = down_ms + ?
                          WHERE account = ? AND device = ? AND at > ?`),
-      insert: db.prepare(`INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
+      insert:
+        db.prepare(`INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
                           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       page: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM history
                         WHERE account = @account AND device = @device AND at >= @since
@@ -142,7 +145,7 @@ export class SqliteRollups {
     };
   }
 
-  /** Appends one change with its totals; the caller holds the transaction. */
+  /** Appends one change with its totals; the caller holds the transaction and the guard. */
   insert(row: HistoryRow): void {
     const { account, device, at, to } = row;
     const prev = this.stmts.before.get(account, device, at);
@@ -167,7 +170,9 @@ export class SqliteRollups {
   }
 
   /** HistoryTotals of each device at each instant; devices sharing one list of instants are read together. */
-  totals(queries: readonly { account: string; device: string; instants: readonly number[] }[]): HistoryTotals[][] {
+  totals(
+    queries: readonly { account: string; device: string; instants: readonly number[] }[],
+  ): HistoryTotals[][] {
     const out: HistoryTotals[][] = new Array<HistoryTotals[]>(queries.length);
     // Devices asked at the same instants share a statement (most do: the same period for all).
     const groups = new Map<string, { instants: readonly number[]; members: number[] }>();
@@ -195,12 +200,24 @@ export class SqliteRollups {
     return out;
   }
 
-  recent(devices: readonly { account: string; device: string }[], since: number, limit: number): HistoryChange[][] {
-    return this.rowsOf(devices, this.bulk.recent.all({ since, limit, devices: this.devicesJson(devices) }));
+  recent(
+    devices: readonly { account: string; device: string }[],
+    since: number,
+    limit: number,
+  ): HistoryChange[][] {
+    return this.guard('cannot read history from', () =>
+      this.rowsOf(devices, this.bulk.recent.all({ since, limit, devices: this.devicesJson(devices) })),
+    );
   }
 
-  between(devices: readonly { account: string; device: string }[], from: number, until: number): HistoryChange[][] {
-    return this.rowsOf(devices, this.bulk.between.all({ from, until, devices: this.devicesJson(devices) }));
+  between(
+    devices: readonly { account: string; device: string }[],
+    from: number,
+    until: number,
+  ): HistoryChange[][] {
+    return this.guard('cannot read history from', () =>
+      this.rowsOf(devices, this.bulk.between.all({ from, until, devices: this.devicesJson(devices) })),
+    );
   }
 
   private devicesJson(devices: readonly { account: string; device: string }[]): string {
@@ -214,8 +231,7 @@ export class SqliteRollups {
     const out = devices.map((): HistoryChange[] => []);
     // By json_each's key, the device's index in the list: no ORDER BY (a sort of the whole answer).
     for (const { k, rows } of answers) {
-      const { account, device } = devices[k]!;
-      out[k] = (JSON.parse(rows) as ChangeJson[]).map(([at, from, to]) => ({ account, device, at, from, to }));
+      out[k] = (JSON.parse(rows) as ChangeJson[]).map(([at, from, to]) => ({ at, from, to }));
     }
     return out;
   }
@@ -224,13 +240,19 @@ export class SqliteRollups {
     let stmt = this.totalsByCount.get(count);
     if (stmt === undefined) {
       const columns = Array.from({ length: count }, (_, k) => totalsSubquery(k)).join(',\n');
-      stmt = this.db.prepare<unknown[], unknown>(`SELECT ${columns} FROM json_each(@devices) AS d ORDER BY d.key`).raw();
+      stmt = this.db
+        .prepare<unknown[], unknown>(`SELECT ${columns} FROM json_each(@devices) AS d ORDER BY d.key`)
+        .raw();
       this.totalsByCount.set(count, stmt);
     }
     return stmt;
   }
 
   page(account: string, device: string, query: HistoryPageQuery): HistoryPage {
+    return this.guard('cannot read history from', () => this.pageUnguarded(account, device, query));
+  }
+
+  private pageUnguarded(account: string, device: string, query: HistoryPageQuery): HistoryPage {
     const records = this.stmts.page.all({
       account,
       device,
@@ -248,8 +270,28 @@ export class SqliteRollups {
     };
   }
 
-  /** One slice of the prune (store.ts `prune`): looks at up to `limit` rows after `after`. */
+  /**
+   * One slice of the prune (store.ts `prune`): looks at up to `limit` rows after `after`, in a
+   * transaction of its own (or a savepoint of the caller's).
+   */
   pruneSlice(before: number, after: HistoryPosition | null, limit: number): PruneSlice {
+    return this.guard('cannot prune', () =>
+      this.db.transaction(() => this.pruneSliceUnguarded(before, after, limit)).immediate(),
+    );
+  }
+
+  /**
+   * Copies what the WAL holds into the database file now, as far as no reader prevents it. The
+   * prune's slices call it between them: left to SQLite, a commit that passes its threshold
+   * (1,000 pages) copies them all at once — tens of milliseconds with the event loop held.
+   */
+  checkpoint(): void {
+    this.guard('cannot write to', () => {
+      if (!this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
+    });
+  }
+
+  private pruneSliceUnguarded(before: number, after: HistoryPosition | null, limit: number): PruneSlice {
     const scanned = this.stmts.pruneScan.all({
       before,
       afterAt: after?.at ?? Number.MIN_SAFE_INTEGER,

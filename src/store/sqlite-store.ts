@@ -3,17 +3,16 @@
 // promise is settled when it is returned, so a caller pays one microtask per call, not a round trip.
 //
 // Reads over every device (the rollups behind the status page and the audit) and the prune run in
-// slices of a few milliseconds, yielding to the event loop between them: SQLite holds the loop
-// while a statement runs, and the daemon polls on that loop.
+// slices of a few milliseconds, yielding to the event loop between them (sqlite-slices.ts).
 //
 // A transaction spans awaits, so it is kept to itself: while one is open, calls made on the store
 // (not through its `tx`) wait until it ends instead of slipping into it — they would otherwise be
 // committed or rolled back with work that is not theirs.
 
 import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from './outbox-store.js';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { storeError } from './errors.js';
 import { SqliteOutboxTables } from './sqlite-outbox-tables.js';
+import { inSlices, pruneInSlices, type RunOn } from './sqlite-slices.js';
 import { openSqliteTables, type SqliteTables, type SqliteStoreOptions } from './sqlite-tables.js';
 import type {
   AccountRow,
@@ -28,7 +27,6 @@ import type {
   HistoryChange,
   HistoryPage,
   HistoryPageQuery,
-  HistoryPosition,
   HistoryRow,
   HistoryTotals,
   NewApiCall,
@@ -83,9 +81,6 @@ export class Gate {
 }
 
 type Runner = Pick<Gate, 'run'>;
-
-/** How long one slice of a long read holds the event loop before it yields. */
-export const SLICE_BUDGET_MS = 8;
 
 /**
  * Inside a transaction: straight through, the transaction is ours — while it lasts. A handle
@@ -167,20 +162,22 @@ export class SqliteStore implements Store {
     return this.#run.run(() => this.#tables.historyAll(since));
   }
   historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
-    return this.#run.run(() => this.#tables.historyPage(account, device, query));
+    return this.#run.run(() => this.#tables.rollups.page(account, device, query));
   }
-  historyTotals(queries: readonly (DeviceKey & { readonly instants: readonly number[] })[]): Promise<HistoryTotals[][]> {
-    return this.#sliced(queries, (part) => this.#tables.historyTotals(part));
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
+    return this.#sliced(queries, (part) => this.#tables.rollups.totals(part));
   }
   recentHistory(
     devices: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number },
   ): Promise<HistoryChange[][]> {
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
-    return this.#sliced(devices, (part) => this.#tables.recentHistory(part, since, query.limit));
+    return this.#sliced(devices, (part) => this.#tables.rollups.recent(part, since, query.limit));
   }
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
-    return this.#sliced(devices, (part) => this.#tables.historyBetween(part, from, until));
+    return this.#sliced(devices, (part) => this.#tables.rollups.between(part, from, until));
   }
   deletedDevices(): Promise<DeletedDevice[]> {
     return this.#run.run(() => this.#tables.deletedDevices());
@@ -207,33 +204,9 @@ export class SqliteStore implements Store {
     return this.#run.run(() => this.#tables.activeSilences(now));
   }
   async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
-    let history = 0;
-    let after: HistoryPosition | null = null;
-    // A deleted row costs tens of microseconds (its index entries are spread over the file): the
-    // slice size follows the time the last one took, aiming at SLICE_BUDGET_MS; the first probes.
-    // Each slice is followed by a checkpoint of the pages it wrote, a step of its own: the slice
-    // touches a page of the device index per device, and SQLite would otherwise copy a thousand
-    // such pages in one go at the commit that passes its threshold.
-    let size = 100;
-    do {
-      let start = performance.now();
-      const slice = await this.#run.run(() => this.#tables.pruneHistorySlice(before, after, size));
-      const sliceMs = performance.now() - start;
-      history += slice.deleted;
-      after = slice.next;
-      // Inside a transaction the lock is held anyway: no point in letting others wait longer.
-      let checkpointMs = 0;
-      if (this.#scope === null) {
-        await yieldToLoop();
-        start = performance.now();
-        await this.#run.run(() => this.#tables.checkpoint());
-        checkpointMs = performance.now() - start;
-        await yieldToLoop();
-      }
-      options.onSlice?.({ rows: slice.deleted, ms: Math.max(sliceMs, checkpointMs) });
-      const ms = Math.max(sliceMs, checkpointMs, 0.5);
-      size = Math.max(20, Math.min(5_000, Math.floor((size * SLICE_BUDGET_MS) / ms)));
-    } while (after !== null);
+    const run: RunOn = (work) => this.#run.run(work);
+    // Inside a transaction the lock is held anyway: slices, but no yielding (sqlite-slices.ts).
+    const history = await pruneInSlices(run, this.#tables.rollups, before, options, this.#scope === null);
     const others = await this.#run.run(() => this.#tables.pruneOthers(before));
     return { history, ...others };
   }
@@ -253,26 +226,8 @@ export class SqliteStore implements Store {
     return this.#run.run(() => this.#tables.setMeta(key, value));
   }
 
-  /**
-   * `read` over `items`, in slices of about SLICE_BUDGET_MS each, yielding to the event loop between
-   * them; the answers in the order of `items`. Each slice is consistent in itself; a write that
-   * lands between two slices is seen by the later one only (a page or an audit can live with it).
-   */
-  async #sliced<I, R>(items: readonly I[], read: (part: readonly I[]) => R[]): Promise<R[]> {
-    const out: R[] = [];
-    // Slices grow or shrink to the budget, measured on the last one; the first is a probe.
-    let size = 64;
-    for (let i = 0; i < items.length; ) {
-      const part = items.slice(i, i + size);
-      const start = performance.now();
-      const answers = await this.#run.run(() => read(part));
-      const ms = performance.now() - start;
-      for (const a of answers) out.push(a);
-      i += part.length;
-      size = Math.max(16, Math.min(20_000, Math.floor((part.length * SLICE_BUDGET_MS) / Math.max(ms, 0.5))));
-      if (i < items.length && this.#scope === null) await yieldToLoop();
-    }
-    return out;
+  #sliced<I, R>(items: readonly I[], read: (part: readonly I[]) => R[]): Promise<R[]> {
+    return inSlices((work) => this.#run.run(work), items, read, this.#scope === null);
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>, options: TransactionOptions = {}): Promise<T> {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
 import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
-import { SqliteRollups, type PruneSlice } from './sqlite-rollups.js';
+import { SqliteRollups } from './sqlite-rollups.js';
 import {
   encodeState,
   toDeviceRow,
@@ -29,12 +29,7 @@ import type {
   DeliveryProblemChange,
   DeliveryProblemPeriod,
   DeviceSave,
-  HistoryChange,
-  HistoryPage,
-  HistoryPageQuery,
-  HistoryPosition,
   HistoryRow,
-  HistoryTotals,
   NewSilence,
   PruneResult,
   SilenceTarget,
@@ -91,7 +86,8 @@ type Run<P extends unknown[] | object> = Statement<P, never>;
 export class SqliteTables {
   readonly file: string;
   private readonly db: Database.Database;
-  private readonly rollups: SqliteRollups;
+  /** The history's rollups and the reads that use them (sqlite-rollups.ts). */
+  readonly rollups: SqliteRollups;
   private closed = false;
 
   private readonly stmts: {
@@ -138,7 +134,7 @@ export class SqliteTables {
   constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
-    this.rollups = new SqliteRollups(db);
+    this.rollups = new SqliteRollups(db, (doing, fn) => this.guard(doing, fn));
     this.stmts = {
       getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`),
       getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = ? AND device = ?`),
@@ -255,7 +251,9 @@ export class SqliteTables {
 
   appendHistory(row: HistoryRow): void {
     // Several statements (the row, and the totals after it when it is not the newest): all or none.
-    this.guard('cannot save history to', () => this.db.transaction(() => this.insertHistory(row)).immediate());
+    this.guard('cannot save history to', () =>
+      this.db.transaction(() => this.insertHistory(row)).immediate(),
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): HistoryRow[] {
@@ -268,31 +266,6 @@ export class SqliteTables {
     return this.guard('cannot read history from', () =>
       this.stmts.historyAll.all({ since }).map(toHistoryRow),
     );
-  }
-
-  historyPage(account: string, device: string, query: HistoryPageQuery): HistoryPage {
-    return this.guard('cannot read history from', () => this.rollups.page(account, device, query));
-  }
-
-  /** HistoryTotals of each (device, instant); the SqliteStore cuts a long list into slices. */
-  historyTotals(queries: readonly { account: string; device: string; instants: readonly number[] }[]) {
-    return this.guard('cannot read history from', (): HistoryTotals[][] => this.rollups.totals(queries));
-  }
-
-  recentHistory(
-    devices: readonly { account: string; device: string }[],
-    since: number,
-    limit: number,
-  ): HistoryChange[][] {
-    return this.guard('cannot read history from', () => this.rollups.recent(devices, since, limit));
-  }
-
-  historyBetween(
-    devices: readonly { account: string; device: string }[],
-    from: number,
-    until: number,
-  ): HistoryChange[][] {
-    return this.guard('cannot read history from', () => this.rollups.between(devices, from, until));
   }
 
   deletedDevices(): DeletedDevice[] {
@@ -364,24 +337,6 @@ export class SqliteTables {
 
   activeSilences(now: number): Silence[] {
     return this.guard('cannot read silences from', () => this.stmts.activeSilences.all(now));
-  }
-
-  /** One slice of the history's prune, in a transaction of its own (or the caller's). */
-  pruneHistorySlice(before: number, after: HistoryPosition | null, limit: number): PruneSlice {
-    return this.guard('cannot prune', () =>
-      this.db.transaction(() => this.rollups.pruneSlice(before, after, limit)).immediate(),
-    );
-  }
-
-  /**
-   * Copies what the WAL holds into the database file now, as far as no reader prevents it. The
-   * prune's slices call it between them: left to SQLite, a commit that passes its threshold
-   * (1,000 pages) copies them all at once — tens of milliseconds with the event loop held.
-   */
-  checkpoint(): void {
-    this.guard('cannot write to', () => {
-      if (!this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
-    });
   }
 
   /** The rest of the prune after the history's slices: silences and delivery problems, few rows. */

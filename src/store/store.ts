@@ -95,8 +95,11 @@ export interface HistoryPage {
   readonly next: HistoryPosition | null;
 }
 
-/** A change without the gateway's text: what the bulk reads give, from the index alone. */
-export type HistoryChange = Omit<HistoryRow, 'raw'>;
+/**
+ * A change as the bulk reads give it (per device, so without its names), from the index alone:
+ * without the gateway's text.
+ */
+export type HistoryChange = Pick<HistoryRow, 'at' | 'from' | 'to'>;
 
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
 export interface DeliveryProblemChange {

@@ -3,18 +3,19 @@
 // status page's uptimes and last changes come from the history's rollups (audit/rollup.ts): a
 // lookup per device and edge, never the history's rows.
 
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Config } from '../config/types.js';
 import type { HistoryAnswer, HistoryQuery, HttpHandlers } from '../http/server.js';
 import { reconnectResultFrom, type ReconnectQrResult, type RelinkDevice } from '../http/relink.js';
 import type { Period } from '../audit/compute.js';
 import { uptimesOver } from '../audit/rollup.js';
 import type { Clock } from '../monitor/clock.js';
-import { deletedIndex, deviceReport, historyReport, type DeviceReport } from '../report/devices.js';
+import { deletedIndex, deviceReport, historyReport } from '../report/devices.js';
 import type { Store } from '../store/store.js';
 import { historyPages } from '../report/history-page.js';
 import { RECENT_CHANGES, type StatusPageData } from '../web/status-page.js';
 import { VERSION } from '../version.js';
-import { deviceFacts, pollerOf, type Fleet } from './fleet.js';
+import { deviceFacts, pollerOf, type DeviceFacts, type Fleet } from './fleet.js';
 
 const DAY_MS = 86_400_000;
 
@@ -46,21 +47,46 @@ export function fleetHandlers(deps: PagesDeps): FleetHandlers {
     statusPage: () => statusPage(deps),
     relinkDevice: (device, { checkSoon }) => relinkDevice(deps.fleet, device, checkSoon && deps.canPoll()),
     reconnectQr: (device, signal) => reconnectQr(deps, device, signal),
-    devices: async () =>
-      devicesReport(deps.fleet, deps.config().timezone, deletedIndex(await deps.store.deletedDevices())),
+    devices: async () => {
+      const deleted = deletedIndex(await deps.store.deletedDevices());
+      const timeZone = deps.config().timezone;
+      return factsByAccount(deps.fleet, deleted, (f) => deviceReport({ ...f, device: f.number }, timeZone));
+    },
     history: (device, query) => deviceHistory(deps, device, query),
   };
 }
 
-export function devicesReport(
+/** How long a view computes before it lets the event loop go (the daemon polls on it). */
+const SLICE_MS = 10;
+
+/**
+ * `deviceFacts` mapped through `each`, an account at a time, letting the event loop go between
+ * accounts once a slice took SLICE_MS: 10,000 devices at once hold it for tens of milliseconds.
+ */
+async function factsByAccount<R>(
   fleet: Fleet,
-  timeZone: string,
-  deleted: ReadonlyMap<string, number> = new Map(),
-): DeviceReport[] {
-  return deviceFacts(fleet, deleted).map((f) => deviceReport({ ...f, device: f.number }, timeZone));
+  deleted: ReadonlyMap<string, number>,
+  each: (facts: DeviceFacts) => R,
+): Promise<R[]> {
+  const out: R[] = [];
+  let sliceStart = performance.now();
+  for (const [name, poller] of fleet.pollers) {
+    for (const f of deviceFacts({ pollers: new Map([[name, poller]]), mutes: fleet.mutes }, deleted)) {
+      out.push(each(f));
+    }
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return out;
 }
 
-async function deviceHistory(deps: PagesDeps, device: string, query: HistoryQuery): Promise<HistoryAnswer | null> {
+async function deviceHistory(
+  deps: PagesDeps,
+  device: string,
+  query: HistoryQuery,
+): Promise<HistoryAnswer | null> {
   const owners = [...deps.fleet.pollers.values()].filter((p) => p.devices.has(device)).map((p) => p.name);
   if (owners.length === 0) return null;
   const { rows, next } = await historyPages(deps.store, owners, device, query);
@@ -76,7 +102,7 @@ async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
   const now = deps.clock.now();
   const deleted = deletedIndex(await deps.store.deletedDevices());
   const runs = await deps.runningPeriods(now);
-  const devices = deviceFacts(deps.fleet, deleted);
+  const devices = await factsByAccount(deps.fleet, deleted, (f) => f);
   const keys = devices.map((d) => ({ account: d.account, device: d.number }));
   // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
   const [uptimes, recent] = await Promise.all([

@@ -396,7 +396,9 @@ async function runFigures(label, store, rows) {
   const api = await measure(async () => JSON.stringify(await handlers.devices()));
   add('/api/v1/devices', api, GOALS.devices, `${(api.value.length / 2 ** 20).toFixed(1)} MiB`);
   const hist = await measure(async () =>
-    JSON.stringify((await handlers.history(numberOf(4242), { since: null, limit: 1_000, cursor: null })).rows),
+    JSON.stringify(
+      (await handlers.history(numberOf(4242), { since: null, limit: 1_000, cursor: null })).rows,
+    ),
   );
   add('device history (API, no parameters)', hist, null, `${JSON.parse(hist.value).length} rows`);
   const auditText = await measure(
@@ -447,7 +449,11 @@ async function runFigures(label, store, rows) {
         }`,
     );
   }
-  console.log(`peak RSS so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+  console.log(
+    `peak RSS so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  );
 }
 
 async function main() {
@@ -467,7 +473,9 @@ async function main() {
 async function runSqlite() {
   const base = sqliteBaseFile();
   console.log(
-    base.fillMs === null ? `SQLite base file cached: ${base.file}` : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
+    base.fillMs === null
+      ? `SQLite base file cached: ${base.file}`
+      : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'wgm-history-bench-'));
   try {
@@ -510,7 +518,11 @@ async function runPostgres() {
     await client.query('VACUUM ANALYZE history');
     await client.end();
     const rows = await prepareStore(store);
-    await runFigures('PostgreSQL (shared_buffers 256 MB, fsync off, same machine; history vacuumed)', store, rows);
+    await runFigures(
+      'PostgreSQL (shared_buffers 256 MB, fsync off, same machine; history vacuumed)',
+      store,
+      rows,
+    );
     await store.close();
   } finally {
     await cluster.stop();

@@ -5,35 +5,13 @@
 // makes of the raw rows, on random histories.
 
 import { describe, expect, it } from 'vitest';
-import { computeAudit, type AuditDevice } from '../../audit/compute.js';
-import { auditFromRollups, uptimesOver } from '../../audit/rollup.js';
-import type { Period } from '../../audit/timeline.js';
+import { deviceRow, STATUSES } from './rollup-fixtures.js';
+import { describeRollupProperty } from './rollup-property.js';
 import type { DeviceStatus } from '../../monitor/model.js';
 import type { HistoryRow, HistoryStatus, Store } from '../store.js';
 
-const STATUSES: readonly DeviceStatus[] = [
-  'connected',
-  'disconnected',
-  'not_connected',
-  'not_initialized',
-  'not_found',
-  'unknown',
-];
-
 function row(device: string, at: number, to: HistoryStatus, from: DeviceStatus | null = null): HistoryRow {
   return { account: 'main', device, at, from, to, raw: null };
-}
-
-/** Small, seeded, so a failure names the history that caused it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /**
@@ -328,100 +306,6 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
       );
     });
 
-    describe('property: figures from the rollups equal the raw-history computation', () => {
-      it(
-        'on random histories, periods, run records and check times',
-        withStore(async (store) => {
-          for (let seed = 1; seed <= 60; seed++) {
-            const account = `p${seed}`;
-            const r = random(seed);
-            const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
-            const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
-            // Some devices without any history; times on a coarse grid so ties and hits on a
-            // period's edge happen.
-            const numbers = Array.from({ length: int(1, 5) }, (_, i) => String(i));
-            const rows: HistoryRow[] = [];
-            for (const device of numbers) {
-              let prev: DeviceStatus | null = r() < 0.3 ? pick(STATUSES) : null;
-              for (let k = int(0, 14); k > 0; k--) {
-                const to: HistoryStatus = r() < 0.08 ? 'deleted' : pick(STATUSES);
-                const from = r() < 0.85 ? prev : pick([null, ...STATUSES]);
-                rows.push({ account, device, at: int(0, 60) * 10, from, to, raw: null });
-                prev = to === 'deleted' ? null : to;
-              }
-            }
-            // Written as the daemon would (in time order, batches) and as a stepped clock would not.
-            const order = r() < 0.5 ? [...rows].sort((a, b) => a.at - b.at) : rows;
-            for (let i = 0; i < order.length;) {
-              const n = int(1, 4);
-              const part = order.slice(i, i + n);
-              if (r() < 0.5) {
-                await store.saveDevices(
-                  part.map((change) => ({ row: deviceRow(change.device, account), change })),
-                );
-              } else for (const c of part) await store.appendHistory(c);
-              i += n;
-            }
-            if (r() < 0.25) await store.prune(int(0, 60) * 10);
-
-            const runs: Period[] = Array.from({ length: int(0, 3) }, () => {
-              const start = int(-5, 65) * 10;
-              return { start, end: start + int(0, 30) * 10 };
-            });
-            const now = int(0, 70) * 10 + (r() < 0.5 ? 5 : 0);
-            const since = r() < 0.2 ? now + 10 : now - int(0, 70) * 10;
-            const devices: AuditDevice[] = numbers.map((number) => ({
-              account,
-              number,
-              name: number,
-              observedUntil: r() < 0.6 ? null : int(0, 70) * 10,
-            }));
-            const input = { devices, runningPeriods: runs, now, since, staleAfterMs: int(0, 40) * 10 };
-            const all = (await store.historyAll(Number.MIN_SAFE_INTEGER)).filter(
-              (h) => h.account === account,
-            );
-            const context = `seed ${seed}: ${JSON.stringify({ input, rows: all })}`;
-
-            expect(await auditFromRollups(store, input), context).toEqual(
-              computeAudit({ ...input, history: all }),
-            );
-
-            const windows = [int(1, 40) * 10, int(1, 70) * 10];
-            const uptimes = await uptimesOver(
-              store,
-              devices.map((d) => ({ account, device: d.number })),
-              { now, windowsMs: windows, runs },
-            );
-            const raw = windows.map((w) =>
-              computeAudit({
-                devices: devices.map((d) => ({ ...d, observedUntil: null })),
-                history: all,
-                runningPeriods: runs,
-                now,
-                since: now - w,
-                staleAfterMs: 0,
-              }).devices.map((d) => d.uptime),
-            );
-            expect(uptimes, context).toEqual(devices.map((_, i) => raw.map((w) => w[i])));
-          }
-        }),
-        60_000,
-      );
-    });
+    describeRollupProperty(open);
   });
-}
-
-function deviceRow(device: string, account = 'main') {
-  return {
-    account,
-    device,
-    status: 'connected' as const,
-    statusRaw: 'connected',
-    health: 'UP' as const,
-    statusSince: 0,
-    lastCheckAt: 0,
-    probeError: null,
-    transitions: 0,
-    state: {},
-  };
 }

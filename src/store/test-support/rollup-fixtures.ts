@@ -1,0 +1,40 @@
+// What the rollup tests share: the statuses, a seeded random source, a device row to save.
+
+import type { DeviceStatus } from '../../monitor/model.js';
+import type { DeviceRow } from '../store.js';
+
+export const STATUSES: readonly DeviceStatus[] = [
+  'connected',
+  'disconnected',
+  'not_connected',
+  'not_initialized',
+  'not_found',
+  'unknown',
+];
+
+/** Small, seeded, so a failure names the history that caused it. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function deviceRow(device: string, account = 'main'): DeviceRow {
+  return {
+    account,
+    device,
+    status: 'connected' as const,
+    statusRaw: 'connected',
+    health: 'UP' as const,
+    statusSince: 0,
+    lastCheckAt: 0,
+    probeError: null,
+    transitions: 0,
+    state: {},
+  };
+}
