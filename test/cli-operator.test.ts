@@ -246,6 +246,60 @@ accounts:
     });
   });
 
+  describe('history', () => {
+    it('pages a long history: --limit, and on stderr the command for the next page', async () => {
+      const store = openSqliteStore(join(dir, 'state', 'monitor.db'));
+      const now = Date.now();
+      try {
+        for (let i = 0; i < 5; i++) {
+          const to = i % 2 === 0 ? 'disconnected' : 'connected';
+          const from = i === 0 ? null : i % 2 === 0 ? 'connected' : 'disconnected';
+          await store.appendHistory({
+            account: 'main',
+            device: '100000000',
+            at: now - (5 - i) * 60_000,
+            from,
+            to,
+            raw: to,
+          });
+        }
+      } finally {
+        await store.close();
+      }
+      // A small history reads as it always did: whole, nothing on stderr.
+      const whole = await cli(['history', '100000000', '--json']);
+      expect(whole.stderr).toBe('');
+      const rows = JSON.parse(whole.stdout) as unknown[];
+      expect(rows).toHaveLength(5);
+
+      const seen: unknown[] = [];
+      let args = ['history', '100000000', '--json', '--limit', '2', '--config', configFile];
+      for (let pages = 1; ; pages++) {
+        const r = await runCli(args, { cwd: dir });
+        expect(r.code).toBe(0);
+        seen.push(...(JSON.parse(r.stdout) as unknown[]));
+        const next = /^more changes follow: whatsgate-monitor (.*)$/m.exec(r.stderr);
+        if (next === null) {
+          expect(pages).toBe(3);
+          break;
+        }
+        args = next[1]!.split(' ');
+        expect(args).toEqual(
+          expect.arrayContaining(['--config', configFile, '--limit', '2', '--json', '--cursor']),
+        );
+      }
+      expect(seen).toEqual(rows);
+
+      const table = await cli(['history', 'Sales phone', '--limit', '1']);
+      expect(table.stdout.trim().split('\n')).toHaveLength(3); // title, header, one change
+      expect(table.stderr).toMatch(/^more changes follow: whatsgate-monitor history 'Sales phone' /);
+      const bad = await cli(['history', '100000000', '--cursor', 'nonsense']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--cursor: not one this command printed');
+      expect((await cli(['history', '100000000', '--limit', '0'])).code).toBe(2);
+    });
+  });
+
   describe('audit', () => {
     const D = 86_400_000;
 

@@ -48,6 +48,48 @@ describe('Retention', () => {
     await store.close();
   });
 
+  it('prunes a long history in slices, and says how many and the longest', async () => {
+    const store = openSqliteStore(':memory:');
+    await store.saveDevices(
+      Array.from({ length: 3_000 }, (_, i) => ({
+        row: {
+          account: 'main',
+          device: String(i % 50),
+          status: 'connected' as const,
+          statusRaw: 'connected',
+          health: 'UP' as const,
+          statusSince: 0,
+          lastCheckAt: 0,
+          probeError: null,
+          transitions: 0,
+          state: {},
+        },
+        change: {
+          account: 'main',
+          device: String(i % 50),
+          at: NOW - 40 * DAY_MS + i,
+          from: null,
+          to: i % 3 ? ('connected' as const) : ('disconnected' as const),
+          raw: null,
+        },
+      })),
+    );
+    const out = capture();
+    await new Retention({
+      store,
+      pruneNotifications: () => Promise.resolve(0),
+      clock: new FakeClock(NOW),
+      log: out.log,
+      config: () => config,
+    }).prune();
+    // 60 changes a device, all before the cutoff: the last of each stays.
+    expect(out.lines().at(-1)).toMatchObject({ msg: 'retention pruning done', history: 3_000 - 50 });
+    expect(out.lines().at(-1)?.['slices']).toBeGreaterThan(1);
+    expect(out.lines().at(-1)?.['longestSliceMs']).toEqual(expect.any(Number));
+    expect(await store.historyAll(Number.MIN_SAFE_INTEGER)).toHaveLength(50);
+    await store.close();
+  });
+
   it('logs a store that fails, and never rejects', async () => {
     const store = openSqliteStore(':memory:');
     await store.close();

@@ -1,5 +1,7 @@
 // Retention (SPEC `retention`): history, silences and sent notifications older than the retention
 // are pruned daily at 03:17, and once at start (a daemon restarted daily might never reach 03:17).
+// The store deletes the history in short slices, letting the daemon poll in between; the log says
+// how many and how long the longest held the database.
 
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Config } from '../config/types.js';
@@ -46,9 +48,21 @@ export class Retention {
   async prune(): Promise<void> {
     const { store, pruneNotifications, clock, log, config } = this.#deps;
     const cutoff = clock.now() - config().retentionMs;
+    let slices = 0;
+    let longestSliceMs = 0;
+    const onSlice = ({ ms }: { ms: number }): void => {
+      slices++;
+      longestSliceMs = Math.max(longestSliceMs, ms);
+    };
     try {
-      const result = { ...(await store.prune(cutoff)), notifications: await pruneNotifications(cutoff) };
-      log.info({ component: 'store', ...result }, 'retention pruning done');
+      const result = {
+        ...(await store.prune(cutoff, { onSlice })),
+        notifications: await pruneNotifications(cutoff),
+      };
+      log.info(
+        { component: 'store', ...result, slices, longestSliceMs: Math.round(longestSliceMs) },
+        'retention pruning done',
+      );
     } catch (err) {
       log.error({ component: 'store', err }, 'retention pruning failed');
     }
