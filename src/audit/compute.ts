@@ -11,8 +11,8 @@
 // Unobserved time is *unknown*: shown as such, never counted as up nor as down.
 //
 // Two ways in, one report: `computeAudit` reads the history's rows (the definition, and what the
-// tests hold the other way to), `computeAuditFromFacts` takes each device's figures as
-// audit/rollup.ts reads them from the store's rollups without the rows.
+// tests hold the other way to), `auditInSteps` takes each device's figures as audit/rollup.ts
+// reads them from the store's rollups without the rows.
 
 import type { DeliveryReading } from '../monitor/delivery.js';
 import type { DeliveryProblemPeriod, HistoryRow, HistoryStatus } from '../store/store.js';
@@ -173,24 +173,22 @@ export function computeAudit(input: AuditInput): AuditReport {
     else list.push(row);
   }
   const runs = normalisePeriods(input.runningPeriods ?? []);
-  return auditReport(input, (d) => {
+  const report = auditInSteps(input, (d) => {
     const rows = [...(rowsByDevice.get(deviceKey(d.account, d.number)) ?? [])].sort((a, b) => a.at - b.at);
     return factsFromRows(rows, observedMask(d.observedUntil ?? null, runs), start, now);
   });
+  return report.finish(input.devices.map(report.device));
 }
 
-/** The audit from each device's facts, read by the caller (audit/rollup.ts) rather than from rows. */
-export function computeAuditFromFacts(
+/**
+ * The report in two steps, each device's facts read by the caller (audit/rollup.ts reads them from
+ * the store's rollups rather than from rows): `device` audits one, so that a fleet may be audited
+ * a slice at a time, and `finish` makes the report of them all.
+ */
+export function auditInSteps(
   input: Omit<AuditInput, 'history'>,
   factsOf: (device: AuditDevice) => DeviceHistoryFacts,
-): AuditReport {
-  return auditReport(input, factsOf);
-}
-
-function auditReport(
-  input: Omit<AuditInput, 'history'>,
-  factsOf: (device: AuditDevice) => DeviceHistoryFacts,
-): AuditReport {
+): { device: (d: AuditDevice) => DeviceAudit; finish: (devices: DeviceAudit[]) => AuditReport } {
   const { now, since } = input;
   const start = Math.min(since, now);
   const runs = normalisePeriods(input.runningPeriods ?? []);
@@ -208,7 +206,7 @@ function auditReport(
     accountsOf.set(d.number, set);
   }
 
-  const devices = input.devices.map((d) => {
+  const device = (d: AuditDevice): DeviceAudit => {
     const key = deviceKey(d.account, d.number);
     const delivery = deliveryAudit(d.delivery ?? null, problemsByDevice.get(key) ?? [], start, now);
     return auditDevice(d, factsOf(d), delivery, {
@@ -218,8 +216,17 @@ function auditReport(
       notFound: input.notFound?.has(key) === true,
       ambiguous: (accountsOf.get(d.number)?.size ?? 0) > 1,
     });
-  });
+  };
+  return { device, finish: (devices) => summarise(input, start, runs, devices) };
+}
 
+function summarise(
+  input: Omit<AuditInput, 'history'>,
+  start: number,
+  runs: readonly Period[],
+  devices: DeviceAudit[],
+): AuditReport {
+  const { now } = input;
   let connectedMs = 0;
   let observedMs = 0;
   for (const d of devices) {

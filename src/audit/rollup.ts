@@ -15,12 +15,13 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DeviceKey, HistoryChange, HistoryTotals, Store } from '../store/store.js';
 import {
-  computeAuditFromFacts,
+  auditInSteps,
   deviceKey,
   normalisePeriods,
   type AuditDevice,
   type AuditInput,
   type AuditReport,
+  type DeviceAudit,
   type DeviceHistoryFacts,
 } from './compute.js';
 import { outagesOver, type StatusChange } from './outages.js';
@@ -184,7 +185,16 @@ export async function auditFromRollups(
     }
   }
   const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
-  return computeAuditFromFacts(input, (d: AuditDevice) => facts[index.get(deviceKey(d.account, d.number))!]!);
+  const report = auditInSteps(input, (d: AuditDevice) => facts[index.get(deviceKey(d.account, d.number))!]!);
+  const audited: DeviceAudit[] = [];
+  for (const d of input.devices) {
+    audited.push(report.device(d));
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return report.finish(audited);
 }
 
 /** How long the audit computes before it lets the event loop go. */

@@ -42,6 +42,33 @@ export async function inSlices<I, R>(
 }
 
 /**
+ * Every row `readPage` gives, a page at a time: each page starts after the last row of the one
+ * before (`keyOf`), so rows written between two pages are neither lost nor repeated — the pages
+ * are not one snapshot, which the readers of device rows can live with.
+ */
+export async function inPages<R, K>(
+  run: RunOn,
+  readPage: (after: K | null, limit: number) => R[],
+  keyOf: (row: R) => K,
+  mayYield: boolean,
+): Promise<R[]> {
+  const out: R[] = [];
+  let after: K | null = null;
+  let size = 256;
+  for (;;) {
+    const start = performance.now();
+    const page = await run(() => readPage(after, size));
+    const ms = performance.now() - start;
+    for (const r of page) out.push(r);
+    const last = page.at(-1);
+    if (page.length < size || last === undefined) return out;
+    after = keyOf(last);
+    size = nextSize(size, ms, 64);
+    if (mayYield) await yieldToLoop();
+  }
+}
+
+/**
  * The history's part of the prune (store.ts `prune`); returns how many rows went. A deleted row
  * costs tens of microseconds (its entry in the device index sits on a page of its own), so the
  * slice size follows the time the last one took. Each slice is followed by a checkpoint of the

@@ -91,7 +91,7 @@ export class SqliteTables {
   private closed = false;
 
   private readonly stmts: {
-    getDevices: Statement<[], DeviceRecord>;
+    getDevices: Statement<{ account: string | null; device: string; limit: number }, DeviceRecord>;
     getDevice: Statement<[string, string], DeviceRecord>;
     upsertDevice: Run<
       [
@@ -136,7 +136,10 @@ export class SqliteTables {
     this.file = file;
     this.rollups = new SqliteRollups(db, (doing, fn) => this.guard(doing, fn));
     this.stmts = {
-      getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`),
+      // A page after (account, device) in key order; a null account: from the first.
+      getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices
+        WHERE @account IS NULL OR (account, device) > (@account, @device)
+        ORDER BY account, device LIMIT @limit`),
       getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = ? AND device = ?`),
       upsertDevice: db.prepare(`
         INSERT INTO devices (account, device, status, status_raw, health, status_since, last_check_at,
@@ -205,8 +208,13 @@ export class SqliteTables {
     };
   }
 
-  getDevices(): DeviceRow[] {
-    return this.guard('cannot read devices from', () => this.stmts.getDevices.all().map(toDeviceRow));
+  /** Up to `limit` device rows after `after` (all of them without), in key order. */
+  getDevices(after: { account: string; device: string } | null = null, limit = -1): DeviceRow[] {
+    return this.guard('cannot read devices from', () =>
+      this.stmts.getDevices
+        .all({ account: after?.account ?? null, device: after?.device ?? '', limit })
+        .map(toDeviceRow),
+    );
   }
 
   getDevice(account: string, device: string): DeviceRow | null {

@@ -205,7 +205,10 @@ export interface ApiCallQuery {
 }
 
 export interface Store {
-  /** Every device row, ordered by account then device. */
+  /**
+   * Every device row, ordered by account then device. SQLite reads them a page at a time, letting
+   * the event loop go in between: a row saved meanwhile may show only in a later page.
+   */
   getDevices(): Promise<DeviceRow[]>;
   getDevice(account: string, device: string): Promise<DeviceRow | null>;
   /** Upserts every row and appends every change (delivery changes too), all in one transaction. */
