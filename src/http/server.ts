@@ -25,6 +25,15 @@ export {
 } from './relink.js';
 export type { StatusPageData } from '../web/status-page.js';
 
+/**
+ * A body its producer writes in pieces (`/metrics`: megabytes at 10,000 devices), honouring
+ * back-pressure: when `res.write` returns false it waits for 'drain', and it stops when `res`
+ * is destroyed. Sent with chunked transfer encoding; the server ends the response.
+ */
+export interface StreamedBody {
+  writeTo(res: ServerResponse): Promise<void>;
+}
+
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
   /**
@@ -32,8 +41,11 @@ export interface HttpHandlers {
    * a one-line reason why not (shown in the 503's body).
    */
   ready(): boolean | string;
-  /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
-  metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
+  /**
+   * Writes the exposition through `send`, whose body (bytes, or a producer of them) may be lent
+   * only until it settles.
+   */
+  metrics(send: (contentType: string, body: Uint8Array | StreamedBody) => Promise<void>): Promise<void>;
   /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
   devices(): unknown[] | Promise<unknown[]>;
   /** `null` when no configured device has that number. */
@@ -138,18 +150,17 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
   if (path === '/metrics') {
-    return handlers.metrics(
-      (contentType, body) =>
-        new Promise<void>((done) => {
-          res.writeHead(200, {
-            'content-type': contentType,
-            'content-length': body.length,
-            'cache-control': 'no-store',
-          });
-          res.once('close', done);
-          res.end(body, done);
-        }),
-    );
+    return handlers.metrics(async (contentType, body) => {
+      const streamed = !(body instanceof Uint8Array);
+      res.writeHead(200, {
+        'content-type': contentType,
+        ...(streamed ? {} : { 'content-length': body.length }),
+        'cache-control': 'no-store',
+      });
+      // HEAD: the headers say it all, rendering the text would only be thrown away.
+      if (streamed && req.method !== 'HEAD') await body.writeTo(res);
+      await ended(res, streamed ? undefined : body);
+    });
   }
   if (path === '/api/v1/devices') return sendJson(res, 200, await handlers.devices());
   const h = HISTORY_PATH.exec(path);
@@ -174,6 +185,15 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     return relink(res, ctx, url, r[1] ?? '', r[2]);
   }
   throw new HttpError(404, `no route for ${path}`);
+}
+
+/** Ends `res` (with `body`); resolves once it is sent, or at once if the client went away. */
+function ended(res: ServerResponse, body: Uint8Array | undefined): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise<void>((done) => {
+    res.once('close', done);
+    res.end(body, done);
+  });
 }
 
 async function relink(

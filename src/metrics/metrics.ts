@@ -13,8 +13,9 @@ import type { PrometheusContentType } from 'prom-client';
 import { PROBE_ERROR_REASONS } from '../monitor/model.js';
 import type { ProbeErrorReason } from '../monitor/model.js';
 import { DeviceBlockRenderer } from './device-block.js';
+import { DeviceSnapshot } from './device-snapshot.js';
 import { PROMETHEUS_CONTENT_TYPE } from './exposition.js';
-import { TextWriter } from './text-writer.js';
+import { ChunkPool, Exposition, expositionText } from './exposition-stream.js';
 import type { MetricsSource } from './source.js';
 
 export type CheckOutcome = 'ok' | ProbeErrorReason;
@@ -34,6 +35,11 @@ export interface MetricsOptions {
   readonly registry?: Registry<PrometheusContentType>;
   /** prom-client's process and Node.js metrics; default `true`. */
   readonly processMetrics?: boolean;
+  /**
+   * How much of the device block `/metrics` hands to the socket at a time; default 64 KiB.
+   * `Number.POSITIVE_INFINITY`: in one piece.
+   */
+  readonly chunkBytes?: number;
 }
 
 /**
@@ -60,8 +66,9 @@ export class Metrics {
 
   readonly #source: MetricsSource;
   readonly #devices = new DeviceBlockRenderer();
-  /** Idle output buffers, reused across scrapes: the text is megabytes at 10,000 devices. */
-  readonly #writers: TextWriter[] = [];
+  readonly #chunks: ChunkPool;
+  /** An idle device snapshot, reused by the next scrape (its columns are ~100 B a device). */
+  #idleSnapshot: DeviceSnapshot | null = null;
   /** Accounts whose counters are initialised, so each is set up (and forgotten) exactly once. */
   readonly #accounts = new Set<string>();
   #channels: ReadonlySet<string>;
@@ -89,6 +96,7 @@ export class Metrics {
 
   constructor(options: MetricsOptions) {
     this.#source = options.source;
+    this.#chunks = new ChunkPool(options.chunkBytes ?? 64 * 1024);
     const registry = options.registry ?? new Registry();
     this.registry = registry;
     // The device block is appended as 0.0.4 text; an OpenMetrics registry would mix formats.
@@ -293,24 +301,18 @@ export class Metrics {
     this.#cyclesSkipped.remove({ account });
   }
 
-  /**
-   * The whole exposition as a string: prom-client's registry, then the device block. Handy for
-   * tests and small setups; `/metrics` should use `withExposition`, see there.
-   */
+  /** The whole exposition as a string: for tests and small setups; `/metrics` streams it. */
   async render(): Promise<string> {
-    return this.withExposition((bytes) =>
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'),
-    );
+    return this.withExposition(expositionText);
   }
 
   /**
-   * Renders the exposition as UTF-8 bytes and lends them to `use`; they stay valid until the
-   * promise `use` returns settles, so `use` can hand them straight to a socket and resolve on
-   * `finish`/`close`. Nothing is copied: at 10,000 devices the text is ~10 MB, and a fresh
-   * string or Buffer per scrape waits for a full GC, so RSS would creep up scrape after scrape
-   * (the bench shows it). The buffers are pooled; a concurrent scrape just takes another.
+   * Makes one scrape's exposition — pulls the account and channel figures, renders prom-client's
+   * registries, takes a snapshot of the devices — and lends it to `use`, which writes it to the
+   * socket in chunks (`writeTo`, see exposition-stream.ts) before the promise it returns settles.
+   * Overlapping scrapes each get their own snapshot.
    */
-  async withExposition<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+  async withExposition<T>(use: (exposition: Exposition) => T | Promise<T>): Promise<T> {
     const leader = this.#source.leader?.() ?? true;
     this.#leader.set(leader ? 1 : 0);
     this.#storeWritable.set(this.#source.store().writable ? 1 : 0);
@@ -320,16 +322,22 @@ export class Metrics {
     }
     const own = await this.#monitorRegistry.metrics();
     const fleet = leader ? await this.registry.metrics() : '';
-    const out = this.#writers.pop() ?? new TextWriter();
+    let snapshot: DeviceSnapshot | null = null;
+    if (leader) {
+      snapshot = this.#idleSnapshot ?? new DeviceSnapshot();
+      this.#idleSnapshot = null;
+      snapshot.fill(this.#source.devices());
+    }
+    const exposition = new Exposition(this.contentType, {
+      head: [own, fleet],
+      devices: snapshot,
+      renderer: this.#devices,
+      pool: this.#chunks,
+    });
     try {
-      out.reset();
-      out.text(own);
-      out.text(fleet);
-      if (leader) this.#devices.render(this.#source.devices(), out);
-      return await use(out.view());
+      return await use(exposition);
     } finally {
-      // Two cover a scrape overlapping a slow one; more would only hold memory.
-      if (this.#writers.length < 2) this.#writers.push(out);
+      if (exposition.release() && snapshot !== null) this.#idleSnapshot = snapshot;
     }
   }
 

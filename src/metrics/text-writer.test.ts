@@ -69,22 +69,20 @@ describe('TextWriter', () => {
     expect(w.length).toBe(Buffer.byteLength(expected));
   });
 
-  it('starts over on reset, and shrinks a buffer that the last use mostly left empty', () => {
-    const w = new TextWriter(16);
-    w.text('x'.repeat(4 * 1024 * 1024));
-    w.reset();
-    w.text('small');
-    expect(w.toString()).toBe('small');
-    w.reset();
-    w.text('after shrinking');
-    expect(w.toString()).toBe('after shrinking');
-    expect(Buffer.from(w.view()).toString()).toBe('after shrinking');
-  });
-
-  it('reserves room in one step', () => {
-    const w = new TextWriter(16);
-    w.reserve(1000);
-    w.text('x'.repeat(1000));
-    expect(w.length).toBe(1000);
+  it('take hands out what was written and goes on in the next buffer, which it may outgrow', () => {
+    const first = new Uint8Array(16);
+    const second = new Uint8Array(16);
+    const w = new TextWriter(first);
+    w.text('abc');
+    expect(w.buffer).toBe(first);
+    const taken = w.take(second);
+    expect(taken.buffer).toBe(first.buffer);
+    expect(Buffer.from(taken).toString()).toBe('abc');
+    expect(w.length).toBe(0);
+    w.text('a longer text');
+    // Grown: the pooled buffer is left behind, and `buffer` says so.
+    expect(w.buffer).not.toBe(second);
+    expect(w.toString()).toBe('a longer text');
+    expect(Buffer.from(taken).toString()).toBe('abc');
   });
 });

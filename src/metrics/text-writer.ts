@@ -1,7 +1,9 @@
 // A growable UTF-8 byte buffer for building the exposition text. Building ~120,000 lines as
 // JavaScript strings (ropes or arrays to join) keeps every piece alive until the end, so the
 // garbage survives into the old generation and the process's RSS balloons past 200 MB at
-// 10,000 devices. Writing bytes into one reused buffer leaves almost nothing to collect.
+// 10,000 devices. Writing bytes into reused buffers leaves almost nothing to collect; `take`
+// hands a filled buffer to the socket and carries on in another, so /metrics goes out in
+// chunks and no buffer ever holds the whole exposition.
 
 import { formatSampleValue } from './exposition.js';
 
@@ -21,8 +23,9 @@ export class TextWriter {
   #buf: Uint8Array;
   #len = 0;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.#buf = new Uint8Array(initialBytes);
+  /** `initial`: a size, or a buffer to write into (from a pool: see `take`). */
+  constructor(initial: number | Uint8Array = 64 * 1024) {
+    this.#buf = typeof initial === 'number' ? new Uint8Array(initial) : initial;
   }
 
   get length(): number {
@@ -30,15 +33,22 @@ export class TextWriter {
   }
 
   /**
-   * Starts over. A buffer grown for one huge scrape shrinks back once scrapes are small again
-   * (judged by what was written since the last reset), so a reload from 10,000 devices to 10
-   * does not hold megabytes for good.
+   * The buffer being written into, whole: what a pool gets back once the bytes `take` handed
+   * out are no longer needed. Not the same object after a write that had to grow it.
    */
-  reset(): void {
-    if (this.#buf.length > 1024 * 1024 && this.#len * 4 < this.#buf.length) {
-      this.#buf = new Uint8Array(Math.max(64 * 1024, this.#len * 2));
-    }
+  get buffer(): Uint8Array {
+    return this.#buf;
+  }
+
+  /**
+   * Hands out what was written (a view, no copy) and goes on writing into `next` from its
+   * start. The view stays valid for as long as nobody writes into its buffer again.
+   */
+  take(next: Uint8Array): Uint8Array {
+    const written = this.#buf.subarray(0, this.#len);
+    this.#buf = next;
     this.#len = 0;
+    return written;
   }
 
   bytes(piece: Uint8Array): void {
@@ -86,24 +96,14 @@ export class TextWriter {
     return this.#buf.slice(0, this.#len);
   }
 
-  /** What was written, without copying: valid until the next write or reset. */
-  view(): Uint8Array {
-    return this.#buf.subarray(0, this.#len);
-  }
-
   toString(): string {
     return Buffer.from(this.#buf.buffer, this.#buf.byteOffset, this.#len).toString('utf8');
-  }
-
-  /** Makes room for `extra` more bytes at once, so a known-large write grows the buffer once. */
-  reserve(extra: number): void {
-    this.#ensure(extra);
   }
 
   #ensure(extra: number): void {
     const need = this.#len + extra;
     if (need <= this.#buf.length) return;
-    // Doubling for small steps; one exact step (plus slack) for a big reservation.
+    // Doubling, or one step to what a long value needs (plus slack).
     const size = Math.max(this.#buf.length * 2, Math.ceil(need * 1.125));
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#len));
