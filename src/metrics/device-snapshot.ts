@@ -11,6 +11,7 @@ import { DELIVERY_PROBLEMS } from '../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import type { DeviceMetricsView } from './source.js';
+import { TextWriter, encodeText } from './text-writer.js';
 
 /** `status` of a device not answered yet: it has no state-set series at all. */
 export const NO_STATUS = -1;
@@ -23,6 +24,9 @@ export const UNKNOWN = -1;
 export const HAS_LAST_CHECK = 1;
 export const HAS_SINCE = 2;
 export const HAS_DELIVERY = 4;
+
+/** Between the account and the device number in every series line. */
+const DEVICE_SEP = encodeText('",device="');
 
 const STATUS_INDEX = new Map<DeviceStatus, number>(DEVICE_STATUSES.map((s, i) => [s, i]));
 const MIN_CAPACITY = 1024;
@@ -52,15 +56,26 @@ export class DeviceSnapshot {
   remaining = new Float64Array(0);
   /** Bit i set: DELIVERY_PROBLEMS[i] holds. */
   problems = new Uint8Array(0);
+  /**
+   * `account",device="number` of each device, escaped UTF-8, back to back: device i's bytes run
+   * from `idStart[i]` to `idStart[i + 1]`. Every series line repeats them (13 to 20 lines a
+   * device), so they are encoded once, not per line — about a third of a render. Encoded again
+   * only when a device's account or number is not the last fill's (a reload).
+   */
+  ids: Uint8Array = new Uint8Array(0);
+  idStart = new Int32Array(1);
 
   /**
    * Copies every device the source lists, reading each view before asking for the next (so a
    * source may hand out one object, updated in place).
    */
   fill(devices: Iterable<DeviceMetricsView>): void {
+    const before = this.length;
+    let idsChanged = false;
     let i = 0;
     for (const d of devices) {
       if (i === this.#capacity) this.#resize(Math.max(MIN_CAPACITY, this.#capacity * 2), i);
+      idsChanged ||= i >= before || this.account[i] !== d.account || this.device[i] !== d.device;
       this.account[i] = d.account;
       this.device[i] = d.device;
       this.name[i] = d.name;
@@ -96,11 +111,27 @@ export class DeviceSnapshot {
       i += 1;
     }
     this.length = i;
+    if (idsChanged || i !== before) this.#encodeIds();
     // Drops references to devices a reload removed, and columns grown for a fleet since shrunk.
     for (const column of [this.account, this.device, this.name, this.labels]) column.length = i;
     if (this.#capacity > MIN_CAPACITY && i * 4 < this.#capacity) {
       this.#resize(Math.max(MIN_CAPACITY, i * 2), i);
     }
+  }
+
+  #encodeIds(): void {
+    const n = this.length;
+    const out = new TextWriter(Math.max(1024, n * 32));
+    const starts = new Int32Array(n + 1);
+    for (let i = 0; i < n; i += 1) {
+      starts[i] = out.length;
+      out.labelValue(this.account[i]!);
+      out.bytes(DEVICE_SEP);
+      out.labelValue(this.device[i]!);
+    }
+    starts[n] = out.length;
+    this.ids = out.toBytes();
+    this.idStart = starts;
   }
 
   /** New columns of `capacity` entries, the first `keep` copied over. */

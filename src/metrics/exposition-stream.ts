@@ -151,10 +151,14 @@ export async function expositionText(exposition: Exposition): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** Writes with back-pressure and gives the event loop a turn every SLICE_MS. */
+/**
+ * Writes with back-pressure and gives the event loop a turn every SLICE_MS. The first write is
+ * followed by a turn whatever the time: the scrape has just rendered prom-client's registries
+ * and taken its snapshot in the same turn, ~20 ms at 500 accounts and 100,000 devices.
+ */
 class Pace {
   readonly #sink: ChunkSink;
-  #sliceStart = performance.now();
+  #sliceStart = Number.NEGATIVE_INFINITY;
 
   constructor(sink: ChunkSink) {
     this.#sink = sink;

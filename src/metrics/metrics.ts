@@ -8,6 +8,7 @@
 // Over 350 lines: the registry holds every metric family's definition in one place, so names
 // and help texts are read (and generated into docs/reference.md) from here alone.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrometheusContentType } from 'prom-client';
 import { PROBE_ERROR_REASONS } from '../monitor/model.js';
@@ -324,6 +325,9 @@ export class Metrics {
     const fleet = leader ? await this.registry.metrics() : '';
     let snapshot: DeviceSnapshot | null = null;
     if (leader) {
+      // A turn between prom-client's text (~15 ms at 500 accounts) and the snapshot (~5 ms at
+      // 100,000 devices), so the two together do not hold up the event loop.
+      await nextTurn();
       snapshot = this.#idleSnapshot ?? new DeviceSnapshot();
       this.#idleSnapshot = null;
       snapshot.fill(this.#source.devices());

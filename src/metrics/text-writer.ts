@@ -52,9 +52,29 @@ export class TextWriter {
   }
 
   bytes(piece: Uint8Array): void {
-    this.#ensure(piece.length);
-    this.#buf.set(piece, this.#len);
-    this.#len += piece.length;
+    const n = piece.length;
+    this.#ensure(n);
+    // A loop for a few bytes (separators, a status), whose native call costs more than it copies.
+    if (n > 16) {
+      this.#buf.set(piece, this.#len);
+      this.#len += n;
+      return;
+    }
+    const buf = this.#buf;
+    let p = this.#len;
+    for (let i = 0; i < n; i += 1) buf[p++] = piece[i]!;
+    this.#len = p;
+  }
+
+  /** `source[start]` up to (not including) `source[end]`, copied without making a view. */
+  range(source: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.#ensure(n);
+    // A loop: `set` would need a view (an object) per call, and is no faster for ~30 bytes.
+    const buf = this.#buf;
+    let p = this.#len;
+    for (let i = start; i < end; i += 1) buf[p++] = source[i]!;
+    this.#len = p;
   }
 
   byte(value: number): void {
@@ -72,23 +92,54 @@ export class TextWriter {
     this.#write(value, true);
   }
 
-  /** A sample value: the integers counters and flags use without allocating, else Go-parseable text. */
+  /**
+   * A sample value, as `String(value)` writes it (Go parses that): without making the string
+   * for the integers counters and flags use and for timestamps in seconds with milliseconds —
+   * 200,000 strings of garbage per scrape at 100,000 devices otherwise.
+   */
   number(value: number): void {
-    if (Number.isInteger(value) && value >= 0 && value < 2 ** 31) {
-      this.#ensure(10);
-      const buf = this.#buf;
-      if (value < 10) {
-        buf[this.#len++] = 0x30 + value;
+    if (value >= 0 && value < 2 ** 31) {
+      if (Number.isInteger(value)) {
+        this.#digits(value, 0);
         return;
       }
-      let digits = 0;
-      for (let v = value; v > 0; v = Math.floor(v / 10)) digits += 1;
-      let end = this.#len + digits;
-      this.#len = end;
-      for (let v = value; v > 0; v = Math.floor(v / 10)) buf[--end] = 0x30 + (v % 10);
-      return;
+      // k/1000 exactly: below 2^31 a double's spacing is under 2^-22, far finer than 0.001, so
+      // no shorter decimal names the same double and String() writes exactly these digits.
+      const k = Math.round(value * 1000);
+      if (k / 1000 === value) {
+        this.#digits(Math.floor(k / 1000), 0);
+        let frac = k % 1000;
+        let width = 3;
+        while (frac % 10 === 0) {
+          frac /= 10;
+          width -= 1;
+        }
+        this.byte(0x2e);
+        this.#digits(frac, width);
+        return;
+      }
     }
     this.text(formatSampleValue(value));
+  }
+
+  /** A non-negative integer below 2^31 in decimal, zero-padded to `width` digits. */
+  #digits(value: number, width: number): void {
+    this.#ensure(10);
+    const buf = this.#buf;
+    if (value < 10 && width <= 1) {
+      buf[this.#len++] = 0x30 + value;
+      return;
+    }
+    let digits = 0;
+    for (let v = value; v > 0; v = Math.floor(v / 10)) digits += 1;
+    digits = Math.max(digits, width);
+    let end = this.#len + digits;
+    this.#len = end;
+    let v = value;
+    for (let i = 0; i < digits; i += 1) {
+      buf[--end] = 0x30 + (v % 10);
+      v = Math.floor(v / 10);
+    }
   }
 
   /** A copy of what was written. */
