@@ -10,6 +10,7 @@ import { DEVICE_STATUSES } from '../monitor/model.js';
 import { DeviceSnapshot, HAS_DELIVERY, HAS_LAST_CHECK, HAS_SINCE, UNKNOWN } from './device-snapshot.js';
 import { escapeLabelValue, familyHeader, sanitizeLabelName } from './exposition.js';
 import type { MetricType } from './exposition.js';
+import type { Block } from './exposition-stream.js';
 import type { DeviceMetricsView } from './source.js';
 import { TextWriter, encodeText } from './text-writer.js';
 
@@ -116,6 +117,19 @@ const MAX_INTERNED = 4096;
 export class DeviceBlockRenderer {
   readonly #userLabels = new WeakMap<object, string>();
   readonly #interned = new Map<string, string>();
+  /** Reused by the next scrape (~100 B a device); overlapping scrapes get their own. */
+  #idle: DeviceSnapshot | null = null;
+
+  /** One scrape's block: `devices` are read now, into a snapshot. */
+  block(devices: Iterable<DeviceMetricsView>): Block {
+    const snapshot = this.#idle ?? new DeviceSnapshot();
+    this.#idle = null;
+    snapshot.fill(devices);
+    return {
+      chunks: (out, chunkBytes) => this.chunks(snapshot, out, chunkBytes),
+      recycle: () => (this.#idle = snapshot),
+    };
+  }
 
   /** The whole block in one piece: for tests and one-off use. */
   renderToString(devices: Iterable<DeviceMetricsView>): string {

@@ -1,8 +1,9 @@
 // /metrics goes out in chunks. At 10,000 devices the exposition is ~11 MB, at 100,000 ~110 MB:
 // rendered in one piece it blocks the event loop for the whole render (polls start late, the
 // scheduler skips ticks) and needs a buffer the size of the text, which either stays allocated
-// between scrapes or is garbage the size of the text on every scrape. Instead the device block
-// is written into small pooled buffers, each handed to the socket as soon as it is full:
+// between scrapes or is garbage the size of the text on every scrape. Instead the blocks we
+// write ourselves (accounts, devices) go into small pooled buffers, each handed to the socket as
+// soon as it is full:
 // - back-pressure: when `write` returns false, nothing more is rendered until 'drain', so a slow
 //   reader holds the daemon to about one chunk in flight, not the whole text;
 // - the event loop gets a turn (setImmediate) whenever a slice of rendering has run SLICE_MS,
@@ -10,11 +11,9 @@
 //   (process.nextTick), which would not let timers or I/O run;
 // - a chunk's buffer goes back to the pool only from the write's callback, when the socket is
 //   done with its bytes.
-// What is written is fixed when the scrape starts (the registries' text and a snapshot of the
-// devices), so the bytes equal a one-piece render made at the same moment.
+// What is written is fixed when the scrape starts (prom-client's text and snapshots of the
+// accounts and devices), so the bytes equal a one-piece render made at the same moment.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { DeviceBlockRenderer } from './device-block.js';
-import type { DeviceSnapshot } from './device-snapshot.js';
 import { TextWriter } from './text-writer.js';
 
 /**
@@ -30,6 +29,9 @@ export interface ChunkSink {
 
 /** Rendering time after which the event loop gets a turn. */
 export const SLICE_MS = 10;
+
+/** How much of a block goes to the socket at a time, by default. */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Idle chunk buffers. A few are kept between scrapes (a few hundred KiB at most); more in use
@@ -61,29 +63,34 @@ export class ChunkPool {
   }
 }
 
-export interface ExpositionParts {
-  /** prom-client's text: the monitor's own series, then (on the lease holder) the fleet's. */
-  readonly head: readonly string[];
-  /** Null on an HA standby: no device series. */
-  readonly devices: DeviceSnapshot | null;
-  readonly renderer: DeviceBlockRenderer;
-  readonly pool: ChunkPool;
+/** Text written from a snapshot taken when the scrape started, in chunks. */
+export interface Block {
+  /**
+   * Writes into `out`, pausing (a `yield`) whenever `out` holds `chunkBytes` or more; the
+   * caller takes the bytes (`out.take`) before resuming.
+   */
+  chunks(out: TextWriter, chunkBytes: number): Generator<void, void, void>;
+  /** Written (or abandoned): the snapshot may serve the next scrape. */
+  recycle(): void;
 }
 
 /**
- * One scrape's exposition, fixed when it was made; written once, and only while its maker
- * lends it (`Metrics.withExposition`): afterwards the snapshot may serve another scrape.
+ * One scrape's exposition, fixed when it was made; written once, and only until `release`
+ * (`Metrics.withExposition` lends it): afterwards its snapshot may serve another scrape.
  */
 export class Exposition {
   readonly contentType: string;
-  readonly #parts: ExpositionParts;
+  /** prom-client's text and our blocks, in the order they are written. */
+  readonly #pieces: readonly (string | Block)[];
+  readonly #pool: ChunkPool;
   #used = false;
   #writing = false;
   #released = false;
 
-  constructor(contentType: string, parts: ExpositionParts) {
+  constructor(contentType: string, pieces: readonly (string | Block)[], pool: ChunkPool) {
     this.contentType = contentType;
-    this.#parts = parts;
+    this.#pieces = pieces;
+    this.#pool = pool;
   }
 
   /**
@@ -102,24 +109,30 @@ export class Exposition {
   }
 
   /**
-   * Ends the loan. True when the snapshot is free for another scrape; false while a write that
-   * its borrower did not wait for still reads it (the snapshot is then left to the GC).
+   * Ends the loan: the snapshot goes back for the next scrape — unless a write its borrower did
+   * not wait for still reads it; then it is left to the GC.
    */
-  release(): boolean {
+  release(): void {
+    if (this.#released) return;
     this.#released = true;
-    return !this.#writing;
+    if (this.#writing) return;
+    for (const piece of this.#pieces) if (typeof piece !== 'string') piece.recycle();
   }
 
   async #write(sink: ChunkSink): Promise<void> {
-    const { head, devices, renderer, pool } = this.#parts;
+    const pool = this.#pool;
     const pace = new Pace(sink);
-    for (const text of head) {
-      if (text !== '' && !(await pace.send(text, ignore))) return;
-    }
-    if (devices === null) return;
     const out = new TextWriter(pool.take());
-    for (const _ of renderer.chunks(devices, out, pool.chunkBytes)) {
-      if (!(await sendChunk(out, pool, pace))) return;
+    for (const piece of this.#pieces) {
+      if (typeof piece === 'string') {
+        // What a block left in `out` goes first: the text must stay in order.
+        if (out.length > 0 && !(await sendChunk(out, pool, pace))) return;
+        if (piece !== '' && !(await pace.send(piece, ignore))) return;
+        continue;
+      }
+      for (const _ of piece.chunks(out, pool.chunkBytes)) {
+        if (!(await sendChunk(out, pool, pace))) return;
+      }
     }
     if (out.length > 0) await sendChunk(out, pool, pace);
     else pool.give(out.buffer);

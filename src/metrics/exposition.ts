@@ -39,7 +39,7 @@ export function sanitizeLabelName(name: string): string {
     : replaced;
 }
 
-export type MetricType = 'counter' | 'gauge';
+export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /** The `# HELP` and `# TYPE` lines that open a family. */
 export function familyHeader(name: string, type: MetricType, help: string): string {

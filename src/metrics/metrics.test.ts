@@ -296,7 +296,7 @@ describe('Metrics', () => {
     const registry = new Registry();
     const { metrics } = setup(fakeSource([device()], [account()]), { registry });
     expect(metrics.registry).toBe(registry);
-    expect(registry.getSingleMetric('whatsgate_checks_total')).toBeDefined();
+    expect(registry.getSingleMetric('whatsgate_notifications_total')).toBeDefined();
     const families = parseExposition(await metrics.render());
     expect(families.has('whatsgate_device_up')).toBe(true);
   });
