@@ -129,10 +129,6 @@ export class AccountFamilies {
     this.#stride = BUCKETS + bounds.length + 2;
   }
 
-  has(account: string): boolean {
-    return this.#tallies.has(account);
-  }
-
   accounts(): IterableIterator<string> {
     return this.#tallies.keys();
   }
