@@ -16,6 +16,7 @@ import {
 import { FAVICON, FAVICON_CACHE, FAVICON_TYPE } from './favicon.js';
 import { HttpError, newNonce, onlyGet, refuse, send, sendHtml, sendJson } from './respond.js';
 import { ANY_HOST_PATHS, MISDIRECTED_MESSAGE, isSameOrigin, isTrustedHost } from './host-guard.js';
+import { METRICS_STALL_MS, metricsSender, type MetricsSend } from './metrics-response.js';
 
 export {
   reconnectResultFrom,
@@ -24,15 +25,7 @@ export {
   type RelinkLimits,
 } from './relink.js';
 export type { StatusPageData } from '../web/status-page.js';
-
-/**
- * A body its producer writes in pieces (`/metrics`: megabytes at 10,000 devices), honouring
- * back-pressure: when `res.write` returns false it waits for 'drain', and it stops when `res`
- * is destroyed. Sent with chunked transfer encoding; the server ends the response.
- */
-export interface StreamedBody {
-  writeTo(res: ServerResponse): Promise<void>;
-}
+export type { MetricsSend, StreamedBody } from './metrics-response.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
@@ -45,7 +38,7 @@ export interface HttpHandlers {
    * Writes the exposition through `send`, whose body (bytes, or a producer of them) may be lent
    * only until it settles.
    */
-  metrics(send: (contentType: string, body: Uint8Array | StreamedBody) => Promise<void>): Promise<void>;
+  metrics(send: MetricsSend): Promise<void>;
   /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
   devices(): unknown[] | Promise<unknown[]>;
   /** `null` when no configured device has that number. */
@@ -84,6 +77,8 @@ export interface HttpServerOptions {
   /** Overrides of basic auth's cache and limits (tests). */
   readonly auth?: Omit<BasicAuthOptions, 'now'>;
   readonly now?: () => number;
+  /** How long a client may stop reading a streamed /metrics before it is dropped (tests). */
+  readonly metricsStallMs?: number;
 }
 
 export interface HttpServer {
@@ -127,6 +122,7 @@ interface Context {
   readonly broker: QrBroker | null;
   readonly publicUrl: string | null;
   readonly now: () => number;
+  readonly metricsStallMs: number;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
@@ -149,19 +145,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     const why = ready === false ? '' : `: ${ready.replace(/[\r\n]+/g, ' ')}`;
     return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
-  if (path === '/metrics') {
-    return handlers.metrics(async (contentType, body) => {
-      const streamed = !(body instanceof Uint8Array);
-      res.writeHead(200, {
-        'content-type': contentType,
-        ...(streamed ? {} : { 'content-length': body.length }),
-        'cache-control': 'no-store',
-      });
-      // HEAD: the headers say it all, rendering the text would only be thrown away.
-      if (streamed && req.method !== 'HEAD') await body.writeTo(res);
-      await ended(res, streamed ? undefined : body);
-    });
-  }
+  if (path === '/metrics') return handlers.metrics(metricsSender(req, res, ctx.metricsStallMs));
   if (path === '/api/v1/devices') return sendJson(res, 200, await handlers.devices());
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
@@ -185,15 +169,6 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     return relink(res, ctx, url, r[1] ?? '', r[2]);
   }
   throw new HttpError(404, `no route for ${path}`);
-}
-
-/** Ends `res` (with `body`); resolves once it is sent, or at once if the client went away. */
-function ended(res: ServerResponse, body: Uint8Array | undefined): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise<void>((done) => {
-    res.once('close', done);
-    res.end(body, done);
-  });
 }
 
 async function relink(
@@ -287,7 +262,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress ?? '');
       if (outcome.kind !== 'ok') return refuse(res, outcome);
     }
-    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, publicUrl, now });
+    return route(req, res, {
+      handlers,
+      relinkAvailable: auth !== null || loopback,
+      broker,
+      publicUrl,
+      now,
+      metricsStallMs: options.metricsStallMs ?? METRICS_STALL_MS,
+    });
   }
 
   const server: Server = createServer((req, res) => {

@@ -91,12 +91,13 @@ describe('GET /metrics', () => {
     errors.length = 0;
   });
 
-  async function start(metrics: HttpHandlers['metrics']): Promise<string> {
+  async function start(metrics: HttpHandlers['metrics'], metricsStallMs?: number): Promise<string> {
     server = await startHttpServer({
       host: '127.0.0.1',
       port: 0,
       log,
       handlers: { ready: () => true, metrics, devices: () => [], history: () => null },
+      ...(metricsStallMs === undefined ? {} : { metricsStallMs }),
     });
     return server.url;
   }
@@ -168,6 +169,24 @@ describe('GET /metrics', () => {
     res.destroy();
     while (scrapes === 0) await sleep(10);
     expect(seen.bytes).toBeLessThan(Buffer.byteLength(expected));
+    expect(await body(await get(url))).toBe(expected);
+    expect(errors).toEqual([]);
+  });
+
+  it('drops a client that stops reading for good, freeing the scrape, and serves the next one', async () => {
+    const src = source(12_000);
+    const m = exporter(src);
+    const expected = await m.render();
+    let scrapes = 0;
+    const handler = metricsHandler(m);
+    const url = await start((send) => handler(send).finally(() => (scrapes += 1)), 300);
+    const res = await get(url);
+    res.pause();
+    const started = Date.now();
+    // The server gives up on it: its scrape settles (the paused client does not even notice).
+    while (scrapes === 0) await sleep(10);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    res.destroy();
     expect(await body(await get(url))).toBe(expected);
     expect(errors).toEqual([]);
   });
