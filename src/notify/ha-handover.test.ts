@@ -61,7 +61,7 @@ describeWithPostgres('grouped notifications across a failover', (db) => {
   it('the next holder releases the events the last one held, once; the deposed one sends nothing', async () => {
     await emptyTables(db().url);
     const clock = new FakeClock(T0);
-    let aLeads = true;
+    const aLeads = true;
     let bLeads = false;
     const a = await replica('a', clock, () => aLeads);
     const b = await replica('b', clock, () => bLeads);
@@ -75,9 +75,8 @@ describeWithPostgres('grouped notifications across a failover', (db) => {
     await a.store.transaction((tx) => a.notifications.publish([deviceAlert({ number: '111' })], tx.outbox));
     expect((await a.store.outbox.held()).map((m) => m.channel)).toEqual(['hook']);
 
-    // A freezes before the group is due (by its own clock it no longer leads); its lease lapses
-    // and B takes over.
-    aLeads = false;
+    // A's lease lapses and B takes over — but A does not know it (paused, its clock not yet
+    // read): its loop still believes it leads, so only the fence keeps it from the group.
     await expireLease(db().url, LEASE);
     const epochB = await b.store.acquireLease(LEASE, 'b', 15_000);
     expect(epochB).toBe(epochA! + 1);
@@ -95,7 +94,8 @@ describeWithPostgres('grouped notifications across a failover', (db) => {
     await clock.advance(10 * GROUP_WAIT_MS);
     expect(b.notifier.attempts).toHaveLength(1);
 
-    // A never sent anything; a write it still tries is refused by the fence.
+    // A tried to release the same group and was refused by the fence: it sent nothing, and a
+    // write it still tries is refused too.
     expect(a.notifier.attempts).toEqual([]);
     const refused = await a.store.outbox
       .enqueue([{ deliveryId: 'late', channel: 'hook', payload: {}, createdAt: T0 }])
