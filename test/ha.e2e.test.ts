@@ -147,6 +147,10 @@ notify:
       90_000,
     );
 
+    // B's email too, before the pause: a send in flight when a process is frozen finishes when it
+    // resumes, and the next holder, seeing it unconfirmed, sends it again (at least once, as
+    // designed: a webhook receiver drops the repeat by its webhook-id; email cannot).
+    await eventually('two emails', () => Promise.resolve(smtp.mails.length >= 2 || undefined), 30_000);
     // SIGSTOP the second leader past its lease; the third takes over; C drops under it.
     second.kill('SIGSTOP');
     const third = await leaderNow(
@@ -175,6 +179,17 @@ notify:
     );
     await eventually('four emails', () => Promise.resolve(smtp.mails.length >= 4 || undefined), 30_000);
 
+    // Polling goes on under the third for more than a full window of calls, so every 60 s
+    // window is counted across both failovers: a standby polling too, or a holder that ignored
+    // its predecessor's calls, would put more than RATE calls into one.
+    const firstCallAt = Math.min(...sim.stats().calls.map((c) => c.at));
+    await eventually(
+      'calls spanning 75 s',
+      () =>
+        Promise.resolve(Math.max(...sim.stats().calls.map((c) => c.at)) - firstCallAt >= 75_000 || undefined),
+      90_000,
+    );
+
     // The resumed replica made no call and sent nothing after it woke up.
     const afterResume = second.lines.slice(resumedAt);
     expect(afterResume.filter((l) => l.msg === 'checked')).toEqual([]);
@@ -183,7 +198,16 @@ notify:
     await Promise.all([second.exited, third.exited]);
 
     const events = webhookEvents(hook.requests);
-    const summary = JSON.stringify({ events, mails: subjects(smtp.mails), takeoverMs });
+    // The figures for the record (issue 15's closing note).
+    console.info(
+      `ha e2e: takeover after kill -9 in ${takeoverMs} ms; max ${maxInAnyWindow(sim.stats().calls.map((c) => c.at))} calls in a 60 s window (rate_limit ${RATE})`,
+    );
+    const summary = JSON.stringify({
+      events,
+      mails: subjects(smtp.mails),
+      takeoverMs,
+      maxInWindow: maxInAnyWindow(sim.stats().calls.map((c) => c.at)),
+    });
     expect(events.filter((e) => e.startsWith('device.')).sort(), summary).toEqual(
       [`device.down ${A}`, `device.down ${B}`, `device.down ${C}`, `device.up ${A}`].sort(),
     );
@@ -194,6 +218,10 @@ notify:
     expect(takeoverMs, summary).toBeLessThan(LEASE_MS + LEASE_MS / 3 + 2_000);
     expect(third).not.toBe(second);
     const calls = sim.stats().calls.map((c) => c.at);
-    expect(maxInAnyWindow(calls), summary).toBeLessThanOrEqual(RATE);
+    const max = maxInAnyWindow(calls);
+    expect(max, summary).toBeLessThanOrEqual(RATE);
+    // Saturated: the holder ran at its share of the budget (three quarters are for checks), so
+    // two pollers at once would have broken the bound.
+    expect(max, summary).toBeGreaterThanOrEqual(Math.floor(RATE * 0.6));
   }, 300_000);
 });
