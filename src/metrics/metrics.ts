@@ -38,7 +38,7 @@ export interface MetricsOptions {
   /** prom-client's process and Node.js metrics; default `true`. */
   readonly processMetrics?: boolean;
   /**
-   * How much of the device block `/metrics` hands to the socket at a time; default 64 KiB.
+   * How much of our text `/metrics` hands to the socket at a time; default 64 KiB.
    * `Number.POSITIVE_INFINITY`: in one piece.
    */
   readonly chunkBytes?: number;
