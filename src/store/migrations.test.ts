@@ -38,16 +38,16 @@ function tables(db: Database.Database): string[] {
 }
 
 function openError(file: string, options: { readonly?: boolean } = {}): StoreError {
-  const err = thrown(() => openSqliteStore(file, options).close());
+  const err = thrown(() => void openSqliteStore(file, options).close());
   expect(err).toBeInstanceOf(StoreError);
   expect((err as Error).message).not.toContain('\n');
   return err as StoreError;
 }
 
 describe('schema migrations', () => {
-  it('a fresh database gets the whole schema, the current user_version and our application_id', () => {
+  it('a fresh database gets the whole schema, the current user_version and our application_id', async () => {
     const file = newFile();
-    openSqliteStore(file).close();
+    await openSqliteStore(file).close();
     inspect(file, (db) => {
       expect(userVersion(db)).toBe(SCHEMA_VERSION);
       expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
@@ -66,28 +66,28 @@ describe('schema migrations', () => {
     });
   });
 
-  it('an empty (0-byte) file is initialised like a new one', () => {
+  it('an empty (0-byte) file is initialised like a new one', async () => {
     const file = newFile();
     writeFileSync(file, '');
-    openSqliteStore(file).close();
+    await openSqliteStore(file).close();
     inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION));
   });
 
-  it('re-opening keeps the data and the user_version, and runs nothing', () => {
+  it('re-opening keeps the data and the user_version, and runs nothing', async () => {
     const file = newFile();
     const store = openSqliteStore(file);
-    store.saveDevices([{ row: device('main', '1'), change: null }]);
-    store.close();
+    await store.saveDevices([{ row: device('main', '1'), change: null }]);
+    await store.close();
     inspect(file, (db) => expect(runMigrations(db)).toBe(0));
     const again = openSqliteStore(file);
-    expect(again.getDevices()).toHaveLength(1);
-    again.close();
+    expect(await again.getDevices()).toHaveLength(1);
+    await again.close();
     inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION));
   });
 
-  it('a database from a newer version is refused, for writing and for reading, and left alone', () => {
+  it('a database from a newer version is refused, for writing and for reading, and left alone', async () => {
     const file = newFile();
-    openSqliteStore(file).close();
+    await openSqliteStore(file).close();
     inspect(file, (db) => db.pragma(`user_version = ${SCHEMA_VERSION + 5}`));
     for (const readonly of [false, true]) {
       const err = openError(file, { readonly });
@@ -98,12 +98,12 @@ describe('schema migrations', () => {
     inspect(file, (db) => expect(userVersion(db)).toBe(SCHEMA_VERSION + 5));
   });
 
-  it('a reader refuses a database older than the code, and leaves the upgrade to a writer', () => {
+  it('a reader refuses a database older than the code, and leaves the upgrade to a writer', async () => {
     const file = newFile();
     new Database(file).close();
     expect(openError(file, { readonly: true }).reason).toBe('too_old');
-    openSqliteStore(file).close();
-    openSqliteStore(file, { readonly: true }).close();
+    await openSqliteStore(file).close();
+    await openSqliteStore(file, { readonly: true }).close();
   });
 
   it('refuses a SQLite database of another application (tables, user_version 0)', () => {
@@ -137,7 +137,7 @@ describe('schema migrations', () => {
     expect(openError(file).reason).toBe('not_ours');
   });
 
-  it('migration 3 keeps every device row and history id, and lets not_found in', () => {
+  it('migration 3 keeps every device row and history id, and lets not_found in', async () => {
     const file = newFile();
     inspect(file, (db) => {
       runMigrations(db, MIGRATIONS.slice(0, 2));
@@ -154,12 +154,12 @@ describe('schema migrations', () => {
     });
     const store = openSqliteStore(file);
     try {
-      expect(store.getDevice('main', '1')).toMatchObject({
+      expect(await store.getDevice('main', '1')).toMatchObject({
         status: 'unknown',
         statusRaw: 'Banana Mode',
         transitions: 3,
       });
-      store.saveDevices([
+      await store.saveDevices([
         {
           row: device('main', '2', { status: 'not_found', statusRaw: 'device not found!', health: 'DOWN' }),
           change: {
@@ -172,14 +172,14 @@ describe('schema migrations', () => {
           },
         },
       ]);
-      expect(store.getDevice('main', '2')?.status).toBe('not_found');
-      expect(store.history('main', '2').map((h) => h.to)).toEqual(['not_found']);
-      expect(store.history('main', '1').map((h) => [h.at, h.to])).toEqual([
+      expect((await store.getDevice('main', '2'))?.status).toBe('not_found');
+      expect((await store.history('main', '2')).map((h) => h.to)).toEqual(['not_found']);
+      expect((await store.history('main', '1')).map((h) => [h.at, h.to])).toEqual([
         [10, 'unknown'],
         [30, 'deleted'],
       ]);
     } finally {
-      store.close();
+      await store.close();
     }
     inspect(file, (db) => {
       expect(db.prepare('SELECT id FROM history ORDER BY id').pluck().all()).toEqual([7, 9, 10]);
@@ -207,11 +207,11 @@ describe('schema migrations', () => {
       db.close();
     });
 
-    it('applies only the ones appended since the last run (how later issues add tables)', () => {
+    it('applies only the ones appended since the last run (how later issues add tables)', async () => {
       const file = newFile();
       const store = openSqliteStore(file);
-      store.setMeta('kept', 'yes');
-      store.close();
+      await store.setMeta('kept', 'yes');
+      await store.close();
       inspect(file, (db) => {
         expect(runMigrations(db, [...MIGRATIONS, create('later')])).toBe(1);
         expect(userVersion(db)).toBe(SCHEMA_VERSION + 1);

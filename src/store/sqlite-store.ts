@@ -7,8 +7,9 @@
 // committed or rolled back with work that is not theirs.
 
 import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from './outbox-store.js';
+import { storeError } from './errors.js';
 import { SqliteOutboxTables } from './sqlite-outbox-tables.js';
-import { openSqliteTables, SqliteTables, type SqliteStoreOptions } from './sqlite-tables.js';
+import { openSqliteTables, type SqliteTables, type SqliteStoreOptions } from './sqlite-tables.js';
 import type {
   AccountRow,
   ApiCallQuery,
@@ -36,16 +37,13 @@ export type { SqliteStoreOptions } from './sqlite-tables.js';
  */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   const tables = openSqliteTables(file, options);
-  return new SqliteStore(tables, new SqliteOutboxTables(tables), new Gate(), 0);
+  return new SqliteStore(tables, new SqliteOutboxTables(tables), new Gate(), 0, null);
 }
 
 /** Synchronous work as a settled promise: its value, or its error as the rejection. */
 function runNow<R>(work: () => R): Promise<R> {
-  try {
-    return Promise.resolve(work());
-  } catch (err) {
-    return Promise.reject(err as Error);
-  }
+  // The executor runs at once; what it throws becomes the rejection.
+  return new Promise<R>((resolve) => resolve(work()));
 }
 
 /** Runs synchronous work now, or after the open transaction when one is (see the top). */
@@ -72,10 +70,30 @@ export class Gate {
   }
 }
 
-/** Inside a transaction: straight through, the transaction is ours. */
-const DIRECT = { run: runNow };
-
 type Runner = Pick<Gate, 'run'>;
+
+/**
+ * Inside a transaction: straight through, the transaction is ours — while it lasts. A handle
+ * kept past its end (a late promise) is refused: its work would otherwise slip into whatever
+ * transaction is open by then, or run outside any.
+ */
+class Scope implements Runner {
+  open = true;
+  readonly #file: string;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  run<R>(work: () => R): Promise<R> {
+    if (!this.open) {
+      return Promise.reject(
+        storeError('cannot use', this.#file, 'closed', 'the transaction of this handle has ended'),
+      );
+    }
+    return runNow(work);
+  }
+}
 
 export class SqliteStore implements Store {
   readonly outbox: OutboxStore;
@@ -85,14 +103,26 @@ export class SqliteStore implements Store {
   readonly #run: Runner;
   /** Savepoint depth of this handle's transaction: 0 for the store itself. */
   readonly #depth: number;
+  /** The transaction this handle belongs to; null for the store itself. */
+  readonly #scope: Scope | null;
 
-  /** Use openSqliteStore. A transaction's handle shares the tables and the gate, one level deeper. */
-  constructor(tables: SqliteTables, outboxTables: SqliteOutboxTables, gate: Gate, depth: number) {
+  /**
+   * Use openSqliteStore. A transaction's handle shares the tables and the gate, one level deeper,
+   * and runs its work in `scope` while that transaction lasts.
+   */
+  constructor(
+    tables: SqliteTables,
+    outboxTables: SqliteOutboxTables,
+    gate: Gate,
+    depth: number,
+    scope: Scope | null,
+  ) {
     this.#tables = tables;
     this.#outboxTables = outboxTables;
     this.#gate = gate;
     this.#depth = depth;
-    this.#run = depth === 0 ? gate : DIRECT;
+    this.#scope = scope;
+    this.#run = scope ?? gate;
     this.outbox = new SqliteOutbox(outboxTables, this.#run, (fn) => this.transaction((tx) => fn(tx.outbox)));
   }
 
@@ -168,13 +198,16 @@ export class SqliteStore implements Store {
     const depth = this.#depth;
     const body = async (): Promise<T> => {
       this.#tables.begin(depth, options);
+      const scope = new Scope(this.#tables.file);
       let result: T;
       try {
-        result = await fn(new SqliteStore(this.#tables, this.#outboxTables, this.#gate, depth + 1));
+        result = await fn(new SqliteStore(this.#tables, this.#outboxTables, this.#gate, depth + 1, scope));
       } catch (err) {
+        scope.open = false;
         this.#tables.rollback(depth);
         throw err;
       }
+      scope.open = false;
       try {
         this.#tables.commit(depth);
       } catch (err) {
@@ -183,7 +216,9 @@ export class SqliteStore implements Store {
       }
       return result;
     };
-    return depth === 0 ? this.#gate.exclusive(body) : body();
+    if (depth === 0) return this.#gate.exclusive(body);
+    // A nested transaction through a handle whose own transaction has ended: refused as its calls are.
+    return this.#scope!.run(() => undefined).then(body);
   }
 
   close(): Promise<void> {

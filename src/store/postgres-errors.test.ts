@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { StoreError, type StoreErrorReason } from './errors.js';
+import { databaseLabel, fromPgError, urlCredentials } from './postgres-errors.js';
+
+const WHERE = 'db.example.com:5432/wgm';
+
+function pgError(code: string, message = 'the server says no'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+describe('fromPgError', () => {
+  it.each<[string, StoreErrorReason]>([
+    ['28P01', 'permission'],
+    ['28000', 'permission'],
+    ['42501', 'permission'],
+    ['3D000', 'other'],
+    ['25006', 'readonly'],
+    ['53100', 'disk_full'],
+    ['53300', 'io'],
+    ['40001', 'locked'],
+    ['40P01', 'locked'],
+    ['55P03', 'locked'],
+    ['08006', 'io'],
+    ['57P01', 'io'],
+    ['58030', 'io'],
+    ['23505', 'invalid'],
+    ['22021', 'invalid'],
+    ['XX001', 'corrupt'],
+    ['42P01', 'other'],
+    ['ECONNREFUSED', 'io'],
+    ['ENOTFOUND', 'io'],
+    ['ETIMEDOUT', 'io'],
+    ['ECONNRESET', 'io'],
+  ])('%s → %s, one line naming the database', (code, reason) => {
+    const cause = pgError(code, 'line one\nline two');
+    const err = fromPgError(cause, 'cannot read history from', WHERE);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err?.reason).toBe(reason);
+    expect(err?.file).toBe(WHERE);
+    expect(err?.cause).toBe(cause);
+    expect(err?.message.startsWith(`cannot read history from ${WHERE}: `)).toBe(true);
+    expect(err?.message).not.toContain('\n');
+  });
+
+  it('pg’s own connection failures, without a code', () => {
+    for (const message of ['timeout exceeded when trying to connect', 'Connection terminated unexpectedly']) {
+      expect(fromPgError(new Error(message), 'cannot open', WHERE)?.reason).toBe('io');
+    }
+  });
+
+  it('cuts the secrets out, should a server ever echo one', () => {
+    const err = fromPgError(pgError('XX000', 'bad password s3cr3t-pw here'), 'cannot open', WHERE, [
+      's3cr3t-pw',
+    ]);
+    expect(err?.message).not.toContain('s3cr3t-pw');
+    expect(err?.message).toContain('[redacted]');
+  });
+
+  it('leaves errors that are not the database’s to the caller; passes a StoreError through', () => {
+    expect(fromPgError(new TypeError('bug'), 'cannot open', WHERE)).toBeNull();
+    expect(fromPgError('text', 'cannot open', WHERE)).toBeNull();
+    const err = new StoreError('x', { file: WHERE, reason: 'deposed' });
+    expect(fromPgError(err, 'cannot open', WHERE)).toBe(err);
+  });
+});
+
+describe('urlCredentials and databaseLabel', () => {
+  it('the password as written and decoded, and credential parameters; the label shows none', () => {
+    const url =
+      'postgres://monitor:p%40ss-word@db:5432/wgm?sslmode=require&sslpassword=key-pass&application_name=x';
+    expect(urlCredentials(new URL(url)).sort()).toEqual(['key-pass', 'p%40ss-word', 'p@ss-word']);
+    expect(urlCredentials(new URL('postgres://monitor@db/wgm'))).toEqual([]);
+    expect(databaseLabel(url)).toBe('db:5432/wgm');
+  });
+});
