@@ -18,13 +18,15 @@
 // + interval), at the stand-in: how late a check came against its due time.
 //
 // Overrides: BENCH_DEVICES, BENCH_ACCOUNTS, BENCH_WINDOW (s), BENCH_WARMUP (s, paced variants),
-// BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon).
+// BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon). BENCH_COMPARE_DIST=DIR
+// adds `daemon@before`: the same daemon variant on another build (e.g. one from before a change,
+// with node_modules reachable from it), in the same run.
 
 import { spawn } from 'node:child_process';
 import console from 'node:console';
 import { loadavg } from 'node:os';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
 const big = process.argv.includes('--100k');
 const DEVICES = Number(process.env.BENCH_DEVICES ?? (big ? 100_000 : 10_000));
@@ -33,8 +35,11 @@ const INTERVAL_MS = 60_000;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 120);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 70);
 const RATE = Number(process.env.BENCH_RATE ?? (big ? 300 : 30));
+const COMPARE = process.env.BENCH_COMPARE_DIST;
 const VARIANTS = (
-  process.env.BENCH_VARIANTS ?? (big ? 'flat-bare,paced-bare,daemon' : 'flat-bare,paced-bare,daemon,pipeline-flat')
+  process.env.BENCH_VARIANTS ??
+  (big ? 'flat-bare,paced-bare,daemon' : 'flat-bare,paced-bare,daemon,pipeline-flat') +
+    (COMPARE === undefined ? '' : ',daemon@before')
 ).split(',');
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
@@ -49,28 +54,44 @@ function startStandIn() {
   });
 }
 
-function runVariant(variant) {
+function runVariant(name) {
+  const [variant, build] = name.split('@');
   const options = {
     variant,
+    ...(build === 'before' ? { dist: pathToFileURL(`${COMPARE}/`).href } : {}),
     port: PORT,
     devices: DEVICES,
     accounts: ACCOUNTS,
     concurrency: 4,
     intervalMs: INTERVAL_MS,
     rateLimit: RATE,
+    ...(process.env.BENCH_HEAP_SNAPSHOT === undefined
+      ? {}
+      : { heapSnapshot: `${process.env.BENCH_HEAP_SNAPSHOT}/${name}.heapsnapshot` }),
     seconds: variant === 'flat-bare' || variant === 'pipeline-flat' ? 15 : WINDOW,
     warmupSeconds: variant === 'daemon' ? WARMUP : variant === 'pipeline-flat' ? 5 : 10,
   };
   const load = loadavg()[0];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here('./poll-variant.mjs'), JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // BENCH_PROFILE=DIR: a V8 CPU profile of each variant's process (it costs CPU: figures rise).
+    const profile = process.env.BENCH_PROFILE;
+    const flags =
+      profile === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${name}.cpuprofile`];
+    // --expose-gc only lets the variant read its live heap after the window (one gc() then).
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', ...flags, here('./poll-variant.mjs'), JSON.stringify(options)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => {
       const line = out.trim().split('\n').at(-1);
-      if (code !== 0 || line === undefined) reject(new Error(`variant ${variant} exited ${code}: ${out}`));
+      if (code !== 0 || line === undefined) reject(new Error(`variant ${name} exited ${code}: ${out}`));
       else resolve({ ...JSON.parse(line), loadBefore: load, loadAfter: loadavg()[0] });
     });
   });
@@ -96,7 +117,7 @@ try {
 const flat = results['flat-bare']?.cpuMicrosPerCall;
 const paced = results['paced-bare']?.cpuMicrosPerCall;
 const header = [
-  'variant'.padEnd(14),
+  'variant'.padEnd(20),
   'calls'.padStart(8),
   'calls/s'.padStart(8),
   'CPU µs/call'.padStart(11),
@@ -112,13 +133,11 @@ const header = [
 ];
 console.log(header.join(' '));
 for (const [name, r] of Object.entries(results)) {
-  const late =
-    name === 'flat-bare' || name === 'pipeline-flat'
-      ? '–'
-      : `${fmt(r.gaps.lateP50Ms)}/${fmt(r.gaps.lateP99Ms)}/${fmt(r.gaps.lateMaxMs)}`;
+  const flatOut = name.startsWith('flat-bare') || name.startsWith('pipeline-flat');
+  const late = flatOut ? '–' : `${fmt(r.gaps.lateP50Ms)}/${fmt(r.gaps.lateP99Ms)}/${fmt(r.gaps.lateMaxMs)}`;
   console.log(
     [
-      name.padEnd(14),
+      name.padEnd(20),
       String(r.calls).padStart(8),
       fmt(r.perSecond).padStart(8),
       fmt(r.cpuMicrosPerCall).padStart(11),
@@ -129,17 +148,19 @@ for (const [name, r] of Object.entries(results)) {
       `${r.rssMedianMB}MB`.padStart(8),
       `${r.peakRssMB}MB`.padStart(9),
       late.padStart(20),
-      (name === 'flat-bare' || name === 'pipeline-flat' ? '–' : String(r.gaps.over5pct)).padStart(5),
+      (flatOut ? '–' : String(r.gaps.over5pct)).padStart(5),
       `${fmt(r.loadBefore, 1)}→${fmt(r.loadAfter, 1)}`.padStart(10),
     ].join(' '),
   );
 }
-const d = results.daemon;
-if (d !== undefined) {
+for (const [name, d] of Object.entries(results)) {
+  if (!name.startsWith('daemon')) continue;
   console.log(
-    `daemon: ${d.statusCalls} status + ${d.balanceCalls} balance calls; ${d.devicesSeen} devices seen; ` +
+    `${name}: ${d.statusCalls} status + ${d.balanceCalls} balance calls; ${d.devicesSeen} devices seen; ` +
       `${d.gaps.n} re-checks, ${d.gaps.over5pct} later than interval + 5 %; skipped ticks ${d.skipped}; ` +
       `lag max ${fmt(d.lagMaxMs)} ms; heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
-      `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB`,
+      `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
+      `after the window and a full GC: live heap ${d.liveHeapMB} MB of ${d.heapTotalMB} MB, external ${d.externalMB} MB ` +
+      `(array buffers ${d.arrayBuffersMB} MB), RSS ${d.rssAfterGcMB} MB; spaces ${JSON.stringify(d.spaces)}`,
   );
 }

@@ -7,10 +7,12 @@
 // between two arrivals minus the configured interval is how late the check came against its due
 // time (the scheduler dues a device one interval after its last check started). The control
 // routes: `GET /_bench/stats?interval=MS` (counts since the last reset, gap statistics, devices
-// seen) and `POST /_bench/reset` (counts and gaps; the per-device last arrival is kept).
+// seen) and `POST /_bench/reset` (counts and gaps; the per-device last arrival is kept, unless
+// `?forget`).
 //
 //   node test/bench/poll-stand-in.mjs PORT   → prints "listening PORT" once it is
 
+import { Buffer } from 'node:buffer';
 import console from 'node:console';
 import { createServer } from 'node:http';
 import process from 'node:process';
@@ -90,7 +92,9 @@ function stats(intervalMs) {
 const server = createServer((req, res) => {
   const url = req.url ?? '/';
   if (url.startsWith('/_bench/')) {
-    if (req.method === 'POST' && url === '/_bench/reset') {
+    if (req.method === 'POST' && url.startsWith('/_bench/reset')) {
+      // `?forget`: a new variant starts, whose first call of a device is no re-check.
+      if (url.endsWith('?forget')) last.clear();
       calls = statusCalls = balanceCalls = 0;
       gapCount = 0;
       maxInFlight = 0;

@@ -23,12 +23,18 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { URL } from 'node:url';
 import { Pool, request } from 'undici';
 
 const opts = JSON.parse(process.argv[2]);
 const { variant, port } = opts;
 const FIRST = 100_000_000;
+// The build under test: this checkout's, or another (BENCH_COMPARE_DIST: a build from before a change).
+const dist = opts.dist ?? new URL('../../dist/', import.meta.url).href;
+const load = (path) => import(new URL(path, dist.endsWith('/') ? dist : `${dist}/`).href);
 const origin = `http://127.0.0.1:${port}`;
 
 async function standIn(path, method = 'GET') {
@@ -85,6 +91,25 @@ async function measure(seconds, intervalMs, during = () => sleep(seconds * 1000)
     heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1e6),
     gaps: s.gaps,
     devicesSeen: s.devicesSeen,
+  };
+}
+
+/** After the window: the live heap (after a full GC, when --expose-gc), and what each space holds. */
+function heapAfter() {
+  globalThis.gc?.();
+  const spaces = {};
+  for (const sp of getHeapSpaceStatistics()) {
+    spaces[sp.space_name.replace('_space', '')] = Math.round(sp.space_used_size / 1e6);
+  }
+  const m = process.memoryUsage();
+  if (opts.heapSnapshot !== undefined) writeHeapSnapshot(opts.heapSnapshot);
+  return {
+    liveHeapMB: Math.round(m.heapUsed / 1e6),
+    heapTotalMB: Math.round(m.heapTotal / 1e6),
+    externalMB: Math.round(m.external / 1e6),
+    arrayBuffersMB: Math.round(m.arrayBuffers / 1e6),
+    rssAfterGcMB: Math.round(m.rss / 1e6),
+    spaces,
   };
 }
 
@@ -205,10 +230,10 @@ async function skippedTicks(url) {
 }
 
 async function daemon() {
-  const { parseConfig } = await import('../../dist/config/load.js');
-  const { Daemon } = await import('../../dist/daemon.js');
-  const { createLogger } = await import('../../dist/log.js');
-  const { systemClock } = await import('../../dist/poll/system-clock.js');
+  const { parseConfig } = await load('config/load.js');
+  const { Daemon } = await load('daemon.js');
+  const { createLogger } = await load('log.js');
+  const { systemClock } = await load('poll/system-clock.js');
   const dir = mkdtempSync(join(tmpdir(), 'wgm-bench-'));
   const listenPort = port + 1 + Math.floor(Math.random() * 500);
   const cpuStart = process.cpuUsage();
@@ -229,27 +254,27 @@ async function daemon() {
   await sleep(opts.warmupSeconds * 1000);
   const result = await measure(opts.seconds, opts.intervalMs);
   const peak = peakRssMB();
+  const heap = heapAfter();
   const scrape = await skippedTicks(d.url);
   await d.stop();
   rmSync(dir, { recursive: true, force: true });
-  return { ...result, peakRssMB: peak, configMs, startMs, startCpuMs, ...scrape };
+  return { ...result, peakRssMB: peak, configMs, startMs, startCpuMs, ...scrape, ...heap };
 }
 
 async function pipelineFlat() {
-  const { parseConfig } = await import('../../dist/config/load.js');
-  const { createLogger } = await import('../../dist/log.js');
-  const { systemClock } = await import('../../dist/poll/system-clock.js');
-  const { Mutes } = await import('../../dist/monitor/mutes.js');
-  const { AccountPoller } = await import('../../dist/poll/account-poller.js');
-  const { gatewayClientFor } = await import('../../dist/gateway/for-account.js');
-  const { CycleWriter } = await import('../../dist/poll/cycle-writer.js');
-  const { PollLoop } = await import('../../dist/poll/poll-loop.js');
-  const { openSqliteStore } = await import('../../dist/store/sqlite-store.js');
+  const { parseConfig } = await load('config/load.js');
+  const { createLogger } = await load('log.js');
+  const { systemClock } = await load('poll/system-clock.js');
+  const { Mutes } = await load('monitor/mutes.js');
+  const { AccountPoller } = await load('poll/account-poller.js');
+  const { gatewayClientFor } = await load('gateway/for-account.js');
+  const { CycleWriter } = await load('poll/cycle-writer.js');
+  const { PollLoop } = await load('poll/poll-loop.js');
+  const { openSqliteStore } = await load('store/sqlite-store.js');
   const dir = mkdtempSync(join(tmpdir(), 'wgm-bench-'));
-  const config = parseConfig(
-    daemonYaml(dir, port + 1, { interval: '1s', rateLimit: 6000, timeout: '5s' }),
-    { env: {} },
-  );
+  const config = parseConfig(daemonYaml(dir, port + 1, { interval: '1s', rateLimit: 6000, timeout: '5s' }), {
+    env: {},
+  });
   const store = openSqliteStore(join(dir, 'monitor.db'));
   const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
   const writer = new CycleWriter({ store, log, publish: async () => undefined });
@@ -283,8 +308,11 @@ async function pipelineFlat() {
   return result;
 }
 
-const run = { 'flat-bare': flatBare, 'paced-bare': pacedBare, daemon, 'pipeline-flat': pipelineFlat }[variant];
+const run = { 'flat-bare': flatBare, 'paced-bare': pacedBare, daemon, 'pipeline-flat': pipelineFlat }[
+  variant
+];
 if (run === undefined) throw new Error(`unknown variant ${variant}`);
+await standIn('/_bench/reset?forget', 'POST');
 const result = await run();
 console.log(JSON.stringify({ variant, ...result, peakRssMB: result.peakRssMB ?? peakRssMB() }));
 process.exit(0);
