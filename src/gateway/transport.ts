@@ -2,9 +2,12 @@
 // reads, and the verdicts the HTTP status alone decides (3xx, 401/403, 429, 5xx). Everything that
 // goes wrong is thrown as a GatewayError whose message names method, URL and what happened.
 // undici is loaded with the first call, so building a client (e.g. in `status`) loads nothing.
+//
+// Deadlines: one sweep for the calls in flight of every transport (net/deadline-sweep.ts), not a
+// controller, a timer and a listener per call; a call's handle is undici's abort signal.
 
 import type { Dispatcher, Pool } from 'undici';
-import { callDeadline } from '../net/abort.js';
+import { DeadlineSweep } from '../net/deadline-sweep.js';
 import { BodyTooLarge, bytesReadBefore, readBody } from '../net/body.js';
 import { describeNetworkError, isTimeoutError } from '../net/network-error.js';
 import { SERVICE_URL } from '../net/redact.js';
@@ -27,7 +30,12 @@ export interface TransportOptions {
   readonly connections: number;
   readonly userAgent: string;
   readonly now: () => number;
+  /** The deadlines of the calls in flight; default one shared by every transport of the process. */
+  readonly deadlines?: DeadlineSweep;
 }
+
+// Shared: one timer sweeps the deadlines of every account's calls.
+let sharedSweep: DeadlineSweep | undefined;
 
 export interface ExchangeOptions {
   readonly signal?: AbortSignal | undefined;
@@ -50,6 +58,13 @@ export function createTransport(options: TransportOptions): Transport {
   const { token, shownOrigin, userAgent, now } = options;
   let pool: Promise<Pool> | undefined;
   let closing: Promise<void> | undefined;
+  const deadlines = options.deadlines ?? (sharedSweep ??= new DeadlineSweep());
+  const baseHeaders: Record<string, string> = {
+    'access-token': token,
+    accept: 'application/json',
+    'user-agent': userAgent,
+  };
+  const jsonHeaders: Record<string, string> = { ...baseHeaders, 'content-type': 'application/json' };
 
   const poolOf = (): Promise<Pool> =>
     (pool ??= loadUndici().then(
@@ -78,35 +93,29 @@ export function createTransport(options: TransportOptions): Transport {
       // As undici answers a closed pool; a client closed before its first call has no pool.
       throw new GatewayError('connection', `${where}: client closed (UND_ERR_CLOSED)`);
     }
-    const deadline = callDeadline(timeoutMs, opts.signal);
-    const signal = deadline.signal;
+    const call = deadlines.start(timeoutMs, opts.signal);
     const whyStopped = (phase: string): string =>
-      deadline.timedOut || !deadline.cancelled
+      call.timedOut || !call.cancelled
         ? `no complete ${phase} within ${timeoutMs} ms`
         : `cancelled while waiting for the ${phase}`;
 
     try {
       let res: Dispatcher.ResponseData;
       try {
-        const headers: Record<string, string> = {
-          'access-token': token,
-          accept: 'application/json',
-          'user-agent': userAgent,
-        };
-        if (payload !== undefined) headers['content-type'] = 'application/json';
         res = await (
           await poolOf()
         ).request({
           method,
           path,
-          headers,
+          // Shared, never mutated (undici reads them): no object per call.
+          headers: payload === undefined ? baseHeaders : jsonHeaders,
           body: payload ?? null,
-          signal,
+          signal: call.signal,
           headersTimeout: Math.max(timeoutMs, 1),
           bodyTimeout: Math.max(timeoutMs, 1),
         });
       } catch (err) {
-        if (signal.aborted || isTimeoutError(err)) {
+        if (call.aborted || isTimeoutError(err)) {
           throw new GatewayError('timeout', `${where}: ${whyStopped('response')}`);
         }
         throw new GatewayError('connection', `${where}: ${describeNetworkError(err)}`, { cause: err });
@@ -154,7 +163,7 @@ export function createTransport(options: TransportOptions): Transport {
             httpStatus: statusCode,
           });
         }
-        if (signal.aborted || isTimeoutError(err)) {
+        if (call.aborted || isTimeoutError(err)) {
           throw new GatewayError('timeout', `${label}: ${whyStopped('body')}`, { httpStatus: statusCode });
         }
         const promised = Number.isFinite(declared) ? ` of the ${declared} promised` : '';
@@ -166,7 +175,7 @@ export function createTransport(options: TransportOptions): Transport {
       }
       return { statusCode, contentType, text, label };
     } finally {
-      deadline.dispose();
+      deadlines.end(call);
     }
   }
 
