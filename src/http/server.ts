@@ -5,6 +5,14 @@ import { isLoopbackHost } from '../fields/fields.js';
 import type { Logger } from '../log.js';
 import { BasicAuthVerifier, type BasicAuthConfig, type BasicAuthOptions } from '../web/basic-auth.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  MAX_HISTORY_LIMIT,
+  decodeHistoryCursor,
+  encodeHistoryCursor,
+  parseHistoryLimit,
+  type HistoryCursor,
+} from '../report/history-page.js';
 import { buildStatusView, renderStatusPage, type StatusPageData } from '../web/status-page.js';
 import {
   DEFAULT_RELINK_LIMITS,
@@ -41,8 +49,11 @@ export interface HttpHandlers {
   metrics(send: MetricsSend): Promise<void>;
   /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
   devices(): unknown[] | Promise<unknown[]>;
-  /** `null` when no configured device has that number. */
-  history(device: string, since: number | null): unknown[] | null | Promise<unknown[] | null>;
+  /**
+   * `GET /api/v1/devices/{number}/history`: one page of rows (oldest first) and where the next
+   * starts; `null` when no configured device has that number.
+   */
+  history(device: string, query: HistoryQuery): HistoryAnswer | null | Promise<HistoryAnswer | null>;
   /** `GET /`: the facts the status page shows. Absent: the page answers 404. */
   statusPage?(): StatusPageData | Promise<StatusPageData>;
   /**
@@ -61,6 +72,19 @@ export interface HttpHandlers {
    * answered 503 with Retry-After.
    */
   reconnectQr?(device: string, signal: AbortSignal): Promise<ReconnectQrResult>;
+}
+
+/** A history request's parameters, checked: `since`, `limit` (default DEFAULT_HISTORY_LIMIT), `cursor`. */
+export interface HistoryQuery {
+  readonly since: number | null;
+  readonly limit: number;
+  readonly cursor: HistoryCursor | null;
+}
+
+export interface HistoryAnswer {
+  readonly rows: readonly unknown[];
+  /** Where the next page starts; null on the last. Sent as a `Link: <…>; rel="next"` header. */
+  readonly next: HistoryCursor | null;
 }
 
 export interface HttpServerOptions {
@@ -104,6 +128,32 @@ function parseSince(value: string | null, now: number): number | null {
   if (Number.isNaN(abs))
     throw new HttpError(400, `since: expected a duration like 7d or an ISO time, got "${value}"`);
   return abs;
+}
+
+function historyQuery(params: URLSearchParams, now: number): HistoryQuery {
+  const limitText = params.get('limit');
+  const limit = limitText === null || limitText === '' ? DEFAULT_HISTORY_LIMIT : parseHistoryLimit(limitText);
+  if (limit === null) {
+    throw new HttpError(400, `limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${limitText}"`);
+  }
+  const cursorText = params.get('cursor');
+  const cursor = cursorText === null || cursorText === '' ? null : decodeHistoryCursor(cursorText);
+  if (cursorText !== null && cursorText !== '' && cursor === null) {
+    throw new HttpError(400, 'cursor: not one this server gave (take it from the Link header of the page before)');
+  }
+  return { since: parseSince(params.get('since'), now), limit, cursor };
+}
+
+/**
+ * The next page's address, relative to this one (`history?…`), so that it holds behind a proxy that
+ * serves the monitor under a path prefix. Without `since`: every row after the cursor is later than
+ * it anyway, and a duration would count from the next request's time.
+ */
+function nextLink(url: URL, next: HistoryCursor): string {
+  const params = new URLSearchParams(url.searchParams);
+  params.delete('since');
+  params.set('cursor', encodeHistoryCursor(next));
+  return `<history?${params.toString()}>; rel="next"`;
 }
 
 function deviceParam(raw: string): string {
@@ -150,9 +200,10 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
     const device = deviceParam(h[1] ?? '');
-    const rows = await handlers.history(device, parseSince(url.searchParams.get('since'), ctx.now()));
-    if (rows === null) throw new HttpError(404, `device ${device} is not configured`);
-    return sendJson(res, 200, rows);
+    const query = historyQuery(url.searchParams, ctx.now());
+    const answer = await handlers.history(device, query);
+    if (answer === null) throw new HttpError(404, `device ${device} is not configured`);
+    return sendJson(res, 200, answer.rows, answer.next === null ? {} : { link: nextLink(url, answer.next) });
   }
   if (path === '/' && handlers.statusPage !== undefined) {
     const data = await handlers.statusPage();

@@ -14,6 +14,7 @@ import * as lease from './postgres-lease.js';
 import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
 import * as devices from './postgres-devices.js';
+import * as rollups from './postgres-rollups.js';
 import {
   DEFAULT_LIMITS,
   LEASE_GRACE_MS,
@@ -31,11 +32,17 @@ import type {
   DeletedDevice,
   DeliveryProblemChange,
   DeliveryProblemPeriod,
+  DeviceKey,
   DeviceRow,
   DeviceSave,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
   HistoryRow,
+  HistoryTotals,
   NewApiCall,
   NewSilence,
+  PruneOptions,
   PruneResult,
   SilenceTarget,
   Store,
@@ -161,6 +168,11 @@ export async function openPostgresStore(
   return new PostgresStore(shared, new PoolSession(shared));
 }
 
+/** Devices per statement of a bulk read: bounds what one answer holds in memory. */
+const DEVICES_PER_READ = 2_000;
+/** Rows a prune slice looks at: one short statement, locks held briefly. */
+const PRUNE_SLICE_ROWS = 5_000;
+
 const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS "createdAt"';
 
 export class PostgresStore implements HaStore, Store {
@@ -209,7 +221,8 @@ export class PostgresStore implements HaStore, Store {
   }
 
   appendHistory(row: HistoryRow): Promise<void> {
-    return this.#session.write('cannot save history to', (sql) => devices.insertHistory(sql, [row]));
+    // Several statements: the history lock, the device's last row, the row (postgres-rollups.ts).
+    return this.#session.write('cannot save history to', (sql) => rollups.insertHistory(sql, [row]), 'several');
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): Promise<HistoryRow[]> {
@@ -221,6 +234,35 @@ export class PostgresStore implements HaStore, Store {
 
   historyAll(since: number): Promise<HistoryRow[]> {
     return this.#session.read('cannot read history from', (sql) => devices.readHistoryAll(sql, since));
+  }
+
+  historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
+    return this.#session.read('cannot read history from', (sql) => rollups.readPage(sql, account, device, query));
+  }
+
+  historyTotals(queries: readonly (DeviceKey & { readonly instants: readonly number[] })[]): Promise<HistoryTotals[][]> {
+    return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
+  }
+
+  recentHistory(
+    list: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number },
+  ): Promise<HistoryRow[][]> {
+    const since = query.since ?? Number.MIN_SAFE_INTEGER;
+    return this.#inParts(list, (sql, part) => rollups.readRecent(sql, part, since, query.limit));
+  }
+
+  historyBetween(list: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]> {
+    return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
+  }
+
+  async #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {
+    const out: R[] = [];
+    for (let i = 0; i < items.length; i += DEVICES_PER_READ) {
+      const part = items.slice(i, i + DEVICES_PER_READ);
+      for (const r of await this.#session.read('cannot read history from', (sql) => read(sql, part))) out.push(r);
+    }
+    return out;
   }
 
   deletedDevices(): Promise<DeletedDevice[]> {
@@ -314,11 +356,25 @@ export class PostgresStore implements HaStore, Store {
     });
   }
 
-  prune(before: number): Promise<PruneResult> {
+  async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
+    // In slices, each one statement: a DELETE of a day's history holds its locks (and the
+    // fence's) for seconds at this size; slices let the cycle's writes in between.
+    let history = 0;
+    let after: HistoryPosition | null = null;
+    do {
+      const start = performance.now();
+      const slice: { deleted: number; next: HistoryPosition | null } = await this.#session.write(
+        'cannot prune',
+        (sql) => rollups.pruneSlice(sql, before, after, PRUNE_SLICE_ROWS),
+      );
+      options.onSlice?.({ rows: slice.deleted, ms: performance.now() - start });
+      history += slice.deleted;
+      after = slice.next;
+    } while (after !== null);
     return this.#session.write(
       'cannot prune',
       async (sql) => {
-        const { history, deliveryProblems } = await devices.pruneDeviceHistory(sql, before);
+        const deliveryProblems = await devices.pruneProblems(sql, before);
         const silences = (await sql('DELETE FROM silences WHERE until_at < $1', [before])).rowCount!;
         return { history, silences, deliveryProblems };
       },
