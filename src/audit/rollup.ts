@@ -147,7 +147,12 @@ export async function auditFromRollups(
   const downAt = keys.flatMap((_, i) => (at[i]!(now).downMs - at[i]!(start).downMs > 0 ? [i] : []));
   const down = downAt.map((i) => keys[i]!);
   const between = await store.historyBetween(down, start, now);
-  const before = await rowsBefore(store, down, start, downAt.map((i) => at[i]!(start)));
+  const before = await rowsBefore(
+    store,
+    down,
+    start,
+    downAt.map((i) => at[i]!(start)),
+  );
   const rowsOf = new Map<number, HistoryRow[]>();
   downAt.forEach((i, j) => {
     const prior = before[j]!;
@@ -188,7 +193,8 @@ async function currentRuns(
   for (let i = 0; i < keys.length; i++) {
     const rows = [...recent[i]!].reverse();
     const run = currentRun(rows, now);
-    const told = rows.length < LAST_CHANGES || rows.at(-1)?.to === 'connected' || run.lastConnectedAt !== null;
+    const told =
+      rows.length < LAST_CHANGES || rows.at(-1)?.to === 'connected' || run.lastConnectedAt !== null;
     out.push(told ? run : currentRun(await store.history(keys[i]!.account, keys[i]!.device), now));
   }
   return out;

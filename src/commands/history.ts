@@ -44,7 +44,9 @@ const history: Command = (args, io) =>
     }
     const limit = values.limit === undefined ? DEFAULT_HISTORY_LIMIT : parseHistoryLimit(values.limit);
     if (limit === null) {
-      throw new UsageError(`--limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${values.limit}"`);
+      throw new UsageError(
+        `--limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${values.limit}"`,
+      );
     }
     let cursor: HistoryCursor | null = null;
     if (values.cursor !== undefined) {

@@ -134,12 +134,18 @@ function historyQuery(params: URLSearchParams, now: number): HistoryQuery {
   const limitText = params.get('limit');
   const limit = limitText === null || limitText === '' ? DEFAULT_HISTORY_LIMIT : parseHistoryLimit(limitText);
   if (limit === null) {
-    throw new HttpError(400, `limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${limitText}"`);
+    throw new HttpError(
+      400,
+      `limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${limitText}"`,
+    );
   }
   const cursorText = params.get('cursor');
   const cursor = cursorText === null || cursorText === '' ? null : decodeHistoryCursor(cursorText);
   if (cursorText !== null && cursorText !== '' && cursor === null) {
-    throw new HttpError(400, 'cursor: not one this server gave (take it from the Link header of the page before)');
+    throw new HttpError(
+      400,
+      'cursor: not one this server gave (take it from the Link header of the page before)',
+    );
   }
   return { since: parseSince(params.get('since'), now), limit, cursor };
 }

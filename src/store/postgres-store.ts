@@ -222,7 +222,11 @@ export class PostgresStore implements HaStore, Store {
 
   appendHistory(row: HistoryRow): Promise<void> {
     // Several statements: the history lock, the device's last row, the row (postgres-rollups.ts).
-    return this.#session.write('cannot save history to', (sql) => rollups.insertHistory(sql, [row]), 'several');
+    return this.#session.write(
+      'cannot save history to',
+      (sql) => rollups.insertHistory(sql, [row]),
+      'several',
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): Promise<HistoryRow[]> {
@@ -237,10 +241,14 @@ export class PostgresStore implements HaStore, Store {
   }
 
   historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
-    return this.#session.read('cannot read history from', (sql) => rollups.readPage(sql, account, device, query));
+    return this.#session.read('cannot read history from', (sql) =>
+      rollups.readPage(sql, account, device, query),
+    );
   }
 
-  historyTotals(queries: readonly (DeviceKey & { readonly instants: readonly number[] })[]): Promise<HistoryTotals[][]> {
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
     return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
   }
 
@@ -256,11 +264,15 @@ export class PostgresStore implements HaStore, Store {
     return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
   }
 
-  async #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {
+  async #inParts<I, R>(
+    items: readonly I[],
+    read: (sql: Sql, part: readonly I[]) => Promise<R[]>,
+  ): Promise<R[]> {
     const out: R[] = [];
     for (let i = 0; i < items.length; i += DEVICES_PER_READ) {
       const part = items.slice(i, i + DEVICES_PER_READ);
-      for (const r of await this.#session.read('cannot read history from', (sql) => read(sql, part))) out.push(r);
+      for (const r of await this.#session.read('cannot read history from', (sql) => read(sql, part)))
+        out.push(r);
     }
     return out;
   }

@@ -71,7 +71,8 @@ export class SqliteRollups {
                          ORDER BY at, id LIMIT 1`),
       shift: db.prepare(`UPDATE history SET connected_ms = connected_ms + ?, down_ms = down_ms + ?
                          WHERE account = ? AND device = ? AND at > ?`),
-      insert: db.prepare(`INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
+      insert:
+        db.prepare(`INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
                           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       recent: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM history WHERE account = ? AND device = ? AND at >= ?
                           ORDER BY at DESC, id DESC LIMIT ?`),

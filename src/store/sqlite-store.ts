@@ -168,7 +168,9 @@ export class SqliteStore implements Store {
   historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
     return this.#run.run(() => this.#tables.historyPage(account, device, query));
   }
-  historyTotals(queries: readonly (DeviceKey & { readonly instants: readonly number[] })[]): Promise<HistoryTotals[][]> {
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
     return this.#sliced(queries, (part) => this.#tables.historyTotals(part));
   }
   recentHistory(
@@ -245,7 +247,7 @@ export class SqliteStore implements Store {
     const out: R[] = [];
     // Slices grow or shrink to the budget, measured on the last one; the first is a probe.
     let size = 64;
-    for (let i = 0; i < items.length; ) {
+    for (let i = 0; i < items.length;) {
       const part = items.slice(i, i + size);
       const start = performance.now();
       const answers = await this.#run.run(() => read(part));

@@ -254,7 +254,9 @@ export class SqliteTables {
 
   appendHistory(row: HistoryRow): void {
     // Several statements (the row, and the totals after it when it is not the newest): all or none.
-    this.guard('cannot save history to', () => this.db.transaction(() => this.insertHistory(row)).immediate());
+    this.guard('cannot save history to', () =>
+      this.db.transaction(() => this.insertHistory(row)).immediate(),
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): HistoryRow[] {
@@ -276,7 +278,9 @@ export class SqliteTables {
   /** HistoryTotals of each (device, instant); the SqliteStore cuts a long list into slices. */
   historyTotals(queries: readonly { account: string; device: string; instants: readonly number[] }[]) {
     return this.guard('cannot read history from', () =>
-      queries.map((q): HistoryTotals[] => q.instants.map((t) => this.rollups.totalsAt(q.account, q.device, t))),
+      queries.map((q): HistoryTotals[] =>
+        q.instants.map((t) => this.rollups.totalsAt(q.account, q.device, t)),
+      ),
     );
   }
 

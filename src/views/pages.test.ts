@@ -157,7 +157,11 @@ describe('the status page from the history’s rollups', () => {
         devices: new Map(
           own.map((d) => [
             d.number,
-            { config: { number: d.number, name: d.number }, state: initialDeviceState(), delivery: initialDeliveryState() },
+            {
+              config: { number: d.number, name: d.number },
+              state: initialDeviceState(),
+              delivery: initialDeliveryState(),
+            },
           ]),
         ),
         scheduler: { checkSoon: () => undefined, effectiveIntervalMs: 60_000 },
@@ -193,64 +197,77 @@ describe('the status page from the history’s rollups', () => {
 
   it.each([
     ['no run record', []],
-    ['a restart in the last day and one three days ago', [
-      { start: NOW - 40 * D, end: NOW - 3 * D },
-      { start: NOW - 3 * D + H, end: NOW - 10 * H },
-      { start: NOW - 9 * H, end: NOW },
-    ]],
-  ])('uptimes over 24 h and 7 d and the last changes, as computeAudit makes them of the rows: %s', async (_label, runs) => {
-    const store = openSqliteStore(':memory:');
-    const rows = [
-      row('100', NOW - 30 * D, null, 'connected'),
-      row('200', NOW - 30 * D, null, 'connected'),
-      row('200', NOW - 3 * D, 'connected', 'disconnected'),
-      row('200', NOW - 3 * D + 2 * H, 'disconnected', 'connected'),
-      row('200', NOW - 6 * H, 'connected', 'disconnected'),
-      row('400', NOW - 12 * H, null, 'unknown'),
-      row('500', NOW - 9 * D, null, 'connected'),
-      row('500', NOW - 8 * D, 'connected', 'not_connected'),
-    ];
-    for (const r of rows) await store.appendHistory(r);
-    const numbers = ['100', '200', '300', '400', '500'];
-    const page = await fleetHandlers({
-      fleet: fleetOf(numbers.map((number) => ({ account: 'main', number }))),
-      store,
-      clock: { now: () => NOW, monotonic: () => 0, sleep: () => Promise.resolve() },
-      config: () => ({ timezone: 'UTC' }) as Config,
-      runningPeriods: () => runs,
-      canPoll: () => true,
-    }).statusPage();
-    const raw = (window: number) =>
-      computeAudit({
-        devices: numbers.map((number) => ({ account: 'main', number, name: number })),
-        history: rows,
-        runningPeriods: runs,
-        now: NOW,
-        since: NOW - window,
-        staleAfterMs: 0,
-      }).devices.map((d) => d.uptime);
-    expect(page.devices.map((d) => [d.uptime24h, d.uptime7d])).toEqual(
-      numbers.map((_, i) => [raw(D)[i], raw(7 * D)[i]]),
-    );
-    if (runs.length === 0) {
-      expect(page.devices.map((d) => d.uptime24h)).toEqual([1, 0.75, null, 0, 0]);
-    }
-    // The last three of the last 7 days, newest first: 500's last change is older.
-    expect(page.devices.map((d) => d.recentChanges?.map((c) => c.at))).toEqual([
-      [],
-      [NOW - 6 * H, NOW - 3 * D + 2 * H, NOW - 3 * D],
-      [],
-      [NOW - 12 * H],
-      [],
-    ]);
-    await store.close();
-  });
+    [
+      'a restart in the last day and one three days ago',
+      [
+        { start: NOW - 40 * D, end: NOW - 3 * D },
+        { start: NOW - 3 * D + H, end: NOW - 10 * H },
+        { start: NOW - 9 * H, end: NOW },
+      ],
+    ],
+  ])(
+    'uptimes over 24 h and 7 d and the last changes, as computeAudit makes them of the rows: %s',
+    async (_label, runs) => {
+      const store = openSqliteStore(':memory:');
+      const rows = [
+        row('100', NOW - 30 * D, null, 'connected'),
+        row('200', NOW - 30 * D, null, 'connected'),
+        row('200', NOW - 3 * D, 'connected', 'disconnected'),
+        row('200', NOW - 3 * D + 2 * H, 'disconnected', 'connected'),
+        row('200', NOW - 6 * H, 'connected', 'disconnected'),
+        row('400', NOW - 12 * H, null, 'unknown'),
+        row('500', NOW - 9 * D, null, 'connected'),
+        row('500', NOW - 8 * D, 'connected', 'not_connected'),
+      ];
+      for (const r of rows) await store.appendHistory(r);
+      const numbers = ['100', '200', '300', '400', '500'];
+      const page = await fleetHandlers({
+        fleet: fleetOf(numbers.map((number) => ({ account: 'main', number }))),
+        store,
+        clock: { now: () => NOW, monotonic: () => 0, sleep: () => Promise.resolve() },
+        config: () => ({ timezone: 'UTC' }) as Config,
+        runningPeriods: () => runs,
+        canPoll: () => true,
+      }).statusPage();
+      const raw = (window: number) =>
+        computeAudit({
+          devices: numbers.map((number) => ({ account: 'main', number, name: number })),
+          history: rows,
+          runningPeriods: runs,
+          now: NOW,
+          since: NOW - window,
+          staleAfterMs: 0,
+        }).devices.map((d) => d.uptime);
+      expect(page.devices.map((d) => [d.uptime24h, d.uptime7d])).toEqual(
+        numbers.map((_, i) => [raw(D)[i], raw(7 * D)[i]]),
+      );
+      if (runs.length === 0) {
+        expect(page.devices.map((d) => d.uptime24h)).toEqual([1, 0.75, null, 0, 0]);
+      }
+      // The last three of the last 7 days, newest first: 500's last change is older.
+      expect(page.devices.map((d) => d.recentChanges?.map((c) => c.at))).toEqual([
+        [],
+        [NOW - 6 * H, NOW - 3 * D + 2 * H, NOW - 3 * D],
+        [],
+        [NOW - 12 * H],
+        [],
+      ]);
+      await store.close();
+    },
+  );
 
   it('a device’s history a page at a time, across the accounts that have its number', async () => {
     const store = openSqliteStore(':memory:');
     for (const account of ['a', 'b']) {
       for (let i = 0; i < 5; i++) {
-        await store.appendHistory({ account, device: NUMBER, at: NOW + i, from: null, to: 'connected', raw: null });
+        await store.appendHistory({
+          account,
+          device: NUMBER,
+          at: NOW + i,
+          from: null,
+          to: 'connected',
+          raw: null,
+        });
       }
     }
     const h = fleetHandlers({

@@ -60,7 +60,11 @@ export function devicesReport(
   return deviceFacts(fleet, deleted).map((f) => deviceReport({ ...f, device: f.number }, timeZone));
 }
 
-async function deviceHistory(deps: PagesDeps, device: string, query: HistoryQuery): Promise<HistoryAnswer | null> {
+async function deviceHistory(
+  deps: PagesDeps,
+  device: string,
+  query: HistoryQuery,
+): Promise<HistoryAnswer | null> {
   const owners = [...deps.fleet.pollers.values()].filter((p) => p.devices.has(device)).map((p) => p.name);
   if (owners.length === 0) return null;
   const { rows, next } = await historyPages(deps.store, owners, device, query);

@@ -113,15 +113,13 @@ export interface StatusViewOptions {
 
 export function buildStatusView(data: StatusPageData, options: StatusViewOptions): StatusPageView {
   const { now } = data;
-  const devices = data.devices.map(
-    (d): StatusDeviceView => ({
-      ...d,
-      uptime24h: d.uptime24h ?? null,
-      uptime7d: d.uptime7d ?? null,
-      recentChanges: (d.recentChanges ?? []).slice(0, RECENT_CHANGES),
-      relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
-    }),
-  );
+  const devices = data.devices.map((d): StatusDeviceView => ({
+    ...d,
+    uptime24h: d.uptime24h ?? null,
+    uptime7d: d.uptime7d ?? null,
+    recentChanges: (d.recentChanges ?? []).slice(0, RECENT_CHANGES),
+    relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
+  }));
   const rank = (d: StatusDeviceView): number => (d.health === 'DOWN' ? 0 : d.status === null ? 1 : 2);
   // What localeCompare does, with one collator for the whole sort rather than a lookup per call.
   const { compare } = new Intl.Collator();

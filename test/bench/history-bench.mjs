@@ -385,7 +385,9 @@ async function runFigures(label, store, rows) {
   const api = await measure(async () => JSON.stringify(await handlers.devices()));
   add('/api/v1/devices', api, GOALS.devices, `${(api.value.length / 2 ** 20).toFixed(1)} MiB`);
   const hist = await measure(async () =>
-    JSON.stringify((await handlers.history(numberOf(4242), { since: null, limit: 1_000, cursor: null })).rows),
+    JSON.stringify(
+      (await handlers.history(numberOf(4242), { since: null, limit: 1_000, cursor: null })).rows,
+    ),
   );
   add('device history (API, no parameters)', hist, null, `${JSON.parse(hist.value).length} rows`);
   const auditText = await measure(
@@ -456,7 +458,9 @@ async function main() {
 async function runSqlite() {
   const base = sqliteBaseFile();
   console.log(
-    base.fillMs === null ? `SQLite base file cached: ${base.file}` : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
+    base.fillMs === null
+      ? `SQLite base file cached: ${base.file}`
+      : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'wgm-history-bench-'));
   try {

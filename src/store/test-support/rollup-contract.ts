@@ -110,9 +110,7 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             expect(await between(store, '1', a, b), `[${a}, ${b})`).toEqual(totalsByDefinition(rows, a, b));
           }
           const [before, at, after] = (
-            await store.historyTotals([
-              { account: 'main', device: '1', instants: [99, 350, 10_000] },
-            ])
+            await store.historyTotals([{ account: 'main', device: '1', instants: [99, 350, 10_000] }])
           )[0]!;
           expect(before!.last).toBeNull();
           expect(at!.last).toEqual({ at: 350, to: 'not_connected' });
@@ -154,7 +152,8 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
       it(
         'differences survive the prune of the rows before them',
         withStore(async (store) => {
-          for (let i = 0; i < 20; i++) await store.appendHistory(row('1', i * 100, i % 2 ? 'connected' : 'unknown'));
+          for (let i = 0; i < 20; i++)
+            await store.appendHistory(row('1', i * 100, i % 2 ? 'connected' : 'unknown'));
           const before = await between(store, '1', 1_250, 5_000);
           await store.prune(1_000);
           expect(await between(store, '1', 1_250, 5_000)).toEqual(before);
@@ -310,11 +309,13 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             }
             // Written as the daemon would (in time order, batches) and as a stepped clock would not.
             const order = r() < 0.5 ? [...rows].sort((a, b) => a.at - b.at) : rows;
-            for (let i = 0; i < order.length; ) {
+            for (let i = 0; i < order.length;) {
               const n = int(1, 4);
               const part = order.slice(i, i + n);
               if (r() < 0.5) {
-                await store.saveDevices(part.map((change) => ({ row: deviceRow(change.device, account), change })));
+                await store.saveDevices(
+                  part.map((change) => ({ row: deviceRow(change.device, account), change })),
+                );
               } else for (const c of part) await store.appendHistory(c);
               i += n;
             }
@@ -333,10 +334,14 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
               observedUntil: r() < 0.6 ? null : int(0, 70) * 10,
             }));
             const input = { devices, runningPeriods: runs, now, since, staleAfterMs: int(0, 40) * 10 };
-            const all = (await store.historyAll(Number.MIN_SAFE_INTEGER)).filter((h) => h.account === account);
+            const all = (await store.historyAll(Number.MIN_SAFE_INTEGER)).filter(
+              (h) => h.account === account,
+            );
             const context = `seed ${seed}: ${JSON.stringify({ input, rows: all })}`;
 
-            expect(await auditFromRollups(store, input), context).toEqual(computeAudit({ ...input, history: all }));
+            expect(await auditFromRollups(store, input), context).toEqual(
+              computeAudit({ ...input, history: all }),
+            );
 
             const windows = [int(1, 40) * 10, int(1, 70) * 10];
             const uptimes = await uptimesOver(
