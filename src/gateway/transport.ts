@@ -2,12 +2,9 @@
 // reads, and the verdicts the HTTP status alone decides (3xx, 401/403, 429, 5xx). Everything that
 // goes wrong is thrown as a GatewayError whose message names method, URL and what happened.
 // undici is loaded with the first call, so building a client (e.g. in `status`) loads nothing.
-//
-// Deadlines: one sweep for the calls in flight of every transport (net/deadline-sweep.ts), not a
-// controller, a timer and a listener per call; a call's handle is undici's abort signal.
 
 import type { Dispatcher, Pool } from 'undici';
-import { DeadlineSweep } from '../net/deadline-sweep.js';
+import { callDeadline } from '../net/abort.js';
 import { BodyTooLarge, bytesReadBefore, readBody } from '../net/body.js';
 import { describeNetworkError, isTimeoutError } from '../net/network-error.js';
 import { SERVICE_URL } from '../net/redact.js';
@@ -30,12 +27,7 @@ export interface TransportOptions {
   readonly connections: number;
   readonly userAgent: string;
   readonly now: () => number;
-  /** The deadlines of the calls in flight; default one shared by every transport of the process. */
-  readonly deadlines?: DeadlineSweep;
 }
-
-// Shared: one timer sweeps the deadlines of every account's calls.
-let sharedSweep: DeadlineSweep | undefined;
 
 export interface ExchangeOptions {
   readonly signal?: AbortSignal | undefined;
@@ -58,13 +50,6 @@ export function createTransport(options: TransportOptions): Transport {
   const { token, shownOrigin, userAgent, now } = options;
   let pool: Promise<Pool> | undefined;
   let closing: Promise<void> | undefined;
-  const deadlines = options.deadlines ?? (sharedSweep ??= new DeadlineSweep());
-  const baseHeaders: Record<string, string> = {
-    'access-token': token,
-    accept: 'application/json',
-    'user-agent': userAgent,
-  };
-  const jsonHeaders: Record<string, string> = { ...baseHeaders, 'content-type': 'application/json' };
 
   const poolOf = (): Promise<Pool> =>
     (pool ??= loadUndici().then(
@@ -93,29 +78,35 @@ export function createTransport(options: TransportOptions): Transport {
       // As undici answers a closed pool; a client closed before its first call has no pool.
       throw new GatewayError('connection', `${where}: client closed (UND_ERR_CLOSED)`);
     }
-    const call = deadlines.start(timeoutMs, opts.signal);
+    const deadline = callDeadline(timeoutMs, opts.signal);
+    const signal = deadline.signal;
     const whyStopped = (phase: string): string =>
-      call.timedOut || !call.cancelled
+      deadline.timedOut || !deadline.cancelled
         ? `no complete ${phase} within ${timeoutMs} ms`
         : `cancelled while waiting for the ${phase}`;
 
     try {
       let res: Dispatcher.ResponseData;
       try {
+        const headers: Record<string, string> = {
+          'access-token': token,
+          accept: 'application/json',
+          'user-agent': userAgent,
+        };
+        if (payload !== undefined) headers['content-type'] = 'application/json';
         res = await (
           await poolOf()
         ).request({
           method,
           path,
-          // Shared, never mutated (undici reads them): no object per call.
-          headers: payload === undefined ? baseHeaders : jsonHeaders,
+          headers,
           body: payload ?? null,
-          signal: call.signal,
+          signal,
           headersTimeout: Math.max(timeoutMs, 1),
           bodyTimeout: Math.max(timeoutMs, 1),
         });
       } catch (err) {
-        if (call.aborted || isTimeoutError(err)) {
+        if (signal.aborted || isTimeoutError(err)) {
           throw new GatewayError('timeout', `${where}: ${whyStopped('response')}`);
         }
         throw new GatewayError('connection', `${where}: ${describeNetworkError(err)}`, { cause: err });
@@ -163,7 +154,7 @@ export function createTransport(options: TransportOptions): Transport {
             httpStatus: statusCode,
           });
         }
-        if (call.aborted || isTimeoutError(err)) {
+        if (signal.aborted || isTimeoutError(err)) {
           throw new GatewayError('timeout', `${label}: ${whyStopped('body')}`, { httpStatus: statusCode });
         }
         const promised = Number.isFinite(declared) ? ` of the ${declared} promised` : '';
@@ -175,7 +166,7 @@ export function createTransport(options: TransportOptions): Transport {
       }
       return { statusCode, contentType, text, label };
     } finally {
-      deadlines.end(call);
+      deadline.dispose();
     }
   }
 

@@ -234,20 +234,12 @@ export function deviceWentDown(state: DeliveryState): DeliveryState {
   return reset(state);
 }
 
-/**
- * No reading, no wait, no problem, nothing told: a fresh state. Time alone changes nothing in it
- * (tickDelivery returns it as it is, without events), so callers may skip the tick.
- */
-export function isFreshDelivery(state: DeliveryState): boolean {
-  return (
+function reset(state: DeliveryState): DeliveryState {
+  const fresh =
     state.last === null &&
     state.waitingSince === null &&
-    DELIVERY_PROBLEMS.every((p) => state.problemSince[p] === null && state.told[p] === null)
-  );
-}
-
-function reset(state: DeliveryState): DeliveryState {
-  return isFreshDelivery(state) ? state : initialDeliveryState();
+    DELIVERY_PROBLEMS.every((p) => state.problemSince[p] === null && state.told[p] === null);
+  return fresh ? state : initialDeliveryState();
 }
 
 /** low_balance: 0 while balance_low holds: it ends, silently. */

@@ -5,10 +5,9 @@
 // crash can never record an alert as decided without also having queued it: at worst the cycle
 // is lost and decided again after the restart.
 //
-// In order: runCycle → scheduler (when: account-scheduler.ts, dispatch-cycle.ts) → check (gateway
-// call → device-check.ts: observeDevice, QR at DOWN, the row now or later) → on slots no check
-// wants, balance reads (delivery-reader.ts, delivery-steps.ts) → endCycle (cycle-tally.ts: account
-// verdict, time-driven device and delivery events) → commit.
+// In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
+// on slots no check wants, balance reads (delivery-reader.ts, delivery-steps.ts) → endCycle
+// (account verdict, time-driven device and delivery events) → commit.
 //
 // The poller's states come from the store only through `load()`: at start, and whenever they
 // must be replaced by what the store holds now (an HA standby refreshing, a replica taking over
@@ -18,25 +17,27 @@ import type { AccountConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
-import type { AccountState } from '../monitor/account-state.js';
+import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
 import type { DeliveryReading } from '../monitor/delivery.js';
+import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
+import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
 import { roundMs } from '../monitor/round.js';
-import { NOT_FOUND_INTERVAL_FACTOR } from '../monitor/model.js';
-import type { DeviceRow, Store } from '../store/store.js';
+import type { MonitorAlert } from '../notify/events.js';
+import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
 import { AccountScheduler, type ScheduledDevice } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
-import { CycleTally, endCycle } from './cycle-tally.js';
 import { DeliveryReader } from './delivery-reader.js';
-import { takeReading } from './delivery-steps.js';
-import { qrForDown, takeCheck, type CheckContext } from './device-check.js';
+import { endDeliveryAtDown, takeReading, tickDeliveryOf } from './delivery-steps.js';
 import {
+  applyDeviceStep,
   deviceRow,
   readStoredStates,
   restoreAccountState,
-  restoreDevices,
+  restoreDeliveryState,
+  restoreDeviceState,
   scheduledDevices,
   setDeviceConfigs,
   type DeviceRuntime,
@@ -67,6 +68,22 @@ export interface PollerDeps {
   readonly strictCallLog?: boolean;
 }
 
+// How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
+const QR_FOR_DOWN_MS = 60_000;
+
+interface CycleTally {
+  checks: number;
+  validAnswers: number;
+  unauthorized: boolean;
+  lastError: { reason: ProbeErrorReason; message: string } | null;
+  saves: DeviceSave[];
+  alerts: MonitorAlert[];
+}
+
+function emptyTally(): CycleTally {
+  return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
+}
+
 export class AccountPoller implements CycleRunner {
   readonly scheduler: AccountScheduler;
   readonly gateway: MeteredGateway;
@@ -75,11 +92,8 @@ export class AccountPoller implements CycleRunner {
   readonly delivery: DeliveryReader;
   #config: AccountConfig;
   #accountState: AccountState;
-  #tally = new CycleTally();
-  /** One round of the account (roundMs), kept until the devices, their intervals or the rate change. */
-  #roundMs: number | undefined;
+  #tally = emptyTally();
   readonly #log: Logger;
-  readonly #checkContext: CheckContext;
 
   constructor(
     config: AccountConfig,
@@ -88,13 +102,6 @@ export class AccountPoller implements CycleRunner {
   ) {
     this.#config = config;
     this.#log = deps.log.child({ component: 'poller', account: config.name });
-    this.#checkContext = {
-      account: config.name,
-      clock: deps.clock,
-      mutes: deps.mutes,
-      log: this.#log,
-      qrForDown: (device) => qrForDown(this, deps.log, device),
-    };
     this.gateway = new MeteredGateway({
       account: config.name,
       client,
@@ -163,11 +170,16 @@ export class AccountPoller implements CycleRunner {
   async load(stored?: StoredStates): Promise<void> {
     const { accounts, devices } = stored ?? (await readStoredStates(this.deps.store));
     await this.gateway.restoreBudget();
+    const rows = new Map<string, DeviceRow>();
+    for (const row of devices) if (row.account === this.name) rows.set(row.device, row);
     this.#accountState = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
-    restoreDevices(this.devices, this.name, devices);
+    for (const rt of this.devices.values()) {
+      const row = rows.get(rt.config.number);
+      rt.state = restoreDeviceState(row?.state);
+      rt.delivery = restoreDeliveryState(row?.state);
+    }
     // Whatever a cycle tallied and did not commit belongs to the states just replaced.
-    this.#tally = new CycleTally();
-    this.#roundMs = undefined;
+    this.#tally = emptyTally();
     this.scheduler.restore(this.#scheduled());
     this.delivery.reset();
   }
@@ -188,7 +200,6 @@ export class AccountPoller implements CycleRunner {
     this.#config = config;
     const old = client === undefined ? null : this.gateway.replaceClient(client);
     setDeviceConfigs(this.devices, config.devices, rows);
-    this.#roundMs = undefined;
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: config.rateLimitPerMinute,
@@ -205,24 +216,10 @@ export class AccountPoller implements CycleRunner {
     return report;
   }
 
-  /**
-   * Hands every routine row still waiting (routine-rows.ts) to the cycle writer, for its next
-   * flush: before a clean stop's last flush, so that a clean stop loses no last-check time.
-   */
-  commitRoutineRows(): void {
-    const tally = new CycleTally();
-    tally.saveBehind(this.name, this.devices.values(), this.deps.clock.monotonic());
-    if (tally.saves.length > 0) this.deps.commit({ saves: tally.saves, account: null, alerts: [] });
-  }
-
-  /**
-   * Stops the cycles (see AccountScheduler.stop) and turns away calls waiting for the budget;
-   * then hands the routine rows still waiting to the cycle writer (commitRoutineRows).
-   */
+  /** Stops the cycles (see AccountScheduler.stop) and turns away calls waiting for the budget. */
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.gateway.stop();
     await this.scheduler.stop(options);
-    this.commitRoutineRows();
   }
 
   /** Closes the gateway client; after `stop`. */
@@ -247,48 +244,95 @@ export class AccountPoller implements CycleRunner {
     });
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (signal.aborted) return { observation, recheckSoon: false };
-    const tally = this.#tally;
-    tally.count(observation);
+    const seconds = (performance.now() - started) / 1000;
+    const t = this.#tally;
+    t.checks++;
+    // not_found is a status: the gateway answered, so it counts as a valid answer here.
+    if (observation.kind === 'status') t.validAnswers++;
+    else {
+      if (observation.reason === 'unauthorized') t.unauthorized = true;
+      t.lastError = { reason: observation.reason, message: observation.message };
+    }
     // A device removed by a reload while its check was in flight: nothing to record.
     if (rt === undefined) return { observation, recheckSoon: false };
-    const taken = await takeCheck(this.#checkContext, rt, observation, tally);
+    const muted = this.deps.mutes.isMuted(this.#config.name, device);
+    const step = observeDevice(rt.state, observation, {
+      now: this.deps.clock.now(),
+      policy: rt.config.policy,
+      muted,
+    });
+    // `reconnect: qr` (SPEC §3): one /connect at DOWN, its QR code attached to the device.down.
+    let qrDataUrl: string | null = null;
+    if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
+      qrDataUrl = await this.#qrForDown(device);
+    }
+    const wasNotFound = rt.state.status === 'not_found';
+    const ended = step.state.health === 'DOWN' ? endDeliveryAtDown(this.name, rt, this.deps.clock.now()) : [];
+    this.#apply(rt, step, this.#tally, qrDataUrl, ended);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
-    if (taken.notFoundChanged) this.#reschedule();
+    if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
     // Which devices' balance is read follows UP/DOWN and the status (delivery-reader.ts).
-    if (taken.deliveryChanged) this.delivery.refresh();
-    if (this.#log.isLevelEnabled('debug')) {
-      const ms = Math.round(performance.now() - started);
-      this.#log.debug(
-        observation.kind === 'status'
-          ? { device, status: observation.status, ms }
-          : { device, reason: observation.reason, err: observation.message, ms },
-        'checked',
+    this.delivery.refresh();
+    if (step.change !== null) {
+      this.#log.info(
+        { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
+        'status changed',
       );
     }
-    return { observation, recheckSoon: taken.recheckSoon };
+    this.#log.debug(
+      observation.kind === 'status'
+        ? { device, status: observation.status, ms: Math.round(seconds * 1000) }
+        : { device, reason: observation.reason, err: observation.message, ms: Math.round(seconds * 1000) },
+      'checked',
+    );
+    return { observation, recheckSoon: needsConfirmation(step.state) };
   }
 
   /** After the account's cycle: account-level verdict, time-driven device events, then commit. */
   #endCycle(report: CycleReport): void {
-    const { clock, mutes } = this.deps;
-    const tally = this.#tally;
-    this.#tally = new CycleTally();
-    const { state, commit } = endCycle(tally, {
-      account: this.name,
-      accountState: this.#accountState,
-      devices: this.devices.values(),
-      now: clock.now(),
-      mono: clock.monotonic(),
-      mutes,
-      log: this.#log,
-      skipped: report.skipped,
-      failureThreshold: this.#config.policy.failureThreshold,
-      roundMs: () => this.roundMs(),
-      rateLimitedSince: () => this.rateLimitedSince(),
-    });
-    this.#accountState = state;
-    if (commit !== null) this.deps.commit(commit);
+    const now = this.deps.clock.now();
+    const t = this.#tally;
+    this.#tally = emptyTally();
+    let account: AccountRow | null = null;
+    if (!report.skipped) {
+      const step = observeAccountCycle(
+        this.#accountState,
+        {
+          now,
+          checks: t.checks,
+          validAnswers: t.validAnswers,
+          unauthorized: t.unauthorized,
+          lastError: t.lastError,
+          rateLimitedSince: this.rateLimitedSince(),
+        },
+        {
+          failureThreshold: this.#config.policy.failureThreshold,
+          roundMs: this.roundMs(),
+          muted: this.deps.mutes.isAccountMuted(this.name),
+        },
+      );
+      if (step.state !== this.#accountState) {
+        this.#accountState = step.state;
+        account = { account: this.name, reachable: step.state.reachable, state: step.state };
+      }
+      for (const event of step.events) {
+        this.#log.warn({ event: event.type, reason: event.reason, err: event.message }, event.type);
+        t.alerts.push({ kind: 'account', account: this.name, event });
+      }
+    }
+    for (const rt of this.devices.values()) {
+      const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
+      // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
+      const delivery = tickDeliveryOf(this.name, rt, now, muted, this.#log);
+      if (delivery.save !== null) t.saves.push(delivery.save);
+      t.alerts.push(...delivery.alerts);
+      const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
+      if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
+    }
+    if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
+      this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
+    }
   }
 
   /**
@@ -303,15 +347,14 @@ export class AccountPoller implements CycleRunner {
 
   /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
   roundMs(): number {
-    this.#roundMs ??= roundMs(
-      Array.from(this.devices.values(), (rt) => {
-        const known = rt.state.status !== 'not_found';
-        const intervalMs = rt.config.policy.intervalMs * (known ? 1 : NOT_FOUND_INTERVAL_FACTOR);
-        return { intervalMs, known };
-      }),
+    const scheduled = this.#scheduled();
+    return roundMs(
+      scheduled.map((d) => ({
+        intervalMs: d.intervalMs,
+        known: this.devices.get(d.number)?.state.status !== 'not_found',
+      })),
       this.gateway.plannedSpacingMs,
     );
-    return this.#roundMs;
   }
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
@@ -323,12 +366,26 @@ export class AccountPoller implements CycleRunner {
   #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
     const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
     const step = takeReading(this.name, rt, reading, muted, this.#log);
-    if (step.save !== null) this.#tally.save(rt, step.save, this.deps.clock.monotonic());
-    this.#tally.addAlerts(step.alerts);
-    if (this.#log.isLevelEnabled('debug')) {
-      const { at: _at, ...counts } = reading;
-      this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
-    }
+    if (step.save !== null) this.#tally.saves.push(step.save);
+    this.#tally.alerts.push(...step.alerts);
+    const { at: _at, ...counts } = reading;
+    this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
+  }
+
+  /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
+  async #qrForDown(device: string): Promise<string | null> {
+    const result = await this.connect(device, AbortSignal.timeout(QR_FOR_DOWN_MS));
+    if (result?.kind === 'qr') return result.dataUrl;
+    this.deps.log.warn(
+      {
+        component: 'notify',
+        account: this.name,
+        device,
+        result: result === null ? 'cancelled' : result.kind,
+      },
+      'no QR code for the down alert',
+    );
+    return null;
   }
 
   #timeoutMs(device: string): number {
@@ -336,7 +393,6 @@ export class AccountPoller implements CycleRunner {
   }
 
   #reschedule(): void {
-    this.#roundMs = undefined;
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: this.#config.rateLimitPerMinute,
@@ -346,5 +402,18 @@ export class AccountPoller implements CycleRunner {
 
   #scheduled(): ScheduledDevice[] {
     return scheduledDevices(this.devices.values(), this.deps.clock);
+  }
+
+  /** Takes the step and adds its row, change and events to the cycle's batch. */
+  #apply(
+    rt: DeviceRuntime,
+    step: DeviceStep,
+    tally: CycleTally,
+    qrDataUrl: string | null = null,
+    deliveryChanges: readonly DeliveryProblemChange[] = [],
+  ): void {
+    const { save, alerts } = applyDeviceStep(this.name, rt, step, this.#log, qrDataUrl, deliveryChanges);
+    tally.saves.push(save);
+    tally.alerts.push(...alerts);
   }
 }

@@ -22,21 +22,6 @@ export interface DeviceRuntime {
   config: DeviceConfig;
   state: DeviceState;
   delivery: DeliveryState;
-  /** When its row was last handed to the cycle writer (monotonic); −∞ before the first. */
-  rowCommittedAt: number;
-  /** The state moved since by routine checks only (routine-rows.ts): the stored row lags. */
-  rowBehind: boolean;
-}
-
-/** A device as loaded from its stored row, or afresh without one; its row counts as unwritten. */
-export function deviceRuntime(config: DeviceConfig, row: DeviceRow | undefined): DeviceRuntime {
-  return {
-    config,
-    state: restoreDeviceState(row?.state),
-    delivery: restoreDeliveryState(row?.state),
-    rowCommittedAt: Number.NEGATIVE_INFINITY,
-    rowBehind: false,
-  };
 }
 
 /** The stored states AccountPoller.load restores from: account and device rows, of any accounts. */
@@ -95,26 +80,6 @@ export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {
 }
 
 /**
- * Replaces every device's state with its stored row of `account` in `rows` (afresh without one):
- * memory then holds what the store holds, and the first check writes the row again.
- */
-export function restoreDevices(
-  devices: ReadonlyMap<string, DeviceRuntime>,
-  account: string,
-  rows: readonly DeviceRow[],
-): void {
-  const mine = new Map<string, DeviceRow>();
-  for (const row of rows) if (row.account === account) mine.set(row.device, row);
-  for (const rt of devices.values()) {
-    const row = mine.get(rt.config.number);
-    rt.state = restoreDeviceState(row?.state);
-    rt.delivery = restoreDeliveryState(row?.state);
-    rt.rowCommittedAt = Number.NEGATIVE_INFINITY;
-    rt.rowBehind = false;
-  }
-}
-
-/**
  * The configured devices into `devices` (config order): kept ones keep their state, removed ones
  * leave, new ones start from their row in `stored` when it has one, else afresh.
  */
@@ -131,7 +96,12 @@ export function setDeviceConfigs(
       existing.config = config;
       continue;
     }
-    devices.set(config.number, deviceRuntime(config, stored.get(config.number)));
+    const row = stored.get(config.number);
+    devices.set(config.number, {
+      config,
+      state: restoreDeviceState(row?.state),
+      delivery: restoreDeliveryState(row?.state),
+    });
   }
 }
 
