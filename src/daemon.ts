@@ -80,6 +80,8 @@ export class Daemon {
   #ticker: Ticker | null = null;
   /** Between onGained and onLost (always, without HA): ticking, notifying, keeping house. */
   #active = false;
+  /** Counts stints as leader: a tick of an earlier stint stops at its next step. */
+  #stint = 0;
   /** The first tick of this stint as leader ended (its batch written). */
   #ready = false;
   #readyLogged = false;
@@ -219,10 +221,15 @@ export class Daemon {
   /** One poll tick: every account's cycle, then one write of what they changed. */
   async tick(nextTickAt?: number): Promise<void> {
     if (this.#stopping || !this.#active) return;
+    const stint = this.#stint;
+    const current = (): boolean => stint === this.#stint && this.#active;
     const now = this.#clock.now();
     await this.#refreshMutes(now);
-    await this.#runs.record(now, this.#config.retentionMs);
+    if (current()) await this.#runs.record(now, this.#config.retentionMs);
+    if (!current()) return;
     await this.#loop.tick(nextTickAt);
+    // Lost the lease meanwhile: what the cycles decided is the next holder's to decide again.
+    if (!current()) return;
     await this.#writer.flush();
     // After the commit: a worker woken inside the transaction would not see its rows on PostgreSQL.
     this.#notifications.wake();
@@ -281,14 +288,17 @@ export class Daemon {
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     const auditChanged = AuditSchedule.changed(old, config);
     this.#config = config;
-    if (scheduleChanged && this.#active) {
-      await this.#ticker?.stop();
-      this.#startTicker();
-    }
-    if (auditChanged && this.#active) {
-      await this.#audit.stop();
-      this.#audit.start();
-    }
+    // In turn with role changes: a standby must not end up with a ticker, nor a leader with two.
+    await this.#inTurn(async () => {
+      if (scheduleChanged && this.#active) {
+        await this.#ticker?.stop();
+        this.#startTicker();
+      }
+      if (auditChanged && this.#active) {
+        await this.#audit.stop();
+        this.#audit.start();
+      }
+    });
     this.#log.info({ component: 'daemon', accounts: config.accounts.length }, 'configuration reloaded');
   }
 
@@ -323,11 +333,7 @@ export class Daemon {
       leaseMs,
       clock: this.#clock,
       log: this.#log,
-      onGained: (epoch) =>
-        this.#inTurn(async () => {
-          store.setFence({ lease: name, epoch });
-          await this.#lead();
-        }),
+      onGained: (epoch) => this.#inTurn(() => this.#lead(() => store.setFence({ lease: name, epoch }))),
       onLost: (why) =>
         this.#inTurn(async () => {
           await this.#standDown(why, { final: false });
@@ -350,14 +356,17 @@ export class Daemon {
    * run's) replaces what is in memory, the budget counts the calls logged in the last minute —
    * by whoever made them —, then ticking, notifying and housekeeping start.
    */
-  async #lead(): Promise<void> {
+  async #lead(fence?: () => void): Promise<void> {
     if (this.#stopping) return;
-    // Ticks of an earlier stint as leader end before the state under them is replaced.
+    // Ticks of an earlier stint as leader end before the state under them is replaced, and
+    // before writes carry the new epoch: none of theirs may.
     await Promise.allSettled([...this.#ticks]);
     this.#writer.discard();
+    fence?.();
     await this.#loadFromStore();
     this.#runs = new RunRecord(this.#store, this.#log, this.#clock.now());
     await this.#runs.load();
+    this.#stint++;
     this.#active = true;
     this.#ready = false;
     this.#readyLogged = false;
@@ -377,6 +386,7 @@ export class Daemon {
     if (options.final) await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     if (!this.#active) return;
     this.#active = false;
+    this.#stint++;
     await this.#ticker?.stop();
     this.#ticker = null;
     if (options.final) {

@@ -16,6 +16,7 @@ import {
 import { FAVICON, FAVICON_CACHE, FAVICON_TYPE } from './favicon.js';
 import { HttpError, newNonce, onlyGet, refuse, send, sendHtml, sendJson } from './respond.js';
 import { ANY_HOST_PATHS, MISDIRECTED_MESSAGE, isSameOrigin, isTrustedHost } from './host-guard.js';
+import { METRICS_STALL_MS, metricsSender, type MetricsSend } from './metrics-response.js';
 
 export {
   reconnectResultFrom,
@@ -25,6 +26,7 @@ export {
 } from './relink.js';
 export type { StatusPageData } from '../web/status-page.js';
 export type { HistoryAnswer, HistoryQuery } from './history-params.js';
+export type { MetricsSend, StreamedBody } from './metrics-response.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
@@ -33,8 +35,11 @@ export interface HttpHandlers {
    * a one-line reason why not (shown in the 503's body).
    */
   ready(): boolean | string;
-  /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
-  metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
+  /**
+   * Writes the exposition through `send`, whose body (bytes, or a producer of them) may be lent
+   * only until it settles.
+   */
+  metrics(send: MetricsSend): Promise<void>;
   /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
   devices(): unknown[] | Promise<unknown[]>;
   /**
@@ -76,6 +81,8 @@ export interface HttpServerOptions {
   /** Overrides of basic auth's cache and limits (tests). */
   readonly auth?: Omit<BasicAuthOptions, 'now'>;
   readonly now?: () => number;
+  /** How long a client may stop reading a streamed /metrics before it is dropped (tests). */
+  readonly metricsStallMs?: number;
 }
 
 export interface HttpServer {
@@ -109,6 +116,7 @@ interface Context {
   readonly broker: QrBroker | null;
   readonly publicUrl: string | null;
   readonly now: () => number;
+  readonly metricsStallMs: number;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
@@ -131,20 +139,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     const why = ready === false ? '' : `: ${ready.replace(/[\r\n]+/g, ' ')}`;
     return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
-  if (path === '/metrics') {
-    return handlers.metrics(
-      (contentType, body) =>
-        new Promise<void>((done) => {
-          res.writeHead(200, {
-            'content-type': contentType,
-            'content-length': body.length,
-            'cache-control': 'no-store',
-          });
-          res.once('close', done);
-          res.end(body, done);
-        }),
-    );
-  }
+  if (path === '/metrics') return handlers.metrics(metricsSender(req, res, ctx.metricsStallMs));
   if (path === '/api/v1/devices') return sendJson(res, 200, await handlers.devices());
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
@@ -262,7 +257,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress ?? '');
       if (outcome.kind !== 'ok') return refuse(res, outcome);
     }
-    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, publicUrl, now });
+    return route(req, res, {
+      handlers,
+      relinkAvailable: auth !== null || loopback,
+      broker,
+      publicUrl,
+      now,
+      metricsStallMs: options.metricsStallMs ?? METRICS_STALL_MS,
+    });
   }
 
   const server: Server = createServer((req, res) => {
