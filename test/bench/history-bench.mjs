@@ -12,10 +12,12 @@
 // The history is written at the schema before the rollups (SQLite version 6, PostgreSQL 1), as an
 // existing database in the field would be, so opening the store runs the migrations that build
 // them from history: that time is printed too.
+// Each store's figures run in a child process of its own, so that its RSS and garbage are its own.
 // Node's globals are imported so that linting this plain JS file needs no environment settings.
 import { execFileSync, spawn } from 'node:child_process';
 import console from 'node:console';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -450,37 +452,57 @@ async function runFigures(label, store, rows) {
     );
   }
   console.log(
-    `peak RSS so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadavg()
+    `peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')} on ${cpus().length} cores`,
   );
+}
+
+/** Each store's figures in a process of its own: its RSS and its garbage its own. */
+function child(...args) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], {
+      stdio: 'inherit',
+    });
+    c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} run exited ${code}`))));
+  });
 }
 
 async function main() {
   console.log(
     `node ${process.version}; ${DEVICES} devices over ${ACCOUNTS} accounts, ${DAYS} days × ${PER_DAY} changes ` +
       `a day (${((DEVICES * (DAYS * PER_DAY + 1)) / 1e6).toFixed(2)} M history rows); the daemon restarted ` +
-      `every ${RESTART_EVERY_DAYS} days; median of ${REPEATS} (audit 2, prune 1)`,
+      `every ${RESTART_EVERY_DAYS} days; median of ${REPEATS} (audit 2, prune 1); each store in a process of its own`,
   );
-  if (process.env.BENCH_SQLITE !== '0') await runSqlite();
+  if (process.env.BENCH_SQLITE !== '0') {
+    const base = sqliteBaseFile();
+    console.log(
+      base.fillMs === null
+        ? `SQLite base file cached: ${base.file}`
+        : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
+    );
+    await child('sqlite', base.file);
+  }
   if (process.env.BENCH_PG !== '1') {
     console.log('\nPostgreSQL: not run (BENCH_PG=1 runs it on a throwaway cluster)');
     return;
   }
-  await runPostgres();
+  const cluster = await startPostgres();
+  try {
+    const t0 = performance.now();
+    await fillPostgres(cluster.url);
+    console.log(`\nPostgreSQL filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await child('pg', cluster.url);
+  } finally {
+    await cluster.stop();
+  }
 }
 
-async function runSqlite() {
-  const base = sqliteBaseFile();
-  console.log(
-    base.fillMs === null
-      ? `SQLite base file cached: ${base.file}`
-      : `SQLite filled in ${(base.fillMs / 1000).toFixed(1)} s`,
-  );
+async function runSqlite(baseFile) {
   const dir = mkdtempSync(join(tmpdir(), 'wgm-history-bench-'));
   try {
     const file = join(dir, 'monitor.db');
-    copyFileSync(base.file, file);
+    copyFileSync(baseFile, file);
     const t0 = performance.now();
     const store = openSqliteStore(file);
     console.log(
@@ -497,36 +519,30 @@ async function runSqlite() {
   }
 }
 
-async function runPostgres() {
-  const cluster = await startPostgres();
-  try {
-    const t0 = performance.now();
-    await fillPostgres(cluster.url);
-    console.log(`\nPostgreSQL filled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const t1 = performance.now();
-    const store = await openPostgresStore(cluster.url);
-    console.log(
-      `PostgreSQL open (migrations from version ${PG_BASE_VERSION} to ${PG_MIGRATIONS.length}): ${(
-        (performance.now() - t1) /
-        1000
-      ).toFixed(1)} s`,
-    );
-    // What autovacuum does soon after the migration wrote the table anew: without a visibility
-    // map, index-only scans visit the table too.
-    const client = new pg.Client({ connectionString: cluster.url });
-    await client.connect();
-    await client.query('VACUUM ANALYZE history');
-    await client.end();
-    const rows = await prepareStore(store);
-    await runFigures(
-      'PostgreSQL (shared_buffers 256 MB, fsync off, same machine; history vacuumed)',
-      store,
-      rows,
-    );
-    await store.close();
-  } finally {
-    await cluster.stop();
-  }
+async function runPostgres(url) {
+  const t1 = performance.now();
+  const store = await openPostgresStore(url);
+  console.log(
+    `PostgreSQL open (migrations from version ${PG_BASE_VERSION} to ${PG_MIGRATIONS.length}): ${(
+      (performance.now() - t1) /
+      1000
+    ).toFixed(1)} s`,
+  );
+  // What autovacuum does soon after the migration wrote the table anew: without a visibility
+  // map, index-only scans visit the table too.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('VACUUM ANALYZE history');
+  await client.end();
+  const rows = await prepareStore(store);
+  await runFigures(
+    'PostgreSQL (shared_buffers 256 MB, fsync off, same machine; history vacuumed)',
+    store,
+    rows,
+  );
+  await store.close();
 }
 
-await main();
+const [, , flag, which, where] = process.argv;
+if (flag === '--child') await (which === 'sqlite' ? runSqlite(where) : runPostgres(where));
+else await main();
