@@ -124,14 +124,23 @@ export async function uptimesOver(
   const instants = edges(periods, []);
   const totals = await store.historyTotals(devices.map((d) => ({ ...d, instants })));
   const where = positions()(instants);
-  return totals.map((list) => {
+  const out: Uptimes[] = [];
+  let sliceStart = performance.now();
+  for (const list of totals) {
     const at = lookup(where, list);
-    return periods.map((p) => {
-      const { connectedMs, downMs } = sumOver(p, at);
-      const observed = connectedMs + downMs;
-      return observed > 0 ? connectedMs / observed : null;
-    });
-  });
+    out.push(
+      periods.map((p) => {
+        const { connectedMs, downMs } = sumOver(p, at);
+        const observed = connectedMs + downMs;
+        return observed > 0 ? connectedMs / observed : null;
+      }),
+    );
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  return out;
 }
 
 /** How many of a device's last changes are read at first for its current run; more only when they do not tell. */

@@ -33,6 +33,20 @@ const toHistoryRow = ({ account, device, at, from, to, raw }: HistoryRecord): Hi
 });
 
 /** All devices ordered by account then device, or the one named. */
+/** Up to `limit` device rows after `after` in key order (all of them without a limit). */
+export async function readDevicePage(
+  sql: Sql,
+  after: { account: string; device: string } | null,
+  limit: number | null,
+): Promise<DeviceRow[]> {
+  const { rows } = await sql<DeviceRecord>(
+    `SELECT ${DEVICE_COLUMNS} FROM devices WHERE $1::text IS NULL OR (account, device) > ($1, $2)
+     ORDER BY account, device LIMIT $3`,
+    [after?.account ?? null, after?.device ?? '', limit],
+  );
+  return rows.map(toDeviceRow);
+}
+
 export async function readDevices(sql: Sql, one?: { account: string; device: string }): Promise<DeviceRow[]> {
   const { rows } =
     one === undefined

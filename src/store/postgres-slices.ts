@@ -1,4 +1,4 @@
-// Long work on PostgreSQL in parts: reads over every device split into statements of a thousand
+// Long work on PostgreSQL in parts: reads over every device split into statements of a few hundred
 // devices, several in flight (the server looks them up on several cores, and no answer holds a
 // whole fleet); the prune in slices of one short statement each, so no lock on history rows is
 // held for long. PostgresStore's counterpart of sqlite-slices.ts.
@@ -7,10 +7,13 @@ import { pruneSlice } from './postgres-rollups.js';
 import type { Session, Sql } from './postgres-session.js';
 import type { HistoryPosition, PruneOptions } from './store.js';
 
-/** Devices per statement of a bulk read: bounds what one answer holds in memory. */
-const DEVICES_PER_READ = 1_000;
+/**
+ * Devices per statement of a bulk read: bounds what one answer holds, and how long the client
+ * parses it — answers of the lanes in flight arrive together and are parsed in one turn.
+ */
+const DEVICES_PER_READ = 250;
 /** Statements of one bulk read in flight at once. */
-const READS_IN_FLIGHT = 4;
+const READS_IN_FLIGHT = 3;
 /** What a prune slice aims at: one statement of about this long, its row locks held that long. */
 const PRUNE_SLICE_MS = 10;
 

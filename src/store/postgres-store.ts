@@ -169,6 +169,9 @@ export async function openPostgresStore(
   return new PostgresStore(shared, new PoolSession(shared));
 }
 
+/** Device rows per statement of getDevices. */
+const DEVICE_PAGE = 1_000;
+
 const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS "createdAt"';
 
 export class PostgresStore implements HaStore, Store {
@@ -189,8 +192,19 @@ export class PostgresStore implements HaStore, Store {
     return this.#shared.where;
   }
 
-  getDevices(): Promise<DeviceRow[]> {
-    return this.#session.read('cannot read devices from', (sql) => devices.readDevices(sql));
+  async getDevices(): Promise<DeviceRow[]> {
+    // A page at a time, as on SQLite: 10,000 rows and their JSON states parsed in one go would
+    // hold the event loop for a hundred milliseconds.
+    const out: DeviceRow[] = [];
+    let after: DeviceRow | null = null;
+    for (;;) {
+      const page: DeviceRow[] = await this.#session.read('cannot read devices from', (sql) =>
+        devices.readDevicePage(sql, after, DEVICE_PAGE),
+      );
+      out.push(...page);
+      after = page.at(-1) ?? null;
+      if (page.length < DEVICE_PAGE || after === null) return out;
+    }
   }
 
   getDevice(account: string, device: string): Promise<DeviceRow | null> {

@@ -206,8 +206,8 @@ export interface ApiCallQuery {
 
 export interface Store {
   /**
-   * Every device row, ordered by account then device. SQLite reads them a page at a time, letting
-   * the event loop go in between: a row saved meanwhile may show only in a later page.
+   * Every device row, ordered by account then device, read a page at a time (the event loop let go
+   * in between): a row saved meanwhile may show only in a later page.
    */
   getDevices(): Promise<DeviceRow[]>;
   getDevice(account: string, device: string): Promise<DeviceRow | null>;
