@@ -4,7 +4,7 @@ import { computeAudit, deviceKey } from './compute.js';
 import { formatPercent, humanDuration, localTime } from '../report/format.js';
 import { auditSubject, auditToJson, renderAuditText } from './render.js';
 import { renderAuditHtml } from './render-html.js';
-import { buildAuditMessage } from './sender.js';
+import { buildAuditMessage, buildAuditMessageInSlices } from './sender.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -158,5 +158,17 @@ describe('formatters', () => {
 
   it('prints local times in the zone', () => {
     expect(localTime(NOW, 'Europe/Berlin')).toBe('2026-05-10 11:00');
+  });
+});
+
+describe('buildAuditMessageInSlices', () => {
+  it('is the message buildAuditMessage makes, the event loop let go between its parts', async () => {
+    let turns = 0;
+    const message = await buildAuditMessageInSlices(report, 'Europe/Berlin', () => {
+      turns++;
+      return Promise.resolve();
+    });
+    expect(message).toEqual(buildAuditMessage(report, 'Europe/Berlin'));
+    expect(turns).toBeGreaterThanOrEqual(2);
   });
 });

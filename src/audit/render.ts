@@ -258,9 +258,18 @@ function outageJson(o: Outage, timeZone: string): OutageJson {
 }
 
 export function auditToJson(report: AuditReport, timeZone: string): AuditJson {
+  const { head, device } = auditJsonParts(report, timeZone);
+  return { ...head, devices: report.devices.map(device) };
+}
+
+/** auditToJson in parts: all but the devices, and one device (so that a fleet may go a slice at a time). */
+export function auditJsonParts(
+  report: AuditReport,
+  timeZone: string,
+): { head: Omit<AuditJson, 'devices'>; device: (d: DeviceAudit) => AuditDeviceJson } {
   const s = report.summary;
   const findings = new Map(auditFindings(report, timeZone).map((f) => [`${f.account}\0${f.number}`, f]));
-  return {
+  const head = {
     generated_at: isoWithOffset(report.now, timeZone),
     since: isoWithOffset(report.since, timeZone),
     until: isoWithOffset(report.now, timeZone),
@@ -278,35 +287,36 @@ export function auditToJson(report: AuditReport, timeZone: string): AuditJson {
       outages: s.outages,
       uptime_percent: percent(s.uptime),
     },
-    devices: report.devices.map((d) => {
-      const f = findings.get(`${d.account}\0${d.number}`);
-      return {
-        account: d.account,
-        device: d.number,
-        name: d.name,
-        status: d.status,
-        since: isoOrNull(d.statusSince, timeZone),
-        uptime_percent: percent(d.uptime),
-        observed_percent: percent(d.coverage) ?? 0,
-        observed_seconds: seconds(d.observedMs),
-        connected_seconds: seconds(d.connectedMs),
-        down_seconds: seconds(d.downMs),
-        unknown_seconds: seconds(d.unknownMs),
-        outages: d.outages.length,
-        outage_seconds: seconds(d.outageMs),
-        longest_outage: d.longestOutage === null ? null : outageJson(d.longestOutage, timeZone),
-        outage_list: d.outages.map((o) => outageJson(o, timeZone)),
-        last_connected: isoOrNull(d.lastConnectedAt, timeZone),
-        not_connected_since: isoOrNull(d.notConnectedSince, timeZone),
-        never_connected: d.neverConnected,
-        stale: d.stale,
-        not_found: d.notFound,
-        deleted_at: isoOrNull(d.deletedAt, timeZone),
-        action: f === undefined ? null : f.command === null ? f.text : `${f.text}: ${f.command}`,
-        delivery: deliveryJson(d),
-      };
-    }),
   };
+  const device = (d: DeviceAudit): AuditDeviceJson => {
+    const f = findings.get(`${d.account}\0${d.number}`);
+    return {
+      account: d.account,
+      device: d.number,
+      name: d.name,
+      status: d.status,
+      since: isoOrNull(d.statusSince, timeZone),
+      uptime_percent: percent(d.uptime),
+      observed_percent: percent(d.coverage) ?? 0,
+      observed_seconds: seconds(d.observedMs),
+      connected_seconds: seconds(d.connectedMs),
+      down_seconds: seconds(d.downMs),
+      unknown_seconds: seconds(d.unknownMs),
+      outages: d.outages.length,
+      outage_seconds: seconds(d.outageMs),
+      longest_outage: d.longestOutage === null ? null : outageJson(d.longestOutage, timeZone),
+      outage_list: d.outages.map((o) => outageJson(o, timeZone)),
+      last_connected: isoOrNull(d.lastConnectedAt, timeZone),
+      not_connected_since: isoOrNull(d.notConnectedSince, timeZone),
+      never_connected: d.neverConnected,
+      stale: d.stale,
+      not_found: d.notFound,
+      deleted_at: isoOrNull(d.deletedAt, timeZone),
+      action: f === undefined ? null : f.command === null ? f.text : `${f.text}: ${f.command}`,
+      delivery: deliveryJson(d),
+    };
+  };
+  return { head, device };
 }
 
 function deliveryJson(d: DeviceAudit): DeliveryJson {
