@@ -12,7 +12,8 @@ Commands:
   run [--shard I/N]                     run the daemon (a shard polls only the devices hashing to I of N)
   check-config                          validate the config; print a summary or every error (exit 2)
   status [--live] [--json]              every device: status, DOWN/UP, since, last check, silenced
-  history DEVICE [--since 7d] [--json]  the device's status changes
+  history DEVICE [--since 7d] [--json] [--limit N] [--cursor C]
+                                        the device's status changes, a page at a time
   connect DEVICE [--out FILE.png] [--account NAME]
                                         ask the gateway for a QR code and write it as PNG
   delete DEVICE [--yes] [--account NAME]

@@ -3,7 +3,7 @@
 import { createTask, type ScheduledTask } from 'node-cron';
 import type { Period } from '../audit/compute.js';
 import { auditFromStore } from '../audit/from-store.js';
-import { buildAuditMessage } from '../audit/sender.js';
+import { buildAuditMessageInSlices } from '../audit/sender.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
@@ -62,7 +62,7 @@ export class AuditSchedule {
         runningPeriods: this.#deps.runningPeriods(now),
       });
       const deliveries = await notifications.sendAuditReport(
-        buildAuditMessage(report, config.timezone),
+        await buildAuditMessageInSlices(report, config.timezone),
         config.audit.channels,
       );
       log.info({ component: 'audit', deliveries }, 'audit report queued');

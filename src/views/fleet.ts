@@ -31,16 +31,28 @@ export type DeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & 
  * `report/devices.ts`'s deletedIndex of `store.deletedDevices()`.
  */
 export function deviceFacts(fleet: Fleet, deleted: ReadonlyMap<string, number> = new Map()): DeviceFacts[] {
-  return [...fleet.pollers.values()].flatMap((p) =>
-    p.rows().map(({ device, state: _state, transitions: _transitions, ...row }) => ({
-      ...row,
-      number: device,
-      name: p.devices.get(device)?.config.name ?? device,
-      silencedUntil: fleet.mutes.mutedUntil(p.name, device),
-      delivery: p.devices.get(device)!.delivery,
-      deletedAt: deleted.get(`${p.name}\0${device}`) ?? null,
-    })),
-  );
+  const out: DeviceFacts[] = [];
+  // Field by field, not rest and spread: at 10,000 devices the generic copy is most of the API's time.
+  for (const p of fleet.pollers.values()) {
+    for (const row of p.rows()) {
+      const rt = p.devices.get(row.device);
+      out.push({
+        account: row.account,
+        status: row.status,
+        statusRaw: row.statusRaw,
+        health: row.health,
+        statusSince: row.statusSince,
+        lastCheckAt: row.lastCheckAt,
+        probeError: row.probeError,
+        number: row.device,
+        name: rt?.config.name ?? row.device,
+        silencedUntil: fleet.mutes.mutedUntil(p.name, row.device),
+        delivery: rt!.delivery,
+        deletedAt: deleted.get(`${p.name}\0${row.device}`) ?? null,
+      });
+    }
+  }
+  return out;
 }
 
 /** The first account that has the device configured. */
