@@ -2,14 +2,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { DeadlineSweep, type InFlightCall } from './deadline-sweep.js';
 
-/** What undici does with the handle it is given as `signal`: one `once('abort')`, removed at the end. */
+/** What a dispatch handler does with the handle: one abort listener, removed at the end. */
 function listen(call: InFlightCall): { aborted: () => boolean; remove: () => void } {
   let aborted = false;
   const listener = (): void => {
     aborted = true;
   };
-  call.signal.once('abort', listener);
-  return { aborted: () => aborted, remove: () => call.signal.removeListener('abort', listener) };
+  call.onAbort(listener);
+  return { aborted: () => aborted, remove: () => call.offAbort(listener) };
 }
 
 describe('DeadlineSweep', () => {

@@ -3,24 +3,21 @@
 // `callDeadline` (abort.ts) gives each call an AbortController for its timer, another for the link
 // to the caller's signal, a setTimeout and a listener: at 170 calls a second that machinery cost
 // more than the call. Here a transport keeps its calls in flight in one set, swept by ONE timer
-// armed for the earliest deadline; a call's handle (`InFlightCall`) is the cancellation signal
-// undici is given — undici accepts an EventEmitter-like object (`on`/`once`/`removeListener`,
-// `aborted`, `reason`) — so a call allocates one small object, and a timeout or a cancel costs
-// an Error only when it happens. A caller's signal gets one listener however many of its calls
+// armed for the earliest deadline; a call's handle (`InFlightCall`) tells the one listener the
+// call has (its dispatch handler: gateway/exchange.ts) — so a call allocates one small object,
+// and a timeout or a cancel costs an Error only when it happens. A caller's signal gets one listener however many of its calls
 // are in flight (a poll cycle's signal is shared by all its checks), kept for the signal's life.
 //
 // The semantics are callDeadline's: the call is aborted at `timeoutMs` after it started (the
 // sweep fires at the earliest deadline, so not later than a timer would), or when the caller's
 // signal aborts, whichever comes first; `timedOut` and `cancelled` tell which.
 
-import type { EventEmitter } from 'node:events';
-
 /** 2^31−1: the longest delay setTimeout honours. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 type Listener = (...args: unknown[]) => void;
 
-/** One call in flight: its deadline, and the abort handle given to undici as `signal`. */
+/** One call in flight: its deadline, and who to tell when it is aborted (one listener). */
 export class InFlightCall {
   readonly deadline: number;
   readonly timeoutMs: number;
@@ -46,27 +43,13 @@ export class InFlightCall {
     return this.caller?.aborted === true;
   }
 
-  /** As undici's `signal` (EventEmitter-like: it calls `once('abort')` and `removeListener`). */
-  get signal(): EventEmitter {
-    return this as unknown as EventEmitter;
+  /** `listener` is told of the abort (once); it replaces any listener before it. */
+  onAbort(listener: Listener): void {
+    this.#listener = listener;
   }
 
-  on(event: string, listener: Listener): this {
-    if (event === 'abort') this.#listener = listener;
-    return this;
-  }
-
-  once(event: string, listener: Listener): this {
-    return this.on(event, listener);
-  }
-
-  removeListener(event: string, listener: Listener): this {
-    if (event === 'abort' && this.#listener === listener) this.#listener = null;
-    return this;
-  }
-
-  off(event: string, listener: Listener): this {
-    return this.removeListener(event, listener);
+  offAbort(listener: Listener): void {
+    if (this.#listener === listener) this.#listener = null;
   }
 
   /** Aborts the call (once): the listener, if any, is told. */

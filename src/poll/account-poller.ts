@@ -28,7 +28,7 @@ import type { DeviceRow, Store } from '../store/store.js';
 import { AccountScheduler, type ScheduledDevice } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
-import { CycleTally, endCycle } from './cycle-tally.js';
+import { accountRow, CycleTally, endCycle, type AccountRuntime } from './cycle-tally.js';
 import { DeliveryReader } from './delivery-reader.js';
 import { takeReading } from './delivery-steps.js';
 import { qrForDown, takeCheck, type CheckContext } from './device-check.js';
@@ -74,7 +74,7 @@ export class AccountPoller implements CycleRunner {
   /** Balance reads (SPEC §10): which devices, at what pace; its `pace` is exported. */
   readonly delivery: DeliveryReader;
   #config: AccountConfig;
-  #accountState: AccountState;
+  readonly #account: AccountRuntime;
   #tally = new CycleTally();
   /** One round of the account (roundMs), kept until the devices, their intervals or the rate change. */
   #roundMs: number | undefined;
@@ -112,7 +112,11 @@ export class AccountPoller implements CycleRunner {
         strict: deps.strictCallLog === true,
       }),
     });
-    this.#accountState = restoreAccountState(undefined);
+    this.#account = {
+      state: restoreAccountState(undefined),
+      rowCommittedAt: Number.NEGATIVE_INFINITY,
+      rowBehind: false,
+    };
     setDeviceConfigs(this.devices, config.devices, new Map());
     this.delivery = new DeliveryReader({
       account: config.name,
@@ -146,7 +150,7 @@ export class AccountPoller implements CycleRunner {
     return this.#config;
   }
   get accountState(): AccountState {
-    return this.#accountState;
+    return this.#account.state;
   }
 
   /**
@@ -163,7 +167,9 @@ export class AccountPoller implements CycleRunner {
   async load(stored?: StoredStates): Promise<void> {
     const { accounts, devices } = stored ?? (await readStoredStates(this.deps.store));
     await this.gateway.restoreBudget();
-    this.#accountState = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
+    this.#account.state = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
+    this.#account.rowCommittedAt = Number.NEGATIVE_INFINITY;
+    this.#account.rowBehind = false;
     restoreDevices(this.devices, this.name, devices);
     // Whatever a cycle tallied and did not commit belongs to the states just replaced.
     this.#tally = new CycleTally();
@@ -211,8 +217,12 @@ export class AccountPoller implements CycleRunner {
    */
   commitRoutineRows(): void {
     const tally = new CycleTally();
-    tally.saveBehind(this.name, this.devices.values(), this.deps.clock.monotonic());
-    if (tally.saves.length > 0) this.deps.commit({ saves: tally.saves, account: null, alerts: [] });
+    const mono = this.deps.clock.monotonic();
+    tally.saveBehind(this.name, this.devices.values(), mono);
+    const account = this.#account.rowBehind ? accountRow(this.name, this.#account, mono) : null;
+    if (tally.saves.length > 0 || account !== null) {
+      this.deps.commit({ saves: tally.saves, account, alerts: [] });
+    }
   }
 
   /**
@@ -274,9 +284,9 @@ export class AccountPoller implements CycleRunner {
     const { clock, mutes } = this.deps;
     const tally = this.#tally;
     this.#tally = new CycleTally();
-    const { state, commit } = endCycle(tally, {
+    const commit = endCycle(tally, {
       account: this.name,
-      accountState: this.#accountState,
+      accountRuntime: this.#account,
       devices: this.devices.values(),
       now: clock.now(),
       mono: clock.monotonic(),
@@ -287,7 +297,6 @@ export class AccountPoller implements CycleRunner {
       roundMs: () => this.roundMs(),
       rateLimitedSince: () => this.rateLimitedSince(),
     });
-    this.#accountState = state;
     if (commit !== null) this.deps.commit(commit);
   }
 

@@ -25,6 +25,7 @@ import {
   type SpareWork,
 } from './cycle.js';
 import { DispatchState, runDispatchCycle } from './dispatch-cycle.js';
+import { linkSignals, type LinkedSignal } from '../net/abort.js';
 
 export type { ScheduledDevice } from '../monitor/due-queue.js';
 
@@ -64,6 +65,13 @@ export class AccountScheduler implements CycleRunner {
   // Stopping ends naps and dispatching at once; in-flight checks are aborted after a grace.
   readonly #dispatchStop = new AbortController();
   readonly #checkStop = new AbortController();
+  /**
+   * The tick's signal linked with the stops, kept while the ticks pass the same signal (the poll
+   * loop's, until an interrupt): not two controllers and listeners per cycle.
+   */
+  #links:
+    | { readonly source: AbortSignal; readonly dispatch: LinkedSignal; readonly check: LinkedSignal }
+    | undefined;
 
   #warnedIntervalMs: number | undefined;
   #lastCycleDurationMs: number | undefined;
@@ -150,10 +158,10 @@ export class AccountScheduler implements CycleRunner {
         skipped: !this.#stopped,
       };
     }
+    const links = this.#linksFor(signal);
     const running = runDispatchCycle(
       this.#dispatch,
-      signal,
-      { dispatch: this.#dispatchStop.signal, check: this.#checkStop.signal },
+      { dispatch: links.dispatch.signal, check: links.check.signal },
       started,
       options.deadline ?? started + DEFAULT_CYCLE_MS,
     );
@@ -179,6 +187,7 @@ export class AccountScheduler implements CycleRunner {
     const running = this.#running;
     if (running === undefined) {
       this.#checkStop.abort();
+      this.#unlink();
       return;
     }
     const grace = options.graceMs ?? 0;
@@ -196,6 +205,25 @@ export class AccountScheduler implements CycleRunner {
       await running;
     }
     this.#checkStop.abort();
+    this.#unlink();
+  }
+
+  #linksFor(signal: AbortSignal): { readonly dispatch: LinkedSignal; readonly check: LinkedSignal } {
+    if (this.#links?.source === signal) return this.#links;
+    this.#unlink();
+    const dispatch = linkSignals([signal, this.#dispatchStop.signal]);
+    const check = linkSignals([signal, this.#checkStop.signal]);
+    // A stop (or an interrupted tick) ends the nap of a cycle running at once.
+    dispatch.signal.addEventListener('abort', () => this.#dispatch.wake(), { once: true });
+    this.#links = { source: signal, dispatch, check };
+    return this.#links;
+  }
+
+  /** Detaches from the tick's signal (a new one came, or the scheduler stopped for good). */
+  #unlink(): void {
+    this.#links?.dispatch.dispose();
+    this.#links?.check.dispose();
+    this.#links = undefined;
   }
 
   // A throwing logger must not become an unhandled rejection of a check nobody awaits.

@@ -5,9 +5,10 @@
 // record of the call are one atomic step across processes: the store's transaction orders the
 // daemon and the CLI (SQLite: its write lock).
 //
-// Reservations are taken one at a time per account, in the order asked: two in flight at once
-// would both read the same foreign rows (counting them twice) and could log out of the order they
-// were decided. Across accounts they are batched (issue 17): the reservations of every account
+// Reservations are taken one at a time, in the order asked: two at once would both read the same
+// foreign rows (counting them twice) and could log out of the order they were decided. They are
+// batched (issue 17) in a first-in, first-out queue, one reservation after the other inside each
+// transaction, which keeps that order for each account's: the reservations of every account
 // asked in the same turn of the event loop — the checks that one coalesced wake-up starts
 // (timer-grid.ts) — share ONE transaction of the store, each still reading the other processes'
 // rows and logging its row at the time it is decided, before its call is made. A transaction per
@@ -178,7 +179,7 @@ export class StoredCallLog implements CallLog {
   #restored = false;
   #failedAt = Number.NEGATIVE_INFINITY;
   #warnedAt = Number.NEGATIVE_INFINITY;
-  /** The reservation before the next one: they run one at a time (see the top). */
+  /** The restore before the next one: restores run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: StoredCallLogOptions) {
@@ -198,7 +199,8 @@ export class StoredCallLog implements CallLog {
   }
 
   reserve(kind: CallKind, decide: (foreign: readonly LoggedCall[]) => boolean): Promise<boolean> {
-    return this.#serialized(() => this.#reserve(kind, decide));
+    // Not #serialized: the batch runs reservations one after another, in the order asked.
+    return this.#reserve(kind, decide);
   }
 
   async #restore(): Promise<LoggedCall[]> {

@@ -16,6 +16,7 @@ import type { AccountRow, DeliveryProblemChange, DeviceSave } from '../store/sto
 import type { CycleCommit } from './cycle-writer.js';
 import { tickDeliveryOf } from './delivery-steps.js';
 import { applyDeviceStep, deviceRow, type DeviceRuntime } from './device-runtime.js';
+import { isRoutineAccountStep, routineRowMayWait, takeRoutineAccountStep } from './routine-rows.js';
 
 export class CycleTally {
   checks = 0;
@@ -71,9 +72,18 @@ export class CycleTally {
   }
 }
 
+/** The account's row, as the poller keeps track of it (like a device's, routine-rows.ts). */
+export interface AccountRuntime {
+  state: AccountState;
+  /** When its row was last handed to the cycle writer (monotonic); −∞ before the first. */
+  rowCommittedAt: number;
+  /** Moved since by routine cycles only: the stored row lags. */
+  rowBehind: boolean;
+}
+
 export interface CycleEnd {
   readonly account: string;
-  readonly accountState: AccountState;
+  readonly accountRuntime: AccountRuntime;
   readonly devices: Iterable<DeviceRuntime>;
   readonly now: number;
   readonly mono: number;
@@ -87,12 +97,13 @@ export interface CycleEnd {
 }
 
 /**
- * After the account's cycle: the account's verdict, the time-driven device events, then the
- * batch. Returns the account's new state, and the batch to commit (null when nothing changed).
+ * After the account's cycle: the account's verdict (into `accountRuntime`), the time-driven
+ * device events, then the batch: null when nothing is to be written.
  */
-export function endCycle(t: CycleTally, end: CycleEnd): { state: AccountState; commit: CycleCommit | null } {
+export function endCycle(t: CycleTally, end: CycleEnd): CycleCommit | null {
   const { account: name, now, mutes, log } = end;
-  let state = end.accountState;
+  const rt = end.accountRuntime;
+  const state = rt.state;
   let account: AccountRow | null = null;
   if (!end.skipped) {
     const step = observeAccountCycle(
@@ -112,8 +123,18 @@ export function endCycle(t: CycleTally, end: CycleEnd): { state: AccountState; c
       },
     );
     if (step.state !== state) {
-      state = step.state;
-      account = { account: name, reachable: step.state.reachable, state: step.state };
+      if (
+        step.events.length === 0 &&
+        isRoutineAccountStep(state, step.state) &&
+        routineRowMayWait(rt.rowCommittedAt, end.mono)
+      ) {
+        // Only the last valid answer's time moved: memory moves on (in place), the row waits.
+        takeRoutineAccountStep(state, step.state);
+        rt.rowBehind = true;
+      } else {
+        rt.state = step.state;
+        account = accountRow(name, rt, end.mono);
+      }
     }
     for (const event of step.events) {
       log.warn({ event: event.type, reason: event.reason, err: event.message }, event.type);
@@ -132,5 +153,13 @@ export function endCycle(t: CycleTally, end: CycleEnd): { state: AccountState; c
     if (step.state !== rt.state || step.events.length > 0) t.apply(name, rt, step, log, end.mono);
   }
   const changed = t.saves.length > 0 || account !== null || t.alerts.length > 0;
-  return { state, commit: changed ? { saves: t.saves, account, alerts: t.alerts } : null };
+  return changed ? { saves: t.saves, account, alerts: t.alerts } : null;
+}
+
+/** The account's row to write now: from then on it is current (`mono`). */
+export function accountRow(name: string, rt: AccountRuntime, mono: number): AccountRow {
+  rt.rowCommittedAt = mono;
+  rt.rowBehind = false;
+  // A copy: the state object moves on in place (routine steps) while the row waits to be written.
+  return { account: name, reachable: rt.state.reachable, state: { ...rt.state } };
 }

@@ -16,7 +16,7 @@ import { readsDelivery } from './delivery-reader.js';
 import { endDeliveryAtDown } from './delivery-steps.js';
 import type { DeviceRuntime } from './device-runtime.js';
 import type { ConnectThrottled } from './metered-gateway.js';
-import { isRoutineStep, routineRowMayWait } from './routine-rows.js';
+import { isRoutineStep, routineRowMayWait, takeRoutineStep } from './routine-rows.js';
 
 // How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
 const QR_FOR_DOWN_MS = 60_000;
@@ -69,8 +69,8 @@ export async function takeCheck(
     isRoutineStep(before, step.state) &&
     routineRowMayWait(rt.rowCommittedAt, mono)
   ) {
-    // The same answer again: memory moves on, the row waits.
-    rt.state = step.state;
+    // The same answer again: memory moves on (in place), the row waits.
+    takeRoutineStep(rt.state, step.state);
     rt.rowBehind = true;
   } else {
     tally.apply(account, rt, step, ctx.log, mono, qrDataUrl, ended);

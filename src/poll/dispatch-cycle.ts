@@ -14,7 +14,6 @@
 
 import type { Clock } from '../monitor/clock.js';
 import type { DuePick, DueQueue } from '../monitor/due-queue.js';
-import { linkSignals } from '../net/abort.js';
 import type { CheckFn, CheckSlots, CycleReport, SpareWork } from './cycle.js';
 import type { Slot } from './metered-gateway.js';
 import { Napper } from './nap.js';
@@ -23,6 +22,13 @@ import { spareStart } from './spare-slots.js';
 // Until a check has been timed, assume this long for one; it sets how early before the
 // deadline a cycle stops starting calls.
 const INITIAL_CHECK_ESTIMATE_MS = 250;
+
+/**
+ * How much sooner than the time its last check needs a cycle stops starting calls: a busy event
+ * loop (a GC pause, timers firing late) must not push the cycle's end past the next tick, which
+ * would then be skipped for the account.
+ */
+const CYCLE_END_ALLOWANCE_MS = 100;
 
 /**
  * With coalesced naps, how early a routine check may start before its due time. A wake-up on the
@@ -77,25 +83,20 @@ interface Tally {
 }
 
 /**
- * Runs one cycle from `started` to `deadline`: stops dispatching when `dispatchStop` (or the
- * tick's `signal`) aborts, aborts checks in flight when `checkStop` (or `signal`) does. Resolves
- * once nothing is in flight; never rejects.
+ * Runs one cycle from `started` to `deadline`: stops dispatching when `stops.dispatch` aborts
+ * (it must wake the state's napper when it does), aborts checks in flight when `stops.check`
+ * does. Resolves once nothing is in flight; never rejects.
  */
 export async function runDispatchCycle(
   s: DispatchState,
-  signal: AbortSignal,
   stops: { readonly dispatch: AbortSignal; readonly check: AbortSignal },
   started: number,
   deadline: number,
 ): Promise<CycleReport> {
   const { clock, slots, napper } = s;
   const queue = s.queue;
-  const dispatchLink = linkSignals([signal, stops.dispatch]);
-  const checkLink = linkSignals([signal, stops.check]);
-  const dispatchAbort = dispatchLink.signal;
-  const checkAbort = checkLink.signal;
-  const onAbort = (): void => s.wake();
-  dispatchAbort.addEventListener('abort', onAbort);
+  const dispatchAbort = stops.dispatch;
+  const checkAbort = stops.check;
 
   const tally: Tally = {
     checks: 0,
@@ -105,81 +106,82 @@ export async function runDispatchCycle(
     stopDispatch: false,
     spare: 0,
   };
-  // Leave room for the last call to finish before the next tick.
-  const margin = Math.min(2 * s.checkEstimateMs, Math.max(0, deadline - started) / 4);
+  // Leave room for the last call to finish before the next tick, and for a busy event loop.
+  const margin = Math.min(
+    2 * s.checkEstimateMs + CYCLE_END_ALLOWANCE_MS,
+    Math.max(0, deadline - started) / 4,
+  );
   const dispatchUntil = deadline - margin;
   const pass = queue.beginPass(started, dispatchUntil);
   const nextDueAt = (): number => queue.nextDueAt();
 
-  try {
-    for (;;) {
-      if (dispatchAbort.aborted) tally.stopDispatch = true;
-      if (tally.stopDispatch) {
-        if (s.inFlight === 0) break;
-        await napper.nap(Number.POSITIVE_INFINITY);
-        continue;
-      }
-      const now = clock.monotonic();
-      if (s.inFlight >= s.concurrency) {
-        await napper.nap(Number.POSITIVE_INFINITY);
-        continue;
-      }
-      const pick = queue.peek(pass);
-      const freeAt = slots.nextFreeAt(now);
-      const at = pick === undefined ? Number.POSITIVE_INFINITY : startAt(s, pick, freeAt);
-      const statusThisCycle = pick !== undefined && at < dispatchUntil;
-      // Spare work (balance reads) only on a slot no status check wants, started in this cycle.
-      const spare =
-        s.spare === undefined
-          ? null
-          : spareStart({
-              dueAt: s.spare.nextDueAt(),
-              freeAt,
-              statusAt: statusThisCycle ? at : null,
-              nextDueAt,
-              dispatchUntil,
-              plannedSpacingMs: slots.plannedSpacingMs,
-            });
-      if (spare !== null && spare.at <= now) {
-        const slot = await slots.takeSlot(now);
-        // Stopped while the log was asked: a slot lost, on the safe side.
-        if (slot === null || dispatchAbort.aborted) continue;
-        void runSpare(s, slot, tally, checkAbort);
-        continue;
-      }
-      if (!statusThisCycle) {
-        // No status check this cycle, unless a check in flight brings a confirmation.
-        if (spare !== null) await napper.nap(spare.at - now, spare.latest - spare.at);
-        else if (s.inFlight === 0) break;
-        else await napper.nap(Number.POSITIVE_INFINITY);
-        continue;
-      }
-      if (at > now) {
-        if (spare !== null && spare.at < at) await napper.nap(spare.at - now, spare.latest - spare.at);
-        // Up to a grid step late, to share a wake-up with other checks; never past the dispatch end.
-        else await napper.nap(at - now, dispatchUntil - at);
-        continue;
-      }
-      // Null when an out-of-band call took the slot first: the loop looks again.
-      const slot = await slots.takeSlot(now);
-      if (slot === null) continue;
-      // The grant waited for the call log: meanwhile a check may have asked for a confirmation
-      // (served first), or a reload removed the device. The slot goes to what is first now.
-      const first = queue.peek(pass);
-      if (first === undefined || startAt(s, first, slot.at) > slot.at || dispatchAbort.aborted) {
-        continue; // a slot lost, on the safe side: the budget counts it, no call is made
-      }
-      queue.take(pass, first);
-      // runCheck never rejects; the loop waits for it through inFlight before returning.
-      void runCheck(s, first, slot, tally, checkAbort);
+  for (;;) {
+    if (dispatchAbort.aborted) tally.stopDispatch = true;
+    if (tally.stopDispatch) {
+      if (s.inFlight === 0) break;
+      await napper.nap(Number.POSITIVE_INFINITY);
+      continue;
     }
-  } finally {
-    // The loop ends only with nothing in flight, so no check still holds checkAbort.
-    dispatchAbort.removeEventListener('abort', onAbort);
-    dispatchLink.dispose();
-    checkLink.dispose();
+    const now = clock.monotonic();
+    if (s.inFlight >= s.concurrency) {
+      await napper.nap(Number.POSITIVE_INFINITY);
+      continue;
+    }
+    const pick = queue.peek(pass);
+    const freeAt = slots.nextFreeAt(now);
+    const at = pick === undefined ? Number.POSITIVE_INFINITY : startAt(s, pick, freeAt);
+    const statusThisCycle = pick !== undefined && at < dispatchUntil;
+    // Spare work (balance reads) only on a slot no status check wants, started in this cycle.
+    const spareDue = s.spare === undefined ? null : s.spare.nextDueAt();
+    const spare =
+      spareDue === null
+        ? null
+        : spareStart({
+            dueAt: spareDue,
+            freeAt,
+            statusAt: statusThisCycle ? at : null,
+            nextDueAt,
+            dispatchUntil,
+            plannedSpacingMs: slots.plannedSpacingMs,
+          });
+    if (spare !== null && spare.at <= now) {
+      const slot = await slots.takeSlot(now);
+      // Stopped while the log was asked: a slot lost, on the safe side.
+      if (slot === null || dispatchAbort.aborted) continue;
+      void runSpare(s, slot, tally, checkAbort);
+      continue;
+    }
+    if (!statusThisCycle) {
+      // No status check this cycle, unless a check in flight brings a confirmation.
+      if (spare !== null) await napper.napUntil(spare.at, spare.latest - spare.at);
+      else if (s.inFlight === 0) break;
+      else await napper.nap(Number.POSITIVE_INFINITY);
+      continue;
+    }
+    if (at > now) {
+      if (spare !== null && spare.at < at) await napper.napUntil(spare.at, spare.latest - spare.at);
+      // Waiting for a due time: up to a grid step late, to share a wake-up with other checks,
+      // never past the dispatch end. Waiting for the budget: on time — the next slot is one
+      // spacing after this grant, so lateness here would add up call after call.
+      else await napper.napUntil(at, at > freeAt ? dispatchUntil - at : 0);
+      continue;
+    }
+    // Null when an out-of-band call took the slot first: the loop looks again.
+    const slot = await slots.takeSlot(now);
+    if (slot === null) continue;
+    // The grant waited for the call log: meanwhile a check may have asked for a confirmation
+    // (served first), or a reload removed the device. The slot goes to what is first now.
+    const first = queue.peek(pass);
+    if (first === undefined || startAt(s, first, slot.at) > slot.at || dispatchAbort.aborted) {
+      continue; // a slot lost, on the safe side: the budget counts it, no call is made
+    }
+    queue.take(pass, first);
+    // runCheck never rejects; the loop waits for it through inFlight before returning.
+    void runCheck(s, first, slot, tally, checkAbort);
   }
 
+  // No timer left armed between cycles.
+  napper.cancel();
   const finished = clock.monotonic();
   return {
     account: s.account,

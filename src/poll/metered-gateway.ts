@@ -332,6 +332,7 @@ export class MeteredGateway {
         await napper.nap(freeAt <= now ? this.#budget.spacingMs : freeAt - now);
       }
     } finally {
+      napper.cancel();
       aborted.signal.removeEventListener('abort', onAbort);
       aborted.dispose();
       const i = this.#waiters.indexOf(waiter);

@@ -13,7 +13,8 @@ import type { Observation } from '../monitor/model.js';
 import { Mutes } from '../monitor/mutes.js';
 import type { MonitorAlert } from '../notify/events.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
-import type { DeviceRow } from '../store/store.js';
+import type { AccountRow, DeviceRow } from '../store/store.js';
+import type { AccountState } from '../monitor/account-state.js';
 import { FakeClock } from '../test-support/fake-clock.js';
 import { AccountPoller } from './account-poller.js';
 import { CycleWriter } from './cycle-writer.js';
@@ -72,6 +73,7 @@ class Replica {
   readonly poller: AccountPoller;
   readonly alerts: MonitorAlert[] = [];
   readonly writes: DeviceRow[][] = [];
+  readonly accountWrites: AccountRow[] = [];
   readonly #writer: CycleWriter;
   readonly #loop: PollLoop;
   readonly #ticks: Promise<unknown>[] = [];
@@ -104,6 +106,7 @@ class Replica {
       mutes: new Mutes(),
       commit: (batch) => {
         this.writes.push(batch.saves.map((s) => s.row));
+        if (batch.account !== null) this.accountWrites.push(batch.account);
         this.#writer.add(batch);
       },
       recordCheck: () => undefined,
@@ -163,9 +166,16 @@ describe('routine rows', () => {
         );
       }
     }
+    // The account's row likewise: a cycle with valid answers moves only its last valid answer.
+    const accountTimes = replica.accountWrites.map((r) => (r.state as AccountState).lastValidAnswerAt!);
+    expect(accountTimes.length).toBeGreaterThan(1);
+    for (let i = 1; i < accountTimes.length; i++) {
+      expect(accountTimes[i]! - accountTimes[i - 1]!).toBeGreaterThanOrEqual(ROUTINE_ROW_EVERY_MS);
+    }
     // A clean stop hands over what waits: the store then holds what memory holds.
     await replica.stop();
     expect(await stored(store)).toEqual(memory(replica));
+    expect((await store.getAccounts())[0]!.state).toEqual(replica.poller.accountState);
     await store.close();
   });
 
@@ -205,6 +215,8 @@ describe('routine rows', () => {
       if (s.lastCheckAt! < m.lastCheckAt!) lagging++;
     }
     expect(lagging).toBeGreaterThan(0);
+    const account = (await store.getAccounts())[0]!.state as AccountState;
+    expect({ ...account, lastValidAnswerAt: 0 }).toEqual({ ...a.poller.accountState, lastValidAnswerAt: 0 });
 
     // The next process starts from the store: nothing told again, nothing missed.
     const b = new Replica(store, clock, status);

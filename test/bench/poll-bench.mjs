@@ -65,6 +65,10 @@ function runVariant(name) {
     concurrency: 4,
     intervalMs: INTERVAL_MS,
     rateLimit: RATE,
+    smaps: process.env.BENCH_SMAPS === '1',
+    ...(process.env.BENCH_ALLOC_PROFILE === undefined
+      ? {}
+      : { allocProfile: `${process.env.BENCH_ALLOC_PROFILE}/${name}.heapprofile` }),
     ...(process.env.BENCH_HEAP_SNAPSHOT === undefined
       ? {}
       : { heapSnapshot: `${process.env.BENCH_HEAP_SNAPSHOT}/${name}.heapsnapshot` }),
@@ -158,7 +162,7 @@ for (const [name, d] of Object.entries(results)) {
   console.log(
     `${name}: ${d.statusCalls} status + ${d.balanceCalls} balance calls; ${d.devicesSeen} devices seen; ` +
       `${d.gaps.n} re-checks, ${d.gaps.over5pct} later than interval + 5 %; skipped ticks ${d.skipped}; ` +
-      `lag max ${fmt(d.lagMaxMs)} ms; heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
+      `lag max ${fmt(d.lagMaxMs)} ms; GC in the window: ${d.gc.minor} minor (${d.gc.minorMs} ms), ${d.gc.major} major (${d.gc.majorMs} ms); heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
       `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
       `after the window and a full GC: live heap ${d.liveHeapMB} MB of ${d.heapTotalMB} MB, external ${d.externalMB} MB ` +
       `(array buffers ${d.arrayBuffersMB} MB), RSS ${d.rssAfterGcMB} MB; spaces ${JSON.stringify(d.spaces)}`,

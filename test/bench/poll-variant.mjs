@@ -17,11 +17,11 @@
 // are included. Figures are over a measurement window that starts after a warm-up.
 
 import console from 'node:console';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
@@ -65,10 +65,41 @@ function rssSampler() {
 }
 
 /** Runs `during` for `seconds`, measuring CPU, event-loop delay, RSS and the stand-in's counts. */
+/** BENCH_ALLOC_PROFILE: every allocation of the window, sampled (collected ones included). */
+async function allocationProfile(during) {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await during();
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(opts.allocProfile, JSON.stringify(profile));
+  session.disconnect();
+}
+
 async function measure(seconds, intervalMs, during = () => sleep(seconds * 1000)) {
+  if (opts.allocProfile !== undefined) {
+    const inner = during;
+    during = () => allocationProfile(inner);
+  }
   await standIn('/_bench/reset', 'POST');
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
+  // Garbage collections during the window: how many of each kind, and their pause time in all.
+  const gcs = { minor: 0, major: 0, minorMs: 0, majorMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const major = e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR;
+      gcs[major ? 'major' : 'minor']++;
+      gcs[major ? 'majorMs' : 'minorMs'] += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const rss = rssSampler();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
@@ -76,6 +107,7 @@ async function measure(seconds, intervalMs, during = () => sleep(seconds * 1000)
   const wallMs = performance.now() - t0;
   const cpuUs = cpuMicros(cpu);
   eld.disable();
+  gcObserver.disconnect();
   const mem = rss.stop();
   const s = await standIn(`/_bench/stats?interval=${intervalMs}`);
   return {
@@ -91,6 +123,7 @@ async function measure(seconds, intervalMs, during = () => sleep(seconds * 1000)
     heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1e6),
     gaps: s.gaps,
     devicesSeen: s.devicesSeen,
+    gc: { ...gcs, minorMs: Math.round(gcs.minorMs), majorMs: Math.round(gcs.majorMs) },
   };
 }
 
@@ -103,6 +136,17 @@ function heapAfter() {
   }
   const m = process.memoryUsage();
   if (opts.heapSnapshot !== undefined) writeHeapSnapshot(opts.heapSnapshot);
+  if (opts.smaps) {
+    // Where the RSS is: anonymous memory (V8's heap, malloc) vs files (node, libraries, the db).
+    const by = {};
+    let current = 'other';
+    for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) current = head[1] === '' ? '[anon]' : head[1].replace(/^.*\//, '');
+      else if (line.startsWith('Rss:')) by[current] = (by[current] ?? 0) + Number(line.split(/\s+/)[1]);
+    }
+    process.stderr.write(`smaps RSS kB: ${JSON.stringify(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 12))}\n`);
+  }
   return {
     liveHeapMB: Math.round(m.heapUsed / 1e6),
     heapTotalMB: Math.round(m.heapTotal / 1e6),
