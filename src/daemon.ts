@@ -80,6 +80,8 @@ export class Daemon {
   #ticker: Ticker | null = null;
   /** Between onGained and onLost (always, without HA): ticking, notifying, keeping house. */
   #active = false;
+  /** Counts stints as leader: a tick of an earlier stint stops at its next step. */
+  #stint = 0;
   /** The first tick of this stint as leader ended (its batch written). */
   #ready = false;
   #readyLogged = false;
@@ -219,10 +221,15 @@ export class Daemon {
   /** One poll tick: every account's cycle, then one write of what they changed. */
   async tick(nextTickAt?: number): Promise<void> {
     if (this.#stopping || !this.#active) return;
+    const stint = this.#stint;
+    const current = (): boolean => stint === this.#stint && this.#active;
     const now = this.#clock.now();
     await this.#refreshMutes(now);
-    await this.#runs.record(now, this.#config.retentionMs);
+    if (current()) await this.#runs.record(now, this.#config.retentionMs);
+    if (!current()) return;
     await this.#loop.tick(nextTickAt);
+    // Lost the lease meanwhile: what the cycles decided is the next holder's to decide again.
+    if (!current()) return;
     await this.#writer.flush();
     // After the commit: a worker woken inside the transaction would not see its rows on PostgreSQL.
     this.#notifications.wake();
@@ -281,14 +288,17 @@ export class Daemon {
     const scheduleChanged = config.schedule !== old.schedule || config.timezone !== old.timezone;
     const auditChanged = AuditSchedule.changed(old, config);
     this.#config = config;
-    if (scheduleChanged && this.#active) {
-      await this.#ticker?.stop();
-      this.#startTicker();
-    }
-    if (auditChanged && this.#active) {
-      await this.#audit.stop();
-      this.#audit.start();
-    }
+    // In turn with role changes: a standby must not end up with a ticker, nor a leader with two.
+    await this.#inTurn(async () => {
+      if (scheduleChanged && this.#active) {
+        await this.#ticker?.stop();
+        this.#startTicker();
+      }
+      if (auditChanged && this.#active) {
+        await this.#audit.stop();
+        this.#audit.start();
+      }
+    });
     this.#log.info({ component: 'daemon', accounts: config.accounts.length }, 'configuration reloaded');
   }
 
@@ -297,12 +307,11 @@ export class Daemon {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#refreshTimer !== null) clearTimeout(this.#refreshTimer);
-    // The keeper tells #standDown for a holder (and then lets the lease go, so a standby takes
-    // over at once); without HA this daemon stands down itself.
-    if (this.#keeper !== null) await this.#keeper.stop();
-    else await this.#inTurn(() => this.#standDown('stopping', { graceMs: STOP_GRACE_MS }));
+    // Checks in flight finish and what they decided is written while this replica still holds
+    // the lease; then the lease is let go, so a standby takes over at its next try.
+    await this.#inTurn(() => this.#standDown('stopping', { final: true }));
+    await this.#keeper?.stop();
     await this.#serial;
-    await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     await this.#http?.close();
     await Promise.allSettled([...this.#pollers.values()].map((p) => p.close()));
     this.#calendar.close();
@@ -324,14 +333,10 @@ export class Daemon {
       leaseMs,
       clock: this.#clock,
       log: this.#log,
-      onGained: (epoch) =>
-        this.#inTurn(async () => {
-          store.setFence({ lease: name, epoch });
-          await this.#lead();
-        }),
+      onGained: (epoch) => this.#inTurn(() => this.#lead(() => store.setFence({ lease: name, epoch }))),
       onLost: (why) =>
         this.#inTurn(async () => {
-          await this.#standDown(why, { graceMs: 0 });
+          await this.#standDown(why, { final: false });
           store.setFence({ lease: name, epoch: null });
         }),
     });
@@ -351,14 +356,17 @@ export class Daemon {
    * run's) replaces what is in memory, the budget counts the calls logged in the last minute —
    * by whoever made them —, then ticking, notifying and housekeeping start.
    */
-  async #lead(): Promise<void> {
+  async #lead(fence?: () => void): Promise<void> {
     if (this.#stopping) return;
-    // Ticks of an earlier stint as leader end before the state under them is replaced.
+    // Ticks of an earlier stint as leader end before the state under them is replaced, and
+    // before writes carry the new epoch: none of theirs may.
     await Promise.allSettled([...this.#ticks]);
     this.#writer.discard();
+    fence?.();
     await this.#loadFromStore();
     this.#runs = new RunRecord(this.#store, this.#log, this.#clock.now());
     await this.#runs.load();
+    this.#stint++;
     this.#active = true;
     this.#ready = false;
     this.#readyLogged = false;
@@ -369,16 +377,19 @@ export class Daemon {
   }
 
   /**
-   * Stops leading at once: no new tick, the cycles running now end (no call starts), nothing is
-   * sent; what the last tick decided but could not write is left to the next holder, which
-   * decides it again from the store. `graceMs` lets checks in flight finish (a clean stop).
+   * Stops leading. On losing the lease (`final` false) at once: no new tick, the cycles running
+   * now end (no call starts), nothing is sent; what the last tick decided but could not write is
+   * left to the next holder, which decides it again from the store. At stop (`final`), checks in
+   * flight get STOP_GRACE_MS to finish and their results are written (SPEC §9).
    */
-  async #standDown(why: string, options: { readonly graceMs: number }): Promise<void> {
+  async #standDown(why: string, options: { readonly final: boolean }): Promise<void> {
+    if (options.final) await this.#loop.stop({ graceMs: STOP_GRACE_MS });
     if (!this.#active) return;
     this.#active = false;
+    this.#stint++;
     await this.#ticker?.stop();
     this.#ticker = null;
-    if (options.graceMs > 0) {
+    if (options.final) {
       await Promise.allSettled([...this.#ticks]);
       await this.#writer.close();
       await this.#runs.close(this.#clock.now(), this.#config.retentionMs);

@@ -28,7 +28,7 @@ function queries(file: string): string[] {
 
 /** Two devices of account main: Sales phone (team sales) DOWN, Support UP; one error rate. */
 function series(instances: readonly string[]): { series: string; values: string }[] {
-  return instances.flatMap((instance) => {
+  return instances.flatMap((instance, i) => {
     const at = `job="whatsgate-monitor",instance="${instance}"`;
     return [
       {
@@ -52,6 +52,8 @@ function series(instances: readonly string[]): { series: string; values: string 
         },
       ]),
       { series: `whatsgate_check_errors_total{${at},account="main",reason="timeout"}`, values: '0+1x20' },
+      // HA: the first instance holds the lease, any other stands by.
+      { series: `whatsgate_monitor_leader{${at}}`, values: i === 0 ? '1x20' : '0x20' },
     ];
   });
 }

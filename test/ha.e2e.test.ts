@@ -57,6 +57,8 @@ function subjects(mails: readonly ParsedMail[]): string[] {
 
 const leads = (l: LogLine): boolean => l.msg === 'holding the lease: this replica polls and notifies';
 const standsBy = (l: LogLine): boolean => l.msg === 'not holding the lease: standing by';
+/** Messages a replica sent and marked sent in the store. */
+const sentCount = (r: DaemonProcess): number => r.lines.filter((l) => l.msg === 'notification sent').length;
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
@@ -134,6 +136,14 @@ notify:
     );
 
     // kill -9 the leader; B drops right after, so the next leader decides it.
+    // Both sends of A's drop confirmed in the store first: a message sent but not yet marked sent
+    // when its process dies is sent again by the next holder (at least once, by design: the
+    // webhook repeats its webhook-id, an email cannot), which is not what this test counts.
+    await first.waitFor(
+      (l) => sentCount(first) >= 2 && l.msg === 'notification sent',
+      'A down sent on both channels',
+      30_000,
+    );
     first.kill('SIGKILL');
     const killedAt = Date.now();
     await first.exited.catch(() => undefined);
@@ -147,6 +157,14 @@ notify:
       90_000,
     );
 
+    // B's email too, before the pause: a send in flight when a process is frozen finishes when it
+    // resumes, and the next holder, seeing it unconfirmed, sends it again (at least once, as
+    // designed: a webhook receiver drops the repeat by its webhook-id; email cannot).
+    await eventually(
+      'B down sent on both channels',
+      () => Promise.resolve(sentCount(second) >= 2 || undefined),
+      30_000,
+    );
     // SIGSTOP the second leader past its lease; the third takes over; C drops under it.
     second.kill('SIGSTOP');
     const third = await leaderNow(
@@ -175,6 +193,17 @@ notify:
     );
     await eventually('four emails', () => Promise.resolve(smtp.mails.length >= 4 || undefined), 30_000);
 
+    // Polling goes on under the third for more than a full window of calls, so every 60 s
+    // window is counted across both failovers: a standby polling too, or a holder that ignored
+    // its predecessor's calls, would put more than RATE calls into one.
+    const firstCallAt = Math.min(...sim.stats().calls.map((c) => c.at));
+    await eventually(
+      'calls spanning 75 s',
+      () =>
+        Promise.resolve(Math.max(...sim.stats().calls.map((c) => c.at)) - firstCallAt >= 75_000 || undefined),
+      90_000,
+    );
+
     // The resumed replica made no call and sent nothing after it woke up.
     const afterResume = second.lines.slice(resumedAt);
     expect(afterResume.filter((l) => l.msg === 'checked')).toEqual([]);
@@ -183,7 +212,16 @@ notify:
     await Promise.all([second.exited, third.exited]);
 
     const events = webhookEvents(hook.requests);
-    const summary = JSON.stringify({ events, mails: subjects(smtp.mails), takeoverMs });
+    // The figures for the record (issue 15's closing note).
+    console.info(
+      `ha e2e: takeover after kill -9 in ${takeoverMs} ms; max ${maxInAnyWindow(sim.stats().calls.map((c) => c.at))} calls in a 60 s window (rate_limit ${RATE})`,
+    );
+    const summary = JSON.stringify({
+      events,
+      mails: subjects(smtp.mails),
+      takeoverMs,
+      maxInWindow: maxInAnyWindow(sim.stats().calls.map((c) => c.at)),
+    });
     expect(events.filter((e) => e.startsWith('device.')).sort(), summary).toEqual(
       [`device.down ${A}`, `device.down ${B}`, `device.down ${C}`, `device.up ${A}`].sort(),
     );
@@ -194,6 +232,10 @@ notify:
     expect(takeoverMs, summary).toBeLessThan(LEASE_MS + LEASE_MS / 3 + 2_000);
     expect(third).not.toBe(second);
     const calls = sim.stats().calls.map((c) => c.at);
-    expect(maxInAnyWindow(calls), summary).toBeLessThanOrEqual(RATE);
+    const max = maxInAnyWindow(calls);
+    expect(max, summary).toBeLessThanOrEqual(RATE);
+    // Saturated: the holder ran at its share of the budget (three quarters are for checks), so
+    // two pollers at once would have broken the bound.
+    expect(max, summary).toBeGreaterThanOrEqual(Math.floor(RATE * 0.6));
   }, 300_000);
 });

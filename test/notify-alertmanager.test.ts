@@ -92,12 +92,15 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
 
   it('a drop fires WhatsGateDeviceDown on every member, with labels, annotations and generatorURL', async () => {
     const now = clock.now();
-    await notifications.publish([
-      deviceAlert({
-        labels: { team: 'sales' },
-        event: { at: now, since: now - 60_000, downSince: now - 60_000 },
-      }),
-    ], db.outbox);
+    await notifications.publish(
+      [
+        deviceAlert({
+          labels: { team: 'sales' },
+          event: { at: now, since: now - 60_000, downSince: now - 60_000 },
+        }),
+      ],
+      db.outbox,
+    );
     await settled(1);
     expect(outcomes).toEqual([['am', 'sent']]);
     for (const am of cluster) {
@@ -162,28 +165,31 @@ describe.runIf(available)('Alertmanager channel against the real binary', () => 
   it('recovery resolves it (endsAt = now): gone from every member', async () => {
     // The event's own time is "now" for endsAt; it must not be ahead of Alertmanager's clock.
     const realNow = Date.now();
-    await notifications.publish([
-      deviceAlert({
-        labels: { team: 'sales' },
-        event: {
-          type: 'device.up',
-          at: realNow,
-          status: 'connected',
-          previousStatus: 'disconnected',
-          since: realNow,
-          downSince: realNow - 120_000,
-        },
-      }),
-      accountAlert({
-        event: {
-          type: 'account.recovered',
-          at: realNow,
-          since: realNow - 180_000,
-          reason: null,
-          message: null,
-        },
-      }),
-    ], db.outbox);
+    await notifications.publish(
+      [
+        deviceAlert({
+          labels: { team: 'sales' },
+          event: {
+            type: 'device.up',
+            at: realNow,
+            status: 'connected',
+            previousStatus: 'disconnected',
+            since: realNow,
+            downSince: realNow - 120_000,
+          },
+        }),
+        accountAlert({
+          event: {
+            type: 'account.recovered',
+            at: realNow,
+            since: realNow - 180_000,
+            reason: null,
+            message: null,
+          },
+        }),
+      ],
+      db.outbox,
+    );
     const sent = outcomes.length;
     await settled(sent + 1);
     for (const am of cluster) expect(await am.alerts()).toEqual([]);

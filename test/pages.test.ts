@@ -19,6 +19,7 @@ import {
   type HttpServer,
 } from '../src/http/server.js';
 import { createLogger } from '../src/log.js';
+import { computeAudit } from '../src/audit/compute.js';
 import type { DeviceStatus, Health } from '../src/monitor/model.js';
 import type { HistoryRow } from '../src/store/store.js';
 import type { StatusAccountFacts, StatusPageData } from '../src/web/status-page.js';
@@ -136,6 +137,36 @@ class Harness {
     });
   }
 
+  /** What the daemon's views read from the store's rollups, here from the harness's rows. */
+  statusPage(now: number): StatusPageData {
+    const uptimes = (window: number) =>
+      computeAudit({
+        devices: this.devices.map((d) => ({ account: d.account, number: d.number, name: d.name })),
+        history: this.history,
+        now,
+        since: now - window,
+        staleAfterMs: 0,
+      }).devices.map((d) => d.uptime);
+    const day = uptimes(D);
+    const week = uptimes(7 * D);
+    return {
+      now,
+      timeZone: 'Europe/Berlin',
+      version: '0.1.0',
+      accounts: this.accounts(),
+      devices: this.devices.map((d, i) => ({
+        ...d,
+        silencedUntil: null,
+        uptime24h: day[i] ?? null,
+        uptime7d: week[i] ?? null,
+        recentChanges: this.history
+          .filter((h) => h.account === d.account && h.device === d.number && h.at >= now - 7 * D)
+          .reverse()
+          .slice(0, 3),
+      })),
+    };
+  }
+
   handlers(): HttpHandlers {
     const find = (number: string): Device | undefined => this.devices.find((d) => d.number === number);
     return {
@@ -143,14 +174,7 @@ class Harness {
       metrics: (send) => send('text/plain', new TextEncoder().encode('')),
       devices: () => [],
       history: () => null,
-      statusPage: (): StatusPageData => ({
-        now: Date.now(),
-        timeZone: 'Europe/Berlin',
-        version: '0.1.0',
-        accounts: this.accounts(),
-        devices: this.devices.map((d) => ({ ...d, silencedUntil: null })),
-        history: this.history,
-      }),
+      statusPage: (): StatusPageData => this.statusPage(Date.now()),
       relinkDevice: async (number, { checkSoon }) => {
         const d = find(number);
         if (d === undefined) return null;

@@ -9,11 +9,23 @@
 //    first recorded run nothing is known about runs, so history alone decides there),
 //  - and the daemon was still checking it (before `observedUntil`: its last check plus a grace).
 // Unobserved time is *unknown*: shown as such, never counted as up nor as down.
+//
+// Two ways in, one report: `computeAudit` reads the history's rows (the definition, and what the
+// tests hold the other way to), `computeAuditFromFacts` takes each device's figures as
+// audit/rollup.ts reads them from the store's rollups without the rows.
 
 import type { DeliveryReading } from '../monitor/delivery.js';
 import type { DeliveryProblemPeriod, HistoryRow, HistoryStatus } from '../store/store.js';
 import { deliveryAudit, type DeliveryAudit } from './delivery.js';
-import { currentRun, normalisePeriods, observedMask, timeline, type Period } from './timeline.js';
+import {
+  currentRun,
+  normalisePeriods,
+  observedMask,
+  timeline,
+  type CurrentRun,
+  type Period,
+  type Piece,
+} from './timeline.js';
 
 export { normalisePeriods, type Period } from './timeline.js';
 
@@ -132,6 +144,19 @@ export interface AuditReport {
   readonly summary: AuditSummary;
 }
 
+/** What the audit needs of one device's history over the period, however it was read. */
+export interface DeviceHistoryFacts {
+  /** Observed time connected, and not connected, in the period. */
+  readonly connectedMs: number;
+  readonly downMs: number;
+  /** Oldest first. */
+  readonly outages: readonly Outage[];
+  /** The last change recorded (any time); null when none. */
+  readonly last: { readonly at: number; readonly to: HistoryStatus } | null;
+  /** The run of not-connected statuses the history ends in. */
+  readonly run: CurrentRun;
+}
+
 export function deviceKey(account: string, number: string): string {
   return `${account}\u0000${number}`;
 }
@@ -156,6 +181,75 @@ export function computeAudit(input: AuditInput): AuditReport {
     else list.push(row);
   }
   const runs = normalisePeriods(input.runningPeriods ?? []);
+  return auditReport(input, (d) => {
+    const rows = [...(rowsByDevice.get(deviceKey(d.account, d.number)) ?? [])].sort((a, b) => a.at - b.at);
+    return factsFromRows(rows, observedMask(d.observedUntil ?? null, runs), start, now);
+  });
+}
+
+/** The audit from each device's facts, read by the caller (audit/rollup.ts) rather than from rows. */
+export function computeAuditFromFacts(
+  input: Omit<AuditInput, 'history'>,
+  factsOf: (device: AuditDevice) => DeviceHistoryFacts,
+): AuditReport {
+  return auditReport(input, factsOf);
+}
+
+/** A device's facts from its rows (oldest first) — the rows of the whole period, and the one before. */
+export function factsFromRows(
+  rows: readonly HistoryRow[],
+  mask: ReturnType<typeof observedMask>,
+  start: number,
+  now: number,
+): DeviceHistoryFacts {
+  const pieces = timeline(rows, mask, start, now);
+  let connectedMs = 0;
+  let downMs = 0;
+  for (const p of pieces) {
+    if (p.phase === 'connected') connectedMs += p.end - p.start;
+    else if (p.phase === 'down') downMs += p.end - p.start;
+  }
+  const last = rows.at(-1);
+  return {
+    connectedMs,
+    downMs,
+    outages: outagesOf(pieces, start),
+    last: last === undefined ? null : { at: last.at, to: last.to },
+    run: currentRun(rows, now),
+  };
+}
+
+/** The outages of a time line: observed stretches not connected, between connected ones or a deletion. */
+export function outagesOf(pieces: readonly Piece[], start: number): Outage[] {
+  const outages: Outage[] = [];
+  let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
+  const close = (end: number | null): void => {
+    if (open !== null) outages.push({ ...open, end });
+    open = null;
+  };
+  for (const p of pieces) {
+    if (p.phase === 'connected') close(p.start);
+    else if (p.phase === 'down') {
+      if (open === null) {
+        open = { start: p.start, durationMs: 0, startedBefore: p.start === start && p.recordedSince < start };
+      }
+      open.durationMs += p.end - p.start;
+    } else if (p.recorded === 'deleted') {
+      // Unknown time neither ends an outage nor adds to it — except a deletion, which ends it.
+      close(p.start);
+    }
+  }
+  close(null);
+  return outages;
+}
+
+function auditReport(
+  input: Omit<AuditInput, 'history'>,
+  factsOf: (device: AuditDevice) => DeviceHistoryFacts,
+): AuditReport {
+  const { now, since } = input;
+  const start = Math.min(since, now);
+  const runs = normalisePeriods(input.runningPeriods ?? []);
   const problemsByDevice = new Map<string, DeliveryProblemPeriod[]>();
   for (const p of input.problemPeriods ?? []) {
     const key = deviceKey(p.account, p.device);
@@ -172,12 +266,10 @@ export function computeAudit(input: AuditInput): AuditReport {
 
   const devices = input.devices.map((d) => {
     const key = deviceKey(d.account, d.number);
-    const rows = [...(rowsByDevice.get(key) ?? [])].sort((a, b) => a.at - b.at);
     const delivery = deliveryAudit(d.delivery ?? null, problemsByDevice.get(key) ?? [], start, now);
-    return auditDevice(d, rows, delivery, {
+    return auditDevice(d, factsOf(d), delivery, {
       start,
       now,
-      runs,
       staleAfterMs: input.staleAfterMs,
       notFound: input.notFound?.has(key) === true,
       ambiguous: (accountsOf.get(d.number)?.size ?? 0) > 1,
@@ -216,7 +308,6 @@ export function computeAudit(input: AuditInput): AuditReport {
 interface DeviceContext {
   readonly start: number;
   readonly now: number;
-  readonly runs: readonly Period[];
   readonly staleAfterMs: number;
   readonly notFound: boolean;
   readonly ambiguous: boolean;
@@ -224,46 +315,16 @@ interface DeviceContext {
 
 function auditDevice(
   d: AuditDevice,
-  rows: readonly HistoryRow[],
+  facts: DeviceHistoryFacts,
   delivery: DeliveryAudit,
   ctx: DeviceContext,
 ): DeviceAudit {
   const { start, now } = ctx;
-  const pieces = timeline(rows, observedMask(d.observedUntil ?? null, ctx.runs), start, now);
-
-  let connectedMs = 0;
-  let downMs = 0;
-  let unknownMs = 0;
-  const outages: Outage[] = [];
-  let open: { start: number; durationMs: number; startedBefore: boolean } | null = null;
-  const close = (end: number | null): void => {
-    if (open !== null) outages.push({ ...open, end });
-    open = null;
-  };
-  for (const p of pieces) {
-    const length = p.end - p.start;
-    if (p.phase === 'connected') {
-      connectedMs += length;
-      close(p.start);
-    } else if (p.phase === 'down') {
-      downMs += length;
-      if (open === null) {
-        open = { start: p.start, durationMs: 0, startedBefore: p.start === start && p.recordedSince < start };
-      }
-      open.durationMs += length;
-    } else {
-      unknownMs += length;
-      // Unknown time neither ends an outage nor adds to it — except a deletion, which ends it.
-      if (p.recorded === 'deleted') close(p.start);
-    }
-  }
-  close(null);
-
+  const { connectedMs, downMs, outages, last, run } = facts;
   const observedMs = connectedMs + downMs;
   const periodMs = now - start;
-  const last = rows.at(-1);
+  const unknownMs = periodMs - observedMs;
   const status: HistoryStatus | null = last?.to ?? null;
-  const run = currentRun(rows, now);
   const stale =
     ctx.staleAfterMs > 0 && run.notConnectedSince !== null && now - run.notConnectedSince >= ctx.staleAfterMs;
   const longestOutage = outages.reduce<Outage | null>(

@@ -1,10 +1,12 @@
-// Gathers what computeAudit needs from the config and the daemon's database. Used by the
-// `audit` command and by the daemon's scheduled audit, so both report the same thing.
+// Gathers what the audit needs from the config and the daemon's database — each device's figures
+// from the history's rollups (audit/rollup.ts), not from its rows. Used by the `audit` command and
+// by the daemon's scheduled audit, so both report the same thing.
 
 import type { Config } from '../config/types.js';
 import { deliveryFromStoredState } from '../report/delivery.js';
 import type { Store } from '../store/store.js';
 import { computeAudit, deviceKey, type AuditDevice, type AuditReport, type Period } from './compute.js';
+import { auditFromRollups } from './rollup.js';
 import { readRunsUpTo } from './runs.js';
 
 /** A device's status counts as known for this long after its last check, at least. */
@@ -54,20 +56,10 @@ export async function auditFromStore(
       });
     }
   }
-  // Rows from before the period tell the status at its start and how long a device has been
-  // not connected, which the stale flag needs even when stale_after exceeds the period.
-  const historyFrom = staleAfterMs > 0 ? Math.min(since, now - staleAfterMs) : since;
-  const history = store === null ? [] : await store.historyAll(historyFrom);
   const runningPeriods = options.runningPeriods ?? (store === null ? [] : await readRunsUpTo(store, now));
-  const problemPeriods = store === null ? [] : await store.problemPeriods(since);
-  return computeAudit({
-    devices,
-    history,
-    runningPeriods,
-    now,
-    since,
-    staleAfterMs,
-    notFound,
-    problemPeriods,
-  });
+  const input = { devices, runningPeriods, now, since, staleAfterMs, notFound };
+  // No database yet: every device without data.
+  if (store === null) return computeAudit({ ...input, history: [] });
+  const problemPeriods = await store.problemPeriods(since);
+  return auditFromRollups(store, { ...input, problemPeriods });
 }

@@ -38,6 +38,16 @@ export interface CliCallBudgetOptions {
   readonly clock?: Clock;
   /** This process's token in the log; default a fresh one. */
   readonly caller?: string;
+  /**
+   * HA (SPEC §11): the replicas count only logged calls, so a call that cannot be logged is not
+   * made — `reserve` rejects — instead of going out unseen.
+   */
+  readonly strict?: boolean;
+}
+
+/** A gateway call the CLI refuses to make: with HA, every call must be in the shared log. */
+export class UnloggedCallRefused extends Error {
+  override name = 'UnloggedCallRefused';
 }
 
 export class CliCallBudget {
@@ -48,6 +58,7 @@ export class CliCallBudget {
   readonly #tell: (line: string) => void;
   readonly #clock: Clock;
   readonly #caller: string;
+  readonly #strict: boolean;
   // Calls this process made that are not in the store (no store, or it failed): paced all the same.
   readonly #unlogged: { at: number; kind: CallKind }[] = [];
   #warnedUnlogged = false;
@@ -60,6 +71,7 @@ export class CliCallBudget {
     this.#tell = options.tell;
     this.#clock = options.clock ?? cliClock;
     this.#caller = options.caller ?? `cli-${process.pid}-${randomUUID()}`;
+    this.#strict = options.strict === true;
   }
 
   /** Resolves when a call of `kind` may start now; it has been logged (when there is a log). */
@@ -134,6 +146,11 @@ export class CliCallBudget {
   }
 
   #warnUnlogged(why: string): void {
+    if (this.#strict) {
+      throw new UnloggedCallRefused(
+        `${why}: with high availability (ha:) every call to the gateway must be logged in the shared database, so this one is not made (account ${this.#account})`,
+      );
+    }
     if (this.#warnedUnlogged) return;
     this.#warnedUnlogged = true;
     this.#tell(
@@ -171,7 +188,14 @@ export async function openCliCallBudget(
     }
   }
   return {
-    budget: new CliCallBudget({ store, readonly, account, ratePerMinute: rate, tell }),
+    budget: new CliCallBudget({
+      store,
+      readonly,
+      account,
+      ratePerMinute: rate,
+      tell,
+      strict: config.ha !== null,
+    }),
     close: async () => {
       await store?.close();
     },

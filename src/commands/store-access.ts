@@ -6,15 +6,12 @@
 // StoreError with reason `missing_file` or `missing_dir`) instead of leaving an empty file behind.
 
 import type { Config } from '../config/types.js';
-import { dbPathIn } from '../store/location.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 
 export type StoreMode = 'read' | 'write';
 
 /** Opens the daemon's store; a failure is a StoreError whose message names what to do. */
 export function connectStore(config: Config, mode: StoreMode): Promise<Store> {
-  return Promise.resolve().then(() =>
-    openSqliteStore(dbPathIn(config.stateDir), { readonly: mode === 'read' }),
-  );
+  return openStore(config.store, { readonly: mode === 'read' });
 }

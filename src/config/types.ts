@@ -66,13 +66,9 @@ export interface MaintenanceWindow {
   readonly durationMs: number;
 }
 
-/**
- * Where the state lives (`store`): SQLite in `state_dir`, or a PostgreSQL database that replicas
- * share (high availability). It mirrors the StoreLocation the stores open (src/store/location.ts),
- * shape for shape.
- */
-export type StoreLocation =
-  { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
+/** Where the state lives (`store`): SQLite in `state_dir`, or a PostgreSQL database replicas share. */
+import type { StoreLocation } from '../store/location.js';
+export type { StoreLocation };
 
 /** `ha`: the lease replicas of one PostgreSQL store compete for; the holder renews it every leaseMs / 3. */
 export interface HaConfig {

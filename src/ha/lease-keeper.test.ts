@@ -142,14 +142,73 @@ describe('LeaseKeeper', () => {
     await settle(clock, 9_999);
     expect(a.leading()).toBe(true);
     await settle(clock, 1);
-    // 15 s after the last renewal was sent: no call, no send from here, with no timer needed.
+    // 15 s after the last renewal was sent: no call, no send from here — and the daemon is told
+    // to stand down by the deadline's own timer, while the renewal still hangs.
     expect(a.leading()).toBe(false);
     expect(a.epoch()).toBeNull();
-    expect(events).toEqual(['a gained 1']);
+    await settle(clock);
+    expect(events).toEqual(['a gained 1', 'a lost: the lease lapsed before it could be renewed']);
     answer(false);
     await settle(clock);
     // Refused; the row has lapsed and nobody else wants it, so it claims anew at the next epoch.
-    expect(events).toEqual(['a gained 1', 'a lost: another replica holds the lease', 'a gained 2']);
+    expect(events).toEqual([
+      'a gained 1',
+      'a lost: the lease lapsed before it could be renewed',
+      'a gained 2',
+    ]);
+    await a.stop();
+  });
+
+  it('a replica that fails to start leading lets the lease go, and another leads', async () => {
+    const clock = new FakeClock(0);
+    const db = new LeaseRow(clock);
+    const events: string[] = [];
+    const a = new LeaseKeeper({
+      store: db,
+      name: 'test',
+      holder: 'a',
+      leaseMs: LEASE,
+      clock,
+      log,
+      onGained: () => Promise.reject(new Error('the database went away while loading')),
+      onLost: (why) => {
+        events.push(`a lost: ${why}`);
+        return Promise.resolve();
+      },
+    });
+    const b = keeper(clock, db, 'b', events);
+    a.start();
+    await settle(clock);
+    expect(events).toEqual(['a lost: could not start leading']);
+    expect(a.leading()).toBe(false);
+    expect(db.row!.expiresAt).toBeLessThanOrEqual(clock.now());
+    b.start();
+    await settle(clock);
+    expect(events).toEqual(['a lost: could not start leading', 'b gained 2']);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('renews while the daemon is still starting to lead: a slow start does not lose the lease', async () => {
+    const clock = new FakeClock(0);
+    const db = new LeaseRow(clock);
+    let started!: () => void;
+    const a = new LeaseKeeper({
+      store: db,
+      name: 'test',
+      holder: 'a',
+      leaseMs: LEASE,
+      clock,
+      log,
+      onGained: () => new Promise<void>((resolve) => (started = resolve)),
+      onLost: () => Promise.resolve(),
+    });
+    a.start();
+    for (let i = 0; i < 40; i++) await settle(clock, 1_000);
+    expect(a.leading()).toBe(true);
+    expect(db.row).toMatchObject({ holder: 'a', epoch: 1 });
+    expect(db.row!.expiresAt).toBeGreaterThan(clock.now());
+    started();
     await a.stop();
   });
 

@@ -2,9 +2,13 @@
 // while holding it, and tells the daemon when it gained or lost it. The rules are the pure
 // monitor/lease.ts; this is the loop and the database calls.
 //
-// The daemon's transitions run one at a time, in order, inside this loop: a replica is never
-// starting to lead while it is still stopping from the last time. A transition must be short
-// next to a third of a lease (loading state, stopping timers), or renewals wait for it.
+// The daemon's transitions run one at a time, in order, on a chain of their own: a replica is
+// never starting to lead while it is still stopping from the last time, and renewals never wait
+// for a transition (loading state, waiting out a tick) — a slow start must not lose the lease.
+//
+// Two things end a stint besides a refused renewal: a timer at the lease's deadline on this
+// replica's own clock (a renewal may hang on a dead connection for minutes), and a start that
+// failed (the lease is let go at once, so another replica leads instead of none).
 
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -49,6 +53,10 @@ export class LeaseKeeper {
   #loop: Promise<void> | null = null;
   /** The database failed on the last attempt (logged once per failing spell). */
   #failing = false;
+  /** The daemon's transitions, in order (see the top). */
+  #transitions: Promise<void> = Promise.resolve();
+  /** Ends the wait for the current stint's deadline. */
+  #deadline: AbortController | null = null;
 
   constructor(options: LeaseKeeperOptions) {
     this.#options = options;
@@ -76,17 +84,15 @@ export class LeaseKeeper {
   /** Stops the loop; a holder stops its parts and lets the lease go, so a standby takes over at once. */
   async stop(): Promise<void> {
     this.#stop?.abort();
+    this.#deadline?.abort();
     await this.#loop;
     this.#loop = null;
     const state = this.#state;
     this.#state = STANDBY;
-    await this.#tell('lost', 'stopping');
+    this.#tell('lost', 'stopping');
+    await this.#transitions;
     if (state.kind !== 'leader') return;
-    try {
-      await this.#options.store.releaseLease(this.#options.name, this.holder, state.epoch);
-    } catch (err) {
-      this.#options.log.warn({ component: 'ha', err }, 'could not release the lease; it lapses on its own');
-    }
+    await this.#release(state.epoch);
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -95,13 +101,12 @@ export class LeaseKeeper {
       const sentAt = clock.monotonic();
       const kind = nextAttemptKind(this.#state, sentAt);
       // Lapsed on our own clock before we could renew: stop first, claim anew after.
-      if (kind === 'claim' && this.#told === 'gained')
-        await this.#tell('lost', 'the lease lapsed before it could be renewed');
+      if (kind === 'claim') this.#tell('lost', 'the lease lapsed before it could be renewed');
       const answer = await this.#attempt(kind);
       if (signal.aborted) return;
       const before = this.#state;
       this.#state = afterAttempt(before, answer, sentAt, leaseMs);
-      await this.#follow(before, answer);
+      this.#follow(before, answer);
       const wakeAt = nextAttemptAt(this.#state, answer, sentAt, leaseMs);
       try {
         await clock.sleep(wakeAt - clock.monotonic(), signal);
@@ -137,40 +142,79 @@ export class LeaseKeeper {
   }
 
   /** Tells the daemon what changed with this attempt: gained only on a grant, lost once not leading. */
-  async #follow(before: Leadership, answer: LeaseAnswer): Promise<void> {
+  #follow(before: Leadership, answer: LeaseAnswer): void {
     const state = this.#state;
     if (answer.kind === 'granted' && state.kind === 'leader') {
-      if (before.kind === 'leader' && before.epoch !== state.epoch) await this.#tell('lost', 'a new epoch');
-      await this.#tell('gained', `epoch ${state.epoch}`);
+      if (before.kind === 'leader' && before.epoch !== state.epoch) this.#tell('lost', 'a new epoch');
+      this.#armDeadline(state.validUntil);
+      this.#tell('gained', `epoch ${state.epoch}`);
     } else if (!leads(state, this.#options.clock.monotonic())) {
-      await this.#tell(
-        'lost',
-        answer.kind === 'refused' ? 'another replica holds the lease' : 'the lease lapsed',
-      );
+      this.#tell('lost', answer.kind === 'refused' ? 'another replica holds the lease' : 'the lease lapsed');
     }
   }
 
-  async #tell(what: 'gained' | 'lost', why: string): Promise<void> {
+  /** At `validUntil` (monotonic), unless renewed by then: stand down, even while a renewal hangs. */
+  #armDeadline(validUntil: number): void {
+    this.#deadline?.abort();
+    const deadline = new AbortController();
+    this.#deadline = deadline;
+    const clock = this.#options.clock;
+    clock.sleep(validUntil - clock.monotonic(), deadline.signal).then(
+      () => {
+        if (!this.leading()) this.#tell('lost', 'the lease lapsed before it could be renewed');
+      },
+      () => undefined, // renewed, or stopping
+    );
+  }
+
+  /** Queues the daemon's transition; `what` is recorded at once, so each is told once, in order. */
+  #tell(what: 'gained' | 'lost', why: string): void {
     if (this.#told === what) return;
     this.#told = what;
     const { log, name } = this.#options;
-    try {
-      if (what === 'gained') {
-        const epoch = this.#state.kind === 'leader' ? this.#state.epoch : 0;
-        log.info(
-          { component: 'ha', lease: name, holder: this.holder, epoch },
-          'holding the lease: this replica polls and notifies',
-        );
-        await this.#options.onGained(epoch);
-      } else {
+    const epoch = this.#state.kind === 'leader' ? this.#state.epoch : 0;
+    this.#transitions = this.#transitions.then(async () => {
+      if (what === 'lost') {
         log.warn(
           { component: 'ha', lease: name, holder: this.holder, reason: why },
           'not holding the lease: standing by',
         );
-        await this.#options.onLost(why);
+        try {
+          await this.#options.onLost(why);
+        } catch (err) {
+          log.error({ component: 'ha', err }, 'the daemon failed to stand by');
+        }
+        return;
       }
+      // Superseded while queued (lost again, or a newer grant): nothing to start.
+      if (this.#told !== 'gained' || !this.leading() || this.epoch() !== epoch) return;
+      log.info(
+        { component: 'ha', lease: name, holder: this.holder, epoch },
+        'holding the lease: this replica polls and notifies',
+      );
+      try {
+        await this.#options.onGained(epoch);
+      } catch (err) {
+        // Holding the lease while doing nothing would leave no replica polling: let it go.
+        log.error({ component: 'ha', err, epoch }, 'could not start leading: letting the lease go');
+        this.#state = STANDBY;
+        this.#told = 'lost';
+        this.#deadline?.abort();
+        try {
+          await this.#options.onLost('could not start leading');
+        } catch (stopErr) {
+          log.error({ component: 'ha', err: stopErr }, 'the daemon failed to stand by');
+        }
+        await this.#release(epoch);
+      }
+    });
+  }
+
+  async #release(epoch: number): Promise<void> {
+    try {
+      await this.#options.store.releaseLease(this.#options.name, this.holder, epoch);
     } catch (err) {
-      log.error({ component: 'ha', err }, `the daemon failed to follow the lease (${what})`);
+      this.#options.log.warn({ component: 'ha', err }, 'could not release the lease; it lapses on its own');
     }
   }
 }

@@ -2,8 +2,15 @@ import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
+import { DEFAULT_HISTORY_LIMIT, type HistoryCursor } from '../report/history-page.js';
 import type { StatusPageData } from '../web/status-page.js';
-import { startHttpServer, type HttpHandlers, type HttpServer, type HttpServerOptions } from './server.js';
+import {
+  startHttpServer,
+  type HistoryQuery,
+  type HttpHandlers,
+  type HttpServer,
+  type HttpServerOptions,
+} from './server.js';
 
 const quiet = createLogger('fatal', new Writable({ write: (_c, _e, cb) => cb() }));
 
@@ -45,7 +52,7 @@ describe('HTTP server', () => {
       ready: () => true,
       metrics: (send) => send('text/plain; version=0.0.4', new TextEncoder().encode('x 1\n')),
       devices: () => [{ device: '1' }],
-      history: (device, since) => (device === '1' ? [{ since }] : null),
+      history: (device, { since }) => (device === '1' ? { rows: [{ since }], next: null } : null),
       ...overrides,
     };
     server = await startHttpServer({ host: '127.0.0.1', port: 0, handlers, log: quiet, ...options });
@@ -71,7 +78,7 @@ describe('HTTP server', () => {
   it('awaits handlers that answer from the store (a promise)', async () => {
     const url = await start({
       devices: () => Promise.resolve([{ device: '1' }]),
-      history: (device) => Promise.resolve(device === '1' ? [{ at: 'x' }] : null),
+      history: (device) => Promise.resolve(device === '1' ? { rows: [{ at: 'x' }], next: null } : null),
     });
     expect(await (await fetch(`${url}/api/v1/devices`)).text()).toBe('[{"device":"1"}]\n');
     expect(await (await fetch(`${url}/api/v1/devices/1/history`)).text()).toBe('[{"at":"x"}]\n');
@@ -104,6 +111,45 @@ describe('HTTP server', () => {
     const res = await fetch(`${url}/api/v1/devices/1/history?since=yesterday`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain('"yesterday"');
+  });
+
+  it('pages the history: limit and cursor reach the handler, the next page comes as a Link', async () => {
+    const asked: HistoryQuery[] = [];
+    const next: HistoryCursor = { account: 'main', at: 1_700_000_000_000, id: 42 };
+    const url = await start({
+      history: (_device, query) => {
+        asked.push(query);
+        return { rows: [{ n: asked.length }], next: query.cursor === null ? next : null };
+      },
+    });
+    const first = await fetch(`${url}/api/v1/devices/1/history?since=7d&limit=1`);
+    expect(await first.text()).toBe('[{"n":1}]\n');
+    const link = first.headers.get('link') ?? '';
+    // Relative (behind a path prefix it still resolves), without since: the cursor lies past it.
+    expect(link).toMatch(/^<history\?limit=1&cursor=[\w-]+>; rel="next"$/);
+    const second = await fetch(new URL(/^<([^>]+)>/.exec(link)![1]!, `${url}/api/v1/devices/1/history`));
+    expect(await second.text()).toBe('[{"n":2}]\n');
+    expect(second.headers.get('link')).toBeNull();
+    expect(asked.map((q) => [q.limit, q.cursor, q.since === null])).toEqual([
+      [1, null, false],
+      [1, next, true],
+    ]);
+    // Without parameters: the default page size.
+    await fetch(`${url}/api/v1/devices/1/history`);
+    expect(asked[2]).toEqual({ since: null, limit: DEFAULT_HISTORY_LIMIT, cursor: null });
+  });
+
+  it.each([
+    ['limit=0', 'limit'],
+    ['limit=10001', 'limit'],
+    ['limit=ten', 'limit'],
+    ['cursor=not-a-cursor', 'cursor'],
+    [`cursor=${Buffer.from('["main",1]').toString('base64url')}`, 'cursor'],
+  ])('rejects history?%s with 400 naming %s', async (params, what) => {
+    const url = await start();
+    const res = await fetch(`${url}/api/v1/devices/1/history?${params}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(new RegExp(`^${what}: `));
   });
 
   it('turns a failing handler into a 500 and keeps serving', async () => {
@@ -181,7 +227,6 @@ describe('HTTP server', () => {
           silencedUntil: null,
         },
       ],
-      history: [],
     };
     const relinkHandlers: Partial<HttpHandlers> = {
       statusPage: () => page,

@@ -5,6 +5,14 @@ import { isLoopbackHost } from '../fields/fields.js';
 import type { Logger } from '../log.js';
 import { BasicAuthVerifier, type BasicAuthConfig, type BasicAuthOptions } from '../web/basic-auth.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  MAX_HISTORY_LIMIT,
+  decodeHistoryCursor,
+  encodeHistoryCursor,
+  parseHistoryLimit,
+  type HistoryCursor,
+} from '../report/history-page.js';
 import { buildStatusView, renderStatusPage, type StatusPageData } from '../web/status-page.js';
 import {
   DEFAULT_RELINK_LIMITS,
@@ -16,6 +24,7 @@ import {
 import { FAVICON, FAVICON_CACHE, FAVICON_TYPE } from './favicon.js';
 import { HttpError, newNonce, onlyGet, refuse, send, sendHtml, sendJson } from './respond.js';
 import { ANY_HOST_PATHS, MISDIRECTED_MESSAGE, isSameOrigin, isTrustedHost } from './host-guard.js';
+import { METRICS_STALL_MS, metricsSender, type MetricsSend } from './metrics-response.js';
 
 export {
   reconnectResultFrom,
@@ -24,6 +33,7 @@ export {
   type RelinkLimits,
 } from './relink.js';
 export type { StatusPageData } from '../web/status-page.js';
+export type { MetricsSend, StreamedBody } from './metrics-response.js';
 
 /** What the HTTP side asks of the daemon; each answer is computed at request time. */
 export interface HttpHandlers {
@@ -32,12 +42,18 @@ export interface HttpHandlers {
    * a one-line reason why not (shown in the 503's body).
    */
   ready(): boolean | string;
-  /** Writes the exposition through `send`, whose bytes may be lent only until it settles. */
-  metrics(send: (contentType: string, body: Uint8Array) => Promise<void>): Promise<void>;
+  /**
+   * Writes the exposition through `send`, whose body (bytes, or a producer of them) may be lent
+   * only until it settles.
+   */
+  metrics(send: MetricsSend): Promise<void>;
   /** `GET /api/v1/devices`: the JSON list (as `status --json`). */
   devices(): unknown[] | Promise<unknown[]>;
-  /** `null` when no configured device has that number. */
-  history(device: string, since: number | null): unknown[] | null | Promise<unknown[] | null>;
+  /**
+   * `GET /api/v1/devices/{number}/history`: one page of rows (oldest first) and where the next
+   * starts; `null` when no configured device has that number.
+   */
+  history(device: string, query: HistoryQuery): HistoryAnswer | null | Promise<HistoryAnswer | null>;
   /** `GET /`: the facts the status page shows. Absent: the page answers 404. */
   statusPage?(): StatusPageData | Promise<StatusPageData>;
   /**
@@ -58,6 +74,19 @@ export interface HttpHandlers {
   reconnectQr?(device: string, signal: AbortSignal): Promise<ReconnectQrResult>;
 }
 
+/** A history request's parameters, checked: `since`, `limit` (default DEFAULT_HISTORY_LIMIT), `cursor`. */
+export interface HistoryQuery {
+  readonly since: number | null;
+  readonly limit: number;
+  readonly cursor: HistoryCursor | null;
+}
+
+export interface HistoryAnswer {
+  readonly rows: readonly unknown[];
+  /** Where the next page starts; null on the last. Sent as a `Link: <…>; rel="next"` header. */
+  readonly next: HistoryCursor | null;
+}
+
 export interface HttpServerOptions {
   readonly host: string;
   readonly port: number;
@@ -72,6 +101,8 @@ export interface HttpServerOptions {
   /** Overrides of basic auth's cache and limits (tests). */
   readonly auth?: Omit<BasicAuthOptions, 'now'>;
   readonly now?: () => number;
+  /** How long a client may stop reading a streamed /metrics before it is dropped (tests). */
+  readonly metricsStallMs?: number;
 }
 
 export interface HttpServer {
@@ -99,6 +130,38 @@ function parseSince(value: string | null, now: number): number | null {
   return abs;
 }
 
+function historyQuery(params: URLSearchParams, now: number): HistoryQuery {
+  const limitText = params.get('limit');
+  const limit = limitText === null || limitText === '' ? DEFAULT_HISTORY_LIMIT : parseHistoryLimit(limitText);
+  if (limit === null) {
+    throw new HttpError(
+      400,
+      `limit: expected a whole number from 1 to ${MAX_HISTORY_LIMIT}, got "${limitText}"`,
+    );
+  }
+  const cursorText = params.get('cursor');
+  const cursor = cursorText === null || cursorText === '' ? null : decodeHistoryCursor(cursorText);
+  if (cursorText !== null && cursorText !== '' && cursor === null) {
+    throw new HttpError(
+      400,
+      'cursor: not one this server gave (take it from the Link header of the page before)',
+    );
+  }
+  return { since: parseSince(params.get('since'), now), limit, cursor };
+}
+
+/**
+ * The next page's address, relative to this one (`history?…`), so that it holds behind a proxy that
+ * serves the monitor under a path prefix. Without `since`: every row after the cursor is later than
+ * it anyway, and a duration would count from the next request's time.
+ */
+function nextLink(url: URL, next: HistoryCursor): string {
+  const params = new URLSearchParams(url.searchParams);
+  params.delete('since');
+  params.set('cursor', encodeHistoryCursor(next));
+  return `<history?${params.toString()}>; rel="next"`;
+}
+
 function deviceParam(raw: string): string {
   let text: string;
   try {
@@ -115,6 +178,7 @@ interface Context {
   readonly broker: QrBroker | null;
   readonly publicUrl: string | null;
   readonly now: () => number;
+  readonly metricsStallMs: number;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
@@ -137,27 +201,15 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     const why = ready === false ? '' : `: ${ready.replace(/[\r\n]+/g, ' ')}`;
     return send(res, 503, 'text/plain; charset=utf-8', `not ready${why}\n`);
   }
-  if (path === '/metrics') {
-    return handlers.metrics(
-      (contentType, body) =>
-        new Promise<void>((done) => {
-          res.writeHead(200, {
-            'content-type': contentType,
-            'content-length': body.length,
-            'cache-control': 'no-store',
-          });
-          res.once('close', done);
-          res.end(body, done);
-        }),
-    );
-  }
+  if (path === '/metrics') return handlers.metrics(metricsSender(req, res, ctx.metricsStallMs));
   if (path === '/api/v1/devices') return sendJson(res, 200, await handlers.devices());
   const h = HISTORY_PATH.exec(path);
   if (h !== null) {
     const device = deviceParam(h[1] ?? '');
-    const rows = await handlers.history(device, parseSince(url.searchParams.get('since'), ctx.now()));
-    if (rows === null) throw new HttpError(404, `device ${device} is not configured`);
-    return sendJson(res, 200, rows);
+    const query = historyQuery(url.searchParams, ctx.now());
+    const answer = await handlers.history(device, query);
+    if (answer === null) throw new HttpError(404, `device ${device} is not configured`);
+    return sendJson(res, 200, answer.rows, answer.next === null ? {} : { link: nextLink(url, answer.next) });
   }
   if (path === '/' && handlers.statusPage !== undefined) {
     const data = await handlers.statusPage();
@@ -267,7 +319,14 @@ export function startHttpServer(options: HttpServerOptions): Promise<HttpServer>
       const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress ?? '');
       if (outcome.kind !== 'ok') return refuse(res, outcome);
     }
-    return route(req, res, { handlers, relinkAvailable: auth !== null || loopback, broker, publicUrl, now });
+    return route(req, res, {
+      handlers,
+      relinkAvailable: auth !== null || loopback,
+      broker,
+      publicUrl,
+      now,
+      metricsStallMs: options.metricsStallMs ?? METRICS_STALL_MS,
+    });
   }
 
   const server: Server = createServer((req, res) => {

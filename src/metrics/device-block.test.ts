@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import { DeviceBlockRenderer } from './device-block.js';
+import type { DeviceMetricsView } from './source.js';
 import { device, manyDevices } from './test-support/fixtures.js';
 import { parseExposition, samplesOf } from './test-support/exposition-parser.js';
 
-const render = (devices: Parameters<DeviceBlockRenderer['render']>[0]): string =>
+const render = (devices: Iterable<DeviceMetricsView>): string =>
   new DeviceBlockRenderer().renderToString(devices);
 
 describe('DeviceBlockRenderer', () => {

@@ -1,12 +1,16 @@
 // The per-device families, written straight to text. At 10,000 devices they are ~120,000
 // series; as prom-client gauges they would be a label-hash map per family, updated on every
-// state change and serialised through generic code on every scrape. Writing them from the
-// daemon's own state is several times faster and holds no second copy of it.
-import { DELIVERY_PROBLEMS, type DeliveryProblem } from '../monitor/delivery.js';
+// state change and serialised through generic code on every scrape. Writing them from a
+// snapshot of the daemon's own state (device-snapshot.ts) is several times faster.
+//
+// The text is produced in chunks: `chunks` pauses whenever the writer holds a chunk's worth,
+// so /metrics can hand it to the socket and give the event loop a turn (exposition-stream.ts).
+import { DELIVERY_PROBLEMS } from '../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../monitor/model.js';
-import type { DeviceStatus } from '../monitor/model.js';
-import { familyHeader, sanitizeLabelName } from './exposition.js';
+import { DeviceSnapshot, HAS_DELIVERY, HAS_LAST_CHECK, HAS_SINCE, UNKNOWN } from './device-snapshot.js';
+import { escapeLabelValue, familyHeader, sanitizeLabelName } from './exposition.js';
 import type { MetricType } from './exposition.js';
+import type { Block } from './exposition-stream.js';
 import type { DeviceMetricsView } from './source.js';
 import { TextWriter, encodeText } from './text-writer.js';
 
@@ -87,161 +91,179 @@ const FAMILIES = {
   ),
 } as const;
 
-const DEVICE_SEP = encodeText('",device="');
 const NAME_SEP = encodeText('",name="');
 const CLOSE = encodeText('"} ');
-const STATUS_CLOSE: readonly (readonly [DeviceStatus, Uint8Array])[] = DEVICE_STATUSES.map(
-  (s) => [s, encodeText(`",status="${s}"} `)] as const,
-);
-const PROBLEM_CLOSE: readonly (readonly [DeliveryProblem, Uint8Array])[] = DELIVERY_PROBLEMS.map(
-  (p) => [p, encodeText(`",problem="${p}"} `)] as const,
-);
+/** Indexed like DEVICE_STATUSES (and the snapshot's `status`). */
+const STATUS_CLOSE: readonly Uint8Array[] = DEVICE_STATUSES.map((s) => encodeText(`",status="${s}"} `));
+/** Indexed like DELIVERY_PROBLEMS (and the bits of the snapshot's `problems`). */
+const PROBLEM_CLOSE: readonly Uint8Array[] = DELIVERY_PROBLEMS.map((p) => encodeText(`",problem="${p}"} `));
 const ZERO = 0x30;
 const ONE = 0x31;
 const LINE_FEED = 0x0a;
 
+/** A chunk that is never full: the whole block in one piece. */
+export const ONE_PIECE = Number.POSITIVE_INFINITY;
+
+/** Distinct label sets shared before the table starts over (it only saves memory). */
+const MAX_INTERNED = 4096;
+
 /**
- * Writes the device families into a `TextWriter`. Holds only a cache of encoded user labels
+ * Writes the device families into a `TextWriter`. Holds only a cache of user labels, escaped,
  * keyed by the labels object (treated as immutable), so a source that hands out the config's
- * object on every scrape pays for escaping once; a fresh object each time still works.
+ * object on every scrape pays for escaping once; a fresh object each time still works. The
+ * cached texts are strings, and devices with the same labels share one: at 100,000 devices a
+ * Uint8Array each (with its ArrayBuffer) held ~20 MB.
  */
 export class DeviceBlockRenderer {
-  #userLabels = new WeakMap<object, Uint8Array>();
+  readonly #userLabels = new WeakMap<object, string>();
+  readonly #interned = new Map<string, string>();
+  /** Reused by the next scrape (~100 B a device); overlapping scrapes get their own. */
+  #idle: DeviceSnapshot | null = null;
 
-  /** Convenience for tests and one-off use; `render(devices, writer)` avoids the allocation. */
-  renderToString(devices: Iterable<DeviceMetricsView>): string {
-    const writer = new TextWriter();
-    this.render(devices, writer);
-    return writer.toString();
+  /** One scrape's block: `devices` are read now, into a snapshot. */
+  block(devices: Iterable<DeviceMetricsView>): Block {
+    const snapshot = this.#idle ?? new DeviceSnapshot();
+    this.#idle = null;
+    snapshot.fill(devices);
+    return {
+      chunks: (out, chunkBytes) => this.chunks(snapshot, out, chunkBytes),
+      recycle: () => (this.#idle = snapshot),
+    };
   }
 
-  render(devices: Iterable<DeviceMetricsView>, out: TextWriter): void {
-    // A family's lines must be contiguous, so the output goes family by family; the source is
-    // only promised to be iterable once, hence the array.
-    const list: readonly DeviceMetricsView[] = Array.isArray(devices) ? devices : [...devices];
-    const first = list[0];
-    if (first !== undefined) out.reserve(list.length * estimateDeviceBytes(first));
+  /** The whole block in one piece: for tests and one-off use. */
+  renderToString(devices: Iterable<DeviceMetricsView>): string {
+    const snapshot = new DeviceSnapshot();
+    snapshot.fill(devices);
+    const out = new TextWriter();
+    for (const _ of this.chunks(snapshot, out, ONE_PIECE));
+    return out.toString();
+  }
 
+  /**
+   * Writes the block into `out`, pausing (a `yield`) after any device that leaves `out` holding
+   * `chunkBytes` or more; the caller takes the bytes (`out.take`) before resuming. When the
+   * generator ends, `out` holds the rest. `snapshot` must not change until then.
+   */
+  *chunks(s: DeviceSnapshot, out: TextWriter, chunkBytes: number): Generator<void, void, void> {
+    const n = s.length;
     out.bytes(FAMILIES.info.header);
-    for (const d of list) {
-      this.#openLine(out, FAMILIES.info, d);
+    for (let i = 0; i < n; i += 1) {
+      this.#openLine(out, FAMILIES.info, s, i);
       out.bytes(NAME_SEP);
-      out.labelValue(d.name);
-      out.bytes(this.#encodedUserLabels(d.labels));
+      out.labelValue(s.name[i]!);
+      out.text(this.#encodedUserLabels(s.labels[i]!));
       out.bytes(CLOSE);
       out.byte(ONE);
       out.byte(LINE_FEED);
+      if (out.length >= chunkBytes) yield;
     }
 
     out.bytes(FAMILIES.status.header);
-    for (const d of list) {
-      // Not checked yet: no state set at all, rather than six zeros that read as "none of them".
-      if (d.status === null) continue;
-      for (const [status, close] of STATUS_CLOSE) {
-        this.#openLine(out, FAMILIES.status, d);
-        out.bytes(close);
-        out.byte(d.status === status ? ONE : ZERO);
+    for (let i = 0; i < n; i += 1) {
+      const status = s.status[i]!;
+      // Not answered yet: no state set at all, rather than six zeros that read as "none of them".
+      if (status < 0) continue;
+      for (let k = 0; k < STATUS_CLOSE.length; k += 1) {
+        this.#openLine(out, FAMILIES.status, s, i);
+        out.bytes(STATUS_CLOSE[k]!);
+        out.byte(status === k ? ONE : ZERO);
         out.byte(LINE_FEED);
       }
+      if (out.length >= chunkBytes) yield;
     }
 
-    this.#flagFamily(out, FAMILIES.up, list, (d) => d.up);
-    this.#flagFamily(out, FAMILIES.probeSuccess, list, (d) => d.probeSuccess);
-    this.#numberFamily(out, FAMILIES.lastCheck, list, (d) => toSeconds(d.lastCheckAt));
-    this.#numberFamily(out, FAMILIES.statusSince, list, (d) => toSeconds(d.statusSince));
-    this.#numberFamily(out, FAMILIES.transitions, list, (d) => d.transitions);
-    this.#flagFamily(out, FAMILIES.silenced, list, (d) => d.silenced);
+    yield* this.#flagFamily(out, chunkBytes, FAMILIES.up, s, s.up);
+    yield* this.#flagFamily(out, chunkBytes, FAMILIES.probeSuccess, s, s.probe);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.lastCheck, s, s.lastCheck, HAS_LAST_CHECK);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.statusSince, s, s.since, HAS_SINCE);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.transitions, s, s.transitions, 0);
+    yield* this.#flagFamily(out, chunkBytes, FAMILIES.silenced, s, s.silenced);
 
-    this.#numberFamily(out, FAMILIES.pending, list, (d) => d.delivery?.pending ?? null);
-    this.#numberFamily(out, FAMILIES.successful, list, (d) => d.delivery?.successful ?? null);
-    this.#numberFamily(out, FAMILIES.failed, list, (d) => d.delivery?.failed ?? null);
-    this.#numberFamily(out, FAMILIES.remaining, list, (d) => d.delivery?.remaining ?? null);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.pending, s, s.pending, HAS_DELIVERY);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.successful, s, s.successful, HAS_DELIVERY);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.failed, s, s.failed, HAS_DELIVERY);
+    yield* this.#numberFamily(out, chunkBytes, FAMILIES.remaining, s, s.remaining, HAS_DELIVERY);
     out.bytes(FAMILIES.problem.header);
-    for (const d of list) {
-      const delivery = d.delivery;
-      if (delivery === undefined || delivery === null) continue;
-      for (const [problem, close] of PROBLEM_CLOSE) {
-        this.#openLine(out, FAMILIES.problem, d);
-        out.bytes(close);
-        out.byte(delivery.problems.includes(problem) ? ONE : ZERO);
+    for (let i = 0; i < n; i += 1) {
+      if ((s.present[i]! & HAS_DELIVERY) === 0) continue;
+      const bits = s.problems[i]!;
+      for (let k = 0; k < PROBLEM_CLOSE.length; k += 1) {
+        this.#openLine(out, FAMILIES.problem, s, i);
+        out.bytes(PROBLEM_CLOSE[k]!);
+        out.byte((bits >> k) & 1 ? ONE : ZERO);
         out.byte(LINE_FEED);
       }
+      if (out.length >= chunkBytes) yield;
     }
   }
 
   /** Writes `name{account="…",device="…` — everything up to the closing quote of `device`. */
-  #openLine(out: TextWriter, f: Family, d: DeviceMetricsView): void {
+  #openLine(out: TextWriter, f: Family, s: DeviceSnapshot, i: number): void {
     out.bytes(f.open);
-    out.labelValue(d.account);
-    out.bytes(DEVICE_SEP);
-    out.labelValue(d.device);
+    out.range(s.ids, s.idStart[i]!, s.idStart[i + 1]!);
   }
 
-  /** A 0/1 family; `null` leaves the device out (value unknown, not false). */
-  #flagFamily(
+  /** A 0/1 family; UNKNOWN leaves the device out (value unknown, not false). */
+  *#flagFamily(
     out: TextWriter,
+    chunkBytes: number,
     f: Family,
-    list: readonly DeviceMetricsView[],
-    value: (d: DeviceMetricsView) => boolean | null,
-  ): void {
+    s: DeviceSnapshot,
+    column: Int8Array | Uint8Array,
+  ): Generator<void, void, void> {
     out.bytes(f.header);
-    for (const d of list) {
-      const v = value(d);
-      if (v === null) continue;
-      this.#openLine(out, f, d);
+    for (let i = 0; i < s.length; i += 1) {
+      const v = column[i]!;
+      if (v === UNKNOWN) continue;
+      this.#openLine(out, f, s, i);
       out.bytes(CLOSE);
-      out.byte(v ? ONE : ZERO);
+      out.byte(v === 1 ? ONE : ZERO);
       out.byte(LINE_FEED);
+      if (out.length >= chunkBytes) yield;
     }
   }
 
-  #numberFamily(
+  /** A family of numbers; `needs` (a bit of `present`, or 0 for always) leaves the others out. */
+  *#numberFamily(
     out: TextWriter,
+    chunkBytes: number,
     f: Family,
-    list: readonly DeviceMetricsView[],
-    value: (d: DeviceMetricsView) => number | null,
-  ): void {
+    s: DeviceSnapshot,
+    column: Float64Array,
+    needs: number,
+  ): Generator<void, void, void> {
     out.bytes(f.header);
-    for (const d of list) {
-      const v = value(d);
-      if (v === null) continue;
-      this.#openLine(out, f, d);
+    for (let i = 0; i < s.length; i += 1) {
+      if ((s.present[i]! & needs) !== needs) continue;
+      this.#openLine(out, f, s, i);
       out.bytes(CLOSE);
-      out.number(v);
+      out.number(column[i]!);
       out.byte(LINE_FEED);
+      if (out.length >= chunkBytes) yield;
     }
   }
 
-  #encodedUserLabels(labels: Readonly<Record<string, string>>): Uint8Array {
+  /** `",key="value` for each user label, escaped, as text (UTF-8 encoding happens as it is written). */
+  #encodedUserLabels(labels: Readonly<Record<string, string>>): string {
     const cached = this.#userLabels.get(labels);
     if (cached !== undefined) return cached;
-    const writer = new TextWriter(256);
+    let text = '';
     const seen = new Set<string>(RESERVED_INFO_LABELS);
     for (const [key, value] of Object.entries(labels)) {
       const name = sanitizeLabelName(key);
       // A duplicate label name makes the line unparseable, which would fail the whole scrape.
       if (seen.has(name)) continue;
       seen.add(name);
-      writer.text(`",${name}="`);
-      writer.labelValue(value);
+      text += `",${name}="${escapeLabelValue(value)}`;
     }
-    const encoded = writer.toBytes();
-    this.#userLabels.set(labels, encoded);
-    return encoded;
+    let shared = this.#interned.get(text);
+    if (shared === undefined) {
+      if (this.#interned.size >= MAX_INTERNED) this.#interned.clear();
+      this.#interned.set(text, text);
+      shared = text;
+    }
+    this.#userLabels.set(labels, shared);
+    return shared;
   }
-}
-
-/**
- * Roughly the bytes one device adds, judged from one of them: lets the writer grow once to the
- * right size instead of doubling its way up (each step leaving a copy behind for the GC).
- */
-function estimateDeviceBytes(d: DeviceMetricsView): number {
-  const id = d.account.length + d.device.length + DEVICE_SEP.length + CLOSE.length + 24;
-  let bytes = d.name.length * 2 + 64;
-  for (const f of Object.values(FAMILIES)) bytes += f.open.length + id;
-  return bytes + 4 * (FAMILIES.status.open.length + id);
-}
-
-function toSeconds(epochMs: number | null): number | null {
-  return epochMs === null ? null : epochMs / 1000;
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHelp, familyHeader, formatSampleValue, sanitizeLabelName } from './exposition.js';
+import {
+  escapeHelp,
+  escapeLabelValue,
+  familyHeader,
+  formatSampleValue,
+  sanitizeLabelName,
+} from './exposition.js';
+import { TextWriter } from './text-writer.js';
 
 describe('sanitizeLabelName', () => {
   it.each([
@@ -33,5 +40,25 @@ describe('HELP and values', () => {
     [-Infinity, '-Inf'],
   ])('formats %s as %s', (value, expected) => {
     expect(formatSampleValue(value)).toBe(expected);
+  });
+});
+
+describe('escapeLabelValue', () => {
+  it.each([
+    'plain',
+    'a\\b',
+    'say "hi"',
+    'two\nlines',
+    '\\"\n',
+    'a\tb\rc',
+    'Zürich 📱',
+    'lone \ud800 surrogate',
+    '',
+  ])('escapes %j as TextWriter.labelValue does, once written', (value) => {
+    const direct = new TextWriter();
+    direct.labelValue(value);
+    const viaString = new TextWriter();
+    viaString.text(escapeLabelValue(value));
+    expect(viaString.toString()).toBe(direct.toString());
   });
 });

@@ -8,6 +8,14 @@ export function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+/**
+ * A label value's escapes (`\\`, `\"`, `\n`), as TextWriter.labelValue writes them; a lone
+ * surrogate is left for the writer, which replaces it when it encodes the text.
+ */
+export function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value;
+}
+
 /** Go's ParseFloat reads what `String(number)` writes, except the non-finite spellings. */
 export function formatSampleValue(value: number): string {
   if (Number.isFinite(value)) return String(value);
@@ -31,7 +39,7 @@ export function sanitizeLabelName(name: string): string {
     : replaced;
 }
 
-export type MetricType = 'counter' | 'gauge';
+export type MetricType = 'counter' | 'gauge' | 'histogram';
 
 /** The `# HELP` and `# TYPE` lines that open a family. */
 export function familyHeader(name: string, type: MetricType, help: string): string {

@@ -8,3 +8,4 @@ export type {
   StoreMetricsView,
 } from './source.js';
 export { PROMETHEUS_CONTENT_TYPE } from './exposition.js';
+export type { ChunkSink, Exposition } from './exposition-stream.js';

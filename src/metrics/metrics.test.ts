@@ -2,6 +2,7 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { PROBE_ERROR_REASONS } from '../monitor/model.js';
+import { expositionText } from './exposition-stream.js';
 import { Metrics } from './metrics.js';
 import type { MetricsOptions } from './metrics.js';
 import { account, device, fakeSource, manyDevices } from './test-support/fixtures.js';
@@ -295,7 +296,7 @@ describe('Metrics', () => {
     const registry = new Registry();
     const { metrics } = setup(fakeSource([device()], [account()]), { registry });
     expect(metrics.registry).toBe(registry);
-    expect(registry.getSingleMetric('whatsgate_checks_total')).toBeDefined();
+    expect(registry.getSingleMetric('whatsgate_notifications_total')).toBeDefined();
     const families = parseExposition(await metrics.render());
     expect(families.has('whatsgate_device_up')).toBe(true);
   });
@@ -337,19 +338,29 @@ describe('Metrics', () => {
     expect(values(families, 'whatsgate_checks_total')['{"account":"acct-0"}']).toBe(13);
   });
 
-  it('lends the same bytes render() returns, untouched by a scrape made while they are out', async () => {
+  it('lends an exposition fixed when made, untouched by changes and scrapes while it is out', async () => {
     const { metrics, source } = setup(fakeSource([device({ device: '1' })], [account()]));
     const expected = await metrics.render();
-    const length = await metrics.withExposition(async (bytes) => {
-      expect(Buffer.from(bytes).toString('utf8')).toBe(expected);
+    const text = await metrics.withExposition(async (exposition) => {
       source.deviceList = [device({ device: '2' })];
       const meanwhile = await metrics.render();
       expect(meanwhile).toContain('device="2"');
-      // Still the first scrape's text: the overlapping one used another buffer.
-      expect(Buffer.from(bytes).toString('utf8')).toBe(expected);
-      return bytes.length;
+      // Still the first scrape's devices: the overlapping one took another snapshot.
+      return expositionText(exposition);
     });
-    expect(length).toBe(Buffer.byteLength(expected));
+    expect(text).toBe(expected);
+  });
+
+  it('refuses to write an exposition twice, or once its loan is over', async () => {
+    const { metrics } = setup();
+    const kept = await metrics.withExposition(async (exposition) => {
+      await expositionText(exposition);
+      await expect(expositionText(exposition)).rejects.toThrow('written once');
+      return exposition;
+    });
+    const late = await metrics.withExposition((exposition) => exposition);
+    await expect(expositionText(kept)).rejects.toThrow('written once');
+    await expect(expositionText(late)).rejects.toThrow('while lent');
   });
 
   it('passes on an error from the borrower and keeps working', async () => {

@@ -1,20 +1,23 @@
-// The exporter: per-device families are pulled from the daemon and written as text
-// (device-block.ts); everything else is ordinary prom-client metrics in registries of our own.
+// The exporter. The families with a series per device or per account are written as text from
+// snapshots (device-block.ts, account-block.ts: prom-client's objects cost tens of MB and ms per
+// scrape at 100,000 devices and 500 accounts); the rest are ordinary prom-client metrics in
+// registries of our own. /metrics streams it all in chunks (exposition-stream.ts).
 //
 // Two registries because an HA standby (SPEC §11) exports only the monitor's own series
 // (`whatsgate_monitor_*`, `whatsgate_monitor_leader 0`) and process metrics: device, account and
 // notification series come from the lease holder alone, so queries over replicas never double.
-//
-// Over 350 lines: the registry holds every metric family's definition in one place, so names
-// and help texts are read (and generated into docs/reference.md) from here alone.
+// docs/reference.md's metrics table is generated from a render, so it lists every family.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrometheusContentType } from 'prom-client';
-import { PROBE_ERROR_REASONS } from '../monitor/model.js';
 import type { ProbeErrorReason } from '../monitor/model.js';
+import { AccountFamilies } from './account-block.js';
 import { DeviceBlockRenderer } from './device-block.js';
 import { PROMETHEUS_CONTENT_TYPE } from './exposition.js';
-import { TextWriter } from './text-writer.js';
+import { ChunkPool, DEFAULT_CHUNK_BYTES, Exposition, expositionText } from './exposition-stream.js';
+import type { Block } from './exposition-stream.js';
+import type { AccountMetricsView } from './source.js';
 import type { MetricsSource } from './source.js';
 
 export type CheckOutcome = 'ok' | ProbeErrorReason;
@@ -34,6 +37,11 @@ export interface MetricsOptions {
   readonly registry?: Registry<PrometheusContentType>;
   /** prom-client's process and Node.js metrics; default `true`. */
   readonly processMetrics?: boolean;
+  /**
+   * How much of our text `/metrics` hands to the socket at a time; default 64 KiB.
+   * `Number.POSITIVE_INFINITY`: in one piece.
+   */
+  readonly chunkBytes?: number;
 }
 
 /**
@@ -60,22 +68,11 @@ export class Metrics {
 
   readonly #source: MetricsSource;
   readonly #devices = new DeviceBlockRenderer();
-  /** Idle output buffers, reused across scrapes: the text is megabytes at 10,000 devices. */
-  readonly #writers: TextWriter[] = [];
-  /** Accounts whose counters are initialised, so each is set up (and forgotten) exactly once. */
-  readonly #accounts = new Set<string>();
+  /** The per-account counters, histogram and gauges (account-block.ts). */
+  readonly #accounts = new AccountFamilies(CHECK_DURATION_BUCKETS);
+  readonly #chunks: ChunkPool;
   #channels: ReadonlySet<string>;
 
-  readonly #checks: Counter<'account'>;
-  readonly #deliveryChecks: Counter<'account'>;
-  readonly #deliveryInterval: Gauge<'account'>;
-  readonly #checkErrors: Counter<'account' | 'reason'>;
-  readonly #checkDuration: Histogram<'account'>;
-  readonly #cyclesSkipped: Counter<'account'>;
-  readonly #reachable: Gauge<'account'>;
-  readonly #interval: Gauge<'account'>;
-  readonly #effectiveInterval: Gauge<'account'>;
-  readonly #cycleDuration: Gauge<'account'>;
   readonly #notifications: Counter<'channel'>;
   readonly #notificationFailures: Counter<'channel'>;
   readonly #notificationsDropped: Counter<'channel'>;
@@ -89,9 +86,10 @@ export class Metrics {
 
   constructor(options: MetricsOptions) {
     this.#source = options.source;
+    this.#chunks = new ChunkPool(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
     const registry = options.registry ?? new Registry();
     this.registry = registry;
-    // The device block is appended as 0.0.4 text; an OpenMetrics registry would mix formats.
+    // Our blocks are 0.0.4 text; an OpenMetrics registry would mix formats.
     // The type already says so; this catches callers without types (widened to string for that).
     const contentType: string = registry.contentType;
     if (contentType !== PROMETHEUS_CONTENT_TYPE) {
@@ -99,67 +97,6 @@ export class Metrics {
     }
     const registers = [registry];
 
-    this.#checks = new Counter({
-      name: 'whatsgate_checks_total',
-      help: 'Calls made to the WhatsGate API (status, connect and balance).',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#deliveryChecks = new Counter({
-      name: 'whatsgate_delivery_checks_total',
-      help: 'Balance reads (GET /reports/balance) made to the WhatsGate API; also counted in whatsgate_checks_total.',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#deliveryInterval = new Gauge({
-      name: 'whatsgate_account_delivery_interval_seconds',
-      help: "How often each device's balance is really read, given the budget left after status checks (+Inf: none left).",
-      labelNames: ['account'],
-      registers,
-    });
-    this.#checkErrors = new Counter({
-      name: 'whatsgate_check_errors_total',
-      help: 'API calls that produced no status, by reason.',
-      labelNames: ['account', 'reason'],
-      registers,
-    });
-    this.#checkDuration = new Histogram({
-      name: 'whatsgate_check_duration_seconds',
-      help: 'Duration of one WhatsGate API call.',
-      labelNames: ['account'],
-      buckets: [...CHECK_DURATION_BUCKETS],
-      registers,
-    });
-    this.#cyclesSkipped = new Counter({
-      name: 'whatsgate_poll_cycles_skipped_total',
-      help: 'Scheduler ticks skipped because the previous poll cycle was still running.',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#reachable = new Gauge({
-      name: 'whatsgate_account_reachable',
-      help: '0 while account.unreachable holds (the monitor cannot see the devices), else 1.',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#interval = new Gauge({
-      name: 'whatsgate_account_interval_seconds',
-      help: 'How often the configuration asks for each device of the account to be checked.',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#effectiveInterval = new Gauge({
-      name: 'whatsgate_account_effective_interval_seconds',
-      help: 'How often each device of the account is really checked, given the API budget.',
-      labelNames: ['account'],
-      registers,
-    });
-    this.#cycleDuration = new Gauge({
-      name: 'whatsgate_poll_cycle_duration_seconds',
-      help: 'Duration of the last full poll cycle of the account.',
-      labelNames: ['account'],
-      registers,
-    });
     this.#notifications = new Counter({
       name: 'whatsgate_notifications_total',
       help: 'Notification delivery attempts.',
@@ -224,21 +161,16 @@ export class Metrics {
 
   /** One API call (status or connect) finished, with a status (`ok`) or a probe error. */
   recordCheck(account: string, durationSeconds: number, outcome: CheckOutcome): void {
-    this.#ensureAccount(account);
-    this.#checks.inc({ account });
-    this.#checkDuration.observe({ account }, durationSeconds);
-    if (outcome !== 'ok') this.#checkErrors.inc({ account, reason: outcome });
+    this.#accounts.recordCheck(account, durationSeconds, outcome === 'ok' ? null : outcome);
   }
 
   /** One balance read reached the gateway (SPEC §10). Its call is also in `recordCheck`. */
   recordDeliveryCheck(account: string): void {
-    this.#ensureAccount(account);
-    this.#deliveryChecks.inc({ account });
+    this.#accounts.ensure(account).deliveryChecks += 1;
   }
 
   recordSkippedCycle(account: string): void {
-    this.#ensureAccount(account);
-    this.#cyclesSkipped.inc({ account });
+    this.#accounts.ensure(account).skipped += 1;
   }
 
   /** A write of poll results failed (disk full, I/O error, lock held too long). */
@@ -285,86 +217,55 @@ export class Metrics {
    * longer lists, so calling it on reload only makes the removal immediate.
    */
   forgetAccount(account: string): void {
-    if (!this.#accounts.delete(account)) return;
-    this.#checks.remove({ account });
-    this.#deliveryChecks.remove({ account });
-    for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.remove({ account, reason });
-    this.#checkDuration.remove({ account });
-    this.#cyclesSkipped.remove({ account });
+    this.#accounts.forget(account);
   }
 
-  /**
-   * The whole exposition as a string: prom-client's registry, then the device block. Handy for
-   * tests and small setups; `/metrics` should use `withExposition`, see there.
-   */
+  /** The whole exposition as a string: for tests and small setups; `/metrics` streams it. */
   async render(): Promise<string> {
-    return this.withExposition((bytes) =>
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'),
-    );
+    return this.withExposition(expositionText);
   }
 
   /**
-   * Renders the exposition as UTF-8 bytes and lends them to `use`; they stay valid until the
-   * promise `use` returns settles, so `use` can hand them straight to a socket and resolve on
-   * `finish`/`close`. Nothing is copied: at 10,000 devices the text is ~10 MB, and a fresh
-   * string or Buffer per scrape waits for a full GC, so RSS would creep up scrape after scrape
-   * (the bench shows it). The buffers are pooled; a concurrent scrape just takes another.
+   * Makes one scrape's exposition — pulls the account and channel figures, renders prom-client's
+   * registries, takes snapshots of the accounts and devices — and lends it to `use`, which
+   * writes it to the socket in chunks (`writeTo`, see exposition-stream.ts) before the promise
+   * it returns settles. Overlapping scrapes each get their own snapshots.
    */
-  async withExposition<T>(use: (bytes: Uint8Array) => T | Promise<T>): Promise<T> {
+  async withExposition<T>(use: (exposition: Exposition) => T | Promise<T>): Promise<T> {
     const leader = this.#source.leader?.() ?? true;
     this.#leader.set(leader ? 1 : 0);
     this.#storeWritable.set(this.#source.store().writable ? 1 : 0);
-    if (leader) {
-      this.#pullAccounts();
-      this.#pullPending();
-    }
     const own = await this.#monitorRegistry.metrics();
-    const fleet = leader ? await this.registry.metrics() : '';
-    const out = this.#writers.pop() ?? new TextWriter();
+    let pieces: (string | Block)[] = [own];
+    if (leader) {
+      const accounts = this.#accounts.block(this.#pullAccounts());
+      this.#pullPending();
+      const fleet = await this.registry.metrics();
+      // A turn between prom-client's text and the device snapshot (~5 ms at 100,000 devices),
+      // so the two together do not hold up the event loop.
+      await nextTurn();
+      pieces = [own, accounts, fleet, this.#devices.block(this.#source.devices())];
+    }
+    const exposition = new Exposition(this.contentType, pieces, this.#chunks);
     try {
-      out.reset();
-      out.text(own);
-      out.text(fleet);
-      if (leader) this.#devices.render(this.#source.devices(), out);
-      return await use(out.view());
+      return await use(exposition);
     } finally {
-      // Two cover a scrape overlapping a slow one; more would only hold memory.
-      if (this.#writers.length < 2) this.#writers.push(out);
+      exposition.release();
     }
   }
 
-  #ensureAccount(account: string): void {
-    if (this.#accounts.has(account)) return;
-    this.#accounts.add(account);
-    // Zero series from the start, so rate() and increase() see the first error too.
-    this.#checks.inc({ account }, 0);
-    this.#deliveryChecks.inc({ account }, 0);
-    for (const reason of PROBE_ERROR_REASONS) this.#checkErrors.inc({ account, reason }, 0);
-    this.#checkDuration.zero({ account });
-    this.#cyclesSkipped.inc({ account }, 0);
-  }
-
-  #pullAccounts(): void {
-    this.#reachable.reset();
-    this.#interval.reset();
-    this.#effectiveInterval.reset();
-    this.#deliveryInterval.reset();
-    this.#cycleDuration.reset();
+  /** The source's accounts now; each starts at zero, those it no longer lists are forgotten. */
+  #pullAccounts(): AccountMetricsView[] {
+    const views = [...this.#source.accounts()];
     const listed = new Set<string>();
-    for (const a of this.#source.accounts()) {
-      const labels = { account: a.account };
+    for (const a of views) {
       listed.add(a.account);
-      this.#ensureAccount(a.account);
-      this.#reachable.set(labels, a.reachable ? 1 : 0);
-      this.#interval.set(labels, a.intervalMs / 1000);
-      this.#effectiveInterval.set(labels, a.effectiveIntervalMs / 1000);
-      if (a.lastCycleDurationMs !== null) this.#cycleDuration.set(labels, a.lastCycleDurationMs / 1000);
-      const delivery = a.deliveryIntervalMs;
-      if (delivery !== undefined && delivery !== null) this.#deliveryInterval.set(labels, delivery / 1000);
+      this.#accounts.ensure(a.account);
     }
-    for (const account of [...this.#accounts]) {
-      if (!listed.has(account)) this.forgetAccount(account);
+    for (const account of [...this.#accounts.accounts()]) {
+      if (!listed.has(account)) this.#accounts.forget(account);
     }
+    return views;
   }
 
   #pullPending(): void {

@@ -81,6 +81,10 @@ export interface StoreMetricsView {
  * `notificationsPending` may come from a cached count; channels it leaves out read 0.
  */
 export interface MetricsSource {
+  /**
+   * Read once per scrape, each view before the next is asked for: an implementation may hand
+   * out one object, updated in place (no garbage per device and scrape).
+   */
   devices(): Iterable<DeviceMetricsView>;
   accounts(): Iterable<AccountMetricsView>;
   notificationsPending(): Iterable<ChannelPendingView>;

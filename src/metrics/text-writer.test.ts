@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatSampleValue } from './exposition.js';
 import { TextWriter } from './text-writer.js';
 
 function written(write: (w: TextWriter) => void, initialBytes?: number): string {
@@ -57,6 +58,54 @@ describe('TextWriter', () => {
     expect(written((w) => w.number(value))).toBe(expected);
   });
 
+  it('writes every kind of number exactly as String() does', () => {
+    const values = [
+      0,
+      0.5,
+      0.001,
+      0.01,
+      0.1,
+      0.999,
+      1.001,
+      1.01,
+      1.1,
+      99.999,
+      2 ** 31 - 0.001,
+      2 ** 31 + 0.5,
+    ];
+    for (let i = 0; i < 20_000; i += 1) {
+      const ms = 1_700_000_000_000 + Math.floor(Math.random() * 100_000_000_000);
+      values.push(
+        ms / 1000,
+        Math.random() * 1000,
+        Math.random() * 2 ** 31,
+        Math.floor(Math.random() * 1e6) / 1000,
+      );
+      values.push(
+        Math.round(Math.random() * 1e4) / 100,
+        Math.random() * 1e-3,
+        -Math.random() * 1e9,
+        1 / (i + 3),
+      );
+    }
+    const w = new TextWriter();
+    for (const v of values) {
+      w.number(v);
+      w.byte(0x0a);
+    }
+    expect(w.toString()).toBe(values.map((v) => `${formatSampleValue(v)}\n`).join(''));
+  });
+
+  it('copies short and long pieces alike', () => {
+    const short = new TextEncoder().encode('abc');
+    const long = new TextEncoder().encode('x'.repeat(200));
+    const w = new TextWriter(1);
+    w.bytes(short);
+    w.bytes(long);
+    w.bytes(short);
+    expect(w.toString()).toBe(`abc${'x'.repeat(200)}abc`);
+  });
+
   it('grows from a tiny buffer without losing bytes', () => {
     const w = new TextWriter(1);
     let expected = '';
@@ -69,22 +118,20 @@ describe('TextWriter', () => {
     expect(w.length).toBe(Buffer.byteLength(expected));
   });
 
-  it('starts over on reset, and shrinks a buffer that the last use mostly left empty', () => {
-    const w = new TextWriter(16);
-    w.text('x'.repeat(4 * 1024 * 1024));
-    w.reset();
-    w.text('small');
-    expect(w.toString()).toBe('small');
-    w.reset();
-    w.text('after shrinking');
-    expect(w.toString()).toBe('after shrinking');
-    expect(Buffer.from(w.view()).toString()).toBe('after shrinking');
-  });
-
-  it('reserves room in one step', () => {
-    const w = new TextWriter(16);
-    w.reserve(1000);
-    w.text('x'.repeat(1000));
-    expect(w.length).toBe(1000);
+  it('take hands out what was written and goes on in the next buffer, which it may outgrow', () => {
+    const first = new Uint8Array(16);
+    const second = new Uint8Array(16);
+    const w = new TextWriter(first);
+    w.text('abc');
+    expect(w.buffer).toBe(first);
+    const taken = w.take(second);
+    expect(taken.buffer).toBe(first.buffer);
+    expect(Buffer.from(taken).toString()).toBe('abc');
+    expect(w.length).toBe(0);
+    w.text('a longer text');
+    // Grown: the pooled buffer is left behind, and `buffer` says so.
+    expect(w.buffer).not.toBe(second);
+    expect(w.toString()).toBe('a longer text');
+    expect(Buffer.from(taken).toString()).toBe('abc');
   });
 });

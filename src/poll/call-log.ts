@@ -90,6 +90,8 @@ const WARN_EVERY_MS = 30_000;
 const PROCESS_CALLER = `${process.pid}-${randomUUID()}`;
 
 interface BatchedWork {
+  /** The account: a batch logs its accounts in name order (below). */
+  readonly account: string;
   readonly work: (tx: Store) => Promise<void>;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -113,10 +115,10 @@ export class CallLogBatch {
     this.#clock = clock;
   }
 
-  /** Runs `work` inside the next batch's transaction; resolves once that committed. */
-  run(work: (tx: Store) => Promise<void>): Promise<void> {
+  /** Runs `work` (for `account`) inside the next batch's transaction; resolves once that committed. */
+  run(account: string, work: (tx: Store) => Promise<void>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ work, resolve, reject });
+      this.#pending.push({ account, work, resolve, reject });
       if (this.#running) return;
       this.#running = true;
       startTimer(this.#clock, 0, () => void this.#drain());
@@ -125,7 +127,10 @@ export class CallLogBatch {
 
   async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
-      const batch = this.#pending;
+      // In account name order, each account's in the order asked (a stable sort): a store that
+      // locks each account's log to the end of the transaction (PostgreSQL) then sees every
+      // batch take its locks in one order, and two batches cannot wait for each other.
+      const batch = this.#pending.sort(byAccount);
       this.#pending = [];
       try {
         await this.#store.transaction(async (tx) => {
@@ -145,6 +150,10 @@ export class CallLogBatch {
     }
     this.#running = false;
   }
+}
+
+function byAccount(a: BatchedWork, b: BatchedWork): number {
+  return a.account < b.account ? -1 : a.account > b.account ? 1 : 0;
 }
 
 // The batch of each store (and clock): shared by the call logs of every account on it.
@@ -232,7 +241,7 @@ export class StoredCallLog implements CallLog {
     let decided: boolean | undefined;
     let loggedId: number | undefined;
     try {
-      await this.#batch.run(async (tx) => {
+      await this.#batch.run(this.#account, async (tx) => {
         const now = this.#clock.now();
         // The lease may have lapsed since it was asked (the batch waited for its turn).
         const epochNow = this.#strict ? this.#epoch() : epoch;

@@ -97,8 +97,6 @@ describe('the status page delivery column', () => {
           { ...device, number: '1', delivery: state({ stalled: AT, balance_low: AT }) },
           { ...device, number: '2' },
         ],
-        history: [],
-        runningPeriods: [{ start: AT - 3_600_000, end: AT }],
       },
       { relinkAvailable: false },
     );

@@ -9,8 +9,12 @@ const ENTITIES: Readonly<Record<string, string>> = {
   "'": '&#39;',
 };
 
+const SPECIAL = /[&<>"']/;
+
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+  // Most values (numbers, times, status words) have nothing to escape: a test is cheaper than a
+  // replace that builds a new string, and a status page of 10,000 devices escapes ~200,000 values.
+  return SPECIAL.test(text) ? text.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c) : text;
 }
 
 /** A JSON value safe to embed inside `<script>` (no `</script>`, no U+2028/2029 surprises). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoWithOffset } from './time.js';
+import { isoWithOffset, isoWithOffsetExact } from './time.js';
 
 describe('isoWithOffset', () => {
   it.each([
@@ -11,5 +11,25 @@ describe('isoWithOffset', () => {
   ])('%i in %s → %s', (ms, tz, expected) => {
     expect(isoWithOffset(ms, tz)).toBe(expected);
     expect(Date.parse(expected)).toBe(Math.floor(ms / 1000) * 1000);
+  });
+});
+
+describe('isoWithOffset’s cache of offsets per hour', () => {
+  // Around changes of offset (DST both ways, a zone that changed its base offset, half- and
+  // quarter-hour zones), every second the cache answers must be what Intl says.
+  it.each([
+    ['Europe/Berlin', Date.UTC(2026, 2, 29, 1, 0, 0)],
+    ['Europe/Berlin', Date.UTC(2026, 9, 25, 1, 0, 0)],
+    ['America/New_York', Date.UTC(2026, 2, 8, 7, 0, 0)],
+    ['Australia/Lord_Howe', Date.UTC(2026, 3, 4, 15, 0, 0)],
+    ['Asia/Kathmandu', Date.UTC(1986, 0, 1, 0, 0, 0)],
+    ['Pacific/Apia', Date.UTC(2011, 11, 30, 10, 0, 0)],
+  ])('%s around %i', (zone, change) => {
+    for (let ms = change - 2 * 3_600_000; ms <= change + 2 * 3_600_000; ms += 7_001) {
+      expect(isoWithOffset(ms, zone)).toBe(isoWithOffsetExact(ms, zone));
+    }
+    for (const ms of [change - 1, change, change + 1, change - 1000, change + 999]) {
+      expect(isoWithOffset(ms, zone)).toBe(isoWithOffsetExact(ms, zone));
+    }
   });
 });

@@ -24,9 +24,10 @@ function pad(n: number, width = 2): string {
   return String(Math.trunc(Math.abs(n))).padStart(width, '0');
 }
 
-export function isoWithOffset(ms: number, timeZone = 'UTC'): string {
+/** The zone's offset in minutes at a whole second, as Intl computes it: the slow, exact way. */
+function offsetMinutesExact(wholeSecondMs: number, timeZone: string): number {
   const parts: Record<string, string> = {};
-  for (const p of formatterFor(timeZone).formatToParts(new Date(ms))) parts[p.type] = p.value;
+  for (const p of formatterFor(timeZone).formatToParts(new Date(wholeSecondMs))) parts[p.type] = p.value;
   const wall = Date.UTC(
     Number(parts['year']),
     Number(parts['month']) - 1,
@@ -35,8 +36,50 @@ export function isoWithOffset(ms: number, timeZone = 'UTC'): string {
     Number(parts['minute']),
     Number(parts['second']),
   );
+  return Math.round((wall - wholeSecondMs) / 60_000);
+}
+
+const HOUR_MS = 3_600_000;
+/** Cached hours per zone before the cache starts afresh (a daemon runs for months). */
+const MAX_CACHED_HOURS = 50_000;
+/** Per zone: hour number → the offset that holds through that whole hour. */
+const offsetsByHour = new Map<string, Map<number, number>>();
+
+/**
+ * The offset at `wholeSecondMs`. formatToParts costs microseconds, and a status page or an audit
+ * formats tens of thousands of times: an hour whose first and last second have the same offset
+ * has it throughout (zones change offset at most once within an hour), so it is asked once per
+ * hour. An hour with a change in it is computed exactly at every call.
+ */
+function offsetMinutes(wholeSecondMs: number, timeZone: string): number {
+  let hours = offsetsByHour.get(timeZone);
+  if (hours === undefined) {
+    hours = new Map();
+    offsetsByHour.set(timeZone, hours);
+  }
+  const hour = Math.floor(wholeSecondMs / HOUR_MS);
+  const cached = hours.get(hour);
+  if (cached !== undefined) return cached;
+  const first = offsetMinutesExact(hour * HOUR_MS, timeZone);
+  const last = offsetMinutesExact(hour * HOUR_MS + HOUR_MS - 1000, timeZone);
+  if (first !== last) return offsetMinutesExact(wholeSecondMs, timeZone);
+  if (hours.size >= MAX_CACHED_HOURS) hours.clear();
+  hours.set(hour, first);
+  return first;
+}
+
+export function isoWithOffset(ms: number, timeZone = 'UTC'): string {
   const wholeSecondMs = Math.floor(ms / 1000) * 1000;
-  const offsetMin = Math.round((wall - wholeSecondMs) / 60_000);
+  return withOffset(wholeSecondMs, offsetMinutes(wholeSecondMs, timeZone));
+}
+
+/** isoWithOffset without the cache: what it must always agree with (tests). */
+export function isoWithOffsetExact(ms: number, timeZone = 'UTC'): string {
+  const wholeSecondMs = Math.floor(ms / 1000) * 1000;
+  return withOffset(wholeSecondMs, offsetMinutesExact(wholeSecondMs, timeZone));
+}
+
+function withOffset(wholeSecondMs: number, offsetMin: number): string {
   const sign = offsetMin < 0 ? '-' : '+';
   const local = new Date(wholeSecondMs + offsetMin * 60_000);
   return (

@@ -234,6 +234,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    description: 'history: running totals of connected and down time (the rollups of uptime)',
+    up(db) {
+      // sqlite-rollups.ts says what the totals are and how appends keep them. Here they are
+      // computed once for the rows already there: per device in (at, id) order, each row's
+      // totals are the sums over the rows before it of the time to the next row, counted as
+      // connected or down by that earlier row's status. Read in the old index's order, so the
+      // window needs no sort; the new index is built after the update, not row by row.
+      db.exec(`
+        ALTER TABLE history ADD COLUMN connected_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE history ADD COLUMN down_ms INTEGER NOT NULL DEFAULT 0;
+        UPDATE history SET connected_ms = t.c, down_ms = t.d FROM (
+          SELECT id,
+                 coalesce(sum(CASE WHEN prev_to = 'connected' THEN at - prev_at ELSE 0 END)
+                          OVER (PARTITION BY account, device ORDER BY at, id), 0) AS c,
+                 coalesce(sum(CASE WHEN prev_to IS NULL OR prev_to IN ('connected', 'deleted') THEN 0
+                                   ELSE at - prev_at END)
+                          OVER (PARTITION BY account, device ORDER BY at, id), 0) AS d
+          FROM (SELECT id, account, device, at,
+                       lag(to_status) OVER w AS prev_to, lag(at) OVER w AS prev_at
+                FROM history WINDOW w AS (PARTITION BY account, device ORDER BY at, id))
+        ) AS t WHERE history.id = t.id AND (t.c <> 0 OR t.d <> 0);
+        -- Covering: the totals at an instant are read from the index alone. id after at, so that
+        -- "the last row at or before t" (ORDER BY at DESC, id DESC LIMIT 1) is a seek, no sort.
+        DROP INDEX history_by_device;
+        CREATE INDEX history_by_device ON history (account, device, at, id, to_status, connected_ms, down_ms);
+      `);
+    },
+  },
 ];
 
 /** The version this build writes and reads. */

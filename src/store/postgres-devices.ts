@@ -3,6 +3,7 @@
 // Statement for statement what sqlite-tables.ts does, a batch in one statement where SQLite
 // loops (a round trip per row would cost seconds for 10,000 devices).
 
+import { insertHistory } from './postgres-rollups.js';
 import type { Sql } from './postgres-session.js';
 import { json, storable } from './postgres-text.js';
 import type {
@@ -100,26 +101,6 @@ export async function removeDevice(sql: Sql, account: string, device: string): P
   );
 }
 
-/** In the order given: ids break ties between changes at the same time. */
-export async function insertHistory(sql: Sql, rows: readonly HistoryRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql(
-    `INSERT INTO history (account, device, at, from_status, to_status, raw)
-     SELECT a, d, t, f, s, r
-     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-       WITH ORDINALITY AS u(a, d, t, f, s, r, n)
-     ORDER BY n`,
-    [
-      rows.map((r) => r.account),
-      rows.map((r) => r.device),
-      rows.map((r) => r.at),
-      rows.map((r) => r.from),
-      rows.map((r) => r.to),
-      rows.map((r) => storable(r.raw)),
-    ],
-  );
-}
-
 export async function readHistory(
   sql: Sql,
   account: string,
@@ -188,18 +169,7 @@ export async function readProblemPeriods(sql: Sql, since: number): Promise<Deliv
   return rows;
 }
 
-/** History before `before` but each device's newest row there (its status at the cutoff), and ended problems. */
-export async function pruneDeviceHistory(
-  sql: Sql,
-  before: number,
-): Promise<{ history: number; deliveryProblems: number }> {
-  const history = await sql(
-    `DELETE FROM history WHERE at < $1 AND EXISTS (
-       SELECT 1 FROM history AS newer
-       WHERE newer.account = history.account AND newer.device = history.device AND newer.at < $1
-         AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`,
-    [before],
-  );
-  const problems = await sql('DELETE FROM delivery_problems WHERE ended_at < $1', [before]);
-  return { history: history.rowCount!, deliveryProblems: problems.rowCount! };
+/** Delivery problem periods that ended before `before` (the history goes in slices: postgres-rollups.ts). */
+export async function pruneProblems(sql: Sql, before: number): Promise<number> {
+  return (await sql('DELETE FROM delivery_problems WHERE ended_at < $1', [before])).rowCount!;
 }

@@ -22,6 +22,8 @@ describe('fromPgError', () => {
     ['55P03', 'locked'],
     ['08006', 'io'],
     ['57P01', 'io'],
+    ['57014', 'locked'],
+    ['25P03', 'io'],
     ['58030', 'io'],
     ['23505', 'invalid'],
     ['22021', 'invalid'],
@@ -37,13 +39,19 @@ describe('fromPgError', () => {
     expect(err).toBeInstanceOf(StoreError);
     expect(err?.reason).toBe(reason);
     expect(err?.file).toBe(WHERE);
-    expect(err?.cause).toBe(cause);
+    // A copy of pg's error, for debug logs: its code and message.
+    expect(err?.cause).toMatchObject({ code, message: expect.stringMatching(/^line one\nline two/) });
     expect(err?.message.startsWith(`cannot read history from ${WHERE}: `)).toBe(true);
     expect(err?.message).not.toContain('\n');
   });
 
   it('pg’s own connection failures, without a code', () => {
-    for (const message of ['timeout exceeded when trying to connect', 'Connection terminated unexpectedly']) {
+    for (const message of [
+      'timeout exceeded when trying to connect',
+      'Connection terminated unexpectedly',
+      'Client has encountered a connection error and is not queryable',
+      'Query read timeout',
+    ]) {
       expect(fromPgError(new Error(message), 'cannot open', WHERE)?.reason).toBe('io');
     }
   });
@@ -54,6 +62,21 @@ describe('fromPgError', () => {
     ]);
     expect(err?.message).not.toContain('s3cr3t-pw');
     expect(err?.message).toContain('[redacted]');
+  });
+
+  it('keeps no secret in its cause either: a copy of pg’s error with its code, message and stack redacted', () => {
+    const raw = Object.assign(new Error('bad password s3cr3t-pw here'), {
+      code: 'XX000',
+      detail: 'echoed s3cr3t-pw',
+    });
+    const cause = fromPgError(raw, 'cannot open', WHERE, ['s3cr3t-pw'])?.cause as Error & { code?: string };
+    expect(cause).not.toBe(raw);
+    expect(cause.code).toBe('XX000');
+    expect(cause.message).toBe('bad password [redacted] here (SQLSTATE XX000)');
+    expect(cause.stack).toContain('bad password [redacted] here');
+    expect(JSON.stringify({ ...cause, stack: cause.stack, message: cause.message })).not.toContain(
+      's3cr3t-pw',
+    );
   });
 
   it('leaves errors that are not the database’s to the caller; passes a StoreError through', () => {

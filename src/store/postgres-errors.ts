@@ -1,6 +1,8 @@
 // What the PostgreSQL store's errors say: one line naming the database as `host:port/db` — never
 // the URL, which may hold the password — what went wrong and what to do, with a StoreError reason
-// the daemon and the CLI already react to (errors.ts). The driver's error stays as `cause`.
+// the daemon and the CLI already react to (errors.ts). The driver's error is not kept as `cause`:
+// loggers print a cause's message and stack whole (pino's err serializer does), and a server may
+// echo a secret there. The cause is a copy with its code and its text, the secrets cut out.
 
 import { StoreError, storeError, type StoreErrorReason } from './errors.js';
 
@@ -68,8 +70,11 @@ function connectionProblem(err: Error): string | null {
   if (/timeout exceeded when trying to connect/i.test(err.message)) {
     return 'no connection within the connect timeout — is the server up and reachable?';
   }
-  if (/Connection terminated/i.test(err.message)) {
+  if (/Connection terminated|not queryable/i.test(err.message)) {
     return 'the connection ended unexpectedly — the server restarted, or a proxy closed it';
+  }
+  if (/Query read timeout/i.test(err.message)) {
+    return 'no answer from the server within the query timeout — the connection hangs (a partition?); it is dropped';
   }
   return null;
 }
@@ -115,6 +120,16 @@ function classify(state: string, message: string): [StoreErrorReason, string] {
         'locked',
         `another transaction holds what this one needs (${message}) — retried at the next write`,
       ];
+    case '57014':
+      return [
+        'locked',
+        `the statement was cancelled (${message}) — it ran past its time limit (the server is busy, or something holds a lock), or an administrator cancelled it; retried at the next write`,
+      ];
+    case '25P03':
+      return [
+        'io',
+        `the server ended the session: it sat idle in a transaction past its limit (${message}) — was this process paused?`,
+      ];
   }
   switch (state.slice(0, 2)) {
     case '08':
@@ -154,8 +169,29 @@ export function fromPgError(
   if (state !== null) [reason, what] = classify(state, err.message);
   else if (connection !== null) [reason, what] = ['io', connection];
   else return null;
+  return storeError(doing, where, reason, redact(what, secrets), redactedCause(err, secrets));
+}
+
+function redact(text: string, secrets: readonly string[]): string {
   for (const secret of secrets) {
-    if (secret.length > 0) what = what.replaceAll(secret, '[redacted]');
+    if (secret.length > 0) text = text.replaceAll(secret, '[redacted]');
   }
-  return storeError(doing, where, reason, what, err);
+  return text;
+}
+
+/**
+ * pg's error as a cause fit for logs: its name, its code (SQLSTATE, or Node's ECONNREFUSED …), and
+ * its message and stack with the secrets cut out; the message ends with the SQLSTATE, as loggers
+ * print a cause's message but not its fields. Nothing else of it (the server's detail, the query)
+ * is kept.
+ */
+function redactedCause(err: Error, secrets: readonly string[]): Error {
+  const state = sqlState(err);
+  const message = redact(err.message, secrets);
+  const cause = new Error(state === null ? message : `${message} (SQLSTATE ${state})`);
+  cause.name = err.name;
+  cause.stack = redact(err.stack ?? `${err.name}: ${err.message}`, secrets);
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(cause, { code });
+  return cause;
 }

@@ -4,7 +4,7 @@ import type { Fence } from './lease.js';
 import { isHaStore } from './lease.js';
 import { openPostgresStore, type PostgresStore } from './postgres-store.js';
 import { msg } from './test-support/outbox-contract.js';
-import { emptyTables, expireLease, lockWaiters, withClient } from './test-support/postgres-sql.js';
+import { emptyTables, expireLease, lockWaiters, withClient, within } from './test-support/postgres-sql.js';
 import { change, device, rejection } from './test-support/store-contract.js';
 
 const LEASE = 'poller';
@@ -95,6 +95,100 @@ describeWithPostgres('PostgreSQL lease and fence', (db) => {
     it('refuses a ttl that is not a positive whole number of ms', async () => {
       await expect(a.acquireLease(LEASE, 'a', 0)).rejects.toThrow(RangeError);
       await expect(a.renewLease(LEASE, 'a', 1, 1.5)).rejects.toThrow(RangeError);
+      await expect(a.renewLease(LEASE, 'a', 1.5, TTL)).rejects.toThrow(RangeError);
+    });
+
+    it('names and holders with quotes and backslashes are kept as given', async () => {
+      const name = "it's \\ a 'lease'";
+      const holder = "host's \\ pid";
+      expect(await a.acquireLease(name, holder, TTL)).toBe(1);
+      expect(await b.leaseHolder(name)).toMatchObject({ holder, epoch: 1 });
+      expect(await a.renewLease(name, holder, 1, TTL)).toBe(true);
+      await a.releaseLease(name, holder, 1);
+      expect(await b.acquireLease(name, 'b', TTL)).toBe(2);
+    });
+  });
+
+  describe('nothing waits unbounded', () => {
+    it('a claim or a renewal while another session holds the lease row fails within the lease timeout (2 s), then works', async () => {
+      await lead(a, 'a');
+      await withClient(db().url, async (other) => {
+        // A session that took the row as a fenced write does, then does nothing.
+        await other.query('BEGIN');
+        await other.query('SELECT epoch FROM ha_lease WHERE name = $1 FOR SHARE', [LEASE]);
+        const started = performance.now();
+        const [claim, renewal] = await within(
+          10_000,
+          'the claim and the renewal',
+          Promise.all([
+            rejection(b.acquireLease(LEASE, 'b', TTL)),
+            rejection(a.renewLease(LEASE, 'a', 1, TTL)),
+          ]),
+        );
+        expect(performance.now() - started).toBeLessThan(4_000);
+        expect(claim).toMatchObject({ name: 'StoreError', reason: 'locked' });
+        expect(renewal).toMatchObject({ name: 'StoreError', reason: 'locked' });
+        await other.query('ROLLBACK');
+      });
+      expect(await a.renewLease(LEASE, 'a', 1, TTL)).toBe(true);
+      expect(await b.acquireLease(LEASE, 'b', TTL)).toBeNull();
+    });
+
+    it('a leader paused in a fenced write (idle in transaction, the lease row FOR SHARE) is ended by the server, and a standby takes over', async () => {
+      const paused = await openPostgresStore(db().url, { idleInTransactionTimeoutMs: 300 });
+      try {
+        await lead(paused, 'paused');
+        // Its lease lapses (it writes on until another takes over); then it pauses mid-write.
+        await expireLease(db().url, LEASE);
+        let resume!: () => void;
+        const stopped = new Promise<void>((resolve) => (resume = resolve));
+        let wrote!: () => void;
+        const holding = new Promise<void>((resolve) => (wrote = resolve));
+        const write = rejection(
+          paused.transaction(async (tx) => {
+            await tx.setMeta('before the pause', '1');
+            wrote();
+            await stopped;
+            await tx.setMeta('after the pause', '1');
+          }),
+        );
+        await holding;
+        // The standby's claim waits for the paused session's row lock, until the server ends that
+        // session — sooner than the claim's own timeout; were it later, the next claim gets it.
+        const deadline = performance.now() + 10_000;
+        let epoch: number | null = null;
+        while (epoch === null) {
+          try {
+            epoch = await within(10_000, 'the claim', b.acquireLease(LEASE, 'b', TTL));
+          } catch (err) {
+            if (performance.now() > deadline || (err as { reason?: unknown }).reason !== 'locked') throw err;
+          }
+          if (epoch === null && performance.now() > deadline) throw new Error('no takeover in 10 s');
+        }
+        expect(epoch).toBe(2);
+        resume();
+        expect(await write).toMatchObject({ name: 'StoreError' });
+        expect(await b.getMeta('before the pause')).toBeNull();
+        expect(await b.getMeta('after the pause')).toBeNull();
+        await expect(paused.setMeta('later', '1')).rejects.toMatchObject({ reason: 'deposed' });
+      } finally {
+        await paused.close();
+      }
+    });
+
+    it('the lease has a pool of its own: a renewal is not held up by transactions holding every connection of the store', async () => {
+      const one = await openPostgresStore(db().url, { poolSize: 1 });
+      try {
+        const epoch = await one.acquireLease(LEASE, 'one', TTL);
+        const renewed = await one.transaction(async (tx) => {
+          await tx.getMeta('k');
+          return within(5_000, 'the renewal', one.renewLease(LEASE, 'one', epoch!, TTL));
+        });
+        expect(renewed).toBe(true);
+        expect(await within(5_000, 'the holder', one.leaseHolder(LEASE))).toMatchObject({ holder: 'one' });
+      } finally {
+        await one.close();
+      }
     });
   });
 
@@ -276,6 +370,17 @@ describeWithPostgres('PostgreSQL lease and fence', (db) => {
       });
       expect(await b.outbox.markAttempting(id, 2)).toBe(true);
       expect((await b.outbox.find('m'))!.attempts).toBe(2);
+    });
+
+    it('a claim is a compare-and-set on the attempts: two claimers that read the same count claim that attempt once', async () => {
+      await a.outbox.enqueue([msg('m', 'ops')]);
+      const seenByA = (await a.outbox.find('m'))!;
+      const seenByB = (await b.outbox.find('m'))!;
+      expect(await a.outbox.markAttempting(seenByA.id, seenByA.attempts + 1)).toBe(true);
+      expect(await b.outbox.markAttempting(seenByB.id, seenByB.attempts + 1)).toBe(false);
+      expect(await b.outbox.markAttempting(seenByB.id, seenByB.attempts + 3)).toBe(false);
+      expect((await b.outbox.find('m'))!.attempts).toBe(1);
+      expect(await b.outbox.markAttempting(seenByB.id, 2)).toBe(true);
     });
   });
 });

@@ -4,14 +4,29 @@
 // transaction mode) a session is not ours to keep. Writes are fenced in postgres-session.ts.
 //
 // The fenced writes of the holder itself hold the row FOR SHARE until they commit, so a renewal
-// (an UPDATE of that row) waits for the writes in flight — milliseconds. Never renew from inside
-// a transaction of the store: the renewal would wait for that transaction, and it for the renewal.
+// (an UPDATE of that row) waits for the writes in flight — milliseconds.
+//
+// Every statement is bounded (postgres-session.ts, leaseStatement): a claim, a renewal or a
+// release runs on the lease's own pool, so transactions waiting for connections never hold it up,
+// and fails after the lease statement timeout (2 s by default, well under the shortest lease)
+// instead of waiting for a session that holds the row — a leader paused mid-write, until the
+// server ends its session. One that failed so is retried at the lease keeper's next attempt. The
+// statements run beside any transaction of the store, never in it (a transaction's handle too).
 
+import { escapeLiteral } from 'pg';
 import type { LeaseHolder } from './lease.js';
-import type { Session } from './postgres-session.js';
+import { leaseStatement, type Shared } from './postgres-session.js';
 
-/** `$n` milliseconds as an interval. */
-const ms = (n: number) => `($${n}::float8 * interval '1 millisecond')`;
+/** Values are written into the statement (see leaseStatement): text escaped, numbers checked. */
+const text = (value: string): string => escapeLiteral(value);
+
+function integer(value: number, what: string): string {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be an integer, not ${value}`);
+  return String(value);
+}
+
+/** `n` milliseconds as an interval. */
+const ms = (n: number) => `(${integer(n, 'lease ttl')}::float8 * interval '1 millisecond')`;
 
 function checkTtl(ttlMs: number): void {
   if (!Number.isInteger(ttlMs) || ttlMs <= 0)
@@ -23,66 +38,65 @@ function checkTtl(ttlMs: number): void {
  * of the conflict makes a claim wait for writes fenced at the old epoch (they hold it FOR SHARE).
  */
 export async function acquireLease(
-  session: Session,
+  shared: Shared,
   name: string,
   holder: string,
   ttlMs: number,
 ): Promise<number | null> {
   checkTtl(ttlMs);
-  return session.read('cannot claim the lease in', async (sql) => {
-    const { rows } = await sql<{ epoch: number }>(
-      `INSERT INTO ha_lease (name, holder, epoch, expires_at) VALUES ($1, $2, 1, now() + ${ms(3)})
-       ON CONFLICT (name) DO UPDATE
-         SET holder = excluded.holder, epoch = ha_lease.epoch + 1, expires_at = excluded.expires_at
-         WHERE ha_lease.expires_at <= now()
-       RETURNING epoch`,
-      [name, holder, ttlMs],
-    );
-    return rows[0]?.epoch ?? null;
-  });
+  const { rows } = await leaseStatement<{ epoch: number }>(
+    shared,
+    'cannot claim the lease in',
+    `INSERT INTO ha_lease (name, holder, epoch, expires_at) VALUES (${text(name)}, ${text(holder)}, 1, now() + ${ms(ttlMs)})
+     ON CONFLICT (name) DO UPDATE
+       SET holder = excluded.holder, epoch = ha_lease.epoch + 1, expires_at = excluded.expires_at
+       WHERE ha_lease.expires_at <= now()
+     RETURNING epoch`,
+  );
+  return rows[0]?.epoch ?? null;
 }
 
 export async function renewLease(
-  session: Session,
+  shared: Shared,
   name: string,
   holder: string,
   epoch: number,
   ttlMs: number,
 ): Promise<boolean> {
   checkTtl(ttlMs);
-  return session.read('cannot renew the lease in', async (sql) => {
-    const { rowCount } = await sql(
-      `UPDATE ha_lease SET expires_at = now() + ${ms(4)}
-       WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()`,
-      [name, holder, epoch, ttlMs],
-    );
-    return rowCount === 1;
-  });
+  const { rowCount } = await leaseStatement(
+    shared,
+    'cannot renew the lease in',
+    `UPDATE ha_lease SET expires_at = now() + ${ms(ttlMs)}
+     WHERE name = ${text(name)} AND holder = ${text(holder)} AND epoch = ${integer(epoch, 'epoch')}
+       AND expires_at > now()`,
+  );
+  return rowCount === 1;
 }
 
 export async function releaseLease(
-  session: Session,
+  shared: Shared,
   name: string,
   holder: string,
   epoch: number,
 ): Promise<void> {
-  await session.read('cannot release the lease in', (sql) =>
-    sql(
-      `UPDATE ha_lease SET expires_at = now()
-       WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()`,
-      [name, holder, epoch],
-    ),
+  await leaseStatement(
+    shared,
+    'cannot release the lease in',
+    `UPDATE ha_lease SET expires_at = now()
+     WHERE name = ${text(name)} AND holder = ${text(holder)} AND epoch = ${integer(epoch, 'epoch')}
+       AND expires_at > now()`,
   );
 }
 
-export async function leaseHolder(session: Session, name: string): Promise<LeaseHolder | null> {
-  return session.read('cannot read the lease in', async (sql) => {
-    const { rows } = await sql<{ holder: string; epoch: number; ms: number }>(
-      `SELECT holder, epoch, floor(extract(epoch FROM expires_at - now()) * 1000)::float8 AS ms
-       FROM ha_lease WHERE name = $1`,
-      [name],
-    );
-    const row = rows[0];
-    return row === undefined ? null : { holder: row.holder, epoch: row.epoch, expiresInMs: row.ms };
-  });
+export async function leaseHolder(shared: Shared, name: string): Promise<LeaseHolder | null> {
+  const { rows } = await leaseStatement<{ holder: string; epoch: number; ms: number }>(
+    shared,
+    'cannot read the lease in',
+    `SELECT holder, epoch, floor(extract(epoch FROM expires_at - now()) * 1000)::float8 AS ms
+     FROM ha_lease WHERE name = ${text(name)}`,
+    shared.pool,
+  );
+  const row = rows[0];
+  return row === undefined ? null : { holder: row.holder, epoch: row.epoch, expiresInMs: row.ms };
 }

@@ -133,11 +133,16 @@ export class PostgresOutbox implements OutboxStore {
     );
   }
 
-  /** A row another replica's claim holds is skipped, not waited for: false, the caller moves on. */
+  /**
+   * A row another replica's claim holds is skipped, not waited for: false, the caller moves on.
+   * A compare-and-set on the count: attempt n is claimed only from n - 1, so two claimers that
+   * read the message before either claimed it cannot both claim the same attempt.
+   */
   async markAttempting(id: number, attempts: number): Promise<boolean> {
     const claimed = await this.#update(
       `UPDATE outbox SET attempts = $2
-       WHERE id = (SELECT id FROM outbox WHERE id = $1 AND state = 'pending' FOR UPDATE SKIP LOCKED)`,
+       WHERE id = (SELECT id FROM outbox WHERE id = $1 AND state = 'pending' AND attempts = $2 - 1
+                   FOR UPDATE SKIP LOCKED)`,
       [id, attempts],
     );
     return claimed === 1;

@@ -139,6 +139,33 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    // SQLite's version 7 (migrations.ts): the running totals of each history row, computed for the
+    // rows already there (postgres-rollups.ts keeps them for new ones).
+    description: 'history: running totals of connected and down time (the rollups of uptime)',
+    sql: `
+      ALTER TABLE history ADD COLUMN connected_ms bigint NOT NULL DEFAULT 0,
+                          ADD COLUMN down_ms bigint NOT NULL DEFAULT 0;
+      UPDATE history AS h SET connected_ms = t.c, down_ms = t.d FROM (
+        SELECT id,
+               coalesce(sum(CASE WHEN prev_to = 'connected' THEN at - prev_at ELSE 0 END)
+                        OVER (PARTITION BY account, device ORDER BY at, id), 0) AS c,
+               coalesce(sum(CASE WHEN prev_to IS NULL OR prev_to IN ('connected', 'deleted') THEN 0
+                                 ELSE at - prev_at END)
+                        OVER (PARTITION BY account, device ORDER BY at, id), 0) AS d
+        FROM (SELECT id, account, device, at,
+                     lag(to_status) OVER w AS prev_to, lag(at) OVER w AS prev_at
+              FROM history WINDOW w AS (PARTITION BY account, device ORDER BY at, id)) AS p
+      ) AS t WHERE h.id = t.id AND (t.c <> 0 OR t.d <> 0);
+      -- The totals at an instant from the index alone (an index-only scan once vacuumed); id in
+      -- the key so "the last row at or before t" and a page's (at, id) position are seeks.
+      DROP INDEX history_by_device;
+      CREATE INDEX history_by_device ON history (account, device, at, id) INCLUDE (to_status, connected_ms, down_ms);
+      -- the prune's slices walk (at, id) from where the last one stopped
+      DROP INDEX history_by_time;
+      CREATE INDEX history_by_time ON history (at, id);
+    `,
+  },
 ];
 
 /** The version this build writes and reads. */

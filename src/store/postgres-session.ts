@@ -13,6 +13,14 @@
 // epoch is the fence's. The row lock is held to COMMIT, so a takeover's UPDATE of that row waits
 // for the write to commit: a write lands before the takeover, or is refused. Reads are not fenced.
 //
+// Nothing waits unbounded (a leader paused or cut off mid-transaction must not hold the lease row
+// and the call-log lock for good): every transaction starts with SET LOCAL
+// idle_in_transaction_session_timeout, lock_timeout and statement_timeout (Limits) — SET LOCAL, as
+// behind PgBouncer in transaction mode a session-level SET would stick to someone else's session.
+// The server ends a session idle in a transaction past its limit, and its locks go with it. The
+// lease's statements run on a small pool of their own (leaseStatement), so transactions waiting
+// for connections never hold up a renewal, each bounded on the server and by the client.
+//
 // PostgreSQL aborts a transaction at its first failed statement (SQLite only undoes the
 // statement). So a failure marks its level failed: later calls there reject at once, and the
 // level rolls back rather than commit — no COMMIT ever silently turns into a rollback.
@@ -41,7 +49,33 @@ export interface Session {
   transaction<T>(work: (session: Session) => Promise<T>, options?: TransactionOptions): Promise<T>;
 }
 
-/** What every session of one store shares: the pool, the fence, whether it is closed. */
+/** How long the server lets a transaction of the store wait, in ms; 0 is no limit (PostgreSQL's). */
+export interface Limits {
+  /** A transaction left idle (its process paused, or cut off) this long ends, its locks freed. */
+  readonly idleInTransactionMs: number;
+  /** A statement waiting this long for a lock fails (reason `locked`); a transaction's busyTimeoutMs overrides it. */
+  readonly lockMs: number;
+  /** A statement running this long is cancelled (reason `locked`). */
+  readonly statementMs: number;
+  /** The lease statements' lock and statement timeout; the client gives up LEASE_GRACE_MS later. */
+  readonly leaseStatementMs: number;
+}
+
+/**
+ * A few seconds each: the store's transactions take milliseconds, and nothing else is done while
+ * one is open. The lease statements are bounded well under the shortest lease (5 s).
+ */
+export const DEFAULT_LIMITS: Limits = {
+  idleInTransactionMs: 5_000,
+  lockMs: 5_000,
+  statementMs: 10_000,
+  leaseStatementMs: 2_000,
+};
+
+/** How much longer than the server's bound the client waits for a lease statement's answer. */
+export const LEASE_GRACE_MS = 1_000;
+
+/** What every session of one store shares: the pools, the fence, whether it is closed. */
 export class Shared {
   fence: Fence | null = null;
   closed = false;
@@ -54,6 +88,9 @@ export class Shared {
     readonly secrets: readonly string[],
     /** Opened for reading only (the CLI's readers): every write is refused, as SQLite's are. */
     readonly readonly = false,
+    readonly limits: Limits = DEFAULT_LIMITS,
+    /** The lease statements' own pool (leaseStatement). */
+    readonly leasePool: Pool = pool,
   ) {}
 
   /** Database failures become StoreErrors naming the database; a caller's own errors pass unchanged. */
@@ -120,7 +157,11 @@ export class PoolSession implements Session {
     let broken: Error | undefined;
     const tx = new TxSession(shared, client, 1);
     try {
-      await tx.begin(options, doing);
+      // A statement failed right after BEGIN: the connection may be in an aborted transaction.
+      await tx.begin(options, doing).catch((e: unknown) => {
+        broken = e as Error;
+        throw e;
+      });
       let result: T;
       try {
         result = await work(tx);
@@ -169,13 +210,16 @@ class TxSession implements Session {
   }
 
   async begin(options: TransactionOptions, doing: string): Promise<void> {
+    const { idleInTransactionMs, lockMs, statementMs } = this.#shared.limits;
+    // 0 would mean "wait forever" to PostgreSQL; the option means "barely wait".
+    const lock =
+      options.busyTimeoutMs === undefined ? lockMs : Math.max(1, Math.floor(options.busyTimeoutMs));
     try {
-      await this.#client.query('BEGIN');
-      if (options.busyTimeoutMs !== undefined) {
-        // 0 would mean "wait forever" to PostgreSQL; the option means "barely wait".
-        const ms = Math.max(1, Math.floor(options.busyTimeoutMs));
-        await this.#client.query(`SET LOCAL lock_timeout = ${ms}`);
-      }
+      // One round trip.
+      await this.#client.query(
+        `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${idleInTransactionMs};
+         SET LOCAL lock_timeout = ${lock}; SET LOCAL statement_timeout = ${statementMs}`,
+      );
     } catch (err) {
       throw this.#shared.error(err, doing);
     }
@@ -302,4 +346,31 @@ class TxSession implements Session {
       throw mapped;
     }
   }
+}
+
+/**
+ * One statement of the lease, on the lease's own pool: `statement` with its values written in
+ * (escapeLiteral), as a simple query behind SET LOCAL lock_timeout and statement_timeout, so the
+ * three run as one implicit transaction in one round trip — no session state, fit for PgBouncer.
+ * The lease pool's client-side query_timeout ends a hung connection's wait (the pool then drops
+ * it). A mere read of the lease runs on the store's pool instead (`pool`), so that readers never
+ * keep a renewal waiting for a connection.
+ */
+export async function leaseStatement<R extends QueryResultRow = QueryResultRow>(
+  shared: Shared,
+  doing: string,
+  statement: string,
+  pool: Pool = shared.leasePool,
+): Promise<QueryResult<R>> {
+  shared.refuseIfClosed(doing);
+  const ms = shared.limits.leaseStatementMs;
+  let results: QueryResult<R>[];
+  try {
+    results = (await pool.query(
+      `SET LOCAL lock_timeout = ${ms}; SET LOCAL statement_timeout = ${ms}; ${statement}`,
+    )) as unknown as QueryResult<R>[];
+  } catch (err) {
+    throw shared.error(err, doing);
+  }
+  return results[results.length - 1]!;
 }

@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { expectNoSecretLeaks, type LeakSource } from '../test-support/no-secret-leaks.js';
+import { createLogger } from '../log.js';
+import { expectNoSecretLeaks, findSecretLeaks, type LeakSource } from '../test-support/no-secret-leaks.js';
 import { describeWithPostgres } from '../test-support/postgres.js';
 import { StoreError } from './errors.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './postgres-schema.js';
@@ -155,6 +156,40 @@ describeWithPostgres('PostgresStore on PostgreSQL', (db) => {
       expect(err.message).toContain('authentication failed');
     });
 
+    /** The error as the daemon logs it: pino's err serializer prints its causes' messages and stacks. */
+    function logLine(err: unknown): string {
+      let out = '';
+      createLogger('info', { write: (line: string) => void (out += line) }).error({ err }, 'store failed');
+      return out;
+    }
+
+    it('a wrong password: the logged error holds neither the password given nor the right one', async () => {
+      const wrong = 'not-the-password-0123';
+      const url = db().url.replace(encodeURIComponent(db().cluster.password), wrong);
+      const line = logLine(await rejection(openPostgresStore(url, { connectTimeoutMs: 5_000 })));
+      expect(line).toContain('authentication failed');
+      expect(line).toContain('28P01');
+      expect(
+        findSecretLeaks({ 'the password given': wrong, 'the store password': db().cluster.password }, [
+          { name: 'the log line', content: line },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('a server that echoes the password in its error: redacted in the message and in the logged cause', async () => {
+      // The server repeats a bad startup parameter's value — here the password, given twice.
+      const password = db().cluster.password;
+      const url = `${db().url}?options=${encodeURIComponent(`-c lock_timeout=${password}`)}`;
+      const err = await rejection(openPostgresStore(url, { connectTimeoutMs: 5_000 }));
+      expect(err).toMatchObject({ name: 'StoreError', message: expect.stringContaining('[redacted]') });
+      expect((err as Error).cause).toMatchObject({ code: '22023' });
+      const line = logLine(err);
+      expect(line).toContain('lock_timeout');
+      expect(
+        findSecretLeaks({ 'the store password': password }, [{ name: 'the log line', content: line }]),
+      ).toEqual([]);
+    });
+
     it('a database that does not exist: says to create it', async () => {
       const url = db().cluster.url('nope');
       const err = await openError(url);
@@ -261,6 +296,95 @@ describeWithPostgres('PostgresStore on PostgreSQL', (db) => {
         expect(await b.apiCalls('main')).toHaveLength(2);
       });
       await Promise.all([a.close(), b.close()]);
+    });
+
+    it('the call log is locked per account: loggers of another account neither wait nor are waited for', async () => {
+      const [a, b] = await Promise.all([openPostgresStore(db().url), openPostgresStore(db().url)]);
+      await emptyTables(db().url);
+      const call = { at: 1, kind: 'check', origin: 'daemon', epoch: null } as const;
+      await a.transaction(async (tx) => {
+        expect(await tx.apiCalls('main')).toEqual([]);
+        await tx.recordApiCall({ ...call, account: 'main', caller: 'a' });
+        // Same steps, another account, while this transaction holds the lock of 'main'. A
+        // table-wide lock would make it wait for this transaction — which waits for it.
+        const logged = await b.transaction(
+          async (btx) => {
+            expect(await btx.apiCalls('other')).toEqual([]);
+            return btx.recordApiCall({ ...call, account: 'other', caller: 'b' });
+          },
+          { busyTimeoutMs: 2_000 },
+        );
+        expect(logged).toBeGreaterThan(0);
+        expect(await b.recordApiCall({ ...call, account: 'third', caller: 'b' })).toBeGreaterThan(logged);
+      });
+      expect((await b.apiCalls('main')).map((r) => r.caller)).toEqual(['a']);
+      expect((await a.apiCalls('other')).map((r) => r.caller)).toEqual(['b']);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('a transaction waits for a lock only so long (lockTimeoutMs), and a statement runs only so long (statementTimeoutMs)', async () => {
+      const locked = await openPostgresStore(db().url, { lockTimeoutMs: 200 });
+      const slow = await openPostgresStore(db().url, { lockTimeoutMs: 0, statementTimeoutMs: 300 });
+      await emptyTables(db().url);
+      await locked.setMeta('k', 'v');
+      await withClient(db().url, async (other) => {
+        await other.query('BEGIN');
+        await other.query("SELECT * FROM meta WHERE key = 'k' FOR UPDATE");
+        for (const [store, reason] of [
+          [locked, 'locked'],
+          [slow, 'locked'],
+        ] as const) {
+          const started = performance.now();
+          const err = await rejection(store.transaction((tx) => tx.setMeta('k', 'w')));
+          expect(performance.now() - started).toBeLessThan(3_000);
+          expect(err).toMatchObject({ name: 'StoreError', reason });
+        }
+        await other.query('ROLLBACK');
+      });
+      expect(await locked.getMeta('k')).toBe('v');
+      await Promise.all([locked.close(), slow.close()]);
+    });
+
+    it('a statement that fails right after BEGIN does not send its connection back to the pool in an aborted transaction', async () => {
+      const store = await openPostgresStore(db().url, { poolSize: 1 });
+      await emptyTables(db().url);
+      // Beyond PostgreSQL's range (2^31 - 1 ms): SET LOCAL lock_timeout fails after BEGIN.
+      const err = await rejection(store.transaction((tx) => tx.setMeta('k', 'no'), { busyTimeoutMs: 1e12 }));
+      expect(err).toMatchObject({ name: 'StoreError', reason: 'invalid' });
+      // The pool's one connection: a new one, or one that is not inside that transaction.
+      await store.transaction((tx) => tx.setMeta('k', 'yes'));
+      await store.setMeta('j', 'yes');
+      expect(await store.getMeta('k')).toBe('yes');
+      await store.close();
+    });
+
+    it('a transaction left idle (its process paused) is ended by the server after idleInTransactionTimeoutMs, its locks freed', async () => {
+      const store = await openPostgresStore(db().url, { idleInTransactionTimeoutMs: 300 });
+      await emptyTables(db().url);
+      let resume!: () => void;
+      const paused = new Promise<void>((resolve) => (resume = resolve));
+      let logged!: () => void;
+      const holding = new Promise<void>((resolve) => (logged = resolve));
+      const call = { at: 1, kind: 'check', origin: 'daemon', epoch: null } as const;
+      const idle = rejection(
+        store.transaction(async (tx) => {
+          await tx.recordApiCall({ ...call, account: 'main', caller: 'paused' });
+          logged();
+          await paused;
+          await tx.setMeta('after the pause', '1');
+        }),
+      );
+      await holding;
+      // Another logger of the account waits for the paused one's lock — until the server ends it.
+      const other = await openPostgresStore(db().url);
+      expect(await other.recordApiCall({ ...call, account: 'main', caller: 'other' })).toBeGreaterThan(0);
+      resume();
+      expect(await idle).toMatchObject({ name: 'StoreError' });
+      expect((await other.apiCalls('main')).map((r) => r.caller)).toEqual(['other']);
+      expect(await other.getMeta('after the pause')).toBeNull();
+      // Its connection was dropped, not pooled: the store goes on.
+      await store.transaction((tx) => tx.setMeta('k', 'v'));
+      await Promise.all([store.close(), other.close()]);
     });
   });
 });

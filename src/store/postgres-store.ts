@@ -14,7 +14,16 @@ import * as lease from './postgres-lease.js';
 import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
 import * as devices from './postgres-devices.js';
-import { PoolSession, Shared, type Session } from './postgres-session.js';
+import * as rollups from './postgres-rollups.js';
+import {
+  DEFAULT_LIMITS,
+  LEASE_GRACE_MS,
+  PoolSession,
+  Shared,
+  type Limits,
+  type Session,
+  type Sql,
+} from './postgres-session.js';
 import { json, storable } from './postgres-text.js';
 import type {
   AccountRow,
@@ -23,11 +32,17 @@ import type {
   DeletedDevice,
   DeliveryProblemChange,
   DeliveryProblemPeriod,
+  DeviceKey,
   DeviceRow,
   DeviceSave,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
   HistoryRow,
+  HistoryTotals,
   NewApiCall,
   NewSilence,
+  PruneOptions,
   PruneResult,
   SilenceTarget,
   Store,
@@ -44,6 +59,49 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number;
   /** An idle pooled connection failed (the server restarted); the pool replaces it. */
   readonly onIdleError?: (err: StoreError) => void;
+  // How long the server lets a transaction of the store wait (SET LOCAL at its start: fit for
+  // PgBouncer in transaction mode), so that a replica paused or cut off mid-transaction holds
+  // nothing for long. In ms; 0 is no limit.
+  /** A transaction left idle this long is ended by the server, its locks freed. Default 5 s. */
+  readonly idleInTransactionTimeoutMs?: number;
+  /** A statement in a transaction waits this long for a lock, then fails (`locked`). Default 5 s. */
+  readonly lockTimeoutMs?: number;
+  /** A statement in a transaction runs this long, then is cancelled (`locked`). Default 10 s. */
+  readonly statementTimeoutMs?: number;
+  /**
+   * Each lease statement (claim, renewal, release, holder) waits this long for a lock or an
+   * answer, then fails; the client gives up 1 s later on a connection that hangs. Keep it well
+   * under the shortest lease (5 s). Default 2 s. They run on a pool of their own: 2 connections.
+   */
+  readonly leaseTimeoutMs?: number;
+}
+
+/** The lease statements' own pool: a claim or a renewal at a time, and a spare. */
+const LEASE_POOL_SIZE = 2;
+
+/** PostgreSQL takes timeouts up to 2^31 - 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+function limitsOf(options: PostgresStoreOptions): Limits {
+  const limit = (name: keyof PostgresStoreOptions, value: number | undefined, fallback: number, min = 0) => {
+    const ms = value ?? fallback;
+    if (!Number.isInteger(ms) || ms < min || ms > MAX_TIMEOUT_MS) {
+      throw new RangeError(
+        `${name} must be a whole number of ms from ${min} to ${MAX_TIMEOUT_MS}, not ${ms}`,
+      );
+    }
+    return ms;
+  };
+  return {
+    idleInTransactionMs: limit(
+      'idleInTransactionTimeoutMs',
+      options.idleInTransactionTimeoutMs,
+      DEFAULT_LIMITS.idleInTransactionMs,
+    ),
+    lockMs: limit('lockTimeoutMs', options.lockTimeoutMs, DEFAULT_LIMITS.lockMs),
+    statementMs: limit('statementTimeoutMs', options.statementTimeoutMs, DEFAULT_LIMITS.statementMs),
+    leaseStatementMs: limit('leaseTimeoutMs', options.leaseTimeoutMs, DEFAULT_LIMITS.leaseStatementMs, 1),
+  };
 }
 
 /** bigint columns (times, ids, epochs) as numbers: every value the store keeps is below 2^53. */
@@ -72,30 +130,48 @@ export async function openPostgresStore(
     );
   }
   const secrets = urlCredentials(parsed);
-  const pool = new Pool({
-    connectionString: url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    // A server gone without a word (a partition) is noticed by TCP keepalive, not after hours.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-    application_name: 'whatsgate-monitor',
-    types: TYPES,
-  });
-  pool.on('error', (err) => {
-    const mapped = fromPgError(err, 'lost a connection to', where, secrets);
-    if (mapped !== null) options.onIdleError?.(mapped);
+  const limits = limitsOf(options);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const newPool = (max: number, more: { connectionTimeoutMillis: number; query_timeout?: number }) => {
+    const pool = new Pool({
+      connectionString: url,
+      max,
+      // A server gone without a word (a partition) is noticed by TCP keepalive, not after hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: 'whatsgate-monitor',
+      types: TYPES,
+      ...more,
+    });
+    pool.on('error', (err) => {
+      const mapped = fromPgError(err, 'lost a connection to', where, secrets);
+      if (mapped !== null) options.onIdleError?.(mapped);
+    });
+    return pool;
+  };
+  const pool = newPool(options.poolSize ?? 10, { connectionTimeoutMillis: connectTimeoutMs });
+  // Bounded end to end: a connection, then an answer, within the lease statement's time and a
+  // margin — a hung connection fails a claim or a renewal in seconds, not after TCP's minutes.
+  const leaseBound = limits.leaseStatementMs + LEASE_GRACE_MS;
+  const leasePool = newPool(LEASE_POOL_SIZE, {
+    connectionTimeoutMillis: Math.min(connectTimeoutMs, leaseBound),
+    query_timeout: leaseBound,
   });
   try {
     if (options.readonly === true) await checkPostgresSchema(pool, where);
     else await migratePostgres(pool, where);
   } catch (err) {
-    await pool.end().catch(() => undefined);
+    await Promise.allSettled([pool.end(), leasePool.end()]);
     throw fromPgError(err, 'cannot open', where, secrets) ?? err;
   }
-  const shared = new Shared(pool, where, secrets, options.readonly === true);
+  const shared = new Shared(pool, where, secrets, options.readonly === true, limits, leasePool);
   return new PostgresStore(shared, new PoolSession(shared));
 }
+
+/** Devices per statement of a bulk read: bounds what one answer holds in memory. */
+const DEVICES_PER_READ = 2_000;
+/** Rows a prune slice looks at: one short statement, locks held briefly. */
+const PRUNE_SLICE_ROWS = 5_000;
 
 const SILENCE_COLUMNS = 'id, account, device, until_at AS "until", reason, created_at AS "createdAt"';
 
@@ -145,7 +221,12 @@ export class PostgresStore implements HaStore, Store {
   }
 
   appendHistory(row: HistoryRow): Promise<void> {
-    return this.#session.write('cannot save history to', (sql) => devices.insertHistory(sql, [row]));
+    // Several statements: the history lock, the device's last row, the row (postgres-rollups.ts).
+    return this.#session.write(
+      'cannot save history to',
+      (sql) => rollups.insertHistory(sql, [row]),
+      'several',
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): Promise<HistoryRow[]> {
@@ -157,6 +238,43 @@ export class PostgresStore implements HaStore, Store {
 
   historyAll(since: number): Promise<HistoryRow[]> {
     return this.#session.read('cannot read history from', (sql) => devices.readHistoryAll(sql, since));
+  }
+
+  historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
+    return this.#session.read('cannot read history from', (sql) =>
+      rollups.readPage(sql, account, device, query),
+    );
+  }
+
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
+    return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
+  }
+
+  recentHistory(
+    list: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number },
+  ): Promise<HistoryRow[][]> {
+    const since = query.since ?? Number.MIN_SAFE_INTEGER;
+    return this.#inParts(list, (sql, part) => rollups.readRecent(sql, part, since, query.limit));
+  }
+
+  historyBetween(list: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]> {
+    return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
+  }
+
+  async #inParts<I, R>(
+    items: readonly I[],
+    read: (sql: Sql, part: readonly I[]) => Promise<R[]>,
+  ): Promise<R[]> {
+    const out: R[] = [];
+    for (let i = 0; i < items.length; i += DEVICES_PER_READ) {
+      const part = items.slice(i, i + DEVICES_PER_READ);
+      for (const r of await this.#session.read('cannot read history from', (sql) => read(sql, part)))
+        out.push(r);
+    }
+    return out;
   }
 
   deletedDevices(): Promise<DeletedDevice[]> {
@@ -250,11 +368,25 @@ export class PostgresStore implements HaStore, Store {
     });
   }
 
-  prune(before: number): Promise<PruneResult> {
+  async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
+    // In slices, each one statement: a DELETE of a day's history holds its locks (and the
+    // fence's) for seconds at this size; slices let the cycle's writes in between.
+    let history = 0;
+    let after: HistoryPosition | null = null;
+    do {
+      const start = performance.now();
+      const slice: { deleted: number; next: HistoryPosition | null } = await this.#session.write(
+        'cannot prune',
+        (sql) => rollups.pruneSlice(sql, before, after, PRUNE_SLICE_ROWS),
+      );
+      options.onSlice?.({ rows: slice.deleted, ms: performance.now() - start });
+      history += slice.deleted;
+      after = slice.next;
+    } while (after !== null);
     return this.#session.write(
       'cannot prune',
       async (sql) => {
-        const { history, deliveryProblems } = await devices.pruneDeviceHistory(sql, before);
+        const deliveryProblems = await devices.pruneProblems(sql, before);
         const silences = (await sql('DELETE FROM silences WHERE until_at < $1', [before])).rowCount!;
         return { history, silences, deliveryProblems };
       },
@@ -267,9 +399,10 @@ export class PostgresStore implements HaStore, Store {
     return this.#session.write(
       'cannot log a call to',
       async (sql) => {
-        // Readers ask for the rows after the last id they saw, so ids must become visible in
-        // order: one logger at a time, to its COMMIT (readers are not blocked).
-        await sql('LOCK TABLE api_calls IN EXCLUSIVE MODE');
+        // Readers ask for an account's rows after the last id they saw, so its ids must become
+        // visible in order: one logger of the account at a time, to its COMMIT (readers are not
+        // blocked, nor other accounts' loggers).
+        await lockCallLog(sql, account);
         const { rows } = await sql<{ id: number }>(
           `INSERT INTO api_calls (account, at, kind, origin, caller, epoch) VALUES ($1, $2, $3, $4, $5, $6)
            RETURNING id`,
@@ -284,11 +417,9 @@ export class PostgresStore implements HaStore, Store {
   apiCalls(account: string, query: ApiCallQuery = {}): Promise<ApiCallRow[]> {
     return this.#session.read('cannot read the call log from', async (sql) => {
       // In a transaction, reading the log is the first half of "is there room? then log the
-      // call" (poll/call-log.ts): the loggers' lock, taken now, makes both halves one step
-      // across processes, as SQLite's write lock does. Plain reads outside are not held up.
-      if (this.#session.inTransaction && !this.#shared.readonly) {
-        await sql('LOCK TABLE api_calls IN EXCLUSIVE MODE');
-      }
+      // call" (poll/call-log.ts): the account's loggers' lock, taken now, makes both halves one
+      // step across processes, as SQLite's write lock does. Plain reads outside are not held up.
+      if (this.#session.inTransaction && !this.#shared.readonly) await lockCallLog(sql, account);
       const { rows } = await sql<ApiCallRow>(
         `SELECT id, account, at, kind, origin, caller, epoch FROM api_calls
          WHERE account = $1 AND id > $2 AND at >= $3 AND ($4::text IS NULL OR caller <> $4)
@@ -328,25 +459,38 @@ export class PostgresStore implements HaStore, Store {
   }
 
   acquireLease(name: string, holder: string, ttlMs: number): Promise<number | null> {
-    return lease.acquireLease(this.#session, name, holder, ttlMs);
+    return lease.acquireLease(this.#shared, name, holder, ttlMs);
   }
   renewLease(name: string, holder: string, epoch: number, ttlMs: number): Promise<boolean> {
-    return lease.renewLease(this.#session, name, holder, epoch, ttlMs);
+    return lease.renewLease(this.#shared, name, holder, epoch, ttlMs);
   }
   releaseLease(name: string, holder: string, epoch: number): Promise<void> {
-    return lease.releaseLease(this.#session, name, holder, epoch);
+    return lease.releaseLease(this.#shared, name, holder, epoch);
   }
   leaseHolder(name: string): Promise<LeaseHolder | null> {
-    return lease.leaseHolder(this.#session, name);
+    return lease.leaseHolder(this.#shared, name);
   }
   setFence(fence: Fence | null): void {
     this.#shared.fence = fence;
   }
 
-  /** Ends the pool (after the transactions in progress); later calls reject with reason `closed`. */
+  /** Ends the pools (after the transactions in progress); later calls reject with reason `closed`. */
   close(): Promise<void> {
-    this.#shared.closed = true;
-    this.#closing ??= this.#shared.pool.end().catch(() => undefined);
+    const shared = this.#shared;
+    shared.closed = true;
+    this.#closing ??= Promise.allSettled([shared.pool.end(), shared.leasePool.end()]).then(() => undefined);
     return this.#closing;
   }
+}
+
+/** pg_advisory_xact_lock's first key for the call log: 'WGac' (the migration lock is one bigint). */
+const CALL_LOG_LOCK = 0x57_47_61_63;
+
+/**
+ * The account's call-log lock, to the end of the transaction: loggers and readers-to-decide of
+ * one account take turns, those of other accounts do not wait (a hash collision only makes two
+ * accounts share a lock).
+ */
+async function lockCallLog(sql: Sql, account: string): Promise<void> {
+  await sql('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CALL_LOG_LOCK, account]);
 }

@@ -2,11 +2,16 @@
 // sqlite-tables.ts and sqlite-outbox-tables.ts behind the asynchronous Store interface. Every
 // promise is settled when it is returned, so a caller pays one microtask per call, not a round trip.
 //
+// Reads over every device (the rollups behind the status page and the audit) and the prune run in
+// slices of a few milliseconds, yielding to the event loop between them: SQLite holds the loop
+// while a statement runs, and the daemon polls on that loop.
+//
 // A transaction spans awaits, so it is kept to itself: while one is open, calls made on the store
 // (not through its `tx`) wait until it ends instead of slipping into it — they would otherwise be
 // committed or rolled back with work that is not theirs.
 
 import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from './outbox-store.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { storeError } from './errors.js';
 import { SqliteOutboxTables } from './sqlite-outbox-tables.js';
 import { openSqliteTables, type SqliteTables, type SqliteStoreOptions } from './sqlite-tables.js';
@@ -17,11 +22,17 @@ import type {
   DeletedDevice,
   DeliveryProblemChange,
   DeliveryProblemPeriod,
+  DeviceKey,
   DeviceRow,
   DeviceSave,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
   HistoryRow,
+  HistoryTotals,
   NewApiCall,
   NewSilence,
+  PruneOptions,
   PruneResult,
   SilenceTarget,
   Store,
@@ -71,6 +82,9 @@ export class Gate {
 }
 
 type Runner = Pick<Gate, 'run'>;
+
+/** How long one slice of a long read holds the event loop before it yields. */
+export const SLICE_BUDGET_MS = 8;
 
 /**
  * Inside a transaction: straight through, the transaction is ours — while it lasts. A handle
@@ -151,6 +165,24 @@ export class SqliteStore implements Store {
   historyAll(since: number): Promise<HistoryRow[]> {
     return this.#run.run(() => this.#tables.historyAll(since));
   }
+  historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage> {
+    return this.#run.run(() => this.#tables.historyPage(account, device, query));
+  }
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]> {
+    return this.#sliced(queries, (part) => this.#tables.historyTotals(part));
+  }
+  recentHistory(
+    devices: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number },
+  ): Promise<HistoryRow[][]> {
+    const since = query.since ?? Number.MIN_SAFE_INTEGER;
+    return this.#sliced(devices, (part) => this.#tables.recentHistory(part, since, query.limit));
+  }
+  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]> {
+    return this.#sliced(devices, (part) => this.#tables.historyBetween(part, from, until));
+  }
   deletedDevices(): Promise<DeletedDevice[]> {
     return this.#run.run(() => this.#tables.deletedDevices());
   }
@@ -175,8 +207,20 @@ export class SqliteStore implements Store {
   activeSilences(now: number): Promise<Silence[]> {
     return this.#run.run(() => this.#tables.activeSilences(now));
   }
-  prune(before: number): Promise<PruneResult> {
-    return this.#run.run(() => this.#tables.prune(before));
+  async prune(before: number, options: PruneOptions = {}): Promise<PruneResult> {
+    let history = 0;
+    let after: HistoryPosition | null = null;
+    do {
+      const start = performance.now();
+      const slice = await this.#run.run(() => this.#tables.pruneHistorySlice(before, after));
+      options.onSlice?.({ rows: slice.deleted, ms: performance.now() - start });
+      history += slice.deleted;
+      after = slice.next;
+      // Inside a transaction the lock is held anyway: no point in letting others wait longer.
+      if (after !== null && this.#scope === null) await yieldToLoop();
+    } while (after !== null);
+    const others = await this.#run.run(() => this.#tables.pruneOthers(before));
+    return { history, ...others };
   }
   recordApiCall(call: NewApiCall): Promise<number> {
     return this.#run.run(() => this.#tables.recordApiCall(call));
@@ -192,6 +236,28 @@ export class SqliteStore implements Store {
   }
   setMeta(key: string, value: string): Promise<void> {
     return this.#run.run(() => this.#tables.setMeta(key, value));
+  }
+
+  /**
+   * `read` over `items`, in slices of about SLICE_BUDGET_MS each, yielding to the event loop between
+   * them; the answers in the order of `items`. Each slice is consistent in itself; a write that
+   * lands between two slices is seen by the later one only (a page or an audit can live with it).
+   */
+  async #sliced<I, R>(items: readonly I[], read: (part: readonly I[]) => R[]): Promise<R[]> {
+    const out: R[] = [];
+    // Slices grow or shrink to the budget, measured on the last one; the first is a probe.
+    let size = 64;
+    for (let i = 0; i < items.length;) {
+      const part = items.slice(i, i + size);
+      const start = performance.now();
+      const answers = await this.#run.run(() => read(part));
+      const ms = performance.now() - start;
+      for (const a of answers) out.push(a);
+      i += part.length;
+      size = Math.max(16, Math.min(20_000, Math.floor((part.length * SLICE_BUDGET_MS) / Math.max(ms, 0.5))));
+      if (i < items.length && this.#scope === null) await yieldToLoop();
+    }
+    return out;
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>, options: TransactionOptions = {}): Promise<T> {

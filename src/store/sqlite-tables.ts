@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { fromSqliteError, StoreError, storeError } from './errors.js';
 import { BUSY_TIMEOUT_MS, checkPath, prepareConnection } from './sqlite-open.js';
+import { SqliteRollups, type PruneSlice } from './sqlite-rollups.js';
 import {
   encodeState,
   toDeviceRow,
@@ -28,7 +29,11 @@ import type {
   DeliveryProblemChange,
   DeliveryProblemPeriod,
   DeviceSave,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
   HistoryRow,
+  HistoryTotals,
   NewSilence,
   PruneResult,
   SilenceTarget,
@@ -85,6 +90,7 @@ type Run<P extends unknown[] | object> = Statement<P, never>;
 export class SqliteTables {
   readonly file: string;
   private readonly db: Database.Database;
+  private readonly rollups: SqliteRollups;
   private closed = false;
 
   private readonly stmts: {
@@ -105,7 +111,6 @@ export class SqliteTables {
       ]
     >;
     removeDevice: Run<[string, string]>;
-    insertHistory: Run<[string, string, number, string | null, string, string | null]>;
     history: Statement<[string, string, number], HistoryRecord>;
     historyAll: Statement<{ since: number }, HistoryRecord>;
     deletedDevices: Statement<[], DeletedDevice>;
@@ -113,7 +118,6 @@ export class SqliteTables {
     upsertAccount: Run<[string, 0 | 1, string]>;
     insertSilence: Statement<[string | null, string | null, number, string | null, number], SilenceRecord>;
     activeSilences: Statement<[number], SilenceRecord>;
-    pruneHistory: Run<{ before: number }>;
     pruneSilences: Run<[number]>;
     insertApiCall: Statement<[string, number, string, string, string, number | null], { id: number }>;
     apiCalls: Statement<
@@ -133,6 +137,7 @@ export class SqliteTables {
   constructor(db: Database.Database, file: string) {
     this.db = db;
     this.file = file;
+    this.rollups = new SqliteRollups(db);
     this.stmts = {
       getDevices: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY account, device`),
       getDevice: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE account = ? AND device = ?`),
@@ -145,9 +150,6 @@ export class SqliteTables {
           status_since = excluded.status_since, last_check_at = excluded.last_check_at,
           probe_error = excluded.probe_error, transitions = excluded.transitions, state = excluded.state`),
       removeDevice: db.prepare('DELETE FROM devices WHERE account = ? AND device = ?'),
-      insertHistory: db.prepare(
-        'INSERT INTO history (account, device, at, from_status, to_status, raw) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
       history: db.prepare(
         `SELECT ${HISTORY_COLUMNS} FROM history WHERE account = ? AND device = ? AND at >= ? ORDER BY at, id`,
       ),
@@ -177,12 +179,6 @@ export class SqliteTables {
         INSERT INTO silences (account, device, until_at, reason, created_at) VALUES (?, ?, ?, ?, ?)
         RETURNING ${SILENCE_COLUMNS}`),
       activeSilences: db.prepare(`SELECT ${SILENCE_COLUMNS} FROM silences WHERE until_at > ? ORDER BY id`),
-      // Keeps each device's newest row before the cutoff: the status it had at the cutoff.
-      pruneHistory: db.prepare(`
-        DELETE FROM history WHERE at < @before AND EXISTS (
-          SELECT 1 FROM history AS newer
-          WHERE newer.account = history.account AND newer.device = history.device AND newer.at < @before
-            AND (newer.at > history.at OR (newer.at = history.at AND newer.id > history.id)))`),
       pruneSilences: db.prepare('DELETE FROM silences WHERE until_at < ?'),
       insertApiCall: db.prepare(
         'INSERT INTO api_calls (account, at, kind, origin, caller, epoch) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
@@ -257,7 +253,10 @@ export class SqliteTables {
   }
 
   appendHistory(row: HistoryRow): void {
-    this.guard('cannot save history to', () => this.insertHistory(row));
+    // Several statements (the row, and the totals after it when it is not the newest): all or none.
+    this.guard('cannot save history to', () =>
+      this.db.transaction(() => this.insertHistory(row)).immediate(),
+    );
   }
 
   history(account: string, device: string, options: { readonly since?: number } = {}): HistoryRow[] {
@@ -269,6 +268,39 @@ export class SqliteTables {
   historyAll(since: number): HistoryRow[] {
     return this.guard('cannot read history from', () =>
       this.stmts.historyAll.all({ since }).map(toHistoryRow),
+    );
+  }
+
+  historyPage(account: string, device: string, query: HistoryPageQuery): HistoryPage {
+    return this.guard('cannot read history from', () => this.rollups.page(account, device, query));
+  }
+
+  /** HistoryTotals of each (device, instant); the SqliteStore cuts a long list into slices. */
+  historyTotals(queries: readonly { account: string; device: string; instants: readonly number[] }[]) {
+    return this.guard('cannot read history from', () =>
+      queries.map((q): HistoryTotals[] =>
+        q.instants.map((t) => this.rollups.totalsAt(q.account, q.device, t)),
+      ),
+    );
+  }
+
+  recentHistory(
+    devices: readonly { account: string; device: string }[],
+    since: number,
+    limit: number,
+  ): HistoryRow[][] {
+    return this.guard('cannot read history from', () =>
+      devices.map((d) => this.rollups.recent(d.account, d.device, since, limit)),
+    );
+  }
+
+  historyBetween(
+    devices: readonly { account: string; device: string }[],
+    from: number,
+    until: number,
+  ): HistoryRow[][] {
+    return this.guard('cannot read history from', () =>
+      devices.map((d) => this.rollups.between(d.account, d.device, from, until)),
     );
   }
 
@@ -343,11 +375,18 @@ export class SqliteTables {
     return this.guard('cannot read silences from', () => this.stmts.activeSilences.all(now));
   }
 
-  prune(before: number): PruneResult {
+  /** One slice of the history's prune, in a transaction of its own (or the caller's). */
+  pruneHistorySlice(before: number, after: HistoryPosition | null): PruneSlice {
+    return this.guard('cannot prune', () =>
+      this.db.transaction(() => this.rollups.pruneSlice(before, after)).immediate(),
+    );
+  }
+
+  /** The rest of the prune after the history's slices: silences and delivery problems, few rows. */
+  pruneOthers(before: number): Omit<PruneResult, 'history'> {
     return this.guard('cannot prune', () => {
       const result = this.db
         .transaction(() => ({
-          history: this.stmts.pruneHistory.run({ before }).changes,
           silences: this.stmts.pruneSilences.run(before).changes,
           deliveryProblems: this.stmts.pruneProblems.run(before).changes,
         }))
@@ -453,7 +492,7 @@ export class SqliteTables {
   }
 
   private insertHistory(row: HistoryRow): void {
-    this.stmts.insertHistory.run(row.account, row.device, row.at, row.from, row.to, row.raw);
+    this.rollups.insert(row);
   }
 
   private insertProblemChange(c: DeliveryProblemChange): void {

@@ -51,6 +51,50 @@ export interface HistoryRow {
   readonly raw: string | null;
 }
 
+/** One device of a bulk read. */
+export interface DeviceKey {
+  readonly account: string;
+  readonly device: string;
+}
+
+/**
+ * A device's running totals at one instant: the rollup the store keeps with every change as it is
+ * written, so uptime over any period costs a lookup per edge instead of a read of the history.
+ * A moment counts as `connected` or `down` by the status recorded then (the last change at or
+ * before it): `down` is any status but `connected`; before the first change and while `deleted`
+ * it counts as neither. The totals run from an arbitrary origin: only the difference between
+ * two instants means something (the time connected, or down, between them).
+ */
+export interface HistoryTotals {
+  readonly connectedMs: number;
+  readonly downMs: number;
+  /** The last change at or before the instant (of several at that time, the last recorded); null before the first. */
+  readonly last: { readonly at: number; readonly to: HistoryStatus } | null;
+}
+
+/** Where a page of one device's history ended: give it back as `after` for the next page. */
+export interface HistoryPosition {
+  readonly at: number;
+  /** The store's own tie-breaker between changes at the same time. */
+  readonly id: number;
+}
+
+export interface HistoryPageQuery {
+  /** Only changes at or after this time. */
+  readonly since?: number;
+  /** Only changes after this position (the `next` of the page before). */
+  readonly after?: HistoryPosition;
+  /** At most this many changes (at least 1). */
+  readonly limit: number;
+}
+
+export interface HistoryPage {
+  /** Oldest first, ties in the order recorded. */
+  readonly rows: HistoryRow[];
+  /** Where the next page starts; null when no change follows. */
+  readonly next: HistoryPosition | null;
+}
+
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
 export interface DeliveryProblemChange {
   readonly account: string;
@@ -96,6 +140,14 @@ export type NewSilence = Omit<Silence, 'id'>;
  * equal the given values (an omitted field matches any value, null included).
  */
 export type SilenceTarget = { readonly account?: string; readonly device?: string } | 'all';
+
+export interface PruneOptions {
+  /**
+   * Called after each slice of history deleted (its own short transaction), with how many rows
+   * it deleted and how long it held the database, before the store yields to the event loop.
+   */
+  readonly onSlice?: (slice: { readonly rows: number; readonly ms: number }) => void;
+}
 
 export interface PruneResult {
   readonly history: number;
@@ -163,6 +215,25 @@ export interface Store {
    * (so a period starts with a known status). Ordered by account, device, then time.
    */
   historyAll(since: number): Promise<HistoryRow[]>;
+  /** One device's changes a page at a time (`history` without a bound reads them all). */
+  historyPage(account: string, device: string, query: HistoryPageQuery): Promise<HistoryPage>;
+  /**
+   * For each query, the device's running totals at each of its instants, in the order given
+   * (HistoryTotals): one lookup per instant, however long the history.
+   */
+  historyTotals(
+    queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+  ): Promise<HistoryTotals[][]>;
+  /**
+   * For each device (in the order given), its last `limit` changes at or after `since`, newest
+   * first (of several at the same time, the last recorded first).
+   */
+  recentHistory(
+    devices: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number },
+  ): Promise<HistoryRow[][]>;
+  /** For each device (in the order given), its changes with `from <= at < until`, oldest first. */
+  historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryRow[][]>;
   /**
    * Devices deleted at the gateway (`delete`, a `deleted` history row) that have not been seen
    * since other than as `not_found`: they read `deleted` until removed from the config.
@@ -191,8 +262,11 @@ export interface Store {
    * Deletes history older than `before` — except each device's last change before it, which
    * is the status the device had at `before` (so its last known status is never lost) —,
    * silences that ended before `before`, and delivery problem periods that ended before it.
+   * The history goes in slices of a few thousand rows, each its own short transaction, yielding
+   * between them (SQLite holds the event loop while it deletes), unless called inside a
+   * transaction, which it then joins whole.
    */
-  prune(before: number): Promise<PruneResult>;
+  prune(before: number, options?: PruneOptions): Promise<PruneResult>;
 
   /** Logs a call (before it is made); returns its id. */
   recordApiCall(call: NewApiCall): Promise<number>;

@@ -1,14 +1,18 @@
 // What the HTTP handlers answer with, computed from the fleet at request time: the status page,
-// the re-link page's device and its QR code, the devices report and a device's history.
+// the re-link page's device and its QR code, the devices report and a device's history. The
+// status page's uptimes and last changes come from the history's rollups (audit/rollup.ts): a
+// lookup per device and edge, never the history's rows.
 
 import type { Config } from '../config/types.js';
-import type { HttpHandlers } from '../http/server.js';
+import type { HistoryAnswer, HistoryQuery, HttpHandlers } from '../http/server.js';
 import { reconnectResultFrom, type ReconnectQrResult, type RelinkDevice } from '../http/relink.js';
 import type { Period } from '../audit/compute.js';
+import { uptimesOver } from '../audit/rollup.js';
 import type { Clock } from '../monitor/clock.js';
 import { deletedIndex, deviceReport, historyReport, type DeviceReport } from '../report/devices.js';
 import type { Store } from '../store/store.js';
-import type { StatusPageData } from '../web/status-page.js';
+import { historyPages } from '../report/history-page.js';
+import { RECENT_CHANGES, type StatusPageData } from '../web/status-page.js';
 import { VERSION } from '../version.js';
 import { deviceFacts, pollerOf, type Fleet } from './fleet.js';
 
@@ -44,7 +48,7 @@ export function fleetHandlers(deps: PagesDeps): FleetHandlers {
     reconnectQr: (device, signal) => reconnectQr(deps, device, signal),
     devices: async () =>
       devicesReport(deps.fleet, deps.config().timezone, deletedIndex(await deps.store.deletedDevices())),
-    history: (device, since) => deviceHistory(deps, device, since),
+    history: (device, query) => deviceHistory(deps, device, query),
   };
 }
 
@@ -59,25 +63,27 @@ export function devicesReport(
 async function deviceHistory(
   deps: PagesDeps,
   device: string,
-  since: number | null,
-): Promise<unknown[] | null> {
-  const owners = [...deps.fleet.pollers.values()].filter((p) => p.devices.has(device));
+  query: HistoryQuery,
+): Promise<HistoryAnswer | null> {
+  const owners = [...deps.fleet.pollers.values()].filter((p) => p.devices.has(device)).map((p) => p.name);
   if (owners.length === 0) return null;
+  const { rows, next } = await historyPages(deps.store, owners, device, query);
   const timeZone = deps.config().timezone;
-  const out: unknown[] = [];
-  for (const p of owners) {
-    const rows = await deps.store.history(p.name, device, since === null ? {} : { since });
-    for (const r of historyReport(rows, timeZone))
-      out.push(owners.length > 1 ? { account: p.name, ...r } : r);
-  }
-  return out;
+  // With the number in several accounts, each row says whose it is.
+  const reports = historyReport(rows, timeZone).map((r, i) =>
+    owners.length > 1 ? { account: rows[i]!.account, ...r } : r,
+  );
+  return { rows: reports, next };
 }
 
 async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
   const now = deps.clock.now();
-  const history = await deps.store.historyAll(now - 7 * DAY_MS);
   const deleted = deletedIndex(await deps.store.deletedDevices());
-  const runningPeriods = await deps.runningPeriods(now);
+  const runs = await deps.runningPeriods(now);
+  const devices = deviceFacts(deps.fleet, deleted);
+  const keys = devices.map((d) => ({ account: d.account, device: d.number }));
+  const uptimes = await uptimesOver(deps.store, keys, { now, windowsMs: [DAY_MS, 7 * DAY_MS], runs });
+  const recent = await deps.store.recentHistory(keys, { since: now - 7 * DAY_MS, limit: RECENT_CHANGES });
   return {
     now,
     timeZone: deps.config().timezone,
@@ -95,9 +101,12 @@ async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
           : null,
       };
     }),
-    devices: deviceFacts(deps.fleet, deleted),
-    history,
-    runningPeriods,
+    devices: devices.map((d, i) => ({
+      ...d,
+      uptime24h: uptimes[i]?.[0] ?? null,
+      uptime7d: uptimes[i]?.[1] ?? null,
+      recentChanges: (recent[i] ?? []).map((r) => ({ at: r.at, from: r.from, to: r.to })),
+    })),
   };
 }
 

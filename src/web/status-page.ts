@@ -1,22 +1,21 @@
 // The status page (`GET /`, SPEC §6): every device, its status, DOWN/UP, since when, uptime over
 // 24 h and 7 d, its last changes; account problems on top. Two pure steps: the daemon's facts
-// become a view (uptimes computed by the audit), the view becomes HTML.
+// become a view, the view becomes HTML. The uptimes and last changes come with the facts, read
+// from the history's rollups (views/pages.ts, audit/rollup.ts): the page never reads the history.
 //
 // Over 350 lines: the page's view model and its HTML stay together so a column and its data
 // cannot drift apart.
 
 import type { DeliveryState } from '../monitor/delivery.js';
 import { deliveryWords } from '../report/delivery.js';
-import { computeAudit, deviceKey, type Period } from '../audit/compute.js';
-import { formatPercent, humanDuration, localTime, localTimeWithOffset } from '../report/format.js';
+import { formatPercent, humanDuration, localTimeWithOffset } from '../report/format.js';
+import { isoWithOffset } from '../report/time.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
-import type { HistoryRow, HistoryStatus } from '../store/store.js';
+import type { HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
 import { renderPage } from './layout.js';
 import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 export const STATUS_PAGE_REFRESH_SECONDS = 30;
 /** Changes listed per device. */
 export const RECENT_CHANGES = 3;
@@ -43,6 +42,15 @@ export interface StatusDeviceFacts {
   readonly deletedAt?: number | null;
 }
 
+/** What the history says of a device: its uptimes and last changes. Absent: none known. */
+export interface StatusDeviceHistory {
+  /** Fraction of observed time connected over the last 24 h / 7 d (audit/compute.ts); null when nothing observed. */
+  readonly uptime24h?: number | null;
+  readonly uptime7d?: number | null;
+  /** Its changes of the last 7 d, newest first, at most RECENT_CHANGES. */
+  readonly recentChanges?: readonly StatusChangeView[];
+}
+
 export interface StatusAccountFacts {
   readonly name: string;
   /** False while `account.unreachable` holds. */
@@ -63,11 +71,7 @@ export interface StatusPageData {
   readonly version?: string;
   readonly accounts: readonly StatusAccountFacts[];
   /** Every configured device, in config order. */
-  readonly devices: readonly StatusDeviceFacts[];
-  /** `store.historyAll(now - 7 d)`: status changes for uptime and the last changes. */
-  readonly history: readonly HistoryRow[];
-  /** When the daemon ran (see audit/runs.ts); absent: history alone decides. */
-  readonly runningPeriods?: readonly Period[];
+  readonly devices: readonly (StatusDeviceFacts & StatusDeviceHistory)[];
 }
 
 export interface StatusChangeView {
@@ -109,46 +113,22 @@ export interface StatusViewOptions {
 
 export function buildStatusView(data: StatusPageData, options: StatusViewOptions): StatusPageView {
   const { now } = data;
-  const auditDevices = data.devices.map((d) => ({ account: d.account, number: d.number, name: d.name }));
-  const window = (ms: number): Map<string, number | null> => {
-    const report = computeAudit({
-      devices: auditDevices,
-      history: data.history,
-      ...(data.runningPeriods === undefined ? {} : { runningPeriods: data.runningPeriods }),
-      now,
-      since: now - ms,
-      staleAfterMs: 0,
-    });
-    return new Map(report.devices.map((d) => [deviceKey(d.account, d.number), d.uptime]));
-  };
-  const day = window(DAY);
-  const week = window(7 * DAY);
-  const changes = new Map<string, StatusChangeView[]>();
-  for (const row of data.history) {
-    if (row.at < now - 7 * DAY) continue;
-    const key = deviceKey(row.account, row.device);
-    const list = changes.get(key) ?? [];
-    list.push({ at: row.at, from: row.from, to: row.to });
-    changes.set(key, list);
-  }
-  const devices = data.devices.map((d): StatusDeviceView => {
-    const key = deviceKey(d.account, d.number);
-    const recent = [...(changes.get(key) ?? [])].sort((a, b) => b.at - a.at).slice(0, RECENT_CHANGES);
-    return {
-      ...d,
-      uptime24h: day.get(key) ?? null,
-      uptime7d: week.get(key) ?? null,
-      recentChanges: recent,
-      relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
-    };
-  });
+  const devices = data.devices.map((d): StatusDeviceView => ({
+    ...d,
+    uptime24h: d.uptime24h ?? null,
+    uptime7d: d.uptime7d ?? null,
+    recentChanges: (d.recentChanges ?? []).slice(0, RECENT_CHANGES),
+    relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
+  }));
   const rank = (d: StatusDeviceView): number => (d.health === 'DOWN' ? 0 : d.status === null ? 1 : 2);
+  // What localeCompare does, with one collator for the whole sort rather than a lookup per call.
+  const { compare } = new Intl.Collator();
   devices.sort(
     (a, b) =>
       rank(a) - rank(b) ||
-      a.account.localeCompare(b.account) ||
-      a.name.localeCompare(b.name) ||
-      a.number.localeCompare(b.number),
+      compare(a.account, b.account) ||
+      compare(a.name, b.name) ||
+      compare(a.number, b.number),
   );
   const down = devices.filter((d) => d.health === 'DOWN').length;
   const unchecked = devices.filter((d) => d.status === null && d.health !== 'DOWN').length;
@@ -248,17 +228,22 @@ function ago(now: number, at: number): string {
   return now - at < 1000 ? 'just now' : `${humanDuration(now - at)} ago`;
 }
 
-function time(ms: number, view: StatusPageView): string {
-  return `<time datetime="${new Date(ms).toISOString()}" title="${e(localTimeWithOffset(ms, view.timeZone))}">${e(
-    localTime(ms, view.timeZone),
+/** `<time>` with the local time as text and, as its title, with the zone's offset. One formatting for both. */
+function timeElement(ms: number, view: StatusPageView, short: boolean): string {
+  const iso = isoWithOffset(ms, view.timeZone);
+  const local = `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+  // `11-24 19:17` for the changes listed: at most 7 days old, the year is clear from the page.
+  return `<time datetime="${new Date(ms).toISOString()}" title="${e(`${local} (${iso.slice(19)})`)}">${e(
+    short ? local.slice(5) : local,
   )}</time>`;
 }
 
-/** `11-24 19:17`: the changes listed are at most 7 days old, the year is clear from the page. */
+function time(ms: number, view: StatusPageView): string {
+  return timeElement(ms, view, false);
+}
+
 function shortTime(ms: number, view: StatusPageView): string {
-  return `<time datetime="${new Date(ms).toISOString()}" title="${e(localTimeWithOffset(ms, view.timeZone))}">${e(
-    localTime(ms, view.timeZone).slice(5),
-  )}</time>`;
+  return timeElement(ms, view, true);
 }
 
 /** Today's sent / pending / failed, and the delivery problem in words (SPEC §10). */

@@ -1,206 +1,282 @@
-// Render time and memory of /metrics at 1,000 and 10,000 devices: our exporter (device block
-// written as text) against plain prom-client gauges holding the same series.
-// Runs on the build output:  npm run build && node test/bench/metrics-bench.mjs
-// Each (variant, size) runs in a child process of its own so its RSS is its own.
+// /metrics at 10,000 and 100,000 devices: time per scrape, the longest event-loop stall during
+// one, bytes, and memory after the scrapes — ours (streamed in chunks) beside plain prom-client
+// gauges holding the same series and, when BENCH_BEFORE points at a build of an older commit
+// (a directory holding its dist/), that implementation, all in the same run.
+//   npm run bench:metrics                      (builds first)
+//   BENCH_BEFORE=/tmp/before node test/bench/metrics-bench.mjs --sizes 10000,100000
+// Each (variant, size) runs in a child process of its own, so RSS is its own. Two phases:
+// - render: the exporter writes into a sink that takes everything at once (CPU cost alone);
+// - http: the variant's real HTTP path on loopback, this process as the scraper, reading as fast
+//   as it can over a keep-alive connection (what Prometheus sees).
 // Node's globals are imported so that linting this plain JS file needs no environment settings.
 import { Buffer } from 'node:buffer';
-import { execFileSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import console from 'node:console';
+import { createHash } from 'node:crypto';
+import { Agent, createServer, get } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { clearInterval, setInterval } from 'node:timers';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
+import { makeSource, makeState, plainRegistry } from './metrics-fleet.mjs';
 
-const SIZES = [1_000, 10_000];
-const RUNS = 15;
-// ours: Metrics.withExposition (what /metrics should use); ours-string: Metrics.render();
-// plain: the same device series as prom-client gauges, registry.metrics().
-const VARIANTS = ['ours', 'ours-string', 'plain'];
-const WARMUP = 3;
-const STATUSES = ['connected', 'disconnected', 'not_connected', 'not_initialized', 'unknown'];
-const NOW = Date.UTC(2024, 10, 24, 12, 0, 0);
+const OURS = fileURLToPath(new URL('../../', import.meta.url));
+const BEFORE = process.env.BENCH_BEFORE ?? null;
+const RUNS = { render: (n) => (n >= 100_000 ? 5 : 15), http: (n) => (n >= 100_000 ? 5 : 10) };
+const WARMUP = 2;
 
-/** What the daemon holds in memory per device; the view objects are built per scrape from it. */
-function makeState(n) {
-  const devices = [];
-  for (let i = 0; i < n; i += 1) {
-    devices.push({
-      account: `account-${i % 10}`,
-      number: String(100_000_000 + i),
-      name: `Device ${i} "front desk"`,
-      labels: { team: `team-${i % 7}`, site: `site-${i % 13}` },
-      status: i % 50 === 0 ? null : STATUSES[i % 5],
-      health: i % 9 === 0 ? 'DOWN' : 'UP',
-      probeOk: i % 50 === 0 ? null : i % 11 !== 0,
-      lastCheckAt: i % 50 === 0 ? null : NOW - (i % 60) * 1000,
-      since: i % 50 === 0 ? null : NOW - i * 3_600,
-      transitions: i % 17,
-      silencedUntil: i % 23 === 0 ? NOW + 3_600_000 : null,
-    });
-  }
-  return devices;
-}
-
-function makeSource(state) {
-  const accounts = [...new Set(state.map((d) => d.account))];
-  return {
-    *devices() {
-      for (const d of state) {
-        yield {
-          account: d.account,
-          device: d.number,
-          name: d.name,
-          labels: d.labels,
-          status: d.status,
-          up: d.health === 'UP',
-          probeSuccess: d.probeOk,
-          lastCheckAt: d.lastCheckAt,
-          statusSince: d.since,
-          transitions: d.transitions,
-          silenced: d.silencedUntil !== null && d.silencedUntil > NOW,
-        };
-      }
-    },
-    accounts: () =>
-      accounts.map((account) => ({
-        account,
-        reachable: true,
-        intervalMs: 60_000,
-        effectiveIntervalMs: 60_000,
-        lastCycleDurationMs: 5_000,
-      })),
-    notificationsPending: () => [{ channel: 'ops', pending: 0 }],
-    store: () => ({ writable: true }),
-  };
-}
-
-/** The same device series as prom-client gauges/counters, set once as a daemon would keep them. */
+/** Plain prom-client: the same device series as gauges, set once as a daemon would keep them. */
 async function makePlain(state) {
-  const { Counter, Gauge, Registry, collectDefaultMetrics } = await import('prom-client');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const registers = [registry];
-  const id = ['account', 'device'];
-  const info = new Gauge({
-    name: 'whatsgate_device_info',
-    help: 'info',
-    labelNames: [...id, 'name', 'team', 'site'],
-    registers,
-  });
-  const status = new Gauge({
-    name: 'whatsgate_device_status',
-    help: 'status',
-    labelNames: [...id, 'status'],
-    registers,
-  });
-  const gauge = (name) => new Gauge({ name, help: name, labelNames: id, registers });
-  const up = gauge('whatsgate_device_up');
-  const probe = gauge('whatsgate_device_probe_success');
-  const last = gauge('whatsgate_device_last_check_timestamp_seconds');
-  const since = gauge('whatsgate_device_status_since_timestamp_seconds');
-  const silenced = gauge('whatsgate_device_silenced');
-  const transitions = new Counter({
-    name: 'whatsgate_device_transitions_total',
-    help: 'transitions',
-    labelNames: id,
-    registers,
-  });
-  for (const d of state) {
-    const l = { account: d.account, device: d.number };
-    info.set({ ...l, name: d.name, ...d.labels }, 1);
-    for (const s of STATUSES) status.set({ ...l, status: s }, d.status === s ? 1 : 0);
-    up.set(l, d.health === 'UP' ? 1 : 0);
-    if (d.probeOk !== null) probe.set(l, d.probeOk ? 1 : 0);
-    if (d.lastCheckAt !== null) last.set(l, d.lastCheckAt / 1000);
-    if (d.since !== null) since.set(l, d.since / 1000);
-    transitions.inc(l, d.transitions);
-    silenced.set(l, d.silencedUntil !== null && d.silencedUntil > NOW ? 1 : 0);
-  }
-  return { render: () => registry.metrics(), inspect: async () => Buffer.from(await registry.metrics()) };
-}
-
-async function makeOurs(state, variant) {
-  const { Metrics } = await import('../../dist/metrics/index.js');
-  const metrics = new Metrics({ source: makeSource(state), version: 'bench', channels: ['ops'] });
-  if (variant === 'ours-string') {
-    return { render: () => metrics.render(), inspect: async () => Buffer.from(await metrics.render()) };
-  }
-  // What /metrics does: borrow the bytes, hand them to the socket (here: nothing), give back.
+  const registry = await plainRegistry(state);
   return {
-    render: () => metrics.withExposition((bytes) => bytes.length),
-    inspect: () => metrics.withExposition((bytes) => Buffer.from(bytes)),
+    render: async () => (await registry.metrics()).length,
+    serve: async (stalls) =>
+      createServer((_req, res) => {
+        stalls.begin();
+        void registry.metrics().then((text) => {
+          res.writeHead(200, {
+            'content-type': registry.contentType,
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(text, stalls.end);
+        });
+      }),
   };
 }
 
-/** Sample lines (not comments, not blank) of UTF-8 text, counted without making strings. */
-function countSamples(bytes) {
-  let count = 0;
-  let lineStart = true;
-  for (let i = 0; i < bytes.length; i += 1) {
-    const c = bytes[i];
-    if (lineStart && c !== 0x23 && c !== 0x0a) count += 1;
-    lineStart = c === 0x0a;
-  }
-  return count;
+/** Ours or before: their Metrics and HTTP server, wired as their daemon.ts wires /metrics. */
+async function makeExporter(root, state, variant) {
+  const dist = (file) => pathToFileURL(`${root}/dist/${file}`).href;
+  const { Metrics } = await import(dist('metrics/index.js'));
+  const { startHttpServer } = await import(dist('http/server.js'));
+  const { createLogger } = await import(dist('log.js'));
+  const metrics = new Metrics({
+    source: makeSource(state, variant === 'ours'),
+    version: 'bench',
+    channels: ['ops'],
+  });
+  const nullSink = () => {
+    let bytes = 0;
+    const sink = {
+      destroyed: false,
+      write: (chunk, done) => ((bytes += Buffer.byteLength(chunk)), done(), true),
+      once: () => sink,
+      removeListener: () => sink,
+    };
+    return { sink, bytes: () => bytes };
+  };
+  return {
+    // before lends its bytes; ours streams into a sink that never pushes back.
+    render: () =>
+      metrics.withExposition(async (body) => {
+        if (body instanceof Uint8Array) return body.length;
+        const { sink, bytes } = nullSink();
+        await body.writeTo(sink);
+        return bytes();
+      }),
+    serve: async (stalls) =>
+      startHttpServer({
+        host: '127.0.0.1',
+        port: 0,
+        log: createLogger('fatal', new Writable({ write: (_c, _e, done) => done() })),
+        handlers: {
+          ready: () => true,
+          metrics: (send) => {
+            stalls.begin();
+            return metrics.withExposition((body) => send(metrics.contentType, body)).finally(stalls.end);
+          },
+          devices: () => [],
+          history: () => null,
+        },
+      }),
+  };
 }
+
+/**
+ * Event-loop stalls from a 1 ms timer: how late each tick comes. (perf_hooks'
+ * monitorEventLoopDelay missed a 50 ms synchronous block here, so it is not used.)
+ */
+class StallProbe {
+  #gaps = [];
+  #timer = null;
+  #last = 0;
+
+  start() {
+    this.#gaps = [];
+    this.#last = performance.now();
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.#gaps.push(now - this.#last);
+      this.#last = now;
+    }, 1);
+  }
+
+  stop() {
+    clearInterval(this.#timer);
+    const gaps = [...this.#gaps, performance.now() - this.#last].sort((a, b) => a - b);
+    return { maxMs: gaps[gaps.length - 1], p99Ms: gaps[Math.floor(gaps.length * 0.99)] };
+  }
+}
+
+/** The longest event-loop stall while `work` runs. */
+async function stalled(work) {
+  const probe = new StallProbe();
+  probe.start();
+  await sleep(3);
+  const out = await work();
+  await sleep(3);
+  return { out, stallMs: probe.stop().maxMs };
+}
+
+const cpuMs = ({ user, system }) => (user + system) / 1000;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function child(variant, n) {
+  // Per HTTP scrape, from the request to the response's end: the longest stall.
+  const stalls = { probe: new StallProbe(), measuring: false, max: [] };
+  stalls.begin = () => stalls.measuring && stalls.probe.start();
+  stalls.end = () => stalls.measuring && stalls.max.push(stalls.probe.stop().maxMs);
   const state = makeState(n);
-  const exporter = variant === 'plain' ? await makePlain(state) : await makeOurs(state, variant);
-  const sample = await exporter.inspect();
-  const bytes = sample.length;
-  const lines = countSamples(sample);
+  const exporter =
+    variant === 'plain'
+      ? await makePlain(state)
+      : await makeExporter(variant === 'ours' ? OURS : BEFORE, state, variant);
   for (let i = 0; i < WARMUP; i += 1) await exporter.render();
-  const times = [];
-  for (let i = 0; i < RUNS; i += 1) {
-    const t0 = process.hrtime.bigint();
-    await exporter.render();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  const render = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < RUNS.render(n); i += 1) {
+    let ms = 0;
+    const { stallMs } = await stalled(async () => {
+      const t0 = performance.now();
+      await exporter.render();
+      ms = performance.now() - t0;
+    });
+    render.push({ ms, stallMs });
   }
-  times.sort((a, b) => a - b);
-  const result = {
-    variant,
-    n,
-    medianMs: times[Math.floor(times.length / 2)],
-    minMs: times[0],
-    maxMs: times[times.length - 1],
-    samples: lines,
-    bytes,
-    rssMB: process.memoryUsage().rss / 2 ** 20,
-    maxRssMB: process.resourceUsage().maxRSS / 1024,
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  const renderCpuMs = cpuMs(process.cpuUsage(cpu0)) / RUNS.render(n);
+  let httpCpu = null;
+  const server = await exporter.serve(stalls);
+  if (server.listen) await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const port = server.port ?? server.address().port;
+  process.send({ port });
+  process.on('message', async (msg) => {
+    if (msg === 'measure') {
+      stalls.measuring = true;
+      httpCpu = process.cpuUsage();
+    }
+    if (msg !== 'report') return;
+    const httpCpuMs = cpuMs(process.cpuUsage(httpCpu)) / stalls.max.length;
+    const mem = process.memoryUsage();
+    process.send({
+      renderMs: median(render.map((r) => r.ms)),
+      renderCpuMs,
+      httpCpuMs,
+      renderStallMs: median(render.map((r) => r.stallMs)),
+      renderStallMaxMs: Math.max(...render.map((r) => r.stallMs)),
+      httpStallMs: median(stalls.max),
+      httpStallMaxMs: Math.max(...stalls.max),
+      rssMB: mem.rss / 2 ** 20,
+      heapMB: mem.heapUsed / 2 ** 20,
+      externalMB: (mem.external + mem.arrayBuffers) / 2 ** 20,
+      maxRssMB: process.resourceUsage().maxRSS / 1024,
+    });
+    process.exit(0);
+  });
 }
 
-function parent() {
-  const self = fileURLToPath(import.meta.url);
-  const results = [];
-  for (const n of SIZES) {
-    for (const variant of VARIANTS) {
-      const out = execFileSync(process.execPath, [self, '--child', variant, String(n)], {
-        encoding: 'utf8',
+/**
+ * One scrape as Prometheus makes it: the whole body read, timed to its end. `keep`: also the
+ * digest of the text without the process metrics (which differ from process to process).
+ */
+function scrape(port, agent, keep = false) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const parts = [];
+    let bytes = 0;
+    get({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
+      res.on('data', (d) => {
+        bytes += d.length;
+        if (keep) parts.push(d);
       });
-      results.push(JSON.parse(out));
-    }
-  }
-  const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
-  console.log(`node ${process.version}, ${RUNS} renders after ${WARMUP} warm-up, each in its own process`);
-  console.log('variant      devices  samples   MiB out  median ms   min ms   max ms  RSS MiB  maxRSS MiB');
+      res.on('end', () => {
+        const ms = performance.now() - t0;
+        const own = /^(?:# (?:HELP|TYPE) )?(?:process_|nodejs_)/;
+        const text = Buffer.concat(parts)
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => !own.test(line));
+        resolve({ ms, bytes, sha: createHash('sha256').update(text.join('\n')).digest('hex').slice(0, 12) });
+      });
+    }).on('error', reject);
+  });
+}
+
+async function measure(variant, n) {
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', variant, String(n)], { stdio: 'inherit' });
+  const next = () => new Promise((resolve) => proc.once('message', resolve));
+  const { port } = await next();
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const first = await scrape(port, agent, true);
+  proc.send('measure');
+  const times = [];
+  for (let i = 0; i < RUNS.http(n); i += 1) times.push((await scrape(port, agent)).ms);
+  agent.destroy();
+  proc.send('report');
+  const report = await next();
+  return {
+    variant,
+    n,
+    ...report,
+    httpMs: median(times),
+    httpMaxMs: Math.max(...times),
+    bytes: first.bytes,
+    sha: first.sha,
+  };
+}
+
+async function parent() {
+  const sizeArg = process.argv.indexOf('--sizes');
+  const sizes = sizeArg > 0 ? process.argv[sizeArg + 1].split(',').map(Number) : [10_000, 100_000];
+  const variants = BEFORE === null ? ['ours', 'plain'] : ['ours', 'before', 'plain'];
+  const results = [];
+  for (const n of sizes) for (const v of variants) results.push(await measure(v, n));
+  const f = (x, w = 8, d = 1) => x.toFixed(d).padStart(w);
+  console.log(
+    `node ${process.version}; render: exporter alone, median of ${RUNS.render(10_000)} (5 at 100k);`,
+  );
+  console.log(`http: GET /metrics on loopback, median of ${RUNS.http(10_000)} (5 at 100k)`);
+  console.log(
+    'stall: the longest event-loop delay during one scrape (1 ms timer), median and max over the scrapes',
+  );
+  console.log(
+    'CPU: the server process user+system time per scrape (steadier than wall time on a busy machine)',
+  );
+  console.log(
+    `memory: after all scrapes; ext = external + array buffers. before = ${BEFORE ?? '(BENCH_BEFORE not set)'}`,
+  );
+  console.log(
+    '                           --------- render ---------------  ------------ http -----------------  ----------- memory -----------',
+  );
+  console.log(
+    'variant  devices  MiB out   wall ms   CPU ms  stall ms  (max)  wall ms  (max)  CPU ms  stall ms  (max)  RSS MiB heap MiB ext MiB maxRSS  sha256',
+  );
   for (const r of results) {
     console.log(
-      `${r.variant.padEnd(11)} ${String(r.n).padStart(8)} ${String(r.samples).padStart(8)} ${fmt(r.bytes / 2 ** 20, 2)}` +
-        `  ${fmt(r.medianMs)} ${fmt(r.minMs)} ${fmt(r.maxMs)} ${fmt(r.rssMB)}  ${fmt(r.maxRssMB)}`,
+      `${r.variant.padEnd(7)} ${String(r.n).padStart(8)} ${f(r.bytes / 2 ** 20)} ${f(r.renderMs, 9)} ${f(r.renderCpuMs)}` +
+        ` ${f(r.renderStallMs, 9)} ${f(r.renderStallMaxMs, 6)} ${f(r.httpMs)} ${f(r.httpMaxMs, 6)} ${f(r.httpCpuMs, 7)}` +
+        ` ${f(r.httpStallMs, 9)} ${f(r.httpStallMaxMs, 6)} ${f(r.rssMB)} ${f(r.heapMB)} ${f(r.externalMB, 7)} ${f(r.maxRssMB, 6, 0)}  ${r.sha}`,
     );
   }
-  for (const n of SIZES) {
-    const plain = results.find((r) => r.variant === 'plain' && r.n === n);
-    for (const variant of VARIANTS.filter((v) => v !== 'plain')) {
-      const ours = results.find((r) => r.variant === variant && r.n === n);
-      console.log(
-        `speed-up of ${variant} over plain at ${n} devices: ${(plain.medianMs / ours.medianMs).toFixed(1)}x`,
-      );
-    }
+  for (const n of sizes) {
+    const ours = results.find((r) => r.variant === 'ours' && r.n === n);
+    const before = results.find((r) => r.variant === 'before' && r.n === n);
+    if (before !== undefined)
+      console.log(`${n} devices: ours and before send the same bytes: ${ours.sha === before.sha}`);
   }
 }
 
 const args = process.argv.slice(2);
 if (args[0] === '--child') await child(args[1], Number(args[2]));
-else parent();
+else await parent();

@@ -145,7 +145,13 @@ function heapAfter() {
       if (head) current = head[1] === '' ? '[anon]' : head[1].replace(/^.*\//, '');
       else if (line.startsWith('Rss:')) by[current] = (by[current] ?? 0) + Number(line.split(/\s+/)[1]);
     }
-    process.stderr.write(`smaps RSS kB: ${JSON.stringify(Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 12))}\n`);
+    process.stderr.write(
+      `smaps RSS kB: ${JSON.stringify(
+        Object.entries(by)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12),
+      )}\n`,
+    );
   }
   return {
     liveHeapMB: Math.round(m.heapUsed / 1e6),

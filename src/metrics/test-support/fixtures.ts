@@ -1,4 +1,5 @@
 // Sources for tests: a mutable in-memory stand-in for the daemon's state.
+import { DELIVERY_PROBLEMS } from '../../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../../monitor/model.js';
 import type { AccountMetricsView, ChannelPendingView, DeviceMetricsView, MetricsSource } from '../source.js';
 
@@ -89,4 +90,22 @@ export function manyDevices(n: number, accounts = 3): DeviceMetricsView[] {
     });
   }
   return list;
+}
+
+/** `devices` with a balance reading (SPEC §10) on every third one, problems varying. */
+export function withDelivery(devices: readonly DeviceMetricsView[]): DeviceMetricsView[] {
+  return devices.map((d, i) =>
+    i % 3 === 0
+      ? {
+          ...d,
+          delivery: {
+            pending: i % 50,
+            successful: 1000 + i,
+            failed: i % 7,
+            remaining: i % 4 === 0 ? 0.5 : 5000 - i,
+            problems: DELIVERY_PROBLEMS.filter((_, k) => (i >> k) & 1),
+          },
+        }
+      : d,
+  );
 }

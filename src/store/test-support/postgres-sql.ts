@@ -1,6 +1,6 @@
 // Direct SQL on a test database, beside the store under test: emptying it between tests, moving
-// a lease's expiry into the past (the database's clock, without sleeping), and watching for a
-// statement that waits for a lock.
+// a lease's expiry into the past (the database's clock, without sleeping), watching for a
+// statement that waits for a lock, and failing a test that would otherwise hang.
 
 import { Client } from 'pg';
 
@@ -54,4 +54,17 @@ export async function lockWaiters(url: string, count = 1, timeoutMs = 10_000): P
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   });
+}
+
+/** `promise`, or a rejection naming `what` once `ms` passed: a wait that must end does not hang the test. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -11,6 +11,7 @@ import type {
   Store,
 } from '../store.js';
 import { StoreError } from '../errors.js';
+import { describeRollupContract } from './rollup-contract.js';
 
 export function device(account: string, number: string, over: Partial<DeviceRow> = {}): DeviceRow {
   return {
@@ -779,4 +780,5 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       });
     });
   });
+  describeRollupContract(name, open);
 }

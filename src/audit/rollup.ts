@@ -1,0 +1,228 @@
+// Uptime and outages from the store's rollups (store.ts HistoryTotals) instead of the history's
+// rows: what the status page's uptimes and the audit show, at the cost of a lookup per device and
+// period edge however long the history. The rules of what counts (compute.ts's header) are the
+// same; the property test (store/test-support/rollup-contract.ts) holds this to computeAudit on
+// the raw rows, on every store.
+//
+// Time connected over an observed stretch [a, b) is the difference of the running totals at b and
+// at a. The observed stretches of a period are where the daemon ran and still checked the
+// device: cut by the run record's edges and by the device's `observedUntil`.
+//
+// The audit lists outages, so the rows of a period are read for the devices that were down in it
+// (the totals say which, and most of a healthy fleet was not), and of every device only its last
+// few changes, for its status and the run of not-connected statuses it ends in.
+
+import type { DeviceKey, HistoryRow, HistoryTotals, Store } from '../store/store.js';
+import {
+  computeAuditFromFacts,
+  deviceKey,
+  factsFromRows,
+  normalisePeriods,
+  type AuditDevice,
+  type AuditInput,
+  type AuditReport,
+  type DeviceHistoryFacts,
+} from './compute.js';
+import { currentRun, observedMask, type CurrentRun, type Period } from './timeline.js';
+
+/** What these figures read of the store. */
+export type RollupReader = Pick<Store, 'historyTotals' | 'historyBetween' | 'recentHistory' | 'history'>;
+
+/**
+ * The parts of [start, end) a device was observed in, as compute.ts's `observedMask` says: before
+ * the first recorded run or inside one, and before `until`. Sorted, disjoint.
+ */
+export function observedPeriods(
+  runs: readonly Period[],
+  until: number | null,
+  start: number,
+  end: number,
+): Period[] {
+  const stop = until === null ? end : Math.min(end, until);
+  if (stop <= start) return [];
+  const first = runs[0];
+  // Before the first recorded run nothing is known about runs: observed, as far as runs go.
+  const open: Period[] =
+    first === undefined
+      ? [{ start: Number.NEGATIVE_INFINITY, end: Number.POSITIVE_INFINITY }]
+      : [{ start: Number.NEGATIVE_INFINITY, end: first.end }, ...runs.slice(1)];
+  const out: Period[] = [];
+  for (const p of open) {
+    const a = Math.max(p.start, start);
+    const b = Math.min(p.end, stop);
+    if (a < b) out.push({ start: a, end: b });
+  }
+  return out;
+}
+
+/** Observed time connected and down within periods, from the totals at their edges. */
+interface Sums {
+  connectedMs: number;
+  downMs: number;
+}
+
+function sumOver(periods: readonly Period[], at: (t: number) => HistoryTotals): Sums {
+  let connectedMs = 0;
+  let downMs = 0;
+  for (const p of periods) {
+    const a = at(p.start);
+    const b = at(p.end);
+    connectedMs += b.connectedMs - a.connectedMs;
+    downMs += b.downMs - a.downMs;
+  }
+  return { connectedMs, downMs };
+}
+
+/** Every edge of the periods plus `also`, sorted, each once. */
+function edges(periods: readonly (readonly Period[])[], also: readonly number[]): number[] {
+  const set = new Set<number>(also);
+  for (const list of periods) for (const p of list) set.add(p.start).add(p.end);
+  return [...set].sort((a, b) => a - b);
+}
+
+function lookup(instants: readonly number[], totals: readonly HistoryTotals[]): (t: number) => HistoryTotals {
+  const byInstant = new Map<number, HistoryTotals>();
+  instants.forEach((t, i) => byInstant.set(t, totals[i]!));
+  return (t) => byInstant.get(t)!;
+}
+
+/** A device's uptime (connected over observed time) over [now - window, now); null when nothing was observed. */
+export type Uptimes = (number | null)[];
+
+/**
+ * Each device's uptime over each window ending at `now` (the status page's 24 h and 7 d), with the
+ * daemon's run record as the mask (compute.ts).
+ */
+export async function uptimesOver(
+  store: Pick<Store, 'historyTotals'>,
+  devices: readonly DeviceKey[],
+  options: { readonly now: number; readonly windowsMs: readonly number[]; readonly runs: readonly Period[] },
+): Promise<Uptimes[]> {
+  const runs = normalisePeriods(options.runs);
+  const { now } = options;
+  // The same periods for every device (no `until`): one list of instants, shared.
+  const periods = options.windowsMs.map((w) => observedPeriods(runs, null, now - w, now));
+  const instants = edges(periods, []);
+  const totals = await store.historyTotals(devices.map((d) => ({ ...d, instants })));
+  return totals.map((list) => {
+    const at = lookup(instants, list);
+    return periods.map((p) => {
+      const { connectedMs, downMs } = sumOver(p, at);
+      const observed = connectedMs + downMs;
+      return observed > 0 ? connectedMs / observed : null;
+    });
+  });
+}
+
+/** How many of a device's last changes are read at first for its current run; more only when they do not tell. */
+const LAST_CHANGES = 4;
+
+/**
+ * The audit (compute.ts) over [since, now), each device's figures from the rollups: the same
+ * report as computeAudit given every row of the history.
+ */
+export async function auditFromRollups(
+  store: RollupReader,
+  input: Omit<AuditInput, 'history'>,
+): Promise<AuditReport> {
+  const { now } = input;
+  const start = Math.min(input.since, now);
+  const runs = normalisePeriods(input.runningPeriods ?? []);
+  const keys = input.devices.map((d) => ({ account: d.account, device: d.number }));
+
+  // The observed periods of each device, and the totals at their edges (and at start and now,
+  // whose difference says whether the device was down at all in the period).
+  const periods = input.devices.map((d) => observedPeriods(runs, d.observedUntil ?? null, start, now));
+  const shared = edges([observedPeriods(runs, null, start, now)], [start, now]);
+  const instantsOf = periods.map((p, i) =>
+    input.devices[i]!.observedUntil == null ? shared : edges([p], [start, now]),
+  );
+  const totals = await store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! })));
+  const at = totals.map((list, i) => lookup(instantsOf[i]!, list));
+
+  const recent = await store.recentHistory(keys, { limit: LAST_CHANGES });
+  const runsOf = await currentRuns(store, keys, recent, now);
+
+  // Outages need the rows of the period, for the devices down at some time in it.
+  const downAt = keys.flatMap((_, i) => (at[i]!(now).downMs - at[i]!(start).downMs > 0 ? [i] : []));
+  const down = downAt.map((i) => keys[i]!);
+  const between = await store.historyBetween(down, start, now);
+  const before = await rowsBefore(
+    store,
+    down,
+    start,
+    downAt.map((i) => at[i]!(start)),
+  );
+  const rowsOf = new Map<number, HistoryRow[]>();
+  downAt.forEach((i, j) => {
+    const prior = before[j]!;
+    rowsOf.set(i, prior === null ? between[j]! : [prior, ...between[j]!]);
+  });
+
+  const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
+  return computeAuditFromFacts(input, (d: AuditDevice): DeviceHistoryFacts => {
+    const key = deviceKey(d.account, d.number);
+    const i = index.get(key)!;
+    const { connectedMs, downMs } = sumOver(periods[i]!, at[i]!);
+    const rows = rowsOf.get(i);
+    const latest = recent[i]![0];
+    return {
+      connectedMs,
+      downMs,
+      outages:
+        rows === undefined
+          ? []
+          : factsFromRows(rows, observedMask(d.observedUntil ?? null, runs), start, now).outages,
+      last: latest === undefined ? null : { at: latest.at, to: latest.to },
+      run: runsOf[i]!,
+    };
+  });
+}
+
+/**
+ * Each device's current run (timeline.ts `currentRun`) from its last changes; a device whose last
+ * few do not reach back to a connected status (or to its first) has its whole history read.
+ */
+async function currentRuns(
+  store: Pick<Store, 'history'>,
+  keys: readonly DeviceKey[],
+  recent: readonly HistoryRow[][],
+  now: number,
+): Promise<CurrentRun[]> {
+  const out: CurrentRun[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const rows = [...recent[i]!].reverse();
+    const run = currentRun(rows, now);
+    const told =
+      rows.length < LAST_CHANGES || rows.at(-1)?.to === 'connected' || run.lastConnectedAt !== null;
+    out.push(told ? run : currentRun(await store.history(keys[i]!.account, keys[i]!.device), now));
+  }
+  return out;
+}
+
+/**
+ * For each device, its last change strictly before `start` (the status the period begins with),
+ * from the totals at `start` — which name the last change at or before it: one at `start` itself
+ * is among the period's rows, so the one before that is looked up.
+ */
+async function rowsBefore(
+  store: Pick<Store, 'historyTotals'>,
+  keys: readonly DeviceKey[],
+  start: number,
+  atStart: readonly HistoryTotals[],
+): Promise<(HistoryRow | null)[]> {
+  const again = keys.flatMap((_, i) => (atStart[i]!.last?.at === start ? [i] : []));
+  const earlier =
+    again.length === 0
+      ? []
+      : // Times are whole milliseconds (the stores keep integers): at <= ceil(start) - 1 is at < start.
+        await store.historyTotals(again.map((i) => ({ ...keys[i]!, instants: [Math.ceil(start) - 1] })));
+  const retold = new Map(again.map((i, j) => [i, earlier[j]![0]!]));
+  return keys.map((k, i) => {
+    const last = (retold.get(i) ?? atStart[i]!).last;
+    // Only its time and status matter: it sets what holds at `start`.
+    return last === null || last.at >= start
+      ? null
+      : { account: k.account, device: k.device, at: last.at, from: null, to: last.to, raw: null };
+  });
+}

@@ -1,0 +1,283 @@
+// The history's rollups on PostgreSQL: what sqlite-rollups.ts does (its header says what the
+// running totals are and why), a batch of devices in one statement where SQLite loops.
+
+import type { Sql } from './postgres-session.js';
+import { storable } from './postgres-text.js';
+import { connectedWeight, downWeight } from './rollup-weights.js';
+import type {
+  DeviceKey,
+  HistoryPage,
+  HistoryPageQuery,
+  HistoryPosition,
+  HistoryRow,
+  HistoryStatus,
+  HistoryTotals,
+} from './store.js';
+
+/**
+ * Taken (to COMMIT) by every transaction that appends history: a row's totals are computed from
+ * the device's rows before it, so two writers (the daemon's cycle, a CLI `delete`) must not both
+ * compute from the same last row. One key for all devices — a per-device lock for a batch of
+ * 10,000 changes would fill the server's lock table; a cycle's append takes milliseconds.
+ */
+const HISTORY_LOCK = 0x57476869; // 'WGhi'
+
+const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
+
+interface Totals {
+  at: number;
+  to: HistoryStatus;
+  c: number;
+  d: number;
+}
+
+type HistoryRecord = HistoryRow & { id: number };
+
+const toHistoryRow = ({ account, device, at, from, to, raw }: HistoryRecord): HistoryRow => ({
+  account,
+  device,
+  at,
+  from,
+  to,
+  raw,
+});
+
+const keyOf = (account: string, device: string): string => JSON.stringify([account, device]);
+
+/** In the order given (ids break ties between changes at the same time), each with its totals. */
+export async function insertHistory(sql: Sql, rows: readonly HistoryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql('SELECT pg_advisory_xact_lock($1)', [HISTORY_LOCK]);
+  const heads = await lastRows(sql, rows);
+  const totals: { c: number; d: number }[] = [];
+  for (const row of rows) {
+    const key = keyOf(row.account, row.device);
+    const head = heads.get(key);
+    // Older than the device's newest row: rare (a clock stepped back), so one row at a time.
+    if (head !== undefined && row.at < head.at) return insertOneByOne(sql, rows);
+    const c = head === undefined ? 0 : head.c + (row.at - head.at) * connectedWeight(head.to);
+    const d = head === undefined ? 0 : head.d + (row.at - head.at) * downWeight(head.to);
+    totals.push({ c, d });
+    heads.set(key, { at: row.at, to: row.to, c, d });
+  }
+  await sql(
+    `INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
+     SELECT a, d, t, f, s, r, c, n
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+       WITH ORDINALITY AS u(a, d, t, f, s, r, c, n, i)
+     ORDER BY i`,
+    [
+      rows.map((r) => r.account),
+      rows.map((r) => r.device),
+      rows.map((r) => r.at),
+      rows.map((r) => r.from),
+      rows.map((r) => r.to),
+      rows.map((r) => storable(r.raw)),
+      totals.map((t) => t.c),
+      totals.map((t) => t.d),
+    ],
+  );
+}
+
+/** Each device's newest row, for the devices of `rows`. */
+async function lastRows(sql: Sql, rows: readonly DeviceKey[]): Promise<Map<string, Totals>> {
+  const devices = [...new Map(rows.map((r) => [keyOf(r.account, r.device), r])).values()];
+  const { rows: found } = await sql<Totals & DeviceKey>(
+    `SELECT q.a AS account, q.d AS device, h.at, h.to_status AS "to", h.connected_ms AS c, h.down_ms AS d
+     FROM unnest($1::text[], $2::text[]) AS q(a, d)
+     CROSS JOIN LATERAL (SELECT at, to_status, connected_ms, down_ms FROM history
+                         WHERE account = q.a AND device = q.d ORDER BY at DESC, id DESC LIMIT 1) AS h`,
+    [devices.map((d) => d.account), devices.map((d) => d.device)],
+  );
+  return new Map(found.map((r) => [keyOf(r.account, r.device), r]));
+}
+
+/** sqlite-rollups.ts `insert`, a statement at a time. */
+async function insertOneByOne(sql: Sql, rows: readonly HistoryRow[]): Promise<void> {
+  for (const row of rows) {
+    const { account, device, at, to } = row;
+    const [prev, next] = await Promise.all([
+      one(sql, 'at <= $3 ORDER BY at DESC, id DESC', [account, device, at]),
+      one(sql, 'at > $3 ORDER BY at, id', [account, device, at]),
+    ]);
+    let c = 0;
+    let d = 0;
+    if (prev !== undefined) {
+      c = prev.c + (at - prev.at) * connectedWeight(prev.to);
+      d = prev.d + (at - prev.at) * downWeight(prev.to);
+    } else if (next !== undefined) {
+      c = next.c - (next.at - at) * connectedWeight(to);
+      d = next.d - (next.at - at) * downWeight(to);
+    }
+    if (prev !== undefined && next !== undefined) {
+      const dc = (next.at - at) * (connectedWeight(to) - connectedWeight(prev.to));
+      const dd = (next.at - at) * (downWeight(to) - downWeight(prev.to));
+      if (dc !== 0 || dd !== 0) {
+        await sql(
+          `UPDATE history SET connected_ms = connected_ms + $1, down_ms = down_ms + $2
+           WHERE account = $3 AND device = $4 AND at > $5`,
+          [dc, dd, account, device, at],
+        );
+      }
+    }
+    await sql(
+      `INSERT INTO history (account, device, at, from_status, to_status, raw, connected_ms, down_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [account, device, at, row.from, to, storable(row.raw), c, d],
+    );
+  }
+}
+
+async function one(sql: Sql, where: string, values: unknown[]): Promise<Totals | undefined> {
+  const { rows } = await sql<Totals>(
+    `SELECT at, to_status AS "to", connected_ms AS c, down_ms AS d FROM history
+     WHERE account = $1 AND device = $2 AND ${where} LIMIT 1`,
+    values,
+  );
+  return rows[0];
+}
+
+/** HistoryTotals of each (device, instant), in one statement. */
+export async function readTotals(
+  sql: Sql,
+  queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
+): Promise<HistoryTotals[][]> {
+  const accounts: string[] = [];
+  const devices: string[] = [];
+  const instants: number[] = [];
+  for (const q of queries) {
+    for (const t of q.instants) {
+      accounts.push(q.account);
+      devices.push(q.device);
+      instants.push(t);
+    }
+  }
+  // The first row's totals only where no row is at or before the instant (a one-time filter).
+  const { rows } = await sql<{
+    at: number | null;
+    to: HistoryStatus | null;
+    c: number | null;
+    d: number | null;
+    fc: number | null;
+    fd: number | null;
+  }>(
+    `SELECT h.at, h.to_status AS "to", h.connected_ms AS c, h.down_ms AS d, f.c AS fc, f.d AS fd
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS q(a, d, t, i)
+     LEFT JOIN LATERAL (SELECT at, to_status, connected_ms, down_ms FROM history
+                        WHERE account = q.a AND device = q.d AND at <= q.t
+                        ORDER BY at DESC, id DESC LIMIT 1) AS h ON true
+     LEFT JOIN LATERAL (SELECT connected_ms AS c, down_ms AS d FROM history
+                        WHERE h.at IS NULL AND account = q.a AND device = q.d
+                        ORDER BY at, id LIMIT 1) AS f ON true
+     ORDER BY q.i`,
+    [accounts, devices, instants],
+  );
+  let k = 0;
+  return queries.map((q) =>
+    q.instants.map((t): HistoryTotals => {
+      const r = rows[k++]!;
+      if (r.at === null || r.to === null) return { connectedMs: r.fc ?? 0, downMs: r.fd ?? 0, last: null };
+      return {
+        connectedMs: r.c! + (t - r.at) * connectedWeight(r.to),
+        downMs: r.d! + (t - r.at) * downWeight(r.to),
+        last: { at: r.at, to: r.to },
+      };
+    }),
+  );
+}
+
+/** Per device (in the order given) the rows `where` picks, in `order`. */
+async function perDevice(
+  sql: Sql,
+  devices: readonly DeviceKey[],
+  where: string,
+  order: string,
+  values: readonly unknown[],
+): Promise<HistoryRow[][]> {
+  const { rows } = await sql<HistoryRecord & { i: number }>(
+    `SELECT q.i, h.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)
+     CROSS JOIN LATERAL (SELECT ${HISTORY_COLUMNS} FROM history
+                         WHERE account = q.a AND device = q.d AND ${where} ORDER BY ${order}) AS h
+     ORDER BY q.i`,
+    [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
+  );
+  const out: HistoryRow[][] = devices.map(() => []);
+  // LATERAL keeps each device's rows in its ORDER BY within the outer order by device.
+  for (const r of rows) out[Number(r.i) - 1]!.push(toHistoryRow(r));
+  return out;
+}
+
+export function readRecent(
+  sql: Sql,
+  devices: readonly DeviceKey[],
+  since: number,
+  limit: number,
+): Promise<HistoryRow[][]> {
+  return perDevice(sql, devices, 'at >= $3', 'at DESC, id DESC LIMIT $4', [since, limit]);
+}
+
+export function readBetween(
+  sql: Sql,
+  devices: readonly DeviceKey[],
+  from: number,
+  until: number,
+): Promise<HistoryRow[][]> {
+  return perDevice(sql, devices, 'at >= $3 AND at < $4', 'at, id', [from, until]);
+}
+
+export async function readPage(
+  sql: Sql,
+  account: string,
+  device: string,
+  query: HistoryPageQuery,
+): Promise<HistoryPage> {
+  const { rows } = await sql<HistoryRecord>(
+    `SELECT ${HISTORY_COLUMNS} FROM history
+     WHERE account = $1 AND device = $2 AND at >= $3 AND (at, id) > ($4, $5)
+     ORDER BY at, id LIMIT $6`,
+    [
+      account,
+      device,
+      query.since ?? Number.MIN_SAFE_INTEGER,
+      query.after?.at ?? Number.MIN_SAFE_INTEGER,
+      query.after?.id ?? Number.MIN_SAFE_INTEGER,
+      query.limit + 1,
+    ],
+  );
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    rows: page.map(toHistoryRow),
+    next: rows.length > query.limit && last !== undefined ? { at: last.at, id: last.id } : null,
+  };
+}
+
+/** One slice of the history's prune (sqlite-rollups.ts `pruneSlice`), one statement. */
+export async function pruneSlice(
+  sql: Sql,
+  before: number,
+  after: HistoryPosition | null,
+  limit: number,
+): Promise<{ deleted: number; next: HistoryPosition | null }> {
+  const { rows } = await sql<{ deleted: number; scanned: number; at: number | null; id: number | null }>(
+    `WITH scanned AS (
+       SELECT h.id, h.at, EXISTS (
+         SELECT 1 FROM history AS newer
+         WHERE newer.account = h.account AND newer.device = h.device AND newer.at < $1
+           AND (newer.at, newer.id) > (h.at, h.id)) AS doomed
+       FROM history AS h
+       WHERE h.at < $1 AND (h.at, h.id) > ($2, $3)
+       ORDER BY h.at, h.id LIMIT $4
+     ), gone AS (
+       DELETE FROM history WHERE id IN (SELECT id FROM scanned WHERE doomed) RETURNING 1
+     ), last AS (SELECT at, id FROM scanned ORDER BY at DESC, id DESC LIMIT 1)
+     SELECT (SELECT count(*) FROM gone)::integer AS deleted, (SELECT count(*) FROM scanned)::integer AS scanned,
+            (SELECT at FROM last) AS at, (SELECT id FROM last) AS id`,
+    [before, after?.at ?? Number.MIN_SAFE_INTEGER, after?.id ?? Number.MIN_SAFE_INTEGER, limit],
+  );
+  const r = rows[0]!;
+  return {
+    deleted: r.deleted,
+    next: r.scanned < limit || r.at === null || r.id === null ? null : { at: r.at, id: r.id },
+  };
+}
