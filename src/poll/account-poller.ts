@@ -22,8 +22,6 @@ import type { AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
 import type { DeliveryReading } from '../monitor/delivery.js';
 import type { Mutes } from '../monitor/mutes.js';
-import { roundMs } from '../monitor/round.js';
-import { NOT_FOUND_INTERVAL_FACTOR } from '../monitor/model.js';
 import type { DeviceRow, Store } from '../store/store.js';
 import { AccountScheduler, type ScheduledDevice } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
@@ -37,8 +35,10 @@ import {
   readStoredStates,
   restoreAccountState,
   restoreDevices,
+  roundOf,
   scheduledDevices,
   setDeviceConfigs,
+  storedRowsOf,
   type DeviceRuntime,
   type StoredStates,
 } from './device-runtime.js';
@@ -185,12 +185,9 @@ export class AccountPoller implements CycleRunner {
    * config): read first, so a store that cannot be read rejects before anything changed.
    */
   async update(config: AccountConfig, client?: GatewayClient): Promise<GatewayClient | null> {
-    const rows = new Map<string, DeviceRow>();
-    if (config.devices.some((d) => !this.devices.has(d.number))) {
-      for (const row of await this.deps.store.getDevices()) {
-        if (row.account === config.name) rows.set(row.device, row);
-      }
-    }
+    const rows = config.devices.some((d) => !this.devices.has(d.number))
+      ? storedRowsOf(await this.deps.store.getDevices(), config.name)
+      : new Map<string, DeviceRow>();
     this.#config = config;
     const old = client === undefined ? null : this.gateway.replaceClient(client);
     setDeviceConfigs(this.devices, config.devices, rows);
@@ -312,14 +309,7 @@ export class AccountPoller implements CycleRunner {
 
   /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
   roundMs(): number {
-    this.#roundMs ??= roundMs(
-      Array.from(this.devices.values(), (rt) => {
-        const known = rt.state.status !== 'not_found';
-        const intervalMs = rt.config.policy.intervalMs * (known ? 1 : NOT_FOUND_INTERVAL_FACTOR);
-        return { intervalMs, known };
-      }),
-      this.gateway.plannedSpacingMs,
-    );
+    this.#roundMs ??= roundOf(this.devices.values(), this.gateway.plannedSpacingMs);
     return this.#roundMs;
   }
 
