@@ -68,7 +68,10 @@ function runVariant(name) {
     smaps: process.env.BENCH_SMAPS === '1',
     ...(process.env.BENCH_ALLOC_PROFILE === undefined
       ? {}
-      : { allocProfile: `${process.env.BENCH_ALLOC_PROFILE}/${name}.heapprofile` }),
+      : {
+          allocProfile: `${process.env.BENCH_ALLOC_PROFILE}/${name}.heapprofile`,
+          allocPromotedOnly: process.env.BENCH_ALLOC_PROMOTED === '1',
+        }),
     ...(process.env.BENCH_HEAP_SNAPSHOT === undefined
       ? {}
       : { heapSnapshot: `${process.env.BENCH_HEAP_SNAPSHOT}/${name}.heapsnapshot` }),

@@ -73,7 +73,8 @@ async function allocationProfile(during) {
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    // BENCH_ALLOC_PROMOTED: only what survived the young generation (promoted to old space).
+    includeObjectsCollectedByMinorGC: opts.allocPromotedOnly !== true,
   });
   await during();
   const { profile } = await session.post('HeapProfiler.stopSampling');
