@@ -115,7 +115,12 @@ try {
   );
   for (const v of VARIANTS) {
     process.stderr.write(`running ${v}…\n`);
-    results[v] = await runVariant(v);
+    try {
+      results[v] = await runVariant(v);
+    } catch (err) {
+      // The others' figures still count: say which one failed, and go on.
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    }
   }
 } finally {
   standIn.kill('SIGTERM');

@@ -164,6 +164,16 @@ function heapAfter() {
   };
 }
 
+/** A port free right now, for the daemon's HTTP server. */
+async function freePort() {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: free } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return free;
+}
+
 function peakRssMB() {
   return Math.round(process.resourceUsage().maxRSS / 1000);
 }
@@ -286,7 +296,7 @@ async function daemon() {
   const { createLogger } = await load('log.js');
   const { systemClock } = await load('poll/system-clock.js');
   const dir = mkdtempSync(join(tmpdir(), 'wgm-bench-'));
-  const listenPort = port + 1 + Math.floor(Math.random() * 500);
+  const listenPort = await freePort();
   const cpuStart = process.cpuUsage();
   const t0 = performance.now();
   const config = parseConfig(
