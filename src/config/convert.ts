@@ -47,9 +47,46 @@ function cascadeDelivery(base: DeliveryRules, raw: RawPolicy['delivery'] | undef
   };
 }
 
+/**
+ * One object per distinct policy (issue 17): 10,000 devices that inherit their account's policy
+ * share its object instead of holding a copy each, and caches keyed by a policy (the delivery
+ * rules' context) hold one entry per distinct policy.
+ */
+class PolicyInterner {
+  readonly #seen = new Map<string, Policy>();
+
+  intern(policy: Policy): Policy {
+    const d = policy.delivery;
+    const key = [
+      policy.intervalMs,
+      policy.timeoutMs,
+      policy.failureThreshold,
+      policy.successThreshold,
+      policy.repeatIntervalMs,
+      policy.sendResolved,
+      policy.flapThreshold,
+      policy.flapWindowMs,
+      policy.reconnect,
+      d.checkMs,
+      d.stallAfterMs,
+      d.failedRatio,
+      d.minFailed,
+      d.lowBalance,
+    ].join('|');
+    const seen = this.#seen.get(key);
+    if (seen !== undefined) return seen;
+    this.#seen.set(key, policy);
+    return policy;
+  }
+}
+
+// Devices without labels share one (frozen) empty object.
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 function labels(
   raw: Readonly<Record<string, string | number | boolean>> | undefined,
-): Record<string, string> {
+): Readonly<Record<string, string>> {
+  if (raw === undefined) return NO_LABELS;
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw ?? {})) out[key] = String(value);
   return out;
@@ -63,10 +100,11 @@ function number(value: string | number): string {
 
 export function buildConfig(raw: RawConfig, secrets: Secrets): Config {
   const secret = (path: Path): string | null => secrets.get(formatPath(path)) ?? null;
-  const defaults = cascadePolicy(DEFAULT_POLICY, raw.defaults ?? {});
+  const policies = new PolicyInterner();
+  const defaults = policies.intern(cascadePolicy(DEFAULT_POLICY, raw.defaults ?? {}));
 
   const accounts = raw.accounts.map((account, i): AccountConfig => {
-    const policy = cascadePolicy(defaults, account);
+    const policy = policies.intern(cascadePolicy(defaults, account));
     const devices = account.devices.map((device): DeviceConfig => {
       const digits = number(device.number);
       return {
@@ -74,7 +112,7 @@ export function buildConfig(raw: RawConfig, secrets: Secrets): Config {
         name: device.name ?? digits,
         labels: labels(device.labels),
         channels: device.channels ?? null,
-        policy: cascadePolicy(policy, device),
+        policy: policies.intern(cascadePolicy(policy, device)),
       };
     });
     const token = secret(['accounts', i, 'token']);

@@ -117,7 +117,8 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     userAgent,
     now,
   });
-  const exchange: Transport['exchange'] = (...args) => transport.exchange(...args);
+  // A plain function (no `this`): called as is, no wrapper and argument array per call.
+  const exchange: Transport['exchange'] = transport.exchange;
 
   /** Turns any failure into an observation whose message cannot carry the token. */
   function failure(err: unknown, fallbackWhere: string): ProbeErrorObservation {

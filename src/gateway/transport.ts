@@ -2,21 +2,19 @@
 // reads, and the verdicts the HTTP status alone decides (3xx, 401/403, 429, 5xx). Everything that
 // goes wrong is thrown as a GatewayError whose message names method, URL and what happened.
 // undici is loaded with the first call, so building a client (e.g. in `status`) loads nothing.
+//
+// Deadlines: one sweep for the calls in flight of every transport (net/deadline-sweep.ts), not a
+// controller, a timer and a listener per call. The answer is read by a dispatch handler
+// (exchange.ts), not through request()'s response stream.
 
-import type { Dispatcher, Pool } from 'undici';
-import { callDeadline } from '../net/abort.js';
-import { BodyTooLarge, bytesReadBefore, readBody } from '../net/body.js';
-import { describeNetworkError, isTimeoutError } from '../net/network-error.js';
-import { SERVICE_URL } from '../net/redact.js';
-import { isRedirect, redirectNotFollowed } from '../net/redirect.js';
+import type { Pool } from 'undici';
+import { DeadlineSweep } from '../net/deadline-sweep.js';
 import { parseRetryAfter } from '../net/retry-after.js';
 import { quote } from '../net/text.js';
 import { loadUndici } from '../net/undici.js';
 import { GatewayError, describeNonJson } from './errors.js';
+import { ExchangeHandler, headerValue } from './exchange.js';
 import { messageOf, type Reply } from './reply.js';
-
-/** Error answers (401/403/429/5xx) are only read for a message; the rest is discarded. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export interface TransportOptions {
   readonly origin: string;
@@ -27,7 +25,12 @@ export interface TransportOptions {
   readonly connections: number;
   readonly userAgent: string;
   readonly now: () => number;
+  /** The deadlines of the calls in flight; default one shared by every transport of the process. */
+  readonly deadlines?: DeadlineSweep;
 }
+
+// Shared: one timer sweeps the deadlines of every account's calls.
+let sharedSweep: DeadlineSweep | undefined;
 
 export interface ExchangeOptions {
   readonly signal?: AbortSignal | undefined;
@@ -36,6 +39,7 @@ export interface ExchangeOptions {
 
 export interface Transport {
   exchange(
+    this: void,
     method: 'GET' | 'POST',
     path: string,
     payload: string | undefined,
@@ -50,6 +54,13 @@ export function createTransport(options: TransportOptions): Transport {
   const { token, shownOrigin, userAgent, now } = options;
   let pool: Promise<Pool> | undefined;
   let closing: Promise<void> | undefined;
+  const deadlines = options.deadlines ?? (sharedSweep ??= new DeadlineSweep());
+  const baseHeaders: Record<string, string> = {
+    'access-token': token,
+    accept: 'application/json',
+    'user-agent': userAgent,
+  };
+  const jsonHeaders: Record<string, string> = { ...baseHeaders, 'content-type': 'application/json' };
 
   const poolOf = (): Promise<Pool> =>
     (pool ??= loadUndici().then(
@@ -78,95 +89,39 @@ export function createTransport(options: TransportOptions): Transport {
       // As undici answers a closed pool; a client closed before its first call has no pool.
       throw new GatewayError('connection', `${where}: client closed (UND_ERR_CLOSED)`);
     }
-    const deadline = callDeadline(timeoutMs, opts.signal);
-    const signal = deadline.signal;
-    const whyStopped = (phase: string): string =>
-      deadline.timedOut || !deadline.cancelled
-        ? `no complete ${phase} within ${timeoutMs} ms`
-        : `cancelled while waiting for the ${phase}`;
-
+    const call = deadlines.start(timeoutMs, opts.signal);
     try {
-      let res: Dispatcher.ResponseData;
-      try {
-        const headers: Record<string, string> = {
-          'access-token': token,
-          accept: 'application/json',
-          'user-agent': userAgent,
-        };
-        if (payload !== undefined) headers['content-type'] = 'application/json';
-        res = await (
-          await poolOf()
-        ).request({
-          method,
-          path,
-          headers,
-          body: payload ?? null,
-          signal,
-          headersTimeout: Math.max(timeoutMs, 1),
-          bodyTimeout: Math.max(timeoutMs, 1),
-        });
-      } catch (err) {
-        if (signal.aborted || isTimeoutError(err)) {
-          throw new GatewayError('timeout', `${where}: ${whyStopped('response')}`);
-        }
-        throw new GatewayError('connection', `${where}: ${describeNetworkError(err)}`, { cause: err });
-      }
-
-      const statusCode = res.statusCode;
-      const label = `HTTP ${statusCode} from ${where}`;
-      const contentType = headerValue(res.headers['content-type']);
-      const decidedByStatus =
-        statusCode === 401 || statusCode === 403 || statusCode === 429 || statusCode >= 500;
-
-      let text: string;
-      if (decidedByStatus) {
-        // The status alone classifies these; the body only lends a message, so any trouble
-        // reading it (too big, truncated, hanging) must not change the verdict.
-        text = await readBody(res.body, MAX_ERROR_BODY_BYTES, 'prefix').catch(() => '');
-        throw classifyByStatus(statusCode, label, res.headers, text, contentType, now());
-      }
-
-      if (isRedirect(statusCode)) {
-        // Never followed (the token header would go along); its body, if any, says nothing.
-        await res.body.dump().catch(() => undefined);
-        const location = redirectNotFollowed(
-          headerValue(res.headers['location']),
-          `${options.origin}${path}`,
-          SERVICE_URL,
+      const dispatcher = await poolOf();
+      return await new Promise<Reply>((resolve, reject) => {
+        const handler = new ExchangeHandler(
+          {
+            where,
+            url: `${options.origin}${path}`,
+            maxBytes,
+            timeoutMs,
+            call,
+            classify: (statusCode, label, headers, text) =>
+              classifyByStatus(statusCode, label, headers, text, headerValue(headers['content-type']), now()),
+          },
+          resolve,
+          reject,
         );
-        throw new GatewayError('invalid_response', `${label}: ${location}`, { httpStatus: statusCode });
-      }
-
-      const declared = Number(headerValue(res.headers['content-length']) ?? Number.NaN);
-      if (Number.isFinite(declared) && declared > maxBytes) {
-        res.body.destroy();
-        throw new GatewayError(
-          'invalid_response',
-          `${label}: body of ${declared} bytes exceeds the ${maxBytes}-byte limit`,
-          { httpStatus: statusCode },
+        dispatcher.dispatch(
+          {
+            method,
+            path,
+            // Shared, never mutated (undici reads them): no object per call.
+            headers: payload === undefined ? baseHeaders : jsonHeaders,
+            body: payload ?? null,
+            // undici's own timers are a backstop only; the per-call deadline decides.
+            headersTimeout: Math.max(timeoutMs, 1),
+            bodyTimeout: Math.max(timeoutMs, 1),
+          },
+          handler,
         );
-      }
-      try {
-        text = await readBody(res.body, maxBytes, 'whole');
-      } catch (err) {
-        if (err instanceof BodyTooLarge) {
-          throw new GatewayError('invalid_response', `${label}: body exceeds the ${maxBytes}-byte limit`, {
-            httpStatus: statusCode,
-          });
-        }
-        if (signal.aborted || isTimeoutError(err)) {
-          throw new GatewayError('timeout', `${label}: ${whyStopped('body')}`, { httpStatus: statusCode });
-        }
-        const promised = Number.isFinite(declared) ? ` of the ${declared} promised` : '';
-        throw new GatewayError(
-          'invalid_response',
-          `${label}: body truncated (connection closed after ${bytesReadBefore(err)} bytes${promised})`,
-          { httpStatus: statusCode, cause: err },
-        );
-      }
-      return { statusCode, contentType, text, label };
+      });
     } finally {
-      deadline.dispose();
+      deadlines.end(call);
     }
   }
 
@@ -185,7 +140,7 @@ export function createTransport(options: TransportOptions): Transport {
 function classifyByStatus(
   statusCode: number,
   label: string,
-  headers: Dispatcher.ResponseData['headers'],
+  headers: Readonly<Record<string, string | string[] | undefined>>,
   text: string,
   contentType: string | undefined,
   nowMs: number,
@@ -215,8 +170,4 @@ function classifyByStatus(
   return new GatewayError('http_5xx', detail === '' ? label : `${label}: ${detail}`, {
     httpStatus: statusCode,
   });
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -87,6 +87,13 @@ function insertSorted(list: number[], at: number): void {
   list.splice(lo, 0, at);
 }
 
+/** Removes the leading entries of the ascending `list` that are at or before `cutoff`. */
+function dropUpTo(list: number[], cutoff: number): void {
+  let drop = 0;
+  while (drop < list.length && list[drop]! <= cutoff) drop++;
+  if (drop > 0) list.splice(0, drop);
+}
+
 export class Budget {
   #rate: number;
   readonly #spanMs: number;
@@ -210,13 +217,10 @@ export class Budget {
     this.#rateLimitedSince = null;
   }
 
-  // Drops calls that left the span.
+  // Drops calls that left the span (at every question about the budget: no array made for it).
   #prune(now: number): void {
     const cutoff = now - this.#spanMs;
-    for (const list of [this.#calls, this.#outOfBand]) {
-      let drop = 0;
-      while (drop < list.length && list[drop]! <= cutoff) drop++;
-      if (drop > 0) list.splice(0, drop);
-    }
+    dropUpTo(this.#calls, cutoff);
+    dropUpTo(this.#outOfBand, cutoff);
   }
 }

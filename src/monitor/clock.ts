@@ -8,6 +8,11 @@
 // deadlines). A wall clock stepped back an hour must not stop the checks for an hour, and one
 // stepped forward must not let a burst of calls through.
 
+/** A pending timer of `Clock.timer`; `cancel` is idempotent, and does nothing once it fired. */
+export interface Timer {
+  cancel(): void;
+}
+
 export interface Clock {
   /** Wall time: milliseconds since the Unix epoch. May jump either way (NTP, an operator). */
   now(): number;
@@ -21,6 +26,13 @@ export interface Clock {
    * first. `ms <= 0` resolves at once; `Infinity` waits for the signal only.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional, the cheap wait of a loop woken early often (issue 17): calls `fn` once after `ms`
+   * of monotonic time unless cancelled first — no promise, no signal, no rejection. It may fire
+   * up to `slackMs` later (default 0) so that timers due close together share one wake-up; never
+   * earlier. A clock without it is used through `sleep` (poll/nap.ts).
+   */
+  timer?(ms: number, fn: () => void, slackMs?: number): Timer;
 }
 
 /**

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Policy } from '../config/types.js';
 import { DEFAULT_DELIVERY_RULES } from './delivery.js';
 import type { DeviceContext, DeviceState, DeviceStep } from './device-state.js';
-import { initialDeviceState, observeDevice, tickDevice } from './device-state.js';
+import {
+  actsOnTime,
+  initialDeviceState,
+  observeDevice,
+  observeDeviceByRules,
+  tickDevice,
+} from './device-state.js';
 import type { DeviceStatus, Observation } from './model.js';
 import { forEverySeed, propertySeeds, rng, type Rng } from './test-support/property.js';
 
@@ -244,5 +250,28 @@ describe('device state machine, randomised', () => {
         for (const e of s.events) seen.add(e.type);
     }
     expect([...seen].sort()).toEqual(['device.down', 'device.flapping', 'device.reminder', 'device.up']);
+  });
+});
+
+// Issue 17: observeDevice's shortcut for "connected again" and the callers' skip of tickDevice
+// (actsOnTime) are optimisations only: at every step of random scenarios they decide as the rules do.
+describe('the shortcuts take the steps the rules take', () => {
+  const { seeds } = propertySeeds(BASE_SEED + 7_000, 1000);
+  it('observeDevice equals observeDeviceByRules; tickDevice changes nothing when !actsOnTime', () => {
+    forEverySeed(seeds, (seed) => {
+      const sc = scenario(rng(seed));
+      let state = initialDeviceState();
+      for (const [i, st] of sc.steps.entries()) {
+        const ctx = { now: st.at, policy: sc.policy, muted: st.muted };
+        if (!actsOnTime(state)) {
+          const ticked = tickDevice(state, ctx);
+          check(ticked.state === state && ticked.events.length === 0, () => `step ${i}: tick acted`);
+        }
+        if (st.input.kind !== 'tick') {
+          same(observeDevice(state, st.input, ctx), observeDeviceByRules(state, st.input, ctx), `step ${i}`);
+        }
+        state = step(state, st.input, ctx).state;
+      }
+    });
   });
 });

@@ -5,9 +5,10 @@
 // crash can never record an alert as decided without also having queued it: at worst the cycle
 // is lost and decided again after the restart.
 //
-// In order: runCycle → scheduler (when) → check (gateway call → observeDevice → QR at DOWN) →
-// on slots no check wants, balance reads (delivery-reader.ts, delivery-steps.ts) → endCycle
-// (account verdict, time-driven device and delivery events) → commit.
+// In order: runCycle → scheduler (when: account-scheduler.ts, dispatch-cycle.ts) → check (gateway
+// call → device-check.ts: observeDevice, QR at DOWN, the row now or later) → on slots no check
+// wants, balance reads (delivery-reader.ts, delivery-steps.ts) → endCycle (cycle-tally.ts: account
+// verdict, time-driven device and delivery events) → commit.
 //
 // The poller's states come from the store only through `load()`: at start, and whenever they
 // must be replaced by what the store holds now (an HA standby refreshing, a replica taking over
@@ -17,29 +18,27 @@ import type { AccountConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';
 import type { Logger } from '../log.js';
 import type { CheckOutcome } from '../metrics/metrics.js';
-import { observeAccountCycle, type AccountState } from '../monitor/account-state.js';
+import type { AccountState } from '../monitor/account-state.js';
 import type { Clock } from '../monitor/clock.js';
 import type { DeliveryReading } from '../monitor/delivery.js';
-import { needsConfirmation, observeDevice, tickDevice, type DeviceStep } from '../monitor/device-state.js';
-import type { ProbeErrorReason } from '../monitor/model.js';
 import type { Mutes } from '../monitor/mutes.js';
-import { roundMs } from '../monitor/round.js';
-import type { MonitorAlert } from '../notify/events.js';
-import type { AccountRow, DeliveryProblemChange, DeviceRow, DeviceSave, Store } from '../store/store.js';
+import type { DeviceRow, Store } from '../store/store.js';
 import { AccountScheduler, type ScheduledDevice } from './account-scheduler.js';
 import type { CheckResult, CycleOptions, CycleReport, CycleRunner } from './cycle.js';
 import type { CycleCommit } from './cycle-writer.js';
+import { accountRow, CycleTally, endCycle, type AccountRuntime } from './cycle-tally.js';
 import { DeliveryReader } from './delivery-reader.js';
-import { endDeliveryAtDown, takeReading, tickDeliveryOf } from './delivery-steps.js';
+import { takeReading } from './delivery-steps.js';
+import { qrForDown, takeCheck, type CheckContext } from './device-check.js';
 import {
-  applyDeviceStep,
   deviceRow,
   readStoredStates,
   restoreAccountState,
-  restoreDeliveryState,
-  restoreDeviceState,
+  restoreDevices,
+  roundOf,
   scheduledDevices,
   setDeviceConfigs,
+  storedRowsOf,
   type DeviceRuntime,
   type StoredStates,
 } from './device-runtime.js';
@@ -68,22 +67,6 @@ export interface PollerDeps {
   readonly strictCallLog?: boolean;
 }
 
-// How long the QR code of a `reconnect: qr` DOWN may wait for the budget and the call.
-const QR_FOR_DOWN_MS = 60_000;
-
-interface CycleTally {
-  checks: number;
-  validAnswers: number;
-  unauthorized: boolean;
-  lastError: { reason: ProbeErrorReason; message: string } | null;
-  saves: DeviceSave[];
-  alerts: MonitorAlert[];
-}
-
-function emptyTally(): CycleTally {
-  return { checks: 0, validAnswers: 0, unauthorized: false, lastError: null, saves: [], alerts: [] };
-}
-
 export class AccountPoller implements CycleRunner {
   readonly scheduler: AccountScheduler;
   readonly gateway: MeteredGateway;
@@ -91,9 +74,12 @@ export class AccountPoller implements CycleRunner {
   /** Balance reads (SPEC §10): which devices, at what pace; its `pace` is exported. */
   readonly delivery: DeliveryReader;
   #config: AccountConfig;
-  #accountState: AccountState;
-  #tally = emptyTally();
+  readonly #account: AccountRuntime;
+  #tally = new CycleTally();
+  /** One round of the account (roundMs), kept until the devices, their intervals or the rate change. */
+  #roundMs: number | undefined;
   readonly #log: Logger;
+  readonly #checkContext: CheckContext;
 
   constructor(
     config: AccountConfig,
@@ -102,6 +88,13 @@ export class AccountPoller implements CycleRunner {
   ) {
     this.#config = config;
     this.#log = deps.log.child({ component: 'poller', account: config.name });
+    this.#checkContext = {
+      account: config.name,
+      clock: deps.clock,
+      mutes: deps.mutes,
+      log: this.#log,
+      qrForDown: (device) => qrForDown(this, deps.log, device),
+    };
     this.gateway = new MeteredGateway({
       account: config.name,
       client,
@@ -119,7 +112,11 @@ export class AccountPoller implements CycleRunner {
         strict: deps.strictCallLog === true,
       }),
     });
-    this.#accountState = restoreAccountState(undefined);
+    this.#account = {
+      state: restoreAccountState(undefined),
+      rowCommittedAt: Number.NEGATIVE_INFINITY,
+      rowBehind: false,
+    };
     setDeviceConfigs(this.devices, config.devices, new Map());
     this.delivery = new DeliveryReader({
       account: config.name,
@@ -153,7 +150,7 @@ export class AccountPoller implements CycleRunner {
     return this.#config;
   }
   get accountState(): AccountState {
-    return this.#accountState;
+    return this.#account.state;
   }
 
   /**
@@ -170,16 +167,13 @@ export class AccountPoller implements CycleRunner {
   async load(stored?: StoredStates): Promise<void> {
     const { accounts, devices } = stored ?? (await readStoredStates(this.deps.store));
     await this.gateway.restoreBudget();
-    const rows = new Map<string, DeviceRow>();
-    for (const row of devices) if (row.account === this.name) rows.set(row.device, row);
-    this.#accountState = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
-    for (const rt of this.devices.values()) {
-      const row = rows.get(rt.config.number);
-      rt.state = restoreDeviceState(row?.state);
-      rt.delivery = restoreDeliveryState(row?.state);
-    }
+    this.#account.state = restoreAccountState(accounts.find((a) => a.account === this.name)?.state);
+    this.#account.rowCommittedAt = Number.NEGATIVE_INFINITY;
+    this.#account.rowBehind = false;
+    restoreDevices(this.devices, this.name, devices);
     // Whatever a cycle tallied and did not commit belongs to the states just replaced.
-    this.#tally = emptyTally();
+    this.#tally = new CycleTally();
+    this.#roundMs = undefined;
     this.scheduler.restore(this.#scheduled());
     this.delivery.reset();
   }
@@ -191,15 +185,13 @@ export class AccountPoller implements CycleRunner {
    * config): read first, so a store that cannot be read rejects before anything changed.
    */
   async update(config: AccountConfig, client?: GatewayClient): Promise<GatewayClient | null> {
-    const rows = new Map<string, DeviceRow>();
-    if (config.devices.some((d) => !this.devices.has(d.number))) {
-      for (const row of await this.deps.store.getDevices()) {
-        if (row.account === config.name) rows.set(row.device, row);
-      }
-    }
+    const rows = config.devices.some((d) => !this.devices.has(d.number))
+      ? storedRowsOf(await this.deps.store.getDevices(), config.name)
+      : new Map<string, DeviceRow>();
     this.#config = config;
     const old = client === undefined ? null : this.gateway.replaceClient(client);
     setDeviceConfigs(this.devices, config.devices, rows);
+    this.#roundMs = undefined;
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: config.rateLimitPerMinute,
@@ -216,10 +208,28 @@ export class AccountPoller implements CycleRunner {
     return report;
   }
 
-  /** Stops the cycles (see AccountScheduler.stop) and turns away calls waiting for the budget. */
+  /**
+   * Hands every routine row still waiting (routine-rows.ts) to the cycle writer, for its next
+   * flush: before a clean stop's last flush, so that a clean stop loses no last-check time.
+   */
+  commitRoutineRows(): void {
+    const tally = new CycleTally();
+    const mono = this.deps.clock.monotonic();
+    tally.saveBehind(this.name, this.devices.values(), mono);
+    const account = this.#account.rowBehind ? accountRow(this.name, this.#account, mono) : null;
+    if (tally.saves.length > 0 || account !== null) {
+      this.deps.commit({ saves: tally.saves, account, alerts: [] });
+    }
+  }
+
+  /**
+   * Stops the cycles (see AccountScheduler.stop) and turns away calls waiting for the budget;
+   * then hands the routine rows still waiting to the cycle writer (commitRoutineRows).
+   */
   async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.gateway.stop();
     await this.scheduler.stop(options);
+    this.commitRoutineRows();
   }
 
   /** Closes the gateway client; after `stop`. */
@@ -244,95 +254,47 @@ export class AccountPoller implements CycleRunner {
     });
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (signal.aborted) return { observation, recheckSoon: false };
-    const seconds = (performance.now() - started) / 1000;
-    const t = this.#tally;
-    t.checks++;
-    // not_found is a status: the gateway answered, so it counts as a valid answer here.
-    if (observation.kind === 'status') t.validAnswers++;
-    else {
-      if (observation.reason === 'unauthorized') t.unauthorized = true;
-      t.lastError = { reason: observation.reason, message: observation.message };
-    }
+    const tally = this.#tally;
+    tally.count(observation);
     // A device removed by a reload while its check was in flight: nothing to record.
     if (rt === undefined) return { observation, recheckSoon: false };
-    const muted = this.deps.mutes.isMuted(this.#config.name, device);
-    const step = observeDevice(rt.state, observation, {
-      now: this.deps.clock.now(),
-      policy: rt.config.policy,
-      muted,
-    });
-    // `reconnect: qr` (SPEC §3): one /connect at DOWN, its QR code attached to the device.down.
-    let qrDataUrl: string | null = null;
-    if (rt.config.policy.reconnect === 'qr' && step.events.some((e) => e.type === 'device.down')) {
-      qrDataUrl = await this.#qrForDown(device);
-    }
-    const wasNotFound = rt.state.status === 'not_found';
-    const ended = step.state.health === 'DOWN' ? endDeliveryAtDown(this.name, rt, this.deps.clock.now()) : [];
-    this.#apply(rt, step, this.#tally, qrDataUrl, ended);
+    const taken = await takeCheck(this.#checkContext, rt, observation, tally);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
-    if (wasNotFound !== (step.state.status === 'not_found')) this.#reschedule();
+    if (taken.notFoundChanged) this.#reschedule();
     // Which devices' balance is read follows UP/DOWN and the status (delivery-reader.ts).
-    this.delivery.refresh();
-    if (step.change !== null) {
-      this.#log.info(
-        { device, from: step.change.from, to: step.change.to, raw: step.change.raw },
-        'status changed',
+    if (taken.deliveryChanged) this.delivery.refresh();
+    if (this.#log.isLevelEnabled('debug')) {
+      const ms = Math.round(performance.now() - started);
+      this.#log.debug(
+        observation.kind === 'status'
+          ? { device, status: observation.status, ms }
+          : { device, reason: observation.reason, err: observation.message, ms },
+        'checked',
       );
     }
-    this.#log.debug(
-      observation.kind === 'status'
-        ? { device, status: observation.status, ms: Math.round(seconds * 1000) }
-        : { device, reason: observation.reason, err: observation.message, ms: Math.round(seconds * 1000) },
-      'checked',
-    );
-    return { observation, recheckSoon: needsConfirmation(step.state) };
+    return { observation, recheckSoon: taken.recheckSoon };
   }
 
   /** After the account's cycle: account-level verdict, time-driven device events, then commit. */
   #endCycle(report: CycleReport): void {
-    const now = this.deps.clock.now();
-    const t = this.#tally;
-    this.#tally = emptyTally();
-    let account: AccountRow | null = null;
-    if (!report.skipped) {
-      const step = observeAccountCycle(
-        this.#accountState,
-        {
-          now,
-          checks: t.checks,
-          validAnswers: t.validAnswers,
-          unauthorized: t.unauthorized,
-          lastError: t.lastError,
-          rateLimitedSince: this.rateLimitedSince(),
-        },
-        {
-          failureThreshold: this.#config.policy.failureThreshold,
-          roundMs: this.roundMs(),
-          muted: this.deps.mutes.isAccountMuted(this.name),
-        },
-      );
-      if (step.state !== this.#accountState) {
-        this.#accountState = step.state;
-        account = { account: this.name, reachable: step.state.reachable, state: step.state };
-      }
-      for (const event of step.events) {
-        this.#log.warn({ event: event.type, reason: event.reason, err: event.message }, event.type);
-        t.alerts.push({ kind: 'account', account: this.name, event });
-      }
-    }
-    for (const rt of this.devices.values()) {
-      const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
-      // Delivery reminders, and what a silence held back (SPEC §10), before the device's own.
-      const delivery = tickDeliveryOf(this.name, rt, now, muted, this.#log);
-      if (delivery.save !== null) t.saves.push(delivery.save);
-      t.alerts.push(...delivery.alerts);
-      const step = tickDevice(rt.state, { now, policy: rt.config.policy, muted });
-      if (step.state !== rt.state || step.events.length > 0) this.#apply(rt, step, t);
-    }
-    if (t.saves.length > 0 || account !== null || t.alerts.length > 0) {
-      this.deps.commit({ saves: t.saves, account, alerts: t.alerts });
-    }
+    const { clock, mutes } = this.deps;
+    const tally = this.#tally;
+    this.#tally = new CycleTally();
+    const commit = endCycle(tally, {
+      account: this.name,
+      accountRuntime: this.#account,
+      devices: this.devices.values(),
+      now: clock.now(),
+      mono: clock.monotonic(),
+      mutes,
+      log: this.#log,
+      skipped: report.skipped,
+      failureThreshold: this.#config.policy.failureThreshold,
+      roundMs: () => this.roundMs(),
+      rateLimitedSince: () => this.rateLimitedSince(),
+    });
+    if (commit !== null) this.deps.commit(commit);
   }
 
   /**
@@ -347,14 +309,8 @@ export class AccountPoller implements CycleRunner {
 
   /** One round of the account: every device due once, at the budget's pace (monitor/round.ts). */
   roundMs(): number {
-    const scheduled = this.#scheduled();
-    return roundMs(
-      scheduled.map((d) => ({
-        intervalMs: d.intervalMs,
-        known: this.devices.get(d.number)?.state.status !== 'not_found',
-      })),
-      this.gateway.plannedSpacingMs,
-    );
+    this.#roundMs ??= roundOf(this.devices.values(), this.gateway.plannedSpacingMs);
+    return this.#roundMs;
   }
 
   /** Rows for every configured device, in config order (status page, API, metrics). */
@@ -366,26 +322,12 @@ export class AccountPoller implements CycleRunner {
   #onReading(rt: DeviceRuntime, reading: DeliveryReading): void {
     const muted = this.deps.mutes.isMuted(this.name, rt.config.number);
     const step = takeReading(this.name, rt, reading, muted, this.#log);
-    if (step.save !== null) this.#tally.saves.push(step.save);
-    this.#tally.alerts.push(...step.alerts);
-    const { at: _at, ...counts } = reading;
-    this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
-  }
-
-  /** `reconnect: qr` (SPEC §3): the QR code attached to a device.down; null when none came. */
-  async #qrForDown(device: string): Promise<string | null> {
-    const result = await this.connect(device, AbortSignal.timeout(QR_FOR_DOWN_MS));
-    if (result?.kind === 'qr') return result.dataUrl;
-    this.deps.log.warn(
-      {
-        component: 'notify',
-        account: this.name,
-        device,
-        result: result === null ? 'cancelled' : result.kind,
-      },
-      'no QR code for the down alert',
-    );
-    return null;
+    if (step.save !== null) this.#tally.save(rt, step.save, this.deps.clock.monotonic());
+    this.#tally.addAlerts(step.alerts);
+    if (this.#log.isLevelEnabled('debug')) {
+      const { at: _at, ...counts } = reading;
+      this.#log.debug({ device: rt.config.number, ...counts }, 'balance read');
+    }
   }
 
   #timeoutMs(device: string): number {
@@ -393,6 +335,7 @@ export class AccountPoller implements CycleRunner {
   }
 
   #reschedule(): void {
+    this.#roundMs = undefined;
     this.scheduler.update({
       devices: this.#scheduled(),
       rateLimitPerMinute: this.#config.rateLimitPerMinute,
@@ -402,18 +345,5 @@ export class AccountPoller implements CycleRunner {
 
   #scheduled(): ScheduledDevice[] {
     return scheduledDevices(this.devices.values(), this.deps.clock);
-  }
-
-  /** Takes the step and adds its row, change and events to the cycle's batch. */
-  #apply(
-    rt: DeviceRuntime,
-    step: DeviceStep,
-    tally: CycleTally,
-    qrDataUrl: string | null = null,
-    deliveryChanges: readonly DeliveryProblemChange[] = [],
-  ): void {
-    const { save, alerts } = applyDeviceStep(this.name, rt, step, this.#log, qrDataUrl, deliveryChanges);
-    tally.saves.push(save);
-    tally.alerts.push(...alerts);
   }
 }

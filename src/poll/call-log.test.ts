@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayClient } from '../gateway/client.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { FakeClock } from '../test-support/fake-clock.js';
 import { StoredCallLog } from './call-log.js';
 import { MeteredGateway } from './metered-gateway.js';
@@ -184,5 +185,94 @@ describe('StoredCallLog', () => {
       reason: 'closed',
     });
     expect(await new StoredCallLog(options).restore()).toEqual([]);
+  });
+
+  it('logs the reservations of every account asked in one turn in one transaction, each its own row', async () => {
+    const { store } = scratchStore();
+    let transactions = 0;
+    // The store as the logs see it, counting the transactions they open.
+    const counted = new Proxy(store, {
+      get(target, key) {
+        if (key === 'transaction') {
+          return (...args: Parameters<Store['transaction']>) => {
+            transactions++;
+            return target.transaction(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const clock = new FakeClock(START);
+    const gateways = ['a', 'b', 'c', 'd', 'e'].map(
+      (account) =>
+        new MeteredGateway({
+          account,
+          client,
+          rateLimitPerMinute: 30,
+          clock,
+          callLog: new StoredCallLog({ store: counted, account, clock, origin: 'daemon', epoch: () => 2 }),
+        }),
+    );
+    const slots = await Promise.all(gateways.map((g) => g.takeSlot(clock.monotonic())));
+    expect(slots.every((slot) => slot !== null)).toBe(true);
+    expect(transactions).toBe(1);
+    for (const account of ['a', 'b', 'c', 'd', 'e']) {
+      expect(
+        (await store.apiCalls(account)).map((r) => [r.at, r.epoch]),
+        account,
+      ).toEqual([[START, 2]]);
+    }
+    // One account's next reservation waits for its first: the per-account order holds.
+    await clock.advance(gateways[0]!.spacingMs);
+    const [again] = await Promise.all([gateways[0]!.takeSlot(clock.monotonic())]);
+    expect(again).not.toBeNull();
+    expect(await store.apiCalls('a')).toHaveLength(2);
+  });
+
+  it('single node: a batch the store refuses lets each of its calls go on unlogged, as alone', async () => {
+    const { store, file } = scratchStore();
+    const clock = new FakeClock(START);
+    const warnings: string[] = [];
+    const gateways = ['a', 'b', 'c'].map(
+      (account) =>
+        new MeteredGateway({
+          account,
+          client,
+          rateLimitPerMinute: 30,
+          clock,
+          callLog: new StoredCallLog({
+            store,
+            account,
+            clock,
+            origin: 'daemon',
+            onWarn: (m) => warnings.push(m),
+          }),
+        }),
+    );
+    const lock = lockFrom(file);
+    const slots = await Promise.all(gateways.map((g) => g.takeSlot(clock.monotonic())));
+    lock.release();
+    expect(slots.every((slot) => slot !== null)).toBe(true);
+    expect(warnings).toHaveLength(3);
+    expect(await store.apiCalls('a')).toEqual([]);
+  });
+
+  it('HA (strict): a lease that lapsed while the batch waited logs nothing and makes no call', async () => {
+    const { store } = scratchStore();
+    const clock = new FakeClock(START);
+    // Leading when the call is asked for, no longer when its batch is written.
+    let asked = 0;
+    const log = new StoredCallLog({
+      store,
+      account: 'main',
+      clock,
+      origin: 'daemon',
+      epoch: () => (asked++ === 0 ? 5 : null),
+      strict: true,
+    });
+    expect(await gatewayWith(log, clock).takeSlot(clock.monotonic())).toBeNull();
+    expect(asked).toBe(2);
+    expect(await store.apiCalls('main')).toEqual([]);
   });
 });

@@ -4,14 +4,17 @@
 // periods that began or ended (the audit's "hours stalled"), and the alerts. Which devices are
 // read, and when, is delivery-reader.ts.
 
+import type { Policy } from '../config/types.js';
 import type { Logger } from '../log.js';
 import {
   deviceWentDown,
   DELIVERY_PROBLEMS,
+  isFreshDelivery,
   observeReading,
   tickDelivery,
   type DeliveryContext,
   type DeliveryEvent,
+  type DeliveryPolicy,
   type DeliveryReading,
   type DeliveryState,
 } from '../monitor/delivery.js';
@@ -24,6 +27,8 @@ export interface DeliveryStep {
   readonly save: DeviceSave | null;
   readonly alerts: readonly DeviceAlert[];
 }
+
+const NOTHING: DeliveryStep = { save: null, alerts: [] };
 
 /** A balance reading through the rules: the row always (the reading is in its state). */
 export function takeReading(
@@ -50,8 +55,10 @@ export function tickDeliveryOf(
   muted: boolean,
   log: Logger,
 ): DeliveryStep {
+  // Every device at every cycle's end: most have nothing to tick (never read, or not yet).
+  if (isFreshDelivery(rt.delivery)) return NOTHING;
   const step = tickDelivery(rt.delivery, deliveryContext(rt, now, muted));
-  if (step.state === rt.delivery && step.events.length === 0) return { save: null, alerts: [] };
+  if (step.state === rt.delivery && step.events.length === 0) return NOTHING;
   const changes = deliveryProblemChanges(account, rt.config.number, rt.delivery, step.state, now);
   rt.delivery = step.state;
   return {
@@ -70,18 +77,22 @@ export function endDeliveryAtDown(account: string, rt: DeviceRuntime, now: numbe
   return deliveryProblemChanges(account, rt.config.number, before, rt.delivery, now);
 }
 
+// Each distinct policy's delivery rules with its alert policy, made once (config shares policies).
+const deliveryPolicies = new WeakMap<Policy, DeliveryPolicy>();
+
 /** The delivery rules' context for a device: its `delivery` policy and the shared alert policy. */
 export function deliveryContext(rt: DeviceRuntime, now: number, muted: boolean): DeliveryContext {
   const { policy } = rt.config;
-  return {
-    now,
-    muted,
-    policy: {
+  let rules = deliveryPolicies.get(policy);
+  if (rules === undefined) {
+    rules = {
       ...policy.delivery,
       repeatIntervalMs: policy.repeatIntervalMs,
       sendResolved: policy.sendResolved,
-    },
-  };
+    };
+    deliveryPolicies.set(policy, rules);
+  }
+  return { now, muted, policy: rules };
 }
 
 /** Delivery events as device alerts: routed, grouped, silenced and queued like device.down. */

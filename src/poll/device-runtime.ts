@@ -13,6 +13,7 @@ import { monotonicOf, type Clock } from '../monitor/clock.js';
 import type { DeliveryState } from '../monitor/delivery.js';
 import type { ScheduledDevice } from '../monitor/due-queue.js';
 import { NOT_FOUND_INTERVAL_FACTOR } from '../monitor/model.js';
+import { roundMs } from '../monitor/round.js';
 import { deliveryFromStoredState } from '../report/delivery.js';
 import { initialDeviceState, type DeviceState, type DeviceStep } from '../monitor/device-state.js';
 import type { DeviceAlert } from '../notify/events.js';
@@ -22,6 +23,21 @@ export interface DeviceRuntime {
   config: DeviceConfig;
   state: DeviceState;
   delivery: DeliveryState;
+  /** When its row was last handed to the cycle writer (monotonic); −∞ before the first. */
+  rowCommittedAt: number;
+  /** The state moved since by routine checks only (routine-rows.ts): the stored row lags. */
+  rowBehind: boolean;
+}
+
+/** A device as loaded from its stored row, or afresh without one; its row counts as unwritten. */
+export function deviceRuntime(config: DeviceConfig, row: DeviceRow | undefined): DeviceRuntime {
+  return {
+    config,
+    state: restoreDeviceState(row?.state),
+    delivery: restoreDeliveryState(row?.state),
+    rowCommittedAt: Number.NEGATIVE_INFINITY,
+    rowBehind: false,
+  };
 }
 
 /** The stored states AccountPoller.load restores from: account and device rows, of any accounts. */
@@ -79,6 +95,44 @@ export function deviceRow(account: string, rt: DeviceRuntime): DeviceRow {
   };
 }
 
+/** The rows of `account` among `rows`, by device number. */
+export function storedRowsOf(rows: readonly DeviceRow[], account: string): Map<string, DeviceRow> {
+  const mine = new Map<string, DeviceRow>();
+  for (const row of rows) if (row.account === account) mine.set(row.device, row);
+  return mine;
+}
+
+/**
+ * One round of the devices (monitor/round.ts) at `spacingMs`: a device the gateway does not know
+ * is due every 10 × interval, and does not stretch the round.
+ */
+export function roundOf(devices: Iterable<DeviceRuntime>, spacingMs: number): number {
+  const round = Array.from(devices, (rt) => {
+    const known = rt.state.status !== 'not_found';
+    return { intervalMs: rt.config.policy.intervalMs * (known ? 1 : NOT_FOUND_INTERVAL_FACTOR), known };
+  });
+  return roundMs(round, spacingMs);
+}
+
+/**
+ * Replaces every device's state with its stored row of `account` in `rows` (afresh without one):
+ * memory then holds what the store holds, and the first check writes the row again.
+ */
+export function restoreDevices(
+  devices: ReadonlyMap<string, DeviceRuntime>,
+  account: string,
+  rows: readonly DeviceRow[],
+): void {
+  const mine = storedRowsOf(rows, account);
+  for (const rt of devices.values()) {
+    const row = mine.get(rt.config.number);
+    rt.state = restoreDeviceState(row?.state);
+    rt.delivery = restoreDeliveryState(row?.state);
+    rt.rowCommittedAt = Number.NEGATIVE_INFINITY;
+    rt.rowBehind = false;
+  }
+}
+
 /**
  * The configured devices into `devices` (config order): kept ones keep their state, removed ones
  * leave, new ones start from their row in `stored` when it has one, else afresh.
@@ -96,12 +150,7 @@ export function setDeviceConfigs(
       existing.config = config;
       continue;
     }
-    const row = stored.get(config.number);
-    devices.set(config.number, {
-      config,
-      state: restoreDeviceState(row?.state),
-      delivery: restoreDeliveryState(row?.state),
-    });
+    devices.set(config.number, deviceRuntime(config, stored.get(config.number)));
   }
 }
 

@@ -34,6 +34,7 @@ import type {
 import type { CheckOutcome } from '../metrics/metrics.js';
 import { linkSignals } from '../net/abort.js';
 import type { CallLog } from './call-log.js';
+import { Napper } from './nap.js';
 
 /**
  * One `/connect` per device this often, whoever asks: a QR code lives about 60 s (SPEC §2) and the
@@ -315,8 +316,8 @@ export class MeteredGateway {
   async #reserve(signal: AbortSignal): Promise<void> {
     if (this.#stop.signal.aborted) throw new Error(`gateway of account ${this.account} is stopped`);
     const aborted = linkSignals([this.#stop.signal, signal]);
-    let napper: AbortController | undefined;
-    const waiter: Waiter = { granted: false, wake: () => napper?.abort() };
+    const napper = new Napper(this.#clock);
+    const waiter: Waiter = { granted: false, wake: () => napper.wake() };
     const onAbort = (): void => waiter.wake();
     aborted.signal.addEventListener('abort', onAbort);
     this.#waiters.push(waiter);
@@ -326,20 +327,12 @@ export class MeteredGateway {
         const now = this.#clock.monotonic();
         const freeAt = this.#freeAt(now, 'out_of_band');
         if (freeAt <= now && (await this.#grantWaiter(now))) continue;
-        if (freeAt <= now) {
-          // Another process's call (read from the log at the grant) took the room: look again soon.
-          napper = new AbortController();
-          await this.#clock.sleep(this.#budget.spacingMs, napper.signal).catch(() => undefined);
-          continue;
-        }
-        napper = new AbortController();
-        try {
-          await this.#clock.sleep(freeAt - now, napper.signal);
-        } catch {
-          // woken by a grant, or aborted: the loop head tells which
-        }
+        // Free but refused: another process's call (read from the log at the grant) took the
+        // room, look again soon. Else: until the budget is free, or a grant or an abort wakes it.
+        await napper.nap(freeAt <= now ? this.#budget.spacingMs : freeAt - now);
       }
     } finally {
+      napper.cancel();
       aborted.signal.removeEventListener('abort', onAbort);
       aborted.dispose();
       const i = this.#waiters.indexOf(waiter);

@@ -1,184 +1,178 @@
-// Poll pipeline benchmark (not a test): 10,000 devices over 500 accounts, checked by the real
-// pipeline (gateway client → state machine → SQLite → alert sink, driven by PollLoop), beside a
-// bare undici request loop against the same simulator in the same run. The simulator runs in a
-// child process, so the CPU figures are the monitor's alone.
+// Poll path benchmark (not a test; issue 17). Every figure is printed beside its baselines from
+// the same run, because the machine's load moves them all.
 //
-//   npm run bench:poll            (builds first; BENCH_DEVICES / BENCH_ACCOUNTS / BENCH_SECONDS override)
+//   npm run bench:poll         10,000 devices over 500 accounts (a few minutes):
+//     flat-bare      a bare undici keep-alive loop, 64 in flight, flat out: the floor per request
+//     paced-bare     bare undici, a pool per account, each account's requests on a timer of its own
+//                    at the configured pace (interval 60 s): the floor of a paced poller
+//     daemon         the real daemon (Daemon.start) paced as configured: interval 60 s, rate_limit
+//                    30/min, concurrency 4, the default 10 s schedule; SQLite store, metrics, cron
+//     pipeline-flat  the poll path driven flat out (interval 1 s, budget out of the way): the old
+//                    bench:poll figure, kept for comparison
+//   npm run bench:poll:100k    100,000 devices over 500 accounts, interval 60 s (rate_limit 300/min,
+//                    the least that fits 200 devices a minute), flat-bare and paced-bare beside it
+//
+// The stand-in (poll-stand-in.mjs) and each variant run in processes of their own: CPU and RSS
+// are the variant's alone. CPU is process.cpuUsage() of the variant's process: all its threads,
+// GC helpers included. "late" is each status call's arrival minus (the device's previous arrival
+// + interval), at the stand-in: how late a check came against its due time.
+//
+// Overrides: BENCH_DEVICES, BENCH_ACCOUNTS, BENCH_WINDOW (s), BENCH_WARMUP (s, paced variants),
+// BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon). BENCH_COMPARE_DIST=DIR
+// adds `daemon@before`: the same daemon variant on another build (e.g. one from before a change,
+// with node_modules reachable from it), in the same run.
 
 import { spawn } from 'node:child_process';
 import console from 'node:console';
+import { loadavg } from 'node:os';
 import process from 'node:process';
-import { performance } from 'node:perf_hooks';
-import { URL } from 'node:url';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Pool } from 'undici';
-import { parseConfig } from '../../dist/config/load.js';
-import { createGatewayClient } from '../../dist/gateway/client.js';
-import { createLogger } from '../../dist/log.js';
-import { systemClock } from '../../dist/poll/system-clock.js';
-import { MaintenanceCalendar } from '../../dist/poll/maintenance.js';
-import { Mutes } from '../../dist/monitor/mutes.js';
-import { AccountPoller } from '../../dist/poll/account-poller.js';
-import { PollLoop } from '../../dist/poll/poll-loop.js';
-import { openSqliteStore } from '../../dist/store/sqlite-store.js';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
 
-const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
+const big = process.argv.includes('--100k');
+const DEVICES = Number(process.env.BENCH_DEVICES ?? (big ? 100_000 : 10_000));
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 500);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const CONCURRENCY = 4;
-const FIRST = 100_000_000;
-const PORT = 18_000 + Math.floor(Math.random() * 1000);
-const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+const INTERVAL_MS = 60_000;
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 120);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 70);
+const RATE = Number(process.env.BENCH_RATE ?? (big ? 300 : 30));
+const COMPARE = process.env.BENCH_COMPARE_DIST;
+const VARIANTS = (
+  process.env.BENCH_VARIANTS ??
+  (big ? 'flat-bare,paced-bare,daemon' : 'flat-bare,paced-bare,daemon,pipeline-flat') +
+    (COMPARE === undefined ? '' : ',daemon@before')
+).split(',');
+const PORT = 20_000 + Math.floor(Math.random() * 20_000);
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 
-async function startSim() {
-  const child = spawn(
-    process.execPath,
-    [cli, 'simulate', '--port', String(PORT), '--devices', String(DEVICES), '--rate-limit', '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise((resolve, reject) => {
-    child.stdout.on('data', resolve);
-    child.on('exit', (code) => reject(new Error(`simulator exited ${code}`)));
+function startStandIn() {
+  const child = spawn(process.execPath, [here('./poll-stand-in.mjs'), String(PORT)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  return child;
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', () => resolve(child));
+    child.on('exit', (code) => reject(new Error(`stand-in exited ${code}`)));
+  });
 }
 
-function cpuMicros(start) {
-  const d = process.cpuUsage(start);
-  return d.user + d.system;
-}
-
-async function bareLoop(seconds) {
-  const pool = new Pool(`http://127.0.0.1:${PORT}`, { connections: 64 });
-  const until = performance.now() + seconds * 1000;
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
-  let n = 0;
-  const worker = async () => {
-    while (performance.now() < until) {
-      const device = FIRST + (n % DEVICES);
-      n++;
-      const res = await pool.request({
-        path: `/api/status/${device}`,
-        method: 'GET',
-        headers: { 'access-token': 'sim-token' },
-      });
-      await res.body.json();
-    }
-  };
-  await Promise.all(Array.from({ length: 64 }, worker));
-  const wall = (performance.now() - t0) / 1000;
-  const result = { checks: n, perSecond: n / wall, cpuMicrosPerCheck: cpuMicros(cpu) / n };
-  await pool.close();
-  return result;
-}
-
-async function pipeline(seconds) {
-  const perAccount = Math.ceil(DEVICES / ACCOUNTS);
-  let yaml = `state_dir: /tmp\nschedule: "* * * * * *"\ndefaults: { interval: 1s, timeout: 5s }\naccounts:\n`;
-  for (let a = 0; a < ACCOUNTS; a++) {
-    yaml += `  - name: acct${a}\n    base_url: http://127.0.0.1:${PORT}/api\n    token: sim-token\n    concurrency: ${CONCURRENCY}\n    rate_limit: 6000/min\n    devices:\n`;
-    for (let d = a * perAccount; d < Math.min(DEVICES, (a + 1) * perAccount); d++) {
-      yaml += `      - { number: "${FIRST + d}" }\n`;
-    }
-  }
-  const config = parseConfig(yaml, { env: {} });
-  const dir = mkdtempSync(join(tmpdir(), 'wgm-bench-'));
-  const store = openSqliteStore(join(dir, 'monitor.db'));
-  const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
-  const calendar = new MaintenanceCalendar([], 'UTC');
-  const mutes = new Mutes();
-  let alerts = 0;
-  const pending = [];
-  const flush = async () => {
-    const batch = pending.splice(0);
-    alerts += batch.reduce((n, c) => n + c.alerts.length, 0);
-    await store.transaction(async (tx) => {
-      await tx.saveDevices(batch.flatMap((c) => c.saves));
-      for (const c of batch) if (c.account !== null) await tx.saveAccount(c.account);
-    });
-  };
-  const deps = {
-    store,
-    clock: systemClock,
-    log,
-    mutes,
-    // As the daemon does: the cycles of a tick are written in one transaction after the tick.
-    commit: (batch) => pending.push(batch),
-    recordCheck: () => undefined,
-  };
-  const pollers = config.accounts.map(
-    (account) =>
-      new AccountPoller(
-        account,
-        createGatewayClient({
-          baseUrl: account.baseUrl,
-          token: account.token,
-          timeoutMs: 5000,
-          connections: CONCURRENCY,
+function runVariant(name) {
+  const [variant, build] = name.split('@');
+  const options = {
+    variant,
+    ...(build === 'before' ? { dist: pathToFileURL(`${COMPARE}/`).href } : {}),
+    port: PORT,
+    devices: DEVICES,
+    accounts: ACCOUNTS,
+    concurrency: 4,
+    intervalMs: INTERVAL_MS,
+    rateLimit: RATE,
+    smaps: process.env.BENCH_SMAPS === '1',
+    ...(process.env.BENCH_ALLOC_PROFILE === undefined
+      ? {}
+      : {
+          allocProfile: `${process.env.BENCH_ALLOC_PROFILE}/${name}.heapprofile`,
+          allocPromotedOnly: process.env.BENCH_ALLOC_PROMOTED === '1',
         }),
-        deps,
-      ),
-  );
-  // As the daemon does: each poller reads its stored state before it polls.
-  await Promise.all(pollers.map((p) => p.load()));
-  let checks = 0;
-  const loop = new PollLoop({
-    clock: systemClock,
-    onCycle: (report) => {
-      checks += report.checks;
-    },
-  });
-  for (const p of pollers) loop.add(p);
-
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
-  const until = t0 + seconds * 1000;
-  let ticks = 0;
-  while (performance.now() < until) {
-    const now = Date.now();
-    calendar.advance(now);
-    mutes.refresh(await store.activeSilences(now), calendar.openWindows(now), now);
-    await loop.tick(Date.now() + 1000);
-    await flush();
-    ticks++;
-  }
-  const wall = (performance.now() - t0) / 1000;
-  const result = {
-    checks,
-    perSecond: checks / wall,
-    cpuMicrosPerCheck: cpuMicros(cpu) / checks,
-    ticks,
-    alerts,
+    ...(process.env.BENCH_HEAP_SNAPSHOT === undefined
+      ? {}
+      : { heapSnapshot: `${process.env.BENCH_HEAP_SNAPSHOT}/${name}.heapsnapshot` }),
+    seconds: variant === 'flat-bare' || variant === 'pipeline-flat' ? 15 : WINDOW,
+    warmupSeconds: variant === 'daemon' ? WARMUP : variant === 'pipeline-flat' ? 5 : 10,
   };
-  await loop.stop();
-  await Promise.all(pollers.map((p) => p.close()));
-  await store.close();
-  calendar.close();
-  rmSync(dir, { recursive: true, force: true });
-  return result;
+  const load = loadavg()[0];
+  return new Promise((resolve, reject) => {
+    // BENCH_PROFILE=DIR: a V8 CPU profile of each variant's process (it costs CPU: figures rise).
+    const profile = process.env.BENCH_PROFILE;
+    const flags =
+      profile === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${name}.cpuprofile`];
+    // --expose-gc only lets the variant read its live heap after the window (one gc() then).
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', ...flags, here('./poll-variant.mjs'), JSON.stringify(options)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1);
+      if (code !== 0 || line === undefined) reject(new Error(`variant ${name} exited ${code}: ${out}`));
+      else resolve({ ...JSON.parse(line), loadBefore: load, loadAfter: loadavg()[0] });
+    });
+  });
 }
 
-const sim = await startSim();
+const fmt = (v, digits = 0) => (v === null || v === undefined ? '–' : Number(v).toFixed(digits));
+
+const standIn = await startStandIn();
+const results = {};
 try {
   console.log(
-    `poll bench: ${DEVICES} devices, ${ACCOUNTS} accounts, ${SECONDS}s per variant, simulator in a child process`,
+    `poll bench: ${DEVICES} devices, ${ACCOUNTS} accounts, interval ${INTERVAL_MS / 1000}s, daemon rate_limit ${RATE}/min; ` +
+      `window ${WINDOW}s after ${WARMUP}s warm-up (daemon); stand-in in a child process; CPU = all threads of the variant's process`,
   );
-  const bare = await bareLoop(SECONDS);
-  const ours = await pipeline(SECONDS);
-  const row = (name, r) =>
-    `${name.padEnd(34)} ${String(r.checks).padStart(8)} ${r.perSecond.toFixed(0).padStart(10)} ${r.cpuMicrosPerCheck.toFixed(0).padStart(14)}`;
-  console.log(
-    `${'variant'.padEnd(34)} ${'checks'.padStart(8)} ${'checks/s'.padStart(10)} ${'CPU µs/check'.padStart(14)}`,
-  );
-  console.log(row('bare undici loop (64 in flight)', bare));
-  console.log(row('monitor pipeline (store+machine)', ours));
-  console.log(
-    `pipeline overhead per check: ${(ours.cpuMicrosPerCheck - bare.cpuMicrosPerCheck).toFixed(0)} µs CPU; RSS ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
-  );
+  for (const v of VARIANTS) {
+    process.stderr.write(`running ${v}…\n`);
+    try {
+      results[v] = await runVariant(v);
+    } catch (err) {
+      // The others' figures still count: say which one failed, and go on.
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
 } finally {
-  sim.kill('SIGTERM');
+  standIn.kill('SIGTERM');
+}
+
+const flat = results['flat-bare']?.cpuMicrosPerCall;
+const paced = results['paced-bare']?.cpuMicrosPerCall;
+const header = [
+  'variant'.padEnd(20),
+  'calls'.padStart(8),
+  'calls/s'.padStart(8),
+  'CPU µs/call'.padStart(11),
+  '×flat'.padStart(6),
+  '×paced'.padStart(7),
+  'core %'.padStart(7),
+  'lag p99'.padStart(8),
+  'RSS med'.padStart(8),
+  'RSS peak'.padStart(9),
+  'late p50/p99/max ms'.padStart(20),
+  '>+5%'.padStart(5),
+  'load'.padStart(10),
+];
+console.log(header.join(' '));
+for (const [name, r] of Object.entries(results)) {
+  const flatOut = name.startsWith('flat-bare') || name.startsWith('pipeline-flat');
+  const late = flatOut ? '–' : `${fmt(r.gaps.lateP50Ms)}/${fmt(r.gaps.lateP99Ms)}/${fmt(r.gaps.lateMaxMs)}`;
+  console.log(
+    [
+      name.padEnd(20),
+      String(r.calls).padStart(8),
+      fmt(r.perSecond).padStart(8),
+      fmt(r.cpuMicrosPerCall).padStart(11),
+      (flat ? fmt(r.cpuMicrosPerCall / flat, 2) : '–').padStart(6),
+      (paced ? fmt(r.cpuMicrosPerCall / paced, 2) : '–').padStart(7),
+      fmt(r.coreShare * 100, 1).padStart(7),
+      `${fmt(r.lagP99Ms, 1)}ms`.padStart(8),
+      `${r.rssMedianMB}MB`.padStart(8),
+      `${r.peakRssMB}MB`.padStart(9),
+      late.padStart(20),
+      (flatOut ? '–' : String(r.gaps.over5pct)).padStart(5),
+      `${fmt(r.loadBefore, 1)}→${fmt(r.loadAfter, 1)}`.padStart(10),
+    ].join(' '),
+  );
+}
+for (const [name, d] of Object.entries(results)) {
+  if (!name.startsWith('daemon')) continue;
+  console.log(
+    `${name}: ${d.statusCalls} status + ${d.balanceCalls} balance calls; ${d.devicesSeen} devices seen; ` +
+      `${d.gaps.n} re-checks, ${d.gaps.over5pct} later than interval + 5 %; skipped ticks ${d.skipped}; ` +
+      `lag max ${fmt(d.lagMaxMs)} ms; GC in the window: ${d.gc.minor} minor (${d.gc.minorMs} ms), ${d.gc.major} major (${d.gc.majorMs} ms); heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
+      `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
+      `after the window and a full GC: live heap ${d.liveHeapMB} MB of ${d.heapTotalMB} MB, external ${d.externalMB} MB ` +
+      `(array buffers ${d.arrayBuffersMB} MB), RSS ${d.rssAfterGcMB} MB; spaces ${JSON.stringify(d.spaces)}`,
+  );
 }
