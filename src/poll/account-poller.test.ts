@@ -59,6 +59,8 @@ interface Call {
 class Gateway {
   readonly calls: Call[] = [];
   readonly status = new Map<string, 'connected' | 'disconnected'>(DEVICES.map((d) => [d, 'connected']));
+  /** Holds every /connect until resolved (a QR code for a DOWN that waits for the budget). */
+  connectGate: Promise<void> = Promise.resolve();
   constructor(private readonly clock: FakeClock) {}
 
   client(): GatewayClient {
@@ -70,7 +72,11 @@ class Gateway {
         return { kind: 'status', status, raw: status } satisfies Observation;
       },
       balance: () => Promise.reject(new Error('not in these tests')),
-      connect: () => Promise.reject(new Error('not in these tests')),
+      connect: async (device) => {
+        this.calls.push({ device, at: this.clock.now() });
+        await this.connectGate;
+        return { kind: 'qr', dataUrl: `data:image/png;base64,${device}` } as const;
+      },
       sendText: () => Promise.reject(new Error('not in these tests')),
       delete: () => Promise.reject(new Error('not in these tests')),
       close: () => Promise.resolve(),
@@ -259,6 +265,33 @@ describe('AccountPoller.update', () => {
     await replica.run(2 * INTERVAL_MS);
     await replica.stop();
     expect(downs(replica.alerts)).toEqual([DEVICES[2]]);
+    await store.close();
+  });
+});
+
+describe('AccountPoller.check', () => {
+  it('loses no DOWN whose QR code arrives after ticks were skipped meanwhile', async () => {
+    const store = openSqliteStore(':memory:');
+    const clock = new FakeClock(START);
+    const gateway = new Gateway(clock);
+    const config = accountConfig();
+    const qr = config.devices.map((d) => ({ ...d, policy: { ...d.policy, reconnect: 'qr' as const } }));
+    const replica = new Replica(store, clock, gateway, { ...config, devices: qr });
+    await replica.poller.load();
+    await replica.run(INTERVAL_MS);
+    let release = (): void => undefined;
+    gateway.connectGate = new Promise((resolve) => (release = resolve));
+    gateway.status.set(DEVICES[0]!, 'disconnected');
+    // The DOWN is decided, then waits for its QR code across several ticks, each skipped.
+    await replica.run(3 * INTERVAL_MS);
+    expect(downs(replica.alerts)).toEqual([]);
+    release();
+    await replica.run(2 * TICK_MS);
+    await replica.stop();
+    expect(downs(replica.alerts)).toEqual([DEVICES[0]]);
+    const down = replica.alerts.find((a) => a.event.type === 'device.down')!;
+    expect(down).toMatchObject({ qrCode: { dataUrl: `data:image/png;base64,${DEVICES[0]}` } });
+    expect((await store.getDevices()).find((r) => r.device === DEVICES[0])?.health).toBe('DOWN');
     await store.close();
   });
 });

@@ -254,11 +254,10 @@ export class AccountPoller implements CycleRunner {
     });
     // Cut short by a stop: the answer says nothing about the device or the account.
     if (signal.aborted) return { observation, recheckSoon: false };
-    const tally = this.#tally;
-    tally.count(observation);
+    this.#tally.count(observation);
     // A device removed by a reload while its check was in flight: nothing to record.
     if (rt === undefined) return { observation, recheckSoon: false };
-    const taken = await takeCheck(this.#checkContext, rt, observation, tally);
+    const taken = await takeCheck(this.#checkContext, rt, observation, () => this.#tally);
     // A device the gateway does not know is checked every 10 × interval (SPEC §3): its due time
     // changes with the status. Before the scheduler's `finish`, which takes the new interval.
     if (taken.notFoundChanged) this.#reschedule();

@@ -39,12 +39,17 @@ export interface CheckTaken {
   readonly deliveryChanged: boolean;
 }
 
-/** Feeds one answer to the device's state machine and puts what it changed into `tally`. */
+/**
+ * Feeds one answer to the device's state machine and puts what it changed into the tally
+ * `tally()` gives once nothing is awaited any more: while a DOWN waits for its QR code, a tick
+ * skipped meanwhile ends the cycle's tally and starts the next, and a step put into the ended one
+ * would be lost with its alert.
+ */
 export async function takeCheck(
   ctx: CheckContext,
   rt: DeviceRuntime,
   observation: Observation,
-  tally: CycleTally,
+  tally: () => CycleTally,
 ): Promise<CheckTaken> {
   const { account, clock } = ctx;
   const device = rt.config.number;
@@ -73,7 +78,7 @@ export async function takeCheck(
     takeRoutineStep(rt.state, step.state);
     rt.rowBehind = true;
   } else {
-    tally.apply(account, rt, step, ctx.log, mono, qrDataUrl, ended);
+    tally().apply(account, rt, step, ctx.log, mono, qrDataUrl, ended);
   }
   if (step.change !== null) {
     ctx.log.info(
