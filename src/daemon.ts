@@ -151,6 +151,7 @@ export class Daemon {
       commit: (batch) => this.#writer.add(batch),
       recordCheck: this.#metrics.recordCheck.bind(this.#metrics),
       recordDeliveryCheck: this.#metrics.recordDeliveryCheck.bind(this.#metrics),
+      onCallLogWrite: (failure) => this.#writer.noteOtherWrite(failure),
       // With HA every call is logged under the lease epoch before it is made, and none is made
       // unlogged or after the lease lapsed on this replica's clock (SPEC §11).
       ...(keeper === null ? {} : { epoch: () => keeper.epoch(), strictCallLog: true }),

@@ -75,7 +75,7 @@ class Gateway {
       connect: async (device) => {
         this.calls.push({ device, at: this.clock.now() });
         await this.connectGate;
-        return { kind: 'qr', dataUrl: `data:image/png;base64,${device}` } as const;
+        return { kind: 'qr', dataUrl: `data:image/png;base64,${device}`, png: Buffer.from(device) } as const;
       },
       sendText: () => Promise.reject(new Error('not in these tests')),
       delete: () => Promise.reject(new Error('not in these tests')),

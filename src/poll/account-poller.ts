@@ -65,6 +65,8 @@ export interface PollerDeps {
    * `load()` rejects when the call log cannot be read. Default false (a single node).
    */
   readonly strictCallLog?: boolean;
+  /** Each failure to log a gateway call in the store, and null at the first success after one. */
+  readonly onCallLogWrite?: (failure: unknown) => void;
 }
 
 export class AccountPoller implements CycleRunner {
@@ -110,6 +112,7 @@ export class AccountPoller implements CycleRunner {
         onWarn: (message) => this.#log.warn(message),
         ...(deps.epoch === undefined ? {} : { epoch: deps.epoch }),
         strict: deps.strictCallLog === true,
+        ...(deps.onCallLogWrite === undefined ? {} : { onStoreWrite: deps.onCallLogWrite }),
       }),
     });
     this.#account = {

@@ -76,6 +76,12 @@ export interface StoredCallLogOptions {
   readonly strict?: boolean;
   /** The batch its reservations join; default the one of `store` and `clock` (see the top). */
   readonly batch?: CallLogBatch;
+  /**
+   * A call could not be logged (the error), or one was logged after that (null): the store's
+   * health as the call log sees it. With routine rows written only every few minutes, the call
+   * log is often the first write to find a full disk.
+   */
+  readonly onStoreWrite?: (failure: unknown) => void;
 }
 
 /** How far back rows are read and kept: the budget's span, and as much again for clock skew. */
@@ -183,6 +189,9 @@ export class StoredCallLog implements CallLog {
   readonly #epoch: () => number | null;
   readonly #strict: boolean;
   readonly #batch: CallLogBatch;
+  readonly #onStoreWrite: (failure: unknown) => void;
+  /** The last attempt to log a call failed: the next that succeeds reports it (onStoreWrite). */
+  #writeFailing = false;
   /** The newest row id seen (read or written); 0 before the first restore or reservation. */
   #lastId = 0;
   #restored = false;
@@ -201,6 +210,7 @@ export class StoredCallLog implements CallLog {
     this.#epoch = options.epoch ?? (() => null);
     this.#strict = options.strict === true;
     this.#batch = options.batch ?? batchOf(options.store, options.clock);
+    this.#onStoreWrite = options.onStoreWrite ?? (() => undefined);
   }
 
   restore(): Promise<LoggedCall[]> {
@@ -266,6 +276,8 @@ export class StoredCallLog implements CallLog {
         });
       });
     } catch (err) {
+      this.#writeFailing = true;
+      this.#reportStoreWrite(err);
       this.#failed('could not log a call', err);
       // Strict: not made. When `decide` had said yes, the budget counts a call that was never
       // made: a slot lost, on the safe side.
@@ -275,7 +287,13 @@ export class StoredCallLog implements CallLog {
       return decided;
     }
     // Only once committed: an id rolled back may be handed out again to another process's row.
-    if (loggedId !== undefined) this.#lastId = Math.max(this.#lastId, loggedId);
+    if (loggedId !== undefined) {
+      this.#lastId = Math.max(this.#lastId, loggedId);
+      if (this.#writeFailing) {
+        this.#writeFailing = false;
+        this.#reportStoreWrite(null);
+      }
+    }
     return decided ?? false;
   }
 
@@ -289,6 +307,14 @@ export class StoredCallLog implements CallLog {
     const run = this.#queue.then(work);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  #reportStoreWrite(failure: unknown): void {
+    try {
+      this.#onStoreWrite(failure);
+    } catch {
+      // a throwing listener must not stop a check
+    }
   }
 
   #failed(what: string, err: unknown): void {

@@ -10,6 +10,8 @@ import type { DeviceAlert, MonitorAlert } from '../notify/events.js';
 import { StoreError, storeError } from '../store/errors.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
 import type { DeviceSave, Store } from '../store/store.js';
+import { FakeClock } from '../test-support/fake-clock.js';
+import { StoredCallLog } from './call-log.js';
 import { CycleWriter, type CycleCommit } from './cycle-writer.js';
 
 // The writer against a real SQLite file: a second connection holding `BEGIN EXCLUSIVE` gives the
@@ -463,5 +465,64 @@ describe('CycleWriter', () => {
     expect(await store.history('main', '100')).toEqual([]);
     expect(await queued(store)).toEqual([]);
     expect(out.lines().map((l) => l['level'])).toEqual(['warn']);
+  });
+
+  describe('with the call log (routine rows wait minutes: a logged gateway call may be the first write)', () => {
+    function callLogOf(store: SqliteStore, writer: CycleWriter, clock: FakeClock): StoredCallLog {
+      return new StoredCallLog({
+        store,
+        account: 'main',
+        clock,
+        origin: 'daemon',
+        onStoreWrite: (failure) => writer.noteOtherWrite(failure),
+      });
+    }
+
+    it('is unwritable from a call the store could not log until one is logged, with nothing held', async () => {
+      const { store, file } = scratchStore();
+      const out = capture();
+      const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher() });
+      const clock = new FakeClock(1_700_000_000_000);
+      const calls = callLogOf(store, writer, clock);
+      expect(await calls.reserve('check', () => true)).toBe(true);
+      expect(writer.health().writable).toBe(true);
+      const lock = lockFrom(file);
+      // Made unlogged, on this process's budget alone; the store's health says why.
+      expect(await calls.reserve('check', () => true)).toBe(true);
+      expect(writer.health()).toMatchObject({ writable: false, error: expect.stringMatching(/lock/) });
+      lock.release();
+      await clock.advance(30_000);
+      expect(await calls.reserve('check', () => true)).toBe(true);
+      expect(writer.health()).toMatchObject({ writable: true, error: null });
+      expect(out.lines().map((l) => [l['level'], l['msg']])).toEqual([
+        ['error', 'cannot write the poll results; holding them and retrying at every tick'],
+        ['info', 'the store is writable again: a gateway call was logged'],
+      ]);
+    });
+
+    it('leaves the recovery to the flush of what is held, which reports it', async () => {
+      const { store, file } = scratchStore();
+      const out = capture();
+      const writer = new CycleWriter({ store, log: out.log, publish: outboxPublisher() });
+      const clock = new FakeClock(1_700_000_000_000);
+      const calls = callLogOf(store, writer, clock);
+      const lock = lockFrom(file);
+      await calls.reserve('check', () => true);
+      writer.add(down('100', 1_000));
+      expect(await writer.flush()).toBe(false);
+      lock.release();
+      await clock.advance(30_000);
+      await calls.reserve('check', () => true);
+      // Logged, but the DOWN is not written yet: still failing until the flush takes it.
+      expect(writer.health()).toMatchObject({ writable: false, held: { alerts: 1 } });
+      expect(await writer.flush()).toBe(true);
+      expect(writer.health()).toMatchObject({ writable: true, held: { alerts: 0 } });
+      expect(await queued(store)).toEqual(['device.down@1000']);
+      const recovery = out.lines().find((l) => String(l['msg']).startsWith('the store is writable again'));
+      expect(recovery).toMatchObject({
+        msg: 'the store is writable again: wrote the held poll results late',
+        alerts: 1,
+      });
+    });
   });
 });

@@ -89,6 +89,25 @@ export class CycleWriter {
     this.#logDropped();
   }
 
+  /**
+   * Another write of the poll path (a gateway call logged, call-log.ts) failed (`failure`) or
+   * succeeded after one (null). Routine rows are written only every few minutes, so the call log
+   * is often the first to find the store refusing writes; /readyz and the metrics say so at once.
+   * A success clears the failure only when nothing is held: a held batch's flush reports the
+   * recovery with what it wrote.
+   */
+  noteOtherWrite(failure: unknown): void {
+    if (failure !== null) {
+      if (failure instanceof StoreError && failure.reason !== 'deposed' && failure.reason !== 'invalid') {
+        this.#options.onFailure?.(failure);
+        this.#failed(failure);
+      }
+      return;
+    }
+    if (this.#error === null || this.#writing !== null || !this.#held.empty) return;
+    this.#recovered(this.#held, 'the store is writable again: a gateway call was logged');
+  }
+
   health(): StoreWriteHealth {
     const parts = this.#writing === null ? [this.#held] : [this.#writing, this.#held];
     const sum = (count: (h: HeldWrites) => number): number => parts.reduce((n, h) => n + count(h), 0);
@@ -260,7 +279,10 @@ export class CycleWriter {
     }
   }
 
-  #recovered(written: HeldWrites): void {
+  #recovered(
+    written: HeldWrites,
+    message = 'the store is writable again: wrote the held poll results late',
+  ): void {
     const dropped = written.dropped;
     this.#options.log.info(
       {
@@ -272,7 +294,7 @@ export class CycleWriter {
         droppedHistory: dropped.history,
         droppedAlerts: dropped.alerts,
       },
-      'the store is writable again: wrote the held poll results late',
+      message,
     );
     this.#error = null;
     this.#failedAttempts = 0;
