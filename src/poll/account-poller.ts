@@ -13,6 +13,9 @@
 // The poller's states come from the store only through `load()`: at start, and whenever they
 // must be replaced by what the store holds now (an HA standby refreshing, a replica taking over
 // the lease). Constructed, it holds fresh states and makes no store call.
+//
+// Over 350 lines: the account's public face (load, update, check, cycle, stop) over the parts
+// named above, which hold the logic.
 
 import type { AccountConfig } from '../config/types.js';
 import type { ConnectResult, GatewayClient } from '../gateway/client.js';

@@ -24,6 +24,9 @@
 // PostgreSQL aborts a transaction at its first failed statement (SQLite only undoes the
 // statement). So a failure marks its level failed: later calls there reject at once, and the
 // level rolls back rather than commit — no COMMIT ever silently turns into a rollback.
+//
+// Over 350 lines: the two sessions and the fence must agree on every path, so they stay side
+// by side.
 
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { StoreError, storeError } from './errors.js';

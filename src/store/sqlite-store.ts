@@ -8,6 +8,8 @@
 // A transaction spans awaits, so it is kept to itself: while one is open, calls made on the store
 // (not through its `tx`) wait until it ends instead of slipping into it — they would otherwise be
 // committed or rolled back with work that is not theirs.
+//
+// Over 350 lines: one forwarding method per Store method, each a line or two.
 
 import type { FiringAlert, NewOutboxMessage, OutboxMessage, OutboxStore } from './outbox-store.js';
 import { storeError } from './errors.js';
