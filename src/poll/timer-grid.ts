@@ -10,7 +10,7 @@
 // 500 account schedulers pacing 10,000 devices over a minute want ~170 wake-ups a second, each
 // paying a timer, a promise and an epoll round-trip for one check; on a 250 ms grid they share
 // four. The schedulers pass their slack (never past the cycle's dispatch end, see
-// dispatch-loop.ts), the grid caps it at one step.
+// dispatch-cycle.ts), the grid caps it at one step.
 
 import type { Timer } from '../monitor/clock.js';
 
