@@ -142,6 +142,41 @@ describe('renderStatusPage', () => {
     expect(bad).toContain('&quot;invalid Access-Token&quot;');
   });
 
+  it("writes each time in the zone with the header's offset, saying its own only across a DST change", () => {
+    // 2026-03-29: Berlin went from +01:00 to +02:00 at 01:00 UTC.
+    const now = Date.UTC(2026, 2, 30, 9, 0, 0);
+    const page = renderStatusPage(
+      buildStatusView(
+        {
+          ...data,
+          now,
+          timeZone: 'Europe/Berlin',
+          devices: [
+            {
+              ...device('500', { statusSince: now - 2 * H }),
+              recentChanges: [
+                { at: now - 2 * H, from: 'disconnected', to: 'connected' },
+                { at: Date.UTC(2026, 2, 28, 12, 0, 0), from: 'connected', to: 'disconnected' },
+              ],
+            },
+          ],
+        },
+        { relinkAvailable: false },
+      ),
+      'N',
+    );
+    expect(page).toContain('as of 2026-03-30 11:00 (+02:00)');
+    expect(page).toContain('since <time datetime="2026-03-30T07:00Z">2026-03-30 09:00</time></div>');
+    expect(page).toContain('<time datetime="2026-03-30T07:00Z">03-30 09:00</time> disconnected');
+    expect(page).toContain('<time datetime="2026-03-28T12:00Z">03-28 13:00</time> (+01:00) connected');
+  });
+
+  it("labels a phone card's lines from the style sheet, one rule per column rather than per cell", () => {
+    expect(html).toContain('td:nth-child(2)::before{content:"Status"}');
+    expect(html).toContain('td:nth-child(7)::before{content:"Last changes"}');
+    expect(html).not.toContain('data-label');
+  });
+
   it('says so when no device is configured', () => {
     const empty = renderStatusPage(
       buildStatusView({ ...data, devices: [] }, { relinkAvailable: false }),

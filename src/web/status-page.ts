@@ -14,7 +14,7 @@ import type { HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { renderPage } from './layout.js';
-import { CSS } from './status-page-css.js';
+import { COLUMNS, CSS } from './status-page-css.js';
 import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
 export const STATUS_PAGE_REFRESH_SECONDS = 30;
@@ -173,91 +173,133 @@ function ago(now: number, at: number): string {
   return now - at < 1000 ? 'just now' : `${humanDuration(now - at)} ago`;
 }
 
-/** `<time>` with the local time as text and, as its title, with the zone's offset. One formatting for both. */
-function timeElement(ms: number, view: StatusPageView, short: boolean): string {
-  const iso = isoWithOffset(ms, view.timeZone);
-  const local = `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
-  // `11-24 19:17` for the changes listed: at most 7 days old, the year is clear from the page.
-  return `<time datetime="${new Date(ms).toISOString()}" title="${e(`${local} (${iso.slice(19)})`)}">${e(
-    short ? local.slice(5) : local,
-  )}</time>`;
-}
+/**
+ * The page's times, `2025-03-31 13:00` (or `03-31 13:00` for the changes listed: at most 7 days
+ * old, the year is clear from the page), in `<time>` with the UTC minute as its datetime. The
+ * header gives the zone's offset now; a time at another offset (across a DST change) says its own.
+ * Each minute is formatted once per page: 10,000 rows share few of them, and the offset is the
+ * costly part.
+ */
+class PageTimes {
+  private readonly full = new Map<number, string>();
+  private readonly short = new Map<number, string>();
+  private readonly offsetNow: string;
 
-function time(ms: number, view: StatusPageView): string {
-  return timeElement(ms, view, false);
-}
+  constructor(
+    private readonly timeZone: string,
+    now: number,
+  ) {
+    this.offsetNow = isoWithOffset(now, timeZone).slice(19);
+  }
 
-function shortTime(ms: number, view: StatusPageView): string {
-  return timeElement(ms, view, true);
+  time(ms: number): string {
+    return this.element(ms, this.full, false);
+  }
+
+  shortTime(ms: number): string {
+    return this.element(ms, this.short, true);
+  }
+
+  private element(ms: number, cache: Map<number, string>, short: boolean): string {
+    const minute = Math.floor(ms / 60_000);
+    let out = cache.get(minute);
+    if (out === undefined) {
+      const iso = isoWithOffset(minute * 60_000, this.timeZone);
+      const local = short
+        ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}`
+        : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+      const offset = iso.slice(19);
+      const utc = new Date(minute * 60_000).toISOString().slice(0, 16);
+      out = `<time datetime="${utc}Z">${local}</time>${offset === this.offsetNow ? '' : ` (${offset})`}`;
+      cache.set(minute, out);
+    }
+    return out;
+  }
 }
 
 /** Today's sent / pending / failed, and the delivery problem in words (SPEC §10). */
 function deliveryCell(d: StatusDeviceFacts): string {
-  if (d.delivery === undefined || d.delivery.last === null) return '<span class="muted">–</span>';
+  if (d.delivery === undefined || d.delivery.last === null) return '<td class="muted">–</td>';
   const words = deliveryWords(d.delivery);
   const problem = words.problem === null ? '' : `<div class="err">${e(words.problem)}</div>`;
-  return `<div class="small">${e(words.counts)}</div>${problem}`;
+  return `<td><div><div class="small">${e(words.counts)}</div>${problem}</div></td>`;
 }
 
-function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
-  const deleted = d.deletedAt !== undefined && d.deletedAt !== null;
-  const bad = deleted || (d.status !== null && d.status !== 'connected');
-  const statusText = deleted ? 'deleted' : d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
-  const hint = deleted
-    ? 'deleted at the gateway with the delete command: remove it from the config'
-    : d.status === null
-      ? 'no valid answer from the gateway yet'
-      : STATUS_HINTS[d.status];
+const STATE_BADGES = {
+  down: '<span class="badge down">DOWN</span>',
+  up: '<span class="badge up">UP</span>',
+  none: '<span class="badge muted">–</span>',
+} as const;
+
+/** What a status cell says: the status in words, its class and, where it helps, a hint. */
+function statusWords(d: StatusDeviceView, deleted: boolean): string {
+  if (deleted) {
+    return '<span class="status bad" title="deleted at the gateway with the delete command: remove it from the config">deleted</span>';
+  }
+  if (d.status === null) {
+    return '<span class="status" title="no valid answer from the gateway yet">not checked yet</span>';
+  }
+  // "connected" needs no explanation; the other statuses carry what they most likely mean.
+  if (d.status === 'connected') return '<span class="status good">connected</span>';
   const raw =
-    !deleted && d.status === 'unknown' && d.statusRaw !== null
+    d.status === 'unknown' && d.statusRaw !== null
       ? ` <span class="muted small">(“${e(d.statusRaw)}”)</span>`
       : '';
-  const stateBadge = deleted
-    ? '<span class="badge down">DOWN</span>'
+  return `<span class="status bad" title="${e(STATUS_HINTS[d.status])}">${STATUS_WORDS[d.status]}</span>${raw}`;
+}
+
+/**
+ * One device's row. Lean on purpose: at 10,000 devices each byte here is ten kilobytes of page.
+ * The phone layout's labels come from the style sheet by column, not from every cell.
+ */
+function deviceRow(d: StatusDeviceView, view: StatusPageView, times: PageTimes, blind: boolean): string {
+  const deleted = d.deletedAt !== undefined && d.deletedAt !== null;
+  const badge = deleted
+    ? STATE_BADGES.down
     : d.status === null && d.health === 'UP'
-      ? '<span class="badge muted">–</span>'
+      ? STATE_BADGES.none
       : d.health === 'DOWN'
-        ? '<span class="badge down">DOWN</span>'
-        : '<span class="badge up">UP</span>';
+        ? STATE_BADGES.down
+        : STATE_BADGES.up;
   const silenced =
     d.silencedUntil !== null && d.silencedUntil > view.now
-      ? `<div class="muted small">silenced until ${time(d.silencedUntil, view)}</div>`
+      ? `<div class="muted small">silenced until ${times.time(d.silencedUntil)}</div>`
       : '';
   const since =
     d.statusSince === null
-      ? '<span class="muted">–</span>'
-      : `<div>${e(humanDuration(view.now - d.statusSince))}<div class="muted small">since ${time(d.statusSince, view)}</div></div>`;
-  const changes =
-    d.recentChanges.length === 0
-      ? '<span class="muted small">none in 7 d</span>'
-      : `<ul class="changes">${d.recentChanges
-          .map(
-            (c) =>
-              `<li>${shortTime(c.at, view)} ${e(statusWord(c.from))} → <b>${e(statusWord(c.to))}</b></li>`,
-          )
-          .join('')}</ul>`;
-  const check = d.lastCheckAt === null ? 'never checked' : `checked ${e(ago(view.now, d.lastCheckAt))}`;
+      ? '<td class="muted">–</td>'
+      : `<td><div>${humanDuration(view.now - d.statusSince)}<div class="muted small">since ${times.time(d.statusSince)}</div></div></td>`;
+  let changes = '';
+  for (const c of d.recentChanges) {
+    changes += `<li>${times.shortTime(c.at)} ${statusWord(c.from)} → <b>${statusWord(c.to)}</b></li>`;
+  }
+  changes =
+    changes === ''
+      ? '<td class="muted small">none in 7 d</td>'
+      : `<td><ul class="changes">${changes}</ul></td>`;
+  const check = d.lastCheckAt === null ? 'never checked' : `checked ${ago(view.now, d.lastCheckAt)}`;
   const probe = d.probeError === null ? '' : `<div class="err">last check failed: ${e(d.probeError)}</div>`;
   const lastKnown = blind && d.status !== null ? '<span class="lastknown">(last known)</span>' : '';
   const relink = d.relink
-    ? `<a class="relink" href="reconnect/${encodeURIComponent(d.number)}">Re-link (QR code) →</a>`
+    ? `<div><a class="relink" href="reconnect/${encodeURIComponent(d.number)}">Re-link (QR code) →</a></div>`
     : '';
-  return `<tr class="${d.health === 'DOWN' ? 'down' : 'up'}" data-device="${e(d.number)}" data-state="${d.health}">
-<td class="device"><div class="name">${e(d.name)}</div><div class="muted small"><code>${e(d.number)}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
-<td class="state" data-label="Status"><div><span class="status ${bad ? 'bad' : d.status === 'connected' ? 'good' : ''}" title="${e(hint)}">${e(statusText)}</span>${raw} ${stateBadge}${lastKnown}${relink === '' ? '' : `<div>${relink}</div>`}</div></td>
-<td data-label="Since">${since}</td>
-<td class="delivery" data-label="Delivery today">${deliveryCell(d)}</td>
-<td class="num" data-label="Uptime 24 h">${e(formatPercent(d.uptime24h))}</td>
-<td class="num" data-label="Uptime 7 d">${e(formatPercent(d.uptime7d))}</td>
-<td class="changes-cell" data-label="Last changes"><div>${changes}</div></td>
+  const number = e(d.number);
+  return `<tr class="${d.health === 'DOWN' ? 'down' : 'up'}" data-device="${number}" data-state="${d.health}">
+<td><div class="name">${e(d.name)}</div><div class="muted small"><code>${number}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
+<td><div>${statusWords(d, deleted)} ${badge}${lastKnown}${relink}</div></td>
+${since}
+${deliveryCell(d)}
+<td class="num">${formatPercent(d.uptime24h)}</td>
+<td class="num">${formatPercent(d.uptime7d)}</td>
+${changes}
 </tr>`;
 }
 
-function accountAlerts(view: StatusPageView): string {
+function accountAlerts(view: StatusPageView, times: PageTimes): string {
   const out: string[] = [];
   for (const a of view.accounts) {
     if (!a.reachable || a.problem !== null) {
-      const since = a.problemSince === null ? '' : ` since ${time(a.problemSince, view)}`;
+      const since = a.problemSince === null ? '' : ` since ${times.time(a.problemSince)}`;
       out.push(
         `<div class="alert bad" role="alert" data-account="${e(a.name)}"><strong>Account ${e(a.name)}${
           a.reachable ? ': checks failing' : ' unreachable'
@@ -275,10 +317,12 @@ function accountAlerts(view: StatusPageView): string {
 
 export function renderStatusPage(view: StatusPageView, nonce: string): string {
   const blind = blindAccounts(view);
+  const times = new PageTimes(view.timeZone, view.now);
   return pageAround(
     view,
     nonce,
-    view.devices.map((d) => deviceRow(d, view, blind.has(d.account))),
+    times,
+    view.devices.map((d) => deviceRow(d, view, times, blind.has(d.account))),
   );
 }
 
@@ -295,23 +339,29 @@ export async function renderStatusPageAsync(
   letGo: () => Promise<unknown> = () => yieldToLoop(),
 ): Promise<string> {
   const blind = blindAccounts(view);
+  const times = new PageTimes(view.timeZone, view.now);
   const rows: string[] = [];
   let sliceStart = performance.now();
   for (const d of view.devices) {
-    rows.push(deviceRow(d, view, blind.has(d.account)));
+    rows.push(deviceRow(d, view, times, blind.has(d.account)));
     if (performance.now() - sliceStart >= RENDER_SLICE_MS) {
       await letGo();
       sliceStart = performance.now();
     }
   }
-  return pageAround(view, nonce, rows);
+  return pageAround(view, nonce, times, rows);
 }
 
 function blindAccounts(view: StatusPageView): Set<string> {
   return new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
 }
 
-function pageAround(view: StatusPageView, nonce: string, deviceRows: readonly string[]): string {
+function pageAround(
+  view: StatusPageView,
+  nonce: string,
+  times: PageTimes,
+  deviceRows: readonly string[],
+): string {
   const c = view.counts;
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
   const rows =
@@ -320,7 +370,7 @@ function pageAround(view: StatusPageView, nonce: string, deviceRows: readonly st
       : deviceRows.join('\n');
   const body = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
-${accountAlerts(view)}
+${accountAlerts(view, times)}
 <div class="summary">
 <span class="chip${c.down > 0 ? ' down' : ''}" id="count-down"><b>${c.down}</b> DOWN</span>
 <span class="chip" id="count-up"><b>${c.up}</b> UP</span>
@@ -328,7 +378,7 @@ ${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</s
 <span class="chip"><b>${c.total}</b> devices</span>
 </div>
 <table id="devices">
-<thead><tr><th>Device</th><th>Status</th><th>Since</th><th>Delivery today</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
+<thead><tr>${COLUMNS.map((c) => (c.num === true ? `<th class="num">${c.label}</th>` : `<th>${c.label}</th>`)).join('')}</tr></thead>
 <tbody>
 ${rows}
 </tbody>
