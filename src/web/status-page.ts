@@ -13,7 +13,7 @@ import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { renderPage } from './layout.js';
+import { pageFrame } from './layout.js';
 import { COLUMNS, CSS } from './status-page-css.js';
 import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
@@ -318,57 +318,59 @@ function accountAlerts(view: StatusPageView, times: PageTimes): string {
 export function renderStatusPage(view: StatusPageView, nonce: string): string {
   const blind = blindAccounts(view);
   const times = new PageTimes(view.timeZone, view.now);
-  return pageAround(
-    view,
-    nonce,
-    times,
-    view.devices.map((d) => deviceRow(d, view, times, blind.has(d.account))),
-  );
+  const { head, foot } = pageAround(view, nonce, times);
+  const rows = view.devices.map((d) => deviceRow(d, view, times, blind.has(d.account)));
+  return `${head}${rows.length === 0 ? NO_DEVICES : rows.join('\n')}${foot}`;
 }
 
-/** How long renderStatusPageAsync renders rows before it lets the event loop go. */
+/** How long renderStatusPageBytes renders rows before it lets the event loop go. */
 const RENDER_SLICE_MS = 10;
 
 /**
- * renderStatusPage, the same page, its rows rendered a slice of about RENDER_SLICE_MS at a time
- * with the event loop let go in between: 10,000 devices take longer than a poll may wait.
+ * renderStatusPage's page as UTF-8, its rows rendered a slice of about RENDER_SLICE_MS at a time
+ * with the event loop let go in between: 10,000 devices take longer than a poll may wait. Each
+ * slice is encoded on its own, so that no step encodes (or measures) the whole page of megabytes
+ * at once, as sending one string would.
  */
-export async function renderStatusPageAsync(
+export async function renderStatusPageBytes(
   view: StatusPageView,
   nonce: string,
-  letGo: () => Promise<unknown> = () => yieldToLoop(),
-): Promise<string> {
+  slicing: { readonly letGo?: () => Promise<unknown>; readonly sliceMs?: number } = {},
+): Promise<Buffer> {
+  const { letGo = () => yieldToLoop(), sliceMs = RENDER_SLICE_MS } = slicing;
   const blind = blindAccounts(view);
   const times = new PageTimes(view.timeZone, view.now);
-  const rows: string[] = [];
+  const { head, foot } = pageAround(view, nonce, times);
+  const parts = [Buffer.from(head)];
+  let slice = '';
   let sliceStart = performance.now();
-  for (const d of view.devices) {
-    rows.push(deviceRow(d, view, times, blind.has(d.account)));
-    if (performance.now() - sliceStart >= RENDER_SLICE_MS) {
+  for (let i = 0; i < view.devices.length; i++) {
+    const d = view.devices[i]!;
+    slice += `${i === 0 ? '' : '\n'}${deviceRow(d, view, times, blind.has(d.account))}`;
+    if (performance.now() - sliceStart >= sliceMs) {
+      parts.push(Buffer.from(slice));
+      slice = '';
       await letGo();
       sliceStart = performance.now();
     }
   }
-  return pageAround(view, nonce, times, rows);
+  parts.push(Buffer.from(view.devices.length === 0 ? NO_DEVICES : slice));
+  parts.push(Buffer.from(foot));
+  return Buffer.concat(parts);
 }
 
 function blindAccounts(view: StatusPageView): Set<string> {
   return new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
 }
 
-function pageAround(
-  view: StatusPageView,
-  nonce: string,
-  times: PageTimes,
-  deviceRows: readonly string[],
-): string {
+const NO_DEVICES = '<tr><td colspan="7" class="muted">No devices configured.</td></tr>';
+
+/** The page before its rows and after them. */
+function pageAround(view: StatusPageView, nonce: string, times: PageTimes): { head: string; foot: string } {
   const c = view.counts;
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
-  const rows =
-    deviceRows.length === 0
-      ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
-      : deviceRows.join('\n');
-  const body = `<main>
+  const frame = pageFrame({ title, nonce, css: CSS + AUTO_REFRESH_CSS, script: AUTO_REFRESH_SCRIPT });
+  const head = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
 ${accountAlerts(view, times)}
 <div class="summary">
@@ -380,12 +382,13 @@ ${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</s
 <table id="devices">
 <thead><tr>${COLUMNS.map((c) => (c.num === true ? `<th class="num">${c.label}</th>` : `<th>${c.label}</th>`)).join('')}</tr></thead>
 <tbody>
-${rows}
+`;
+  const foot = `
 </tbody>
 </table>
 <footer>Times in ${e(view.timeZone)}. Uptime counts the time the monitor observed: time before a device was first seen or while the monitor was not running is left out, not counted as up. <a href="metrics">metrics</a> · <a href="api/v1/devices">JSON</a>${
     view.version === null ? '' : ` · whatsgate-monitor ${e(view.version)}`
   }</footer>
 </main>`;
-  return renderPage({ title, nonce, body, css: CSS + AUTO_REFRESH_CSS, script: AUTO_REFRESH_SCRIPT });
+  return { head: `${frame.head}${head}`, foot: `${foot}${frame.foot}` };
 }
