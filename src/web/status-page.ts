@@ -38,9 +38,9 @@ export interface StatusDeviceFacts {
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
   /** Delivery health (SPEC §10); absent or never read: the column shows `–`. */
-  readonly delivery?: DeliveryState;
+  readonly delivery?: DeliveryState | undefined;
   /** When `delete` deleted it at the gateway (it reads `deleted` until removed from the config). */
-  readonly deletedAt?: number | null;
+  readonly deletedAt?: number | null | undefined;
 }
 
 /** What the history says of a device: its uptimes and last changes. Absent: none known. */
@@ -114,25 +114,45 @@ export interface StatusViewOptions {
 
 export function buildStatusView(data: StatusPageData, options: StatusViewOptions): StatusPageView {
   const { now } = data;
+  // Field by field, not rest and spread: at 10,000 devices the generic copy is most of the time.
   const devices = data.devices.map((d): StatusDeviceView => ({
-    ...d,
+    account: d.account,
+    number: d.number,
+    name: d.name,
+    status: d.status,
+    statusRaw: d.statusRaw,
+    health: d.health,
+    statusSince: d.statusSince,
+    lastCheckAt: d.lastCheckAt,
+    probeError: d.probeError,
+    silencedUntil: d.silencedUntil,
+    ...(d.delivery === undefined ? {} : { delivery: d.delivery }),
+    ...(d.deletedAt === undefined ? {} : { deletedAt: d.deletedAt }),
     uptime24h: d.uptime24h ?? null,
     uptime7d: d.uptime7d ?? null,
-    recentChanges: (d.recentChanges ?? []).slice(0, RECENT_CHANGES),
+    recentChanges:
+      d.recentChanges === undefined
+        ? []
+        : d.recentChanges.length > RECENT_CHANGES
+          ? d.recentChanges.slice(0, RECENT_CHANGES)
+          : d.recentChanges,
     relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
   }));
   const rank = (d: StatusDeviceView): number => (d.health === 'DOWN' ? 0 : d.status === null ? 1 : 2);
-  // What localeCompare does, with one collator for the whole sort rather than a lookup per call.
+  // What localeCompare does, with one collator for the whole sort rather than a lookup per call;
+  // equal texts (the account, for most pairs) are told apart without it.
   const { compare } = new Intl.Collator();
+  const order = (a: string, b: string): number => (a === b ? 0 : compare(a, b));
   devices.sort(
     (a, b) =>
-      rank(a) - rank(b) ||
-      compare(a.account, b.account) ||
-      compare(a.name, b.name) ||
-      compare(a.number, b.number),
+      rank(a) - rank(b) || order(a.account, b.account) || order(a.name, b.name) || order(a.number, b.number),
   );
-  const down = devices.filter((d) => d.health === 'DOWN').length;
-  const unchecked = devices.filter((d) => d.status === null && d.health !== 'DOWN').length;
+  let down = 0;
+  let unchecked = 0;
+  for (const d of devices) {
+    if (d.health === 'DOWN') down++;
+    else if (d.status === null) unchecked++;
+  }
   return {
     now,
     timeZone: data.timeZone,
@@ -325,6 +345,8 @@ export function renderStatusPage(view: StatusPageView, nonce: string): string {
 
 /** How long renderStatusPageBytes renders rows before it lets the event loop go. */
 const RENDER_SLICE_MS = 10;
+/** Rows encoded to UTF-8 together; the slice's time is looked at after each batch. */
+const ROWS_PER_BATCH = 50;
 
 /**
  * renderStatusPage's page as UTF-8, its rows rendered a slice of about RENDER_SLICE_MS at a time
@@ -342,19 +364,22 @@ export async function renderStatusPageBytes(
   const times = new PageTimes(view.timeZone, view.now);
   const { head, foot } = pageAround(view, nonce, times);
   const parts = [Buffer.from(head)];
-  let slice = '';
+  // Rows are encoded a few at a time: encoding thousands of rows' text at once is a block of its own.
+  let batch = '';
   let sliceStart = performance.now();
   for (let i = 0; i < view.devices.length; i++) {
     const d = view.devices[i]!;
-    slice += `${i === 0 ? '' : '\n'}${deviceRow(d, view, times, blind.has(d.account))}`;
-    if (performance.now() - sliceStart >= sliceMs) {
-      parts.push(Buffer.from(slice));
-      slice = '';
-      await letGo();
-      sliceStart = performance.now();
+    batch += `${i === 0 ? '' : '\n'}${deviceRow(d, view, times, blind.has(d.account))}`;
+    if (i % ROWS_PER_BATCH === ROWS_PER_BATCH - 1) {
+      parts.push(Buffer.from(batch));
+      batch = '';
+      if (performance.now() - sliceStart >= sliceMs) {
+        await letGo();
+        sliceStart = performance.now();
+      }
     }
   }
-  parts.push(Buffer.from(view.devices.length === 0 ? NO_DEVICES : slice));
+  parts.push(Buffer.from(view.devices.length === 0 ? NO_DEVICES : batch));
   parts.push(Buffer.from(foot));
   return Buffer.concat(parts);
 }
