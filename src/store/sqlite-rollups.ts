@@ -46,8 +46,14 @@ type Run<P extends unknown[] | object> = Statement<P, never>;
 /** Instants per statement of `totals` (one subquery each, so one statement text per count). */
 const MAX_INSTANTS = 16;
 
-/** A device of a bulk read, as json_each reads it: [account, device]. */
-const DEVICE = 'account = d.value->>0 AND device = d.value->>1';
+/**
+ * The devices of a bulk read, `d`, from a JSON list of [account, device]: their texts taken out
+ * once (MATERIALIZED), not at each of a device's lookups — a tenth of the totals' time.
+ */
+const DEVICES = `WITH d AS MATERIALIZED (
+  SELECT key, value->>0 AS account, value->>1 AS device FROM json_each(@devices))`;
+/** A row of the device `d`. */
+const DEVICE = 'account = d.account AND device = d.device';
 
 /** One instant's totals as text, `at to connected down`, or `x x connected down` before the first row. */
 function totalsSubquery(n: number): string {
@@ -105,11 +111,11 @@ export class SqliteRollups {
     // device's lookups follow one another while its index pages are in the cache. Each device's
     // rows come back as one JSON array (ORDER BY inside the aggregate fixes their order).
     // Only columns of history_by_device: the table itself is not read.
-    const rowsOf = (where: string, order: string, limit: string) => `
+    const rowsOf = (where: string, order: string, limit: string) => `${DEVICES}
       SELECT d.key AS k, (SELECT json_group_array(json_array(at, from_status, to_status) ORDER BY ${order})
                           FROM (SELECT id, at, from_status, to_status FROM history
                                 WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows
-      FROM json_each(@devices) AS d`;
+      FROM d`;
     this.bulk = {
       recent: db.prepare(rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit')),
       between: db.prepare(rowsOf('at >= @from AND at < @until', 'at, id', '')),
@@ -240,9 +246,7 @@ export class SqliteRollups {
     let stmt = this.totalsByCount.get(count);
     if (stmt === undefined) {
       const columns = Array.from({ length: count }, (_, k) => totalsSubquery(k)).join(',\n');
-      stmt = this.db
-        .prepare<unknown[], unknown>(`SELECT ${columns} FROM json_each(@devices) AS d ORDER BY d.key`)
-        .raw();
+      stmt = this.db.prepare<unknown[], unknown>(`${DEVICES} SELECT ${columns} FROM d ORDER BY d.key`).raw();
       this.totalsByCount.set(count, stmt);
     }
     return stmt;
