@@ -16,6 +16,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { connectedWeight, downWeight } from './rollup-weights.js';
+import { totalsFromWords } from './rollup-text.js';
 import { toHistoryRow, type HistoryRecord } from './sqlite-rows.js';
 import type {
   HistoryChange,
@@ -55,24 +56,13 @@ const DEVICES = `WITH d AS MATERIALIZED (
 /** A row of the device `d`. */
 const DEVICE = 'account = d.account AND device = d.device';
 
-/** One instant's totals as text, `at to connected down`, or `x x connected down` before the first row. */
+/** One instant's totals as text (rollup-text.ts). */
 function totalsSubquery(n: number): string {
   return `coalesce(
     (SELECT at || ' ' || to_status || ' ' || connected_ms || ' ' || down_ms FROM history
      WHERE ${DEVICE} AND at <= @t${n} ORDER BY at DESC, id DESC LIMIT 1),
     (SELECT 'x x ' || connected_ms || ' ' || down_ms FROM history WHERE ${DEVICE} ORDER BY at, id LIMIT 1),
     'x x 0 0')`;
-}
-
-function parseTotals(text: string, instant: number): HistoryTotals {
-  const [at, to, c, d] = text.split(' ') as [string, HistoryRow['to'] | 'x', string, string];
-  if (to === 'x') return { connectedMs: Number(c), downMs: Number(d), last: null };
-  const since = Number(at);
-  return {
-    connectedMs: Number(c) + (instant - since) * connectedWeight(to),
-    downMs: Number(d) + (instant - since) * downWeight(to),
-    last: { at: since, to },
-  };
 }
 
 /** A device's changes as json_group_array gives them: [at, from, to]. */
@@ -198,7 +188,7 @@ export class SqliteRollups {
         part.forEach((t, j) => (params[`t${j}`] = t));
         const rows = this.totalsStatement(part.length).all(params) as string[][];
         rows.forEach((texts, k) => {
-          texts.forEach((text, j) => lists[k]!.push(parseTotals(text, part[j]!)));
+          texts.forEach((text, j) => lists[k]!.push(totalsFromWords(text.split(' '), 0, part[j]!)));
         });
       }
       members.forEach((i, k) => (out[i] = lists[k]!));
