@@ -183,12 +183,14 @@ export class SqliteRollups {
       for (let from = 0; from < instants.length; from += MAX_INSTANTS) {
         const part = instants.slice(from, from + MAX_INSTANTS);
         const devices = JSON.stringify(members.map((i) => [queries[i]!.account, queries[i]!.device]));
-        // Raw mode: a row is the array of its columns, one text per instant.
         const params: Record<string, unknown> = { devices };
         part.forEach((t, j) => (params[`t${j}`] = t));
-        const rows = this.totalsStatement(part.length).all(params) as string[][];
-        rows.forEach((texts, k) => {
-          texts.forEach((text, j) => lists[k]!.push(totalsFromWords(text.split(' '), 0, part[j]!)));
+        // Pluck mode: a row is its one column, the device's texts of every instant in one.
+        const rows = this.totalsStatement(part.length).all(params) as string[];
+        rows.forEach((text, k) => {
+          const words = text.split(' ');
+          const list = lists[k]!;
+          for (let j = 0; j < part.length; j++) list.push(totalsFromWords(words, 4 * j, part[j]!));
         });
       }
       members.forEach((i, k) => (out[i] = lists[k]!));
@@ -235,8 +237,8 @@ export class SqliteRollups {
   private totalsStatement(count: number): Statement<unknown[], unknown> {
     let stmt = this.totalsByCount.get(count);
     if (stmt === undefined) {
-      const columns = Array.from({ length: count }, (_, k) => totalsSubquery(k)).join(',\n');
-      stmt = this.db.prepare<unknown[], unknown>(`${DEVICES} SELECT ${columns} FROM d ORDER BY d.key`).raw();
+      const texts = Array.from({ length: count }, (_, k) => totalsSubquery(k)).join(" || ' ' ||\n");
+      stmt = this.db.prepare<unknown[], unknown>(`${DEVICES} SELECT ${texts} FROM d ORDER BY d.key`).pluck();
       this.totalsByCount.set(count, stmt);
     }
     return stmt;
