@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { auditFromStore } from '../../dist/audit/from-store.js';
 import { auditToJson, renderAuditText } from '../../dist/audit/render.js';
+import { buildAuditMessageInSlices } from '../../dist/audit/sender.js';
 import { RUNS_META_KEY } from '../../dist/audit/runs.js';
 import { initialDeliveryState } from '../../dist/monitor/delivery.js';
 import { initialDeviceState } from '../../dist/monitor/device-state.js';
@@ -424,6 +425,15 @@ async function runFigures(label, store, rows) {
     2,
   );
   add('audit --json (7 d)', auditJson, GOALS.audit, `${(auditJson.value.length / 2 ** 20).toFixed(1)} MiB`);
+  const auditDaemon = await measure(
+    async () =>
+      buildAuditMessageInSlices(
+        await auditFromStore(store, config, { now: NOW, since: NOW - 7 * DAY }),
+        TIME_ZONE,
+      ),
+    2,
+  );
+  add('scheduled audit (7 d, daemon)', auditDaemon, GOALS.audit, 'text, HTML and JSON, in slices');
   const audit90 = await measure(
     async () =>
       renderAuditText(await auditFromStore(store, config, { now: NOW, since: NOW - DAYS * DAY }), TIME_ZONE),
