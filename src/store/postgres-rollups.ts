@@ -3,7 +3,7 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
-import { totalsFromWords } from './rollup-text.js';
+import { changesFromText, totalsFromWords } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
@@ -181,8 +181,8 @@ export async function readTotals(
 /**
  * Per device (in the order given) the changes `where` picks, oldest or newest first, at most
  * `limit`: only columns that history_by_device holds, so an index-only scan. Each device's come
- * as one text, `at from to at from to …` (`-` for no `from`): a row per change would cost the
- * client more to parse than the server to find them.
+ * as one text (rollup-text.ts): a row per change would cost the client more to parse than the
+ * server to find them.
  */
 async function perDevice(
   sql: Sql,
@@ -201,19 +201,7 @@ async function perDevice(
     [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
   );
   const out: HistoryChange[][] = devices.map(() => []);
-  for (const r of rows) {
-    const k = Number(r.i) - 1;
-    const words = r.changes === null ? [] : r.changes.split(' ');
-    const list = out[k]!;
-    for (let w = 0; w + 2 < words.length; w += 3) {
-      const from = words[w + 1]!;
-      list.push({
-        at: Number(words[w]),
-        from: from === '-' ? null : (from as HistoryChange['from']),
-        to: words[w + 2] as HistoryChange['to'],
-      });
-    }
-  }
+  for (const r of rows) if (r.changes !== null) out[Number(r.i) - 1] = changesFromText(r.changes);
   return out;
 }
 

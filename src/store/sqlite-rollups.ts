@@ -16,7 +16,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { connectedWeight, downWeight } from './rollup-weights.js';
-import { totalsFromWords } from './rollup-text.js';
+import { changesFromText, totalsFromWords } from './rollup-text.js';
 import { toHistoryRow, type HistoryRecord } from './sqlite-rows.js';
 import type {
   HistoryChange,
@@ -65,9 +65,6 @@ function totalsSubquery(n: number): string {
     'x x 0 0')`;
 }
 
-/** A device's changes as json_group_array gives them: [at, from, to]. */
-type ChangeJson = [number, HistoryChange['from'], HistoryChange['to']];
-
 export class SqliteRollups {
   private readonly stmts: {
     before: Statement<[string, string, number], TotalsRecord>;
@@ -90,8 +87,8 @@ export class SqliteRollups {
   private readonly guard: <T>(doing: string, fn: () => T) => T;
   private readonly totalsByCount = new Map<number, Statement<unknown[], unknown>>();
   private readonly bulk: {
-    recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string }>;
-    between: Statement<{ from: number; until: number; devices: string }, { k: number; rows: string }>;
+    recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string | null }>;
+    between: Statement<{ from: number; until: number; devices: string }, { k: number; rows: string | null }>;
   };
 
   constructor(db: Database.Database, guard: <T>(doing: string, fn: () => T) => T) {
@@ -99,12 +96,13 @@ export class SqliteRollups {
     this.guard = guard;
     // Bulk reads: every device in one statement, so the loop over devices runs in SQLite, and a
     // device's lookups follow one another while its index pages are in the cache. Each device's
-    // rows come back as one JSON array (ORDER BY inside the aggregate fixes their order).
+    // rows come back as one text (rollup-text.ts; ORDER BY inside the aggregate fixes their order).
     // Only columns of history_by_device: the table itself is not read.
     const rowsOf = (where: string, order: string, limit: string) => `${DEVICES}
-      SELECT d.key AS k, (SELECT json_group_array(json_array(at, from_status, to_status) ORDER BY ${order})
-                          FROM (SELECT id, at, from_status, to_status FROM history
-                                WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows
+      SELECT d.key AS k,
+             (SELECT group_concat(at || ' ' || coalesce(from_status, '-') || ' ' || to_status, ' ' ORDER BY ${order})
+              FROM (SELECT id, at, from_status, to_status FROM history
+                    WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows
       FROM d`;
     this.bulk = {
       recent: db.prepare(rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit')),
@@ -224,13 +222,11 @@ export class SqliteRollups {
 
   private rowsOf(
     devices: readonly { account: string; device: string }[],
-    answers: { k: number; rows: string }[],
+    answers: { k: number; rows: string | null }[],
   ): HistoryChange[][] {
     const out = devices.map((): HistoryChange[] => []);
     // By json_each's key, the device's index in the list: no ORDER BY (a sort of the whole answer).
-    for (const { k, rows } of answers) {
-      out[k] = (JSON.parse(rows) as ChangeJson[]).map(([at, from, to]) => ({ at, from, to }));
-    }
+    for (const { k, rows } of answers) if (rows !== null) out[k] = changesFromText(rows);
     return out;
   }
 
