@@ -63,7 +63,10 @@ export async function buildAuditMessageInSlices(
 ): Promise<AuditMessage> {
   const subject = auditSubject(report);
   const text = await runInSlices(auditTextSteps(report, timeZone), letGo, sliceMs);
+  // Between the parts too: each ends with a join of megabytes, the next begins with a pass over all.
+  await letGo();
   const html = await runInSlices(auditHtmlSteps(report, timeZone), letGo, sliceMs);
+  await letGo();
   const { head, device } = auditJsonParts(report, timeZone);
   const devices: AuditDeviceJson[] = [];
   let sliceStart = performance.now();
