@@ -10,6 +10,7 @@
 
 import { formatPercent, humanDuration } from '../report/format.js';
 import { escapeHtml as e } from '../report/html.js';
+import { runAtOnce, type Steps } from '../report/steps.js';
 import type { AuditReport, DeviceAudit } from './compute.js';
 import { deliveryTodayCell, stalledCell } from './delivery.js';
 import {
@@ -97,6 +98,16 @@ function attention(report: AuditReport, timeZone: string): string {
 
 /** A standalone HTML document: inline styles, plus one media query for narrow screens. */
 export function renderAuditHtml(report: AuditReport, timeZone: string): string {
+  return runAtOnce(auditHtmlSteps(report, timeZone));
+}
+
+/** renderAuditHtml, yielding after each device's row (report/steps.ts): the daemon renders it in slices. */
+export function* auditHtmlSteps(report: AuditReport, timeZone: string): Steps<string> {
+  const rows: string[] = [];
+  for (const d of report.devices) {
+    rows.push(row(d));
+    yield;
+  }
   const head = COLUMNS.map((c) => `<th style="${c.numeric ? NUM : CELL};${HEAD}">${c.head}</th>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -109,7 +120,7 @@ export function renderAuditHtml(report: AuditReport, timeZone: string): string {
 <table class="audit" role="table" style="border-collapse:collapse;font-size:14px;width:100%">
 <thead><tr>${head}</tr></thead>
 <tbody>
-${report.devices.map(row).join('\n')}
+${rows.join('\n')}
 </tbody></table>
 ${attention(report, timeZone)}
 <p style="margin:24px 0 0;color:#667085;font-size:12px">${e(coverageNote(report))}</p>

@@ -164,11 +164,16 @@ describe('formatters', () => {
 describe('buildAuditMessageInSlices', () => {
   it('is the message buildAuditMessage makes, the event loop let go between its parts', async () => {
     let turns = 0;
-    const message = await buildAuditMessageInSlices(report, 'Europe/Berlin', () => {
+    const letGo = (): Promise<void> => {
       turns++;
       return Promise.resolve();
-    });
+    };
+    // Slices of 0 ms: the loop is let go at every step, after each device of each part at least.
+    const message = await buildAuditMessageInSlices(report, 'Europe/Berlin', letGo, 0);
     expect(message).toEqual(buildAuditMessage(report, 'Europe/Berlin'));
-    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(turns).toBeGreaterThanOrEqual(3 * report.devices.length);
+    expect(await buildAuditMessageInSlices(report, 'Europe/Berlin')).toEqual(
+      buildAuditMessage(report, 'Europe/Berlin'),
+    );
   });
 });

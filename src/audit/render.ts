@@ -2,7 +2,8 @@
 // for scripts (JSON with ISO times, SPEC §5 `audit --json`). Pure functions of the report.
 
 import { formatDuration } from '../fields/duration.js';
-import { renderTable } from '../report/table.js';
+import { runAtOnce, type Steps } from '../report/steps.js';
+import { tableSteps } from '../report/table.js';
 import { isoOrNull, isoWithOffset } from '../report/time.js';
 import type { AuditReport, DeviceAudit, Outage } from './compute.js';
 import { deliveryTodayCell, hours, stalledCell } from './delivery.js';
@@ -119,6 +120,11 @@ export function auditSubject(report: AuditReport): string {
 }
 
 export function renderAuditText(report: AuditReport, timeZone: string): string {
+  return runAtOnce(auditTextSteps(report, timeZone));
+}
+
+/** renderAuditText, yielding after each device's row (report/steps.ts): the daemon renders it in slices. */
+export function* auditTextSteps(report: AuditReport, timeZone: string): Steps<string> {
   // DEVICE leads: after ACCOUNT, a number sat between two words (`main 4915112345678 Sales`),
   // which SpamAssassin's HEXHASH_WORD scores as a spammer's hash in the emailed report.
   const header = [
@@ -134,25 +140,29 @@ export function renderAuditText(report: AuditReport, timeZone: string): string {
     'DELIVERY TODAY',
     'STALLED H',
   ];
-  const rows = report.devices.map((d) => [
-    d.number,
-    d.account,
-    d.name,
-    statusCell(d),
-    formatPercent(d.uptime),
-    outagesCell(d),
-    d.outageMs > 0 ? humanDuration(d.outageMs) : '–',
-    longestCell(d.longestOutage),
-    formatPercent(d.coverage),
-    deliveryTodayCell(d.delivery),
-    stalledCell(d.delivery),
-  ]);
+  const rows: string[][] = [];
+  for (const d of report.devices) {
+    rows.push([
+      d.number,
+      d.account,
+      d.name,
+      statusCell(d),
+      formatPercent(d.uptime),
+      outagesCell(d),
+      d.outageMs > 0 ? humanDuration(d.outageMs) : '–',
+      longestCell(d.longestOutage),
+      formatPercent(d.coverage),
+      deliveryTodayCell(d.delivery),
+      stalledCell(d.delivery),
+    ]);
+    yield;
+  }
 
   const out: string[] = [
     `WhatsGate device audit — ${periodLine(report, timeZone)}`,
     summaryLine(report),
     '',
-    renderTable(header, rows).trimEnd(),
+    (yield* tableSteps(header, rows)).trimEnd(),
   ];
   const findings = auditFindings(report, timeZone);
   if (findings.length > 0) {

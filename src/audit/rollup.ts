@@ -16,9 +16,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DeviceKey, HistoryChange, HistoryTotals, Store } from '../store/store.js';
 import {
   auditInSteps,
-  deviceKey,
   normalisePeriods,
-  type AuditDevice,
   type AuditInput,
   type AuditReport,
   type DeviceAudit,
@@ -157,45 +155,55 @@ export async function auditFromRollups(
   const { now } = input;
   const start = Math.min(input.since, now);
   const runs = normalisePeriods(input.runningPeriods ?? []);
-  const keys = input.devices.map((d) => ({ account: d.account, device: d.number }));
+  // Every step over the fleet takes milliseconds at 10,000 devices: the loop is let go between
+  // slices of each, and after each read (whose last slice would otherwise run on into the next step).
+  const slice = new Slicer();
 
   // The observed periods of each device, and the totals at their edges (and at start and now,
   // whose difference says whether the device was down at all in the period).
-  const periods = input.devices.map((d) => observedPeriods(runs, d.observedUntil ?? null, start, now));
   const shared = edges([observedPeriods(runs, null, start, now)], [start, now]);
-  const instantsOf = periods.map((p, i) => {
-    const until = input.devices[i]!.observedUntil;
+  const keys: DeviceKey[] = [];
+  const periods: Period[][] = [];
+  const instantsOf: number[][] = [];
+  for (const d of input.devices) {
+    const p = observedPeriods(runs, d.observedUntil ?? null, start, now);
+    keys.push({ account: d.account, device: d.number });
+    periods.push(p);
     // Checked lately (its grace reaches past now): the same instants as every such device.
-    return until == null || until >= now ? shared : edges([p], [start, now]);
-  });
+    instantsOf.push(d.observedUntil == null || d.observedUntil >= now ? shared : edges([p], [start, now]));
+    if (slice.due()) await slice.letGo();
+  }
   // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
   const [totals, recent] = await Promise.all([
     store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! }))),
     store.recentHistory(keys, { limit: LAST_CHANGES }),
   ]);
+  await slice.letGo();
   const positionsOf = positions();
   const at = totals.map((list, i) => lookup(positionsOf(instantsOf[i]!), list));
   const runsOf = await currentRuns(store, keys, recent, now);
+  await slice.letGo();
 
   // Outages need the changes of the period, for the devices down at some time in it.
   const downAt = keys.flatMap((_, i) => (at[i]!(now).downMs - at[i]!(start).downMs > 0 ? [i] : []));
   const down = downAt.map((i) => keys[i]!);
   const between = await store.historyBetween(down, start, now);
+  await slice.letGo();
   const before = await changesBefore(
     store,
     down,
     start,
     downAt.map((i) => at[i]!(start)),
   );
+  await slice.letGo();
   const changesOf = new Map<number, readonly StatusChange[]>();
   downAt.forEach((i, j) => {
     const prior = before[j]!;
     changesOf.set(i, prior === null ? between[j]! : [prior, ...between[j]!]);
   });
 
-  // Each device's figures, letting the event loop go now and then: a fleet's outages take a while.
+  // Each device's figures, then its audit: the facts of input.devices[i] are facts[i].
   const facts: DeviceHistoryFacts[] = [];
-  let sliceStart = performance.now();
   for (let i = 0; i < keys.length; i++) {
     const { connectedMs, downMs } = sumOver(periods[i]!, at[i]!);
     const changes = changesOf.get(i);
@@ -207,26 +215,37 @@ export async function auditFromRollups(
       last: latest === undefined ? null : { at: latest.at, to: latest.to },
       run: runsOf[i]!,
     });
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await yieldToLoop();
-      sliceStart = performance.now();
-    }
+    if (slice.due()) await slice.letGo();
   }
-  const index = new Map(keys.map((k, i) => [deviceKey(k.account, k.device), i]));
-  const report = auditInSteps(input, (d: AuditDevice) => facts[index.get(deviceKey(d.account, d.number))!]!);
+  // `device` reads its facts at once, from the device being audited: no lookup by key needed.
+  let current: DeviceHistoryFacts | undefined;
+  const report = auditInSteps(input, () => current!);
   const audited: DeviceAudit[] = [];
-  for (const d of input.devices) {
-    audited.push(report.device(d));
-    if (performance.now() - sliceStart >= SLICE_MS) {
-      await yieldToLoop();
-      sliceStart = performance.now();
-    }
+  for (let i = 0; i < input.devices.length; i++) {
+    current = facts[i];
+    audited.push(report.device(input.devices[i]!));
+    if (slice.due()) await slice.letGo();
   }
+  await slice.letGo();
   return report.finish(audited);
 }
 
 /** How long the audit computes before it lets the event loop go. */
 const SLICE_MS = 10;
+
+/** Whether a slice has taken SLICE_MS, and letting the event loop go when it has. */
+class Slicer {
+  private start = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.start >= SLICE_MS;
+  }
+
+  async letGo(): Promise<void> {
+    await yieldToLoop();
+    this.start = performance.now();
+  }
+}
 
 /**
  * Each device's current run (timeline.ts `currentRun`) from its last changes; a device whose last

@@ -5,15 +5,17 @@
 
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AuditReport } from './compute.js';
+import { runInSlices, SLICE_MS } from '../report/steps.js';
 import {
   auditJsonParts,
   auditSubject,
+  auditTextSteps,
   auditToJson,
   renderAuditText,
   type AuditDeviceJson,
   type AuditJson,
 } from './render.js';
-import { renderAuditHtml } from './render-html.js';
+import { auditHtmlSteps, renderAuditHtml } from './render-html.js';
 
 export interface AuditMessage {
   readonly report: AuditReport;
@@ -49,26 +51,28 @@ export function buildAuditMessage(report: AuditReport, timeZone: string): AuditM
 }
 
 /**
- * buildAuditMessage for the daemon's scheduled audit: the same message, letting the event loop go
- * between the renders and between slices of the JSON's devices — at 10,000 devices the JSON alone
- * takes a quarter of a second, and the daemon polls on that loop.
+ * buildAuditMessage for the daemon's scheduled audit: the same message, the text, the HTML and the
+ * JSON's devices each rendered in slices that let the event loop go — at 10,000 devices each takes
+ * tens of milliseconds or more, and the daemon polls on that loop.
  */
 export async function buildAuditMessageInSlices(
   report: AuditReport,
   timeZone: string,
   letGo: () => Promise<unknown> = () => yieldToLoop(),
+  sliceMs = SLICE_MS,
 ): Promise<AuditMessage> {
   const subject = auditSubject(report);
-  const text = renderAuditText(report, timeZone);
+  const text = await runInSlices(auditTextSteps(report, timeZone), letGo, sliceMs);
+  // Between the parts too: each ends with a join of megabytes, the next begins with a pass over all.
   await letGo();
-  const html = renderAuditHtml(report, timeZone);
+  const html = await runInSlices(auditHtmlSteps(report, timeZone), letGo, sliceMs);
   await letGo();
   const { head, device } = auditJsonParts(report, timeZone);
   const devices: AuditDeviceJson[] = [];
   let sliceStart = performance.now();
   for (const d of report.devices) {
     devices.push(device(d));
-    if (performance.now() - sliceStart >= 10) {
+    if (performance.now() - sliceStart >= sliceMs) {
       await letGo();
       sliceStart = performance.now();
     }

@@ -27,12 +27,12 @@ export function send(
   res: ServerResponse,
   status: number,
   contentType: string,
-  body: string,
+  body: string | Uint8Array,
   headers: Record<string, string> = {},
 ): void {
   res.writeHead(status, {
     'content-type': contentType,
-    'content-length': Buffer.byteLength(body),
+    'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     ...headers,
@@ -61,7 +61,13 @@ export function sendJson(
   send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, headers);
 }
 
-export function sendHtml(res: ServerResponse, status: number, nonce: string, html: string): void {
+/** `html` as a string, or already UTF-8 (the status page: megabytes, encoded a slice at a time). */
+export function sendHtml(
+  res: ServerResponse,
+  status: number,
+  nonce: string,
+  html: string | Uint8Array,
+): void {
   send(res, status, 'text/html; charset=utf-8', html, {
     'content-security-policy': pageCsp(nonce),
     'referrer-policy': 'no-referrer',

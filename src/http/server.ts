@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { BasicAuthVerifier, type BasicAuthConfig, type BasicAuthOptions } from '../web/basic-auth.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
 import { historyQuery, nextLink, type HistoryAnswer, type HistoryQuery } from './history-params.js';
-import { buildStatusView, renderStatusPageAsync, type StatusPageData } from '../web/status-page.js';
+import { buildStatusView, renderStatusPageBytes, type StatusPageData } from '../web/status-page.js';
 import {
   DEFAULT_RELINK_LIMITS,
   QrBroker,
@@ -153,7 +153,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: Context): P
     const data = await handlers.statusPage();
     const nonce = newNonce();
     const view = buildStatusView(data, { relinkAvailable: ctx.relinkAvailable });
-    return sendHtml(res, 200, nonce, await renderStatusPageAsync(view, nonce));
+    return sendHtml(res, 200, nonce, await renderStatusPageBytes(view, nonce));
   }
   const r = RELINK_PATH.exec(path);
   if (r !== null && handlers.relinkDevice !== undefined) {

@@ -3,6 +3,7 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
+import { changesFromText, totalsFromWords } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
@@ -138,60 +139,50 @@ async function one(sql: Sql, where: string, values: unknown[]): Promise<Totals |
   return rows[0];
 }
 
-/** HistoryTotals of each (device, instant), in one statement. */
+/**
+ * HistoryTotals of each (device, instant): devices asked at the same instants (most are: the same
+ * periods for all) in one statement, each device's totals in one text (rollup-text.ts).
+ */
 export async function readTotals(
   sql: Sql,
   queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
 ): Promise<HistoryTotals[][]> {
-  const accounts: string[] = [];
-  const devices: string[] = [];
-  const instants: number[] = [];
-  for (const q of queries) {
-    for (const t of q.instants) {
-      accounts.push(q.account);
-      devices.push(q.device);
-      instants.push(t);
+  const out: HistoryTotals[][] = new Array<HistoryTotals[]>(queries.length);
+  const groups = new Map<string, { instants: readonly number[]; members: number[] }>();
+  queries.forEach((q, i) => {
+    const key = q.instants.join(' ');
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { instants: q.instants, members: [i] });
+    else group.members.push(i);
+  });
+  for (const { instants, members } of groups.values()) {
+    // The first row's totals only where no row is at or before the instant (a one-time filter).
+    const { rows } = await sql<{ i: number; totals: string | null }>(
+      `SELECT q.i, (SELECT string_agg(coalesce(h.at || ' ' || h.to_status || ' ' || h.connected_ms || ' ' || h.down_ms,
+                                               'x x ' || coalesce(f.c || ' ' || f.d, '0 0')), ' ' ORDER BY t.j)
+                    FROM unnest($3::bigint[]) WITH ORDINALITY AS t(t, j)
+                    LEFT JOIN LATERAL (SELECT at, to_status, connected_ms, down_ms FROM history
+                                       WHERE account = q.a AND device = q.d AND at <= t.t
+                                       ORDER BY at DESC, id DESC LIMIT 1) AS h ON true
+                    LEFT JOIN LATERAL (SELECT connected_ms AS c, down_ms AS d FROM history
+                                       WHERE h.at IS NULL AND account = q.a AND device = q.d
+                                       ORDER BY at, id LIMIT 1) AS f ON true) AS totals
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)`,
+      [members.map((i) => queries[i]!.account), members.map((i) => queries[i]!.device), instants],
+    );
+    for (const r of rows) {
+      const words = r.totals === null ? [] : r.totals.split(' ');
+      out[members[Number(r.i) - 1]!] = instants.map((t, j) => totalsFromWords(words, 4 * j, t));
     }
   }
-  // The first row's totals only where no row is at or before the instant (a one-time filter).
-  const { rows } = await sql<{
-    at: number | null;
-    to: HistoryStatus | null;
-    c: number | null;
-    d: number | null;
-    fc: number | null;
-    fd: number | null;
-  }>(
-    `SELECT h.at, h.to_status AS "to", h.connected_ms AS c, h.down_ms AS d, f.c AS fc, f.d AS fd
-     FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS q(a, d, t, i)
-     LEFT JOIN LATERAL (SELECT at, to_status, connected_ms, down_ms FROM history
-                        WHERE account = q.a AND device = q.d AND at <= q.t
-                        ORDER BY at DESC, id DESC LIMIT 1) AS h ON true
-     LEFT JOIN LATERAL (SELECT connected_ms AS c, down_ms AS d FROM history
-                        WHERE h.at IS NULL AND account = q.a AND device = q.d
-                        ORDER BY at, id LIMIT 1) AS f ON true
-     ORDER BY q.i`,
-    [accounts, devices, instants],
-  );
-  let k = 0;
-  return queries.map((q) =>
-    q.instants.map((t): HistoryTotals => {
-      const r = rows[k++]!;
-      if (r.at === null || r.to === null) return { connectedMs: r.fc ?? 0, downMs: r.fd ?? 0, last: null };
-      return {
-        connectedMs: r.c! + (t - r.at) * connectedWeight(r.to),
-        downMs: r.d! + (t - r.at) * downWeight(r.to),
-        last: { at: r.at, to: r.to },
-      };
-    }),
-  );
+  return out;
 }
 
 /**
  * Per device (in the order given) the changes `where` picks, oldest or newest first, at most
  * `limit`: only columns that history_by_device holds, so an index-only scan. Each device's come
- * as one text, `at from to at from to …` (`-` for no `from`): a row per change would cost the
- * client more to parse than the server to find them.
+ * as one text (rollup-text.ts): a row per change would cost the client more to parse than the
+ * server to find them.
  */
 async function perDevice(
   sql: Sql,
@@ -210,19 +201,7 @@ async function perDevice(
     [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
   );
   const out: HistoryChange[][] = devices.map(() => []);
-  for (const r of rows) {
-    const k = Number(r.i) - 1;
-    const words = r.changes === null ? [] : r.changes.split(' ');
-    const list = out[k]!;
-    for (let w = 0; w + 2 < words.length; w += 3) {
-      const from = words[w + 1]!;
-      list.push({
-        at: Number(words[w]),
-        from: from === '-' ? null : (from as HistoryChange['from']),
-        to: words[w + 2] as HistoryChange['to'],
-      });
-    }
-  }
+  for (const r of rows) if (r.changes !== null) out[Number(r.i) - 1] = changesFromText(r.changes);
   return out;
 }
 

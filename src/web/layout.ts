@@ -41,9 +41,16 @@ footer{margin-top:18px;font-size:12px;color:var(--muted)}
 `;
 
 export function renderPage(options: PageOptions): string {
+  const { head, foot } = pageFrame(options);
+  return `${head}${options.body}${foot}`;
+}
+
+/** The document around a body, for a page that writes its body in parts (the status page). */
+export function pageFrame(options: Omit<PageOptions, 'body'>): { head: string; foot: string } {
   const nonce = escapeHtml(options.nonce);
   const script = options.script === undefined ? '' : `<script nonce="${nonce}">${options.script}</script>\n`;
-  return `<!doctype html>
+  return {
+    head: `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -54,10 +61,12 @@ export function renderPage(options: PageOptions): string {
 <style nonce="${nonce}">${BASE_CSS}${options.css ?? ''}</style>
 </head>
 <body>
-${options.body}
+`,
+    foot: `
 ${script}</body>
 </html>
-`;
+`,
+  };
 }
 
 /** The Content-Security-Policy that goes with a page rendered with `nonce`. */

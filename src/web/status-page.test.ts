@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildStatusView,
   renderStatusPage,
-  renderStatusPageAsync,
+  renderStatusPageBytes,
   type StatusDeviceFacts,
   type StatusPageData,
 } from './status-page.js';
@@ -142,6 +142,41 @@ describe('renderStatusPage', () => {
     expect(bad).toContain('&quot;invalid Access-Token&quot;');
   });
 
+  it("writes each time in the zone with the header's offset, saying its own only across a DST change", () => {
+    // 2026-03-29: Berlin went from +01:00 to +02:00 at 01:00 UTC.
+    const now = Date.UTC(2026, 2, 30, 9, 0, 0);
+    const page = renderStatusPage(
+      buildStatusView(
+        {
+          ...data,
+          now,
+          timeZone: 'Europe/Berlin',
+          devices: [
+            {
+              ...device('500', { statusSince: now - 2 * H }),
+              recentChanges: [
+                { at: now - 2 * H, from: 'disconnected', to: 'connected' },
+                { at: Date.UTC(2026, 2, 28, 12, 0, 0), from: 'connected', to: 'disconnected' },
+              ],
+            },
+          ],
+        },
+        { relinkAvailable: false },
+      ),
+      'N',
+    );
+    expect(page).toContain('as of 2026-03-30 11:00 (+02:00)');
+    expect(page).toContain('since <time datetime="2026-03-30T07:00Z">2026-03-30 09:00</time></div>');
+    expect(page).toContain('<time datetime="2026-03-30T07:00Z">03-30 09:00</time> disconnected');
+    expect(page).toContain('<time datetime="2026-03-28T12:00Z">03-28 13:00</time> (+01:00) connected');
+  });
+
+  it("labels a phone card's lines from the style sheet, one rule per column rather than per cell", () => {
+    expect(html).toContain('td:nth-child(2)::before{content:"Status"}');
+    expect(html).toContain('td:nth-child(7)::before{content:"Last changes"}');
+    expect(html).not.toContain('data-label');
+  });
+
   it('says so when no device is configured', () => {
     const empty = renderStatusPage(
       buildStatusView({ ...data, devices: [] }, { relinkAvailable: false }),
@@ -151,27 +186,29 @@ describe('renderStatusPage', () => {
   });
 });
 
-describe('renderStatusPageAsync', () => {
-  it('is the same page, the rows rendered in slices that let the event loop go', async () => {
+describe('renderStatusPageBytes', () => {
+  it('is the same page in UTF-8, the rows rendered in slices that let the event loop go', async () => {
     const many: StatusPageData = {
       ...data,
-      devices: Array.from({ length: 3_000 }, (_, i) => ({
-        ...device(String(100_000 + i)),
-        uptime24h: i / 3_000,
+      devices: Array.from({ length: 300 }, (_, i) => ({
+        ...device(String(100_000 + i), { name: `Téléphone ${i} → 📱` }),
+        uptime24h: i / 300,
         recentChanges: [{ at: NOW - i * 1_000, from: 'connected', to: 'disconnected' }],
       })),
     };
     const view = buildStatusView(many, { relinkAvailable: true });
     let slices = 0;
-    const html = await renderStatusPageAsync(view, 'N', () => {
+    const letGo = (): Promise<void> => {
       slices++;
       return Promise.resolve();
-    });
-    expect(html).toBe(renderStatusPage(view, 'N'));
-    expect(await renderStatusPageAsync(buildStatusView(data, { relinkAvailable: true }), 'N')).toBe(
-      renderStatusPage(buildStatusView(data, { relinkAvailable: true }), 'N'),
-    );
-    // 3,000 rows take tens of milliseconds: more than one slice of 10 ms.
-    expect(slices).toBeGreaterThanOrEqual(1);
+    };
+    // A slice of 0 ms: every batch of 50 rows is a slice of its own.
+    const bytes = await renderStatusPageBytes(view, 'N', { letGo, sliceMs: 0 });
+    expect(bytes.toString('utf8')).toBe(renderStatusPage(view, 'N'));
+    expect(slices).toBe(6);
+    for (const few of [data, { ...data, devices: [] }]) {
+      const small = buildStatusView(few, { relinkAvailable: true });
+      expect((await renderStatusPageBytes(small, 'N')).toString('utf8')).toBe(renderStatusPage(small, 'N'));
+    }
   });
 });

@@ -13,8 +13,8 @@ import type { DeviceStatus, Health } from '../monitor/model.js';
 import type { HistoryStatus } from '../store/store.js';
 import { escapeHtml as e } from '../report/html.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { renderPage } from './layout.js';
-import { CSS } from './status-page-css.js';
+import { pageFrame } from './layout.js';
+import { COLUMNS, CSS } from './status-page-css.js';
 import { AUTO_REFRESH_CSS, AUTO_REFRESH_SCRIPT, autoRefreshControl } from './auto-refresh.js';
 
 export const STATUS_PAGE_REFRESH_SECONDS = 30;
@@ -38,9 +38,9 @@ export interface StatusDeviceFacts {
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
   /** Delivery health (SPEC §10); absent or never read: the column shows `–`. */
-  readonly delivery?: DeliveryState;
+  readonly delivery?: DeliveryState | undefined;
   /** When `delete` deleted it at the gateway (it reads `deleted` until removed from the config). */
-  readonly deletedAt?: number | null;
+  readonly deletedAt?: number | null | undefined;
 }
 
 /** What the history says of a device: its uptimes and last changes. Absent: none known. */
@@ -114,25 +114,45 @@ export interface StatusViewOptions {
 
 export function buildStatusView(data: StatusPageData, options: StatusViewOptions): StatusPageView {
   const { now } = data;
+  // Field by field, not rest and spread: at 10,000 devices the generic copy is most of the time.
   const devices = data.devices.map((d): StatusDeviceView => ({
-    ...d,
+    account: d.account,
+    number: d.number,
+    name: d.name,
+    status: d.status,
+    statusRaw: d.statusRaw,
+    health: d.health,
+    statusSince: d.statusSince,
+    lastCheckAt: d.lastCheckAt,
+    probeError: d.probeError,
+    silencedUntil: d.silencedUntil,
+    ...(d.delivery === undefined ? {} : { delivery: d.delivery }),
+    ...(d.deletedAt === undefined ? {} : { deletedAt: d.deletedAt }),
     uptime24h: d.uptime24h ?? null,
     uptime7d: d.uptime7d ?? null,
-    recentChanges: (d.recentChanges ?? []).slice(0, RECENT_CHANGES),
+    recentChanges:
+      d.recentChanges === undefined
+        ? []
+        : d.recentChanges.length > RECENT_CHANGES
+          ? d.recentChanges.slice(0, RECENT_CHANGES)
+          : d.recentChanges,
     relink: options.relinkAvailable && d.status !== 'connected' && d.status !== null,
   }));
   const rank = (d: StatusDeviceView): number => (d.health === 'DOWN' ? 0 : d.status === null ? 1 : 2);
-  // What localeCompare does, with one collator for the whole sort rather than a lookup per call.
+  // What localeCompare does, with one collator for the whole sort rather than a lookup per call;
+  // equal texts (the account, for most pairs) are told apart without it.
   const { compare } = new Intl.Collator();
+  const order = (a: string, b: string): number => (a === b ? 0 : compare(a, b));
   devices.sort(
     (a, b) =>
-      rank(a) - rank(b) ||
-      compare(a.account, b.account) ||
-      compare(a.name, b.name) ||
-      compare(a.number, b.number),
+      rank(a) - rank(b) || order(a.account, b.account) || order(a.name, b.name) || order(a.number, b.number),
   );
-  const down = devices.filter((d) => d.health === 'DOWN').length;
-  const unchecked = devices.filter((d) => d.status === null && d.health !== 'DOWN').length;
+  let down = 0;
+  let unchecked = 0;
+  for (const d of devices) {
+    if (d.health === 'DOWN') down++;
+    else if (d.status === null) unchecked++;
+  }
   return {
     now,
     timeZone: data.timeZone,
@@ -173,91 +193,133 @@ function ago(now: number, at: number): string {
   return now - at < 1000 ? 'just now' : `${humanDuration(now - at)} ago`;
 }
 
-/** `<time>` with the local time as text and, as its title, with the zone's offset. One formatting for both. */
-function timeElement(ms: number, view: StatusPageView, short: boolean): string {
-  const iso = isoWithOffset(ms, view.timeZone);
-  const local = `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
-  // `11-24 19:17` for the changes listed: at most 7 days old, the year is clear from the page.
-  return `<time datetime="${new Date(ms).toISOString()}" title="${e(`${local} (${iso.slice(19)})`)}">${e(
-    short ? local.slice(5) : local,
-  )}</time>`;
-}
+/**
+ * The page's times, `2025-03-31 13:00` (or `03-31 13:00` for the changes listed: at most 7 days
+ * old, the year is clear from the page), in `<time>` with the UTC minute as its datetime. The
+ * header gives the zone's offset now; a time at another offset (across a DST change) says its own.
+ * Each minute is formatted once per page: 10,000 rows share few of them, and the offset is the
+ * costly part.
+ */
+class PageTimes {
+  private readonly full = new Map<number, string>();
+  private readonly short = new Map<number, string>();
+  private readonly offsetNow: string;
 
-function time(ms: number, view: StatusPageView): string {
-  return timeElement(ms, view, false);
-}
+  constructor(
+    private readonly timeZone: string,
+    now: number,
+  ) {
+    this.offsetNow = isoWithOffset(now, timeZone).slice(19);
+  }
 
-function shortTime(ms: number, view: StatusPageView): string {
-  return timeElement(ms, view, true);
+  time(ms: number): string {
+    return this.element(ms, this.full, false);
+  }
+
+  shortTime(ms: number): string {
+    return this.element(ms, this.short, true);
+  }
+
+  private element(ms: number, cache: Map<number, string>, short: boolean): string {
+    const minute = Math.floor(ms / 60_000);
+    let out = cache.get(minute);
+    if (out === undefined) {
+      const iso = isoWithOffset(minute * 60_000, this.timeZone);
+      const local = short
+        ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}`
+        : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+      const offset = iso.slice(19);
+      const utc = new Date(minute * 60_000).toISOString().slice(0, 16);
+      out = `<time datetime="${utc}Z">${local}</time>${offset === this.offsetNow ? '' : ` (${offset})`}`;
+      cache.set(minute, out);
+    }
+    return out;
+  }
 }
 
 /** Today's sent / pending / failed, and the delivery problem in words (SPEC §10). */
 function deliveryCell(d: StatusDeviceFacts): string {
-  if (d.delivery === undefined || d.delivery.last === null) return '<span class="muted">–</span>';
+  if (d.delivery === undefined || d.delivery.last === null) return '<td class="muted">–</td>';
   const words = deliveryWords(d.delivery);
   const problem = words.problem === null ? '' : `<div class="err">${e(words.problem)}</div>`;
-  return `<div class="small">${e(words.counts)}</div>${problem}`;
+  return `<td><div><div class="small">${e(words.counts)}</div>${problem}</div></td>`;
 }
 
-function deviceRow(d: StatusDeviceView, view: StatusPageView, blind: boolean): string {
-  const deleted = d.deletedAt !== undefined && d.deletedAt !== null;
-  const bad = deleted || (d.status !== null && d.status !== 'connected');
-  const statusText = deleted ? 'deleted' : d.status === null ? 'not checked yet' : STATUS_WORDS[d.status];
-  const hint = deleted
-    ? 'deleted at the gateway with the delete command: remove it from the config'
-    : d.status === null
-      ? 'no valid answer from the gateway yet'
-      : STATUS_HINTS[d.status];
+const STATE_BADGES = {
+  down: '<span class="badge down">DOWN</span>',
+  up: '<span class="badge up">UP</span>',
+  none: '<span class="badge muted">–</span>',
+} as const;
+
+/** What a status cell says: the status in words, its class and, where it helps, a hint. */
+function statusWords(d: StatusDeviceView, deleted: boolean): string {
+  if (deleted) {
+    return '<span class="status bad" title="deleted at the gateway with the delete command: remove it from the config">deleted</span>';
+  }
+  if (d.status === null) {
+    return '<span class="status" title="no valid answer from the gateway yet">not checked yet</span>';
+  }
+  // "connected" needs no explanation; the other statuses carry what they most likely mean.
+  if (d.status === 'connected') return '<span class="status good">connected</span>';
   const raw =
-    !deleted && d.status === 'unknown' && d.statusRaw !== null
+    d.status === 'unknown' && d.statusRaw !== null
       ? ` <span class="muted small">(“${e(d.statusRaw)}”)</span>`
       : '';
-  const stateBadge = deleted
-    ? '<span class="badge down">DOWN</span>'
+  return `<span class="status bad" title="${e(STATUS_HINTS[d.status])}">${STATUS_WORDS[d.status]}</span>${raw}`;
+}
+
+/**
+ * One device's row. Lean on purpose: at 10,000 devices each byte here is ten kilobytes of page.
+ * The phone layout's labels come from the style sheet by column, not from every cell.
+ */
+function deviceRow(d: StatusDeviceView, view: StatusPageView, times: PageTimes, blind: boolean): string {
+  const deleted = d.deletedAt !== undefined && d.deletedAt !== null;
+  const badge = deleted
+    ? STATE_BADGES.down
     : d.status === null && d.health === 'UP'
-      ? '<span class="badge muted">–</span>'
+      ? STATE_BADGES.none
       : d.health === 'DOWN'
-        ? '<span class="badge down">DOWN</span>'
-        : '<span class="badge up">UP</span>';
+        ? STATE_BADGES.down
+        : STATE_BADGES.up;
   const silenced =
     d.silencedUntil !== null && d.silencedUntil > view.now
-      ? `<div class="muted small">silenced until ${time(d.silencedUntil, view)}</div>`
+      ? `<div class="muted small">silenced until ${times.time(d.silencedUntil)}</div>`
       : '';
   const since =
     d.statusSince === null
-      ? '<span class="muted">–</span>'
-      : `<div>${e(humanDuration(view.now - d.statusSince))}<div class="muted small">since ${time(d.statusSince, view)}</div></div>`;
-  const changes =
-    d.recentChanges.length === 0
-      ? '<span class="muted small">none in 7 d</span>'
-      : `<ul class="changes">${d.recentChanges
-          .map(
-            (c) =>
-              `<li>${shortTime(c.at, view)} ${e(statusWord(c.from))} → <b>${e(statusWord(c.to))}</b></li>`,
-          )
-          .join('')}</ul>`;
-  const check = d.lastCheckAt === null ? 'never checked' : `checked ${e(ago(view.now, d.lastCheckAt))}`;
+      ? '<td class="muted">–</td>'
+      : `<td><div>${humanDuration(view.now - d.statusSince)}<div class="muted small">since ${times.time(d.statusSince)}</div></div></td>`;
+  let changes = '';
+  for (const c of d.recentChanges) {
+    changes += `<li>${times.shortTime(c.at)} ${statusWord(c.from)} → <b>${statusWord(c.to)}</b></li>`;
+  }
+  changes =
+    changes === ''
+      ? '<td class="muted small">none in 7 d</td>'
+      : `<td><ul class="changes">${changes}</ul></td>`;
+  const check = d.lastCheckAt === null ? 'never checked' : `checked ${ago(view.now, d.lastCheckAt)}`;
   const probe = d.probeError === null ? '' : `<div class="err">last check failed: ${e(d.probeError)}</div>`;
   const lastKnown = blind && d.status !== null ? '<span class="lastknown">(last known)</span>' : '';
   const relink = d.relink
-    ? `<a class="relink" href="reconnect/${encodeURIComponent(d.number)}">Re-link (QR code) →</a>`
+    ? `<div><a class="relink" href="reconnect/${encodeURIComponent(d.number)}">Re-link (QR code) →</a></div>`
     : '';
-  return `<tr class="${d.health === 'DOWN' ? 'down' : 'up'}" data-device="${e(d.number)}" data-state="${d.health}">
-<td class="device"><div class="name">${e(d.name)}</div><div class="muted small"><code>${e(d.number)}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
-<td class="state" data-label="Status"><div><span class="status ${bad ? 'bad' : d.status === 'connected' ? 'good' : ''}" title="${e(hint)}">${e(statusText)}</span>${raw} ${stateBadge}${lastKnown}${relink === '' ? '' : `<div>${relink}</div>`}</div></td>
-<td data-label="Since">${since}</td>
-<td class="delivery" data-label="Delivery today">${deliveryCell(d)}</td>
-<td class="num" data-label="Uptime 24 h">${e(formatPercent(d.uptime24h))}</td>
-<td class="num" data-label="Uptime 7 d">${e(formatPercent(d.uptime7d))}</td>
-<td class="changes-cell" data-label="Last changes"><div>${changes}</div></td>
+  const number = e(d.number);
+  return `<tr class="${d.health === 'DOWN' ? 'down' : 'up'}" data-device="${number}" data-state="${d.health}">
+<td><div class="name">${e(d.name)}</div><div class="muted small"><code>${number}</code> · ${e(d.account)} · ${check}</div>${probe}${silenced}</td>
+<td><div>${statusWords(d, deleted)} ${badge}${lastKnown}${relink}</div></td>
+${since}
+${deliveryCell(d)}
+<td class="num">${formatPercent(d.uptime24h)}</td>
+<td class="num">${formatPercent(d.uptime7d)}</td>
+${changes}
 </tr>`;
 }
 
-function accountAlerts(view: StatusPageView): string {
+function accountAlerts(view: StatusPageView, times: PageTimes): string {
   const out: string[] = [];
   for (const a of view.accounts) {
     if (!a.reachable || a.problem !== null) {
-      const since = a.problemSince === null ? '' : ` since ${time(a.problemSince, view)}`;
+      const since = a.problemSince === null ? '' : ` since ${times.time(a.problemSince)}`;
       out.push(
         `<div class="alert bad" role="alert" data-account="${e(a.name)}"><strong>Account ${e(a.name)}${
           a.reachable ? ': checks failing' : ' unreachable'
@@ -275,52 +337,67 @@ function accountAlerts(view: StatusPageView): string {
 
 export function renderStatusPage(view: StatusPageView, nonce: string): string {
   const blind = blindAccounts(view);
-  return pageAround(
-    view,
-    nonce,
-    view.devices.map((d) => deviceRow(d, view, blind.has(d.account))),
-  );
+  const times = new PageTimes(view.timeZone, view.now);
+  const { head, foot } = pageAround(view, nonce, times);
+  const rows = view.devices.map((d) => deviceRow(d, view, times, blind.has(d.account)));
+  return `${head}${rows.length === 0 ? NO_DEVICES : rows.join('\n')}${foot}`;
 }
 
-/** How long renderStatusPageAsync renders rows before it lets the event loop go. */
+/** How long renderStatusPageBytes renders rows before it lets the event loop go. */
 const RENDER_SLICE_MS = 10;
+/** Rows encoded to UTF-8 together; the slice's time is looked at after each batch. */
+const ROWS_PER_BATCH = 50;
 
 /**
- * renderStatusPage, the same page, its rows rendered a slice of about RENDER_SLICE_MS at a time
- * with the event loop let go in between: 10,000 devices take longer than a poll may wait.
+ * renderStatusPage's page as UTF-8, its rows rendered a slice of about RENDER_SLICE_MS at a time
+ * with the event loop let go in between: 10,000 devices take longer than a poll may wait. Each
+ * slice is encoded on its own, so that no step encodes (or measures) the whole page of megabytes
+ * at once, as sending one string would.
  */
-export async function renderStatusPageAsync(
+export async function renderStatusPageBytes(
   view: StatusPageView,
   nonce: string,
-  letGo: () => Promise<unknown> = () => yieldToLoop(),
-): Promise<string> {
+  slicing: { readonly letGo?: () => Promise<unknown>; readonly sliceMs?: number } = {},
+): Promise<Buffer> {
+  const { letGo = () => yieldToLoop(), sliceMs = RENDER_SLICE_MS } = slicing;
   const blind = blindAccounts(view);
-  const rows: string[] = [];
+  const times = new PageTimes(view.timeZone, view.now);
+  const { head, foot } = pageAround(view, nonce, times);
+  const parts = [Buffer.from(head)];
+  // Rows are encoded a few at a time: encoding thousands of rows' text at once is a block of its own.
+  let batch = '';
   let sliceStart = performance.now();
-  for (const d of view.devices) {
-    rows.push(deviceRow(d, view, blind.has(d.account)));
-    if (performance.now() - sliceStart >= RENDER_SLICE_MS) {
-      await letGo();
-      sliceStart = performance.now();
+  for (let i = 0; i < view.devices.length; i++) {
+    const d = view.devices[i]!;
+    batch += `${i === 0 ? '' : '\n'}${deviceRow(d, view, times, blind.has(d.account))}`;
+    if (i % ROWS_PER_BATCH === ROWS_PER_BATCH - 1) {
+      parts.push(Buffer.from(batch));
+      batch = '';
+      if (performance.now() - sliceStart >= sliceMs) {
+        await letGo();
+        sliceStart = performance.now();
+      }
     }
   }
-  return pageAround(view, nonce, rows);
+  parts.push(Buffer.from(view.devices.length === 0 ? NO_DEVICES : batch));
+  parts.push(Buffer.from(foot));
+  return Buffer.concat(parts);
 }
 
 function blindAccounts(view: StatusPageView): Set<string> {
   return new Set(view.accounts.filter((a) => !a.reachable).map((a) => a.name));
 }
 
-function pageAround(view: StatusPageView, nonce: string, deviceRows: readonly string[]): string {
+const NO_DEVICES = '<tr><td colspan="7" class="muted">No devices configured.</td></tr>';
+
+/** The page before its rows and after them. */
+function pageAround(view: StatusPageView, nonce: string, times: PageTimes): { head: string; foot: string } {
   const c = view.counts;
   const title = c.down > 0 ? `${c.down} DOWN · WhatsGate devices` : 'WhatsGate devices';
-  const rows =
-    deviceRows.length === 0
-      ? '<tr><td colspan="7" class="muted">No devices configured.</td></tr>'
-      : deviceRows.join('\n');
-  const body = `<main>
+  const frame = pageFrame({ title, nonce, css: CSS + AUTO_REFRESH_CSS, script: AUTO_REFRESH_SCRIPT });
+  const head = `<main>
 <div class="top"><h1>WhatsGate devices</h1><span class="muted small">as of ${e(localTimeWithOffset(view.now, view.timeZone))} · ${autoRefreshControl(view.refreshSeconds)}</span></div>
-${accountAlerts(view)}
+${accountAlerts(view, times)}
 <div class="summary">
 <span class="chip${c.down > 0 ? ' down' : ''}" id="count-down"><b>${c.down}</b> DOWN</span>
 <span class="chip" id="count-up"><b>${c.up}</b> UP</span>
@@ -328,14 +405,15 @@ ${c.unchecked > 0 ? `<span class="chip"><b>${c.unchecked}</b> not checked yet</s
 <span class="chip"><b>${c.total}</b> devices</span>
 </div>
 <table id="devices">
-<thead><tr><th>Device</th><th>Status</th><th>Since</th><th>Delivery today</th><th class="num">Uptime 24 h</th><th class="num">Uptime 7 d</th><th>Last changes</th></tr></thead>
+<thead><tr>${COLUMNS.map((c) => (c.num === true ? `<th class="num">${c.label}</th>` : `<th>${c.label}</th>`)).join('')}</tr></thead>
 <tbody>
-${rows}
+`;
+  const foot = `
 </tbody>
 </table>
 <footer>Times in ${e(view.timeZone)}. Uptime counts the time the monitor observed: time before a device was first seen or while the monitor was not running is left out, not counted as up. <a href="metrics">metrics</a> · <a href="api/v1/devices">JSON</a>${
     view.version === null ? '' : ` · whatsgate-monitor ${e(view.version)}`
   }</footer>
 </main>`;
-  return renderPage({ title, nonce, body, css: CSS + AUTO_REFRESH_CSS, script: AUTO_REFRESH_SCRIPT });
+  return { head: `${frame.head}${head}`, foot: `${foot}${frame.foot}` };
 }

@@ -28,6 +28,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { auditFromStore } from '../../dist/audit/from-store.js';
 import { auditToJson, renderAuditText } from '../../dist/audit/render.js';
+import { buildAuditMessageInSlices } from '../../dist/audit/sender.js';
 import { RUNS_META_KEY } from '../../dist/audit/runs.js';
 import { initialDeliveryState } from '../../dist/monitor/delivery.js';
 import { initialDeviceState } from '../../dist/monitor/device-state.js';
@@ -37,7 +38,7 @@ import { PG_MIGRATIONS, migratePostgres } from '../../dist/store/postgres-schema
 import { openPostgresStore } from '../../dist/store/postgres-store.js';
 import { openSqliteStore } from '../../dist/store/sqlite-store.js';
 import { fleetHandlers } from '../../dist/views/pages.js';
-import { buildStatusView, renderStatusPage, renderStatusPageAsync } from '../../dist/web/status-page.js';
+import { buildStatusView, renderStatusPage, renderStatusPageBytes } from '../../dist/web/status-page.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const ACCOUNTS = Math.max(1, Math.round(DEVICES / 100));
@@ -384,17 +385,31 @@ async function runFigures(label, store, rows) {
   const data = await measure(() => handlers.statusPage());
   add('status page: data', data, null);
   const html = await measure(() =>
+    renderStatusPageBytes(buildStatusView(data.value, { relinkAvailable: true }), 'nonce'),
+  );
+  add(
+    'status page: HTML render',
+    html,
+    null,
+    `in slices, as the server does: ${(html.value.length / 2 ** 20).toFixed(1)} MiB`,
+  );
+  const htmlAtOnce = await measure(() =>
     renderStatusPage(buildStatusView(data.value, { relinkAvailable: true }), 'nonce'),
   );
-  add('status page: HTML render', html, null, `${(html.value.length / 2 ** 20).toFixed(1)} MiB`);
+  add('status page: HTML render in one go', htmlAtOnce, null, 'for comparison');
   const page = await measure(async () =>
     renderStatusPage(buildStatusView(await handlers.statusPage(), { relinkAvailable: true }), 'nonce'),
   );
-  add('status page: total', page, GOALS.statusPage, 'as the server renders it today: in one go');
+  add('status page: total', page, GOALS.statusPage, 'rendered in one go: for comparison');
   const pageAsync = await measure(async () =>
-    renderStatusPageAsync(buildStatusView(await handlers.statusPage(), { relinkAvailable: true }), 'nonce'),
+    renderStatusPageBytes(buildStatusView(await handlers.statusPage(), { relinkAvailable: true }), 'nonce'),
   );
-  add('status page: total, rows in slices', pageAsync, GOALS.statusPage, 'renderStatusPageAsync');
+  add(
+    'status page: total, rows in slices',
+    pageAsync,
+    GOALS.statusPage,
+    `renderStatusPageBytes, as the server sends it: ${(pageAsync.value.length / 2 ** 20).toFixed(1)} MiB`,
+  );
   const api = await measure(async () => JSON.stringify(await handlers.devices()));
   add('/api/v1/devices', api, GOALS.devices, `${(api.value.length / 2 ** 20).toFixed(1)} MiB`);
   const hist = await measure(async () =>
@@ -419,6 +434,15 @@ async function runFigures(label, store, rows) {
     2,
   );
   add('audit --json (7 d)', auditJson, GOALS.audit, `${(auditJson.value.length / 2 ** 20).toFixed(1)} MiB`);
+  const auditDaemon = await measure(
+    async () =>
+      buildAuditMessageInSlices(
+        await auditFromStore(store, config, { now: NOW, since: NOW - 7 * DAY }),
+        TIME_ZONE,
+      ),
+    2,
+  );
+  add('scheduled audit (7 d, daemon)', auditDaemon, null, 'text, HTML and JSON, in slices');
   const audit90 = await measure(
     async () =>
       renderAuditText(await auditFromStore(store, config, { now: NOW, since: NOW - DAYS * DAY }), TIME_ZONE),
