@@ -12,7 +12,7 @@ import { escapeLabelValue, familyHeader, sanitizeLabelName } from './exposition.
 import type { MetricType } from './exposition.js';
 import type { Block } from './exposition-stream.js';
 import type { DeviceMetricsView } from './source.js';
-import { MAX_NUMBER_BYTES, TextWriter, encodeText, putBytes, putNumber, putRange } from './text-writer.js';
+import { MAX_NUMBER_BYTES, TextWriter, encodeText, putBytes, putNumber, putWords } from './text-writer.js';
 
 /** Labels that `whatsgate_device_info` sets itself; a user label of the same name is dropped. */
 const RESERVED_INFO_LABELS: readonly string[] = ['account', 'device', 'name'];
@@ -156,7 +156,7 @@ export class DeviceBlockRenderer {
    */
   *chunks(s: DeviceSnapshot, out: TextWriter, chunkBytes: number): Generator<void, void, void> {
     const n = s.length;
-    const ids = s.ids;
+    const ids = s.idWords;
     const idStart = s.idStart;
 
     out.bytes(FAMILIES.info.header);
@@ -169,9 +169,10 @@ export class DeviceBlockRenderer {
       const c = infoStart[i]!;
       const d = infoStart[i + 1]!;
       const buf = out.reserve(infoOpen.length + (b - a) + (d - c) + LINE_SLACK);
+      const words = out.words;
       let p = putBytes(buf, out.length, infoOpen);
-      p = putRange(buf, p, ids, a, b);
-      p = putRange(buf, p, info, c, d);
+      p = putWords(words, p, ids, a, b);
+      p = putWords(words, p, info, c, d);
       buf[p++] = QUOTE;
       buf[p++] = BRACE;
       buf[p++] = SPACE;
@@ -211,7 +212,7 @@ export class DeviceBlockRenderer {
     closes: readonly Uint8Array[],
     needs: number,
   ): Generator<void, void, void> {
-    const ids = s.ids;
+    const ids = s.idWords;
     const idStart = s.idStart;
     const open = f.open;
     const byStatus = needs === 0;
@@ -233,7 +234,7 @@ export class DeviceBlockRenderer {
       // The lines share `name{account="…",device="…`: written once, then copied within the
       // buffer (one native copy, rather than the family name and the id byte by byte again).
       const lineStart = out.length;
-      let p = putRange(buf, putBytes(buf, lineStart, open), ids, a, b);
+      let p = putWords(out.words, putBytes(buf, lineStart, open), ids, a, b);
       const prefix = p - lineStart;
       for (let k = 0; k < closes.length; k += 1) {
         if (k > 0) {
@@ -258,7 +259,7 @@ export class DeviceBlockRenderer {
     column: Int8Array | Uint8Array,
   ): Generator<void, void, void> {
     out.bytes(f.header);
-    const ids = s.ids;
+    const ids = s.idWords;
     const idStart = s.idStart;
     const open = f.open;
     for (let i = 0; i < s.length; i += 1) {
@@ -267,8 +268,7 @@ export class DeviceBlockRenderer {
       const a = idStart[i]!;
       const b = idStart[i + 1]!;
       const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
-      let p = putBytes(buf, out.length, open);
-      p = putRange(buf, p, ids, a, b);
+      let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
       buf[p++] = QUOTE;
       buf[p++] = BRACE;
       buf[p++] = SPACE;
@@ -289,7 +289,7 @@ export class DeviceBlockRenderer {
     needs: number,
   ): Generator<void, void, void> {
     out.bytes(f.header);
-    const ids = s.ids;
+    const ids = s.idWords;
     const idStart = s.idStart;
     const present = s.present;
     const open = f.open;
@@ -298,8 +298,7 @@ export class DeviceBlockRenderer {
       const a = idStart[i]!;
       const b = idStart[i + 1]!;
       const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
-      let p = putBytes(buf, out.length, open);
-      p = putRange(buf, p, ids, a, b);
+      let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
       buf[p++] = QUOTE;
       buf[p++] = BRACE;
       buf[p++] = SPACE;

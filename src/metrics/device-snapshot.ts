@@ -11,7 +11,7 @@ import { DELIVERY_PROBLEMS } from '../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import type { DeviceMetricsView } from './source.js';
-import { TextWriter, encodeText } from './text-writer.js';
+import { TextWriter, encodeText, wordsOf } from './text-writer.js';
 
 /** `status` of a device not answered yet: it has no state-set series at all. */
 export const NO_STATUS = -1;
@@ -65,14 +65,17 @@ export class DeviceSnapshot {
    * only when a device's account or number is not the last fill's (a reload).
    */
   ids: Uint8Array = new Uint8Array(0);
+  /** `ids` as a DataView, for `putWords`. */
+  idWords = wordsOf(this.ids);
   idStart = new Int32Array(1);
   /**
    * `",name="…",key="value…` of each device (whatsgate_device_info's labels after `device`),
    * like `ids`: back to back, device i's from `infoStart[i]` to `infoStart[i + 1]`. Encoded by
    * `info` when a device's name or labels object is not the last fill's (a reload, a rename):
-   * escaping names and labels was a fifth of a scrape. ~40 B a device plus its labels.
+   * escaping names and labels was a fifth of a scrape. ~40 B a device plus its labels. A
+   * DataView, for `putWords`.
    */
-  #info: Uint8Array = new Uint8Array(0);
+  #info = wordsOf(new Uint8Array(0));
   infoStart = new Int32Array(1);
   #infoStale = true;
 
@@ -137,7 +140,7 @@ export class DeviceSnapshot {
    * The info bytes of every device (see `infoStart`), encoded again only if the fill changed
    * a name or labels. `userLabels`: a device's labels as `",key="value…`, escaped.
    */
-  info(userLabels: (labels: Readonly<Record<string, string>>) => string): Uint8Array {
+  info(userLabels: (labels: Readonly<Record<string, string>>) => string): DataView {
     if (!this.#infoStale) return this.#info;
     const n = this.length;
     const out = new TextWriter(Math.max(1024, n * 48));
@@ -149,7 +152,7 @@ export class DeviceSnapshot {
       out.text(userLabels(this.labels[i]!));
     }
     starts[n] = out.length;
-    this.#info = out.toBytes();
+    this.#info = wordsOf(out.toBytes());
     this.infoStart = starts;
     this.#infoStale = false;
     return this.#info;
@@ -167,6 +170,7 @@ export class DeviceSnapshot {
     }
     starts[n] = out.length;
     this.ids = out.toBytes();
+    this.idWords = wordsOf(this.ids);
     this.idStart = starts;
   }
 
