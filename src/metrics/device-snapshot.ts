@@ -30,7 +30,6 @@ const DEVICE_SEP = encodeText('",device="');
 /** Between the device number and the name on whatsgate_device_info. */
 const NAME_SEP = encodeText('",name="');
 
-const STATUS_INDEX = new Map<DeviceStatus, number>(DEVICE_STATUSES.map((s, i) => [s, i]));
 const MIN_CAPACITY = 1024;
 
 export class DeviceSnapshot {
@@ -96,7 +95,7 @@ export class DeviceSnapshot {
       this.device[i] = d.device;
       this.name[i] = d.name;
       this.labels[i] = d.labels;
-      this.status[i] = d.status === null ? NO_STATUS : (STATUS_INDEX.get(d.status) ?? UNLISTED_STATUS);
+      this.status[i] = d.status === null ? NO_STATUS : statusIndex(d.status);
       this.up[i] = flag(d.up);
       this.probe[i] = flag(d.probeSuccess);
       this.silenced[i] = d.silenced ? 1 : 0;
@@ -117,9 +116,12 @@ export class DeviceSnapshot {
         this.successful[i] = delivery.successful;
         this.failed[i] = delivery.failed;
         this.remaining[i] = delivery.remaining;
+        // Over the problems that hold (mostly none), not over every problem with `includes`.
+        const holding = delivery.problems;
         let bits = 0;
-        for (let p = 0; p < DELIVERY_PROBLEMS.length; p += 1) {
-          if (delivery.problems.includes(DELIVERY_PROBLEMS[p]!)) bits |= 1 << p;
+        for (let q = 0; q < holding.length; q += 1) {
+          const p = DELIVERY_PROBLEMS.indexOf(holding[q]!);
+          if (p >= 0) bits |= 1 << p;
         }
         this.problems[i] = bits;
       }
@@ -196,6 +198,12 @@ export class DeviceSnapshot {
     this.remaining = grow(this.remaining, (n) => new Float64Array(n));
     this.#capacity = capacity;
   }
+}
+
+/** A few comparisons, cheaper than a Map lookup once per device and scrape. */
+function statusIndex(status: DeviceStatus): number {
+  for (let k = 0; k < DEVICE_STATUSES.length; k += 1) if (DEVICE_STATUSES[k] === status) return k;
+  return UNLISTED_STATUS;
 }
 
 function flag(value: boolean | null): number {

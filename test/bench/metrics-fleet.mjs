@@ -50,7 +50,17 @@ function fillView(view, slot, d) {
   view.statusSince = d.since;
   view.transitions = d.transitions;
   view.silenced = d.silencedUntil !== null && d.silencedUntil > NOW;
-  view.delivery = d.delivery === null ? null : Object.assign(slot, d.delivery, { problems: d.problems });
+  // Field by field, as the daemon's DeliveryViewSlot reads a device's state (Object.assign with a
+  // fresh { problems } cost the bench ~5 ms a scrape at 100,000 devices that the daemon does not pay).
+  if (d.delivery === null) view.delivery = null;
+  else {
+    slot.pending = d.delivery.pending;
+    slot.successful = d.delivery.successful;
+    slot.failed = d.delivery.failed;
+    slot.remaining = d.delivery.remaining;
+    slot.problems = d.problems;
+    view.delivery = slot;
+  }
   return view;
 }
 
