@@ -89,12 +89,18 @@ export class DeviceSnapshot {
     let i = 0;
     for (const d of devices) {
       if (i === this.#capacity) this.#resize(Math.max(MIN_CAPACITY, this.#capacity * 2), i);
-      idsChanged ||= i >= before || this.account[i] !== d.account || this.device[i] !== d.device;
-      infoChanged ||= i >= before || this.name[i] !== d.name || this.labels[i] !== d.labels;
-      this.account[i] = d.account;
-      this.device[i] = d.device;
-      this.name[i] = d.name;
-      this.labels[i] = d.labels;
+      // Stored only when changed: mostly they are not, and a stored reference costs a barrier.
+      const fresh = i >= before;
+      if (fresh || this.account[i] !== d.account || this.device[i] !== d.device) {
+        this.account[i] = d.account;
+        this.device[i] = d.device;
+        idsChanged = true;
+      }
+      if (fresh || this.name[i] !== d.name || this.labels[i] !== d.labels) {
+        this.name[i] = d.name;
+        this.labels[i] = d.labels;
+        infoChanged = true;
+      }
       this.status[i] = d.status === null ? NO_STATUS : statusIndex(d.status);
       this.up[i] = flag(d.up);
       this.probe[i] = flag(d.probeSuccess);
