@@ -122,7 +122,10 @@ export class DeviceBlockRenderer {
   readonly #interned = new Map<string, string>();
   readonly #userLabelsText = (labels: Readonly<Record<string, string>>): string =>
     this.#encodedUserLabels(labels);
-  /** Reused by the next scrape (~100 B a device); overlapping scrapes get their own. */
+  /**
+   * Reused by the next scrape (~100 B a device, plus its name and labels encoded, ~40 B and up);
+   * overlapping scrapes get their own.
+   */
   #idle: DeviceSnapshot | null = null;
 
   /** One scrape's block: `devices` are read now, into a snapshot. */

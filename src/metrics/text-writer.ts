@@ -70,17 +70,6 @@ export class TextWriter {
     this.#len = p;
   }
 
-  /** `source[start]` up to (not including) `source[end]`, copied without making a view. */
-  range(source: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    this.#ensure(n);
-    // A loop: `set` would need a view (an object) per call, and is no faster for ~30 bytes.
-    const buf = this.#buf;
-    let p = this.#len;
-    for (let i = start; i < end; i += 1) buf[p++] = source[i]!;
-    this.#len = p;
-  }
-
   byte(value: number): void {
     this.#ensure(1);
     this.#buf[this.#len++] = value;
