@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
-import { DeviceBlockRenderer } from './device-block.js';
+import { DeviceBlockRenderer, ONE_PIECE } from './device-block.js';
 import type { DeviceMetricsView } from './source.js';
+import { TextWriter } from './text-writer.js';
 import { device, manyDevices } from './test-support/fixtures.js';
 import { parseExposition, samplesOf } from './test-support/exposition-parser.js';
 
 const render = (devices: Iterable<DeviceMetricsView>): string =>
   new DeviceBlockRenderer().renderToString(devices);
+
+/** One scrape as /metrics makes it: the renderer's snapshot (and its caches) reused after. */
+function scrape(renderer: DeviceBlockRenderer, devices: Iterable<DeviceMetricsView>): string {
+  const block = renderer.block(devices);
+  const out = new TextWriter();
+  for (const _ of block.chunks(out, ONE_PIECE));
+  block.recycle();
+  return out.toString();
+}
 
 describe('DeviceBlockRenderer', () => {
   it('renders the exact text for a small fixture', () => {
@@ -196,5 +206,21 @@ whatsgate_device_silenced{account="eu \\"west\\"",device="200000000"} 1
     };
     render(source);
     expect(iterations).toBe(1);
+  });
+
+  it.each<[string, (d: DeviceMetricsView) => DeviceMetricsView]>([
+    ['renamed', (d) => ({ ...d, name: 'Renamed "desk"' })],
+    ['given other labels', (d) => ({ ...d, labels: { team: 'night' } })],
+    ['renamed with the same labels object', (d) => ({ ...d, name: 'Café' })],
+  ])('shows a device %s between scrapes, though the info text is cached', (_case, change) => {
+    const renderer = new DeviceBlockRenderer();
+    const labels = { team: 'day' };
+    const before = [device({ device: '1', labels }), device({ device: '2', name: 'Other', labels })];
+    scrape(renderer, before);
+    expect(scrape(renderer, before)).toBe(render(before));
+    const after = [change(before[0]!), before[1]!];
+    const text = scrape(renderer, after);
+    expect(text).toBe(render(after));
+    expect(text).not.toBe(render(before));
   });
 });

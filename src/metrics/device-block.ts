@@ -12,7 +12,7 @@ import { escapeLabelValue, familyHeader, sanitizeLabelName } from './exposition.
 import type { MetricType } from './exposition.js';
 import type { Block } from './exposition-stream.js';
 import type { DeviceMetricsView } from './source.js';
-import { TextWriter, encodeText } from './text-writer.js';
+import { MAX_NUMBER_BYTES, TextWriter, encodeText, putBytes, putNumber, putWords } from './text-writer.js';
 
 /** Labels that `whatsgate_device_info` sets itself; a user label of the same name is dropped. */
 const RESERVED_INFO_LABELS: readonly string[] = ['account', 'device', 'name'];
@@ -91,8 +91,6 @@ const FAMILIES = {
   ),
 } as const;
 
-const NAME_SEP = encodeText('",name="');
-const CLOSE = encodeText('"} ');
 /** Indexed like DEVICE_STATUSES (and the snapshot's `status`). */
 const STATUS_CLOSE: readonly Uint8Array[] = DEVICE_STATUSES.map((s) => encodeText(`",status="${s}"} `));
 /** Indexed like DELIVERY_PROBLEMS (and the bits of the snapshot's `problems`). */
@@ -100,6 +98,11 @@ const PROBLEM_CLOSE: readonly Uint8Array[] = DELIVERY_PROBLEMS.map((p) => encode
 const ZERO = 0x30;
 const ONE = 0x31;
 const LINE_FEED = 0x0a;
+const QUOTE = 0x22;
+const BRACE = 0x7d;
+const SPACE = 0x20;
+/** Room for a line's end: `"} `, a value, `\n`. */
+const LINE_SLACK = 4 + MAX_NUMBER_BYTES;
 
 /** A chunk that is never full: the whole block in one piece. */
 export const ONE_PIECE = Number.POSITIVE_INFINITY;
@@ -117,7 +120,12 @@ const MAX_INTERNED = 4096;
 export class DeviceBlockRenderer {
   readonly #userLabels = new WeakMap<object, string>();
   readonly #interned = new Map<string, string>();
-  /** Reused by the next scrape (~100 B a device); overlapping scrapes get their own. */
+  readonly #userLabelsText = (labels: Readonly<Record<string, string>>): string =>
+    this.#encodedUserLabels(labels);
+  /**
+   * Reused by the next scrape (~100 B a device, plus its name and labels encoded, ~40 B and up);
+   * overlapping scrapes get their own.
+   */
   #idle: DeviceSnapshot | null = null;
 
   /** One scrape's block: `devices` are read now, into a snapshot. */
@@ -144,35 +152,41 @@ export class DeviceBlockRenderer {
    * Writes the block into `out`, pausing (a `yield`) after any device that leaves `out` holding
    * `chunkBytes` or more; the caller takes the bytes (`out.take`) before resuming. When the
    * generator ends, `out` holds the rest. `snapshot` must not change until then.
+   *
+   * Each line goes straight into the writer's buffer (`reserve` once per device, then put*),
+   * the line's parts pre-encoded: its family's `name{account="`, the device's id bytes, its
+   * info tail (name and user labels), the closing text; only the value is formatted.
    */
   *chunks(s: DeviceSnapshot, out: TextWriter, chunkBytes: number): Generator<void, void, void> {
     const n = s.length;
+    const ids = s.idWords;
+    const idStart = s.idStart;
+
     out.bytes(FAMILIES.info.header);
+    const info = s.info(this.#userLabelsText);
+    const infoStart = s.infoStart;
+    const infoOpen = FAMILIES.info.open;
     for (let i = 0; i < n; i += 1) {
-      this.#openLine(out, FAMILIES.info, s, i);
-      out.bytes(NAME_SEP);
-      out.labelValue(s.name[i]!);
-      out.text(this.#encodedUserLabels(s.labels[i]!));
-      out.bytes(CLOSE);
-      out.byte(ONE);
-      out.byte(LINE_FEED);
-      if (out.length >= chunkBytes) yield;
+      const a = idStart[i]!;
+      const b = idStart[i + 1]!;
+      const c = infoStart[i]!;
+      const d = infoStart[i + 1]!;
+      const buf = out.reserve(infoOpen.length + (b - a) + (d - c) + LINE_SLACK);
+      const words = out.words;
+      let p = putBytes(buf, out.length, infoOpen);
+      p = putWords(words, p, ids, a, b);
+      p = putWords(words, p, info, c, d);
+      buf[p++] = QUOTE;
+      buf[p++] = BRACE;
+      buf[p++] = SPACE;
+      buf[p++] = ONE;
+      buf[p++] = LINE_FEED;
+      out.commit(p);
+      if (p >= chunkBytes) yield;
     }
 
     out.bytes(FAMILIES.status.header);
-    for (let i = 0; i < n; i += 1) {
-      const status = s.status[i]!;
-      // Not answered yet: no state set at all, rather than six zeros that read as "none of them".
-      if (status < 0) continue;
-      for (let k = 0; k < STATUS_CLOSE.length; k += 1) {
-        this.#openLine(out, FAMILIES.status, s, i);
-        out.bytes(STATUS_CLOSE[k]!);
-        out.byte(status === k ? ONE : ZERO);
-        out.byte(LINE_FEED);
-      }
-      if (out.length >= chunkBytes) yield;
-    }
-
+    yield* this.#stateSet(out, chunkBytes, FAMILIES.status, s, STATUS_CLOSE, 0);
     yield* this.#flagFamily(out, chunkBytes, FAMILIES.up, s, s.up);
     yield* this.#flagFamily(out, chunkBytes, FAMILIES.probeSuccess, s, s.probe);
     yield* this.#numberFamily(out, chunkBytes, FAMILIES.lastCheck, s, s.lastCheck, HAS_LAST_CHECK);
@@ -185,23 +199,58 @@ export class DeviceBlockRenderer {
     yield* this.#numberFamily(out, chunkBytes, FAMILIES.failed, s, s.failed, HAS_DELIVERY);
     yield* this.#numberFamily(out, chunkBytes, FAMILIES.remaining, s, s.remaining, HAS_DELIVERY);
     out.bytes(FAMILIES.problem.header);
-    for (let i = 0; i < n; i += 1) {
-      if ((s.present[i]! & HAS_DELIVERY) === 0) continue;
-      const bits = s.problems[i]!;
-      for (let k = 0; k < PROBLEM_CLOSE.length; k += 1) {
-        this.#openLine(out, FAMILIES.problem, s, i);
-        out.bytes(PROBLEM_CLOSE[k]!);
-        out.byte((bits >> k) & 1 ? ONE : ZERO);
-        out.byte(LINE_FEED);
-      }
-      if (out.length >= chunkBytes) yield;
-    }
+    yield* this.#stateSet(out, chunkBytes, FAMILIES.problem, s, PROBLEM_CLOSE, HAS_DELIVERY);
   }
 
-  /** Writes `name{account="…",device="…` — everything up to the closing quote of `device`. */
-  #openLine(out: TextWriter, f: Family, s: DeviceSnapshot, i: number): void {
-    out.bytes(f.open);
-    out.range(s.ids, s.idStart[i]!, s.idStart[i + 1]!);
+  /**
+   * A state set: a line per state, 1 for the device's. Status: the index in `s.status` (< 0: not
+   * answered yet, no lines at all rather than zeros that read as "none of them"); problems
+   * (`needs` HAS_DELIVERY): the bits of `s.problems`.
+   */
+  *#stateSet(
+    out: TextWriter,
+    chunkBytes: number,
+    f: Family,
+    s: DeviceSnapshot,
+    closes: readonly Uint8Array[],
+    needs: number,
+  ): Generator<void, void, void> {
+    const ids = s.idWords;
+    const idStart = s.idStart;
+    const open = f.open;
+    const byStatus = needs === 0;
+    let room = 0;
+    for (const close of closes) room += open.length + close.length + 2;
+    for (let i = 0; i < s.length; i += 1) {
+      let ones: number;
+      if (byStatus) {
+        const status = s.status[i]!;
+        if (status < 0) continue;
+        ones = 1 << status;
+      } else {
+        if ((s.present[i]! & needs) !== needs) continue;
+        ones = s.problems[i]!;
+      }
+      const a = idStart[i]!;
+      const b = idStart[i + 1]!;
+      const buf = out.reserve(room + closes.length * (b - a));
+      // The lines share `name{account="…",device="…`: written once, then copied within the
+      // buffer (one native copy, rather than the family name and the id byte by byte again).
+      const lineStart = out.length;
+      let p = putWords(out.words, putBytes(buf, lineStart, open), ids, a, b);
+      const prefix = p - lineStart;
+      for (let k = 0; k < closes.length; k += 1) {
+        if (k > 0) {
+          buf.copyWithin(p, lineStart, lineStart + prefix);
+          p += prefix;
+        }
+        p = putBytes(buf, p, closes[k]!);
+        buf[p++] = (ones >> k) & 1 ? ONE : ZERO;
+        buf[p++] = LINE_FEED;
+      }
+      out.commit(p);
+      if (p >= chunkBytes) yield;
+    }
   }
 
   /** A 0/1 family; UNKNOWN leaves the device out (value unknown, not false). */
@@ -213,14 +262,23 @@ export class DeviceBlockRenderer {
     column: Int8Array | Uint8Array,
   ): Generator<void, void, void> {
     out.bytes(f.header);
+    const ids = s.idWords;
+    const idStart = s.idStart;
+    const open = f.open;
     for (let i = 0; i < s.length; i += 1) {
       const v = column[i]!;
       if (v === UNKNOWN) continue;
-      this.#openLine(out, f, s, i);
-      out.bytes(CLOSE);
-      out.byte(v === 1 ? ONE : ZERO);
-      out.byte(LINE_FEED);
-      if (out.length >= chunkBytes) yield;
+      const a = idStart[i]!;
+      const b = idStart[i + 1]!;
+      const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
+      let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
+      buf[p++] = QUOTE;
+      buf[p++] = BRACE;
+      buf[p++] = SPACE;
+      buf[p++] = v === 1 ? ONE : ZERO;
+      buf[p++] = LINE_FEED;
+      out.commit(p);
+      if (p >= chunkBytes) yield;
     }
   }
 
@@ -234,13 +292,23 @@ export class DeviceBlockRenderer {
     needs: number,
   ): Generator<void, void, void> {
     out.bytes(f.header);
+    const ids = s.idWords;
+    const idStart = s.idStart;
+    const present = s.present;
+    const open = f.open;
     for (let i = 0; i < s.length; i += 1) {
-      if ((s.present[i]! & needs) !== needs) continue;
-      this.#openLine(out, f, s, i);
-      out.bytes(CLOSE);
-      out.number(column[i]!);
-      out.byte(LINE_FEED);
-      if (out.length >= chunkBytes) yield;
+      if ((present[i]! & needs) !== needs) continue;
+      const a = idStart[i]!;
+      const b = idStart[i + 1]!;
+      const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
+      let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
+      buf[p++] = QUOTE;
+      buf[p++] = BRACE;
+      buf[p++] = SPACE;
+      p = putNumber(buf, p, column[i]!);
+      buf[p++] = LINE_FEED;
+      out.commit(p);
+      if (p >= chunkBytes) yield;
     }
   }
 

@@ -25,6 +25,8 @@ describe('DeviceSnapshot', () => {
     ['reordered', [...fleet].reverse()],
     ['an account renamed', fleet.map((d) => (d.account === 'acct-1' ? { ...d, account: 'acct-"one"' } : d))],
     ['a number changed in place', fleet.map((d, i) => (i === 1500 ? { ...d, device: '999' } : d))],
+    ['a device renamed', fleet.map((d, i) => (i === 7 ? { ...d, name: 'New "name"' } : d))],
+    ['labels replaced', fleet.map((d, i) => (i === 2999 ? { ...d, labels: { site: 'b\\c' } } : d))],
     ['statuses and readings changed', fleet.map((d) => ({ ...d, status: null, delivery: null, up: null }))],
   ])('renders, reused after a fill with %s, what a fresh snapshot renders', (_case, next) => {
     const renderer = new DeviceBlockRenderer();

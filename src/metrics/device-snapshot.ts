@@ -11,7 +11,7 @@ import { DELIVERY_PROBLEMS } from '../monitor/delivery.js';
 import { DEVICE_STATUSES } from '../monitor/model.js';
 import type { DeviceStatus } from '../monitor/model.js';
 import type { DeviceMetricsView } from './source.js';
-import { TextWriter, encodeText } from './text-writer.js';
+import { TextWriter, encodeText, wordsOf } from './text-writer.js';
 
 /** `status` of a device not answered yet: it has no state-set series at all. */
 export const NO_STATUS = -1;
@@ -27,8 +27,9 @@ export const HAS_DELIVERY = 4;
 
 /** Between the account and the device number in every series line. */
 const DEVICE_SEP = encodeText('",device="');
+/** Between the device number and the name on whatsgate_device_info. */
+const NAME_SEP = encodeText('",name="');
 
-const STATUS_INDEX = new Map<DeviceStatus, number>(DEVICE_STATUSES.map((s, i) => [s, i]));
 const MIN_CAPACITY = 1024;
 
 export class DeviceSnapshot {
@@ -63,7 +64,19 @@ export class DeviceSnapshot {
    * only when a device's account or number is not the last fill's (a reload).
    */
   ids: Uint8Array = new Uint8Array(0);
+  /** `ids` as a DataView, for `putWords`. */
+  idWords = wordsOf(this.ids);
   idStart = new Int32Array(1);
+  /**
+   * `",name="…",key="value…` of each device (whatsgate_device_info's labels after `device`),
+   * like `ids`: back to back, device i's from `infoStart[i]` to `infoStart[i + 1]`. Encoded by
+   * `info` when a device's name or labels object is not the last fill's (a reload, a rename):
+   * escaping names and labels was a fifth of a scrape. ~40 B a device plus its labels. A
+   * DataView, for `putWords`.
+   */
+  #info = wordsOf(new Uint8Array(0));
+  infoStart = new Int32Array(1);
+  #infoStale = true;
 
   /**
    * Copies every device the source lists, reading each view before asking for the next (so a
@@ -72,15 +85,23 @@ export class DeviceSnapshot {
   fill(devices: Iterable<DeviceMetricsView>): void {
     const before = this.length;
     let idsChanged = false;
+    let infoChanged = false;
     let i = 0;
     for (const d of devices) {
       if (i === this.#capacity) this.#resize(Math.max(MIN_CAPACITY, this.#capacity * 2), i);
-      idsChanged ||= i >= before || this.account[i] !== d.account || this.device[i] !== d.device;
-      this.account[i] = d.account;
-      this.device[i] = d.device;
-      this.name[i] = d.name;
-      this.labels[i] = d.labels;
-      this.status[i] = d.status === null ? NO_STATUS : (STATUS_INDEX.get(d.status) ?? UNLISTED_STATUS);
+      // Stored only when changed: mostly they are not, and a stored reference costs a barrier.
+      const fresh = i >= before;
+      if (fresh || this.account[i] !== d.account || this.device[i] !== d.device) {
+        this.account[i] = d.account;
+        this.device[i] = d.device;
+        idsChanged = true;
+      }
+      if (fresh || this.name[i] !== d.name || this.labels[i] !== d.labels) {
+        this.name[i] = d.name;
+        this.labels[i] = d.labels;
+        infoChanged = true;
+      }
+      this.status[i] = d.status === null ? NO_STATUS : statusIndex(d.status);
       this.up[i] = flag(d.up);
       this.probe[i] = flag(d.probeSuccess);
       this.silenced[i] = d.silenced ? 1 : 0;
@@ -101,9 +122,12 @@ export class DeviceSnapshot {
         this.successful[i] = delivery.successful;
         this.failed[i] = delivery.failed;
         this.remaining[i] = delivery.remaining;
+        // Over the problems that hold (mostly none), not over every problem with `includes`.
+        const holding = delivery.problems;
         let bits = 0;
-        for (let p = 0; p < DELIVERY_PROBLEMS.length; p += 1) {
-          if (delivery.problems.includes(DELIVERY_PROBLEMS[p]!)) bits |= 1 << p;
+        for (let q = 0; q < holding.length; q += 1) {
+          const p = DELIVERY_PROBLEMS.indexOf(holding[q]!);
+          if (p >= 0) bits |= 1 << p;
         }
         this.problems[i] = bits;
       }
@@ -112,11 +136,34 @@ export class DeviceSnapshot {
     }
     this.length = i;
     if (idsChanged || i !== before) this.#encodeIds();
+    if (infoChanged || i !== before) this.#infoStale = true;
     // Drops references to devices a reload removed, and columns grown for a fleet since shrunk.
     for (const column of [this.account, this.device, this.name, this.labels]) column.length = i;
     if (this.#capacity > MIN_CAPACITY && i * 4 < this.#capacity) {
       this.#resize(Math.max(MIN_CAPACITY, i * 2), i);
     }
+  }
+
+  /**
+   * The info bytes of every device (see `infoStart`), encoded again only if the fill changed
+   * a name or labels. `userLabels`: a device's labels as `",key="value…`, escaped.
+   */
+  info(userLabels: (labels: Readonly<Record<string, string>>) => string): DataView {
+    if (!this.#infoStale) return this.#info;
+    const n = this.length;
+    const out = new TextWriter(Math.max(1024, n * 48));
+    const starts = new Int32Array(n + 1);
+    for (let i = 0; i < n; i += 1) {
+      starts[i] = out.length;
+      out.bytes(NAME_SEP);
+      out.labelValue(this.name[i]!);
+      out.text(userLabels(this.labels[i]!));
+    }
+    starts[n] = out.length;
+    this.#info = wordsOf(out.toBytes());
+    this.infoStart = starts;
+    this.#infoStale = false;
+    return this.#info;
   }
 
   #encodeIds(): void {
@@ -131,6 +178,7 @@ export class DeviceSnapshot {
     }
     starts[n] = out.length;
     this.ids = out.toBytes();
+    this.idWords = wordsOf(this.ids);
     this.idStart = starts;
   }
 
@@ -156,6 +204,12 @@ export class DeviceSnapshot {
     this.remaining = grow(this.remaining, (n) => new Float64Array(n));
     this.#capacity = capacity;
   }
+}
+
+/** A few comparisons, cheaper than a Map lookup once per device and scrape. */
+function statusIndex(status: DeviceStatus): number {
+  for (let k = 0; k < DEVICE_STATUSES.length; k += 1) if (DEVICE_STATUSES[k] === status) return k;
+  return UNLISTED_STATUS;
 }
 
 function flag(value: boolean | null): number {

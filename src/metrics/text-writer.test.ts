@@ -88,6 +88,9 @@ describe('TextWriter', () => {
         1 / (i + 3),
       );
     }
+    // Each digit count, either side of its bound; every millisecond of one second.
+    for (let p = 1; p <= 1e10; p *= 10) values.push(p - 1, p, p + 1, p - 0.001, p + 0.05);
+    for (let ms = 0; ms < 1000; ms += 1) values.push(1_732_468_000 + ms / 1000);
     const w = new TextWriter();
     for (const v of values) {
       w.number(v);

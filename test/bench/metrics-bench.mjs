@@ -4,6 +4,7 @@
 // (a directory holding its dist/), that implementation, all in the same run.
 //   npm run bench:metrics                      (builds first)
 //   BENCH_BEFORE=/tmp/before node test/bench/metrics-bench.mjs --sizes 10000,100000
+//   node test/bench/metrics-bench.mjs --variants ours,before   (without plain prom-client)
 // Each (variant, size) runs in a child process of its own, so RSS is its own. Two phases:
 // - render: the exporter writes into a sink that takes everything at once (CPU cost alone);
 // - http: the variant's real HTTP path on loopback, this process as the scraper, reading as fast
@@ -239,7 +240,11 @@ async function measure(variant, n) {
 async function parent() {
   const sizeArg = process.argv.indexOf('--sizes');
   const sizes = sizeArg > 0 ? process.argv[sizeArg + 1].split(',').map(Number) : [10_000, 100_000];
-  const variants = BEFORE === null ? ['ours', 'plain'] : ['ours', 'before', 'plain'];
+  const variantArg = process.argv.indexOf('--variants');
+  // `--variants ours,before`: plain prom-client takes minutes at 100,000 devices.
+  const variants = (
+    variantArg > 0 ? process.argv[variantArg + 1].split(',') : ['ours', 'before', 'plain']
+  ).filter((v) => v !== 'before' || BEFORE !== null);
   const results = [];
   for (const n of sizes) for (const v of variants) results.push(await measure(v, n));
   const f = (x, w = 8, d = 1) => x.toFixed(d).padStart(w);

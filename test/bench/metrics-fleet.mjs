@@ -6,11 +6,16 @@ const STATUSES = ['connected', 'disconnected', 'not_connected', 'not_initialized
 const PROBLEMS = ['stalled', 'failing', 'balance_low'];
 const NOW = Date.UTC(2024, 10, 24, 12, 0, 0);
 
-/** What the daemon holds in memory per device (the source maps it at scrape time). */
+/**
+ * What the daemon holds in memory per device (the source maps it at scrape time). As in the
+ * daemon once a cycle has run, every answered device also has a balance reading, so each has
+ * all 20 series (info, 6 states, up, probe, last check, since, transitions, silenced, 4 readings,
+ * 3 problems): the bench's bytes per device are the daemon's.
+ */
 export function makeState(n) {
   const devices = [];
   for (let i = 0; i < n; i += 1) {
-    const read = i % 3 === 0;
+    const read = i % 50 !== 0;
     devices.push({
       account: `account-${i % 500}`,
       number: String(100_000_000 + i),
@@ -45,7 +50,17 @@ function fillView(view, slot, d) {
   view.statusSince = d.since;
   view.transitions = d.transitions;
   view.silenced = d.silencedUntil !== null && d.silencedUntil > NOW;
-  view.delivery = d.delivery === null ? null : Object.assign(slot, d.delivery, { problems: d.problems });
+  // Field by field, as the daemon's DeliveryViewSlot reads a device's state (Object.assign with a
+  // fresh { problems } cost the bench ~5 ms a scrape at 100,000 devices that the daemon does not pay).
+  if (d.delivery === null) view.delivery = null;
+  else {
+    slot.pending = d.delivery.pending;
+    slot.successful = d.delivery.successful;
+    slot.failed = d.delivery.failed;
+    slot.remaining = d.delivery.remaining;
+    slot.problems = d.problems;
+    view.delivery = slot;
+  }
   return view;
 }
 
