@@ -11,6 +11,7 @@
 import { formatPercent, humanDuration } from '../report/format.js';
 import { escapeHtml as e } from '../report/html.js';
 import { runAtOnce, type Steps } from '../report/steps.js';
+import { joinSteps } from '../report/table.js';
 import type { AuditReport, DeviceAudit } from './compute.js';
 import { deliveryTodayCell, stalledCell } from './delivery.js';
 import {
@@ -108,6 +109,7 @@ export function* auditHtmlSteps(report: AuditReport, timeZone: string): Steps<st
     rows.push(row(d));
     yield;
   }
+  const body = yield* joinSteps(rows, '\n');
   const head = COLUMNS.map((c) => `<th style="${c.numeric ? NUM : CELL};${HEAD}">${c.head}</th>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -120,7 +122,7 @@ export function* auditHtmlSteps(report: AuditReport, timeZone: string): Steps<st
 <table class="audit" role="table" style="border-collapse:collapse;font-size:14px;width:100%">
 <thead><tr>${head}</tr></thead>
 <tbody>
-${rows.join('\n')}
+${body}
 </tbody></table>
 ${attention(report, timeZone)}
 <p style="margin:24px 0 0;color:#667085;font-size:12px">${e(coverageNote(report))}</p>

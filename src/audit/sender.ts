@@ -61,6 +61,8 @@ export async function buildAuditMessageInSlices(
   letGo: () => Promise<unknown> = () => yieldToLoop(),
   sliceMs = SLICE_MS,
 ): Promise<AuditMessage> {
+  // The report's last step (its summary over every device) may have run just before: a slice of its own.
+  await letGo();
   const subject = auditSubject(report);
   const text = await runInSlices(auditTextSteps(report, timeZone), letGo, sliceMs);
   // Between the parts too: each ends with a join of megabytes, the next begins with a pass over all.

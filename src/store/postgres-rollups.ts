@@ -139,6 +139,9 @@ async function one(sql: Sql, where: string, values: unknown[]): Promise<Totals |
   return rows[0];
 }
 
+/** Instants per statement of `readTotals`: a join per instant, so the plan grows with them. */
+const MAX_INSTANTS = 8;
+
 /**
  * HistoryTotals of each (device, instant): devices asked at the same instants (most are: the same
  * periods for all) in one statement, each device's totals in one text (rollup-text.ts).
@@ -156,26 +159,72 @@ export async function readTotals(
     else group.members.push(i);
   });
   for (const { instants, members } of groups.values()) {
-    // The first row's totals only where no row is at or before the instant (a one-time filter).
-    const { rows } = await sql<{ i: number; totals: string | null }>(
-      `SELECT q.i, (SELECT string_agg(coalesce(h.at || ' ' || h.to_status || ' ' || h.connected_ms || ' ' || h.down_ms,
-                                               'x x ' || coalesce(f.c || ' ' || f.d, '0 0')), ' ' ORDER BY t.j)
-                    FROM unnest($3::bigint[]) WITH ORDINALITY AS t(t, j)
-                    LEFT JOIN LATERAL (SELECT at, to_status, connected_ms, down_ms FROM history
-                                       WHERE account = q.a AND device = q.d AND at <= t.t
-                                       ORDER BY at DESC, id DESC LIMIT 1) AS h ON true
-                    LEFT JOIN LATERAL (SELECT connected_ms AS c, down_ms AS d FROM history
-                                       WHERE h.at IS NULL AND account = q.a AND device = q.d
-                                       ORDER BY at, id LIMIT 1) AS f ON true) AS totals
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)`,
-      [members.map((i) => queries[i]!.account), members.map((i) => queries[i]!.device), instants],
-    );
-    for (const r of rows) {
-      const words = r.totals === null ? [] : r.totals.split(' ');
-      out[members[Number(r.i) - 1]!] = instants.map((t, j) => totalsFromWords(words, 4 * j, t));
+    // Latest first, each once: a later instant's row at or before an earlier one is its row too.
+    const distinct = [...new Set(instants)].sort((a, b) => b - a);
+    const lists = members.map(() => new Array<HistoryTotals>(distinct.length));
+    for (let from = 0; from < distinct.length; from += MAX_INSTANTS) {
+      const part = distinct.slice(from, from + MAX_INSTANTS);
+      const { rows } = await sql<{ i: number; totals: string }>(totalsStatement(part.length), [
+        members.map((i) => queries[i]!.account),
+        members.map((i) => queries[i]!.device),
+        ...part,
+      ]);
+      for (const r of rows) {
+        const words = r.totals.split(' ');
+        const list = lists[Number(r.i) - 1]!;
+        part.forEach((t, j) => (list[from + j] = totalsFromWords(words, 4 * j, t)));
+      }
     }
+    const where = instants.map((t) => distinct.indexOf(t));
+    members.forEach((i, k) => (out[i] = where.map((j) => lists[k]![j]!)));
   }
   return out;
+}
+
+const totalsStatements = new Map<number, string>();
+
+/**
+ * Each device's totals at `count` instants, latest first ($3 the latest): the last row at or
+ * before each instant is looked up only when the row found for a later one is after it — a
+ * device quiet since before an instant, or both edges of a short gap, take one lookup, not two.
+ * `h<k>` is the row looked up for instant k (none when not looked up or not found); the row at
+ * or before it is the latest of h1…hk when that is at or before the instant. The first row's
+ * totals only where no row is at or before the earliest instant (a one-time filter).
+ */
+function totalsStatement(count: number): string {
+  let text = totalsStatements.get(count);
+  if (text !== undefined) return text;
+  const ks = Array.from({ length: count }, (_, k) => k + 1);
+  const t = (k: number) => `$${k + 2}::bigint`;
+  /** The latest row found for instants 1…k, as `col` of it. */
+  const found = (k: number, col: string) =>
+    k === 1
+      ? `h1.${col}`
+      : `coalesce(${ks
+          .slice(0, k)
+          .reverse()
+          .map((j) => `h${j}.${col}`)
+          .join(', ')})`;
+  const lookups = ks.map(
+    (k) => `LEFT JOIN LATERAL (
+      SELECT at, at || ' ' || to_status || ' ' || connected_ms || ' ' || down_ms AS text FROM history
+      WHERE ${k === 1 ? '' : `${found(k - 1, 'at')} > ${t(k)} AND `}account = q.a AND device = q.d AND at <= ${t(k)}
+      ORDER BY at DESC, id DESC LIMIT 1) AS h${k} ON true`,
+  );
+  const first = `LEFT JOIN LATERAL (
+      SELECT connected_ms || ' ' || down_ms AS text FROM history
+      WHERE (${found(count, 'at')} <= ${t(count)}) IS NOT TRUE AND account = q.a AND device = q.d
+      ORDER BY at, id LIMIT 1) AS f ON true`;
+  const none = `'x x ' || coalesce(f.text, '0 0')`;
+  const answers = ks.map(
+    (k) => `CASE WHEN ${found(k, 'at')} <= ${t(k)} THEN ${found(k, 'text')} ELSE ${none} END`,
+  );
+  text = `SELECT q.i, ${answers.join(" || ' ' || ")} AS totals
+    FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)
+    ${lookups.join('\n    ')}
+    ${first}`;
+  totalsStatements.set(count, text);
+  return text;
 }
 
 /**

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { deviceRow, STATUSES } from './rollup-fixtures.js';
 import { describeRollupProperty } from './rollup-property.js';
 import type { DeviceStatus } from '../../monitor/model.js';
-import type { HistoryRow, HistoryStatus, Store } from '../store.js';
+import type { HistoryRow, HistoryStatus, HistoryTotals, Store } from '../store.js';
 
 function row(device: string, at: number, to: HistoryStatus, from: DeviceStatus | null = null): HistoryRow {
   return { account: 'main', device, at, from, to, raw: null };
@@ -166,6 +166,37 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
           ] as const) {
             // `rows` is in the order recorded, and the definition's sort keeps ties in it.
             expect(await between(store, '1', a, b), `[${a}, ${b})`).toEqual(totalsByDefinition(rows, a, b));
+          }
+        }),
+      );
+
+      it(
+        'at many instants in any order, repeated, on a gap’s two edges: the same as each asked alone',
+        withStore(async (store) => {
+          // '1' quiet since before most instants, '2' busy, its first row between two instants; '3' no rows.
+          const rows = [
+            row('1', 100, 'connected'),
+            row('1', 200, 'disconnected', 'connected'),
+            row('2', 500, 'not_connected'),
+            row('2', 560, 'connected', 'not_connected'),
+            row('2', 560, 'unknown', 'connected'),
+            row('2', 900, 'connected', 'unknown'),
+          ];
+          for (const r of rows) await store.appendHistory(r);
+          const instants = [1_000, 50, 550, 549, 560, 1_000, 150, 901, 899, 0, 200, 10_000, 499, 500];
+          const devices = ['1', '2', '3'].map((device) => ({ account: 'main', device, instants }));
+          const together = await store.historyTotals(devices);
+          for (const [k, { device }] of devices.entries()) {
+            for (const [j, t] of instants.entries()) {
+              const [[alone]] = (await store.historyTotals([{ account: 'main', device, instants: [t] }])) as [
+                [HistoryTotals],
+              ];
+              expect(together[k]![j], `device ${device} at ${t}`).toEqual(alone);
+              const last = rows.filter((r) => r.device === device && r.at <= t).at(-1);
+              expect(alone.last, `device ${device} at ${t}`).toEqual(
+                last === undefined ? null : { at: last.at, to: last.to },
+              );
+            }
           }
         }),
       );
