@@ -18,7 +18,6 @@
 // split apart, each would take the whole set of them as parameters.
 
 import { mkdirSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { describeStore } from './config/index.js';
 import type { Shard } from './config/shard.js';
 import type { Config } from './config/types.js';
@@ -185,7 +184,6 @@ export class Daemon {
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config } = options;
-    boundHeapGrowth();
     if (config.store.kind === 'sqlite') mkdirSync(config.stateDir, { recursive: true });
     const store = await openStore(config.store);
     let daemon: Daemon;
@@ -526,25 +524,4 @@ export class Daemon {
     this.#ticks.add(run);
     void run.finally(() => this.#ticks.delete(run));
   }
-}
-
-/**
- * How far the old space may grow past what the last full GC left live before the next one: V8
- * lets it grow up to 4× when the program allocates fast, and a daemon allocates fast. Every check
- * in flight (its request, its answer, its promises) lives long enough to be promoted, so at
- * 100,000 devices the old space swung from 150 to 520 MB of mostly garbage between full GCs
- * (issue 17); 1.5× holds it near 190 MB for a few more full GCs a minute, whose marking runs
- * mostly on V8's helper threads.
- */
-const HEAP_GROWING_PERCENT = 50;
-
-/**
- * Sets HEAP_GROWING_PERCENT, unless node was started with a growth of its own. Before the config
- * is parsed (the `run` command): the limit a full GC sets lasts until the next one, and one set
- * while a 100,000-device config was parsed let the heap reach 1 GB before the first full GC of the
- * polling. Daemon.start sets it too, for a daemon started otherwise. Idempotent.
- */
-export function boundHeapGrowth(): void {
-  if (process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))) return;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }

@@ -4,7 +4,7 @@ import { parseShard, selectShard } from '../config/shard.js';
 import { stateDirProblem } from '../config/state-dir.js';
 import { configWarnings } from '../config/summary.js';
 import type { Config } from '../config/types.js';
-import { Daemon, boundHeapGrowth } from '../daemon.js';
+import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { systemClock } from '../poll/system-clock.js';
 import { StoreError } from '../store/errors.js';
@@ -33,7 +33,6 @@ const run: Command = async (args, io) => {
     throw new UsageError(`--shard: expected I/N with 1 ≤ I ≤ N, e.g. 1/3, got "${values.shard}"`);
   }
   const path = resolveConfigPath(values.config, io.env);
-  boundHeapGrowth();
   // At start-up state_dir is checked as check-config checks it (a file in the way, a folder this
   // user may not write), so the operator reads the same line naming the key, exit 2, instead of a
   // raw ENOTDIR/EACCES from opening the database. A reload does not look: state_dir takes effect

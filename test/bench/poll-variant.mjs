@@ -292,15 +292,13 @@ async function skippedTicks(url) {
 
 async function daemon() {
   const { parseConfig } = await load('config/load.js');
-  const { Daemon, boundHeapGrowth } = await load('daemon.js');
+  const { Daemon } = await load('daemon.js');
   const { createLogger } = await load('log.js');
   const { systemClock } = await load('poll/system-clock.js');
   const dir = mkdtempSync(join(tmpdir(), 'wgm-bench-'));
   const listenPort = await freePort();
   const cpuStart = process.cpuUsage();
   const t0 = performance.now();
-  // As the `run` command does, before the config (absent from a build before it existed).
-  boundHeapGrowth?.();
   const config = parseConfig(
     daemonYaml(dir, listenPort, {
       interval: `${opts.intervalMs / 1000}s`,
