@@ -44,9 +44,15 @@ export function readsDelivery(rt: DeviceRuntime): boolean {
 export class DeliveryReader implements SpareWork {
   readonly #options: DeliveryReaderOptions;
   #queue = new DeliveryReadQueue();
-  /** The eligible set the queue was last built from, in config order, to rebuild only on change. */
-  #eligibleKey = '';
-  #statusKey = '';
+  // What the queue was last built from, to rebuild only on change: the eligible devices' numbers
+  // and `check`s in config order, every device's interval, the spacing (NaN: build at the next
+  // refresh). Compared in place, not as joined keys: in the first round nearly every check changes
+  // eligibility, and a key string of the whole account per check was the largest thing promoted
+  // to the old space at 100,000 devices (issue 17).
+  #numbers: string[] = [];
+  #checks: number[] = [];
+  #intervals: number[] = [];
+  #spacingMs = Number.NaN;
   #warned = false;
 
   constructor(options: DeliveryReaderOptions) {
@@ -62,14 +68,19 @@ export class DeliveryReader implements SpareWork {
    * budget changed. Cheap when nothing did: called after every status check.
    */
   refresh(): void {
-    const { gateway } = this.#options;
+    const spacingMs = this.#options.gateway.plannedSpacingMs;
+    if (this.#unchanged(spacingMs)) return;
     const eligible: DeliveryReadDevice[] = [];
+    const numbers: string[] = [];
+    const checks: number[] = [];
     const intervals: number[] = [];
     for (const rt of this.#options.devices.values()) {
       intervals.push(rt.config.policy.intervalMs);
       if (!readsDelivery(rt)) continue;
       const checkMs = rt.config.policy.delivery.checkMs!;
       const last = rt.delivery.last;
+      numbers.push(rt.config.number);
+      checks.push(checkMs);
       // Readings carry wall times (stored, shown); the schedule runs on the monotonic clock.
       eligible.push(
         last === null
@@ -77,12 +88,11 @@ export class DeliveryReader implements SpareWork {
           : { number: rt.config.number, checkMs, lastReadAt: monotonicOf(this.#options.clock, last.at) },
       );
     }
-    const eligibleKey = eligible.map((d) => `${d.number}:${d.checkMs}`).join(',');
-    const statusKey = `${gateway.plannedSpacingMs}|${intervals.join(',')}`;
-    if (eligibleKey === this.#eligibleKey && statusKey === this.#statusKey) return;
-    this.#eligibleKey = eligibleKey;
-    this.#statusKey = statusKey;
-    const pace = this.#queue.apply(eligible, intervals, gateway.plannedSpacingMs);
+    this.#numbers = numbers;
+    this.#checks = checks;
+    this.#intervals = intervals;
+    this.#spacingMs = spacingMs;
+    const pace = this.#queue.apply(eligible, intervals, spacingMs);
     this.#warnIfStretched(eligible, pace);
   }
 
@@ -92,8 +102,7 @@ export class DeliveryReader implements SpareWork {
    */
   reset(): void {
     this.#queue = new DeliveryReadQueue();
-    this.#eligibleKey = '';
-    this.#statusKey = '';
+    this.#spacingMs = Number.NaN;
     this.refresh();
   }
 
@@ -138,6 +147,30 @@ export class DeliveryReader implements SpareWork {
     } finally {
       this.#queue.finish(device, slot.at, called);
     }
+  }
+
+  /** Whether the devices and the spacing are still what the queue was last built from. */
+  #unchanged(spacingMs: number): boolean {
+    if (spacingMs !== this.#spacingMs) return false;
+    const intervals = this.#intervals;
+    const numbers = this.#numbers;
+    const checks = this.#checks;
+    let i = 0;
+    let e = 0;
+    for (const rt of this.#options.devices.values()) {
+      if (i >= intervals.length || rt.config.policy.intervalMs !== intervals[i]) return false;
+      i++;
+      if (!readsDelivery(rt)) continue;
+      if (
+        e >= numbers.length ||
+        rt.config.number !== numbers[e] ||
+        rt.config.policy.delivery.checkMs !== checks[e]
+      ) {
+        return false;
+      }
+      e++;
+    }
+    return i === intervals.length && e === numbers.length;
   }
 
   #find(device: string): DeviceRuntime | undefined {

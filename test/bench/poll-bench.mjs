@@ -18,9 +18,10 @@
 // + interval), at the stand-in: how late a check came against its due time.
 //
 // Overrides: BENCH_DEVICES, BENCH_ACCOUNTS, BENCH_WINDOW (s), BENCH_WARMUP (s, paced variants),
-// BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon). BENCH_COMPARE_DIST=DIR
-// adds `daemon@before`: the same daemon variant on another build (e.g. one from before a change,
-// with node_modules reachable from it), in the same run.
+// BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon), BENCH_NODE_FLAGS (node
+// or V8 flags for the variants). BENCH_COMPARE_DIST=DIR adds `daemon@before`: the same daemon
+// variant on another build (e.g. one from before a change, with node_modules reachable from it),
+// in the same run.
 
 import { spawn } from 'node:child_process';
 import console from 'node:console';
@@ -82,10 +83,13 @@ function runVariant(name) {
   return new Promise((resolve, reject) => {
     // BENCH_PROFILE=DIR: a V8 CPU profile of each variant's process (it costs CPU: figures rise).
     const profile = process.env.BENCH_PROFILE;
-    const flags =
-      profile === undefined
+    const flags = [
+      ...(profile === undefined
         ? []
-        : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${name}.cpuprofile`];
+        : ['--cpu-prof', '--cpu-prof-dir', profile, '--cpu-prof-name', `${name}.cpuprofile`]),
+      // BENCH_NODE_FLAGS: node or V8 flags for the variants (GC tuning, say), space-separated.
+      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    ];
     // --expose-gc only lets the variant read its live heap after the window (one gc() then).
     const child = spawn(
       process.execPath,
