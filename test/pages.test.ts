@@ -22,7 +22,7 @@ import { createLogger } from '../src/log.js';
 import { computeAudit } from '../src/audit/compute.js';
 import type { DeviceStatus, Health } from '../src/monitor/model.js';
 import type { HistoryRow } from '../src/store/store.js';
-import type { StatusAccountFacts, StatusPageData } from '../src/web/status-page.js';
+import type { StatusAccountFacts, StatusPageData } from '../src/web/status-view.js';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium, SCROLL_WIDTH } from './support/chromium.js';
 
 const IN_CI = process.env['CI'] !== undefined && process.env['CI'] !== '';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { DEFAULT_HISTORY_LIMIT, type HistoryCursor } from '../report/history-page.js';
-import type { StatusPageData } from '../web/status-page.js';
+import type { StatusPageData } from '../web/status-view.js';
 import {
   startHttpServer,
   type HistoryQuery,

@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import { BasicAuthVerifier, type BasicAuthConfig, type BasicAuthOptions } from '../web/basic-auth.js';
 import { renderRelinkPage, renderRelinkUnavailable, renderRelinkUnknownDevice } from '../web/relink-page.js';
 import { historyQuery, nextLink, type HistoryAnswer, type HistoryQuery } from './history-params.js';
-import { buildStatusView, renderStatusPageBytes, type StatusPageData } from '../web/status-page.js';
+import { renderStatusPageBytes } from '../web/status-page.js';
+import { buildStatusView, type StatusPageData } from '../web/status-view.js';
 import {
   DEFAULT_RELINK_LIMITS,
   QrBroker,
@@ -24,7 +25,7 @@ export {
   type RelinkDevice,
   type RelinkLimits,
 } from './relink.js';
-export type { StatusPageData } from '../web/status-page.js';
+export type { StatusPageData } from '../web/status-view.js';
 export type { HistoryAnswer, HistoryQuery } from './history-params.js';
 export type { MetricsSend, StreamedBody } from './metrics-response.js';
 

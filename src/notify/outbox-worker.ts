@@ -38,9 +38,7 @@
 // Over 400 lines with this header (some 370 of code): one pass, whose ordering, claim and HA
 // rules read best in one place. Around it: the loop (pass-loop.ts), the backlog merge (outbox-fold.ts), what other replicas took over
 // (handover.ts), the metrics' pending counts (pending-counts.ts).
-//
-// Over 350 lines: release, claim, send and verdict are one loop whose steps share its timers
-// and its stop.
+
 
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';

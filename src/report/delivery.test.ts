@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { initialDeliveryState, type DeliveryState } from '../monitor/delivery.js';
-import { buildStatusView, renderStatusPage } from '../web/status-page.js';
+import { renderStatusPage } from '../web/status-page.js';
+import { buildStatusView } from '../web/status-view.js';
 import { deliveryFromStoredState, deliveryReport, deliveryWords } from './delivery.js';
 import { deviceReport } from './devices.js';
 

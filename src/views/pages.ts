@@ -13,7 +13,7 @@ import type { Clock } from '../monitor/clock.js';
 import { deletedIndex, deviceReport, historyReport } from '../report/devices.js';
 import type { HistoryChange, Store } from '../store/store.js';
 import { historyPages } from '../report/history-page.js';
-import { RECENT_CHANGES, type StatusPageData } from '../web/status-page.js';
+import { RECENT_CHANGES, type StatusPageData } from '../web/status-view.js';
 import { VERSION } from '../version.js';
 import { deviceFacts, pollerOf, type DeviceFacts, type Fleet } from './fleet.js';
 

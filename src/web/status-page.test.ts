@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildStatusView,
-  renderStatusPage,
-  renderStatusPageBytes,
-  type StatusDeviceFacts,
-  type StatusPageData,
-} from './status-page.js';
+import { renderStatusPage, renderStatusPageBytes } from './status-page.js';
+import { buildStatusView, type StatusDeviceFacts, type StatusPageData } from './status-view.js';
 
 const H = 3_600_000;
 const D = 24 * H;

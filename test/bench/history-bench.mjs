@@ -38,7 +38,8 @@ import { PG_MIGRATIONS, migratePostgres } from '../../dist/store/postgres-schema
 import { openPostgresStore } from '../../dist/store/postgres-store.js';
 import { openSqliteStore } from '../../dist/store/sqlite-store.js';
 import { fleetHandlers } from '../../dist/views/pages.js';
-import { buildStatusView, renderStatusPage, renderStatusPageBytes } from '../../dist/web/status-page.js';
+import { renderStatusPage, renderStatusPageBytes } from '../../dist/web/status-page.js';
+import { buildStatusView } from '../../dist/web/status-view.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const ACCOUNTS = Math.max(1, Math.round(DEVICES / 100));
