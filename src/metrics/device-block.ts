@@ -104,6 +104,14 @@ const SPACE = 0x20;
 /** Room for a line's end: `"} `, a value, `\n`. */
 const LINE_SLACK = 4 + MAX_NUMBER_BYTES;
 
+/** Writes `"} ` (the last label's quote, the set's end, the space before the value) at `p`. */
+function closeLabels(buf: Uint8Array, p: number): number {
+  buf[p] = QUOTE;
+  buf[p + 1] = BRACE;
+  buf[p + 2] = SPACE;
+  return p + 3;
+}
+
 /** A chunk that is never full: the whole block in one piece. */
 export const ONE_PIECE = Number.POSITIVE_INFINITY;
 
@@ -176,9 +184,7 @@ export class DeviceBlockRenderer {
       let p = putBytes(buf, out.length, infoOpen);
       p = putWords(words, p, ids, a, b);
       p = putWords(words, p, info, c, d);
-      buf[p++] = QUOTE;
-      buf[p++] = BRACE;
-      buf[p++] = SPACE;
+      p = closeLabels(buf, p);
       buf[p++] = ONE;
       buf[p++] = LINE_FEED;
       out.commit(p);
@@ -272,9 +278,7 @@ export class DeviceBlockRenderer {
       const b = idStart[i + 1]!;
       const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
       let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
-      buf[p++] = QUOTE;
-      buf[p++] = BRACE;
-      buf[p++] = SPACE;
+      p = closeLabels(buf, p);
       buf[p++] = v === 1 ? ONE : ZERO;
       buf[p++] = LINE_FEED;
       out.commit(p);
@@ -302,9 +306,7 @@ export class DeviceBlockRenderer {
       const b = idStart[i + 1]!;
       const buf = out.reserve(open.length + (b - a) + LINE_SLACK);
       let p = putWords(out.words, putBytes(buf, out.length, open), ids, a, b);
-      buf[p++] = QUOTE;
-      buf[p++] = BRACE;
-      buf[p++] = SPACE;
+      p = closeLabels(buf, p);
       p = putNumber(buf, p, column[i]!);
       buf[p++] = LINE_FEED;
       out.commit(p);
