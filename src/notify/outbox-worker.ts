@@ -39,7 +39,6 @@
 // rules read best in one place. Around it: the loop (pass-loop.ts), the backlog merge (outbox-fold.ts), what other replicas took over
 // (handover.ts), the metrics' pending counts (pending-counts.ts).
 
-
 import type { Logger } from '../log.js';
 import type { Clock } from '../monitor/clock.js';
 import type { OutboxMessage, OutboxStore } from '../store/outbox-store.js';
