@@ -16,7 +16,7 @@ const TESTS = '(?:\\.test\\.ts$|/test-support/)';
 /** The layer of each top-level folder (or top-level file) of src/. */
 const LAYERS = [
   ['monitor'],
-  ['fields', 'net', 'report', 'store', 'log\\.ts', 'version\\.ts'],
+  ['fields', 'net', 'report', 'store', 'runtime', 'log\\.ts', 'version\\.ts'],
   ['gateway', 'simulator', 'notify', 'metrics', 'web', 'audit'],
   ['config'],
   ['poll', 'views', 'housekeeping', 'http', 'ha'],

@@ -18,7 +18,7 @@
 // split apart, each would take the whole set of them as parameters.
 
 import { mkdirSync } from 'node:fs';
-import { describeStore } from './config/index.js';
+import { describeStore, deviceCount } from './config/index.js';
 import type { Shard } from './config/shard.js';
 import type { Config } from './config/types.js';
 import { gatewayClientFor, sameConnection } from './gateway/for-account.js';
@@ -38,6 +38,7 @@ import { fleetSenders } from './poll/fleet-senders.js';
 import type { CycleReport } from './poll/cycle.js';
 import { CycleWriter } from './poll/cycle-writer.js';
 import { MaintenanceCalendar } from './poll/maintenance.js';
+import { tuneHeapGrowth } from './runtime/heap.js';
 import { PollLoop } from './poll/poll-loop.js';
 import { Ticker } from './poll/ticker.js';
 import { isHaStore, type HaStore } from './store/lease.js';
@@ -184,6 +185,8 @@ export class Daemon {
    */
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config } = options;
+    const devices = deviceCount(config);
+    const heapGrowthPercent = tuneHeapGrowth(devices);
     if (config.store.kind === 'sqlite') mkdirSync(config.stateDir, { recursive: true });
     const store = await openStore(config.store);
     let daemon: Daemon;
@@ -201,7 +204,8 @@ export class Daemon {
         component: 'daemon',
         version: VERSION,
         accounts: config.accounts.length,
-        devices: config.accounts.reduce((n, a) => n + a.devices.length, 0),
+        devices,
+        ...(heapGrowthPercent ? { heap_growth_percent: heapGrowthPercent } : {}),
         listen: daemon.#http?.url,
         store: describeStore(config.store),
         ...(keeper === null ? {} : { ha: { lease: keeper.name, holder: keeper.holder } }),
@@ -282,6 +286,7 @@ export class Daemon {
         }
       }
     });
+    tuneHeapGrowth(deviceCount(config));
     this.#calendar.close();
     this.#calendar = new MaintenanceCalendar(config.maintenance, config.timezone);
     this.#mutes.setWindows(this.#calendar.openWindows(this.#clock.now()));

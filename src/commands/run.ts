@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { parseShard, selectShard } from '../config/shard.js';
 import { stateDirProblem } from '../config/state-dir.js';
-import { configWarnings } from '../config/summary.js';
+import { configWarnings, deviceCount } from '../config/summary.js';
 import type { Config } from '../config/types.js';
 import { Daemon } from '../daemon.js';
 import { createLogger } from '../log.js';
@@ -54,8 +54,10 @@ const run: Command = async (args, io) => {
   const log = createLogger(config.logLevel);
   for (const warning of configWarnings(config)) log.warn({ component: 'config' }, warning);
   if (shard !== null) {
-    const devices = config.accounts.reduce((n, a) => n + a.devices.length, 0);
-    log.info({ component: 'config', shard: `${shard.index}/${shard.count}`, devices }, 'polling one shard');
+    log.info(
+      { component: 'config', shard: `${shard.index}/${shard.count}`, devices: deviceCount(config) },
+      'polling one shard',
+    );
   }
   let daemon: Daemon;
   try {

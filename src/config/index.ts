@@ -13,5 +13,5 @@ export {
 } from '../fields/fields.js';
 export { DEFAULTS, DEFAULT_POLICY, POLICY_DEFAULTS } from './defaults.js';
 export { rawConfigSchema, type RawConfig } from './schema.js';
-export { accountBudget, configWarnings, summarizeConfig } from './summary.js';
+export { accountBudget, configWarnings, deviceCount, summarizeConfig } from './summary.js';
 export { MAX_LEASE_MS, MIN_LEASE_MS, describeStore, storeSecrets } from './store.js';

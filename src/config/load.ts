@@ -1,17 +1,7 @@
 // From YAML text (or a file) to a validated Config, collecting every problem on the way.
 
 import { dirname } from 'node:path';
-import {
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  Scalar,
-  visit,
-  type Document,
-  type Node,
-} from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { substituteEnv } from './env.js';
 import { ConfigError, IssueList, formatPath, type ConfigIssue, type Path } from '../fields/errors.js';
@@ -24,8 +14,10 @@ import { rawConfigSchema } from './schema.js';
 import { DEFAULTS } from './defaults.js';
 import { pathProblem } from '../fields/fields.js';
 import { record } from '../fields/raw-tree.js';
+import { collectGarbage, LARGE_CONFIG_CHARS } from '../runtime/heap.js';
 import type { Config } from './types.js';
 import { errorMap, mapZodIssues } from './zod-issues.js';
+import { keepNumbersAsWritten, leanYamlTree, MAX_ALIAS_COUNT, parseConfigDocument } from './yaml-tree.js';
 
 export interface ParseOptions {
   readonly env: NodeJS.ProcessEnv;
@@ -48,14 +40,29 @@ export interface ParseOptions {
   readonly secrets?: 'read' | 'skip';
 }
 
-/** A config file is a few KiB; the cap only stops `--config /dev/zero` from eating memory. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
+/**
+ * A config file is a few KiB, 3.4 MB at 100,000 devices (one line each); the cap only stops
+ * `--config /dev/zero` from eating memory (parsing takes ~110 bytes of heap per byte of text).
+ */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 /** Parses and validates config text. Throws ConfigError listing every problem found. */
 export function parseConfig(text: string, options: ParseOptions): Config {
+  // A valid file is read account by account where it can be (yaml-tree.ts): a large one then
+  // never has its whole parse tree in memory at once.
+  const lean = leanYamlTree(text);
+  if (lean !== null) {
+    const checked = checkTree(lean, options);
+    if (checked.config !== null) return checked.config;
+    // Not valid: the whole document is read after all, to say where each problem is.
+  }
+  return parseWholeConfig(text, options);
+}
+
+function parseWholeConfig(text: string, options: ParseOptions): Config {
   const source = options.source ?? 'config';
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true, uniqueKeys: true });
+  const doc = parseConfigDocument(text, lineCounter);
   // A duplicate key leaves a well-formed tree (the later value wins in toJS), so it is reported
   // with its path and validation goes on; other YAML errors stop here.
   const duplicates = doc.errors.some((e) => e.code === 'DUPLICATE_KEY')
@@ -75,7 +82,7 @@ export function parseConfig(text: string, options: ParseOptions): Config {
 
   let tree: unknown;
   try {
-    tree = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+    tree = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
   } catch (err) {
     throw new ConfigError([{ path: source, message: `invalid YAML: ${(err as Error).message}` }], {
       source: options.source,
@@ -83,6 +90,34 @@ export function parseConfig(text: string, options: ParseOptions): Config {
     });
   }
 
+  const checked = checkTree(tree, options);
+  if (checked.config !== null && duplicates.length === 0) return checked.config;
+  const seen = new Set<string>();
+  const located = checked.issues
+    .map((issue): ConfigIssue => {
+      const line = lineOf(doc, lineCounter, issue.path);
+      const path = formatPath(issue.path);
+      return line === undefined ? { path, message: issue.message } : { path, message: issue.message, line };
+    })
+    .concat(duplicates)
+    .filter((issue) => {
+      const key = `${issue.path}\0${issue.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    // Top to bottom, as the operator reads the file; sort is stable for issues on one line.
+    .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  throw new ConfigError(located, { source: options.source });
+}
+
+/** A parsed tree validated: the Config, or null and the problems found (by key path). */
+interface CheckedTree {
+  readonly config: Config | null;
+  readonly issues: readonly { readonly path: Path; readonly message: string }[];
+}
+
+function checkTree(tree: unknown, options: ParseOptions): CheckedTree {
   const issues = new IssueList();
   const substituted = substituteEnv(tree, options.env, issues);
   const envIssueCount = issues.size;
@@ -116,26 +151,8 @@ export function parseConfig(text: string, options: ParseOptions): Config {
       (index < envIssueCount || !substituted.failed.some((failed) => startsWith(issue.path, failed))) &&
       !(index < envIssueCount && unread.some((key) => samePath(issue.path, key))),
   );
-  if (kept.length > 0 || !parsed.success || duplicates.length > 0) {
-    const seen = new Set<string>();
-    const located = kept
-      .map((issue): ConfigIssue => {
-        const line = lineOf(doc, lineCounter, issue.path);
-        const path = formatPath(issue.path);
-        return line === undefined ? { path, message: issue.message } : { path, message: issue.message, line };
-      })
-      .concat(duplicates)
-      .filter((issue) => {
-        const key = `${issue.path}\0${issue.message}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      })
-      // Top to bottom, as the operator reads the file; sort is stable for issues on one line.
-      .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
-    throw new ConfigError(located, { source: options.source });
-  }
-  return buildConfig(parsed.data, secrets);
+  if (kept.length > 0 || !parsed.success) return { config: null, issues: kept };
+  return { config: buildConfig(parsed.data, secrets), issues: [] };
 }
 
 /**
@@ -163,7 +180,7 @@ export function loadConfig(
   env: NodeJS.ProcessEnv,
   options: Pick<ParseOptions, 'stateDirProblem' | 'secrets'> = {},
 ): Promise<Config> {
-  // The read is synchronous (at most 1 MiB of a regular file, at start-up, reload or
+  // The read is synchronous (a regular file under MAX_CONFIG_BYTES, at start-up, reload or
   // check-config); the promise keeps every failure a rejection.
   return Promise.resolve().then(() => {
     let text: string;
@@ -172,7 +189,12 @@ export function loadConfig(
     } catch (err) {
       throw new ConfigFileError(path, (err as { code?: unknown } | null)?.code === 'ENOENT', err);
     }
-    return parseConfig(text, { ...options, env, source: path, baseDir: dirname(path) });
+    try {
+      return parseConfig(text, { ...options, env, source: path, baseDir: dirname(path) });
+    } finally {
+      // The parse tree of a large file is garbage now, and V8 would size the heap by it.
+      if (text.length >= LARGE_CONFIG_CHARS) collectGarbage();
+    }
   });
 }
 
@@ -182,26 +204,6 @@ function samePath(a: Path, b: Path): boolean {
 
 function startsWith(path: Path, prefix: Path): boolean {
   return prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
-}
-
-/**
- * YAML reads `number: 0049151…` as the integer 49151… and a 20-digit number loses precision;
- * device numbers are identifiers, so they keep the text the operator wrote.
- */
-function keepNumbersAsWritten(doc: Document): void {
-  const asText = (node: unknown): unknown => {
-    if (!isScalar(node) || typeof node.value !== 'number') return node;
-    const text = new Scalar(node.source ?? String(node.value));
-    if (node.range) text.range = node.range;
-    return text;
-  };
-  visit(doc, {
-    Pair(_, pair) {
-      if (!isScalar(pair.key)) return;
-      if (pair.key.value === 'number') pair.value = asText(pair.value);
-      if (pair.key.value === 'devices' && isSeq(pair.value)) pair.value.items = pair.value.items.map(asText);
-    },
-  });
 }
 
 /** The line of the key at `path`, or of the nearest enclosing node that exists. */

@@ -147,11 +147,16 @@ function storeText(config: Config): string {
   return `${store}; HA lease ${formatDuration(lease)}, renewed every ${every}: a leader that dies is replaced within ${failover}`;
 }
 
+/** How many devices the config monitors, over all accounts. */
+export function deviceCount(config: Pick<Config, 'accounts'>): number {
+  return config.accounts.reduce((sum, a) => sum + a.devices.length, 0);
+}
+
 /** A few lines a person reads after `check-config`: what will be monitored, and how. */
 export function summarizeConfig(config: Config, options: { source?: string } = {}): string {
   const lines: string[] = [];
   lines.push(options.source === undefined ? 'Config OK' : `Config OK: ${options.source}`);
-  const devices = config.accounts.reduce((sum, a) => sum + a.devices.length, 0);
+  const devices = deviceCount(config);
   lines.push(`Accounts: ${config.accounts.length}, devices: ${devices}`);
   for (const account of config.accounts) {
     lines.push(

@@ -128,10 +128,13 @@ export function readBoundedFile(path: string, maxBytes: number): string {
     if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     if (!stat.isFile()) throw new UnreadableFileError('ENOTREG', 'not a regular file');
     if (stat.size > maxBytes) throw new UnreadableFileError('EFBIG', `larger than ${formatBytes(maxBytes)}`);
-    // Room for one byte past the cap: a file that grew since fstat is caught too.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Sized by fstat with one byte to spare, so a file that grew since is seen; grown to one byte
+    // past the cap only if it did (a 16 MiB buffer for every few-KiB config would be waste).
+    let buffer = Buffer.allocUnsafe(stat.size + 1);
     let length = 0;
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) {
+    for (let n = -1; n !== 0 && length <= maxBytes; length += n) {
+      if (length === buffer.length)
+        buffer = Buffer.concat([buffer, Buffer.allocUnsafe(maxBytes + 1 - length)]);
       n = readSync(fd, buffer, length, buffer.length - length, null);
     }
     if (length > maxBytes) throw new UnreadableFileError('EFBIG', `larger than ${formatBytes(maxBytes)}`);
