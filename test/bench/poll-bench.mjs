@@ -19,9 +19,9 @@
 //
 // Overrides: BENCH_DEVICES, BENCH_ACCOUNTS, BENCH_WINDOW (s), BENCH_WARMUP (s, paced variants),
 // BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon), BENCH_NODE_FLAGS (node
-// or V8 flags for the variants). BENCH_COMPARE_DIST=DIR adds `daemon@before`: the same daemon
-// variant on another build (e.g. one from before a change, with node_modules reachable from it),
-// in the same run.
+// or V8 flags for the variants), BENCH_RSS_TIMELINE=1 (the daemon's memory every 2 s of warm-up).
+// BENCH_COMPARE_DIST=DIR adds `daemon@before`: the same daemon variant on another build (e.g. one
+// from before a change, with node_modules reachable from it), in the same run.
 
 import { spawn } from 'node:child_process';
 import console from 'node:console';
@@ -67,6 +67,7 @@ function runVariant(name) {
     intervalMs: INTERVAL_MS,
     rateLimit: RATE,
     smaps: process.env.BENCH_SMAPS === '1',
+    rssTimeline: process.env.BENCH_RSS_TIMELINE === '1',
     ...(process.env.BENCH_ALLOC_PROFILE === undefined
       ? {}
       : {
@@ -175,6 +176,7 @@ for (const [name, d] of Object.entries(results)) {
     `${name}: ${d.statusCalls} status + ${d.balanceCalls} balance calls; ${d.devicesSeen} devices seen; ` +
       `${d.gaps.n} re-checks, ${d.gaps.over5pct} later than interval + 5 %; skipped ticks ${d.skipped}; ` +
       `lag max ${fmt(d.lagMaxMs)} ms; GC in the window: ${d.gc.minor} minor (${d.gc.minorMs} ms), ${d.gc.major} major (${d.gc.majorMs} ms); heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
+      `(peak RSS ${d.peakAfter.config} MB after the config, ${d.peakAfter.start} MB after start, ${d.peakAfter.warmup} MB after warm-up) ` +
       `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
       `after the window and a full GC: live heap ${d.liveHeapMB} MB of ${d.heapTotalMB} MB, external ${d.externalMB} MB ` +
       `(array buffers ${d.arrayBuffersMB} MB), RSS ${d.rssAfterGcMB} MB; spaces ${JSON.stringify(d.spaces)}`,
