@@ -106,39 +106,62 @@ function lookup(
 /** A device's uptime (connected over observed time) over [now - window, now); null when nothing was observed. */
 export type Uptimes = (number | null)[];
 
+/** What the status page shows of each device's history, in the order of the devices asked. */
+export interface UptimesAndRecent {
+  readonly uptimes: Uptimes[];
+  /** recentHistory's answer. */
+  readonly recent: HistoryChange[][];
+}
+
 /**
  * Each device's uptime over each window ending at `now` (the status page's 24 h and 7 d), with the
- * daemon's run record as the mask (compute.ts).
+ * daemon's run record as the mask (compute.ts), and its last changes (`recent`). The totals at
+ * `now` come with the last changes (store.ts recentHistoryAndTotals): a lookup fewer per device.
  */
-export async function uptimesOver(
-  store: Pick<Store, 'historyTotals'>,
+export async function uptimesAndRecent(
+  store: Pick<Store, 'historyTotals' | 'recentHistoryAndTotals'>,
   devices: readonly DeviceKey[],
-  options: { readonly now: number; readonly windowsMs: readonly number[]; readonly runs: readonly Period[] },
-): Promise<Uptimes[]> {
+  options: {
+    readonly now: number;
+    readonly windowsMs: readonly number[];
+    readonly runs: readonly Period[];
+    readonly recent: { readonly since?: number; readonly limit: number };
+  },
+): Promise<UptimesAndRecent> {
   const runs = normalisePeriods(options.runs);
   const { now } = options;
   // The same periods for every device (no `until`): one list of instants, shared.
   const periods = options.windowsMs.map((w) => observedPeriods(runs, null, now - w, now));
-  const instants = edges(periods, []);
-  const totals = await store.historyTotals(devices.map((d) => ({ ...d, instants })));
+  const instants = edges(periods, []).filter((t) => t !== now);
+  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
+  const [totals, recent] = await Promise.all([
+    instants.length === 0
+      ? devices.map((): HistoryTotals[] => [])
+      : store.historyTotals(devices.map((d) => ({ ...d, instants }))),
+    store.recentHistoryAndTotals(devices, { ...options.recent, totalsAt: now }),
+  ]);
   const where = positions()(instants);
-  const out: Uptimes[] = [];
+  const uptimes: Uptimes[] = [];
+  const changes: HistoryChange[][] = [];
   let sliceStart = performance.now();
-  for (const list of totals) {
-    const at = lookup(where, list);
-    out.push(
+  for (let i = 0; i < totals.length; i++) {
+    const list = totals[i]!;
+    const { changes: last, totals: atNow } = recent[i]!;
+    const at = (t: number) => (t === now ? atNow : list[where.get(t)!]!);
+    uptimes.push(
       periods.map((p) => {
         const { connectedMs, downMs } = sumOver(p, at);
         const observed = connectedMs + downMs;
         return observed > 0 ? connectedMs / observed : null;
       }),
     );
+    changes.push(last);
     if (performance.now() - sliceStart >= SLICE_MS) {
       await yieldToLoop();
       sliceStart = performance.now();
     }
   }
-  return out;
+  return { uptimes, recent: changes };
 }
 
 /** How many of a device's last changes are read at first for its current run; more only when they do not tell. */

@@ -3,11 +3,10 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
-import { changesFromText, totalsFromWords } from './rollup-text.js';
+import { totalsFromWords } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
-  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -225,54 +224,6 @@ function totalsStatement(count: number): string {
     ${first}`;
   totalsStatements.set(count, text);
   return text;
-}
-
-/**
- * Per device (in the order given) the changes `where` picks, oldest or newest first, at most
- * `limit`: only columns that history_by_device holds, so an index-only scan. Each device's come
- * as one text (rollup-text.ts): a row per change would cost the client more to parse than the
- * server to find them.
- */
-async function perDevice(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  query: { where: string; newestFirst: boolean; limit: string },
-  values: readonly unknown[],
-): Promise<HistoryChange[][]> {
-  const dir = query.newestFirst ? 'DESC' : 'ASC';
-  const { rows } = await sql<{ i: number; changes: string | null }>(
-    `SELECT q.i, (SELECT string_agg(at || ' ' || coalesce(from_status, '-') || ' ' || to_status, ' '
-                                    ORDER BY at ${dir}, id ${dir})
-                  FROM (SELECT at, id, from_status, to_status FROM history
-                        WHERE account = q.a AND device = q.d AND ${query.where}
-                        ORDER BY at ${dir}, id ${dir} ${query.limit}) AS h) AS changes
-     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)`,
-    [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
-  );
-  const out: HistoryChange[][] = devices.map(() => []);
-  for (const r of rows) if (r.changes !== null) out[Number(r.i) - 1] = changesFromText(r.changes);
-  return out;
-}
-
-export function readRecent(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  since: number,
-  limit: number,
-): Promise<HistoryChange[][]> {
-  return perDevice(sql, devices, { where: 'at >= $3', newestFirst: true, limit: 'LIMIT $4' }, [since, limit]);
-}
-
-export function readBetween(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  from: number,
-  until: number,
-): Promise<HistoryChange[][]> {
-  return perDevice(sql, devices, { where: 'at >= $3 AND at < $4', newestFirst: false, limit: '' }, [
-    from,
-    until,
-  ]);
 }
 
 export async function readPage(

@@ -35,6 +35,7 @@ import type {
   NewSilence,
   PruneOptions,
   PruneResult,
+  RecentAndTotals,
   SilenceTarget,
   Store,
   TransactionOptions,
@@ -183,6 +184,16 @@ export class SqliteStore implements Store {
   ): Promise<HistoryChange[][]> {
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
     return this.#sliced(devices, (part) => this.#tables.rollups.recent(part, since, query.limit));
+  }
+  recentHistoryAndTotals(
+    devices: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
+  ): Promise<RecentAndTotals[]> {
+    const { limit, totalsAt } = query;
+    const since = query.since ?? Number.MIN_SAFE_INTEGER;
+    return this.#sliced(devices, (part) =>
+      this.#tables.rollups.recentAndTotals(part, { since, limit, totalsAt }),
+    );
   }
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
     return this.#sliced(devices, (part) => this.#tables.rollups.between(part, from, until));

@@ -101,6 +101,14 @@ export interface HistoryPage {
  */
 export type HistoryChange = Pick<HistoryRow, 'at' | 'from' | 'to'>;
 
+/** One device's answer to `recentHistoryAndTotals`. */
+export interface RecentAndTotals {
+  /** What `recentHistory` gives: newest first. */
+  readonly changes: HistoryChange[];
+  /** The running totals at the query's `totalsAt`. */
+  readonly totals: HistoryTotals;
+}
+
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
 export interface DeliveryProblemChange {
   readonly account: string;
@@ -241,6 +249,15 @@ export interface Store {
     devices: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number },
   ): Promise<HistoryChange[][]>;
+  /**
+   * `recentHistory` and, beside each device's changes, its running totals at `totalsAt` (as
+   * `historyTotals` gives them). The newest change, which the recent read finds anyway, is the last
+   * at or before `totalsAt` unless one is later: the totals at `now` take no lookup of their own.
+   */
+  recentHistoryAndTotals(
+    devices: readonly DeviceKey[],
+    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
+  ): Promise<RecentAndTotals[]>;
   /** For each device (in the order given), its changes with `from <= at < until`, oldest first. */
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]>;
   /**

@@ -3,6 +3,8 @@
 // runs it. The property test at the end checks what matters to a reader: the audit and the
 // status page's uptimes computed from the rollups (audit/rollup.ts) equal what computeAudit
 // makes of the raw rows, on random histories.
+//
+// Over 350 lines: one suite whose cases are each a fixture and its expectations, read side by side.
 
 import { describe, expect, it } from 'vitest';
 import { deviceRow, STATUSES } from './rollup-fixtures.js';
@@ -249,6 +251,52 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             [],
             [300],
           ]);
+        }),
+      );
+
+      it(
+        'recentHistoryAndTotals: recentHistory’s changes, and the totals at totalsAt as historyTotals gives them',
+        withStore(async (store) => {
+          // '1' changed last before totalsAt, in a tie; '2' quiet since before `since`; '3' has a
+          // change after totalsAt; '4' only changes after it; '5' none at all.
+          for (const [d, at, to] of [
+            ['1', 100, 'connected'],
+            ['1', 400, 'disconnected'],
+            ['1', 400, 'not_connected'],
+            ['2', 50, 'unknown'],
+            ['3', 200, 'connected'],
+            ['3', 300, 'deleted'],
+            ['3', 900, 'not_connected'],
+            ['4', 700, 'connected'],
+            ['4', 800, 'not_found'],
+          ] as const) {
+            await store.appendHistory(row(d, at, to));
+          }
+          const keys = ['5', '1', '2', '3', '4'].map((device) => ({ account: 'main', device }));
+          for (const query of [
+            { since: 150, limit: 3 },
+            { limit: 1 },
+            { since: 0, limit: 0 },
+            { since: 2_000, limit: 2 },
+          ]) {
+            for (const totalsAt of [0, 50, 399, 400, 500, 750, 1_000]) {
+              const got = await store.recentHistoryAndTotals(keys, { ...query, totalsAt });
+              const context = JSON.stringify({ query, totalsAt });
+              expect(
+                got.map((r) => r.changes),
+                context,
+              ).toEqual(await store.recentHistory(keys, query));
+              expect(
+                got.map((r) => r.totals),
+                context,
+              ).toEqual(
+                (await store.historyTotals(keys.map((k) => ({ ...k, instants: [totalsAt] })))).map(
+                  (t) => t[0],
+                ),
+              );
+            }
+          }
+          expect(await store.recentHistoryAndTotals([], { limit: 3, totalsAt: 0 })).toEqual([]);
         }),
       );
 
