@@ -137,7 +137,7 @@ export async function uptimesAndRecent(
   const [totals, recent] = await Promise.all([
     instants.length === 0
       ? devices.map((): HistoryTotals[] => [])
-      : store.historyTotals(devices.map((d) => ({ ...d, instants }))),
+      : store.historyTotals(devices.map((d) => ({ account: d.account, device: d.device, instants }))),
     store.recentHistoryAndTotals(devices, { ...options.recent, totalsAt: now }),
   ]);
   const where = positions()(instants);

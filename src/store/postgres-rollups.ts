@@ -151,10 +151,16 @@ export async function readTotals(
 ): Promise<HistoryTotals[][]> {
   const out: HistoryTotals[][] = new Array<HistoryTotals[]>(queries.length);
   const groups = new Map<string, { instants: readonly number[]; members: number[] }>();
+  // Callers mostly pass one list for every device: its key is made once, not 10,000 times.
+  let lastList: readonly number[] | undefined;
+  let lastKey = '';
   queries.forEach((q, i) => {
-    const key = q.instants.join(' ');
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { instants: q.instants, members: [i] });
+    if (q.instants !== lastList) {
+      lastList = q.instants;
+      lastKey = q.instants.join(' ');
+    }
+    const group = groups.get(lastKey);
+    if (group === undefined) groups.set(lastKey, { instants: q.instants, members: [i] });
     else group.members.push(i);
   });
   for (const { instants, members } of groups.values()) {
