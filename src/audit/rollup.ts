@@ -126,7 +126,7 @@ export type Uptimes = (number | null)[];
 /** What the status page shows of each device's history, in the order of the devices asked. */
 export interface UptimesAndRecent {
   readonly uptimes: Uptimes[];
-  /** recentHistory's answer. */
+  /** Each device's last changes, newest first (RecentAndTotals `changes`). */
   readonly recent: HistoryChange[][];
 }
 

@@ -267,14 +267,6 @@ export class PostgresStore implements HaStore, Store {
     return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
   }
 
-  recentHistory(
-    list: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]> {
-    const since = query.since ?? Number.MIN_SAFE_INTEGER;
-    return this.#inParts(list, (sql, part) => changes.readRecent(sql, part, since, query.limit));
-  }
-
   recentHistoryAndTotals(
     list: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },

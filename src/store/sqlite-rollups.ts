@@ -88,7 +88,6 @@ export class SqliteRollups {
   private readonly guard: <T>(doing: string, fn: () => T) => T;
   private readonly totalsByCount = new Map<number, Statement<unknown[], unknown>>();
   private readonly bulk: {
-    recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string | null }>;
     recentAndTotals: Statement<
       { since: number; limit: number; t0: number; devices: string },
       { k: number; rows: string | null; totals: string }
@@ -110,7 +109,6 @@ export class SqliteRollups {
                     WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows${also}
       FROM d`;
     this.bulk = {
-      recent: db.prepare(rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit')),
       recentAndTotals: db.prepare(
         rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit', `, ${totalsSubquery(0)} AS totals`),
       ),
@@ -204,17 +202,7 @@ export class SqliteRollups {
     return out;
   }
 
-  recent(
-    devices: readonly { account: string; device: string }[],
-    since: number,
-    limit: number,
-  ): HistoryChange[][] {
-    return this.guard('cannot read history from', () =>
-      this.rowsOf(devices, this.bulk.recent.all({ since, limit, devices: this.devicesJson(devices) })),
-    );
-  }
-
-  /** `recent` with the totals at `totalsAt` beside each device's changes. */
+  /** The last changes at or after `since`, newest first, with the totals at `totalsAt` beside them. */
   recentAndTotals(
     devices: readonly { account: string; device: string }[],
     query: { since: number; limit: number; totalsAt: number },

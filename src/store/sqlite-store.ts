@@ -178,13 +178,6 @@ export class SqliteStore implements Store {
   ): Promise<HistoryTotals[][]> {
     return this.#sliced(queries, (part) => this.#tables.rollups.totals(part));
   }
-  recentHistory(
-    devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]> {
-    const since = query.since ?? Number.MIN_SAFE_INTEGER;
-    return this.#sliced(devices, (part) => this.#tables.rollups.recent(part, since, query.limit));
-  }
   recentHistoryAndTotals(
     devices: readonly DeviceKey[],
     query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },

@@ -103,7 +103,10 @@ export type HistoryChange = Pick<HistoryRow, 'at' | 'from' | 'to'>;
 
 /** One device's answer to `recentHistoryAndTotals`. */
 export interface RecentAndTotals {
-  /** What `recentHistory` gives: newest first. */
+  /**
+   * Its last `limit` changes at or after `since`, newest first (of several at the same time, the
+   * last recorded first).
+   */
   readonly changes: HistoryChange[];
   /** The running totals at the query's `totalsAt`. */
   readonly totals: HistoryTotals;
@@ -242,17 +245,10 @@ export interface Store {
     queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
   ): Promise<HistoryTotals[][]>;
   /**
-   * For each device (in the order given), its last `limit` changes at or after `since`, newest
-   * first (of several at the same time, the last recorded first).
-   */
-  recentHistory(
-    devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]>;
-  /**
-   * `recentHistory` and, beside each device's changes, its running totals at `totalsAt` (as
-   * `historyTotals` gives them). The newest change, which the recent read finds anyway, is the last
-   * at or before `totalsAt` unless one is later: the totals at `now` take no lookup of their own.
+   * For each device (in the order given), its last changes (RecentAndTotals) and its running
+   * totals at `totalsAt` (as `historyTotals` gives them). The newest change, which the read finds
+   * anyway, is the last at or before `totalsAt` unless one is later: the totals at `now` take no
+   * lookup of their own.
    */
   recentHistoryAndTotals(
     devices: readonly DeviceKey[],
