@@ -26,7 +26,10 @@ import { outagesOver, type StatusChange } from './outages.js';
 import { currentRun, type CurrentRun, type Period } from './timeline.js';
 
 /** What these figures read of the store. */
-export type RollupReader = Pick<Store, 'historyTotals' | 'historyBetween' | 'recentHistory' | 'history'>;
+export type RollupReader = Pick<
+  Store,
+  'historyTotals' | 'historyBetween' | 'recentHistoryAndTotals' | 'history'
+>;
 
 /**
  * The parts of [start, end) a device was observed in, as compute.ts's `observedMask` says: before
@@ -73,10 +76,18 @@ function sumOver(periods: readonly Period[], at: (t: number) => HistoryTotals): 
   return { connectedMs, downMs };
 }
 
-/** Every edge of the periods plus `also`, sorted, each once. */
-function edges(periods: readonly (readonly Period[])[], also: readonly number[]): number[] {
+/**
+ * Every edge of the periods plus `also`, sorted, each once — but `now`, whose totals come with
+ * the last changes (recentHistoryAndTotals).
+ */
+function edgesBefore(
+  now: number,
+  periods: readonly (readonly Period[])[],
+  also: readonly number[],
+): number[] {
   const set = new Set<number>(also);
   for (const list of periods) for (const p of list) set.add(p.start).add(p.end);
+  set.delete(now);
   return [...set].sort((a, b) => a - b);
 }
 
@@ -96,49 +107,78 @@ function positions(): (instants: readonly number[]) => ReadonlyMap<number, numbe
   };
 }
 
+/**
+ * A device's totals by instant: at `now` those read with its last changes
+ * (recentHistoryAndTotals, a lookup fewer), at the others `totals` in the order of `where`.
+ */
 function lookup(
   where: ReadonlyMap<number, number>,
   totals: readonly HistoryTotals[],
+  now: number,
+  atNow: HistoryTotals,
 ): (t: number) => HistoryTotals {
-  return (t) => totals[where.get(t)!]!;
+  return (t) => (t === now ? atNow : totals[where.get(t)!]!);
 }
 
 /** A device's uptime (connected over observed time) over [now - window, now); null when nothing was observed. */
 export type Uptimes = (number | null)[];
 
+/** What the status page shows of each device's history, in the order of the devices asked. */
+export interface UptimesAndRecent {
+  readonly uptimes: Uptimes[];
+  /** Each device's last changes, newest first (RecentAndTotals `changes`). */
+  readonly recent: HistoryChange[][];
+}
+
 /**
  * Each device's uptime over each window ending at `now` (the status page's 24 h and 7 d), with the
- * daemon's run record as the mask (compute.ts).
+ * daemon's run record as the mask (compute.ts), and its last changes (`recent`). The totals at
+ * `now` come with the last changes (store.ts recentHistoryAndTotals): a lookup fewer per device.
  */
-export async function uptimesOver(
-  store: Pick<Store, 'historyTotals'>,
+export async function uptimesAndRecent(
+  store: Pick<Store, 'historyTotals' | 'recentHistoryAndTotals'>,
   devices: readonly DeviceKey[],
-  options: { readonly now: number; readonly windowsMs: readonly number[]; readonly runs: readonly Period[] },
-): Promise<Uptimes[]> {
+  options: {
+    readonly now: number;
+    readonly windowsMs: readonly number[];
+    readonly runs: readonly Period[];
+    readonly recent: { readonly since?: number; readonly limit: number };
+  },
+): Promise<UptimesAndRecent> {
   const runs = normalisePeriods(options.runs);
   const { now } = options;
   // The same periods for every device (no `until`): one list of instants, shared.
   const periods = options.windowsMs.map((w) => observedPeriods(runs, null, now - w, now));
-  const instants = edges(periods, []);
-  const totals = await store.historyTotals(devices.map((d) => ({ ...d, instants })));
+  const instants = edgesBefore(now, periods, []);
+  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
+  const [totals, recent] = await Promise.all([
+    instants.length === 0
+      ? devices.map((): HistoryTotals[] => [])
+      : store.historyTotals(devices.map((d) => ({ account: d.account, device: d.device, instants }))),
+    store.recentHistoryAndTotals(devices, { ...options.recent, totalsAt: now }),
+  ]);
   const where = positions()(instants);
-  const out: Uptimes[] = [];
+  const uptimes: Uptimes[] = [];
+  const changes: HistoryChange[][] = [];
   let sliceStart = performance.now();
-  for (const list of totals) {
-    const at = lookup(where, list);
-    out.push(
+  for (let i = 0; i < totals.length; i++) {
+    const list = totals[i]!;
+    const { changes: last, totals: atNow } = recent[i]!;
+    const at = lookup(where, list, now, atNow);
+    uptimes.push(
       periods.map((p) => {
         const { connectedMs, downMs } = sumOver(p, at);
         const observed = connectedMs + downMs;
         return observed > 0 ? connectedMs / observed : null;
       }),
     );
+    changes.push(last);
     if (performance.now() - sliceStart >= SLICE_MS) {
       await yieldToLoop();
       sliceStart = performance.now();
     }
   }
-  return out;
+  return { uptimes, recent: changes };
 }
 
 /** How many of a device's last changes are read at first for its current run; more only when they do not tell. */
@@ -161,7 +201,7 @@ export async function auditFromRollups(
 
   // The observed periods of each device, and the totals at their edges (and at start and now,
   // whose difference says whether the device was down at all in the period).
-  const shared = edges([observedPeriods(runs, null, start, now)], [start, now]);
+  const shared = edgesBefore(now, [observedPeriods(runs, null, start, now)], [start]);
   const keys: DeviceKey[] = [];
   const periods: Period[][] = [];
   const instantsOf: number[][] = [];
@@ -170,18 +210,21 @@ export async function auditFromRollups(
     keys.push({ account: d.account, device: d.number });
     periods.push(p);
     // Checked lately (its grace reaches past now): the same instants as every such device.
-    instantsOf.push(d.observedUntil == null || d.observedUntil >= now ? shared : edges([p], [start, now]));
+    instantsOf.push(
+      d.observedUntil == null || d.observedUntil >= now ? shared : edgesBefore(now, [p], [start]),
+    );
     if (slice.due()) await slice.letGo();
   }
   // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
   const [totals, recent] = await Promise.all([
     store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! }))),
-    store.recentHistory(keys, { limit: LAST_CHANGES }),
+    store.recentHistoryAndTotals(keys, { limit: LAST_CHANGES, totalsAt: now }),
   ]);
   await slice.letGo();
   const positionsOf = positions();
-  const at = totals.map((list, i) => lookup(positionsOf(instantsOf[i]!), list));
-  const runsOf = await currentRuns(store, keys, recent, now);
+  const at = totals.map((list, i) => lookup(positionsOf(instantsOf[i]!), list, now, recent[i]!.totals));
+  const lastChanges = recent.map((r) => r.changes);
+  const runsOf = await currentRuns(store, keys, lastChanges, now);
   await slice.letGo();
 
   // Outages need the changes of the period, for the devices down at some time in it.
@@ -207,7 +250,7 @@ export async function auditFromRollups(
   for (let i = 0; i < keys.length; i++) {
     const { connectedMs, downMs } = sumOver(periods[i]!, at[i]!);
     const changes = changesOf.get(i);
-    const latest = recent[i]![0];
+    const latest = lastChanges[i]![0];
     facts.push({
       connectedMs,
       downMs,

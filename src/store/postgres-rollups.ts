@@ -3,11 +3,10 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
-import { changesFromText, totalsFromWords } from './rollup-text.js';
+import { totalsFromWords } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
-  HistoryChange,
   HistoryPage,
   HistoryPageQuery,
   HistoryPosition,
@@ -152,10 +151,16 @@ export async function readTotals(
 ): Promise<HistoryTotals[][]> {
   const out: HistoryTotals[][] = new Array<HistoryTotals[]>(queries.length);
   const groups = new Map<string, { instants: readonly number[]; members: number[] }>();
+  // Callers mostly pass one list for every device: its key is made once, not 10,000 times.
+  let lastList: readonly number[] | undefined;
+  let lastKey = '';
   queries.forEach((q, i) => {
-    const key = q.instants.join(' ');
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, { instants: q.instants, members: [i] });
+    if (q.instants !== lastList) {
+      lastList = q.instants;
+      lastKey = q.instants.join(' ');
+    }
+    const group = groups.get(lastKey);
+    if (group === undefined) groups.set(lastKey, { instants: q.instants, members: [i] });
     else group.members.push(i);
   });
   for (const { instants, members } of groups.values()) {
@@ -225,54 +230,6 @@ function totalsStatement(count: number): string {
     ${first}`;
   totalsStatements.set(count, text);
   return text;
-}
-
-/**
- * Per device (in the order given) the changes `where` picks, oldest or newest first, at most
- * `limit`: only columns that history_by_device holds, so an index-only scan. Each device's come
- * as one text (rollup-text.ts): a row per change would cost the client more to parse than the
- * server to find them.
- */
-async function perDevice(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  query: { where: string; newestFirst: boolean; limit: string },
-  values: readonly unknown[],
-): Promise<HistoryChange[][]> {
-  const dir = query.newestFirst ? 'DESC' : 'ASC';
-  const { rows } = await sql<{ i: number; changes: string | null }>(
-    `SELECT q.i, (SELECT string_agg(at || ' ' || coalesce(from_status, '-') || ' ' || to_status, ' '
-                                    ORDER BY at ${dir}, id ${dir})
-                  FROM (SELECT at, id, from_status, to_status FROM history
-                        WHERE account = q.a AND device = q.d AND ${query.where}
-                        ORDER BY at ${dir}, id ${dir} ${query.limit}) AS h) AS changes
-     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)`,
-    [devices.map((d) => d.account), devices.map((d) => d.device), ...values],
-  );
-  const out: HistoryChange[][] = devices.map(() => []);
-  for (const r of rows) if (r.changes !== null) out[Number(r.i) - 1] = changesFromText(r.changes);
-  return out;
-}
-
-export function readRecent(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  since: number,
-  limit: number,
-): Promise<HistoryChange[][]> {
-  return perDevice(sql, devices, { where: 'at >= $3', newestFirst: true, limit: 'LIMIT $4' }, [since, limit]);
-}
-
-export function readBetween(
-  sql: Sql,
-  devices: readonly DeviceKey[],
-  from: number,
-  until: number,
-): Promise<HistoryChange[][]> {
-  return perDevice(sql, devices, { where: 'at >= $3 AND at < $4', newestFirst: false, limit: '' }, [
-    from,
-    until,
-  ]);
 }
 
 export async function readPage(

@@ -16,6 +16,7 @@ import { databaseLabel, fromPgError, urlCredentials } from './postgres-errors.js
 import * as lease from './postgres-lease.js';
 import { PostgresOutbox } from './postgres-outbox.js';
 import { checkPostgresSchema, migratePostgres } from './postgres-schema.js';
+import * as changes from './postgres-changes.js';
 import * as devices from './postgres-devices.js';
 import * as rollups from './postgres-rollups.js';
 import { inParts, pruneInSlices } from './postgres-slices.js';
@@ -48,6 +49,7 @@ import type {
   NewSilence,
   PruneOptions,
   PruneResult,
+  RecentAndTotals,
   SilenceTarget,
   Store,
   TransactionOptions,
@@ -265,16 +267,19 @@ export class PostgresStore implements HaStore, Store {
     return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
   }
 
-  recentHistory(
+  recentHistoryAndTotals(
     list: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]> {
+    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
+  ): Promise<RecentAndTotals[]> {
+    const { limit, totalsAt } = query;
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
-    return this.#inParts(list, (sql, part) => rollups.readRecent(sql, part, since, query.limit));
+    return this.#inParts(list, (sql, part) =>
+      changes.readRecentAndTotals(sql, part, { since, limit, totalsAt }),
+    );
   }
 
   historyBetween(list: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
-    return this.#inParts(list, (sql, part) => rollups.readBetween(sql, part, from, until));
+    return this.#inParts(list, (sql, part) => changes.readBetween(sql, part, from, until));
   }
 
   #inParts<I, R>(items: readonly I[], read: (sql: Sql, part: readonly I[]) => Promise<R[]>): Promise<R[]> {

@@ -25,6 +25,7 @@ import type {
   HistoryPosition,
   HistoryRow,
   HistoryTotals,
+  RecentAndTotals,
 } from './store.js';
 
 const HISTORY_COLUMNS = 'id, account, device, at, from_status AS "from", to_status AS "to", raw';
@@ -87,7 +88,10 @@ export class SqliteRollups {
   private readonly guard: <T>(doing: string, fn: () => T) => T;
   private readonly totalsByCount = new Map<number, Statement<unknown[], unknown>>();
   private readonly bulk: {
-    recent: Statement<{ since: number; limit: number; devices: string }, { k: number; rows: string | null }>;
+    recentAndTotals: Statement<
+      { since: number; limit: number; t0: number; devices: string },
+      { k: number; rows: string | null; totals: string }
+    >;
     between: Statement<{ from: number; until: number; devices: string }, { k: number; rows: string | null }>;
   };
 
@@ -98,14 +102,16 @@ export class SqliteRollups {
     // device's lookups follow one another while its index pages are in the cache. Each device's
     // rows come back as one text (rollup-text.ts; ORDER BY inside the aggregate fixes their order).
     // Only columns of history_by_device: the table itself is not read.
-    const rowsOf = (where: string, order: string, limit: string) => `${DEVICES}
+    const rowsOf = (where: string, order: string, limit: string, also = '') => `${DEVICES}
       SELECT d.key AS k,
              (SELECT group_concat(at || ' ' || coalesce(from_status, '-') || ' ' || to_status, ' ' ORDER BY ${order})
               FROM (SELECT id, at, from_status, to_status FROM history
-                    WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows
+                    WHERE ${DEVICE} AND ${where} ORDER BY ${order} ${limit})) AS rows${also}
       FROM d`;
     this.bulk = {
-      recent: db.prepare(rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit')),
+      recentAndTotals: db.prepare(
+        rowsOf('at >= @since', 'at DESC, id DESC', 'LIMIT @limit', `, ${totalsSubquery(0)} AS totals`),
+      ),
       between: db.prepare(rowsOf('at >= @from AND at < @until', 'at, id', '')),
     };
     const totals = 'at, to_status AS "to", connected_ms AS c, down_ms AS d';
@@ -196,14 +202,28 @@ export class SqliteRollups {
     return out;
   }
 
-  recent(
+  /** The last changes at or after `since`, newest first, with the totals at `totalsAt` beside them. */
+  recentAndTotals(
     devices: readonly { account: string; device: string }[],
-    since: number,
-    limit: number,
-  ): HistoryChange[][] {
-    return this.guard('cannot read history from', () =>
-      this.rowsOf(devices, this.bulk.recent.all({ since, limit, devices: this.devicesJson(devices) })),
-    );
+    query: { since: number; limit: number; totalsAt: number },
+  ): RecentAndTotals[] {
+    return this.guard('cannot read history from', () => {
+      const { since, limit, totalsAt } = query;
+      const answers = this.bulk.recentAndTotals.all({
+        since,
+        limit,
+        t0: totalsAt,
+        devices: this.devicesJson(devices),
+      });
+      const out = new Array<RecentAndTotals>(devices.length);
+      for (const { k, rows, totals } of answers) {
+        out[k] = {
+          changes: rows === null ? [] : changesFromText(rows),
+          totals: totalsFromWords(totals.split(' '), 0, totalsAt),
+        };
+      }
+      return out;
+    });
   }
 
   between(

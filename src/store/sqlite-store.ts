@@ -35,6 +35,7 @@ import type {
   NewSilence,
   PruneOptions,
   PruneResult,
+  RecentAndTotals,
   SilenceTarget,
   Store,
   TransactionOptions,
@@ -177,12 +178,15 @@ export class SqliteStore implements Store {
   ): Promise<HistoryTotals[][]> {
     return this.#sliced(queries, (part) => this.#tables.rollups.totals(part));
   }
-  recentHistory(
+  recentHistoryAndTotals(
     devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]> {
+    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
+  ): Promise<RecentAndTotals[]> {
+    const { limit, totalsAt } = query;
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
-    return this.#sliced(devices, (part) => this.#tables.rollups.recent(part, since, query.limit));
+    return this.#sliced(devices, (part) =>
+      this.#tables.rollups.recentAndTotals(part, { since, limit, totalsAt }),
+    );
   }
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {
     return this.#sliced(devices, (part) => this.#tables.rollups.between(part, from, until));

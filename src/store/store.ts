@@ -101,6 +101,17 @@ export interface HistoryPage {
  */
 export type HistoryChange = Pick<HistoryRow, 'at' | 'from' | 'to'>;
 
+/** One device's answer to `recentHistoryAndTotals`. */
+export interface RecentAndTotals {
+  /**
+   * Its last `limit` changes at or after `since`, newest first (of several at the same time, the
+   * last recorded first).
+   */
+  readonly changes: HistoryChange[];
+  /** The running totals at the query's `totalsAt`. */
+  readonly totals: HistoryTotals;
+}
+
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
 export interface DeliveryProblemChange {
   readonly account: string;
@@ -234,13 +245,15 @@ export interface Store {
     queries: readonly (DeviceKey & { readonly instants: readonly number[] })[],
   ): Promise<HistoryTotals[][]>;
   /**
-   * For each device (in the order given), its last `limit` changes at or after `since`, newest
-   * first (of several at the same time, the last recorded first).
+   * For each device (in the order given), its last changes (RecentAndTotals) and its running
+   * totals at `totalsAt` (as `historyTotals` gives them). The newest change, which the read finds
+   * anyway, is the last at or before `totalsAt` unless one is later: the totals at `now` take no
+   * lookup of their own.
    */
-  recentHistory(
+  recentHistoryAndTotals(
     devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number },
-  ): Promise<HistoryChange[][]>;
+    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
+  ): Promise<RecentAndTotals[]>;
   /** For each device (in the order given), its changes with `from <= at < until`, oldest first. */
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]>;
   /**

@@ -8,7 +8,7 @@ import type { Config } from '../config/types.js';
 import type { HistoryAnswer, HistoryQuery, HttpHandlers } from '../http/server.js';
 import { reconnectResultFrom, type ReconnectQrResult, type RelinkDevice } from '../http/relink.js';
 import type { Period } from '../audit/compute.js';
-import { uptimesOver, type Uptimes } from '../audit/rollup.js';
+import { uptimesAndRecent, type Uptimes } from '../audit/rollup.js';
 import type { Clock } from '../monitor/clock.js';
 import { deletedIndex, deviceReport, historyReport } from '../report/devices.js';
 import type { HistoryChange, Store } from '../store/store.js';
@@ -104,11 +104,12 @@ async function statusPage(deps: PagesDeps): Promise<StatusPageData> {
   const runs = await deps.runningPeriods(now);
   const devices = await factsByAccount(deps.fleet, deleted, (f) => f);
   const keys = devices.map((d) => ({ account: d.account, device: d.number }));
-  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
-  const [uptimes, recent] = await Promise.all([
-    uptimesOver(deps.store, keys, { now, windowsMs: [DAY_MS, 7 * DAY_MS], runs }),
-    deps.store.recentHistory(keys, { since: now - 7 * DAY_MS, limit: RECENT_CHANGES }),
-  ]);
+  const { uptimes, recent } = await uptimesAndRecent(deps.store, keys, {
+    now,
+    windowsMs: [DAY_MS, 7 * DAY_MS],
+    runs,
+    recent: { since: now - 7 * DAY_MS, limit: RECENT_CHANGES },
+  });
   return {
     now,
     timeZone: deps.config().timezone,

@@ -1,8 +1,10 @@
 // The history's rollups and the reads built on them (store.ts: HistoryTotals, historyPage,
-// recentHistory, historyBetween, the sliced prune), held by every store. describeStoreContract
-// runs it. The property test at the end checks what matters to a reader: the audit and the
-// status page's uptimes computed from the rollups (audit/rollup.ts) equal what computeAudit
-// makes of the raw rows, on random histories.
+// recentHistoryAndTotals, historyBetween, the sliced prune), held by every store.
+// describeStoreContract runs it. The property test at the end checks what matters to a reader:
+// the audit and the status page's uptimes computed from the rollups (audit/rollup.ts) equal what
+// computeAudit makes of the raw rows, on random histories.
+//
+// Over 350 lines: one suite whose cases are each a fixture and its expectations, read side by side.
 
 import { describe, expect, it } from 'vitest';
 import { deviceRow, STATUSES } from './rollup-fixtures.js';
@@ -218,7 +220,7 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
 
     describe('reads per device', () => {
       it(
-        'recentHistory: the newest first, at or after since, at most limit, per device in the order asked',
+        'recentHistoryAndTotals: changes newest first, at or after since, at most limit, per device in the order asked',
         withStore(async (store) => {
           for (const [d, at, to] of [
             ['1', 100, 'connected'],
@@ -234,7 +236,9 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
             { account: 'main', device: '3' },
             { account: 'main', device: '1' },
           ];
-          const got = await store.recentHistory(keys, { since: 150, limit: 3 });
+          const recent = async (query: { since?: number; limit: number }) =>
+            (await store.recentHistoryAndTotals(keys, { ...query, totalsAt: 1_000 })).map((r) => r.changes);
+          const got = await recent({ since: 150, limit: 3 });
           expect(got.map((rows) => rows.map((r) => [r.at, r.to]))).toEqual([
             [],
             [],
@@ -244,11 +248,63 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
               [200, 'disconnected'],
             ],
           ]);
-          expect((await store.recentHistory(keys, { limit: 1 })).map((r) => r.map((x) => x.at))).toEqual([
-            [50],
-            [],
-            [300],
-          ]);
+          expect((await recent({ limit: 1 })).map((r) => r.map((x) => x.at))).toEqual([[50], [], [300]]);
+        }),
+      );
+
+      it(
+        'recentHistoryAndTotals: the totals at totalsAt as historyTotals gives them, whether or not the last changes reach it',
+        withStore(async (store) => {
+          // '1' changed last before totalsAt, in a tie; '2' quiet since before `since`; '3' has a
+          // change after totalsAt; '4' only changes after it; '5' none at all.
+          const rows = (
+            [
+              ['1', 100, 'connected'],
+              ['1', 400, 'disconnected'],
+              ['1', 400, 'not_connected'],
+              ['2', 50, 'unknown'],
+              ['3', 200, 'connected'],
+              ['3', 300, 'deleted'],
+              ['3', 900, 'not_connected'],
+              ['4', 700, 'connected'],
+              ['4', 800, 'not_found'],
+            ] as const
+          ).map(([d, at, to]) => row(d, at, to));
+          for (const r of rows) await store.appendHistory(r);
+          const keys = ['5', '1', '2', '3', '4'].map((device) => ({ account: 'main', device }));
+          for (const query of [
+            { since: 150, limit: 3 },
+            { limit: 1 },
+            { since: 0, limit: 0 },
+            { since: 2_000, limit: 2 },
+          ]) {
+            for (const totalsAt of [0, 50, 399, 400, 500, 750, 1_000]) {
+              const got = await store.recentHistoryAndTotals(keys, { ...query, totalsAt });
+              const context = JSON.stringify({ query, totalsAt });
+              expect(
+                got.map((r) => r.changes),
+                context,
+              ).toEqual(
+                keys.map((k) =>
+                  rows
+                    .filter((r) => r.device === k.device && r.at >= (query.since ?? Number.MIN_SAFE_INTEGER))
+                    .sort((a, b) => a.at - b.at) // stable: ties stay in the order recorded
+                    .reverse()
+                    .slice(0, query.limit)
+                    .map(({ at, from, to }) => ({ at, from, to })),
+                ),
+              );
+              expect(
+                got.map((r) => r.totals),
+                context,
+              ).toEqual(
+                (await store.historyTotals(keys.map((k) => ({ ...k, instants: [totalsAt] })))).map(
+                  (t) => t[0],
+                ),
+              );
+            }
+          }
+          expect(await store.recentHistoryAndTotals([], { limit: 3, totalsAt: 0 })).toEqual([]);
         }),
       );
 

@@ -2,11 +2,12 @@
 // histories — random changes written in and out of order, random periods (starting before the
 // first change, or ending before it), run records, check times, devices without any history,
 // a prune now and then — the audit and the status page's uptimes computed from the rollups
-// (audit/rollup.ts) equal what computeAudit makes of the raw rows.
+// (audit/rollup.ts) equal what computeAudit makes of the raw rows, and the page's last changes
+// are the rows' newest.
 
 import { describe, expect, it } from 'vitest';
 import { computeAudit, type AuditDevice } from '../../audit/compute.js';
-import { auditFromRollups, uptimesOver } from '../../audit/rollup.js';
+import { auditFromRollups, uptimesAndRecent } from '../../audit/rollup.js';
 import type { Period } from '../../audit/timeline.js';
 import type { DeviceStatus } from '../../monitor/model.js';
 import type { HistoryRow, HistoryStatus, Store } from '../store.js';
@@ -73,10 +74,26 @@ export function describeRollupProperty(open: () => Promise<Store>): void {
           );
 
           const windows = [int(1, 40) * 10, int(1, 70) * 10];
-          const uptimes = await uptimesOver(
+          const recentQuery: { since?: number; limit: number } = {
+            limit: int(0, 4),
+            ...(r() < 0.3 ? {} : { since: int(0, 70) * 10 }),
+          };
+          const { uptimes, recent } = await uptimesAndRecent(
             store,
             devices.map((d) => ({ account, device: d.number })),
-            { now, windowsMs: windows, runs },
+            { now, windowsMs: windows, runs, recent: recentQuery },
+          );
+          // historyAll is in the order recorded within a time: newest first is its reverse.
+          expect(recent, context).toEqual(
+            devices.map((d) =>
+              all
+                .filter(
+                  (h) => h.device === d.number && h.at >= (recentQuery.since ?? Number.MIN_SAFE_INTEGER),
+                )
+                .reverse()
+                .slice(0, recentQuery.limit)
+                .map(({ at, from, to }) => ({ at, from, to })),
+            ),
           );
           const raw = windows.map((w) =>
             computeAudit({
