@@ -1,7 +1,7 @@
 import type { DeliveryState } from '../monitor/delivery.js';
 import type { DeviceStatus, Health } from '../monitor/model.js';
 import { deliveryReport, type DeliveryReport } from './delivery.js';
-import type { HistoryRow, HistoryStatus } from '../store/store.js';
+import type { DeviceRow, HistoryRow, HistoryStatus } from '../store/store.js';
 import { isoOrNull, isoWithOffset } from './time.js';
 
 /** What `status --json` and `GET /api/v1/devices` return per device (SPEC §5). */
@@ -23,22 +23,15 @@ export interface DeviceReport {
   readonly delivery: DeliveryReport | null;
 }
 
-export interface DeviceFacts {
-  readonly account: string;
-  readonly device: string;
+/** A device as reports show it: its stored row's facts (store.ts DeviceRow) and what the daemon adds. */
+export type DeviceFacts = Omit<DeviceRow, 'state' | 'transitions'> & {
   readonly name: string;
-  readonly status: DeviceStatus | null;
-  readonly statusRaw: string | null;
-  readonly health: Health;
-  readonly statusSince: number | null;
-  readonly lastCheckAt: number | null;
-  readonly probeError: string | null;
   readonly silencedUntil: number | null;
   /** Absent when unknown (a device not yet stored). */
   readonly delivery?: DeliveryState;
   /** When `delete` deleted it at the gateway, if the gateway has not known it since; else null. */
   readonly deletedAt: number | null;
-}
+};
 
 export function deviceReport(f: DeviceFacts, timeZone: string): DeviceReport {
   // A deleted device is gone until added again: DOWN, whatever the last check said before.

@@ -3,34 +3,27 @@
 // Pure; the HTML is status-page.ts.
 
 import type { DeliveryState } from '../monitor/delivery.js';
-import type { DeviceStatus, Health } from '../monitor/model.js';
-import type { HistoryStatus } from '../store/store.js';
+import type { DeviceStatus } from '../monitor/model.js';
+import type { DeviceRow, HistoryStatus } from '../store/store.js';
 
 export const STATUS_PAGE_REFRESH_SECONDS = 30;
 /** Changes listed per device. */
 export const RECENT_CHANGES = 3;
 
-/** One configured device as the daemon sees it now. */
-export interface StatusDeviceFacts {
-  readonly account: string;
+/**
+ * One configured device as the daemon sees it now: its stored row's facts (store.ts DeviceRow,
+ * by `number`) and what the daemon adds.
+ */
+export type StatusDeviceFacts = Omit<DeviceRow, 'device' | 'state' | 'transitions'> & {
   readonly number: string;
   readonly name: string;
-  /** Null until the first valid answer. */
-  readonly status: DeviceStatus | null;
-  /** The gateway's text (tells apart the texts behind `unknown`). */
-  readonly statusRaw: string | null;
-  readonly health: Health;
-  readonly statusSince: number | null;
-  readonly lastCheckAt: number | null;
-  /** The last check's probe error (`reason: message`), null when it got a valid answer. */
-  readonly probeError: string | null;
   /** A silence or maintenance window holds until then; null when none. */
   readonly silencedUntil: number | null;
   /** Delivery health (SPEC §10); absent or never read: the column shows `–`. */
   readonly delivery?: DeliveryState | undefined;
   /** When `delete` deleted it at the gateway (it reads `deleted` until removed from the config). */
   readonly deletedAt?: number | null | undefined;
-}
+};
 
 /** What the history says of a device: its uptimes and last changes. Absent: none known. */
 export interface StatusDeviceHistory {
