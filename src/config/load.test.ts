@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../fields/errors.js';
-import { loadConfig, parseConfig, type ParseOptions } from './load.js';
+import { loadConfig, MAX_CONFIG_BYTES, parseConfig, type ParseOptions } from './load.js';
 import { DEFAULT_POLICY } from './defaults.js';
 import { rawConfigSchema } from './schema.js';
 import { baseTree, patched, yamlOf, type Patch } from './test-support/fixtures.js';
@@ -1168,6 +1168,20 @@ describe('loadConfig', () => {
     const dir = tempDir();
     const error = await loadConfig(dir, {}).catch((err: unknown) => err);
     expect((error as ConfigError).issues[0]?.message).toContain('is a directory');
+  });
+
+  it('reads a file of 60,000 devices (1.8 MB, over the old 1 MiB cap), and refuses one over MAX_CONFIG_BYTES', async () => {
+    const dir = tempDir();
+    const devices = Array.from({ length: 60_000 }, (_, i) => ({ number: String(491_500_000_000 + i) }));
+    const file = join(dir, 'config.yml');
+    writeFileSync(file, yamlOf(patched([['accounts.0.devices', devices]])));
+    const config = await loadConfig(file, {});
+    expect(config.accounts[0]?.devices).toHaveLength(60_000);
+
+    const huge = join(dir, 'huge.yml');
+    writeFileSync(huge, `${yamlOf(baseTree())}# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    const error = await loadConfig(huge, {}).catch((err: unknown) => err);
+    expect((error as ConfigError).issues[0]?.message).toBe('cannot read the config file: larger than 16 MiB');
   });
 
   it('labels YAML errors with the file', async () => {
