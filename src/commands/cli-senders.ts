@@ -45,7 +45,7 @@ export async function openCliSenders(config: Config, tell: (line: string) => voi
       const a = config.accounts.find((x) => x.name === account);
       if (a === undefined) return null;
       entry = {
-        client: gatewayClientFor(a, { connections: 1 }),
+        client: gatewayClientFor(a),
         calls: openCliCallBudget(config, account, tell),
       };
       opened.set(account, entry);

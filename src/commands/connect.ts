@@ -32,7 +32,7 @@ export function resolveOneDevice(config: Config, query: string, account: string 
 export function clientForAccount(config: Config, account: string): GatewayClient {
   const a = config.accounts.find((x) => x.name === account);
   if (a === undefined) throw new CommandExit(EXIT_FAILURE, `account ${account} is not configured`);
-  return gatewayClientFor(a, { connections: 1 });
+  return gatewayClientFor(a);
 }
 
 export function describeDevice(ref: DeviceRef): string {

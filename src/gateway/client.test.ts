@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBE_ERROR_REASONS, type ProbeErrorObservation } from '../monitor/model.js';
 import { createGatewayClient, type GatewayClient, type GatewayClientOptions } from './client.js';
+import { OriginPools } from '../net/origin-pools.js';
 import { REDACTED } from '../net/redact.js';
 import { expectNoSecretLeaks } from '../test-support/no-secret-leaks.js';
 import { HUGE_BODY_BYTES, startSimulator, type Simulator } from '../simulator/server.js';
@@ -678,5 +679,73 @@ describe('close', () => {
     await c.close();
     await c.close();
     await expect(c.status(DEVICE)).resolves.toMatchObject({ kind: 'probe_error', reason: 'connection' });
+  });
+});
+
+describe('sockets shared by the accounts of one origin', () => {
+  it('calls from several accounts reuse the same sockets, each with its own token', async () => {
+    const server = await startScriptedServer((_req, res) =>
+      json(res, 200, { success: true, message: 'connected' }),
+    );
+    const pools = new OriginPools();
+    const tokens = Array.from({ length: 30 }, (_, i) => `token-${i}`);
+    const clients = tokens.map((token) =>
+      createGatewayClient({ baseUrl: server.url, token, timeoutMs: 2_000, pools }),
+    );
+    try {
+      for (const round of [1, 2]) {
+        for (const client of clients) {
+          await expect(client.status(String(round))).resolves.toMatchObject({ status: 'connected' });
+        }
+      }
+      // A pool per account opened 30. undici marks a socket free a moment after its answer, so
+      // the next call may open a second one.
+      expect(server.connections().accepted).toBeLessThanOrEqual(2);
+      expect(server.seen.map((r) => r.headers['access-token'])).toEqual([...tokens, ...tokens]);
+
+      // Many at once: a socket each. The pool is not capped, so no account waits for another's.
+      await Promise.all(clients.map((client) => client.status('3')));
+      const opened = server.connections().accepted;
+      expect(opened).toBeGreaterThanOrEqual(30);
+
+      // Closing one account leaves the others' sockets open; the last one closes them.
+      await clients[0]!.close();
+      await expect(clients[0]!.status('4')).resolves.toMatchObject({ reason: 'connection' });
+      await expect(clients[1]!.status('4')).resolves.toMatchObject({ status: 'connected' });
+      expect(server.connections().open).toBeGreaterThan(0);
+      await Promise.all(clients.map((client) => client.close()));
+      expect(pools.size).toBe(0);
+      await server.allClosed();
+      expect(server.connections().open).toBe(0);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      await server.close();
+    }
+  });
+
+  it('close waits for the account’s calls in flight, then gives the pool back', async () => {
+    let answer: (() => void) | undefined;
+    const server = await startScriptedServer((_req, res) => {
+      answer = () => json(res, 200, { success: true, message: 'connected' });
+    });
+    const pools = new OriginPools();
+    const c = createGatewayClient({ baseUrl: server.url, token: 'token', timeoutMs: 5_000, pools });
+    try {
+      const call = c.status('1');
+      while (server.seen.length === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      let closed = false;
+      const closing = c.close().then(() => (closed = true));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(closed).toBe(false);
+      expect(pools.size).toBe(1);
+      answer!();
+      await expect(call).resolves.toMatchObject({ status: 'connected' });
+      await closing;
+      expect(pools.size).toBe(0);
+      await server.allClosed();
+    } finally {
+      await c.close();
+      await server.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import {
   type ProbeErrorObservation,
 } from '../monitor/model.js';
 import { describeNetworkError } from '../net/network-error.js';
+import type { OriginPools } from '../net/origin-pools.js';
 import { redactSecrets, redactUrl, SERVICE_URL } from '../net/redact.js';
 import { quote } from '../net/text.js';
 import { VERSION } from '../version.js';
@@ -31,7 +32,6 @@ export type { BalanceReading, QrCode } from './reply.js';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** A QR PNG as a data URL is ~10 kB; 4 MiB leaves room for a gateway that renders it large. */
 export const DEFAULT_MAX_CONNECT_BODY_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_CONNECTIONS = 4;
 
 export interface GatewayClientOptions {
   /** e.g. `https://acme.whatsgate.net/api`; a path prefix is kept, a query string is ignored. */
@@ -39,8 +39,8 @@ export interface GatewayClientOptions {
   readonly token: string;
   /** Whole-call deadline: connect, response headers and body. Overridable per call. */
   readonly timeoutMs: number;
-  /** Sockets kept to the gateway (the account's `concurrency`). Default 4. */
-  readonly connections?: number;
+  /** Where the sockets come from; default one pool per origin for the whole process. */
+  readonly pools?: OriginPools;
   /** Largest body accepted from `/status` and `/delete`. Default 1 MiB. */
   readonly maxBodyBytes?: number;
   /** Largest body accepted from `/connect` (it carries a PNG). Default 4 MiB. */
@@ -113,9 +113,9 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     shownOrigin,
     token,
     timeoutMs: defaultTimeoutMs,
-    connections: options.connections ?? DEFAULT_CONNECTIONS,
     userAgent,
     now,
+    ...(options.pools === undefined ? {} : { pools: options.pools }),
   });
   // A plain function (no `this`): called as is, no wrapper and argument array per call.
   const exchange: Transport['exchange'] = transport.exchange;

@@ -5,27 +5,16 @@ import type { AccountConfig } from '../config/types.js';
 import { VERSION } from '../version.js';
 import { createGatewayClient, type GatewayClient } from './client.js';
 
-export interface ForAccountOptions {
-  /** Pooled connections; default the account's `concurrency`. A one-call command needs 1. */
-  readonly connections?: number;
-}
-
-export function gatewayClientFor(account: AccountConfig, options: ForAccountOptions = {}): GatewayClient {
+export function gatewayClientFor(account: AccountConfig): GatewayClient {
   return createGatewayClient({
     baseUrl: account.baseUrl,
     token: account.token,
     timeoutMs: account.policy.timeoutMs,
-    connections: options.connections ?? account.concurrency,
     userAgent: `whatsgate-monitor/${VERSION}`,
   });
 }
 
 /** Whether a client built for `a` serves `b` unchanged (a reload keeps it, else builds a new one). */
 export function sameConnection(a: AccountConfig, b: AccountConfig): boolean {
-  return (
-    a.baseUrl === b.baseUrl &&
-    a.token === b.token &&
-    a.concurrency === b.concurrency &&
-    a.policy.timeoutMs === b.policy.timeoutMs
-  );
+  return a.baseUrl === b.baseUrl && a.token === b.token && a.policy.timeoutMs === b.policy.timeoutMs;
 }

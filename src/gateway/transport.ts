@@ -5,13 +5,13 @@
 //
 // Deadlines: one sweep for the calls in flight of every transport (net/deadline-sweep.ts), not a
 // controller, a timer and a listener per call. The answer is read by a dispatch handler
-// (exchange.ts), not through request()'s response stream.
+// (exchange.ts), not through request()'s response stream. Sockets: one pool per origin, shared by
+// every transport of the process (net/origin-pools.ts), not a pool per account.
 
-import type { Pool } from 'undici';
 import { DeadlineSweep } from '../net/deadline-sweep.js';
+import { OriginPools, type PoolLease } from '../net/origin-pools.js';
 import { parseRetryAfter } from '../net/retry-after.js';
 import { quote } from '../net/text.js';
-import { loadUndici } from '../net/undici.js';
 import { GatewayError, describeNonJson } from './errors.js';
 import { ExchangeHandler, headerValue } from './exchange.js';
 import { messageOf, type Reply } from './reply.js';
@@ -22,15 +22,18 @@ export interface TransportOptions {
   readonly shownOrigin: string;
   readonly token: string;
   readonly timeoutMs: number;
-  readonly connections: number;
   readonly userAgent: string;
   readonly now: () => number;
   /** The deadlines of the calls in flight; default one shared by every transport of the process. */
   readonly deadlines?: DeadlineSweep;
+  /** Where the sockets come from; default pools shared by every transport of the process. */
+  readonly pools?: OriginPools;
 }
 
-// Shared: one timer sweeps the deadlines of every account's calls.
+// Shared: one timer sweeps the deadlines of every account's calls, and one pool per origin holds
+// every account's sockets.
 let sharedSweep: DeadlineSweep | undefined;
+let sharedPools: OriginPools | undefined;
 
 export interface ExchangeOptions {
   readonly signal?: AbortSignal | undefined;
@@ -46,15 +49,22 @@ export interface Transport {
     maxBytes: number,
     opts: ExchangeOptions,
   ): Promise<Reply>;
-  /** Closes the sockets once calls in flight have ended. Idempotent. */
+  /**
+   * Once this transport's calls in flight have ended, gives its pool back: the sockets close
+   * when no other transport to the origin is left. Idempotent.
+   */
   close(): Promise<void>;
 }
 
 export function createTransport(options: TransportOptions): Transport {
   const { token, shownOrigin, userAgent, now } = options;
-  let pool: Promise<Pool> | undefined;
+  let lease: PoolLease | undefined;
   let closing: Promise<void> | undefined;
+  /** Calls started and not yet ended, and who waits for there to be none (`close`). */
+  let inFlight = 0;
+  let whenIdle: (() => void) | undefined;
   const deadlines = options.deadlines ?? (sharedSweep ??= new DeadlineSweep());
+  const pools = options.pools ?? (sharedPools ??= new OriginPools());
   const baseHeaders: Record<string, string> = {
     'access-token': token,
     accept: 'application/json',
@@ -62,16 +72,8 @@ export function createTransport(options: TransportOptions): Transport {
   };
   const jsonHeaders: Record<string, string> = { ...baseHeaders, 'content-type': 'application/json' };
 
-  const poolOf = (): Promise<Pool> =>
-    (pool ??= loadUndici().then(
-      ({ Pool }) =>
-        new Pool(options.origin, {
-          connections: options.connections,
-          pipelining: 1,
-          // undici's own timers are a backstop only (set per call below); the per-call deadline decides.
-          connect: { timeout: Math.max(options.timeoutMs, 1) },
-        }),
-    ));
+  // Taken with the first call, so building a client (e.g. in `status`) holds no pool.
+  const leased = (): PoolLease => (lease ??= pools.lease(options.origin, Math.max(options.timeoutMs, 1)));
 
   async function exchange(
     method: 'GET' | 'POST',
@@ -90,8 +92,9 @@ export function createTransport(options: TransportOptions): Transport {
       throw new GatewayError('connection', `${where}: client closed (UND_ERR_CLOSED)`);
     }
     const call = deadlines.start(timeoutMs, opts.signal);
+    inFlight += 1;
     try {
-      const dispatcher = await poolOf();
+      const dispatcher = await leased().pool();
       return await new Promise<Reply>((resolve, reject) => {
         const handler = new ExchangeHandler(
           {
@@ -122,15 +125,20 @@ export function createTransport(options: TransportOptions): Transport {
       });
     } finally {
       deadlines.end(call);
+      inFlight -= 1;
+      if (inFlight === 0) whenIdle?.();
     }
+  }
+
+  async function release(): Promise<void> {
+    if (inFlight > 0) await new Promise<void>((resolve) => (whenIdle = resolve));
+    await lease?.release();
   }
 
   return {
     exchange,
     close() {
-      closing ??= (pool === undefined ? Promise.resolve() : pool.then((p) => p.close())).catch(
-        () => undefined,
-      );
+      closing ??= release().catch(() => undefined);
       return closing;
     },
   };

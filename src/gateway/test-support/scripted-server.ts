@@ -14,6 +14,10 @@ export interface SeenRequest {
 export interface ScriptedServer {
   readonly url: string;
   readonly seen: SeenRequest[];
+  /** Connections accepted so far, and those still open. */
+  connections(): { readonly accepted: number; readonly open: number };
+  /** Resolves once no connection is open (at once if none is). */
+  allClosed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,8 @@ export async function startScriptedServer(
 ): Promise<ScriptedServer> {
   const seen: SeenRequest[] = [];
   const sockets = new Set<Socket>();
+  let accepted = 0;
+  const onAllClosed: (() => void)[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,13 +44,21 @@ export async function startScriptedServer(
   });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    accepted += 1;
+    s.once('close', () => {
+      sockets.delete(s);
+      if (sockets.size > 0) return;
+      for (const resolve of onAllClosed.splice(0)) resolve();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    connections: () => ({ accepted, open: sockets.size }),
+    allClosed: () =>
+      sockets.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => onAllClosed.push(resolve)),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
