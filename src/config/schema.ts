@@ -173,7 +173,7 @@ const accountSchema = z
       .min(1)
       .optional()
       .meta({ default: DEFAULTS.concurrency })
-      .describe('API calls of this account in flight at once'),
+      .describe('checks (status and balance reads) of this account in flight at once'),
     rate_limit: checked(pattern(z.string({ error: expecting(RATE_HINT) }), PATTERNS.rate), (v) => {
       const perMinute = parseRate(v);
       if (perMinute === null) return `expected ${RATE_HINT}`;
