@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../fields/errors.js';
+import { collectGarbage } from '../runtime/heap.js';
 import { loadConfig, MAX_CONFIG_BYTES, parseConfig, type ParseOptions } from './load.js';
 import { DEFAULT_POLICY } from './defaults.js';
 import { rawConfigSchema } from './schema.js';
@@ -1182,6 +1183,35 @@ describe('loadConfig', () => {
     writeFileSync(huge, `${yamlOf(baseTree())}# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
     const error = await loadConfig(huge, {}).catch((err: unknown) => err);
     expect((error as ConfigError).issues[0]?.message).toBe('cannot read the config file: larger than 16 MiB');
+  });
+
+  it('keeps no part of the file alive once loaded: its values are copies, not slices of the text', () => {
+    // Two configs that differ only by a comment of 8 MB: what the second keeps beyond the first is
+    // the comment, i.e. the whole text, if any value (an account's base URL, a name) still shares
+    // the text's characters.
+    const tree = patched([
+      ['accounts.0.base_url', 'https://gateway.example.com/api'],
+      ['accounts.0.subdomain', undefined],
+      ['accounts.0.devices', [{ number: '491500000001', name: 'the front desk phone' }]],
+    ]);
+    const comment = `# ${'x'.repeat(8 * 1024 * 1024)}\n`;
+    const kept: Config[] = [];
+    // The text is made and parsed in a frame of its own: a frame still running (this one) holds
+    // its temporaries, which would keep the text alive whatever the config does.
+    const keep = (padded: boolean): void => {
+      kept.push(parseConfig(`${padded ? comment : ''}${yamlOf(tree)}`, { env: {} }));
+    };
+    const heapAfterKeeping = (padded: boolean): number => {
+      keep(padded);
+      collectGarbage();
+      return process.memoryUsage().heapUsed;
+    };
+    heapAfterKeeping(false); // code compiled, caches filled
+    const start = heapAfterKeeping(false);
+    const plain = heapAfterKeeping(false) - start;
+    const padded = heapAfterKeeping(true) - start - plain;
+    expect(kept[3]?.accounts[0]?.baseUrl).toBe('https://gateway.example.com/api');
+    expect(padded).toBeLessThan(1024 * 1024);
   });
 
   it('labels YAML errors with the file', async () => {
