@@ -4,7 +4,7 @@
 // them. Only columns that history_by_device holds: index-only scans.
 
 import type { Sql } from './postgres-session.js';
-import { changesFromText, totalsFromWords } from './rollup-text.js';
+import { changesFromText, oneTotalsFromText } from './rollup-text.js';
 import type { DeviceKey, HistoryChange, RecentAndTotals } from './store.js';
 
 /** A change as text. */
@@ -69,7 +69,7 @@ export async function readRecentAndTotals(
   for (const r of rows) {
     out[Number(r.i) - 1] = {
       changes: r.changes === null ? [] : changesFromText(r.changes),
-      totals: totalsFromWords(r.totals.split(' '), 0, query.totalsAt),
+      totals: oneTotalsFromText(r.totals, query.totalsAt),
     };
   }
   return out;

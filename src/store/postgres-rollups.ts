@@ -3,7 +3,7 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
-import { totalsFromWords } from './rollup-text.js';
+import { totalsFromText } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
@@ -175,9 +175,9 @@ export async function readTotals(
         ...part,
       ]);
       for (const r of rows) {
-        const words = r.totals.split(' ');
+        const found = totalsFromText(r.totals, part);
         const list = lists[Number(r.i) - 1]!;
-        part.forEach((t, j) => (list[from + j] = totalsFromWords(words, 4 * j, t)));
+        for (let j = 0; j < found.length; j++) list[from + j] = found[j]!;
       }
     }
     const where = instants.map((t) => distinct.indexOf(t));

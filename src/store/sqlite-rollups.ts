@@ -16,7 +16,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { connectedWeight, downWeight } from './rollup-weights.js';
-import { changesFromText, totalsFromWords } from './rollup-text.js';
+import { changesFromText, oneTotalsFromText, totalsFromText } from './rollup-text.js';
 import { toHistoryRow, type HistoryRecord } from './sqlite-rows.js';
 import type {
   HistoryChange,
@@ -191,11 +191,7 @@ export class SqliteRollups {
         part.forEach((t, j) => (params[`t${j}`] = t));
         // Pluck mode: a row is its one column, the device's texts of every instant in one.
         const rows = this.totalsStatement(part.length).all(params) as string[];
-        rows.forEach((text, k) => {
-          const words = text.split(' ');
-          const list = lists[k]!;
-          for (let j = 0; j < part.length; j++) list.push(totalsFromWords(words, 4 * j, part[j]!));
-        });
+        rows.forEach((text, k) => lists[k]!.push(...totalsFromText(text, part)));
       }
       members.forEach((i, k) => (out[i] = lists[k]!));
     }
@@ -219,7 +215,7 @@ export class SqliteRollups {
       for (const { k, rows, totals } of answers) {
         out[k] = {
           changes: rows === null ? [] : changesFromText(rows),
-          totals: totalsFromWords(totals.split(' '), 0, totalsAt),
+          totals: oneTotalsFromText(totals, totalsAt),
         };
       }
       return out;
