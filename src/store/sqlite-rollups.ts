@@ -198,13 +198,17 @@ export class SqliteRollups {
     return out;
   }
 
-  /** The last changes at or after `since`, newest first, with the totals at `totalsAt` beside them. */
+  /**
+   * The last changes at or after `since`, newest first, with the totals at `totalsAt` and at
+   * `instants` beside them: SQLite has no round trip to save, so the instants are `totals`.
+   */
   recentAndTotals(
     devices: readonly { account: string; device: string }[],
-    query: { since: number; limit: number; totalsAt: number },
+    query: { since: number; limit: number; totalsAt: number; instants: readonly number[] },
   ): RecentAndTotals[] {
     return this.guard('cannot read history from', () => {
-      const { since, limit, totalsAt } = query;
+      const { since, limit, totalsAt, instants } = query;
+      const atInstants = instants.length === 0 ? null : this.totals(devices.map((d) => ({ ...d, instants })));
       const answers = this.bulk.recentAndTotals.all({
         since,
         limit,
@@ -216,6 +220,7 @@ export class SqliteRollups {
         out[k] = {
           changes: rows === null ? [] : changesFromText(rows),
           totals: oneTotalsFromText(totals, totalsAt),
+          atInstants: atInstants?.[k] ?? [],
         };
       }
       return out;
