@@ -209,12 +209,23 @@ export async function auditFromRollups(
     );
     if (slice.due()) await slice.letGo();
   }
-  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
-  const [totals, recent] = await Promise.all([
-    store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! }))),
-    store.recentHistoryAndTotals(keys, { limit: LAST_CHANGES, totalsAt: now }),
-  ]);
+  // The shared instants come with the last changes (one read, on PostgreSQL one statement per
+  // slice of devices where two would double the server's processes the daemon competes with for
+  // the CPU); the few devices not checked lately read their own instants apart.
+  const recent = await store.recentHistoryAndTotals(keys, {
+    limit: LAST_CHANGES,
+    totalsAt: now,
+    instants: shared,
+  });
   await slice.letGo();
+  const apart = keys.flatMap((_, i) => (instantsOf[i] === shared ? [] : [i]));
+  const totalsApart =
+    apart.length === 0
+      ? []
+      : await store.historyTotals(apart.map((i) => ({ ...keys[i]!, instants: instantsOf[i]! })));
+  await slice.letGo();
+  const totals = recent.map((r) => r.atInstants);
+  apart.forEach((i, j) => (totals[i] = totalsApart[j]!));
   const positionsOf = positions();
   const at = totals.map((list, i) => lookup(positionsOf(instantsOf[i]!), list, now, recent[i]!.totals));
   const lastChanges = recent.map((r) => r.changes);
