@@ -133,10 +133,11 @@ export interface UptimesAndRecent {
 /**
  * Each device's uptime over each window ending at `now` (the status page's 24 h and 7 d), with the
  * daemon's run record as the mask (compute.ts), and its last changes (`recent`). The totals at
- * `now` come with the last changes (store.ts recentHistoryAndTotals): a lookup fewer per device.
+ * `now` and at the windows' other edges come with the last changes (store.ts
+ * recentHistoryAndTotals): one read, and a lookup fewer per device.
  */
 export async function uptimesAndRecent(
-  store: Pick<Store, 'historyTotals' | 'recentHistoryAndTotals'>,
+  store: Pick<Store, 'recentHistoryAndTotals'>,
   devices: readonly DeviceKey[],
   options: {
     readonly now: number;
@@ -150,21 +151,14 @@ export async function uptimesAndRecent(
   // The same periods for every device (no `until`): one list of instants, shared.
   const periods = options.windowsMs.map((w) => observedPeriods(runs, null, now - w, now));
   const instants = edgesBefore(now, periods, []);
-  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
-  const [totals, recent] = await Promise.all([
-    instants.length === 0
-      ? devices.map((): HistoryTotals[] => [])
-      : store.historyTotals(devices.map((d) => ({ account: d.account, device: d.device, instants }))),
-    store.recentHistoryAndTotals(devices, { ...options.recent, totalsAt: now }),
-  ]);
+  const recent = await store.recentHistoryAndTotals(devices, { ...options.recent, totalsAt: now, instants });
   const where = positions()(instants);
   const uptimes: Uptimes[] = [];
   const changes: HistoryChange[][] = [];
   let sliceStart = performance.now();
-  for (let i = 0; i < totals.length; i++) {
-    const list = totals[i]!;
-    const { changes: last, totals: atNow } = recent[i]!;
-    const at = lookup(where, list, now, atNow);
+  for (let i = 0; i < recent.length; i++) {
+    const { changes: last, totals: atNow, atInstants } = recent[i]!;
+    const at = lookup(where, atInstants, now, atNow);
     uptimes.push(
       periods.map((p) => {
         const { connectedMs, downMs } = sumOver(p, at);
@@ -215,12 +209,23 @@ export async function auditFromRollups(
     );
     if (slice.due()) await slice.letGo();
   }
-  // Side by side: on PostgreSQL on two connections; on SQLite their slices take turns.
-  const [totals, recent] = await Promise.all([
-    store.historyTotals(keys.map((k, i) => ({ ...k, instants: instantsOf[i]! }))),
-    store.recentHistoryAndTotals(keys, { limit: LAST_CHANGES, totalsAt: now }),
-  ]);
+  // The shared instants come with the last changes (one read, on PostgreSQL one statement per
+  // slice of devices where two would double the server's processes the daemon competes with for
+  // the CPU); the few devices not checked lately read their own instants apart.
+  const recent = await store.recentHistoryAndTotals(keys, {
+    limit: LAST_CHANGES,
+    totalsAt: now,
+    instants: shared,
+  });
   await slice.letGo();
+  const apart = keys.flatMap((_, i) => (instantsOf[i] === shared ? [] : [i]));
+  const totalsApart =
+    apart.length === 0
+      ? []
+      : await store.historyTotals(apart.map((i) => ({ ...keys[i]!, instants: instantsOf[i]! })));
+  await slice.letGo();
+  const totals = recent.map((r) => r.atInstants);
+  apart.forEach((i, j) => (totals[i] = totalsApart[j]!));
   const positionsOf = positions();
   const at = totals.map((list, i) => lookup(positionsOf(instantsOf[i]!), list, now, recent[i]!.totals));
   const lastChanges = recent.map((r) => r.changes);

@@ -3,7 +3,7 @@
 
 import type { Sql } from './postgres-session.js';
 import { storable } from './postgres-text.js';
-import { totalsFromWords } from './rollup-text.js';
+import { totalsFromText } from './rollup-text.js';
 import { connectedWeight, downWeight } from './rollup-weights.js';
 import type {
   DeviceKey,
@@ -139,7 +139,7 @@ async function one(sql: Sql, where: string, values: unknown[]): Promise<Totals |
 }
 
 /** Instants per statement of `readTotals`: a join per instant, so the plan grows with them. */
-const MAX_INSTANTS = 8;
+export const MAX_INSTANTS = 8;
 
 /**
  * HistoryTotals of each (device, instant): devices asked at the same instants (most are: the same
@@ -164,8 +164,7 @@ export async function readTotals(
     else group.members.push(i);
   });
   for (const { instants, members } of groups.values()) {
-    // Latest first, each once: a later instant's row at or before an earlier one is its row too.
-    const distinct = [...new Set(instants)].sort((a, b) => b - a);
+    const { distinct, where } = latestFirst(instants);
     const lists = members.map(() => new Array<HistoryTotals>(distinct.length));
     for (let from = 0; from < distinct.length; from += MAX_INSTANTS) {
       const part = distinct.slice(from, from + MAX_INSTANTS);
@@ -175,32 +174,51 @@ export async function readTotals(
         ...part,
       ]);
       for (const r of rows) {
-        const words = r.totals.split(' ');
+        const found = totalsFromText(r.totals, part);
         const list = lists[Number(r.i) - 1]!;
-        part.forEach((t, j) => (list[from + j] = totalsFromWords(words, 4 * j, t)));
+        for (let j = 0; j < found.length; j++) list[from + j] = found[j]!;
       }
     }
-    const where = instants.map((t) => distinct.indexOf(t));
     members.forEach((i, k) => (out[i] = where.map((j) => lists[k]![j]!)));
   }
   return out;
 }
 
+/**
+ * The instants each once, latest first (a later instant's row at or before an earlier one is its
+ * row too), and where each instant of the list is among them.
+ */
+export function latestFirst(instants: readonly number[]): { distinct: number[]; where: number[] } {
+  const distinct = [...new Set(instants)].sort((a, b) => b - a);
+  return { distinct, where: instants.map((t) => distinct.indexOf(t)) };
+}
+
 const totalsStatements = new Map<number, string>();
 
-/**
- * Each device's totals at `count` instants, latest first ($3 the latest): the last row at or
- * before each instant is looked up only when the row found for a later one is after it — a
- * device quiet since before an instant, or both edges of a short gap, take one lookup, not two.
- * `h<k>` is the row looked up for instant k (none when not looked up or not found); the row at
- * or before it is the latest of h1…hk when that is at or before the instant. The first row's
- * totals only where no row is at or before the earliest instant (a one-time filter).
- */
 function totalsStatement(count: number): string {
   let text = totalsStatements.get(count);
-  if (text !== undefined) return text;
+  if (text === undefined) {
+    const { totals, joins } = totalsLookups(count, 3);
+    text = `SELECT q.i, ${totals} AS totals
+    FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)
+    ${joins}`;
+    totalsStatements.set(count, text);
+  }
+  return text;
+}
+
+/**
+ * Each device's totals at `count` instants, latest first (parameter `$first` the latest), as the
+ * joins of a statement over `q(a, d)` and the expression of their text (rollup-text.ts): the last
+ * row at or before each instant is looked up only when the row found for a later one is after it
+ * — a device quiet since before an instant, or both edges of a short gap, take one lookup, not
+ * two. `h<k>` is the row looked up for instant k (none when not looked up or not found); the row
+ * at or before it is the latest of h1…hk when that is at or before the instant. The first row's
+ * totals only where no row is at or before the earliest instant (a one-time filter).
+ */
+export function totalsLookups(count: number, first: number): { totals: string; joins: string } {
   const ks = Array.from({ length: count }, (_, k) => k + 1);
-  const t = (k: number) => `$${k + 2}::bigint`;
+  const t = (k: number) => `$${k + first - 1}::bigint`;
   /** The latest row found for instants 1…k, as `col` of it. */
   const found = (k: number, col: string) =>
     k === 1
@@ -216,7 +234,7 @@ function totalsStatement(count: number): string {
       WHERE ${k === 1 ? '' : `${found(k - 1, 'at')} > ${t(k)} AND `}account = q.a AND device = q.d AND at <= ${t(k)}
       ORDER BY at DESC, id DESC LIMIT 1) AS h${k} ON true`,
   );
-  const first = `LEFT JOIN LATERAL (
+  const firstRow = `LEFT JOIN LATERAL (
       SELECT connected_ms || ' ' || down_ms AS text FROM history
       WHERE (${found(count, 'at')} <= ${t(count)}) IS NOT TRUE AND account = q.a AND device = q.d
       ORDER BY at, id LIMIT 1) AS f ON true`;
@@ -224,12 +242,7 @@ function totalsStatement(count: number): string {
   const answers = ks.map(
     (k) => `CASE WHEN ${found(k, 'at')} <= ${t(k)} THEN ${found(k, 'text')} ELSE ${none} END`,
   );
-  text = `SELECT q.i, ${answers.join(" || ' ' || ")} AS totals
-    FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(a, d, i)
-    ${lookups.join('\n    ')}
-    ${first}`;
-  totalsStatements.set(count, text);
-  return text;
+  return { totals: answers.join(" || ' ' || "), joins: [...lookups, firstRow].join('\n    ') };
 }
 
 export async function readPage(

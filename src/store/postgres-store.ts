@@ -50,6 +50,7 @@ import type {
   PruneOptions,
   PruneResult,
   RecentAndTotals,
+  RecentQuery,
   SilenceTarget,
   Store,
   TransactionOptions,
@@ -267,14 +268,11 @@ export class PostgresStore implements HaStore, Store {
     return this.#inParts(queries, (sql, part) => rollups.readTotals(sql, part));
   }
 
-  recentHistoryAndTotals(
-    list: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
-  ): Promise<RecentAndTotals[]> {
-    const { limit, totalsAt } = query;
+  recentHistoryAndTotals(list: readonly DeviceKey[], query: RecentQuery): Promise<RecentAndTotals[]> {
+    const { limit, totalsAt, instants = [] } = query;
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
     return this.#inParts(list, (sql, part) =>
-      changes.readRecentAndTotals(sql, part, { since, limit, totalsAt }),
+      changes.readRecentAndTotals(sql, part, { since, limit, totalsAt, instants }),
     );
   }
 

@@ -16,7 +16,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { connectedWeight, downWeight } from './rollup-weights.js';
-import { changesFromText, totalsFromWords } from './rollup-text.js';
+import { changesFromText, oneTotalsFromText, totalsFromText } from './rollup-text.js';
 import { toHistoryRow, type HistoryRecord } from './sqlite-rows.js';
 import type {
   HistoryChange,
@@ -191,24 +191,24 @@ export class SqliteRollups {
         part.forEach((t, j) => (params[`t${j}`] = t));
         // Pluck mode: a row is its one column, the device's texts of every instant in one.
         const rows = this.totalsStatement(part.length).all(params) as string[];
-        rows.forEach((text, k) => {
-          const words = text.split(' ');
-          const list = lists[k]!;
-          for (let j = 0; j < part.length; j++) list.push(totalsFromWords(words, 4 * j, part[j]!));
-        });
+        rows.forEach((text, k) => lists[k]!.push(...totalsFromText(text, part)));
       }
       members.forEach((i, k) => (out[i] = lists[k]!));
     }
     return out;
   }
 
-  /** The last changes at or after `since`, newest first, with the totals at `totalsAt` beside them. */
+  /**
+   * The last changes at or after `since`, newest first, with the totals at `totalsAt` and at
+   * `instants` beside them: SQLite has no round trip to save, so the instants are `totals`.
+   */
   recentAndTotals(
     devices: readonly { account: string; device: string }[],
-    query: { since: number; limit: number; totalsAt: number },
+    query: { since: number; limit: number; totalsAt: number; instants: readonly number[] },
   ): RecentAndTotals[] {
     return this.guard('cannot read history from', () => {
-      const { since, limit, totalsAt } = query;
+      const { since, limit, totalsAt, instants } = query;
+      const atInstants = instants.length === 0 ? null : this.totals(devices.map((d) => ({ ...d, instants })));
       const answers = this.bulk.recentAndTotals.all({
         since,
         limit,
@@ -219,7 +219,8 @@ export class SqliteRollups {
       for (const { k, rows, totals } of answers) {
         out[k] = {
           changes: rows === null ? [] : changesFromText(rows),
-          totals: totalsFromWords(totals.split(' '), 0, totalsAt),
+          totals: oneTotalsFromText(totals, totalsAt),
+          atInstants: atInstants?.[k] ?? [],
         };
       }
       return out;

@@ -36,6 +36,7 @@ import type {
   PruneOptions,
   PruneResult,
   RecentAndTotals,
+  RecentQuery,
   SilenceTarget,
   Store,
   TransactionOptions,
@@ -178,14 +179,11 @@ export class SqliteStore implements Store {
   ): Promise<HistoryTotals[][]> {
     return this.#sliced(queries, (part) => this.#tables.rollups.totals(part));
   }
-  recentHistoryAndTotals(
-    devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
-  ): Promise<RecentAndTotals[]> {
-    const { limit, totalsAt } = query;
+  recentHistoryAndTotals(devices: readonly DeviceKey[], query: RecentQuery): Promise<RecentAndTotals[]> {
+    const { limit, totalsAt, instants = [] } = query;
     const since = query.since ?? Number.MIN_SAFE_INTEGER;
     return this.#sliced(devices, (part) =>
-      this.#tables.rollups.recentAndTotals(part, { since, limit, totalsAt }),
+      this.#tables.rollups.recentAndTotals(part, { since, limit, totalsAt, instants }),
     );
   }
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]> {

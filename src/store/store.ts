@@ -101,6 +101,14 @@ export interface HistoryPage {
  */
 export type HistoryChange = Pick<HistoryRow, 'at' | 'from' | 'to'>;
 
+/** What `recentHistoryAndTotals` reads of each device. */
+export interface RecentQuery {
+  readonly since?: number;
+  readonly limit: number;
+  readonly totalsAt: number;
+  readonly instants?: readonly number[];
+}
+
 /** One device's answer to `recentHistoryAndTotals`. */
 export interface RecentAndTotals {
   /**
@@ -110,6 +118,8 @@ export interface RecentAndTotals {
   readonly changes: HistoryChange[];
   /** The running totals at the query's `totalsAt`. */
   readonly totals: HistoryTotals;
+  /** The running totals at each of the query's `instants` (as historyTotals gives them); empty without. */
+  readonly atInstants: HistoryTotals[];
 }
 
 /** A delivery problem (SPEC §10) beginning or ending, as the delivery rules decided it. */
@@ -248,12 +258,10 @@ export interface Store {
    * For each device (in the order given), its last changes (RecentAndTotals) and its running
    * totals at `totalsAt` (as `historyTotals` gives them). The newest change, which the read finds
    * anyway, is the last at or before `totalsAt` unless one is later: the totals at `now` take no
-   * lookup of their own.
+   * lookup of their own. With `instants` (the same for every device), also the totals at those:
+   * what the status page reads of each device, in one read where historyTotals would be another.
    */
-  recentHistoryAndTotals(
-    devices: readonly DeviceKey[],
-    query: { readonly since?: number; readonly limit: number; readonly totalsAt: number },
-  ): Promise<RecentAndTotals[]>;
+  recentHistoryAndTotals(devices: readonly DeviceKey[], query: RecentQuery): Promise<RecentAndTotals[]>;
   /** For each device (in the order given), its changes with `from <= at < until`, oldest first. */
   historyBetween(devices: readonly DeviceKey[], from: number, until: number): Promise<HistoryChange[][]>;
   /**

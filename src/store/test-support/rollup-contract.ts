@@ -309,6 +309,52 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
       );
 
       it(
+        'recentHistoryAndTotals: with instants, the totals at each as historyTotals gives them, in the order asked',
+        withStore(async (store) => {
+          // Before, at and after changes, ties, a deletion, a device with none; instants repeated
+          // and out of order; more than one PostgreSQL statement takes (8).
+          const rows = (
+            [
+              ['1', 100, 'connected'],
+              ['1', 400, 'disconnected'],
+              ['1', 400, 'not_connected'],
+              ['1', 600, 'connected'],
+              ['2', 50, 'unknown'],
+              ['3', 200, 'connected'],
+              ['3', 300, 'deleted'],
+              ['3', 900, 'not_connected'],
+            ] as const
+          ).map(([d, at, to]) => row(d, at, to));
+          for (const r of rows) await store.appendHistory(r);
+          const keys = ['4', '1', '2', '3'].map((device) => ({ account: 'main', device }));
+          for (const instants of [
+            [],
+            [500],
+            [400, 0, 1_000, 400, 99],
+            [0, 50, 100, 150, 200, 300, 399, 400, 401, 600, 899, 900, 1_000],
+          ]) {
+            const got = await store.recentHistoryAndTotals(keys, {
+              since: 150,
+              limit: 2,
+              totalsAt: 700,
+              instants,
+            });
+            const alone = await store.recentHistoryAndTotals(keys, { since: 150, limit: 2, totalsAt: 700 });
+            const totals =
+              instants.length === 0
+                ? keys.map(() => [])
+                : await store.historyTotals(keys.map((k) => ({ ...k, instants })));
+            expect(got, JSON.stringify(instants)).toEqual(
+              alone.map((r, i) => ({ ...r, atInstants: totals[i] })),
+            );
+          }
+          expect(
+            (await store.recentHistoryAndTotals(keys, { limit: 1, totalsAt: 700 })).map((r) => r.atInstants),
+          ).toEqual([[], [], [], []]);
+        }),
+      );
+
+      it(
         'historyBetween: from inclusive, until exclusive, oldest first',
         withStore(async (store) => {
           for (const at of [100, 200, 200, 300, 400]) await store.appendHistory(row('1', at, 'connected'));
