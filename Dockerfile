@@ -47,6 +47,9 @@ EXPOSE 8749
 # No curl in the slim image: Node's fetch. /healthz is never behind basic auth. Set
 # HEALTHCHECK_URL when the config listens on another port.
 ENV HEALTHCHECK_URL=http://127.0.0.1:8749/healthz
+# As the systemd unit: large blocks go back to the system when freed (about 20 MB less at 10,000
+# devices), instead of glibc raising its thresholds and keeping them.
+ENV MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 # Node handles SIGTERM itself (clean stop within 10 s); `docker stop` waits 10 s by default, so

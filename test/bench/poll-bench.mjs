@@ -19,12 +19,15 @@
 //
 // Overrides: BENCH_DEVICES, BENCH_ACCOUNTS, BENCH_WINDOW (s), BENCH_WARMUP (s, paced variants),
 // BENCH_VARIANTS (comma-separated), BENCH_RATE (rate_limit of the daemon), BENCH_NODE_FLAGS (node
-// or V8 flags for the variants), BENCH_RSS_TIMELINE=1 (the daemon's memory every 2 s of warm-up).
+// or V8 flags for the variants), BENCH_UNIT_ENV=0 (the daemon variants without the environment
+// of the shipped systemd unit, see unitEnvironment), BENCH_RSS_TIMELINE=1 (the daemon's memory
+// every 2 s of warm-up).
 // BENCH_COMPARE_DIST=DIR adds `daemon@before`: the same daemon variant on another build (e.g. one
 // from before a change, with node_modules reachable from it), in the same run.
 
 import { spawn } from 'node:child_process';
 import console from 'node:console';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import process from 'node:process';
 import { URL, fileURLToPath, pathToFileURL } from 'node:url';
@@ -44,6 +47,22 @@ const VARIANTS = (
 ).split(',');
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+
+/**
+ * The environment the shipped systemd unit (and the image) gives the daemon: its `Environment=`
+ * lines, NODE_ENV and the config path aside. The daemon variants run with it, as operators do;
+ * BENCH_UNIT_ENV=0 runs them with none (node's and glibc's defaults).
+ */
+function unitEnvironment() {
+  if (process.env.BENCH_UNIT_ENV === '0') return {};
+  const unit = readFileSync(here('../../config/systemd/whatsgate-monitor.service'), 'utf8');
+  const env = {};
+  for (const [, key, value] of unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)) {
+    if (key !== 'NODE_ENV' && key !== 'WHATSGATE_MONITOR_CONFIG') env[key] = value;
+  }
+  return env;
+}
+const UNIT_ENV = unitEnvironment();
 
 function startStandIn() {
   const child = spawn(process.execPath, [here('./poll-stand-in.mjs'), String(PORT)], {
@@ -97,6 +116,7 @@ function runVariant(name) {
       ['--expose-gc', ...flags, here('./poll-variant.mjs'), JSON.stringify(options)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
+        env: variant === 'daemon' ? { ...process.env, ...UNIT_ENV } : process.env,
       },
     );
     let out = '';
@@ -116,7 +136,8 @@ const results = {};
 try {
   console.log(
     `poll bench: ${DEVICES} devices, ${ACCOUNTS} accounts, interval ${INTERVAL_MS / 1000}s, daemon rate_limit ${RATE}/min; ` +
-      `window ${WINDOW}s after ${WARMUP}s warm-up (daemon); stand-in in a child process; CPU = all threads of the variant's process`,
+      `window ${WINDOW}s after ${WARMUP}s warm-up (daemon); stand-in in a child process; CPU = all threads of the variant's process; ` +
+      `daemon environment from the systemd unit: ${JSON.stringify(UNIT_ENV)}`,
   );
   for (const v of VARIANTS) {
     process.stderr.write(`running ${v}…\n`);
