@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEVICE_STATUSES } from '../monitor/model.js';
 import { changesFromText, oneTotalsFromText, totalsFromText } from './rollup-text.js';
 
 describe('rollup-text', () => {
@@ -30,16 +31,7 @@ describe('rollup-text', () => {
   });
 
   it('changes: every status word, `-` for no from, a word it does not know as it is', () => {
-    const statuses = [
-      'connected',
-      'disconnected',
-      'not_connected',
-      'not_initialized',
-      'not_found',
-      'unknown',
-      'deleted',
-      'later_status',
-    ];
+    const statuses = [...DEVICE_STATUSES, 'deleted', 'later_status'];
     const text = statuses.map((s, i) => `${i} ${i === 0 ? '-' : statuses[i - 1]} ${s}`).join(' ');
     expect(changesFromText(text)).toEqual(
       statuses.map((to, i) => ({ at: i, from: i === 0 ? null : statuses[i - 1], to })),
