@@ -198,7 +198,7 @@ for (const [name, d] of Object.entries(results)) {
       `${d.gaps.n} re-checks, ${d.gaps.over5pct} later than interval + 5 %; skipped ticks ${d.skipped}; ` +
       `lag max ${fmt(d.lagMaxMs)} ms; GC in the window: ${d.gc.minor} minor (${d.gc.minorMs} ms), ${d.gc.major} major (${d.gc.majorMs} ms); heap ${d.heapUsedMB} MB; config ${fmt(d.configMs)} ms, start ${fmt(d.startMs)} ms ` +
       `(peak RSS ${d.peakAfter.config} MB after the config, ${d.peakAfter.start} MB after start, ${d.peakAfter.warmup} MB after warm-up) ` +
-      `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms, ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
+      `(${fmt(d.startCpuMs)} ms CPU); /metrics after the window ${fmt(d.metricsMs)} ms (again ${fmt(d.metricsAgainMs)} ms), ${fmt(d.metricsBytes / 1e6, 1)} MB; ` +
       `after the window and a full GC: live heap ${d.liveHeapMB} MB of ${d.heapTotalMB} MB, external ${d.externalMB} MB ` +
       `(array buffers ${d.arrayBuffersMB} MB), RSS ${d.rssAfterGcMB} MB; spaces ${JSON.stringify(d.spaces)}`,
   );
