@@ -49,7 +49,10 @@ EXPOSE 8749
 ENV HEALTHCHECK_URL=http://127.0.0.1:8749/healthz
 # As the systemd unit: large blocks go back to the system when freed (about 20 MB less at 10,000
 # devices), instead of glibc raising its thresholds and keeping them.
-ENV MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
+# And V8's young generation capped at 4 MB a half (about 25 MB less, for about 15 % more CPU per
+# check; `-e NODE_OPTIONS=` undoes it).
+ENV MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 \
+    NODE_OPTIONS=--max-semi-space-size=4
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.HEALTHCHECK_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 # Node handles SIGTERM itself (clean stop within 10 s); `docker stop` waits 10 s by default, so
