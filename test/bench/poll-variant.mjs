@@ -343,7 +343,8 @@ async function daemon() {
   // The scrape before heapAfter's full GC: a collection of the whole heap just before it would
   // leave the scrape a backlog of polling to share the loop with.
   const scrape = await skippedTicks(d.url);
-  // Prometheus scrapes again and again: the second scrape runs the render code warm.
+  // Prometheus scrapes again and again: the second scrape reuses the device snapshot and the label
+  // caches that the first one filled.
   const again = await skippedTicks(d.url);
   const peak = peakRssMB();
   const heap = heapAfter();

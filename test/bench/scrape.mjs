@@ -3,7 +3,7 @@
 // read with node:http and searched as bytes (Buffer.indexOf), never copied, so the reader costs
 // little CPU on the shared cores. undici's body iterator is not used: on a server writing a
 // ready 107 MB body it alone took 310–350 ms a read, where node:http took 90–125 ms and curl
-// 35–90 ms (test/bench, session 7), so it measured mostly itself.
+// 35–90 ms, so it measured mostly itself.
 //
 //   node scrape.mjs URL   prints {"metricsMs", "metricsBytes", "skipped"} as one JSON line
 
