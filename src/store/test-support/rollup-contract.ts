@@ -7,9 +7,9 @@
 // Over 350 lines: one suite whose cases are each a fixture and its expectations, read side by side.
 
 import { describe, expect, it } from 'vitest';
-import { deviceRow, STATUSES } from './rollup-fixtures.js';
+import { deviceRow } from './rollup-fixtures.js';
 import { describeRollupProperty } from './rollup-property.js';
-import type { DeviceStatus } from '../../monitor/model.js';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../monitor/model.js';
 import type { HistoryRow, HistoryStatus, HistoryTotals, Store } from '../store.js';
 
 function row(device: string, at: number, to: HistoryStatus, from: DeviceStatus | null = null): HistoryRow {
@@ -44,7 +44,8 @@ export function historyBeforeRollups(): HistoryRow[] {
   for (const [i, device] of ['1', '2', '3'].entries()) {
     let prev: DeviceStatus | null = i === 2 ? 'unknown' : null;
     for (let k = 0; k < 12 * (i + 1); k++) {
-      const to: HistoryStatus = k === 7 && i === 1 ? 'deleted' : STATUSES[(k * (i + 2)) % STATUSES.length]!;
+      const to: HistoryStatus =
+        k === 7 && i === 1 ? 'deleted' : DEVICE_STATUSES[(k * (i + 2)) % DEVICE_STATUSES.length]!;
       rows.push({
         account: 'main',
         device,
@@ -375,7 +376,7 @@ export function describeRollupContract(name: string, open: () => Promise<Store>)
         withStore(async (store) => {
           const times = [100, 200, 200, 200, 300, 400, 500];
           for (const [i, at] of times.entries()) {
-            await store.appendHistory(row('1', at, STATUSES[i % STATUSES.length]!));
+            await store.appendHistory(row('1', at, DEVICE_STATUSES[i % DEVICE_STATUSES.length]!));
           }
           const all = await store.history('main', '1');
           for (const limit of [1, 2, 3, 7, 50]) {

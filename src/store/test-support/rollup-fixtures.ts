@@ -1,9 +1,6 @@
-// What the rollup tests share: the statuses, a seeded random source, a device row to save.
+// What the rollup tests share: a seeded random source, a device row to save.
 
-import { DEVICE_STATUSES, type DeviceStatus } from '../../monitor/model.js';
 import type { DeviceRow } from '../store.js';
-
-export const STATUSES: readonly DeviceStatus[] = DEVICE_STATUSES;
 
 /** Small, seeded, so a failure names the history that caused it. */
 export function random(seed: number): () => number {

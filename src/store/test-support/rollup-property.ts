@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { computeAudit, type AuditDevice } from '../../audit/compute.js';
 import { auditFromRollups, uptimesAndRecent } from '../../audit/rollup.js';
 import type { Period } from '../../audit/timeline.js';
-import type { DeviceStatus } from '../../monitor/model.js';
+import { DEVICE_STATUSES, type DeviceStatus } from '../../monitor/model.js';
 import type { HistoryRow, HistoryStatus, Store } from '../store.js';
-import { deviceRow, random, STATUSES } from './rollup-fixtures.js';
+import { deviceRow, random } from './rollup-fixtures.js';
 
 /** Histories per run: enough to meet the corner cases (raise it locally to hunt for one). */
 const SEEDS = 60;
@@ -31,10 +31,10 @@ export function describeRollupProperty(open: () => Promise<Store>): void {
           const numbers = Array.from({ length: int(1, 5) }, (_, i) => String(i));
           const rows: HistoryRow[] = [];
           for (const device of numbers) {
-            let prev: DeviceStatus | null = r() < 0.3 ? pick(STATUSES) : null;
+            let prev: DeviceStatus | null = r() < 0.3 ? pick(DEVICE_STATUSES) : null;
             for (let k = int(0, 14); k > 0; k--) {
-              const to: HistoryStatus = r() < 0.08 ? 'deleted' : pick(STATUSES);
-              const from = r() < 0.85 ? prev : pick([null, ...STATUSES]);
+              const to: HistoryStatus = r() < 0.08 ? 'deleted' : pick(DEVICE_STATUSES);
+              const from = r() < 0.85 ? prev : pick([null, ...DEVICE_STATUSES]);
               rows.push({ account, device, at: int(0, 60) * 10, from, to, raw: null });
               prev = to === 'deleted' ? null : to;
             }
